@@ -1,0 +1,114 @@
+"""The PAX application factory.
+
+``create_app`` is a short list of named steps; each ``register_*`` lives beside the thing it
+registers. Migrations are never run here: ``flask db upgrade`` (or ``make run``) does that.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from config import Config, config_from_env
+
+
+class PaxFlask(Flask):
+    """Flask with PAX's transaction boundary: a view that returns commits once; one that raises rolls back."""
+
+    def dispatch_request(self) -> Any:
+        from app.extensions import db
+
+        response = super().dispatch_request()
+        db.session.commit()
+        return response
+
+
+def create_app(config: Config | None = None) -> Flask:
+    config = config or config_from_env()
+    config.check()
+    app = PaxFlask(
+        __name__,
+        template_folder="../templates",
+        static_folder="../static",
+        instance_path=config.INSTANCE_PATH,
+    )
+    app.config.from_object(config)
+    configure_logging(app)
+    load_keyring(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_security(app)
+    register_template_helpers(app)
+    register_cli(app)
+    return app
+
+
+def configure_logging(app: Flask) -> None:
+    from app.logging import configure
+
+    configure(app)
+
+
+def load_keyring(app: Flask) -> None:
+    from app.keyring import Keyring
+
+    app.extensions["pax_keyring"] = Keyring.load_or_create(
+        Path(app.config["KEYS_FILE"]), create=app.config["KEYS_AUTOCREATE"]
+    )
+
+
+def register_extensions(app: Flask) -> None:
+    from app.auth.sessions import init_login
+    from app.extensions import csrf, db, limiter
+
+    db.init_app(app)
+    csrf.init_app(app)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    limiter.init_app(app)
+    init_login(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.api.routes import bp as api_bp
+    from app.auth.routes import bp as auth_bp
+    from app.clusters.routes import bp as clusters_bp
+    from app.health.routes import bp as health_bp
+    from app.main.routes import bp as main_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(clusters_bp)
+    app.register_blueprint(health_bp)
+    app.register_blueprint(api_bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from app.errors import register
+
+    register(app)
+
+
+def register_security(app: Flask) -> None:
+    from app.security import register
+
+    register(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from app.templating import register
+
+    register(app)
+
+
+def register_cli(app: Flask) -> None:
+    from app.cli import register
+
+    register(app)
+
+
+logging.getLogger("pax").addHandler(logging.NullHandler())

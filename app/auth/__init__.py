@@ -1,0 +1,1 @@
+"""Who the user is: local login, sessions, and (later) SSO, MFA and tokens."""

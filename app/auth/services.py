@@ -1,0 +1,119 @@
+"""Account writes used by the login views, the CLI and tests."""
+
+from __future__ import annotations
+
+import enum
+import logging
+
+import sqlalchemy as sa
+from email_validator import EmailNotValidError, validate_email
+
+from app.auth.models import GlobalRole, User, UserStatus
+from app.auth.passwords import hash_password, needs_rehash, password_problem, verify_password
+from app.clusters.models import Cluster, ClusterMembership, MembershipRole
+from app.db import utcnow
+from app.directory.models import Organisation
+from app.extensions import db
+from app.validation import ValidationError
+
+log = logging.getLogger("pax.auth")
+
+
+class LoginOutcome(enum.Enum):
+    OK = "ok"
+    BAD_CREDENTIALS = "bad_credentials"
+    PENDING = "pending"
+    SUSPENDED = "suspended"
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def find_user_by_email(email: str) -> User | None:
+    return db.session.scalar(sa.select(User).where(User.email == normalise_email(email)))
+
+
+def authenticate(email: str, password: str) -> tuple[LoginOutcome, User | None]:
+    """Check a local login. Only a correct password reveals that an account is pending or suspended."""
+    user = find_user_by_email(email)
+    if not verify_password(user.password_hash if user else None, password) or user is None:
+        log.info("local login failed")
+        return LoginOutcome.BAD_CREDENTIALS, None
+    if user.status is UserStatus.PENDING:
+        return LoginOutcome.PENDING, user
+    if user.status is UserStatus.SUSPENDED:
+        return LoginOutcome.SUSPENDED, user
+    if user.password_hash and needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = utcnow()
+    log.info("local login succeeded for user %s", user.id)
+    return LoginOutcome.OK, user
+
+
+def create_user(
+    email: str,
+    name: str,
+    organisation: Organisation,
+    role: str = GlobalRole.MEMBER.value,
+    password: str | None = None,
+    status: UserStatus = UserStatus.ACTIVE,
+    is_focal_point: bool = False,
+) -> User:
+    """Create an account; with no password it can only sign in through SSO."""
+    errors: dict[str, str] = {}
+    normalised = normalise_email(email)
+    try:
+        normalised = validate_email(normalised, check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        errors["email"] = f"{email!r} is not a valid e-mail address."
+    else:
+        if find_user_by_email(normalised) is not None:
+            errors["email"] = f"An account for {normalised} already exists."
+    name = (name or "").strip()
+    if not name or len(name) > 200:
+        errors["name"] = "Enter a name of 1 to 200 characters."
+    if role not in GlobalRole.values():
+        errors["role"] = f"Choose one of: {', '.join(GlobalRole.values())}."
+    if password is not None and (problem := password_problem(password)):
+        errors["password"] = problem
+    if errors:
+        raise ValidationError(errors)
+    user = User(
+        email=normalised,
+        name=name,
+        organisation=organisation,
+        role=GlobalRole(role),
+        status=status,
+        is_focal_point=is_focal_point,
+        password_hash=hash_password(password) if password is not None else None,
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def grant_membership(user: User, cluster_slug: str, role: str) -> ClusterMembership:
+    """Give ``user`` a role in a cluster, replacing any role they had there."""
+    errors: dict[str, str] = {}
+    cluster = db.session.scalar(sa.select(Cluster).where(Cluster.slug == cluster_slug))
+    if cluster is None:
+        slugs = db.session.scalars(sa.select(Cluster.slug).order_by(Cluster.position)).all()
+        errors["cluster"] = f"Unknown cluster {cluster_slug!r}; choose one of: {', '.join(slugs)}."
+    if role not in MembershipRole.values():
+        errors["role"] = f"Choose one of: {', '.join(MembershipRole.values())}."
+    if errors:
+        raise ValidationError(errors)
+    assert cluster is not None
+    membership = db.session.scalar(
+        sa.select(ClusterMembership).where(
+            ClusterMembership.user_id == user.id, ClusterMembership.cluster_id == cluster.id
+        )
+    )
+    if membership is None:
+        membership = ClusterMembership(user=user, cluster=cluster, role=MembershipRole(role))
+        db.session.add(membership)
+    else:
+        membership.role = MembershipRole(role)
+    db.session.flush()
+    return membership

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import sys
+
+import click
+
+from app.auth.models import GlobalRole
+from app.auth.passwords import generate_password
+from app.auth.services import create_user, find_user_by_email, grant_membership
+from app.cli import OneLineUsageError, PaxGroup, transactional
+from app.clusters.models import MembershipRole
+from app.directory.services import find_organisation
+
+users_group = PaxGroup("users", help="User accounts and cluster memberships.")
+
+
+@users_group.command("create")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--org", "org_name", required=True, help="The organisation's name.")
+@click.option("--role", type=click.Choice(GlobalRole.values()), default=GlobalRole.MEMBER.value, show_default=True)
+@click.option("--focal-point", is_flag=True, help="Make the user their organisation's focal point.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@transactional
+def create(email: str, name: str, org_name: str, role: str, focal_point: bool, password_stdin: bool) -> None:
+    """Create an active local account; without --password-stdin a password is generated and printed once."""
+    org = find_organisation(org_name)
+    if org is None:
+        raise OneLineUsageError(f"no organisation named {org_name!r}")
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        generated = False
+    else:
+        password = generate_password()
+        generated = True
+    user = create_user(email, name, org, role=role, password=password, is_focal_point=focal_point)
+    click.echo(f"Created {user.role.value} {user.email} in {org.name}.")
+    if generated:
+        click.echo(f"Password (shown once): {password}")
+
+
+@users_group.command("grant")
+@click.option("--email", required=True)
+@click.option("--cluster", "cluster_slug", required=True, help="Cluster slug, e.g. policy.")
+@click.option("--role", type=click.Choice(MembershipRole.values()), required=True)
+@transactional
+def grant(email: str, cluster_slug: str, role: str) -> None:
+    """Give a user a role in a cluster (replacing the role they had there)."""
+    user = find_user_by_email(email)
+    if user is None:
+        raise OneLineUsageError(f"no user with e-mail {email!r}")
+    membership = grant_membership(user, cluster_slug, role)
+    click.echo(f"{user.email} is now {membership.role.value} of {membership.cluster.slug}.")

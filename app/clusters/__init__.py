@@ -1,0 +1,1 @@
+"""The four PPP clusters, their memberships, and (later) the posts shared in them."""

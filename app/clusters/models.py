@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Base, utcnow
+from app.enums import StrEnum, enum_column_type
+
+if TYPE_CHECKING:
+    from app.auth.models import User
+
+
+class MembershipRole(StrEnum):
+    READER = "reader"
+    CONTRIBUTOR = "contributor"
+    COORDINATOR = "coordinator"
+
+
+class Cluster(Base):
+    """One of the four clusters of the PPP workplan; rows are created by the first migration."""
+
+    __tablename__ = "clusters"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    #: Display order, as in the PPP workplan.
+    position: Mapped[int] = mapped_column(default=0)
+
+    memberships: Mapped[list[ClusterMembership]] = relationship(back_populates="cluster")
+
+
+class ClusterMembership(Base):
+    __tablename__ = "cluster_memberships"
+    __table_args__ = (sa.UniqueConstraint("user_id", "cluster_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    cluster_id: Mapped[int] = mapped_column(sa.ForeignKey("clusters.id", ondelete="CASCADE"), index=True)
+    role: Mapped[MembershipRole] = mapped_column(enum_column_type(MembershipRole, "membership_role"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="memberships")
+    cluster: Mapped[Cluster] = relationship(back_populates="memberships", lazy="joined")

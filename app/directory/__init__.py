@@ -1,0 +1,1 @@
+"""Member organisations of the Alliance: who they are, their type and e-mail domains."""

@@ -1,0 +1,48 @@
+"""Writes on organisations, shared by the CLI, the admin pages and the demo loader."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from app.directory.models import Organisation, OrganisationDomain, OrgType
+from app.extensions import db
+from app.validation import ValidationError, normalise_country, normalise_domain
+
+
+def find_organisation(name: str) -> Organisation | None:
+    return db.session.scalar(sa.select(Organisation).where(sa.func.lower(Organisation.name) == name.strip().lower()))
+
+
+def create_organisation(name: str, type_: str, country: str, email_domains: list[str] | None = None) -> Organisation:
+    """Create an organisation; names are unique regardless of case, and so are e-mail domains."""
+    errors: dict[str, str] = {}
+    name = (name or "").strip()
+    if not name:
+        errors["name"] = "Enter the organisation's name."
+    elif len(name) > 200:
+        errors["name"] = "Use at most 200 characters."
+    elif find_organisation(name) is not None:
+        errors["name"] = f"An organisation named {name!r} already exists."
+    if type_ not in OrgType.values():
+        errors["type"] = f"Choose one of: {', '.join(OrgType.values())}."
+    cc = normalise_country(country)
+    if cc is None:
+        errors["country"] = f"{country!r} is not an ISO 3166-1 alpha-2 country code."
+    domains: list[str] = []
+    for raw in email_domains or []:
+        domain = normalise_domain(raw)
+        if domain is None:
+            errors["email_domain"] = f"{raw!r} is not a valid e-mail domain."
+            break
+        owner = db.session.scalar(sa.select(OrganisationDomain).where(OrganisationDomain.domain == domain))
+        if owner is not None:
+            errors["email_domain"] = f"The domain {domain} already belongs to {owner.organisation.name}."
+            break
+        domains.append(domain)
+    if errors:
+        raise ValidationError(errors)
+    org = Organisation(name=name, type=OrgType(type_), country=cc or "")
+    org.domains = [OrganisationDomain(domain=d) for d in dict.fromkeys(domains)]
+    db.session.add(org)
+    db.session.flush()
+    return org

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, jsonify
+from werkzeug.wrappers import Response
+
+from app.extensions import db
+from app.migrations_state import migration_state
+
+bp = Blueprint("health", __name__)
+log = logging.getLogger("pax.health")
+
+
+@bp.route("/healthz")
+def healthz() -> Response:
+    """The process is alive and answering; says nothing about its dependencies."""
+    return jsonify({"status": "ok"})
+
+
+@bp.route("/readyz")
+def readyz() -> Response | tuple[Response, int]:
+    """Ready for traffic: the database answers and its schema is at the migrations' head."""
+    try:
+        current, head = migration_state(db.engine)
+    except Exception as exc:  # any failure to reach the database means not ready
+        log.warning("readiness check failed: %s", type(exc).__name__)
+        return jsonify({"status": "unavailable", "database": "unreachable"}), 503
+    if current != head:
+        return jsonify({"status": "unavailable", "database": "reachable", "migrations": "behind"}), 503
+    return jsonify({"status": "ok", "database": "reachable", "migrations": "at head"})

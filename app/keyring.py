@@ -1,0 +1,134 @@
+"""The key-encryption keyring: KEKs and purpose keys that live outside the database.
+
+The keyring is a JSON file (``PAX_KEYS_FILE``) readable only by the portal's user. It holds
+the key-encryption keys (one active, older ones kept until no wrapped key uses them) and the
+purpose keys later features derive from it (audit chain HMAC, cross-match HMAC, pack
+signing). Local runs generate one with 0600 permissions on first start.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+import stat
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+FORMAT_VERSION = 1
+PURPOSE_KEYS = ("audit_hmac", "match_hmac", "pack_signing_ed25519", "secrets_hmac")
+
+
+class KeyringError(RuntimeError):
+    """The keyring is missing, unreadable, malformed or lacks a key that is asked for."""
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _unb64(text: str, what: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except (ValueError, TypeError) as exc:
+        raise KeyringError(f"keyring entry {what} is not valid base64") from exc
+
+
+def new_kek_id() -> str:
+    return f"kek-{datetime.now(UTC):%Y%m%d%H%M%S}-{secrets.token_hex(3)}"
+
+
+@dataclass
+class Keyring:
+    path: Path
+    active_kek_id: str
+    keks: dict[str, bytes] = field(default_factory=dict)
+    kek_created: dict[str, str] = field(default_factory=dict)
+    purpose_keys: dict[str, bytes] = field(default_factory=dict)
+
+    @classmethod
+    def generate(cls, path: Path) -> Keyring:
+        kid = new_kek_id()
+        ring = cls(
+            path=path,
+            active_kek_id=kid,
+            keks={kid: secrets.token_bytes(32)},
+            kek_created={kid: datetime.now(UTC).isoformat()},
+            purpose_keys={name: secrets.token_bytes(32) for name in PURPOSE_KEYS},
+        )
+        ring.save()
+        return ring
+
+    @classmethod
+    def load(cls, path: Path) -> Keyring:
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise KeyringError(f"no keyring at {path}") from exc
+        except (OSError, ValueError) as exc:
+            raise KeyringError(f"keyring at {path} is unreadable or not JSON") from exc
+        if not isinstance(raw, dict) or raw.get("format") != FORMAT_VERSION:
+            raise KeyringError(f"keyring at {path} has an unknown format")
+        try:
+            keks = {kid: _unb64(entry["key"], kid) for kid, entry in raw["keks"].items()}
+            created = {kid: entry.get("created_at", "") for kid, entry in raw["keks"].items()}
+            purpose = {name: _unb64(value, name) for name, value in raw.get("keys", {}).items()}
+            active = raw["active_kek"]
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise KeyringError(f"keyring at {path} is missing a required entry") from exc
+        if active not in keks:
+            raise KeyringError(f"keyring at {path} names an active KEK it does not hold")
+        if any(len(key) != 32 for key in keks.values()):
+            raise KeyringError(f"keyring at {path} holds a KEK that is not 256 bits")
+        # Purpose keys added by later versions are created on load so old keyrings keep working.
+        missing = [name for name in PURPOSE_KEYS if name not in purpose]
+        ring = cls(path=path, active_kek_id=active, keks=keks, kek_created=created, purpose_keys=purpose)
+        if missing:
+            for name in missing:
+                ring.purpose_keys[name] = secrets.token_bytes(32)
+            ring.save()
+        return ring
+
+    @classmethod
+    def load_or_create(cls, path: Path, create: bool) -> Keyring:
+        if path.is_file() or not create:
+            return cls.load(path)
+        return cls.generate(path)
+
+    def save(self) -> None:
+        """Write atomically with 0600 permissions; the previous file is replaced, never truncated."""
+        document = {
+            "format": FORMAT_VERSION,
+            "active_kek": self.active_kek_id,
+            "keks": {
+                kid: {"key": _b64(key), "created_at": self.kek_created.get(kid, "")}
+                for kid, key in self.keks.items()
+            },
+            "keys": {name: _b64(value) for name, value in self.purpose_keys.items()},
+        }
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(f".{self.path.name}.{secrets.token_hex(4)}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(document, handle, indent=2)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, self.path)
+
+    @property
+    def active_kek(self) -> bytes:
+        return self.keks[self.active_kek_id]
+
+    def kek(self, kid: str) -> bytes:
+        try:
+            return self.keks[kid]
+        except KeyError as exc:
+            raise KeyringError(f"the keyring does not hold KEK {kid}") from exc
+
+    def purpose_key(self, name: str) -> bytes:
+        try:
+            return self.purpose_keys[name]
+        except KeyError as exc:
+            raise KeyringError(f"the keyring does not hold the {name} key") from exc

@@ -1,0 +1,30 @@
+"""What every template may use: the policy's answers, never its rules."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Flask
+from flask_login import current_user
+
+from app import policy
+from app.db import utcnow
+
+
+def register(app: Flask) -> None:
+    @app.context_processor
+    def inject_globals() -> dict[str, object]:
+        return {
+            "site_name": "PAX",
+            "site_long_name": "European Ports Alliance exchange",
+            "can": lambda action, target=None: policy.can(current_user, action, target),
+            "current_year": utcnow().year,
+        }
+
+    @app.template_filter("datetime")
+    def format_datetime(value: datetime | None, fmt: str = "%d %B %Y, %H:%M UTC") -> str:
+        return value.strftime(fmt) if value else ""
+
+    @app.template_filter("date")
+    def format_date(value: datetime | None) -> str:
+        return value.strftime("%d %B %Y") if value else ""

@@ -1,0 +1,143 @@
+"""Every PAX setting, read from the environment when a config object is built.
+
+Nothing here is read at import time: ``create_app`` instantiates one of these classes, so
+tests and commands can set the environment first. A ``.env`` file beside this file is read
+into the environment (without overriding what is already set) by ``load_dotenv_once``.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+ROOT = Path(__file__).resolve().parent
+
+#: The development secret. A production configuration refuses to start with it.
+INSECURE_DEFAULT_SECRET = "pax-local-development-secret-do-not-use-in-production"
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or unsafe; the message is one line an operator can act on."""
+
+
+def load_dotenv_once() -> None:
+    load_dotenv(ROOT / ".env", override=False)
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return default if value is None or value == "" else value
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = _env(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_int(name: str, default: int) -> int:
+    value = _env(name)
+    if value is None:
+        return default
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, got {value!r}") from exc
+
+
+class Config:
+    """Settings shared by every environment; subclasses change only what differs."""
+
+    ENV_NAME = "base"
+    DEBUG = False
+    TESTING = False
+    #: Local runs allow plain-HTTP cookies and omit HSTS.
+    LOCAL_RUN = False
+
+    def __init__(self) -> None:
+        load_dotenv_once()
+        instance = Path(_env("PAX_INSTANCE_PATH", str(ROOT / "instance")))
+        self.INSTANCE_PATH = str(instance)
+        self.SECRET_KEY = _env("PAX_SECRET_KEY", INSECURE_DEFAULT_SECRET)
+        self.DATABASE_URL = _env("PAX_DATABASE_URL", f"sqlite:///{instance / 'pax.sqlite3'}")
+        self.KEYS_FILE = _env("PAX_KEYS_FILE", str(instance / "keys.json"))
+        #: Local runs create the keyring on first start; production must be given one.
+        self.KEYS_AUTOCREATE = _env_bool("PAX_KEYS_AUTOCREATE", self.LOCAL_RUN)
+        self.STORAGE_URL = _env("PAX_STORAGE_URL", f"file://{instance / 'blobs'}")
+        self.REDIS_URL = _env("PAX_REDIS_URL")
+        self.SMTP_URL = _env("PAX_SMTP_URL")
+        self.MAIL_FROM = _env("PAX_MAIL_FROM", "PAX <no-reply@pax.localhost>")
+        self.BASE_URL = _env("PAX_BASE_URL", "http://127.0.0.1:5000")
+        self.LOG_LEVEL = _env("PAX_LOG_LEVEL", "INFO")
+        self.MAX_CONTENT_LENGTH = _env_int("PAX_MAX_UPLOAD_BYTES", 100 * 1024 * 1024)
+        self.SESSION_IDLE_MINUTES = _env_int("PAX_SESSION_IDLE_MINUTES", 30)
+        self.SESSION_ABSOLUTE_HOURS = _env_int("PAX_SESSION_ABSOLUTE_HOURS", 12)
+        self.LOGIN_MAX_FAILURES = _env_int("PAX_LOGIN_MAX_FAILURES", 5)
+        self.LOGIN_LOCKOUT_MINUTES = _env_int("PAX_LOGIN_LOCKOUT_MINUTES", 15)
+        self.RATELIMIT_LOGIN = _env("PAX_RATELIMIT_LOGIN", "10 per minute")
+        self.DEBUG = _env_bool("PAX_DEBUG", self.DEBUG)
+
+        self.SESSION_COOKIE_NAME = "pax_session"
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.SESSION_COOKIE_SECURE = not self.LOCAL_RUN
+        self.REMEMBER_COOKIE_DURATION = timedelta(0)
+        self.PERMANENT_SESSION_LIFETIME = timedelta(hours=self.SESSION_ABSOLUTE_HOURS)
+        self.WTF_CSRF_TIME_LIMIT = None  # the CSRF token lives as long as the session
+        self.SQLALCHEMY_ECHO = _env_bool("PAX_SQL_ECHO", False)
+
+    def check(self) -> None:
+        """Refuse unsafe settings; called by ``create_app`` before anything starts."""
+
+
+class DevelopmentConfig(Config):
+    """``make run``: SQLite, local blob directory, generated keyring, demo data."""
+
+    ENV_NAME = "development"
+    LOCAL_RUN = True
+
+
+class TestingConfig(Config):
+    ENV_NAME = "testing"
+    TESTING = True
+    LOCAL_RUN = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.RATELIMIT_ENABLED = _env_bool("PAX_RATELIMIT_ENABLED", False)
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+
+    def check(self) -> None:
+        if self.SECRET_KEY == INSECURE_DEFAULT_SECRET or len(self.SECRET_KEY or "") < 32:
+            raise ConfigError(
+                "PAX_SECRET_KEY must be set to a random value of at least 32 characters in production"
+            )
+        if self.DEBUG:
+            raise ConfigError("PAX_DEBUG must be off in production")
+        if not Path(self.KEYS_FILE).is_file():
+            raise ConfigError(
+                f"no KEK keyring at {self.KEYS_FILE}: set PAX_KEYS_FILE to the operator's keyring file"
+            )
+
+
+CONFIGS: dict[str, type[Config]] = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_from_env() -> Config:
+    """The configuration named by ``PAX_ENV`` (default: development)."""
+    load_dotenv_once()
+    name = (_env("PAX_ENV", "development") or "development").lower()
+    if name not in CONFIGS:
+        raise ConfigError(f"PAX_ENV must be one of {', '.join(sorted(CONFIGS))}, got {name!r}")
+    return CONFIGS[name]()

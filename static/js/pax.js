@@ -1,0 +1,1 @@
+document.addEventListener("DOMContentLoaded", function () { if (window.ECL && ECL.autoInit) { ECL.autoInit(); } });
