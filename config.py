@@ -80,6 +80,7 @@ class Config:
         self.LOGIN_LOCKOUT_MINUTES = _env_int("PAX_LOGIN_LOCKOUT_MINUTES", 15)
         self.RATELIMIT_LOGIN = _env("PAX_RATELIMIT_LOGIN", "10 per minute")
         self.DEBUG = _env_bool("PAX_DEBUG", self.DEBUG)
+        self.ARGON2_PROFILE = _env("PAX_ARGON2_PROFILE", "RFC_9106_LOW_MEMORY")
 
         self.SESSION_COOKIE_NAME = "pax_session"
         self.SESSION_COOKIE_HTTPONLY = True
@@ -109,6 +110,7 @@ class TestingConfig(Config):
     def __init__(self) -> None:
         super().__init__()
         self.RATELIMIT_ENABLED = _env_bool("PAX_RATELIMIT_ENABLED", False)
+        self.ARGON2_PROFILE = _env("PAX_ARGON2_PROFILE", "CHEAPEST")
 
 
 class ProductionConfig(Config):
@@ -121,6 +123,8 @@ class ProductionConfig(Config):
             )
         if self.DEBUG:
             raise ConfigError("PAX_DEBUG must be off in production")
+        if self.ARGON2_PROFILE != "RFC_9106_LOW_MEMORY":
+            raise ConfigError("PAX_ARGON2_PROFILE must be RFC_9106_LOW_MEMORY in production")
         if not Path(self.KEYS_FILE).is_file():
             raise ConfigError(
                 f"no KEK keyring at {self.KEYS_FILE}: set PAX_KEYS_FILE to the operator's keyring file"

@@ -7,12 +7,13 @@ registers. Migrations are never run here: ``flask db upgrade`` (or ``make run``)
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
-from config import Config, config_from_env
+from config import Config, ConfigError, config_from_env
 
 
 class PaxFlask(Flask):
@@ -27,8 +28,16 @@ class PaxFlask(Flask):
 
 
 def create_app(config: Config | None = None) -> Flask:
-    config = config or config_from_env()
-    config.check()
+    """Build the portal. Given no config (CLI, WSGI), unsafe settings end the process with one line."""
+    if config is None:
+        try:
+            config = config_from_env()
+            config.check()
+        except ConfigError as exc:
+            print(f"PAX configuration error: {exc}", file=sys.stderr)
+            raise SystemExit(2) from None
+    else:
+        config.check()
     app = PaxFlask(
         __name__,
         template_folder="../templates",
@@ -62,9 +71,11 @@ def load_keyring(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
+    from app.auth import passwords
     from app.auth.sessions import init_login
     from app.extensions import csrf, db, limiter
 
+    passwords.configure(app.config["ARGON2_PROFILE"])
     db.init_app(app)
     csrf.init_app(app)
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")

@@ -4,13 +4,24 @@ from __future__ import annotations
 
 import secrets
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-_hasher = PasswordHasher()
+#: Named argon2id parameter sets; tests use CHEAPEST so thousands of accounts stay fast.
+PROFILES = {"RFC_9106_LOW_MEMORY": profiles.RFC_9106_LOW_MEMORY, "CHEAPEST": profiles.CHEAPEST}
 
+_hasher = PasswordHasher.from_parameters(profiles.RFC_9106_LOW_MEMORY)
 #: Verified against when the e-mail is unknown, so a wrong e-mail costs the same time as a wrong password.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+_dummy_hash = _hasher.hash(secrets.token_urlsafe(16))
+
+
+def configure(profile: str) -> None:
+    """Select the argon2id parameters (``PAX_ARGON2_PROFILE``); existing hashes keep verifying."""
+    global _hasher, _dummy_hash
+    if profile not in PROFILES:
+        raise ValueError(f"unknown argon2 profile {profile!r}; choose one of {', '.join(PROFILES)}")
+    _hasher = PasswordHasher.from_parameters(PROFILES[profile])
+    _dummy_hash = _hasher.hash(secrets.token_urlsafe(16))
 
 MIN_PASSWORD_LENGTH = 12
 
@@ -22,7 +33,7 @@ def hash_password(password: str) -> str:
 def verify_password(password_hash: str | None, password: str) -> bool:
     """True when ``password`` matches; always spends one argon2 verification."""
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return _hasher.verify(password_hash or _dummy_hash, password) and password_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 

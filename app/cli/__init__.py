@@ -30,7 +30,7 @@ class PaxCommand(click.Command):
         try:
             return super().make_context(info_name, args, parent=parent, **extra)
         except click.UsageError as exc:
-            raise OneLineUsageError(exc.format_message()) from exc
+            raise OneLineUsageError(" ".join(exc.format_message().split())) from exc
 
 
 class PaxGroup(AppGroup):

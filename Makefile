@@ -1,0 +1,57 @@
+# PAX: `make run` serves the portal on http://127.0.0.1:5000; `make test` runs the whole suite.
+# Everything is installed into this checkout (.venv, node_modules, static/ecl) from pinned versions.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+FLASK := $(BIN)/flask --app app
+RUNTIME_STAMP := $(VENV)/.runtime-installed
+DEV_STAMP := $(VENV)/.dev-installed
+ASSETS_STAMP := static/ecl/.installed
+PYTEST_ARGS ?=
+
+.PHONY: run test test-sqlite test-postgresql lint assets install install-dev clean
+
+run: $(RUNTIME_STAMP) $(ASSETS_STAMP)
+	$(FLASK) db upgrade
+	@if [ ! -f instance/.demo-loaded ]; then $(FLASK) demo load && touch instance/.demo-loaded; fi
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+test: $(DEV_STAMP) $(ASSETS_STAMP)
+	$(MAKE) --no-print-directory test-sqlite
+	$(MAKE) --no-print-directory test-postgresql
+
+test-sqlite: $(DEV_STAMP) $(ASSETS_STAMP)
+	PAX_TEST_DB=sqlite $(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+test-postgresql: $(DEV_STAMP) $(ASSETS_STAMP)
+	PAX_TEST_DB=postgresql $(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+install: $(RUNTIME_STAMP)
+install-dev: $(DEV_STAMP)
+assets: $(ASSETS_STAMP)
+
+$(RUNTIME_STAMP): requirements.txt constraints.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $@
+
+$(DEV_STAMP): $(RUNTIME_STAMP) requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	touch $@
+
+$(ASSETS_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	rm -rf static/ecl
+	mkdir -p static/ecl
+	cp -R node_modules/@ecl/preset-ec/dist/styles node_modules/@ecl/preset-ec/dist/scripts node_modules/@ecl/preset-ec/dist/images static/ecl/
+	touch $@
+
+clean:
+	rm -rf $(VENV) node_modules static/ecl test-output

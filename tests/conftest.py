@@ -1,0 +1,230 @@
+"""Shared fixtures: a real database per run (SQLite or PostgreSQL), the app, clients, factories.
+
+``PAX_TEST_DB=postgresql`` runs the suite against a fresh database on the PostgreSQL server
+(``PAX_TEST_PG_URL``, default postgres@127.0.0.1:5432), created for this run and dropped after.
+Without it the suite runs on a fresh SQLite file. Tables are emptied after every test, except
+the clusters the first migration creates.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import secrets
+import socket
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.support import databases
+
+TEST_PASSWORD = "correct horse battery staple"
+
+
+# --- no traffic beyond this machine --------------------------------------------------------
+
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+
+
+def _check_address(sock: socket.socket, address: Any) -> None:
+    if sock.family not in (socket.AF_INET, socket.AF_INET6):
+        return
+    host = address[0]
+    if host == "localhost":
+        return
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        raise RuntimeError(f"test tried to reach non-loopback host {host!r}") from None
+    if not ip.is_loopback:
+        raise RuntimeError(f"test tried to reach non-loopback address {host}")
+
+
+def _guarded_connect(self: socket.socket, address: Any) -> Any:
+    _check_address(self, address)
+    return _real_connect(self, address)
+
+
+def _guarded_connect_ex(self: socket.socket, address: Any) -> Any:
+    _check_address(self, address)
+    return _real_connect_ex(self, address)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def loopback_only() -> Iterator[None]:
+    """Fail any test that opens a network connection beyond loopback."""
+    socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
+    socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
+    yield
+    socket.socket.connect = _real_connect  # type: ignore[method-assign]
+    socket.socket.connect_ex = _real_connect_ex  # type: ignore[method-assign]
+
+
+# --- database and app -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def test_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("pax")
+
+
+@pytest.fixture(scope="session")
+def database_url(test_root: Path) -> Iterator[str]:
+    """A fresh database for this run, migrated to head."""
+    with databases.fresh_database(test_root, "run") as url:
+        databases.upgrade(url, "head")
+        yield url
+
+
+def make_config(test_root: Path, database_url: str, **overrides: Any):  # type: ignore[no-untyped-def]
+    from config import TestingConfig
+
+    config = TestingConfig()
+    config.INSTANCE_PATH = str(test_root / "instance")
+    config.DATABASE_URL = database_url
+    config.KEYS_FILE = str(test_root / "keys.json")
+    config.KEYS_AUTOCREATE = True
+    config.STORAGE_URL = f"file://{test_root / 'blobs'}"
+    config.SECRET_KEY = "test-secret-" + "x" * 32
+    for key, value in overrides.items():
+        setattr(config, key, value)
+    return config
+
+
+@pytest.fixture
+def config_factory(test_root: Path, database_url: str) -> Callable[..., Any]:
+    return lambda **overrides: make_config(test_root, database_url, **overrides)
+
+
+@pytest.fixture
+def app(config_factory: Callable[..., Any]) -> Iterator[Flask]:
+    from app import create_app
+    from app.extensions import db
+
+    application = create_app(config_factory())
+    with application.app_context():
+        yield application
+        db.session.remove()
+    databases.empty_tables(db.engine)
+
+
+@pytest.fixture
+def db_session(app: Flask):  # type: ignore[no-untyped-def]
+    from app.extensions import db
+
+    return db.session
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):  # type: ignore[no-untyped-def]
+    return app.test_cli_runner()
+
+
+# --- factories ----------------------------------------------------------------------------------
+
+
+class Factory:
+    """Creates organisations and users through the same services the CLI and pages use."""
+
+    def __init__(self) -> None:
+        self.counter = 0
+
+    def _next(self) -> int:
+        self.counter += 1
+        return self.counter
+
+    def org(self, type_: str = "port_authority", name: str | None = None, country: str = "BE", domain: str | None = None):  # type: ignore[no-untyped-def]
+        from app.directory.services import create_organisation
+        from app.extensions import db
+
+        n = self._next()
+        org = create_organisation(
+            name or f"Organisation {n} {secrets.token_hex(2)}",
+            type_,
+            country,
+            [domain] if domain else [f"org{n}-{secrets.token_hex(2)}.example"],
+        )
+        db.session.commit()
+        return org
+
+    def user(  # type: ignore[no-untyped-def]
+        self,
+        org=None,
+        role: str = "member",
+        status: str = "active",
+        clusters: dict[str, str] | None = None,
+        focal_point: bool = False,
+        email: str | None = None,
+        password: str | None = TEST_PASSWORD,
+        org_type: str = "port_authority",
+    ):
+        from app.auth.models import UserStatus
+        from app.auth.services import create_user, grant_membership
+        from app.extensions import db
+
+        org = org or self.org(org_type)
+        n = self._next()
+        user = create_user(
+            email or f"user{n}@{org.email_domains[0]}",
+            f"Test User {n}",
+            org,
+            role=role,
+            password=password,
+            status=UserStatus(status),
+            is_focal_point=focal_point,
+        )
+        for slug, membership_role in (clusters or {}).items():
+            grant_membership(user, slug, membership_role)
+        db.session.commit()
+        return user
+
+
+@pytest.fixture
+def make(app: Flask) -> Factory:
+    return Factory()
+
+
+# --- logging in ----------------------------------------------------------------------------------
+
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
+
+
+def csrf_token_from(html: str) -> str:
+    match = CSRF_RE.search(html)
+    assert match, "page has no CSRF token"
+    return match.group(1) or match.group(2)
+
+
+def login(client: FlaskClient, email: str, password: str = TEST_PASSWORD):  # type: ignore[no-untyped-def]
+    page = client.get("/login")
+    token = csrf_token_from(page.get_data(as_text=True))
+    return client.post("/login", data={"email": email, "password": password, "csrf_token": token})
+
+
+@pytest.fixture
+def login_as(client: FlaskClient) -> Callable[..., Any]:
+    def _login(user, password: str = TEST_PASSWORD):  # type: ignore[no-untyped-def]
+        response = login(client, user.email, password)
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        return client
+
+    return _login
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"PAX test database: {os.environ.get('PAX_TEST_DB', 'sqlite')}"
+
+
+__all__ = ["TEST_PASSWORD", "csrf_token_from", "login", "sa"]

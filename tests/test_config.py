@@ -1,0 +1,105 @@
+"""A production start refuses unsafe settings, with one line that says why."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from config import INSECURE_DEFAULT_SECRET, ConfigError, ProductionConfig
+
+ROOT = Path(__file__).resolve().parent.parent
+GOOD_SECRET = "s" * 48
+
+
+def production(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, **env: str) -> ProductionConfig:
+    keys = tmp_path / "keys.json"
+    keys.write_text("{}")
+    base = {"PAX_SECRET_KEY": GOOD_SECRET, "PAX_KEYS_FILE": str(keys), "PAX_DEBUG": "0"}
+    base.update(env)
+    for name, value in base.items():
+        monkeypatch.setenv(name, value)
+    return ProductionConfig()
+
+
+def test_production_refuses_default_secret(monkeypatch, tmp_path):
+    config = production(monkeypatch, tmp_path, PAX_SECRET_KEY=INSECURE_DEFAULT_SECRET)
+    with pytest.raises(ConfigError, match="PAX_SECRET_KEY"):
+        config.check()
+
+
+def test_production_refuses_missing_secret(monkeypatch, tmp_path):
+    config = production(monkeypatch, tmp_path)
+    monkeypatch.delenv("PAX_SECRET_KEY")
+    with pytest.raises(ConfigError, match="PAX_SECRET_KEY"):
+        ProductionConfig().check()
+    config.check()  # the same settings with a secret pass
+
+
+def test_production_refuses_debug(monkeypatch, tmp_path):
+    with pytest.raises(ConfigError, match="PAX_DEBUG"):
+        production(monkeypatch, tmp_path, PAX_DEBUG="1").check()
+
+
+def test_production_refuses_missing_keyring(monkeypatch, tmp_path):
+    with pytest.raises(ConfigError, match="keyring"):
+        production(monkeypatch, tmp_path, PAX_KEYS_FILE=str(tmp_path / "absent.json")).check()
+
+
+def test_production_does_not_create_a_keyring(monkeypatch, tmp_path):
+    assert production(monkeypatch, tmp_path).KEYS_AUTOCREATE is False
+
+
+def test_production_cookies_are_secure(monkeypatch, tmp_path):
+    config = production(monkeypatch, tmp_path)
+    assert config.SESSION_COOKIE_SECURE is True
+    assert config.SESSION_COOKIE_HTTPONLY is True
+    assert config.SESSION_COOKIE_SAMESITE == "Lax"
+
+
+def test_bad_integer_setting_is_named(monkeypatch):
+    monkeypatch.setenv("PAX_SESSION_IDLE_MINUTES", "soon")
+    from config import DevelopmentConfig
+
+    with pytest.raises(ConfigError, match="PAX_SESSION_IDLE_MINUTES"):
+        DevelopmentConfig()
+
+
+def test_cli_start_in_production_prints_one_line(tmp_path):
+    """The operator sees one line naming the setting, not a traceback."""
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "PAX_ENV": "production",
+        "PAX_INSTANCE_PATH": str(tmp_path),
+        "PAX_KEYS_FILE": str(tmp_path / "keys.json"),
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "app", "db", "current"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines == ["PAX configuration error: " + lines[0].removeprefix("PAX configuration error: ")]
+    assert "PAX_SECRET_KEY" in lines[0]
+    assert not (tmp_path / "keys.json").exists()
+
+
+def test_unknown_environment_is_refused(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "app", "db", "current"],
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "PAX_ENV": "staging", "PAX_INSTANCE_PATH": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "PAX configuration error: PAX_ENV must be one of development, production, testing, got 'staging'"
+    ]
