@@ -16,7 +16,7 @@ from dotenv import load_dotenv
 ROOT = Path(__file__).resolve().parent
 
 #: The development secret. A production configuration refuses to start with it.
-INSECURE_DEFAULT_SECRET = "pax-local-development-secret-do-not-use-in-production"
+INSECURE_DEFAULT_SECRET = "pax-local-development-secret-do-not-use-in-production"  # noqa: S105 (refused in production)
 
 
 class ConfigError(RuntimeError):
@@ -118,17 +118,13 @@ class ProductionConfig(Config):
 
     def check(self) -> None:
         if self.SECRET_KEY == INSECURE_DEFAULT_SECRET or len(self.SECRET_KEY or "") < 32:
-            raise ConfigError(
-                "PAX_SECRET_KEY must be set to a random value of at least 32 characters in production"
-            )
+            raise ConfigError("PAX_SECRET_KEY must be set to a random value of at least 32 characters in production")
         if self.DEBUG:
             raise ConfigError("PAX_DEBUG must be off in production")
         if self.ARGON2_PROFILE != "RFC_9106_LOW_MEMORY":
             raise ConfigError("PAX_ARGON2_PROFILE must be RFC_9106_LOW_MEMORY in production")
         if not Path(self.KEYS_FILE).is_file():
-            raise ConfigError(
-                f"no KEK keyring at {self.KEYS_FILE}: set PAX_KEYS_FILE to the operator's keyring file"
-            )
+            raise ConfigError(f"no KEK keyring at {self.KEYS_FILE}: set PAX_KEYS_FILE to the operator's keyring file")
 
 
 CONFIGS: dict[str, type[Config]] = {

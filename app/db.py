@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.pool import NullPool
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
+from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
 if TYPE_CHECKING:
@@ -84,12 +84,19 @@ def make_engine(url: str, echo: bool = False, pooled: bool = True) -> Engine:
     return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
 
+def _app_context_scope() -> object:
+    """One session per Flask application context (a request, a CLI command, a test block)."""
+    from flask.globals import _cv_app
+
+    return _cv_app.get(None)
+
+
 class Database:
     """Holds the application's engine and its scoped session."""
 
     def __init__(self) -> None:
         self._factory = sessionmaker(expire_on_commit=False)
-        self.session: scoped_session[Session] = scoped_session(self._factory)
+        self.session: scoped_session[Session] = scoped_session(self._factory, scopefunc=_app_context_scope)
         self.engine: Engine | None = None
 
     def init_app(self, app: Flask) -> None:

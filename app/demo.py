@@ -12,7 +12,7 @@ from app.auth.models import GlobalRole, UserStatus
 from app.auth.services import create_user, find_user_by_email, grant_membership
 from app.directory.services import create_organisation, find_organisation
 
-DEMO_PASSWORD = "pax-demo-password"
+DEMO_PASSWORD = "pax-demo-password"  # noqa: S105 (documented demo credential, local runs only)
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,7 @@ import enum
 import sqlalchemy as sa
 
 
-class StrEnum(str, enum.Enum):
-    def __str__(self) -> str:
-        return self.value
-
+class StrEnum(enum.StrEnum):
     @classmethod
     def values(cls) -> list[str]:
         return [member.value for member in cls]

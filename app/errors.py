@@ -27,7 +27,11 @@ MESSAGES: dict[int, tuple[str, str, str]] = {
     415: ("unsupported_media_type", "Unsupported type", "This kind of content is not accepted here."),
     422: ("validation_failed", "Check your input", "Some of the values sent are not valid."),
     429: ("rate_limited", "Too many requests", "You have made too many requests. Wait a moment and try again."),
-    500: ("internal_error", "Something went wrong", "The portal could not complete this request. Nothing was saved; try again later."),
+    500: (
+        "internal_error",
+        "Something went wrong",
+        "The portal could not complete this request. Nothing was saved; try again later.",
+    ),
     503: ("unavailable", "Service unavailable", "The portal is temporarily unavailable. Try again in a few minutes."),
 }
 

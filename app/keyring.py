@@ -103,8 +103,7 @@ class Keyring:
             "format": FORMAT_VERSION,
             "active_kek": self.active_kek_id,
             "keks": {
-                kid: {"key": _b64(key), "created_at": self.kek_created.get(kid, "")}
-                for kid, key in self.keks.items()
+                kid: {"key": _b64(key), "created_at": self.kek_created.get(kid, "")} for kid, key in self.keks.items()
             },
             "keys": {name: _b64(value) for name, value in self.purpose_keys.items()},
         }

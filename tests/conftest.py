@@ -103,12 +103,25 @@ def config_factory(test_root: Path, database_url: str) -> Callable[..., Any]:
     return lambda **overrides: make_config(test_root, database_url, **overrides)
 
 
+class IsolatedClient(FlaskClient):
+    """Each request runs in its own application context, as it does in a server.
+
+    Without this, a request would reuse the test's context, sharing ``g`` and the database
+    session across requests and hiding bugs that only a real server shows.
+    """
+
+    def open(self, *args: Any, **kwargs: Any):  # type: ignore[no-untyped-def]
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def app(config_factory: Callable[..., Any]) -> Iterator[Flask]:
     from app import create_app
     from app.extensions import db
 
     application = create_app(config_factory())
+    application.test_client_class = IsolatedClient
     with application.app_context():
         yield application
         db.session.remove()
@@ -145,7 +158,9 @@ class Factory:
         self.counter += 1
         return self.counter
 
-    def org(self, type_: str = "port_authority", name: str | None = None, country: str = "BE", domain: str | None = None):  # type: ignore[no-untyped-def]
+    def org(
+        self, type_: str = "port_authority", name: str | None = None, country: str = "BE", domain: str | None = None
+    ):  # type: ignore[no-untyped-def]
         from app.directory.services import create_organisation
         from app.extensions import db
 

@@ -25,16 +25,20 @@ def browser_page(app, runner):
         # Script errors, CSP violations and broken assets; a 422 form page is not a problem.
         page.on(
             "console",
-            lambda msg: problems.append(msg.text)
-            if msg.type == "error" and not msg.text.startswith("Failed to load resource")
-            else None,
+            lambda msg: (
+                problems.append(msg.text)
+                if msg.type == "error" and not msg.text.startswith("Failed to load resource")
+                else None
+            ),
         )
         page.on("pageerror", lambda exc: problems.append(str(exc)))
         page.on(
             "response",
-            lambda r: problems.append(f"{r.status} {r.url}")
-            if r.status >= 400 and r.request.resource_type != "document"
-            else None,
+            lambda r: (
+                problems.append(f"{r.status} {r.url}")
+                if r.status >= 400 and r.request.resource_type != "document"
+                else None
+            ),
         )
         yield page, base_url, problems
         browser.close()

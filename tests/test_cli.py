@@ -29,8 +29,17 @@ def counts(db_session) -> tuple[int, int, int]:  # type: ignore[no-untyped-def]
 
 def test_orgs_create_with_domains(runner, db_session):
     result = invoke(
-        runner, "orgs", "create", "--name", "Port of Valencia", "--type", "port_authority",
-        "--country", "es", "--email-domain", "ValenciaPort.example",
+        runner,
+        "orgs",
+        "create",
+        "--name",
+        "Port of Valencia",
+        "--type",
+        "port_authority",
+        "--country",
+        "es",
+        "--email-domain",
+        "ValenciaPort.example",
     )
     assert result.exit_code == 0, result.output
     org = db_session.scalar(sa.select(Organisation).where(Organisation.name == "Port of Valencia"))
@@ -54,7 +63,10 @@ def test_law_enforcement_is_derived_from_type(runner, db_session, org_type):
         (["--name", "X", "--type", "pirates", "--country", "BE"], "Invalid value for '--type'"),
         (["--name", "X", "--type", "police", "--country", "XX"], "not an ISO 3166-1 alpha-2 country code"),
         (["--name", "X", "--type", "police", "--country", "Belgium"], "not an ISO 3166-1 alpha-2 country code"),
-        (["--name", "X", "--type", "police", "--country", "BE", "--email-domain", "not a domain"], "not a valid e-mail domain"),
+        (
+            ["--name", "X", "--type", "police", "--country", "BE", "--email-domain", "not a domain"],
+            "not a valid e-mail domain",
+        ),
         (["--type", "police", "--country", "BE"], "Missing option '--name'"),
         (["--name", "", "--type", "police", "--country", "BE"], "Enter the organisation's name"),
     ],
@@ -70,11 +82,34 @@ def test_orgs_create_bad_arguments_exit_2_with_one_line(runner, db_session, args
 
 
 def test_duplicate_org_name_and_domain_are_refused(runner, db_session):
-    invoke(runner, "orgs", "create", "--name", "Alpha", "--type", "police", "--country", "BE", "--email-domain", "alpha.example")
+    invoke(
+        runner,
+        "orgs",
+        "create",
+        "--name",
+        "Alpha",
+        "--type",
+        "police",
+        "--country",
+        "BE",
+        "--email-domain",
+        "alpha.example",
+    )
     again = runner.invoke(args=["orgs", "create", "--name", "ALPHA", "--type", "police", "--country", "BE"])
     assert again.exit_code == 2 and "already exists" in again.output
     stolen = runner.invoke(
-        args=["orgs", "create", "--name", "Beta", "--type", "police", "--country", "BE", "--email-domain", "Alpha.example"]
+        args=[
+            "orgs",
+            "create",
+            "--name",
+            "Beta",
+            "--type",
+            "police",
+            "--country",
+            "BE",
+            "--email-domain",
+            "Alpha.example",
+        ]
     )
     assert stolen.exit_code == 2 and "already belongs to Alpha" in stolen.output
     assert counts(db_session)[0] == 1
@@ -83,8 +118,17 @@ def test_duplicate_org_name_and_domain_are_refused(runner, db_session):
 def test_users_create_with_password_from_stdin(runner, client, make):
     org = make.org(name="Stdin Org")
     result = invoke(
-        runner, "users", "create", "--email", "Ines@Stdin.example", "--name", "Ines", "--org", "stdin org",
-        "--password-stdin", input="a long enough password\n",
+        runner,
+        "users",
+        "create",
+        "--email",
+        "Ines@Stdin.example",
+        "--name",
+        "Ines",
+        "--org",
+        "stdin org",
+        "--password-stdin",
+        input="a long enough password\n",
     )
     assert result.exit_code == 0, result.output
     assert "a long enough password" not in result.output
@@ -94,7 +138,19 @@ def test_users_create_with_password_from_stdin(runner, client, make):
 
 def test_users_create_prints_a_generated_password_once(runner, client, make):
     make.org(name="Gen Org")
-    result = invoke(runner, "users", "create", "--email", "gen@gen.example", "--name", "Gen", "--org", "Gen Org", "--role", "curator")
+    result = invoke(
+        runner,
+        "users",
+        "create",
+        "--email",
+        "gen@gen.example",
+        "--name",
+        "Gen",
+        "--org",
+        "Gen Org",
+        "--role",
+        "curator",
+    )
     assert result.exit_code == 0
     password = result.output.split("Password (shown once): ")[1].strip()
     assert len(password) >= 20
@@ -138,8 +194,16 @@ def test_duplicate_email_differing_in_case_is_refused(runner, make):
 
 def test_users_grant_and_regrant(runner, make, db_session):
     user = make.user()
-    assert invoke(runner, "users", "grant", "--email", user.email, "--cluster", "policy", "--role", "reader").exit_code == 0
-    assert invoke(runner, "users", "grant", "--email", user.email, "--cluster", "policy", "--role", "coordinator").exit_code == 0
+    assert (
+        invoke(runner, "users", "grant", "--email", user.email, "--cluster", "policy", "--role", "reader").exit_code
+        == 0
+    )
+    assert (
+        invoke(
+            runner, "users", "grant", "--email", user.email, "--cluster", "policy", "--role", "coordinator"
+        ).exit_code
+        == 0
+    )
     roles = db_session.scalars(sa.select(ClusterMembership.role).where(ClusterMembership.user_id == user.id)).all()
     assert [r.value for r in roles] == ["coordinator"]
 
@@ -184,7 +248,9 @@ def test_pax_console_script_runs_the_same_commands(test_root, database_url):
     }
     result = subprocess.run([str(pax), "db", "current"], env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    bad = subprocess.run([str(pax), "orgs", "create", "--name", "Y"], env=env, capture_output=True, text=True, timeout=60)
+    bad = subprocess.run(
+        [str(pax), "orgs", "create", "--name", "Y"], env=env, capture_output=True, text=True, timeout=60
+    )
     assert bad.returncode == 2
     assert len(bad.stderr.strip().splitlines()) == 1
     assert bad.stderr.startswith("Error: Missing option '--type'. Choose from: port_authority, terminal_operator,")

@@ -44,11 +44,17 @@ class User(UserMixin, Base):
     password_hash: Mapped[str | None] = mapped_column(sa.String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column()
+    #: TOTP seed sealed under the keyring (see app.sealed); NULL until MFA is enrolled.
+    totp_secret_sealed: Mapped[str | None] = mapped_column(sa.String(255))
+    #: The last TOTP time step accepted: a code is accepted once only (RFC 6238 section 5.2).
+    totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
+    mfa_enrolled_at: Mapped[datetime | None] = mapped_column()
+    #: Consecutive failed sign-in attempts since the last success; reaching the limit locks the account.
+    failed_logins: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
+    locked_until: Mapped[datetime | None] = mapped_column()
 
     organisation: Mapped[Organisation] = relationship(back_populates="users", lazy="joined")
-    memberships: Mapped[list[ClusterMembership]] = relationship(
-        back_populates="user", cascade="all, delete-orphan"
-    )
+    memberships: Mapped[list[ClusterMembership]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
     @property
     def is_active(self) -> bool:  # flask-login: only active accounts hold a session
@@ -60,3 +66,102 @@ class User(UserMixin, Base):
 
     def __repr__(self) -> str:
         return f"<User {self.email} {self.role.value} {self.status.value}>"
+
+
+class UserSession(Base):
+    """A signed-in browser session, revocable at once from the server side.
+
+    The cookie holds a random secret; only its SHA-256 is stored, so a database reader cannot
+    ride a session.
+    """
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: The absolute end of the session, whatever the activity.
+    expires_at: Mapped[datetime] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()
+    #: "password" or "sso:<provider id>".
+    auth_method: Mapped[str] = mapped_column(sa.String(40))
+    user_agent: Mapped[str] = mapped_column(sa.String(200), default="")
+
+    user: Mapped[User] = relationship()
+
+
+class RecoveryCode(Base):
+    """A single-use MFA recovery code, stored as a keyed hash."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(sa.String(64))
+    used_at: Mapped[datetime | None] = mapped_column()
+
+
+class IdentityProvider(Base):
+    """An organisation's OpenID Connect provider; its users sign in through it."""
+
+    __tablename__ = "identity_providers"
+    __table_args__ = (sa.UniqueConstraint("organisation_id", "issuer"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    issuer: Mapped[str] = mapped_column(sa.String(500))
+    client_id: Mapped[str] = mapped_column(sa.String(255))
+    #: The client secret sealed under the keyring (app.sealed), never stored in clear.
+    client_secret_sealed: Mapped[str] = mapped_column(sa.Text)
+    #: Users need no PAX TOTP when this provider's ID token asserts multi-factor (amr/acr).
+    mfa_exempt_when_asserted: Mapped[bool] = mapped_column(default=False)
+    enabled: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    organisation: Mapped[Organisation] = relationship(lazy="joined")
+
+
+class Identity(Base):
+    """A user's account at an identity provider: unique by (provider, subject)."""
+
+    __tablename__ = "identities"
+    __table_args__ = (sa.UniqueConstraint("provider_id", "subject"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    provider_id: Mapped[int] = mapped_column(sa.ForeignKey("identity_providers.id", ondelete="CASCADE"), index=True)
+    subject: Mapped[str] = mapped_column(sa.String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column()
+
+    user: Mapped[User] = relationship()
+    provider: Mapped[IdentityProvider] = relationship()
+
+
+class TokenScope(StrEnum):
+    READ = "read"
+    WRITE = "write"
+
+
+class ApiToken(Base):
+    """A personal access token for the API; the secret is shown once and stored as SHA-256."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    #: The first characters of the token, shown so a user can tell tokens apart.
+    prefix: Mapped[str] = mapped_column(sa.String(16))
+    scope: Mapped[TokenScope] = mapped_column(enum_column_type(TokenScope, "token_scope"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    last_used_at: Mapped[datetime | None] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()
+
+    user: Mapped[User] = relationship()

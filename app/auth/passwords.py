@@ -23,6 +23,7 @@ def configure(profile: str) -> None:
     _hasher = PasswordHasher.from_parameters(PROFILES[profile])
     _dummy_hash = _hasher.hash(secrets.token_urlsafe(16))
 
+
 MIN_PASSWORD_LENGTH = 12
 
 

@@ -3,11 +3,12 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from app.auth.forms import LoginForm
 from app.auth.services import LoginOutcome, authenticate
+from app.auth.sessions import end_session, start_session
 from app.extensions import limiter
 
 bp = Blueprint("auth", __name__)
@@ -41,7 +42,7 @@ def login() -> str | Response:
     if form.validate_on_submit():
         outcome, user = authenticate(form.email.data or "", form.password.data or "")
         if outcome is LoginOutcome.OK and user is not None:
-            login_user(user)
+            start_session(user, "password")
             return redirect(safe_next(form.next.data) or url_for("main.dashboard"))
         error = OUTCOME_MESSAGES.get(outcome, BAD_CREDENTIALS)
     status = 200 if request.method == "GET" or not (form.errors or error) else 422
@@ -50,6 +51,6 @@ def login() -> str | Response:
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> Response:
-    logout_user()
+    end_session()
     flash("You have signed out.", "success")
     return redirect(url_for("main.landing"))

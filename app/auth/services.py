@@ -11,7 +11,6 @@ from email_validator import EmailNotValidError, validate_email
 from app.auth.models import GlobalRole, User, UserStatus
 from app.auth.passwords import hash_password, needs_rehash, password_problem, verify_password
 from app.clusters.models import Cluster, ClusterMembership, MembershipRole
-from app.db import utcnow
 from app.directory.models import Organisation
 from app.extensions import db
 from app.validation import ValidationError
@@ -46,7 +45,6 @@ def authenticate(email: str, password: str) -> tuple[LoginOutcome, User | None]:
         return LoginOutcome.SUSPENDED, user
     if user.password_hash and needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    user.last_login_at = utcnow()
     log.info("local login succeeded for user %s", user.id)
     return LoginOutcome.OK, user
 

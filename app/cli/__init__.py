@@ -26,7 +26,9 @@ class OneLineUsageError(click.ClickException):
 
 
 class PaxCommand(click.Command):
-    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any) -> click.Context:
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
         try:
             return super().make_context(info_name, args, parent=parent, **extra)
         except click.UsageError as exc:
@@ -57,9 +59,9 @@ def transactional(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def register(app: Flask) -> None:
-    from app.cli.schema import db_group
     from app.cli.demo import demo_group
     from app.cli.orgs import orgs_group
+    from app.cli.schema import db_group
     from app.cli.users import users_group
 
     for group in (db_group, demo_group, orgs_group, users_group):

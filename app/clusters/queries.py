@@ -27,6 +27,9 @@ def clusters_with_membership(user: Any) -> list[tuple[Cluster, MembershipRole | 
 
 
 def member_count(cluster: Cluster) -> int:
-    return db.session.scalar(
-        sa.select(sa.func.count()).select_from(ClusterMembership).where(ClusterMembership.cluster_id == cluster.id)
-    ) or 0
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count()).select_from(ClusterMembership).where(ClusterMembership.cluster_id == cluster.id)
+        )
+        or 0
+    )

@@ -174,9 +174,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("email", name=op.f("uq_users_email")),
     )
-    op.create_index(
-        op.f("ix_users_organisation_id"), "users", ["organisation_id"], unique=False
-    )
+    op.create_index(op.f("ix_users_organisation_id"), "users", ["organisation_id"], unique=False)
 
     op.create_table(
         "cluster_memberships",
@@ -238,9 +236,7 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_users_organisation_id"), "users")
 
     op.drop_table("users")
-    op.drop_index(
-        op.f("ix_organisation_domains_organisation_id"), "organisation_domains"
-    )
+    op.drop_index(op.f("ix_organisation_domains_organisation_id"), "organisation_domains")
 
     op.drop_table("organisation_domains")
     op.drop_table("organisations")

@@ -1,1 +1,34 @@
-document.addEventListener("DOMContentLoaded", function () { if (window.ECL && ECL.autoInit) { ECL.autoInit(); } });
+/* PAX: start the ECL components. No inline script is allowed by the CSP, so this file is the
+   only place page behaviour starts. */
+(function () {
+  "use strict";
+  var root = document.documentElement;
+  root.classList.remove("no-js");
+  root.classList.add("has-js");
+
+  /* On large screens pax.css aligns the login box to the right edge of its toggle; put the
+     box's arrow under the middle of the toggle, whatever the length of the user's name. */
+  function placeLoginArrow() {
+    var toggle = document.querySelector("[data-ecl-login-toggle]");
+    var box = document.querySelector("[data-ecl-login-box]");
+    if (!toggle || !box) {
+      return;
+    }
+    var arrow = parseFloat(window.getComputedStyle(box, "::before").width) || 16;
+    box.style.setProperty("--pax-login-arrow", (toggle.offsetWidth / 2 - arrow / 2) + "px");
+  }
+
+  function start() {
+    if (window.ECL && typeof window.ECL.autoInit === "function") {
+      window.ECL.autoInit();
+    }
+    placeLoginArrow();
+    window.addEventListener("resize", placeLoginArrow);
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
+})();
