@@ -73,7 +73,7 @@ def load_keyring(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     from app.auth import passwords
     from app.auth.sessions import init_login
-    from app.extensions import csrf, db, limiter
+    from app.extensions import csrf, db, limiter, oauth
 
     passwords.configure(app.config["ARGON2_PROFILE"])
     db.init_app(app)
@@ -81,11 +81,13 @@ def register_extensions(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     limiter.init_app(app)
+    oauth.init_app(app)
     init_login(app)
 
 
 def register_blueprints(app: Flask) -> None:
     from app.api.routes import bp as api_bp
+    from app.auth.account import bp as account_bp
     from app.auth.routes import bp as auth_bp
     from app.clusters.routes import bp as clusters_bp
     from app.health.routes import bp as health_bp
@@ -93,6 +95,7 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(account_bp)
     app.register_blueprint(clusters_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(api_bp)

@@ -85,6 +85,8 @@ def register(app: Flask) -> None:
     def handle_api_error(error: ApiError) -> Response:
         _rollback()
         response = json_error(error.status, error.message, error.fields, error.code)
+        if error.status == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="PAX API"'
         return response
 
     @app.errorhandler(CSRFError)

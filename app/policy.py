@@ -4,10 +4,14 @@ Default deny and total: every rule for administrators, curators and auditors liv
 not in callers. Reads are SQL expressions (``visible_*``) that lists, searches, counts and
 exports put in their WHERE clause; writes are ``can(user, action, target)``. Views load and
 authorise through the ``*_or_404`` helpers so a hidden item and a missing one look alike.
+
+Administrators administer (organisations, accounts, identity providers) and never read
+content by virtue of being administrators.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,14 +21,42 @@ from app.auth.models import GlobalRole, User, UserStatus
 from app.clusters.models import Cluster, ClusterMembership, MembershipRole
 from app.extensions import db
 
+#: Accounts that must use a second factor (DESIGN.md, Identity).
+MFA_REQUIRED_ROLES = frozenset({GlobalRole.CURATOR, GlobalRole.ADMIN, GlobalRole.AUDITOR})
+
 
 def is_active_user(user: Any) -> bool:
     return isinstance(user, User) and user.status is UserStatus.ACTIVE
 
 
+def is_admin(user: Any) -> bool:
+    return is_active_user(user) and user.role is GlobalRole.ADMIN
+
+
+def mfa_required(user: User) -> bool:
+    """Law-enforcement, curator, administrator and auditor accounts need a second factor."""
+    return user.role in MFA_REQUIRED_ROLES or user.organisation.is_law_enforcement
+
+
+# --- reads as SQL ----------------------------------------------------------------------------------
+
+
 def visible_clusters(user: Any) -> sa.ColumnElement[bool]:
     """Every active member sees the four clusters exist; content inside them is filtered separately."""
     return sa.true() if is_active_user(user) else sa.false()
+
+
+def approvable_users(user: Any) -> sa.ColumnElement[bool]:
+    """Pending accounts ``user`` may approve or reject: all for administrators, their own
+    organisation's for a focal point."""
+    if not is_active_user(user):
+        return sa.false()
+    pending = User.status == UserStatus.PENDING
+    if user.role is GlobalRole.ADMIN:
+        return pending
+    if user.is_focal_point:
+        return sa.and_(pending, User.organisation_id == user.organisation_id)
+    return sa.false()
 
 
 def membership_role(user: Any, cluster: Cluster) -> MembershipRole | None:
@@ -37,6 +69,9 @@ def membership_role(user: Any, cluster: Cluster) -> MembershipRole | None:
     )
 
 
+# --- actions ---------------------------------------------------------------------------------------
+
+
 def can(user: Any, action: str, target: Any = None) -> bool:
     """May ``user`` perform ``action`` on ``target``? Unknown actions are denied."""
     if not is_active_user(user):
@@ -45,15 +80,65 @@ def can(user: Any, action: str, target: Any = None) -> bool:
     return bool(rule and rule(user, target))
 
 
-def _is_admin(user: User, _target: Any) -> bool:
+def _always(_user: User, _target: Any) -> bool:
+    return True
+
+
+def _admin(user: User, _target: Any) -> bool:
     return user.role is GlobalRole.ADMIN
 
 
-_RULES = {
-    "view_dashboard": lambda user, _t: True,
-    "view_cluster": lambda user, _t: True,
-    "administer": _is_admin,
+def _approve(user: User, target: Any) -> bool:
+    if not isinstance(target, User) or target.status is not UserStatus.PENDING:
+        return False
+    if user.role is GlobalRole.ADMIN:
+        return True
+    return user.is_focal_point and target.organisation_id == user.organisation_id
+
+
+def _approvals_page(user: User, _target: Any) -> bool:
+    return user.role is GlobalRole.ADMIN or user.is_focal_point
+
+
+def _admin_on_other(user: User, target: Any) -> bool:
+    """Administrators act on other accounts; nobody suspends or demotes themselves by accident."""
+    return user.role is GlobalRole.ADMIN and isinstance(target, User) and target.id != user.id
+
+
+def _view_audit(user: User, _target: Any) -> bool:
+    return user.role in (GlobalRole.ADMIN, GlobalRole.AUDITOR)
+
+
+_RULES: dict[str, Callable[[User, Any], bool]] = {
+    # every active member
+    "view_dashboard": _always,
+    "view_cluster": _always,
+    "manage_own_account": _always,
+    # organisation focal points and administrators
+    "view_approvals": _approvals_page,
+    "approve_user": _approve,
+    # administrators only
+    "administer": _admin,
+    "manage_organisations": _admin,
+    "manage_identity_providers": _admin,
+    "manage_memberships": _admin,
+    "view_users": _admin,
+    "suspend_user": _admin_on_other,
+    "reactivate_user": _admin_on_other,
+    "change_role": _admin_on_other,
+    "reset_mfa": _admin_on_other,
+    "set_focal_point": _admin,
+    # administrators and auditors
+    "view_audit": _view_audit,
 }
+
+ACTIONS = frozenset(_RULES)
+
+
+def authorize(user: Any, action: str, target: Any = None) -> None:
+    """Abort with 403 unless ``user`` may do ``action`` (for actions on things the user can see)."""
+    if not can(user, action, target):
+        abort(403)
 
 
 def cluster_or_404(user: Any, slug: str) -> Cluster:
@@ -61,3 +146,11 @@ def cluster_or_404(user: Any, slug: str) -> Cluster:
     if cluster is None:
         abort(404)
     return cluster
+
+
+def user_or_404(viewer: Any, user_id: int, action: str) -> User:
+    """Load an account for an administrative ``action``; a viewer without the right gets 404."""
+    target = db.session.get(User, user_id)
+    if target is None or not can(viewer, action, target):
+        abort(404)
+    return target

@@ -50,6 +50,7 @@ def test_demo_member_signs_in_and_sees_dashboard(browser_page):
     page.goto(base_url + "/")
     page.get_by_role("link", name="Sign in").first.click()
     page.get_by_label("E-mail address").fill("anna.peeters@portofantwerpbruges.example")
+    page.get_by_role("button", name="Continue").click()
     page.get_by_label("Password").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(base_url + "/dashboard")
@@ -63,6 +64,7 @@ def test_wrong_password_shows_the_error_in_the_page(browser_page):
     page, base_url, problems = browser_page
     page.goto(base_url + "/login")
     page.get_by_label("E-mail address").fill("anna.peeters@portofantwerpbruges.example")
+    page.get_by_role("button", name="Continue").click()
     page.get_by_label("Password").fill("wrong password")
     page.get_by_role("button", name="Sign in").click()
     assert "The e-mail address or password is incorrect." in page.get_by_role("alert").first.inner_text()

@@ -69,13 +69,31 @@ def test_suspension_ends_an_open_session(client, make, login_as, db_session):
     assert client.get("/dashboard").status_code == 302
 
 
-def test_empty_form_shows_field_errors(client):
+def test_empty_email_shows_a_field_error(client):
     token = csrf_token_from(client.get("/login").get_data(as_text=True))
-    page = client.post("/login", data={"csrf_token": token, "email": "", "password": ""})
+    page = client.post("/login", data={"csrf_token": token, "email": ""})
+    assert page.status_code == 422
+    assert "Enter your e-mail address." in page.get_data(as_text=True)
+
+
+def test_empty_password_shows_a_field_error_and_keeps_the_email(client, make):
+    user = make.user()
+    token = csrf_token_from(client.get("/login").get_data(as_text=True))
+    page = client.post("/login", data={"csrf_token": token, "email": user.email, "password": ""})
     text = page.get_data(as_text=True)
     assert page.status_code == 422
-    assert "Enter your e-mail address." in text
     assert "Enter your password." in text
+    assert f'value="{user.email}"' in text
+
+
+def test_email_without_provider_asks_for_the_password(client, make):
+    user = make.user()
+    token = csrf_token_from(client.get("/login").get_data(as_text=True))
+    page = client.post("/login", data={"csrf_token": token, "email": user.email})
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert 'type="password"' in text
+    assert f'value="{user.email}"' in text
 
 
 def test_login_without_csrf_token_is_refused(client, make):

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, PasswordField
-from wtforms.validators import DataRequired, Email, Length
+from wtforms import EmailField, HiddenField, IntegerField, PasswordField, RadioField, StringField
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
 
 class LoginForm(FlaskForm):
+    """One form, two steps: the e-mail address first (home-realm discovery), then the password."""
+
     email = EmailField(
         "E-mail address",
         validators=[
@@ -14,5 +16,48 @@ class LoginForm(FlaskForm):
             Length(max=320),
         ],
     )
-    password = PasswordField("Password", validators=[DataRequired("Enter your password."), Length(max=1024)])
+    password = PasswordField("Password", validators=[Optional(), Length(max=1024)])
     next = HiddenField()
+
+
+class MfaForm(FlaskForm):
+    code = StringField(
+        "Authentication code",
+        validators=[DataRequired("Enter the code from your authenticator app or a recovery code."), Length(max=64)],
+    )
+
+
+class MfaEnrolForm(FlaskForm):
+    code = StringField(
+        "Code from your authenticator app",
+        validators=[DataRequired("Enter the 6-digit code your app shows."), Length(max=16)],
+    )
+
+
+class PasswordChangeForm(FlaskForm):
+    current_password = PasswordField("Current password", validators=[DataRequired("Enter your current password.")])
+    new_password = PasswordField(
+        "New password", validators=[DataRequired("Enter a new password."), Length(max=1024, message="Too long.")]
+    )
+    confirm_password = PasswordField("New password again", validators=[DataRequired("Repeat the new password.")])
+
+
+class TokenForm(FlaskForm):
+    name = StringField(
+        "Token name",
+        validators=[DataRequired("Name the token, e.g. the system that uses it."), Length(max=100)],
+    )
+    scope = RadioField(
+        "Scope",
+        choices=[("read", "Read: list and download what you may see"), ("write", "Read and write: also post and edit")],
+        default="read",
+        validators=[DataRequired("Choose a scope.")],
+    )
+    days = IntegerField(
+        "Valid for (days)",
+        default=90,
+        validators=[
+            DataRequired("Enter how many days the token stays valid."),
+            NumberRange(min=1, max=365, message="Choose between 1 and 365 days."),
+        ],
+    )

@@ -113,6 +113,8 @@ class IdentityProvider(Base):
     organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(sa.String(200))
     issuer: Mapped[str] = mapped_column(sa.String(500))
+    #: Discovery document address when it is not ``<issuer>/.well-known/openid-configuration``.
+    metadata_url: Mapped[str | None] = mapped_column(sa.String(500))
     client_id: Mapped[str] = mapped_column(sa.String(255))
     #: The client secret sealed under the keyring (app.sealed), never stored in clear.
     client_secret_sealed: Mapped[str] = mapped_column(sa.Text)
@@ -123,6 +125,10 @@ class IdentityProvider(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     organisation: Mapped[Organisation] = relationship(lazy="joined")
+
+    @property
+    def discovery_url(self) -> str:
+        return self.metadata_url or self.issuer.rstrip("/") + "/.well-known/openid-configuration"
 
 
 class Identity(Base):

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import enum
 import logging
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
+from flask import current_app
 
 from app.auth.models import GlobalRole, User, UserStatus
 from app.auth.passwords import hash_password, needs_rehash, password_problem, verify_password
 from app.clusters.models import Cluster, ClusterMembership, MembershipRole
+from app.db import utcnow
 from app.directory.models import Organisation
 from app.extensions import db
 from app.validation import ValidationError
@@ -23,6 +26,7 @@ class LoginOutcome(enum.Enum):
     BAD_CREDENTIALS = "bad_credentials"
     PENDING = "pending"
     SUSPENDED = "suspended"
+    LOCKED = "locked"
 
 
 def normalise_email(email: str) -> str:
@@ -33,10 +37,37 @@ def find_user_by_email(email: str) -> User | None:
     return db.session.scalar(sa.select(User).where(User.email == normalise_email(email)))
 
 
+def locked_until(user: User) -> datetime | None:
+    """When the temporary lockout of ``user`` ends, or None when it is not locked."""
+    if user.locked_until is not None and user.locked_until > utcnow():
+        return user.locked_until
+    return None
+
+
+def record_failure(user: User) -> None:
+    """Count a failed password or second-factor attempt; the limit locks the account for a while."""
+    user.failed_logins += 1
+    if user.failed_logins >= current_app.config["LOGIN_MAX_FAILURES"]:
+        user.locked_until = utcnow() + timedelta(minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"])
+        user.failed_logins = 0
+        log.warning("account %s locked after repeated failed sign-ins", user.id)
+
+
+def record_success(user: User) -> None:
+    user.failed_logins = 0
+    user.locked_until = None
+
+
 def authenticate(email: str, password: str) -> tuple[LoginOutcome, User | None]:
     """Check a local login. Only a correct password reveals that an account is pending or suspended."""
     user = find_user_by_email(email)
+    if user is not None and locked_until(user):
+        return LoginOutcome.LOCKED, user
     if not verify_password(user.password_hash if user else None, password) or user is None:
+        if user is not None:
+            record_failure(user)
+            if locked_until(user):
+                return LoginOutcome.LOCKED, user
         log.info("local login failed")
         return LoginOutcome.BAD_CREDENTIALS, None
     if user.status is UserStatus.PENDING:
@@ -45,7 +76,7 @@ def authenticate(email: str, password: str) -> tuple[LoginOutcome, User | None]:
         return LoginOutcome.SUSPENDED, user
     if user.password_hash and needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    log.info("local login succeeded for user %s", user.id)
+    log.info("password accepted for user %s", user.id)
     return LoginOutcome.OK, user
 
 

@@ -25,6 +25,7 @@ def upgrade() -> None:
         sa.Column("organisation_id", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("issuer", sa.String(length=500), nullable=False),
+        sa.Column("metadata_url", sa.String(length=500), nullable=True),
         sa.Column("client_id", sa.String(length=255), nullable=False),
         sa.Column("client_secret_sealed", sa.Text(), nullable=False),
         sa.Column("mfa_exempt_when_asserted", sa.Boolean(), nullable=False),

@@ -18,12 +18,25 @@
     box.style.setProperty("--pax-login-arrow", (toggle.offsetWidth / 2 - arrow / 2) + "px");
   }
 
+  /* Escape closes the open login box and gives focus back to its toggle (keyboard users). */
+  function closeLoginBoxOnEscape(event) {
+    if (event.key !== "Escape") {
+      return;
+    }
+    var toggle = document.querySelector("[data-ecl-login-toggle][aria-expanded='true']");
+    if (toggle) {
+      toggle.click();
+      toggle.focus();
+    }
+  }
+
   function start() {
     if (window.ECL && typeof window.ECL.autoInit === "function") {
       window.ECL.autoInit();
     }
     placeLoginArrow();
     window.addEventListener("resize", placeLoginArrow);
+    document.addEventListener("keydown", closeLoginBoxOnEscape);
   }
 
   if (document.readyState === "loading") {

@@ -1,0 +1,182 @@
+"""The signed-in user's own account: password, second factor, sessions and API tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from app.auth import mfa
+from app.auth.accounts import change_password, reset_mfa
+from app.auth.forms import MfaEnrolForm, PasswordChangeForm, TokenForm
+from app.auth.models import UserSession
+from app.auth.sessions import current_session_row, end_session, revoke_sessions
+from app.auth.tokens import create_token, revoke_token, user_tokens
+from app.db import utcnow
+from app.extensions import db, limiter
+from app.policy import authorize, mfa_required
+from app.sealed import SealError, seal, unseal
+from app.validation import ValidationError
+
+bp = Blueprint("account", __name__, url_prefix="/account")
+
+
+@bp.before_request
+@login_required
+def require_account_rights() -> None:
+    authorize(current_user, "manage_own_account")
+
+
+def _live_sessions() -> list[UserSession]:
+    return list(
+        db.session.scalars(
+            sa.select(UserSession)
+            .where(
+                UserSession.user_id == current_user.id,
+                UserSession.revoked_at.is_(None),
+                UserSession.expires_at > utcnow(),
+            )
+            .order_by(UserSession.last_seen_at.desc())
+        )
+    )
+
+
+def _render_overview(status: int = 200, **forms: Any) -> Any:
+    context = {
+        "password_form": forms.get("password_form") or PasswordChangeForm(),
+        "token_form": forms.get("token_form") or TokenForm(),
+        "sessions": _live_sessions(),
+        "current_session": current_session_row(),
+        "tokens": user_tokens(current_user),
+        "mfa_required": mfa_required(current_user),
+        "recovery_left": mfa.recovery_codes_left(current_user),
+        "new_token": forms.get("new_token"),
+    }
+    return render_template("account/index.html", **context), status
+
+
+@bp.route("/")
+def index() -> Any:
+    return _render_overview()
+
+
+@bp.route("/password", methods=["POST"])
+def password() -> Any:
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        try:
+            change_password(
+                current_user, form.current_password.data, form.new_password.data, form.confirm_password.data
+            )
+        except ValidationError as exc:
+            for name, message in exc.fields.items():
+                getattr(form, name).errors = [message]
+        else:
+            flash("Your password is changed. Your other sessions have been signed out.", "success")
+            return redirect(url_for("account.index"))
+    return _render_overview(422, password_form=form)
+
+
+@bp.route("/sessions/revoke-all", methods=["POST"])
+def revoke_all_sessions() -> Response:
+    """Sign out everywhere, this browser included."""
+    revoke_sessions(current_user.id)
+    end_session()
+    flash("You have been signed out of every session.", "success")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/sessions/<int:session_id>/revoke", methods=["POST"])
+def revoke_one_session(session_id: int) -> Response:
+    row = db.session.get(UserSession, session_id)
+    if row is None or row.user_id != current_user.id:
+        abort(404)
+    row.revoked_at = utcnow()
+    flash("That session has been signed out.", "success")
+    return redirect(url_for("account.index"))
+
+
+@bp.route("/tokens", methods=["POST"])
+@limiter.limit("10 per minute")
+def tokens() -> Any:
+    form = TokenForm()
+    if form.validate_on_submit():
+        try:
+            token, secret = create_token(current_user, form.name.data, form.scope.data, form.days.data)
+        except ValidationError as exc:
+            for name, message in exc.fields.items():
+                getattr(form, name).errors = [message]
+        else:
+            return _render_overview(201, new_token={"token": token, "secret": secret})
+    return _render_overview(422, token_form=form)
+
+
+@bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])
+def revoke(token_id: int) -> Response:
+    if not revoke_token(current_user, token_id):
+        abort(404)
+    flash("The token is revoked; systems using it can no longer call the API.", "success")
+    return redirect(url_for("account.index"))
+
+
+MFA_ENROL_KEY = "pax_mfa_enrol"
+
+
+@bp.route("/mfa", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+def mfa_settings() -> Any:
+    """Enrol a second factor (optional for members, required for some roles)."""
+    if current_user.totp_secret_sealed is not None:
+        return redirect(url_for("account.index"))
+    form = MfaEnrolForm()
+    secret = _enrolment_secret()
+    if form.validate_on_submit():
+        codes = mfa.enrol(current_user, secret, form.code.data or "")
+        if codes is not None:
+            session.pop(MFA_ENROL_KEY, None)
+            revoke_sessions(current_user.id, keep_current=True)
+            return render_template("auth/recovery_codes.html", codes=codes, next_url=url_for("account.index"))
+        form.code.errors = ["That code is not valid. Check your app's clock and enter the current code."]
+    uri = mfa.provisioning_uri(current_user, secret)
+    status = 422 if request.method == "POST" else 200
+    return (
+        render_template(
+            "auth/mfa_setup.html", form=form, secret=secret, qr=mfa.qr_data_uri(uri), required=False, cancel=False
+        ),
+        status,
+    )
+
+
+def _enrolment_secret() -> str:
+    context = f"totp-enrol:{current_user.id}"
+    sealed = session.get(MFA_ENROL_KEY)
+    if sealed:
+        try:
+            return unseal(sealed, context).decode()
+        except SealError:
+            pass
+    secret = mfa.new_secret()
+    session[MFA_ENROL_KEY] = seal(secret.encode(), context)
+    return secret
+
+
+@bp.route("/mfa/recovery-codes", methods=["POST"])
+def new_recovery_codes() -> Any:
+    if current_user.totp_secret_sealed is None:
+        return redirect(url_for("account.mfa_settings"))
+    codes = mfa.replace_recovery_codes(current_user)
+    return render_template("auth/recovery_codes.html", codes=codes, next_url=url_for("account.index"))
+
+
+@bp.route("/mfa/remove", methods=["POST"])
+def remove_mfa() -> Response:
+    if mfa_required(current_user):
+        flash("Your role requires a second factor; an administrator can reset it if you lose your device.", "error")
+        return redirect(url_for("account.index"))
+    reset_mfa(current_user)
+    end_session()
+    flash("Your second factor is removed. Sign in again.", "success")
+    return redirect(url_for("auth.login"))

@@ -1,0 +1,126 @@
+"""TOTP second factor (RFC 6238, pyotp) with single-use recovery codes.
+
+A code is accepted once only: the time step of the last accepted code is stored and a code
+for that step or an earlier one is refused, which pyotp's ``verify()`` alone does not do.
+Recovery codes are random, shown once, and stored as HMAC-SHA256 under a keyring key.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from datetime import datetime
+
+import pyotp
+import segno
+import sqlalchemy as sa
+from flask import current_app
+
+from app.auth.models import RecoveryCode, User
+from app.db import utcnow
+from app.extensions import db
+from app.sealed import seal, unseal
+
+ISSUER = "PAX European Ports Alliance"
+RECOVERY_CODE_COUNT = 10
+#: Codes from one step before or after now are accepted, for clock drift.
+VALID_WINDOW = 1
+
+
+def _context(user: User) -> str:
+    return f"totp-secret:{user.id}"
+
+
+def new_secret() -> str:
+    return pyotp.random_base32()
+
+
+def provisioning_uri(user: User, secret: str) -> str:
+    return pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=ISSUER)
+
+
+def qr_data_uri(uri: str) -> str:
+    """An SVG QR code as a data: URI (the CSP allows data: images, not inline script)."""
+    return segno.make(uri, error="m").svg_data_uri(scale=5, dark="#000", light="#fff")
+
+
+def _accepted_step(secret: str, code: str, last_step: int | None, now: datetime | None = None) -> int | None:
+    code = "".join(code.split())
+    if not (code.isdigit() and len(code) == 6):
+        return None
+    totp = pyotp.TOTP(secret)
+    current = totp.timecode(now or utcnow())
+    for step in range(current - VALID_WINDOW, current + VALID_WINDOW + 1):
+        if last_step is not None and step <= last_step:
+            continue
+        if hmac.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
+
+
+def enrol(user: User, secret: str, code: str) -> list[str] | None:
+    """Confirm enrolment with a first code; returns the recovery codes to show once, or None."""
+    step = _accepted_step(secret, code, None)
+    if step is None:
+        return None
+    user.totp_secret_sealed = seal(secret.encode(), _context(user))
+    user.totp_last_step = step
+    user.mfa_enrolled_at = utcnow()
+    return replace_recovery_codes(user)
+
+
+def verify_totp(user: User, code: str) -> bool:
+    if not user.totp_secret_sealed:
+        return False
+    secret = unseal(user.totp_secret_sealed, _context(user)).decode()
+    step = _accepted_step(secret, code, user.totp_last_step)
+    if step is None:
+        return False
+    user.totp_last_step = step
+    return True
+
+
+def _recovery_hash(code: str) -> str:
+    key = current_app.extensions["pax_keyring"].purpose_key("secrets_hmac")
+    normalised = "".join(code.split()).replace("-", "").lower()
+    return hmac.new(key, b"recovery:" + normalised.encode(), hashlib.sha256).hexdigest()
+
+
+def replace_recovery_codes(user: User) -> list[str]:
+    db.session.execute(sa.delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    codes = []
+    for _ in range(RECOVERY_CODE_COUNT):
+        raw = base64.b32encode(secrets.token_bytes(10)).decode().lower()
+        code = f"{raw[:4]}-{raw[4:8]}-{raw[8:12]}-{raw[12:16]}"
+        codes.append(code)
+        db.session.add(RecoveryCode(user_id=user.id, code_hash=_recovery_hash(code)))
+    db.session.flush()
+    return codes
+
+
+def use_recovery_code(user: User, code: str) -> bool:
+    """Accept an unused recovery code once."""
+    row = db.session.scalar(
+        sa.select(RecoveryCode).where(
+            RecoveryCode.user_id == user.id,
+            RecoveryCode.code_hash == _recovery_hash(code),
+            RecoveryCode.used_at.is_(None),
+        )
+    )
+    if row is None:
+        return False
+    row.used_at = utcnow()
+    return True
+
+
+def recovery_codes_left(user: User) -> int:
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(RecoveryCode)
+            .where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
+        )
+        or 0
+    )

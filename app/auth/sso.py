@@ -1,0 +1,223 @@
+"""Company SSO over OpenID Connect with authlib's Flask client.
+
+Authorization code flow with PKCE (S256), ``state`` and ``nonce`` (authlib keeps them in the
+session per client), and an ID token whose signature, issuer, audience and expiry are checked:
+authlib only checks ``aud`` when ``claims_options`` asks, so it always does here.
+
+Who the user becomes is decided by ``resolve_sso_user``: never an account of another
+organisation than the provider's, whatever e-mail address the provider claims.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from authlib.integrations.flask_client import FlaskOAuth2App
+
+from app.auth.models import Identity, IdentityProvider, User, UserStatus
+from app.db import utcnow
+from app.directory.models import OrganisationDomain
+from app.extensions import db, oauth
+from app.sealed import seal, unseal
+from app.validation import ValidationError, normalise_domain
+
+log = logging.getLogger("pax.sso")
+
+SCOPES = "openid email profile"
+#: RFC 8176 methods that prove a factor beyond a password.
+MFA_AMR_VALUES = frozenset({"mfa", "otp", "hwk", "swk", "sms", "tel", "pop", "fpt", "face", "iris", "retina", "vbm"})
+
+
+class SsoError(Exception):
+    """The sign-in through a provider failed; the message is for the person signing in."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+def providers_for_email(email: str) -> list[IdentityProvider]:
+    """Enabled providers of the organisation that owns the e-mail's domain (home-realm discovery)."""
+    domain = normalise_domain(email.rpartition("@")[2]) if "@" in email else None
+    if domain is None:
+        return []
+    stmt = (
+        sa.select(IdentityProvider)
+        .join(OrganisationDomain, OrganisationDomain.organisation_id == IdentityProvider.organisation_id)
+        .where(OrganisationDomain.domain == domain, IdentityProvider.enabled)
+        .order_by(IdentityProvider.name)
+    )
+    return list(db.session.scalars(stmt))
+
+
+def _secret_context(provider_id: int) -> str:
+    return f"idp-client-secret:{provider_id}"
+
+
+def client_for(provider: IdentityProvider) -> FlaskOAuth2App:
+    """authlib's client for this provider; a changed setting yields a fresh registration."""
+    fingerprint = hashlib.sha256(
+        "|".join(
+            [
+                str(provider.id),
+                provider.issuer,
+                provider.discovery_url,
+                provider.client_id,
+                provider.client_secret_sealed,
+            ]
+        ).encode()
+    ).hexdigest()[:16]
+    name = f"idp{provider.id}-{fingerprint}"
+    client = oauth.create_client(name)
+    if client is None:
+        oauth.register(
+            name=name,
+            client_id=provider.client_id,
+            client_secret=unseal(provider.client_secret_sealed, _secret_context(provider.id)).decode(),
+            server_metadata_url=provider.discovery_url,
+            client_kwargs={
+                "scope": SCOPES,
+                "code_challenge_method": "S256",
+                "token_endpoint_auth_method": "client_secret_basic",
+                "timeout": 10,
+            },
+        )
+        client = oauth.create_client(name)
+    return client
+
+
+def claims_options(provider: IdentityProvider) -> dict[str, Any]:
+    return {
+        "iss": {"essential": True, "values": [provider.issuer]},
+        "aud": {"essential": True, "values": [provider.client_id]},
+        "sub": {"essential": True},
+        "exp": {"essential": True},
+    }
+
+
+def mfa_asserted(claims: dict[str, Any]) -> bool:
+    amr = claims.get("amr") or []
+    if isinstance(amr, str):
+        amr = [amr]
+    acr = str(claims.get("acr") or "").lower()
+    return bool(MFA_AMR_VALUES.intersection(str(m).lower() for m in amr)) or "mfa" in acr or "multi-factor" in acr
+
+
+class SsoOutcome(enum.Enum):
+    ACTIVE = "active"
+    PENDING = "pending"
+
+
+@dataclass
+class SsoResult:
+    user: User
+    outcome: SsoOutcome
+    mfa_asserted: bool
+    created: bool
+
+
+def resolve_sso_user(provider: IdentityProvider, claims: dict[str, Any]) -> SsoResult:
+    """Find, link or create the account for verified ID token claims.
+
+    A first login creates a pending account in the provider's organisation. An e-mail whose
+    domain the organisation does not own is refused, and so is an existing account of
+    another organisation.
+    """
+    org = provider.organisation
+    subject = str(claims.get("sub") or "")
+    email = str(claims.get("email") or "").strip().lower()
+    if not subject:
+        raise SsoError("The sign-in service did not say who you are. Contact your organisation's focal point.")
+    if not email or "@" not in email:
+        raise SsoError(f"{org.name}'s sign-in service did not share your e-mail address, which PAX needs.")
+    if claims.get("email_verified") is False:
+        raise SsoError(f"{org.name}'s sign-in service has not verified the e-mail address {email}.")
+    domain = email.rpartition("@")[2]
+    if domain not in org.email_domains:
+        raise SsoError(
+            f"The e-mail address {email} does not belong to {org.name}, so PAX cannot sign you in "
+            f"through {org.name}'s sign-in service."
+        )
+    asserted = provider.mfa_exempt_when_asserted and mfa_asserted(claims)
+    identity = db.session.scalar(
+        sa.select(Identity).where(Identity.provider_id == provider.id, Identity.subject == subject)
+    )
+    created = False
+    if identity is not None:
+        user = identity.user
+    else:
+        user = db.session.scalar(sa.select(User).where(User.email == email))
+        if user is not None and user.organisation_id != org.id:
+            raise SsoError(
+                f"The account {email} belongs to another organisation; {org.name}'s sign-in service cannot open it."
+            )
+        if user is None:
+            name = str(claims.get("name") or "").strip()[:200] or email.partition("@")[0]
+            user = User(email=email, name=name, organisation=org, status=UserStatus.PENDING)
+            db.session.add(user)
+            db.session.flush()
+            created = True
+            log.info("SSO created pending account %s for organisation %s", user.id, org.id)
+        identity = Identity(user_id=user.id, provider_id=provider.id, subject=subject)
+        db.session.add(identity)
+    identity.last_login_at = utcnow()
+    if user.status is UserStatus.SUSPENDED:
+        raise SsoError("Your account is suspended. Contact your organisation's focal point.", status=403)
+    outcome = SsoOutcome.PENDING if user.status is UserStatus.PENDING else SsoOutcome.ACTIVE
+    db.session.flush()
+    return SsoResult(user=user, outcome=outcome, mfa_asserted=asserted, created=created)
+
+
+def add_provider(
+    organisation: Any,
+    name: str,
+    issuer: str,
+    client_id: str,
+    client_secret: str,
+    metadata_url: str | None = None,
+    mfa_exempt_when_asserted: bool = False,
+) -> IdentityProvider:
+    """Register an organisation's OIDC provider; the client secret is sealed under the keyring."""
+    errors: dict[str, str] = {}
+    issuer = (issuer or "").strip()
+    if not issuer.startswith(("https://", "http://")) or len(issuer) > 500:
+        errors["issuer"] = "Enter the provider's issuer URL (https://...)."
+    if metadata_url and (not metadata_url.startswith(("https://", "http://")) or len(metadata_url) > 500):
+        errors["metadata_url"] = "Enter the discovery document's URL (https://...)."
+    if not (client_id or "").strip() or len(client_id) > 255:
+        errors["client_id"] = "Enter the client id PAX is registered under at the provider."
+    if not client_secret:
+        errors["client_secret"] = "Enter the client secret."
+    if not (name or "").strip() or len(name) > 200:
+        errors["name"] = "Enter a name of 1 to 200 characters."
+    if not errors and db.session.scalar(
+        sa.select(IdentityProvider).where(
+            IdentityProvider.organisation_id == organisation.id, IdentityProvider.issuer == issuer
+        )
+    ):
+        errors["issuer"] = f"{organisation.name} already has a provider with this issuer."
+    if errors:
+        raise ValidationError(errors)
+    provider = IdentityProvider(
+        organisation=organisation,
+        name=name.strip(),
+        issuer=issuer,
+        metadata_url=(metadata_url or None),
+        client_id=client_id.strip(),
+        client_secret_sealed="",
+        mfa_exempt_when_asserted=mfa_exempt_when_asserted,
+    )
+    db.session.add(provider)
+    db.session.flush()
+    provider.client_secret_sealed = seal(client_secret.encode(), _secret_context(provider.id))
+    return provider
+
+
+def set_client_secret(provider: IdentityProvider, client_secret: str) -> None:
+    provider.client_secret_sealed = seal(client_secret.encode(), _secret_context(provider.id))
