@@ -86,6 +86,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from app.admin.routes import bp as admin_bp
     from app.api.routes import bp as api_bp
     from app.auth.account import bp as account_bp
     from app.auth.routes import bp as auth_bp
@@ -96,6 +97,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(account_bp)
+    app.register_blueprint(admin_bp)
     app.register_blueprint(clusters_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(api_bp)

@@ -1,0 +1,1 @@
+"""Administration: organisations, accounts, cluster memberships, identity providers, approvals."""
