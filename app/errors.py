@@ -10,6 +10,7 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
+from markupsafe import escape
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -67,8 +68,22 @@ def json_error(status: int, message: str, fields: dict[str, str] | None = None, 
 
 def error_page(status: int, detail: str | None = None) -> Response:
     _code, title, message = MESSAGES.get(status, MESSAGES[500])
-    html = render_template("errors/error.html", status=status, title=title, message=detail or message)
+    try:
+        html = render_template("errors/error.html", status=status, title=title, message=detail or message)
+    except Exception:
+        # Rendering loads the signed-in user; with the database down that fails too. The
+        # visitor still gets a page that says what happened, not a bare server error.
+        log.warning("error page %s rendered without the portal layout", status)
+        html = FALLBACK_PAGE.format(status=status, title=escape(title), message=escape(detail or message))
     return Response(html, status=status, mimetype="text/html")
+
+
+FALLBACK_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{title} - PAX</title>
+<link rel="stylesheet" href="/static/ecl/styles/ecl-ec.css"></head>
+<body><main class="ecl-container" id="main-content"><h1 class="ecl-u-type-heading-1">{title}</h1>
+<p class="ecl-u-type-paragraph-m">{message}</p><p class="ecl-u-type-paragraph-s">Error {status}</p></main></body></html>
+"""
 
 
 def _rollback() -> None:

@@ -153,6 +153,22 @@ class Factory:
 
     def __init__(self) -> None:
         self.counter = 0
+        #: user id -> (TOTP secret, unused recovery codes) for accounts enrolled by ``enrol_mfa``.
+        self.mfa: dict[int, tuple[str, list[str]]] = {}
+
+    def enrol_mfa(self, user):  # type: ignore[no-untyped-def]
+        """Enrol TOTP through the MFA service; the secret and recovery codes are kept for logins."""
+        import pyotp
+
+        from app.auth import mfa
+        from app.extensions import db
+
+        secret = pyotp.random_base32()
+        codes = mfa.enrol(user, secret, pyotp.TOTP(secret).now())
+        assert codes is not None
+        db.session.commit()
+        self.mfa[user.id] = (secret, list(codes))
+        return secret
 
     def _next(self) -> int:
         self.counter += 1
@@ -228,18 +244,48 @@ def login(client: FlaskClient, email: str, password: str = TEST_PASSWORD):  # ty
     return client.post("/login", data={"email": email, "password": password, "csrf_token": token})
 
 
-@pytest.fixture
-def login_as(client: FlaskClient) -> Callable[..., Any]:
-    def _login(user, password: str = TEST_PASSWORD):  # type: ignore[no-untyped-def]
-        response = login(client, user.email, password)
+def sign_in(client: FlaskClient, make: Factory, user, password: str = TEST_PASSWORD) -> FlaskClient:  # type: ignore[no-untyped-def]
+    """Sign ``user`` in on ``client``, passing the second factor with a recovery code when needed.
+
+    Accounts whose role requires MFA are enrolled first. Recovery codes are used because a TOTP
+    code is accepted once per time step; the MFA tests exercise TOTP itself.
+    """
+    from app.policy import mfa_required
+
+    if user.id not in make.mfa and (user.totp_secret_sealed or mfa_required(user)):
+        assert not user.totp_secret_sealed, "enrol MFA through make.enrol_mfa so tests know the codes"
+        make.enrol_mfa(user)
+    response = login(client, user.email, password)
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    if response.headers["Location"] == "/login/mfa":
+        code = make.mfa[user.id][1].pop()
+        page = client.get("/login/mfa").get_data(as_text=True)
+        response = client.post("/login/mfa", data={"code": code, "csrf_token": csrf_token_from(page)})
         assert response.status_code == 302, response.get_data(as_text=True)[:500]
-        return client
+    return client
+
+
+@pytest.fixture
+def login_as(client: FlaskClient, make: Factory) -> Callable[..., Any]:
+    def _login(user, password: str = TEST_PASSWORD):  # type: ignore[no-untyped-def]
+        return sign_in(client, make, user, password)
 
     return _login
+
+
+@pytest.fixture
+def new_client(app: Flask, make: Factory) -> Callable[..., FlaskClient]:
+    """Another browser: ``new_client(user)`` returns a separate client signed in as ``user``."""
+
+    def _new(user=None):  # type: ignore[no-untyped-def]
+        other = app.test_client()
+        return sign_in(other, make, user) if user is not None else other
+
+    return _new
 
 
 def pytest_report_header(config: pytest.Config) -> str:
     return f"PAX test database: {os.environ.get('PAX_TEST_DB', 'sqlite')}"
 
 
-__all__ = ["TEST_PASSWORD", "csrf_token_from", "login", "sa"]
+__all__ = ["TEST_PASSWORD", "Factory", "csrf_token_from", "login", "sa", "sign_in"]

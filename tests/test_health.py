@@ -35,3 +35,25 @@ def test_readyz_503_when_database_unreachable(config_factory):
     assert response.status_code == 503
     assert response.get_json()["database"] == "unreachable"
     assert "nobody" not in response.get_data(as_text=True)
+
+
+def test_signed_in_user_gets_an_error_page_when_the_database_is_down(app, client, make, login_as, monkeypatch):
+    """Pages fail cleanly (503/500 page, no traceback) when the database stops answering."""
+    import sqlalchemy as sa
+
+    from app.extensions import db
+
+    login_as(make.user())
+
+    def broken(*args, **kwargs):
+        raise sa.exc.OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(db.session.registry().__class__, "execute", broken)
+    monkeypatch.setattr(db.session.registry().__class__, "scalar", broken)
+    monkeypatch.setattr(db.session.registry().__class__, "get", broken)
+    response = client.get("/dashboard")
+    assert response.status_code == 500
+    text = response.get_data(as_text=True)
+    assert "Something went wrong" in text
+    assert "server closed the connection" not in text
+    assert "Traceback" not in text

@@ -48,3 +48,39 @@ def test_every_migration_is_date_prefixed():
     names = [p.name for p in versions.glob("*.py")]
     assert names
     assert all(name[:8].isdigit() and name[8] == "_" for name in names)
+
+
+def test_upgrades_keep_existing_rows(test_root):
+    """Rows written under the first revision survive every later migration (SQLite rebuilds tables)."""
+    from alembic.script import ScriptDirectory
+
+    from app.migrations_state import alembic_config
+
+    first = ScriptDirectory.from_config(alembic_config()).get_base()
+    with databases.fresh_database(test_root, "keep") as url:
+        databases.upgrade(url, first)
+        engine = make_engine(url, pooled=False)
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO organisations (id, name, type, country, created_at) "
+                    "VALUES (1, 'Port', 'port_authority', 'BE', CURRENT_TIMESTAMP)"
+                )
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO users (id, email, name, organisation_id, status, role, is_focal_point, created_at) "
+                    "VALUES (1, 'a@port.example', 'A', 1, 'active', 'member', false, CURRENT_TIMESTAMP)"
+                )
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO cluster_memberships (user_id, cluster_id, role, created_at) "
+                    "SELECT 1, id, 'reader', CURRENT_TIMESTAMP FROM clusters"
+                )
+            )
+        databases.upgrade(url, "head")
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM cluster_memberships")).scalar() == 4
+            assert conn.execute(sa.text("SELECT count(*) FROM users")).scalar() == 1
+        engine.dispose()
