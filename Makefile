@@ -10,6 +10,8 @@ RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 ASSETS_STAMP := static/ecl/.installed
 PYTEST_ARGS ?=
+# Two workers: this machine (and CI) has two cores; each worker gets its own database.
+PYTEST_WORKERS ?= 2
 
 .PHONY: run test test-sqlite test-postgresql lint assets install install-dev clean
 
@@ -23,10 +25,10 @@ test: $(DEV_STAMP) $(ASSETS_STAMP)
 	$(MAKE) --no-print-directory test-postgresql
 
 test-sqlite: $(DEV_STAMP) $(ASSETS_STAMP)
-	PAX_TEST_DB=sqlite $(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+	PAX_TEST_DB=sqlite $(PY) -m pytest -p no:cacheprovider -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 test-postgresql: $(DEV_STAMP) $(ASSETS_STAMP)
-	PAX_TEST_DB=postgresql $(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+	PAX_TEST_DB=postgresql $(PY) -m pytest -p no:cacheprovider -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .

@@ -10,8 +10,8 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
-from markupsafe import escape
 from flask_wtf.csrf import CSRFError
+from markupsafe import escape
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 log = logging.getLogger("pax.errors")

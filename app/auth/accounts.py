@@ -52,7 +52,7 @@ def change_role(user: User, role: str) -> None:
     new_role = GlobalRole(role)
     if new_role is user.role:
         return
-    if user.role is GlobalRole.ADMIN and _active_admins() <= 1:
+    if user.role is GlobalRole.ADMIN and user.status is UserStatus.ACTIVE and _active_admins() <= 1:
         raise ValidationError({"role": "PAX needs at least one active administrator."})
     user.role = new_role
     revoke_sessions(user.id)

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, IntegerField, PasswordField, RadioField, StringField
+from wtforms import EmailField, HiddenField, IntegerField, PasswordField, RadioField, SelectChoice, StringField
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
 
@@ -49,7 +49,10 @@ class TokenForm(FlaskForm):
     )
     scope = RadioField(
         "Scope",
-        choices=[("read", "Read: list and download what you may see"), ("write", "Read and write: also post and edit")],
+        choices=[
+            SelectChoice("read", "Read: list and download what you may see"),
+            SelectChoice("write", "Read and write: also post and edit"),
+        ],
         default="read",
         validators=[DataRequired("Choose a scope.")],
     )

@@ -174,6 +174,41 @@ def resolve_sso_user(provider: IdentityProvider, claims: dict[str, Any]) -> SsoR
     return SsoResult(user=user, outcome=outcome, mfa_asserted=asserted, created=created)
 
 
+def _settings_errors(
+    organisation: Any,
+    name: str,
+    issuer: str,
+    client_id: str,
+    metadata_url: str | None,
+    provider_id: int | None = None,
+) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if organisation is None:
+        return {"organisation_id": "Choose the organisation whose users sign in through it."}
+    if not organisation.email_domains:
+        errors["organisation_id"] = (
+            f"{organisation.name} has no e-mail domain, so no sign-in could be routed to its provider. "
+            "Add a domain to the organisation first."
+        )
+    if not name or len(name) > 200:
+        errors["name"] = "Enter a name of 1 to 200 characters."
+    if not issuer.startswith(("https://", "http://")) or len(issuer) > 500:
+        errors["issuer"] = "Enter the provider's issuer URL (https://...)."
+    if metadata_url and (not metadata_url.startswith(("https://", "http://")) or len(metadata_url) > 500):
+        errors["metadata_url"] = "Enter the discovery document's URL (https://...)."
+    if not client_id or len(client_id) > 255:
+        errors["client_id"] = "Enter the client id PAX is registered under at the provider."
+    if "issuer" not in errors:
+        clash = sa.select(IdentityProvider.id).where(
+            IdentityProvider.organisation_id == organisation.id, IdentityProvider.issuer == issuer
+        )
+        if provider_id is not None:
+            clash = clash.where(IdentityProvider.id != provider_id)
+        if db.session.scalar(clash) is not None:
+            errors["issuer"] = f"{organisation.name} already has a provider with this issuer."
+    return errors
+
+
 def add_provider(
     organisation: Any,
     name: str,
@@ -184,32 +219,19 @@ def add_provider(
     mfa_exempt_when_asserted: bool = False,
 ) -> IdentityProvider:
     """Register an organisation's OIDC provider; the client secret is sealed under the keyring."""
-    errors: dict[str, str] = {}
-    issuer = (issuer or "").strip()
-    if not issuer.startswith(("https://", "http://")) or len(issuer) > 500:
-        errors["issuer"] = "Enter the provider's issuer URL (https://...)."
-    if metadata_url and (not metadata_url.startswith(("https://", "http://")) or len(metadata_url) > 500):
-        errors["metadata_url"] = "Enter the discovery document's URL (https://...)."
-    if not (client_id or "").strip() or len(client_id) > 255:
-        errors["client_id"] = "Enter the client id PAX is registered under at the provider."
+    name, issuer, client_id = (name or "").strip(), (issuer or "").strip(), (client_id or "").strip()
+    metadata_url = (metadata_url or "").strip() or None
+    errors = _settings_errors(organisation, name, issuer, client_id, metadata_url)
     if not client_secret:
         errors["client_secret"] = "Enter the client secret."
-    if not (name or "").strip() or len(name) > 200:
-        errors["name"] = "Enter a name of 1 to 200 characters."
-    if not errors and db.session.scalar(
-        sa.select(IdentityProvider).where(
-            IdentityProvider.organisation_id == organisation.id, IdentityProvider.issuer == issuer
-        )
-    ):
-        errors["issuer"] = f"{organisation.name} already has a provider with this issuer."
     if errors:
         raise ValidationError(errors)
     provider = IdentityProvider(
         organisation=organisation,
-        name=name.strip(),
+        name=name,
         issuer=issuer,
-        metadata_url=(metadata_url or None),
-        client_id=client_id.strip(),
+        metadata_url=metadata_url,
+        client_id=client_id,
         client_secret_sealed="",
         mfa_exempt_when_asserted=mfa_exempt_when_asserted,
     )
@@ -217,6 +239,39 @@ def add_provider(
     db.session.flush()
     provider.client_secret_sealed = seal(client_secret.encode(), _secret_context(provider.id))
     return provider
+
+
+def update_provider(
+    provider: IdentityProvider,
+    *,
+    name: str,
+    issuer: str,
+    client_id: str,
+    metadata_url: str | None,
+    enabled: bool,
+    mfa_exempt_when_asserted: bool,
+    client_secret: str | None = None,
+) -> None:
+    """Change a provider's settings; a blank ``client_secret`` keeps the sealed one.
+
+    authlib's client is keyed by a fingerprint of these settings (``client_for``), so the next
+    sign-in uses the new ones.
+    """
+    name, issuer, client_id = (name or "").strip(), (issuer or "").strip(), (client_id or "").strip()
+    metadata_url = (metadata_url or "").strip() or None
+    errors = _settings_errors(provider.organisation, name, issuer, client_id, metadata_url, provider.id)
+    errors.pop("organisation_id", None)  # an existing provider keeps working while domains change
+    if errors:
+        raise ValidationError(errors)
+    provider.name = name
+    provider.issuer = issuer
+    provider.client_id = client_id
+    provider.metadata_url = metadata_url
+    provider.enabled = enabled
+    provider.mfa_exempt_when_asserted = mfa_exempt_when_asserted
+    if client_secret:
+        set_client_secret(provider, client_secret)
+    db.session.flush()
 
 
 def set_client_secret(provider: IdentityProvider, client_secret: str) -> None:

@@ -30,13 +30,9 @@ def create_organisation(name: str, type_: str, country: str, email_domains: list
         errors["country"] = f"{country!r} is not an ISO 3166-1 alpha-2 country code."
     domains: list[str] = []
     for raw in email_domains or []:
-        domain = normalise_domain(raw)
-        if domain is None:
-            errors["email_domain"] = f"{raw!r} is not a valid e-mail domain."
-            break
-        owner = db.session.scalar(sa.select(OrganisationDomain).where(OrganisationDomain.domain == domain))
-        if owner is not None:
-            errors["email_domain"] = f"The domain {domain} already belongs to {owner.organisation.name}."
+        domain, problem = _checked_domain(raw)
+        if problem:
+            errors["email_domain"] = problem
             break
         domains.append(domain)
     if errors:
@@ -46,3 +42,31 @@ def create_organisation(name: str, type_: str, country: str, email_domains: list
     db.session.add(org)
     db.session.flush()
     return org
+
+
+def _checked_domain(raw: str, organisation: Organisation | None = None) -> tuple[str, str | None]:
+    """The normalised domain and why it cannot be given to an organisation (None when it can)."""
+    domain = normalise_domain(raw)
+    if domain is None:
+        return "", f"{(raw or '').strip()!r} is not a valid e-mail domain (e.g. port.example)."
+    owner = db.session.scalar(sa.select(OrganisationDomain).where(OrganisationDomain.domain == domain))
+    if owner is not None:
+        where = (
+            "this organisation"
+            if organisation and owner.organisation_id == organisation.id
+            else owner.organisation.name
+        )
+        return domain, f"The domain {domain} already belongs to {where}."
+    return domain, None
+
+
+def add_domain(organisation: Organisation, raw: str) -> OrganisationDomain:
+    """Give ``organisation`` an e-mail domain; a domain belongs to one organisation only, so a
+    sign-in is routed to exactly one organisation."""
+    domain, problem = _checked_domain(raw, organisation)
+    if problem:
+        raise ValidationError({"domain": problem})
+    row = OrganisationDomain(organisation=organisation, domain=domain)
+    db.session.add(row)
+    db.session.flush()
+    return row

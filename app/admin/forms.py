@@ -1,0 +1,188 @@
+"""Forms of the administration pages.
+
+The forms check presence and length; what a value means (a country code, a unique domain, a
+valid role) is the services' job, and their ``ValidationError`` messages land on these fields
+through ``show_errors``. Select fields whose values a service validates skip WTForms' own
+choice check, so the person sees the service's message rather than "Not a valid choice".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    Field,
+    HiddenField,
+    PasswordField,
+    SearchField,
+    SelectChoice,
+    SelectField,
+    StringField,
+)
+from wtforms.validators import DataRequired, Length, Optional
+
+from app.auth.models import GlobalRole, UserStatus
+from app.clusters.models import MembershipRole
+from app.directory.models import OrgType
+from app.validation import ValidationError
+
+ROLE_NAMES = {
+    GlobalRole.MEMBER: "Member",
+    GlobalRole.CURATOR: "Curator (Commission staff)",
+    GlobalRole.ADMIN: "Administrator",
+    GlobalRole.AUDITOR: "Auditor",
+}
+STATUS_NAMES = {UserStatus.PENDING: "Pending approval", UserStatus.ACTIVE: "Active", UserStatus.SUSPENDED: "Suspended"}
+MEMBERSHIP_NAMES = {
+    MembershipRole.READER: "Reader",
+    MembershipRole.CONTRIBUTOR: "Contributor",
+    MembershipRole.COORDINATOR: "Coordinator",
+}
+
+
+def _optional_int(value: object) -> int | None:
+    try:
+        return int(str(value)) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+class OrganisationForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired("Enter the organisation's name."), Length(max=200)])
+    type = SelectField(
+        "Type",
+        choices=[SelectChoice("", "Choose a type")] + [SelectChoice(t.value, t.label) for t in OrgType],
+        validators=[DataRequired("Choose the organisation's type.")],
+        validate_choice=False,
+    )
+    country = StringField(
+        "Country code",
+        validators=[DataRequired("Enter the two-letter country code, e.g. BE."), Length(max=8)],
+    )
+    email_domains = StringField("E-mail domains", validators=[Optional(), Length(max=2000)])
+
+    def domain_list(self) -> list[str]:
+        return [d.strip() for d in (self.email_domains.data or "").split(",") if d.strip()]
+
+
+class DomainForm(FlaskForm):
+    domain = StringField(
+        "E-mail domain", validators=[DataRequired("Enter a domain, e.g. port.example."), Length(max=253)]
+    )
+
+
+class UserFilterForm(FlaskForm):
+    """The users list's filters, read from the query string (a GET form: no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    q = SearchField("Name or e-mail contains", validators=[Optional(), Length(max=100)])
+    status = SelectField(
+        "Status",
+        choices=[SelectChoice("", "Any status")] + [SelectChoice(s.value, STATUS_NAMES[s]) for s in UserStatus],
+        validate_choice=False,
+    )
+    organisation = SelectField(
+        "Organisation", choices=[SelectChoice("", "Any organisation")], coerce=str, validate_choice=False
+    )
+    role = SelectField(
+        "Role",
+        choices=[SelectChoice("", "Any role")] + [SelectChoice(r.value, ROLE_NAMES[r]) for r in GlobalRole],
+        validate_choice=False,
+    )
+
+    @property
+    def organisation_id(self) -> int | None:
+        return _optional_int(self.organisation.data)
+
+
+class RoleForm(FlaskForm):
+    role = SelectField(
+        "Global role",
+        choices=[SelectChoice(r.value, ROLE_NAMES[r]) for r in GlobalRole],
+        validators=[DataRequired("Choose a role.")],
+        validate_choice=False,
+    )
+
+
+class FocalPointForm(FlaskForm):
+    value = HiddenField(validators=[DataRequired()])
+
+    @property
+    def wanted(self) -> bool:
+        return self.value.data == "yes"
+
+
+class MembershipForm(FlaskForm):
+    cluster = SelectField("Cluster", choices=[], validators=[DataRequired("Choose a cluster.")], validate_choice=False)
+    role = SelectField(
+        "Role in the cluster",
+        choices=[SelectChoice(r.value, MEMBERSHIP_NAMES[r]) for r in MembershipRole],
+        validators=[DataRequired("Choose a role.")],
+        validate_choice=False,
+    )
+
+
+class ProviderForm(FlaskForm):
+    organisation_id = SelectField(
+        "Organisation",
+        choices=[],
+        validators=[DataRequired("Choose the organisation whose users sign in through it.")],
+        validate_choice=False,
+    )
+    name = StringField(
+        "Name shown at sign-in", validators=[DataRequired("Enter a name, e.g. the company's sign-in."), Length(max=200)]
+    )
+    issuer = StringField(
+        "Issuer URL", validators=[DataRequired("Enter the provider's issuer URL (https://...)."), Length(max=500)]
+    )
+    metadata_url = StringField("Discovery document URL", validators=[Optional(), Length(max=500)])
+    client_id = StringField(
+        "Client id",
+        validators=[DataRequired("Enter the client id PAX is registered under at the provider."), Length(max=255)],
+    )
+    client_secret = PasswordField(
+        "Client secret", validators=[DataRequired("Enter the client secret."), Length(max=1000)]
+    )
+    mfa_exempt = BooleanField("Accept the provider's MFA assertion")
+
+    @property
+    def chosen_organisation_id(self) -> int | None:
+        return _optional_int(self.organisation_id.data)
+
+
+class ProviderEditForm(FlaskForm):
+    name = StringField(
+        "Name shown at sign-in", validators=[DataRequired("Enter a name, e.g. the company's sign-in."), Length(max=200)]
+    )
+    issuer = StringField(
+        "Issuer URL", validators=[DataRequired("Enter the provider's issuer URL (https://...)."), Length(max=500)]
+    )
+    metadata_url = StringField("Discovery document URL", validators=[Optional(), Length(max=500)])
+    client_id = StringField(
+        "Client id",
+        validators=[DataRequired("Enter the client id PAX is registered under at the provider."), Length(max=255)],
+    )
+    client_secret = PasswordField("New client secret", validators=[Optional(), Length(max=1000)])
+    enabled = BooleanField("Enabled: users of the organisation can sign in through it")
+    mfa_exempt = BooleanField("Accept the provider's MFA assertion")
+
+
+def choices(pairs: Iterable[tuple[object, str]], blank: str) -> list[SelectChoice]:
+    """Options for a select filled at request time, after a first blank option."""
+    return [SelectChoice("", blank)] + [SelectChoice(str(value), label) for value, label in pairs]
+
+
+def show_errors(form: FlaskForm, exc: ValidationError, aliases: dict[str, str] | None = None) -> list[str]:
+    """Put a service's messages on the form's fields; returns those that belong to no field."""
+    rest: list[str] = []
+    for name, message in exc.fields.items():
+        field = getattr(form, (aliases or {}).get(name, name), None)
+        if not isinstance(field, Field):
+            rest.append(message)
+        else:
+            field.errors = [*field.errors, message]
+    return rest

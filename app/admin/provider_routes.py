@@ -1,0 +1,119 @@
+"""Organisations' OpenID Connect identity providers: the list with its form, and one provider's settings.
+
+The client secret goes in and is sealed at once; it is never put back into a form, a page,
+a flash message or a log line.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from app.admin import queries
+from app.admin.blueprint import bp
+from app.admin.forms import ProviderEditForm, ProviderForm, choices, show_errors
+from app.auth.models import IdentityProvider
+from app.auth.sso import add_provider, update_provider
+from app.directory.models import Organisation
+from app.extensions import db
+from app.policy import authorize
+from app.validation import ValidationError
+
+log = logging.getLogger("pax.admin")
+
+
+def redirect_uri(provider: IdentityProvider) -> str:
+    """The address to register at the provider as PAX's redirect (callback) URI."""
+    return url_for("auth.sso_callback", provider_id=provider.id, _external=True)
+
+
+def _render_list(form: ProviderForm, status: int = 200) -> Any:
+    form.organisation_id.choices = choices(queries.organisation_choices(), "Choose an organisation")
+    providers = queries.all_providers()
+    return render_template(
+        "admin/providers.html",
+        providers=providers,
+        redirect_uris={p.id: redirect_uri(p) for p in providers},
+        form=form,
+    ), status
+
+
+@bp.route("/identity-providers", methods=["GET", "POST"])
+def providers() -> Any:
+    authorize(current_user, "manage_identity_providers")
+    form = ProviderForm()
+    if not form.is_submitted():
+        return _render_list(form)
+    if not form.validate():
+        return _render_list(form, 422)
+    org_id = form.chosen_organisation_id
+    org = db.session.get(Organisation, org_id) if org_id else None
+    try:
+        provider = add_provider(
+            org,
+            form.name.data,
+            form.issuer.data,
+            form.client_id.data,
+            form.client_secret.data,
+            metadata_url=form.metadata_url.data,
+            mfa_exempt_when_asserted=form.mfa_exempt.data,
+        )
+    except ValidationError as exc:
+        db.session.rollback()
+        show_errors(form, exc)
+        return _render_list(form, 422)
+    log.info("admin %s added identity provider %s for organisation %s", current_user.id, provider.id, org_id)
+    flash(
+        f"The provider {provider.name} is added for {provider.organisation.name}. Register the redirect URI below "
+        "at the provider before its users sign in.",
+        "success",
+    )
+    return redirect(url_for("admin.provider", provider_id=provider.id))
+
+
+def _render_edit(provider: IdentityProvider, form: ProviderEditForm, status: int = 200) -> Any:
+    return render_template(
+        "admin/provider.html", provider=provider, form=form, redirect_uri=redirect_uri(provider)
+    ), status
+
+
+@bp.route("/identity-providers/<int:provider_id>", methods=["GET", "POST"])
+def provider(provider_id: int) -> Any:
+    authorize(current_user, "manage_identity_providers")
+    provider = queries.provider_or_404(provider_id)
+    if request.method == "GET":
+        form = ProviderEditForm(
+            formdata=None,
+            name=provider.name,
+            issuer=provider.issuer,
+            metadata_url=provider.metadata_url or "",
+            client_id=provider.client_id,
+            enabled=provider.enabled,
+            mfa_exempt=provider.mfa_exempt_when_asserted,
+        )
+        return _render_edit(provider, form)
+    form = ProviderEditForm()
+    if not form.validate():
+        return _render_edit(provider, form, 422)
+    try:
+        update_provider(
+            provider,
+            name=form.name.data,
+            issuer=form.issuer.data,
+            client_id=form.client_id.data,
+            metadata_url=form.metadata_url.data,
+            enabled=form.enabled.data,
+            mfa_exempt_when_asserted=form.mfa_exempt.data,
+            client_secret=form.client_secret.data or None,
+        )
+    except ValidationError as exc:
+        db.session.rollback()
+        show_errors(form, exc)
+        return _render_edit(provider, form, 422)
+    secret_note = " The new client secret is stored sealed." if form.client_secret.data else ""
+    log.info("admin %s updated identity provider %s", current_user.id, provider.id)
+    flash(f"The settings of {provider.name} are saved.{secret_note}", "success")
+    return redirect(url_for("admin.provider", provider_id=provider.id))

@@ -1,0 +1,201 @@
+"""Accounts: the list, one account's page, and what an administrator does to an account.
+
+Every action loads its target through ``user_or_404`` with the action's policy name, so an
+administrator's own account answers 404 to suspension, role change and MFA reset.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from app.admin import queries
+from app.admin.blueprint import bp
+from app.admin.forms import (
+    MEMBERSHIP_NAMES,
+    ROLE_NAMES,
+    FocalPointForm,
+    MembershipForm,
+    RoleForm,
+    UserFilterForm,
+    choices,
+    show_errors,
+)
+from app.auth.accounts import change_role, reactivate_user, reset_mfa, revoke_membership, set_focal_point, suspend_user
+from app.auth.models import User, UserStatus
+from app.auth.services import grant_membership
+from app.extensions import db
+from app.policy import authorize, can, user_or_404
+from app.validation import ValidationError
+
+log = logging.getLogger("pax.admin")
+
+#: The actions an account's page may offer, each a policy action on that account.
+USER_ACTIONS = (
+    "approve_user",
+    "suspend_user",
+    "reactivate_user",
+    "change_role",
+    "reset_mfa",
+    "set_focal_point",
+    "manage_memberships",
+)
+
+
+@bp.route("/users")
+def users() -> Any:
+    authorize(current_user, "view_users")
+    form = UserFilterForm(request.args)
+    form.organisation.choices = choices(queries.organisation_choices(), "Any organisation")
+    page = queries.users_page(
+        status=form.status.data or None,
+        organisation_id=form.organisation_id,
+        role=form.role.data or None,
+        text=form.q.data or None,
+        page=request.args.get("page", 1, type=int) or 1,
+    )
+    filters = {k: v for k, v in request.args.items() if k in ("q", "status", "organisation", "role") and v}
+    return render_template("admin/users.html", form=form, page=page, filters=filters)
+
+
+def _render_user(user: User, status: int = 200, errors: list[str] | None = None, **forms: Any) -> Any:
+    role_form = forms.get("role_form") or RoleForm(formdata=None, role=user.role.value)
+    membership_form = forms.get("membership_form") or MembershipForm(formdata=None)
+    membership_form.cluster.choices = choices(queries.cluster_choices(), "Choose a cluster")
+    context = {
+        "user": user,
+        "allowed": {action: can(current_user, action, user) for action in USER_ACTIONS},
+        "is_self": user.id == current_user.id,
+        "memberships": queries.user_memberships(user),
+        "identities": queries.user_identities(user),
+        "live_sessions": queries.live_session_count(user),
+        "role_form": role_form,
+        "membership_form": membership_form,
+        "focal_form": FocalPointForm(formdata=None),
+        "errors": errors or [],
+    }
+    return render_template("admin/user.html", **context), status
+
+
+@bp.route("/users/<int:user_id>")
+def user(user_id: int) -> Any:
+    authorize(current_user, "view_users")
+    return _render_user(user_or_404(current_user, user_id, "view_users"))
+
+
+def _refused(user: User, exc: ValidationError, **forms: Any) -> Any:
+    """Nothing of a refused action is kept; the account's page says why, with the input kept.
+
+    ``forms`` holds at most the one form that was sent, by its template name.
+    """
+    db.session.rollback()
+    messages = list(exc.fields.values())
+    for form in forms.values():
+        messages = show_errors(form, exc)
+    return _render_user(user, 422, errors=messages, **forms)
+
+
+def _done(user: User, message: str) -> Response:
+    flash(message, "success")
+    return redirect(url_for("admin.user", user_id=user.id))
+
+
+@bp.route("/users/<int:user_id>/suspend", methods=["POST"])
+def suspend(user_id: int) -> Any:
+    user = user_or_404(current_user, user_id, "suspend_user")
+    if user.status is UserStatus.SUSPENDED:
+        return _refused(user, ValidationError({"status": "This account is already suspended."}))
+    ended = suspend_user(user)
+    log.info("admin %s suspended user %s (%s sessions ended)", current_user.id, user.id, ended)
+    return _done(user, f"{user.name} is suspended; {ended} open session(s) ended at once.")
+
+
+@bp.route("/users/<int:user_id>/reactivate", methods=["POST"])
+def reactivate(user_id: int) -> Any:
+    user = user_or_404(current_user, user_id, "reactivate_user")
+    try:
+        reactivate_user(user)
+    except ValidationError as exc:
+        return _refused(user, exc)
+    log.info("admin %s reactivated user %s", current_user.id, user.id)
+    return _done(user, f"{user.name} is active again and can sign in.")
+
+
+@bp.route("/users/<int:user_id>/role", methods=["POST"])
+def set_role(user_id: int) -> Any:
+    user = user_or_404(current_user, user_id, "change_role")
+    form = RoleForm()
+    if not form.validate_on_submit():
+        return _render_user(user, 422, role_form=form)
+    before = user.role
+    try:
+        change_role(user, form.role.data)
+    except ValidationError as exc:
+        return _refused(user, exc, role_form=form)
+    if user.role is before:
+        return _done(user, f"{user.name} already had the role {ROLE_NAMES[before]}; nothing changed.")
+    log.info("admin %s changed the role of user %s from %s to %s", current_user.id, user.id, before, user.role)
+    return _done(
+        user,
+        f"{user.name} is now {ROLE_NAMES[user.role]}. "
+        "Their sessions have ended: they sign in again under the new role.",
+    )
+
+
+@bp.route("/users/<int:user_id>/focal-point", methods=["POST"])
+def focal_point(user_id: int) -> Any:
+    user = user_or_404(current_user, user_id, "set_focal_point")
+    form = FocalPointForm()
+    if not form.validate_on_submit() or form.value.data not in ("yes", "no"):
+        abort(400)
+    set_focal_point(user, form.wanted)
+    log.info("admin %s set focal point of user %s to %s", current_user.id, user.id, form.wanted)
+    if form.wanted:
+        return _done(user, f"{user.name} is now a focal point of {user.organisation.name}.")
+    return _done(user, f"{user.name} is no longer a focal point of {user.organisation.name}.")
+
+
+@bp.route("/users/<int:user_id>/reset-mfa", methods=["POST"])
+def reset_second_factor(user_id: int) -> Any:
+    user = user_or_404(current_user, user_id, "reset_mfa")
+    if user.totp_secret_sealed is None:
+        return _refused(user, ValidationError({"mfa": "This account has no second factor to reset."}))
+    reset_mfa(user)
+    log.info("admin %s reset the second factor of user %s", current_user.id, user.id)
+    return _done(
+        user,
+        f"The second factor of {user.name} is removed and their sessions have ended. "
+        "They set up a new one at their next sign-in.",
+    )
+
+
+@bp.route("/users/<int:user_id>/memberships", methods=["POST"])
+def grant(user_id: int) -> Any:
+    user = user_or_404(current_user, user_id, "manage_memberships")
+    form = MembershipForm()
+    if not form.validate_on_submit():
+        return _render_user(user, 422, membership_form=form)
+    try:
+        membership = grant_membership(user, form.cluster.data, form.role.data)
+    except ValidationError as exc:
+        return _refused(user, exc, membership_form=form)
+    log.info(
+        "admin %s granted user %s %s in cluster %s", current_user.id, user.id, membership.role, membership.cluster_id
+    )
+    return _done(user, f"{user.name} is now {MEMBERSHIP_NAMES[membership.role]} of “{membership.cluster.name}”.")
+
+
+@bp.route("/users/<int:user_id>/memberships/<int:cluster_id>/revoke", methods=["POST"])
+def revoke(user_id: int, cluster_id: int) -> Any:
+    user = user_or_404(current_user, user_id, "manage_memberships")
+    membership = next((m for m in queries.user_memberships(user) if m.cluster_id == cluster_id), None)
+    if membership is None:
+        abort(404)
+    cluster_name = membership.cluster.name
+    revoke_membership(user, cluster_id)
+    log.info("admin %s revoked membership of user %s in cluster %s", current_user.id, user.id, cluster_id)
+    return _done(user, f"{user.name} is no longer a member of “{cluster_name}”.")

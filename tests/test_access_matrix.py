@@ -1,0 +1,230 @@
+"""Every route x every role: the answer each kind of account gets, generated from the url map.
+
+A route added without an entry in ``ACCESS`` fails ``test_every_route_has_an_access_rule``, so
+no page can ship without someone deciding who may reach it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pytest
+import sqlalchemy as sa
+
+from app.auth.models import User, UserStatus
+from app.extensions import db
+
+ROLES = ["anonymous", "pending", "suspended", "member", "coordinator", "focal_point", "curator", "admin", "auditor"]
+ACTIVE = {"member", "coordinator", "focal_point", "curator", "admin", "auditor"}
+
+#: Who may reach each endpoint.
+#: public: anyone, same answer; guest: the sign-in steps, open to anyone (never a server error);
+#: signed_in: any active account; admin: administrators; approver: administrators and focal points;
+#: token: the API, any active account's bearer token.
+ACCESS = {
+    "main.landing": "public",
+    "health.healthz": "public",
+    "health.readyz": "public",
+    "static": "public",
+    "auth.login": "guest",
+    "auth.logout": "guest",
+    "auth.mfa_verify": "guest",
+    "auth.mfa_setup": "guest",
+    "auth.sso_start": "guest",
+    "auth.sso_callback": "guest",
+    "auth.awaiting_approval": "guest",
+    "main.dashboard": "signed_in",
+    "clusters.index": "signed_in",
+    "clusters.show": "signed_in",
+    "account.index": "signed_in",
+    "account.mfa_settings": "signed_in",
+    "account.new_recovery_codes": "signed_in",
+    "account.password": "signed_in",
+    "account.remove_mfa": "signed_in",
+    "account.revoke": "signed_in",
+    "account.revoke_all_sessions": "signed_in",
+    "account.revoke_one_session": "signed_in",
+    "account.tokens": "signed_in",
+    "admin.index": "admin",
+    "admin.organisations": "admin",
+    "admin.organisation": "admin",
+    "admin.add_organisation_domain": "admin",
+    "admin.users": "admin",
+    "admin.user": "admin",
+    "admin.suspend": "admin",
+    "admin.reactivate": "admin",
+    "admin.set_role": "admin",
+    "admin.focal_point": "admin",
+    "admin.reset_second_factor": "admin",
+    "admin.grant": "admin",
+    "admin.revoke": "admin",
+    "admin.providers": "admin",
+    "admin.provider": "admin",
+    "admin.approvals": "approver",
+    "admin.approve": "approver",
+    "admin.reject": "approver",
+    "api.me": "token",
+    "api.clusters": "token",
+    "api.unknown": "not_found",
+}
+
+#: Signed-in actions whose success signs the user out, so they end on the sign-in page.
+SIGN_OUT = {"account.revoke_all_sessions", "account.remove_mfa"}
+
+
+@dataclass(frozen=True)
+class Cell:
+    endpoint: str
+    rule: str
+    method: str
+
+
+def _cells() -> list[Cell]:
+    from app import create_app
+    from tests.conftest import make_config
+
+    app = create_app(make_config(__import__("pathlib").Path("/tmp"), "sqlite://"))
+    cells = []
+    for rule in app.url_map.iter_rules():
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            cells.append(Cell(rule.endpoint, rule.rule, method))
+    return sorted(cells, key=lambda c: (c.endpoint, c.rule, c.method))
+
+
+CELLS = _cells()
+
+
+def test_every_route_has_an_access_rule():
+    missing = sorted({c.endpoint for c in CELLS} - set(ACCESS))
+    stale = sorted(set(ACCESS) - {c.endpoint for c in CELLS})
+    assert missing == [], f"routes without an access rule: {missing}"
+    assert stale == [], f"access rules for routes that no longer exist: {stale}"
+
+
+class World:
+    """The accounts and objects one matrix cell needs, made fresh for every cell."""
+
+    def __init__(self, make, app) -> None:  # type: ignore[no-untyped-def]
+        from app.auth.sso import add_provider
+        from app.auth.tokens import create_token
+
+        self.app = app
+        self.org = make.org("port_authority")
+        self.focal = make.user(org=self.org, focal_point=True)
+        self.target = make.user(org=self.org, status="pending")
+        self.colleague = make.user(org=self.org, clusters={"policy": "reader"})
+        self.provider = add_provider(self.org, "Org SSO", "http://127.0.0.1:9", "pax", "secret")
+        self.colleague_token, _ = create_token(self.colleague, "t", "read", 30)
+        db.session.commit()
+        self.make = make
+
+    def account(self, role: str):  # type: ignore[no-untyped-def]
+        make = self.make
+        if role == "focal_point":
+            return self.focal
+        if role == "coordinator":
+            return make.user(clusters={"policy": "coordinator"})
+        if role in ("curator", "admin", "auditor"):
+            return make.user(role=role, org_type="commission")
+        return make.user(clusters={"policy": "contributor"})
+
+    def url(self, cell: Cell, own: dict[str, int]) -> str:
+        """The route's URL with sample values; the requester's own token and session where it has them."""
+        from app.clusters.models import Cluster
+
+        samples = {
+            "user_id": self.target.id if cell.endpoint in ("admin.approve", "admin.reject") else self.colleague.id,
+            "organisation_id": self.org.id,
+            "provider_id": self.provider.id,
+            "token_id": own.get("token_id", self.colleague_token.id),
+            "session_id": own.get("session_id", 999999),
+            "cluster_id": db.session.scalar(sa.select(Cluster.id).where(Cluster.slug == "policy")),
+            "slug": "policy",
+            "path": "no-such-thing",
+            "filename": "css/pax.css",
+        }
+
+        def fill(match: re.Match[str]) -> str:
+            name = match.group(1).split(":")[-1]
+            assert name in samples, f"no sample value for URL parameter {name!r} of {cell.rule}"
+            return str(samples[name])
+
+        url = re.sub(r"<([^>]+)>", fill, cell.rule)
+        return url
+
+
+def _expected(access: str, role: str) -> str:
+    if access == "public":
+        return "ok"
+    if access == "guest":
+        return "no_server_error"
+    if access == "not_found":
+        return "not_found"
+    if access == "token":
+        return "ok" if role in ACTIVE else "unauthorized"
+    if role not in ACTIVE:
+        return "login"
+    if access == "signed_in":
+        return "ok"
+    if access == "admin":
+        return "ok" if role == "admin" else "denied"
+    if access == "approver":
+        return "ok" if role in ("admin", "focal_point") else "denied"
+    raise AssertionError(f"unknown access class {access}")
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("cell", CELLS, ids=lambda c: f"{c.method} {c.rule}")
+def test_route_answers_each_role_as_its_rule_says(cell, role, app, make):
+    from app.auth.tokens import create_token
+    from tests.conftest import csrf_token_from, sign_in
+
+    world = World(make, app)
+    client = app.test_client()
+    from app.auth.models import UserSession
+
+    headers = {}
+    own: dict[str, int] = {}
+    if role != "anonymous":
+        user = world.account(role)
+        sign_in(client, make, user)
+        token, secret = create_token(user, "matrix", "read", 30)
+        db.session.commit()
+        headers["Authorization"] = f"Bearer {secret}"
+        own["token_id"] = token.id
+        own["session_id"] = db.session.scalar(
+            sa.select(sa.func.max(UserSession.id)).where(UserSession.user_id == user.id)
+        )
+        if role in ("pending", "suspended"):
+            # An account that was active and signed in, then changed: its cookie and token die.
+            db.session.execute(sa.update(User).where(User.id == user.id).values(status=UserStatus(role)))
+            db.session.commit()
+    url = world.url(cell, own)
+    if cell.method == "GET":
+        response = client.get(url, headers=headers)
+    else:
+        page = client.get("/login").get_data(as_text=True)
+        if "csrf_token" not in page:
+            page = client.get("/account/").get_data(as_text=True) if role in ACTIVE else page
+        token = csrf_token_from(page)
+        response = client.open(url, method=cell.method, data={"csrf_token": token}, headers=headers)
+
+    status = response.status_code
+    location = response.headers.get("Location", "")
+    expected = _expected(ACCESS[cell.endpoint], role)
+    where = f"{cell.method} {url} as {role}: {status} {location}"
+    if expected == "ok":
+        # An empty POST may be refused for its content (400, 422) but never for who sent it.
+        assert cell.endpoint in SIGN_OUT or not location.startswith("/login"), where
+        assert status < 400 if cell.method == "GET" else status < 500 and status not in (401, 403, 404), where
+    elif expected == "no_server_error":
+        assert status != 500, where
+    elif expected == "login":
+        assert status == 302 and location.startswith("/login"), where
+    elif expected == "denied":
+        assert status in (403, 404), where
+    elif expected == "unauthorized":
+        assert status == 401, where
+    elif expected == "not_found":
+        assert status == 404, where

@@ -1,0 +1,166 @@
+"""Second factor: enrolment, one-time codes, recovery codes, enforcement and lockout."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pyotp
+import pytest
+import sqlalchemy as sa
+
+from app.auth.models import RecoveryCode, User
+from tests.conftest import TEST_PASSWORD, csrf_token_from, login
+
+
+def post_code(client, code: str, path: str = "/login/mfa"):  # type: ignore[no-untyped-def]
+    token = csrf_token_from(client.get(path).get_data(as_text=True))
+    return client.post(path, data={"code": code, "csrf_token": token})
+
+
+def code_at(secret: str, offset_steps: int) -> str:
+    return pyotp.TOTP(secret).at(datetime.now(UTC) + timedelta(seconds=30 * offset_steps))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "required"),
+    [
+        ({"role": "curator"}, True),
+        ({"role": "admin"}, True),
+        ({"role": "auditor"}, True),
+        ({"org_type": "police"}, True),
+        ({"org_type": "customs"}, True),
+        ({"org_type": "eu_agency"}, True),
+        ({"org_type": "port_authority"}, False),
+        ({"org_type": "commission"}, False),
+    ],
+)
+def test_mfa_is_enforced_for_the_roles_that_need_it(client, make, kwargs, required):
+    user = make.user(**kwargs)
+    response = login(client, user.email)
+    expected = "/login/mfa/setup" if required else "/dashboard"
+    assert response.headers["Location"] == expected
+    assert (client.get("/dashboard").status_code == 200) is not required
+
+
+def test_required_enrolment_with_qr_then_recovery_codes(client, make, db_session):
+    user = make.user(role="curator")
+    login(client, user.email)
+    page = client.get("/login/mfa/setup").get_data(as_text=True)
+    assert 'src="data:image/svg+xml' in page
+    secret = page.split('id="totp-secret">')[1].split("<")[0]
+    # A wrong code keeps the user on the page with a message and without a session.
+    wrong = post_code(client, "000000" if code_at(secret, 0) != "000000" else "111111", "/login/mfa/setup")
+    assert wrong.status_code == 422 and "not valid" in wrong.get_data(as_text=True)
+    done = post_code(client, code_at(secret, 0), "/login/mfa/setup")
+    text = done.get_data(as_text=True)
+    assert done.status_code == 200
+    assert text.count("<code>") == 10
+    assert client.get("/dashboard").status_code == 200
+    db_session.expire_all()
+    stored = db_session.get(User, user.id)
+    assert stored.totp_secret_sealed and secret not in stored.totp_secret_sealed
+    hashes = db_session.scalars(sa.select(RecoveryCode.code_hash).where(RecoveryCode.user_id == user.id)).all()
+    codes = [c.split("</code>")[0] for c in text.split("<code>")[1:]]
+    assert len(hashes) == 10 and not set(codes) & set(hashes)
+
+
+def test_totp_code_is_accepted_once(app, make):
+    user = make.user(role="curator")
+    secret = make.enrol_mfa(user)
+    first, second = app.test_client(), app.test_client()
+    code = code_at(secret, 1)
+    login(first, user.email)
+    assert post_code(first, code).headers["Location"] == "/dashboard"
+    login(second, user.email)
+    replay = post_code(second, code)
+    assert replay.status_code == 422
+    assert second.get("/dashboard").status_code == 302
+
+
+def test_old_code_is_refused_after_a_newer_one(app, make):
+    user = make.user(role="admin")
+    secret = make.enrol_mfa(user)
+    first, second = app.test_client(), app.test_client()
+    login(first, user.email)
+    assert post_code(first, code_at(secret, 1)).status_code == 302
+    login(second, user.email)
+    assert post_code(second, code_at(secret, 0)).status_code == 422
+
+
+def test_recovery_code_works_once(app, make):
+    user = make.user(org_type="police")
+    make.enrol_mfa(user)
+    code = make.mfa[user.id][1][0]
+    first, second = app.test_client(), app.test_client()
+    login(first, user.email)
+    assert post_code(first, code.upper().replace("-", " ")).headers["Location"] == "/dashboard"
+    login(second, user.email)
+    assert post_code(second, code).status_code == 422
+
+
+def test_password_alone_never_opens_an_enrolled_account(client, make):
+    user = make.user()
+    make.enrol_mfa(user)
+    assert login(client, user.email).headers["Location"] == "/login/mfa"
+    assert client.get("/dashboard").status_code == 302
+    assert client.get("/login/mfa/setup").status_code == 302
+
+
+def test_mfa_step_without_password_step_goes_back_to_login(client):
+    response = client.get("/login/mfa")
+    assert response.status_code == 302 and response.headers["Location"] == "/login"
+
+
+def test_repeated_failures_lock_the_account_until_a_time_given(app, client, make, db_session):
+    user = make.user()
+    for _ in range(app.config["LOGIN_MAX_FAILURES"]):
+        response = login(client, user.email, "wrong password!")
+    text = response.get_data(as_text=True)
+    assert "try again after" in text and "UTC" in text
+    # Even the right password is refused while the lockout lasts.
+    locked = login(client, user.email, TEST_PASSWORD)
+    assert locked.status_code == 422 and "locked" in locked.get_data(as_text=True)
+    # When the lockout has passed, the right password works again.
+    db_session.expire_all()
+    stored = db_session.get(User, user.id)
+    stored.locked_until = datetime.now(UTC) - timedelta(seconds=1)
+    db_session.commit()
+    assert login(client, user.email, TEST_PASSWORD).headers["Location"] == "/dashboard"
+
+
+def test_wrong_mfa_codes_count_towards_the_lockout(app, client, make):
+    user = make.user()
+    make.enrol_mfa(user)
+    login(client, user.email)
+    for _ in range(app.config["LOGIN_MAX_FAILURES"]):
+        response = post_code(client, "123456")
+    assert "locked" in response.get_data(as_text=True)
+    assert post_code(client, make.mfa[user.id][1][0]).status_code == 422
+
+
+def test_optional_enrolment_from_the_account_page(client, make, login_as, db_session):
+    user = make.user()
+    login_as(user)
+    page = client.get("/account/mfa").get_data(as_text=True)
+    secret = page.split('id="totp-secret">')[1].split("<")[0]
+    done = post_code(client, code_at(secret, 0), "/account/mfa")
+    assert done.status_code == 200 and done.get_data(as_text=True).count("<code>") == 10
+    db_session.expire_all()
+    assert db_session.get(User, user.id).mfa_enrolled_at is not None
+
+
+def test_login_rate_limit(config_factory):
+    from app import create_app
+
+    app = create_app(config_factory(RATELIMIT_ENABLED=True, RATELIMIT_LOGIN="3 per minute"))
+    client = app.test_client()
+    token = csrf_token_from(client.get("/login").get_data(as_text=True))
+    statuses = [
+        client.post("/login", data={"email": "x@y.example", "password": "p", "csrf_token": token}).status_code
+        for _ in range(4)
+    ]
+    assert statuses[:3] == [422, 422, 422]
+    assert statuses[3] == 429
+    blocked = client.post("/login", data={"email": "x@y.example", "password": "p", "csrf_token": token})
+    assert "Retry-After" in blocked.headers
+    assert "too many requests" in blocked.get_data(as_text=True).lower()
