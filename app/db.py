@@ -91,6 +91,16 @@ def _app_context_scope() -> object:
     return _cv_app.get(None)
 
 
+#: Full-text search lives outside the models: SQLite's FTS5 table (and its shadow tables) and
+#: PostgreSQL's generated tsvector column and GIN index, all made by migrations.
+SEARCH_OBJECTS_PREFIXES = ("posts_fts", "search_vector", "ix_posts_search")
+
+
+def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+    """Alembic's filter: leave the search machinery out of model/migration comparisons."""
+    return not (reflected and name is not None and name.startswith(SEARCH_OBJECTS_PREFIXES))
+
+
 class Database:
     """Holds the application's engine and its scoped session."""
 

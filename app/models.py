@@ -11,23 +11,45 @@ from app.auth.models import (
     UserSession,
     UserStatus,
 )
-from app.clusters.models import Cluster, ClusterMembership, MembershipRole
+from app.clusters.models import (
+    Cluster,
+    ClusterMembership,
+    Comment,
+    IncidentContainer,
+    IncidentDetails,
+    MembershipRole,
+    Post,
+    PostRecipientOrg,
+    PostRecipientUser,
+    PostTag,
+    PostVersion,
+)
 from app.directory.models import Organisation, OrganisationDomain, OrgType
+from app.workplan.models import WorkplanItem
 
 __all__ = [
     "ApiToken",
     "Cluster",
     "ClusterMembership",
+    "Comment",
     "GlobalRole",
     "Identity",
     "IdentityProvider",
+    "IncidentContainer",
+    "IncidentDetails",
     "MembershipRole",
     "OrgType",
     "Organisation",
     "OrganisationDomain",
+    "Post",
+    "PostRecipientOrg",
+    "PostRecipientUser",
+    "PostTag",
+    "PostVersion",
     "RecoveryCode",
     "TokenScope",
     "User",
     "UserSession",
     "UserStatus",
+    "WorkplanItem",
 ]

@@ -7,7 +7,7 @@ from logging.config import fileConfig
 from alembic import context
 
 import app.models  # noqa: F401  (registers every table on Base.metadata)
-from app.db import Base, make_engine
+from app.db import Base, include_object, make_engine
 from config import config_from_env
 
 config = context.config
@@ -80,6 +80,7 @@ def _configure_and_run(connection) -> None:  # type: ignore[no-untyped-def]
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         render_item=render_item,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

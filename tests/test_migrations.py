@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from app.db import Base, make_engine
+from app.db import Base, include_object, make_engine
 from app.migrations_state import head_revision
 from tests.support import databases
 
@@ -35,7 +35,7 @@ def test_upgrade_to_head_then_downgrade_to_base(test_root):
 def test_models_and_migrations_agree(database_url):
     engine = make_engine(database_url, pooled=False)
     with engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "include_object": include_object})
         diff = compare_metadata(context, Base.metadata)
     engine.dispose()
     assert diff == []

@@ -52,6 +52,8 @@ class User(UserMixin, Base):
     #: Consecutive failed sign-in attempts since the last success; reaching the limit locks the account.
     failed_logins: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
     locked_until: Mapped[datetime | None] = mapped_column()
+    #: When the dashboard was last shown, so it can say what is new since the previous visit.
+    dashboard_seen_at: Mapped[datetime | None] = mapped_column()
 
     organisation: Mapped[Organisation] = relationship(back_populates="users", lazy="joined")
     memberships: Mapped[list[ClusterMembership]] = relationship(back_populates="user", cascade="all, delete-orphan")

@@ -1,14 +1,32 @@
-"""Reads for cluster pages; every query goes through the policy's visibility expressions."""
+"""Reads for cluster pages and the API; every query filters with the policy's expressions."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
-from app.clusters.models import Cluster, ClusterMembership, MembershipRole
+from app.clusters.models import (
+    Cluster,
+    ClusterMembership,
+    Comment,
+    IncidentDetails,
+    MembershipRole,
+    Post,
+    PostTag,
+    PostType,
+    PostVersion,
+    Tlp,
+)
 from app.extensions import db
-from app.policy import visible_clusters
+from app.policy import visible_clusters, visible_comments, visible_posts
+
+#: Counts stop here: "more than 1,000" is as useful to a reader as the exact figure, and a
+#: bounded count keeps a feed page's cost flat however many posts exist.
+COUNT_CAP = 1000
 
 
 def clusters_with_membership(user: Any) -> list[tuple[Cluster, MembershipRole | None]]:
@@ -33,3 +51,124 @@ def member_count(cluster: Cluster) -> int:
         )
         or 0
     )
+
+
+@dataclass
+class PostFilter:
+    cluster_id: int | None = None
+    type: PostType | None = None
+    tlp: Tlp | None = None
+    tag: str | None = None
+    author_org_id: int | None = None
+    since: datetime | None = None
+    ids: list[int] | None = None
+
+
+@dataclass
+class Page:
+    items: list[Any]
+    page: int
+    per_page: int
+    total: int
+    #: True when ``total`` stopped at the cap and there are more.
+    total_capped: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages or (self.total_capped and self.page * self.per_page < self.total + 1)
+
+
+def _filtered(user: Any, filters: PostFilter) -> sa.Select[Any]:
+    stmt = sa.select(Post.id).where(visible_posts(user))
+    if filters.cluster_id is not None:
+        stmt = stmt.where(Post.cluster_id == filters.cluster_id)
+    if filters.type is not None:
+        stmt = stmt.where(Post.type == filters.type)
+    if filters.tlp is not None:
+        stmt = stmt.where(Post.tlp == filters.tlp)
+    if filters.tag:
+        stmt = stmt.where(
+            sa.select(PostTag.post_id).where(PostTag.post_id == Post.id, PostTag.tag == filters.tag).exists()
+        )
+    if filters.author_org_id is not None:
+        stmt = stmt.where(Post.author_org_id == filters.author_org_id)
+    if filters.since is not None:
+        stmt = stmt.where(Post.created_at > filters.since)
+    if filters.ids is not None:
+        stmt = stmt.where(Post.id.in_(filters.ids))
+    return stmt
+
+
+def capped_count(stmt: sa.Select[Any], cap: int = COUNT_CAP) -> tuple[int, bool]:
+    """How many rows ``stmt`` yields, counting at most ``cap + 1``."""
+    n = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.limit(cap + 1).subquery())) or 0
+    return min(n, cap), n > cap
+
+
+def with_details(stmt: sa.Select[Any]) -> sa.Select[Any]:
+    """Load what a post card shows in a fixed number of queries, whatever the page size."""
+    return stmt.options(
+        selectinload(Post.tags),
+        selectinload(Post.incident).selectinload(IncidentDetails.containers),
+        selectinload(Post.recipient_orgs),
+        selectinload(Post.recipient_users),
+    )
+
+
+def feed(user: Any, filters: PostFilter, page: int = 1, per_page: int = 20) -> Page:
+    """Visible posts, newest first."""
+    page = max(1, page)
+    ids_stmt = _filtered(user, filters)
+    total, capped = capped_count(ids_stmt)
+    ids = list(db.session.scalars(ids_stmt.order_by(Post.id.desc()).limit(per_page).offset((page - 1) * per_page)))
+    return Page(items=posts_by_ids(ids), page=page, per_page=per_page, total=total, total_capped=capped)
+
+
+def posts_by_ids(ids: list[int]) -> list[Post]:
+    """Posts for ids already filtered by visibility, in the given order."""
+    if not ids:
+        return []
+    rows = {p.id: p for p in db.session.scalars(with_details(sa.select(Post).where(Post.id.in_(ids))))}
+    return [rows[i] for i in ids if i in rows]
+
+
+def count_visible(user: Any, filters: PostFilter) -> tuple[int, bool]:
+    return capped_count(_filtered(user, filters))
+
+
+def post_history(post: Post) -> list[PostVersion]:
+    return list(
+        db.session.scalars(
+            sa.select(PostVersion).where(PostVersion.post_id == post.id).order_by(PostVersion.version.desc())
+        )
+    )
+
+
+def post_comments(user: Any, post: Post) -> list[Comment]:
+    return list(
+        db.session.scalars(
+            sa.select(Comment)
+            .where(Comment.post_id == post.id, visible_comments(user))
+            .order_by(Comment.created_at, Comment.id)
+        )
+    )
+
+
+def cluster_tags(user: Any, cluster_id: int | None = None, limit: int = 30) -> list[str]:
+    """The most used tags among posts the user may see."""
+    stmt = (
+        sa.select(PostTag.tag, sa.func.count().label("n"))
+        .join(Post, Post.id == PostTag.post_id)
+        .where(visible_posts(user))
+        .group_by(PostTag.tag)
+        .order_by(sa.desc("n"), PostTag.tag)
+        .limit(limit)
+    )
+    if cluster_id is not None:
+        stmt = stmt.where(Post.cluster_id == cluster_id)
+    return [tag for tag, _n in db.session.execute(stmt)]

@@ -1,0 +1,169 @@
+"""Writes on posts and comments, shared by the pages, the API and the tests.
+
+Every edit keeps the previous version; deleting a post removes it with its versions and
+comments (attachments are crypto-shredded by their own service once they exist).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import sqlalchemy as sa
+
+from app.auth.models import User, UserStatus
+from app.clusters.markdown import render
+from app.clusters.models import (
+    Cluster,
+    Comment,
+    IncidentContainer,
+    IncidentDetails,
+    Post,
+    PostRecipientOrg,
+    PostRecipientUser,
+    PostTag,
+    PostVersion,
+)
+from app.clusters.validation import MAX_BODY, PostInput
+from app.db import utcnow
+from app.directory.models import Organisation
+from app.extensions import db
+from app.policy import can
+from app.validation import ValidationError
+from app.workplan.models import WorkplanItem
+
+log = logging.getLogger("pax.posts")
+
+
+class NotAllowed(Exception):
+    """The user may not do this here (403 in pages and API)."""
+
+
+def _cluster(slug: str) -> Cluster:
+    cluster = db.session.scalar(sa.select(Cluster).where(Cluster.slug == slug))
+    if cluster is None:
+        slugs = db.session.scalars(sa.select(Cluster.slug).order_by(Cluster.position)).all()
+        raise ValidationError({"cluster": f"Unknown cluster {slug!r}; choose one of: {', '.join(slugs)}."})
+    return cluster
+
+
+def _recipients(data: PostInput) -> tuple[list[Organisation], list[User]]:
+    errors: dict[str, str] = {}
+    orgs: list[Organisation] = []
+    for name in dict.fromkeys(data.recipient_orgs):
+        org = db.session.scalar(sa.select(Organisation).where(sa.func.lower(Organisation.name) == name.lower()))
+        if org is None:
+            errors["recipient_orgs"] = f"No member organisation is named {name!r}."
+            break
+        orgs.append(org)
+    users: list[User] = []
+    for email in dict.fromkeys(data.recipient_users):
+        user = db.session.scalar(sa.select(User).where(User.email == email, User.status == UserStatus.ACTIVE))
+        if user is None:
+            errors["recipient_users"] = f"No active member has the e-mail address {email}."
+            break
+        users.append(user)
+    if errors:
+        raise ValidationError(errors)
+    return orgs, users
+
+
+def _workplan_item(data: PostInput, cluster: Cluster) -> WorkplanItem | None:
+    if data.workplan_item_id is None:
+        return None
+    item = db.session.get(WorkplanItem, data.workplan_item_id)
+    if item is None or item.cluster_id != cluster.id:
+        raise ValidationError({"workplan_item_id": "Choose an item of this cluster's workplan."})
+    return item
+
+
+def _apply(post: Post, data: PostInput, cluster: Cluster) -> None:
+    orgs, users = _recipients(data)
+    item = _workplan_item(data, cluster)
+    post.type = data.type
+    post.cluster = cluster
+    post.title = data.title
+    post.body = data.body
+    post.body_html = render(data.body)
+    post.tlp = data.tlp
+    post.law_enforcement_only = data.law_enforcement_only
+    post.workplan_item_id = item.id if item else None
+    post.tags = [PostTag(tag=t) for t in data.tags]
+    post.tags_text = " ".join(data.tags)
+    post.recipient_orgs = [PostRecipientOrg(organisation_id=o.id) for o in orgs]
+    post.recipient_users = [PostRecipientUser(user_id=u.id) for u in users]
+    if data.incident is None:
+        post.incident = None
+    else:
+        i = data.incident
+        details = post.incident or IncidentDetails()
+        details.port_locode = i.port_locode
+        details.occurred_on = i.occurred_on
+        details.modus_operandi = i.modus_operandi
+        details.substance = i.substance
+        details.quantity_kg = i.quantity_kg
+        details.vessel_imo = i.vessel_imo
+        details.containers = [IncidentContainer(position=n, number=c) for n, c in enumerate(i.container_numbers)]
+        post.incident = details
+
+
+def publish_post(author: User, data: PostInput) -> Post:
+    """Create a post in a cluster the author contributes to."""
+    cluster = _cluster(data.cluster)
+    if not can(author, "create_post", cluster):
+        raise NotAllowed(f"Only contributors and coordinators of {cluster.name} can post in it.")
+    post = Post(author_id=author.id, author_org_id=author.organisation_id, version=1)
+    _apply(post, data, cluster)
+    db.session.add(post)
+    db.session.flush()
+    log.info("post %s published in cluster %s by user %s", post.id, cluster.slug, author.id)
+    return post
+
+
+def edit_post(editor: User, post: Post, data: PostInput) -> Post:
+    """Change a post, keeping what it was as a version."""
+    if not can(editor, "edit_post", post):
+        raise NotAllowed("Only the author or their organisation's focal point can edit this post.")
+    cluster = _cluster(data.cluster)
+    if cluster.id != post.cluster_id and not can(editor, "create_post", cluster):
+        raise NotAllowed(f"Only contributors and coordinators of {cluster.name} can post in it.")
+    db.session.add(
+        PostVersion(
+            post_id=post.id,
+            version=post.version,
+            title=post.title,
+            body=post.body,
+            tlp=post.tlp,
+            law_enforcement_only=post.law_enforcement_only,
+            tags_text=post.tags_text,
+            replaced_by_id=editor.id,
+            written_at=post.updated_at,
+        )
+    )
+    _apply(post, data, cluster)
+    post.version += 1
+    post.updated_at = utcnow()
+    db.session.flush()
+    log.info("post %s edited (version %s) by user %s", post.id, post.version, editor.id)
+    return post
+
+
+def delete_post(user: User, post: Post) -> None:
+    if not can(user, "delete_post", post):
+        raise NotAllowed("Only the author or their organisation's focal point can delete this post.")
+    log.info("post %s deleted by user %s", post.id, user.id)
+    db.session.delete(post)
+    db.session.flush()
+
+
+def add_comment(user: User, post: Post, body: str) -> Comment:
+    if not can(user, "comment_post", post):
+        raise NotAllowed("Readers of this cluster cannot comment.")
+    text = (body or "").strip()
+    if not text:
+        raise ValidationError({"body": "Write your comment."})
+    if len(text) > MAX_BODY // 10 or "\x00" in text:
+        raise ValidationError({"body": f"A comment has at most {MAX_BODY // 10:,} characters."})
+    comment = Comment(post_id=post.id, author_id=user.id, body=text, body_html=render(text))
+    db.session.add(comment)
+    db.session.flush()
+    return comment
