@@ -1,0 +1,201 @@
+"""Who sees what: every TLP marking x law-enforcement flag x viewer relation x read path.
+
+The expected answer comes from DESIGN.md's access table, written out once in ``expected``;
+the read paths are every way a member can list, count, search or open a post. Zero leaks
+means every cell agrees.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from app.clusters.models import Tlp
+from app.clusters.validation import parse_post
+from app.extensions import db
+
+TLPS = list(Tlp)
+LE_FLAGS = [False, True]
+RELATIONS = [
+    "author",
+    "same_organisation",
+    "cluster_member",
+    "other_cluster",
+    "recipient_organisation",
+    "recipient_user",
+    "law_enforcement_outsider",
+    "law_enforcement_cluster_member",
+    "curator",
+    "admin",
+    "pending",
+    "suspended",
+]
+CLUSTER = "operational-cooperation"
+OTHER_CLUSTER = "innovation"
+WORD = "quayside"
+
+
+def expected(tlp: Tlp, le_only: bool, relation: str) -> bool:
+    """DESIGN.md's table, read literally."""
+    if relation in ("pending", "suspended"):
+        return False
+    if relation == "author":
+        return True
+    if le_only and not relation.startswith("law_enforcement"):
+        return False  # everyone else in this matrix belongs to a non-law-enforcement organisation
+    audience = {
+        Tlp.CLEAR: True,
+        Tlp.GREEN: True,
+        Tlp.AMBER: relation
+        in ("same_organisation", "cluster_member", "law_enforcement_cluster_member", "recipient_organisation"),
+        Tlp.AMBER_STRICT: relation in ("same_organisation", "recipient_organisation"),
+        Tlp.RED: relation == "recipient_user",
+    }
+    return audience[tlp]
+
+
+class World:
+    """Ten posts, one per marking and flag, and a viewer for every relation."""
+
+    def __init__(self, make) -> None:  # type: ignore[no-untyped-def]
+        from app.clusters.services import publish_post
+
+        author_org = make.org("terminal_operator")
+        recipient_org = make.org("shipping_line")
+        self.author = make.user(org=author_org, clusters={CLUSTER: "contributor"})
+        self.viewers = {
+            "author": self.author,
+            "same_organisation": make.user(org=author_org),
+            "cluster_member": make.user(clusters={CLUSTER: "reader"}),
+            "other_cluster": make.user(clusters={OTHER_CLUSTER: "contributor"}),
+            "recipient_organisation": make.user(org=recipient_org),
+            "recipient_user": make.user(),
+            "law_enforcement_outsider": make.user(org_type="police"),
+            "law_enforcement_cluster_member": make.user(org_type="customs", clusters={CLUSTER: "reader"}),
+            "curator": make.user(role="curator", org_type="commission"),
+            "admin": make.user(role="admin", org_type="commission"),
+            "pending": make.user(status="pending"),
+            "suspended": make.user(status="suspended"),
+        }
+        self.posts = {}
+        for tlp, le_only in itertools.product(TLPS, LE_FLAGS):
+            post = publish_post(
+                self.author,
+                parse_post(
+                    {
+                        "type": "best_practice",
+                        "cluster": CLUSTER,
+                        "title": f"{WORD} checks {tlp.value} {'le' if le_only else 'all'}",
+                        "body": f"How the {WORD} team works.",
+                        "tlp": tlp.value,
+                        "law_enforcement_only": le_only,
+                        "recipient_orgs": [recipient_org.name] if tlp in (Tlp.AMBER, Tlp.AMBER_STRICT) else [],
+                        "recipient_users": [self.viewers["recipient_user"].email] if tlp is Tlp.RED else [],
+                        "tags": ["matrix"],
+                    }
+                ),
+            )
+            self.posts[(tlp, le_only)] = post
+        db.session.commit()
+
+
+# --- read paths: each answers "which of these post ids does the viewer get?" --------------------
+
+
+def path_feed(world: World, viewer: Any) -> set[int]:
+    from app.clusters.queries import PostFilter, feed
+
+    return {p.id for p in feed(viewer, PostFilter(), per_page=100).items}
+
+
+def path_cluster_feed(world: World, viewer: Any) -> set[int]:
+    import sqlalchemy as sa
+
+    from app.clusters.models import Cluster
+    from app.clusters.queries import PostFilter, feed
+
+    cluster_id = db.session.scalar(sa.select(Cluster.id).where(Cluster.slug == CLUSTER))
+    return {p.id for p in feed(viewer, PostFilter(cluster_id=cluster_id), per_page=100).items}
+
+
+def path_tag_feed(world: World, viewer: Any) -> set[int]:
+    from app.clusters.queries import PostFilter, feed
+
+    return {p.id for p in feed(viewer, PostFilter(tag="matrix"), per_page=100).items}
+
+
+def path_search(world: World, viewer: Any) -> set[int]:
+    from app.clusters.search import search
+
+    return {hit.post.id for hit in search(viewer, WORD, per_page=100).items}
+
+
+def path_count(world: World, viewer: Any) -> set[int]:
+    """Counts must agree: the count of each single post is 1 or 0."""
+    from app.clusters.queries import PostFilter, count_visible
+
+    return {pid for pid in (p.id for p in world.posts.values()) if count_visible(viewer, PostFilter(ids=[pid]))[0] == 1}
+
+
+def path_open(world: World, viewer: Any) -> set[int]:
+    from werkzeug.exceptions import NotFound
+
+    from app.policy import post_or_404
+
+    seen = set()
+    for post in world.posts.values():
+        try:
+            post_or_404(viewer, post.id)
+        except NotFound:
+            continue
+        seen.add(post.id)
+    return seen
+
+
+def path_comments(world: World, viewer: Any) -> set[int]:
+    """A comment on each post is visible exactly when its post is."""
+    import sqlalchemy as sa
+
+    from app.clusters.models import Comment
+    from app.clusters.services import add_comment
+    from app.policy import visible_comments
+
+    if not db.session.scalar(sa.select(sa.func.count()).select_from(Comment)):
+        for post in world.posts.values():
+            add_comment(world.author, post, f"comment on {post.id}")
+        db.session.commit()
+    rows = db.session.scalars(sa.select(Comment.post_id).where(visible_comments(viewer)))
+    return set(rows)
+
+
+READ_PATHS: dict[str, Callable[[World, Any], set[int]]] = {
+    "feed": path_feed,
+    "cluster_feed": path_cluster_feed,
+    "tag_feed": path_tag_feed,
+    "search": path_search,
+    "count": path_count,
+    "open": path_open,
+    "comments": path_comments,
+}
+
+
+@pytest.mark.parametrize("path", list(READ_PATHS))
+@pytest.mark.parametrize("relation", RELATIONS)
+def test_visibility(relation, path, make):
+    world = World(make)
+    viewer = world.viewers[relation]
+    if relation in ("pending", "suspended"):
+        db.session.refresh(viewer)
+    got = READ_PATHS[path](world, viewer)
+    leaks, misses = [], []
+    for (tlp, le_only), post in world.posts.items():
+        should = expected(tlp, le_only, relation)
+        if post.id in got and not should:
+            leaks.append(f"{tlp.label}{' LE-only' if le_only else ''}")
+        if post.id not in got and should:
+            misses.append(f"{tlp.label}{' LE-only' if le_only else ''}")
+    assert not leaks, f"{relation} sees through {path}: {leaks}"
+    assert not misses, f"{relation} misses through {path}: {misses}"
