@@ -7,6 +7,7 @@ changes nothing. Every demo account shares ``DEMO_PASSWORD`` (README.md lists th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from app.auth.models import GlobalRole, UserStatus
 from app.auth.services import create_user, find_user_by_email, grant_membership
@@ -101,6 +102,140 @@ USERS = [
 ]
 
 
+WORKPLAN_ITEMS = [
+    ("operational-cooperation", "Common risk indicators for container misuse", "2026-06-30", "in_progress"),
+    ("infiltration-corruption", "Guidance on vetting port staff with access to containers", "2026-09-30", "planned"),
+    ("policy", "Report on the implementation of the EU Ports Roadmap", "2026-12-15", "planned"),
+    ("innovation", "Inventory of scanning and detection pilots in EU ports", "2026-05-31", "delivered"),
+]
+
+#: (author e-mail, cluster, type, TLP, LE only, title, body, tags, extra)
+POSTS = [
+    (
+        "anna.peeters@portofantwerpbruges.example",
+        "operational-cooperation",
+        "best_practice",
+        "GREEN",
+        False,
+        "Sealing empty containers before they leave the stack",
+        "Empty containers are a favoured vehicle for **rip-on/rip-off** loads.\n\n"
+        "- Seal every empty container when it leaves the stack\n- Record the seal number in the terminal "
+        "operating system\n- Check the seal again at the gate",
+        ["rip-off", "seals", "empties"],
+        {},
+    ),
+    (
+        "jan.devries@rct.example",
+        "operational-cooperation",
+        "best_practice",
+        "AMBER",
+        False,
+        "PIN code hygiene for container release",
+        "Release PINs must be single use, delivered to the haulier only, and expire after pick-up. "
+        "We moved to certified pick-up with identity checks in 2025.",
+        ["pin-code", "release"],
+        {},
+    ),
+    (
+        "marc.dubois@customs-be.example",
+        "operational-cooperation",
+        "incident_note",
+        "AMBER",
+        True,
+        "Extraction team intercepted in the reefer zone",
+        "Two persons were found inside a reefer container waiting to extract bags from a container "
+        "arriving from South America.",
+        ["extraction"],
+        {
+            "incident": {
+                "port_locode": "BEANR",
+                "occurred_on": "2026-10-14",
+                "modus_operandi": "extraction_team",
+                "substance": "cocaine",
+                "quantity_kg": 410,
+                "container_numbers": ["CSQU3054383"],
+                "vessel_imo": "9074729",
+            }
+        },
+    ),
+    (
+        "piotr.nowak@europol.example",
+        "infiltration-corruption",
+        "best_practice",
+        "AMBER+STRICT",
+        False,
+        "Indicators of insider recruitment",
+        "Sudden changes of shift, interest in systems outside one's role and unexplained wealth are "
+        "recurring indicators in recent investigations.",
+        ["insider", "vetting"],
+        {},
+    ),
+    (
+        "claire.martin@ec-home.example",
+        "policy",
+        "deliverable",
+        "CLEAR",
+        False,
+        "Draft outline of the Roadmap implementation report",
+        "The outline follows the six actions of the Roadmap. Comments are welcome before the next "
+        "technical meeting.",
+        ["roadmap"],
+        {"workplan_item": "Report on the implementation of the EU Ports Roadmap"},
+    ),
+    (
+        "lena.schmidt@hanseatic-line.example",
+        "innovation",
+        "best_practice",
+        "GREEN",
+        False,
+        "Smart container seals on our Latin America services",
+        "Electronic seals report every opening with time and position. False alarms fell below 1% "
+        "after the first three months.",
+        ["seals", "technology"],
+        {},
+    ),
+]
+
+
+def _load_content(created: dict[str, int]) -> None:
+    import sqlalchemy as sa
+
+    from app.clusters.models import Cluster, Post
+    from app.clusters.services import publish_post
+    from app.clusters.validation import parse_post
+    from app.extensions import db
+    from app.workplan.models import ItemStatus, WorkplanItem
+
+    for slug, title, due, status in WORKPLAN_ITEMS:
+        if db.session.scalar(sa.select(WorkplanItem.id).where(WorkplanItem.title == title)) is None:
+            cluster = db.session.scalar(sa.select(Cluster).where(Cluster.slug == slug))
+            db.session.add(
+                WorkplanItem(
+                    cluster_id=cluster.id,
+                    year=2026,
+                    title=title,
+                    due_date=date.fromisoformat(due),
+                    status=ItemStatus(status),
+                )
+            )
+            created["workplan items"] = created.get("workplan items", 0) + 1
+    db.session.flush()
+    for email, slug, type_, tlp, le_only, title, body, tags, extra in POSTS:
+        if db.session.scalar(sa.select(Post.id).where(Post.title == title)) is not None:
+            continue
+        author = find_user_by_email(email)
+        raw = {"type": type_, "cluster": slug, "title": title, "body": body, "tlp": tlp}
+        raw.update({"law_enforcement_only": le_only, "tags": tags})
+        if "incident" in extra:
+            raw["incident"] = extra["incident"]
+        if "workplan_item" in extra:
+            raw["workplan_item_id"] = db.session.scalar(
+                sa.select(WorkplanItem.id).where(WorkplanItem.title == extra["workplan_item"])
+            )
+        publish_post(author, parse_post(raw))
+        created["posts"] = created.get("posts", 0) + 1
+
+
 def load_demo() -> dict[str, int]:
     """Create whatever demo records are missing; returns how many of each were created."""
     created = {"organisations": 0, "users": 0, "memberships": 0}
@@ -126,4 +261,5 @@ def load_demo() -> dict[str, int]:
             for slug, role in spec.clusters:
                 grant_membership(user, slug, role)
                 created["memberships"] += 1
+    _load_content(created)
     return created
