@@ -48,6 +48,7 @@ def create_app(config: Config | None = None) -> Flask:
     configure_logging(app)
     load_keyring(app)
     register_extensions(app)
+    register_routing(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_security(app)
@@ -83,6 +84,12 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     oauth.init_app(app)
     init_login(app)
+
+
+def register_routing(app: Flask) -> None:
+    from app.routing import register
+
+    register(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -105,6 +105,7 @@ def populate(url: str, n_posts: int, seed: int = 7) -> dict[str, int]:
                     "title": title,
                     "body": body,
                     "body_html": f"<p>{body}</p>",
+                    "body_text": body,
                     "tlp": tlp,
                     "le": rng.random() < 0.1,
                     "author_org_id": rng.choice(org_ids),
@@ -116,9 +117,9 @@ def populate(url: str, n_posts: int, seed: int = 7) -> dict[str, int]:
                 first = conn.execute(sa.text("SELECT coalesce(max(id), 0) FROM posts")).scalar_one() + 1
                 conn.execute(
                     sa.text(
-                        "INSERT INTO posts (type, cluster_id, title, body, body_html, tlp, law_enforcement_only, "
+                        "INSERT INTO posts (type, cluster_id, title, body, body_html, body_text, tlp, law_enforcement_only, "
                         "author_org_id, tags_text, version, created_at, updated_at) VALUES (:type, :cluster_id, "
-                        ":title, :body, :body_html, :tlp, :le, :author_org_id, :tags_text, 1, :created_at, :created_at)"
+                        ":title, :body, :body_html, :body_text, :tlp, :le, :author_org_id, :tags_text, 1, :created_at, :created_at)"
                     ),
                     batch,
                 )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from html import unescape
+
 import nh3
 from markdown_it import MarkdownIt
 
@@ -24,3 +26,8 @@ def render(markdown: str) -> str:
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener noreferrer nofollow",
     )
+
+
+def plain_text(html: str) -> str:
+    """The readable text of sanitised HTML: what search indexes and quotes in snippets."""
+    return unescape(nh3.clean(html or "", tags=set())).strip()

@@ -83,7 +83,7 @@ class Page:
         return self.page < self.pages or (self.total_capped and self.page * self.per_page < self.total + 1)
 
 
-def _filtered(user: Any, filters: PostFilter) -> sa.Select[Any]:
+def filtered_ids(user: Any, filters: PostFilter) -> sa.Select[Any]:
     stmt = sa.select(Post.id).where(visible_posts(user))
     if filters.cluster_id is not None:
         stmt = stmt.where(Post.cluster_id == filters.cluster_id)
@@ -123,7 +123,7 @@ def with_details(stmt: sa.Select[Any]) -> sa.Select[Any]:
 def feed(user: Any, filters: PostFilter, page: int = 1, per_page: int = 20) -> Page:
     """Visible posts, newest first."""
     page = max(1, page)
-    ids_stmt = _filtered(user, filters)
+    ids_stmt = filtered_ids(user, filters)
     total, capped = capped_count(ids_stmt)
     ids = list(db.session.scalars(ids_stmt.order_by(Post.id.desc()).limit(per_page).offset((page - 1) * per_page)))
     return Page(items=posts_by_ids(ids), page=page, per_page=per_page, total=total, total_capped=capped)
@@ -138,7 +138,7 @@ def posts_by_ids(ids: list[int]) -> list[Post]:
 
 
 def count_visible(user: Any, filters: PostFilter) -> tuple[int, bool]:
-    return capped_count(_filtered(user, filters))
+    return capped_count(filtered_ids(user, filters))
 
 
 def post_history(post: Post) -> list[PostVersion]:

@@ -1,28 +1,256 @@
+"""Cluster pages: the clusters, their feeds, posts with their comments and history, and search.
+
+Every list comes from ``app.clusters.queries`` / ``app.clusters.search`` (the policy's SQL
+filter inside), every post is loaded with ``post_or_404`` and every write goes through a
+service. Templates receive ``can_*`` flags; they never decide who may do what.
+"""
+
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+import re
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
-from app.clusters.queries import clusters_with_membership, member_count
-from app.policy import cluster_or_404, membership_role
+from app.clusters import services
+from app.clusters.forms import MODUS_LABELS, SUBSTANCE_LABELS, CommentForm, PostForm, feed_args
+from app.clusters.models import Cluster, Post, PostType, Tlp
+from app.clusters.queries import (
+    cluster_tags,
+    clusters_with_membership,
+    feed,
+    member_count,
+    post_comments,
+    post_history,
+)
+from app.clusters.search import search as search_posts
+from app.clusters.search import terms
+from app.clusters.validation import parse_post
+from app.extensions import db
+from app.policy import authorize, can, cluster_or_404, membership_role, post_or_404
+from app.validation import ValidationError
 
-bp = Blueprint("clusters", __name__, url_prefix="/clusters")
+bp = Blueprint("clusters", __name__)
+
+PER_PAGE = 20
+#: Post ids beyond the database's integer range are not found (rather than a database error).
+POST = "/posts/<int(max=2147483647):post_id>"
+_SLUG = re.compile(r"[a-z0-9-]{1,64}")
 
 
-@bp.route("/")
+@bp.context_processor
+def vocabulary() -> dict[str, Any]:
+    """Names of the enumerations the cluster pages show and filter on."""
+    return {
+        "modus_labels": MODUS_LABELS,
+        "substance_labels": SUBSTANCE_LABELS,
+        "post_type_options": [(t.value, t.label) for t in PostType],
+        "tlp_options": [(t.value, t.label) for t in Tlp],
+    }
+
+
+_BLOCK_END = re.compile(r"</(?:p|li|h[1-6]|blockquote|pre|tr|th|td)>|<br\s*/?>|<hr\s*/?>", re.IGNORECASE)
+
+
+@bp.app_template_filter("excerpt")
+def excerpt(html: str, length: int = 240) -> str:
+    """The plain text of sanitised post HTML for lists: blocks kept apart, cut at a word.
+
+    Returns text, not markup, so the template escapes it again.
+    """
+    text = ""
+    for chunk in _BLOCK_END.split(html or ""):
+        part = " ".join(Markup(chunk).striptags().split())  # noqa: S704 (only its text is kept)
+        if part:
+            text += ("" if not text else " " if text[-1] in ".!?:;" else " · ") + part
+    if len(text) > length:
+        text = text[:length].rsplit(" ", 1)[0].rstrip(" ·,;:") + "…"
+    return text
+
+
+def _cluster_or_404(slug: str) -> Cluster:
+    """``policy.cluster_or_404``, answering 404 for a slug no cluster could have before querying
+    (PostgreSQL refuses a NUL character with an error, not an empty result)."""
+    if not _SLUG.fullmatch(slug):
+        abort(404)
+    return cluster_or_404(current_user, slug)
+
+
+@bp.route("/clusters/")
 @login_required
 def index() -> str:
     return render_template("clusters/index.html", clusters=clusters_with_membership(current_user))
 
 
-@bp.route("/<slug>")
+@bp.route("/clusters/<slug>")
 @login_required
 def show(slug: str) -> str:
-    cluster = cluster_or_404(current_user, slug)
+    """The cluster's feed: what the user may see of it, newest first, filtered and paged."""
+    cluster = _cluster_or_404(slug)
+    args = feed_args(request.args)
+    args.filters.cluster_id = cluster.id
     return render_template(
         "clusters/show.html",
         cluster=cluster,
         my_role=membership_role(current_user, cluster),
         member_count=member_count(cluster),
-        posts=[],
+        page=feed(current_user, args.filters, args.page, PER_PAGE),
+        args=args,
+        tags=cluster_tags(current_user, cluster.id),
+        can_post=can(current_user, "create_post", cluster),
     )
+
+
+@bp.route("/organisation/posts")
+@login_required
+def organisation_posts() -> str:
+    """What the user's organisation has shared, as far as the user may see it."""
+    args = feed_args(request.args)
+    args.filters.author_org_id = current_user.organisation_id
+    return render_template(
+        "clusters/organisation_posts.html",
+        page=feed(current_user, args.filters, args.page, PER_PAGE),
+        args=args,
+        tags=cluster_tags(current_user),
+    )
+
+
+@bp.route("/search")
+@login_required
+def search() -> str:
+    clusters = [cluster for cluster, _role in clusters_with_membership(current_user)]
+    args = feed_args(request.args, clusters=clusters)
+    searched = bool(terms(args.q))
+    page = search_posts(current_user, args.q, args.filters, args.page, PER_PAGE) if searched else None
+    return render_template("clusters/search.html", args=args, clusters=clusters, page=page, searched=searched)
+
+
+# --- writing posts -------------------------------------------------------------------------------
+
+
+def _render_form(form: PostForm, post: Post | None = None, status: int = 200) -> tuple[str, int]:
+    return render_template("clusters/post_form.html", form=form, cluster=form.cluster, post=post), status
+
+
+@bp.route("/clusters/<slug>/posts/new", methods=["GET", "POST"])
+@login_required
+def new_post(slug: str) -> Any:
+    cluster = _cluster_or_404(slug)
+    authorize(current_user, "create_post", cluster)
+    form = PostForm(cluster)
+    if not form.is_submitted():
+        wanted = request.args.get("type", "")
+        if wanted in PostType.values():
+            form.type.data = wanted
+        return _render_form(form)
+    if not form.validate():
+        return _render_form(form, status=422)
+    try:
+        post = services.publish_post(current_user, parse_post(form.to_raw()))
+    except ValidationError as exc:
+        db.session.rollback()
+        form.show_errors(exc)
+        return _render_form(form, status=422)
+    except services.NotAllowed:
+        db.session.rollback()
+        abort(403)
+    flash(f"Your post “{post.title}” is published in {cluster.name}.", "success")
+    return redirect(url_for("clusters.post", post_id=post.id))
+
+
+@bp.route(POST + "/edit", methods=["GET", "POST"])
+@login_required
+def edit_post(post_id: int) -> Any:
+    post = post_or_404(current_user, post_id, "edit_post")
+    if request.method != "POST":
+        return _render_form(PostForm.for_post(post), post)
+    form = PostForm(post.cluster)
+    if not form.validate():
+        return _render_form(form, post, 422)
+    if form.version.data != str(post.version):
+        form.form_errors_extra.append(
+            f"Someone changed this post while you were editing it (it is now version {post.version}). "
+            "Your text is below; open the post in another tab to compare, then save again."
+        )
+        form.version.data = str(post.version)
+        return _render_form(form, post, 409)
+    try:
+        services.edit_post(current_user, post, parse_post(form.to_raw()))
+    except ValidationError as exc:
+        db.session.rollback()
+        form.show_errors(exc)
+        return _render_form(form, post, 422)
+    except services.NotAllowed:
+        db.session.rollback()
+        abort(403)
+    flash(f"Your changes are saved as version {post.version}; the previous version is in the history.", "success")
+    return redirect(url_for("clusters.post", post_id=post.id))
+
+
+@bp.route(POST + "/delete", methods=["GET", "POST"])
+@login_required
+def delete_post(post_id: int) -> Any:
+    """GET asks for confirmation (no script needed); POST deletes with versions and comments."""
+    post = post_or_404(current_user, post_id, "delete_post")
+    if request.method == "GET":
+        return render_template("clusters/post_delete.html", post=post)
+    cluster, title = post.cluster, post.title
+    try:
+        services.delete_post(current_user, post)
+    except services.NotAllowed:
+        db.session.rollback()
+        abort(403)
+    flash(f"The post “{title}” is deleted, with its history and comments.", "success")
+    return redirect(url_for("clusters.show", slug=cluster.slug))
+
+
+# --- reading posts -------------------------------------------------------------------------------
+
+
+def _render_post(post: Post, comment_form: CommentForm | None = None, status: int = 200) -> tuple[str, int]:
+    can_comment = can(current_user, "comment_post", post)
+    return render_template(
+        "clusters/post.html",
+        post=post,
+        comments=post_comments(current_user, post),
+        comment_form=comment_form or (CommentForm(formdata=None) if can_comment else None),
+        can_comment=can_comment,
+        can_edit=can(current_user, "edit_post", post),
+        can_delete=can(current_user, "delete_post", post),
+    ), status
+
+
+@bp.route(POST)
+@login_required
+def post(post_id: int) -> Any:
+    return _render_post(post_or_404(current_user, post_id))
+
+
+@bp.route(POST + "/comments", methods=["POST"])
+@login_required
+def comment(post_id: int) -> Any:
+    post = post_or_404(current_user, post_id, "comment_post")
+    form = CommentForm()
+    if not form.validate():
+        return _render_post(post, form, 422)
+    try:
+        added = services.add_comment(current_user, post, form.body.data or "")
+    except ValidationError as exc:
+        db.session.rollback()
+        form.body.errors = [*form.body.errors, *exc.fields.values()]
+        return _render_post(post, form, 422)
+    except services.NotAllowed:
+        db.session.rollback()
+        abort(403)
+    flash("Your comment is added.", "success")
+    return redirect(url_for("clusters.post", post_id=post.id, _anchor=f"comment-{added.id}"))
+
+
+@bp.route(POST + "/history")
+@login_required
+def history(post_id: int) -> str:
+    """Earlier versions of a post, for everyone who may see the post."""
+    post = post_or_404(current_user, post_id)
+    return render_template("clusters/post_history.html", post=post, versions=post_history(post))

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from markupsafe import Markup, escape
 
 from app.clusters.models import Post
-from app.clusters.queries import Page, PostFilter, _filtered, posts_by_ids
+from app.clusters.queries import Page, PostFilter, filtered_ids, posts_by_ids
 from app.extensions import db
 
 #: How many of the newest visible matches are ranked.
@@ -66,7 +66,7 @@ def _search_sqlite(user: Any, words: list[str], filters: PostFilter, page: int, 
     fts = sa.table("posts_fts", sa.column("rowid"))
     matches = sa.literal_column("posts_fts").op("MATCH")(match)
     candidates = (
-        _filtered(user, filters)
+        filtered_ids(user, filters)
         .join(fts, fts.c.rowid == Post.id)
         .where(matches)
         .order_by(Post.id.desc())
@@ -94,7 +94,7 @@ def _search_postgresql(user: Any, words: list[str], filters: PostFilter, page: i
     tsquery = sa.func.plainto_tsquery("english", " ".join(words))
     vector = sa.literal_column("posts.search_vector")
     candidates = (
-        _filtered(user, filters).where(vector.op("@@")(tsquery)).order_by(Post.id.desc()).limit(POOL + 1).subquery()
+        filtered_ids(user, filters).where(vector.op("@@")(tsquery)).order_by(Post.id.desc()).limit(POOL + 1).subquery()
     )
     total = db.session.scalar(sa.select(sa.func.count()).select_from(candidates)) or 0
     pool = sa.select(candidates.c.id).order_by(candidates.c.id.desc()).limit(POOL).subquery()
@@ -108,7 +108,7 @@ def _search_postgresql(user: Any, words: list[str], filters: PostFilter, page: i
         .subquery()
     )
     options = f"StartSel={START}, StopSel={STOP}, MaxWords=40, MinWords=15, MaxFragments=2, FragmentDelimiter=…"
-    headline = sa.func.ts_headline("english", Post.body, tsquery, options)
+    headline = sa.func.ts_headline("english", Post.body_text, tsquery, options)
     stmt = (
         sa.select(top.c.id, top.c.rank, headline.label("snippet"))
         .join(Post, Post.id == top.c.id)

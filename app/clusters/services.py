@@ -11,7 +11,7 @@ import logging
 import sqlalchemy as sa
 
 from app.auth.models import User, UserStatus
-from app.clusters.markdown import render
+from app.clusters.markdown import plain_text, render
 from app.clusters.models import (
     Cluster,
     Comment,
@@ -84,6 +84,7 @@ def _apply(post: Post, data: PostInput, cluster: Cluster) -> None:
     post.title = data.title
     post.body = data.body
     post.body_html = render(data.body)
+    post.body_text = plain_text(post.body_html)
     post.tlp = data.tlp
     post.law_enforcement_only = data.law_enforcement_only
     post.workplan_item_id = item.id if item else None

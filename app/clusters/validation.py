@@ -93,6 +93,9 @@ def _string_list(value: Any, name: str, errors: dict[str, str], max_items: int) 
     if len(value) > max_items:
         errors[name] = f"At most {max_items} entries."
         return []
+    if any("\x00" in v or len(v) > 500 for v in value):
+        errors[name] = "An entry contains a character that is not allowed, or is too long."
+        return []
     return [v.strip() for v in value if v.strip()]
 
 
@@ -241,7 +244,7 @@ def parse_post(raw: Any, partial_of: PostInput | None = None) -> PostInput:
     users = [u.lower() for u in _string_list(raw.get("recipient_users"), "recipient_users", errors, MAX_RECIPIENTS)]
     tags = parse_tags(_string_list(raw.get("tags"), "tags", errors, MAX_TAGS), errors)
     item = raw.get("workplan_item_id")
-    if item is not None and (isinstance(item, bool) or not isinstance(item, int) or item < 1):
+    if item is not None and (isinstance(item, bool) or not isinstance(item, int) or not 1 <= item <= 2**31 - 1):
         errors["workplan_item_id"] = "Give the workplan item's id (a whole number)."
         item = None
     if tlp is not None:

@@ -1,12 +1,51 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
 from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from app.clusters.queries import clusters_with_membership
+from app.clusters.models import Post
+from app.clusters.queries import PostFilter, capped_count, clusters_with_membership, filtered_ids, posts_by_ids
+from app.db import utcnow
+from app.extensions import db
+from app.policy import member_cluster_ids
 
 bp = Blueprint("main", __name__)
+
+#: A first visit (or one after the field was cleared) shows what is new in this window.
+FIRST_VISIT_WINDOW = timedelta(days=14)
+#: How many new posts the dashboard lists; the count says how many more there are.
+NEW_POSTS_SHOWN = 10
+
+
+@dataclass
+class NewPosts:
+    posts: list[Post]
+    total: int
+    capped: bool
+    since: datetime
+    first_visit: bool
+
+
+def new_in_my_clusters(user: Any, since: datetime, first_visit: bool) -> NewPosts:
+    """Posts the user may see, in the clusters they belong to, written by others after ``since``.
+
+    Filtered in SQL by the policy (through the same base query as every feed), newest first.
+    """
+    clusters = member_cluster_ids(user)
+    if not clusters:
+        return NewPosts([], 0, False, since, first_visit)
+    stmt = filtered_ids(user, PostFilter(since=since)).where(
+        Post.cluster_id.in_(clusters), sa.or_(Post.author_id.is_(None), Post.author_id != user.id)
+    )
+    total, capped = capped_count(stmt)
+    ids = list(db.session.scalars(stmt.order_by(Post.id.desc()).limit(NEW_POSTS_SHOWN)))
+    return NewPosts(posts_by_ids(ids), total, capped, since, first_visit)
 
 
 @bp.route("/")
@@ -21,4 +60,9 @@ def landing() -> str | Response:
 def dashboard() -> str:
     rows = clusters_with_membership(current_user)
     mine = [(cluster, role) for cluster, role in rows if role is not None]
-    return render_template("main/dashboard.html", my_clusters=mine, all_clusters=rows)
+    seen = current_user.dashboard_seen_at
+    new = new_in_my_clusters(current_user, seen or utcnow() - FIRST_VISIT_WINDOW, first_visit=seen is None)
+    # Rendered before the visit is recorded, so this page shows what was new until now.
+    html = render_template("main/dashboard.html", my_clusters=mine, all_clusters=rows, new=new)
+    current_user.dashboard_seen_at = utcnow()
+    return html

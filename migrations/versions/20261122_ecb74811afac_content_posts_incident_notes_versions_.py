@@ -69,6 +69,7 @@ def upgrade() -> None:
         sa.Column("title", sa.String(length=200), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("body_html", sa.Text(), nullable=False),
+        sa.Column("body_text", sa.Text(), nullable=False),
         sa.Column(
             "tlp",
             sa.Enum(
@@ -326,19 +327,19 @@ def downgrade() -> None:
 
 SQLITE_SEARCH = [
     """CREATE VIRTUAL TABLE posts_fts USING fts5(
-        title, tags_text, body, content='posts', content_rowid='id',
+        title, tags_text, body_text, content='posts', content_rowid='id',
         tokenize='porter unicode61 remove_diacritics 2')""",
     """CREATE TRIGGER posts_fts_ai AFTER INSERT ON posts BEGIN
-        INSERT INTO posts_fts(rowid, title, tags_text, body) VALUES (new.id, new.title, new.tags_text, new.body);
+        INSERT INTO posts_fts(rowid, title, tags_text, body_text) VALUES (new.id, new.title, new.tags_text, new.body_text);
     END""",
     """CREATE TRIGGER posts_fts_ad AFTER DELETE ON posts BEGIN
-        INSERT INTO posts_fts(posts_fts, rowid, title, tags_text, body)
-        VALUES ('delete', old.id, old.title, old.tags_text, old.body);
+        INSERT INTO posts_fts(posts_fts, rowid, title, tags_text, body_text)
+        VALUES ('delete', old.id, old.title, old.tags_text, old.body_text);
     END""",
-    """CREATE TRIGGER posts_fts_au AFTER UPDATE OF title, tags_text, body ON posts BEGIN
-        INSERT INTO posts_fts(posts_fts, rowid, title, tags_text, body)
-        VALUES ('delete', old.id, old.title, old.tags_text, old.body);
-        INSERT INTO posts_fts(rowid, title, tags_text, body) VALUES (new.id, new.title, new.tags_text, new.body);
+    """CREATE TRIGGER posts_fts_au AFTER UPDATE OF title, tags_text, body_text ON posts BEGIN
+        INSERT INTO posts_fts(posts_fts, rowid, title, tags_text, body_text)
+        VALUES ('delete', old.id, old.title, old.tags_text, old.body_text);
+        INSERT INTO posts_fts(rowid, title, tags_text, body_text) VALUES (new.id, new.title, new.tags_text, new.body_text);
     END""",
     "INSERT INTO posts_fts(posts_fts) VALUES ('rebuild')",
 ]
@@ -347,7 +348,7 @@ POSTGRESQL_SEARCH = [
     """ALTER TABLE posts ADD COLUMN search_vector tsvector GENERATED ALWAYS AS (
         setweight(to_tsvector('english', coalesce(title, '')), 'A') ||
         setweight(to_tsvector('english', coalesce(tags_text, '')), 'B') ||
-        setweight(to_tsvector('english', coalesce(body, '')), 'C')) STORED""",
+        setweight(to_tsvector('english', coalesce(body_text, '')), 'C')) STORED""",
     "CREATE INDEX ix_posts_search ON posts USING gin (search_vector)",
 ]
 

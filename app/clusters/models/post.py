@@ -95,6 +95,8 @@ class Post(Base):
     #: Markdown as written; ``body_html`` is its sanitised rendering, made when the post is saved.
     body: Mapped[str] = mapped_column(sa.Text)
     body_html: Mapped[str] = mapped_column(sa.Text)
+    #: The body as plain text (no Markdown syntax): what full-text search indexes and quotes.
+    body_text: Mapped[str] = mapped_column(sa.Text, default="")
     tlp: Mapped[Tlp] = mapped_column(enum_column_type(Tlp, "tlp"))
     #: Narrows any marking to users of law-enforcement organisations plus the author.
     law_enforcement_only: Mapped[bool] = mapped_column(default=False)
