@@ -21,7 +21,9 @@ ACTIVE = {"member", "coordinator", "focal_point", "curator", "admin", "auditor"}
 #: Who may reach each endpoint.
 #: public: anyone, same answer; guest: the sign-in steps, open to anyone (never a server error);
 #: signed_in: any active account; admin: administrators; approver: administrators and focal points;
-#: token: the API, any active account's bearer token.
+#: token: the API, any active account's bearer token; contributor: contributors and coordinators
+#: of the sample cluster; commenter: those plus the author's organisation; post_editor: the
+#: author's organisation's focal point (the sample post's author is not among the roles).
 ACCESS = {
     "main.landing": "public",
     "health.healthz": "public",
@@ -37,6 +39,14 @@ ACCESS = {
     "main.dashboard": "signed_in",
     "clusters.index": "signed_in",
     "clusters.show": "signed_in",
+    "clusters.post": "signed_in",
+    "clusters.history": "signed_in",
+    "clusters.search": "signed_in",
+    "clusters.organisation_posts": "signed_in",
+    "clusters.new_post": "contributor",
+    "clusters.comment": "commenter",
+    "clusters.edit_post": "post_editor",
+    "clusters.delete_post": "post_editor",
     "account.index": "signed_in",
     "account.mfa_settings": "signed_in",
     "account.new_recovery_codes": "signed_in",
@@ -108,14 +118,20 @@ class World:
     def __init__(self, make, app) -> None:  # type: ignore[no-untyped-def]
         from app.auth.sso import add_provider
         from app.auth.tokens import create_token
+        from app.clusters.services import publish_post
+        from app.clusters.validation import parse_post
 
         self.app = app
         self.org = make.org("port_authority")
         self.focal = make.user(org=self.org, focal_point=True)
         self.target = make.user(org=self.org, status="pending")
-        self.colleague = make.user(org=self.org, clusters={"policy": "reader"})
+        self.colleague = make.user(org=self.org, clusters={"policy": "contributor"})
         self.provider = add_provider(self.org, "Org SSO", "http://127.0.0.1:9", "pax", "secret")
         self.colleague_token, _ = create_token(self.colleague, "t", "read", 30)
+        self.post = publish_post(
+            self.colleague,
+            parse_post({"type": "best_practice", "cluster": "policy", "title": "Sample", "body": "Text", "tlp": "GREEN"}),
+        )
         db.session.commit()
         self.make = make
 
@@ -141,6 +157,7 @@ class World:
             "session_id": own.get("session_id", 999999),
             "cluster_id": db.session.scalar(sa.select(Cluster.id).where(Cluster.slug == "policy")),
             "slug": "policy",
+            "post_id": self.post.id,
             "path": "no-such-thing",
             "filename": "css/pax.css",
         }
@@ -171,6 +188,12 @@ def _expected(access: str, role: str) -> str:
         return "ok" if role == "admin" else "denied"
     if access == "approver":
         return "ok" if role in ("admin", "focal_point") else "denied"
+    if access == "contributor":
+        return "ok" if role in ("member", "coordinator") else "denied"
+    if access == "commenter":
+        return "ok" if role in ("member", "coordinator", "focal_point") else "denied"
+    if access == "post_editor":
+        return "ok" if role == "focal_point" else "denied"
     raise AssertionError(f"unknown access class {access}")
 
 
