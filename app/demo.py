@@ -177,8 +177,7 @@ POSTS = [
         "CLEAR",
         False,
         "Draft outline of the Roadmap implementation report",
-        "The outline follows the six actions of the Roadmap. Comments are welcome before the next "
-        "technical meeting.",
+        "The outline follows the six actions of the Roadmap. Comments are welcome before the next technical meeting.",
         ["roadmap"],
         {"workplan_item": "Report on the implementation of the EU Ports Roadmap"},
     ),

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import unicodedata
+from typing import Any
 
 import pycountry
 
@@ -42,3 +44,41 @@ def normalise_domain(domain: str) -> str | None:
     if labels[-1].isdigit():
         return None
     return domain
+
+
+def text_problem(value: str, multiline: bool) -> str | None:
+    """Why a string cannot be stored as text, or None."""
+    for char in value:
+        code = ord(char)
+        if 0xD800 <= code <= 0xDFFF:
+            return "This text is not valid Unicode (it holds a lone surrogate)."
+        if char == "\x00":
+            return "This text contains a character that is not allowed (NUL)."
+        if unicodedata.category(char) == "Cc" and not (multiline and char in "\t\n\r"):
+            return "This text contains a control character that is not allowed here."
+    return None
+
+
+def unsafe_text_errors(value: Any, path: str = "") -> dict[str, str]:
+    """Field errors for strings no database stores (lone surrogates, NUL) and control characters
+    outside a Markdown ``body``, anywhere in nested data. Keys are dotted field names
+    (``incident.port_locode``), as the validators name them.
+    """
+    errors: dict[str, str] = {}
+    # Iterative, so a deeply nested body cannot exhaust the stack.
+    stack: list[tuple[Any, str]] = [(value, path)]
+    while stack:
+        node, name = stack.pop()
+        if isinstance(node, dict):
+            for key, child in node.items():
+                if (problem := text_problem(key, multiline=False)) is not None:
+                    errors.setdefault(name or "_", f"A field name is not allowed: {problem}")
+                    continue
+                stack.append((child, f"{name}.{key}" if name else key))
+        elif isinstance(node, list):
+            stack.extend((child, name) for child in node)
+        elif isinstance(node, str) and name not in errors:
+            problem = text_problem(node, multiline=name == "body")
+            if problem:
+                errors[name or "_"] = problem
+    return errors

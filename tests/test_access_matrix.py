@@ -23,7 +23,8 @@ ACTIVE = {"member", "coordinator", "focal_point", "curator", "admin", "auditor"}
 #: signed_in: any active account; admin: administrators; approver: administrators and focal points;
 #: token: the API, any active account's bearer token; contributor: contributors and coordinators
 #: of the sample cluster; commenter: those plus the author's organisation; post_editor: the
-#: author's organisation's focal point (the sample post's author is not among the roles).
+#: author's organisation's focal point (the sample post's author is not among the roles);
+#: token_editor: the same through the API.
 ACCESS = {
     "main.landing": "public",
     "health.healthz": "public",
@@ -77,7 +78,17 @@ ACCESS = {
     "api.me": "token",
     "api.clusters": "token",
     "api.unknown": "not_found",
+    "api.openapi": "public",
+    "api.list_posts": "token",
+    "api.search": "token",
+    "api.get_post": "token",
+    "api.create_post": "token",
+    "api.update_post": "token_editor",
+    "api.delete_post": "token_editor",
 }
+
+#: Query strings a route needs to answer at all.
+QUERY = {"api.search": "?q=sample"}
 
 #: Signed-in actions whose success signs the user out, so they end on the sign-in page.
 SIGN_OUT = {"account.revoke_all_sessions", "account.remove_mfa"}
@@ -130,7 +141,9 @@ class World:
         self.colleague_token, _ = create_token(self.colleague, "t", "read", 30)
         self.post = publish_post(
             self.colleague,
-            parse_post({"type": "best_practice", "cluster": "policy", "title": "Sample", "body": "Text", "tlp": "GREEN"}),
+            parse_post(
+                {"type": "best_practice", "cluster": "policy", "title": "Sample", "body": "Text", "tlp": "GREEN"}
+            ),
         )
         db.session.commit()
         self.make = make
@@ -168,7 +181,7 @@ class World:
             return str(samples[name])
 
         url = re.sub(r"<([^>]+)>", fill, cell.rule)
-        return url
+        return url + QUERY.get(cell.endpoint, "")
 
 
 def _expected(access: str, role: str) -> str:
@@ -180,6 +193,10 @@ def _expected(access: str, role: str) -> str:
         return "not_found"
     if access == "token":
         return "ok" if role in ACTIVE else "unauthorized"
+    if access == "token_editor":
+        if role not in ACTIVE:
+            return "unauthorized"
+        return "ok" if role == "focal_point" else "denied"
     if role not in ACTIVE:
         return "login"
     if access == "signed_in":
@@ -212,7 +229,9 @@ def test_route_answers_each_role_as_its_rule_says(cell, role, app, make):
     if role != "anonymous":
         user = world.account(role)
         sign_in(client, make, user)
-        token, secret = create_token(user, "matrix", "read", 30)
+        # API writes are signed with a write-scope token, reads with a read-scope one.
+        scope = "read" if cell.method == "GET" else "write"
+        token, secret = create_token(user, "matrix", scope, 30)
         db.session.commit()
         headers["Authorization"] = f"Bearer {secret}"
         own["token_id"] = token.id

@@ -1,57 +1,28 @@
-"""/api/v1 routes (CONTRACT.md). Every route authenticates with a bearer token."""
+"""/api/v1 routes (CONTRACT.md). Every route but the OpenAPI document authenticates with a bearer token.
+
+The blueprint lives in ``app.api.blueprint``; importing the feature modules here registers their
+views on it, so ``from app.api.routes import bp`` gives the whole API.
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
-from flask import Blueprint, jsonify
+from flask import jsonify
 from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Response
 
+from app.api import openapi, posts  # noqa: F401  (their views register on bp)
 from app.api.auth import api_user, token_required
+from app.api.blueprint import bp
+from app.api.serializers import cluster_json, me_json
 from app.clusters.queries import clusters_with_membership
-from app.extensions import csrf, limiter
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
-# The API authenticates with bearer tokens, never with the session cookie, so CSRF does not apply.
-csrf.exempt(bp)
-# Guessing tokens is slowed per client address; only refused attempts count.
-limiter.limit("30 per minute", deduct_when=lambda response: response.status_code == 401)(bp)
-
-
-def cluster_json(cluster: Any, role: Any = None) -> dict[str, Any]:
-    return {
-        "slug": cluster.slug,
-        "name": cluster.name,
-        "description": cluster.description,
-        "my_role": role.value if role is not None else None,
-    }
+__all__ = ["bp"]
 
 
 @bp.route("/me")
 @token_required("read")
 def me() -> Response:
-    user = api_user()
-    org = user.organisation
-    memberships = [
-        {"cluster": cluster.slug, "role": role.value} for cluster, role in clusters_with_membership(user) if role
-    ]
-    return jsonify(
-        {
-            "id": user.id,
-            "email": user.email,
-            "name": user.name,
-            "role": user.role.value,
-            "focal_point": user.is_focal_point,
-            "organisation": {
-                "name": org.name,
-                "type": org.type.value,
-                "country": org.country,
-                "law_enforcement": org.is_law_enforcement,
-            },
-            "memberships": memberships,
-        }
-    )
+    return jsonify(me_json(api_user()))
 
 
 @bp.route("/clusters")

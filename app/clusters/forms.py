@@ -302,7 +302,7 @@ def feed_args(args: MultiDict[str, str], clusters: list[Cluster] | None = None) 
             result.notes.append(f"There is no TLP marking called {tlp[:40]!r}; all markings are shown.")
     tag = (args.get("tag") or "").strip().lower().lstrip("#")
     if tag:
-        if TAG_RE.match(tag):
+        if TAG_RE.fullmatch(tag):
             result.filters.tag = tag
             result.values["tag"] = tag
         else:

@@ -19,7 +19,7 @@ from stdnum.exceptions import ValidationError as StdnumError
 
 from app.clusters.models import ModusOperandi, PostType, Substance, Tlp
 from app.db import utcnow
-from app.validation import ValidationError, normalise_country
+from app.validation import ValidationError, normalise_country, unsafe_text_errors
 
 MAX_TITLE = 200
 MAX_BODY = 100_000
@@ -27,9 +27,11 @@ MAX_TAGS = 10
 MAX_RECIPIENTS = 50
 MAX_CONTAINERS = 50
 MAX_QUANTITY_KG = Decimal("1000000")
-TAG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
+TAG_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?")
 #: UN/LOCODE: ISO 3166-1 country, then three letters or digits 2-9.
-LOCODE_RE = re.compile(r"^([A-Z]{2})([A-Z2-9]{3})$")
+LOCODE_RE = re.compile(r"([A-Z]{2})([A-Z2-9]{3})")
+#: ISO 6346 shape: owner code, equipment category (U, J or Z), six-digit serial, check digit.
+CONTAINER_RE = re.compile(r"[A-Z]{3}[UJZ][0-9]{7}")
 
 
 @dataclass
@@ -112,7 +114,7 @@ def parse_tags(values: list[str], errors: dict[str, str]) -> list[str]:
     tags = []
     for raw in values:
         tag = re.sub(r"\s+", "-", raw.strip().lower().lstrip("#"))
-        if not TAG_RE.match(tag):
+        if not TAG_RE.fullmatch(tag):
             errors["tags"] = f"{raw!r} is not a tag: use letters, digits and hyphens, at most 40."
             return []
         tags.append(tag)
@@ -121,7 +123,10 @@ def parse_tags(values: list[str], errors: dict[str, str]) -> list[str]:
 
 def parse_container(value: str) -> str:
     """An ISO 6346 container number, compact, or StdnumError."""
-    return iso6346.validate(value)
+    compact = iso6346.compact(value)
+    if not CONTAINER_RE.fullmatch(compact):
+        raise StdnumError("not the ISO 6346 shape")  # stdnum raises ValueError on odd characters
+    return iso6346.validate(compact)
 
 
 def parse_imo(value: str) -> str:
@@ -147,7 +152,7 @@ def _incident(raw: Any, errors: dict[str, str]) -> IncidentInput | None:
         errors["incident.port_locode"] = "Enter the port's UN/LOCODE, e.g. BEANR."
     else:
         port = locode.replace(" ", "").upper()
-        match = LOCODE_RE.match(port)
+        match = LOCODE_RE.fullmatch(port)
         if not match or normalise_country(match.group(1)) is None:
             errors["incident.port_locode"] = (
                 f"{locode!r} is not a UN/LOCODE: a country code and 3 characters, e.g. BEANR."
@@ -227,7 +232,9 @@ def parse_post(raw: Any, partial_of: PostInput | None = None) -> PostInput:
     if partial_of is not None:
         merged = {**_as_raw(partial_of), **raw}
         raw = merged
-    errors: dict[str, str] = {}
+    errors: dict[str, str] = unsafe_text_errors(raw)
+    if errors:
+        raise ValidationError(errors)
     unknown = set(raw) - POST_FIELDS
     if unknown:
         errors["_"] = f"Unknown fields: {', '.join(sorted(unknown))}."

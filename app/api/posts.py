@@ -1,0 +1,116 @@
+"""Posts over the API: list, search, create, read, edit, delete (CONTRACT.md, HTTP JSON API).
+
+Views only translate: the policy loads and authorises (``post_or_404``: hidden is 404, visible
+but not editable is 403), ``parse_post`` validates, the services write. Any error raises, which
+rolls the request's transaction back, so a refused request leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, jsonify, url_for
+
+from app.api.auth import api_user, token_required
+from app.api.blueprint import bp
+from app.api.inputs import json_object, pagination, post_filters, post_id_or_404, query_text, raise_if
+from app.api.serializers import hit_json, page_json, post_json, post_to_input
+from app.clusters import services
+from app.clusters.queries import feed
+from app.clusters.search import search as search_visible
+from app.clusters.services import NotAllowed
+from app.clusters.validation import PostInput, parse_post
+from app.errors import ApiError
+from app.policy import post_or_404
+from app.validation import ValidationError
+
+INVALID_POST = "The post is not valid; see fields."
+
+
+@bp.get("/posts")
+@token_required("read")
+def list_posts() -> Response:
+    """Visible posts, newest first; with ``q``, the full-text matches, best first."""
+    errors: dict[str, str] = {}
+    page, per_page = pagination(errors)
+    filters = post_filters(errors)
+    q = query_text(errors)
+    raise_if(errors)
+    if q:
+        result = search_visible(api_user(), q, filters, page, per_page)
+        posts = [hit.post for hit in result.items]
+    else:
+        result = feed(api_user(), filters, page, per_page)
+        posts = result.items
+    return jsonify(page_json(result, [post_json(p) for p in posts]))
+
+
+@bp.get("/search")
+@token_required("read")
+def search() -> Response:
+    """Full-text search over visible posts: summaries with a highlighted snippet and a rank."""
+    errors: dict[str, str] = {}
+    page, per_page = pagination(errors)
+    filters = post_filters(errors)
+    q = query_text(errors, required=True)
+    raise_if(errors)
+    assert q is not None
+    result = search_visible(api_user(), q, filters, page, per_page)
+    return jsonify(page_json(result, [hit_json(hit) for hit in result.items]))
+
+
+def _validated(raw: dict[str, Any], partial_of: PostInput | None = None) -> PostInput:
+    try:
+        return parse_post(raw, partial_of=partial_of)
+    except ValidationError as exc:
+        raise ApiError(422, INVALID_POST, exc.fields) from None
+
+
+@bp.post("/posts")
+@token_required("write")
+def create_post() -> tuple[Response, int, dict[str, str]]:
+    data = _validated(json_object())
+    try:
+        post = services.publish_post(api_user(), data)
+    except ValidationError as exc:
+        raise ApiError(422, INVALID_POST, exc.fields) from None
+    except NotAllowed as exc:
+        raise ApiError(403, str(exc)) from None
+    return jsonify(post_json(post)), 201, {"Location": url_for("api.get_post", post_id=post.id)}
+
+
+@bp.get("/posts/<post_id>")
+@token_required("read")
+def get_post(post_id: str) -> Response:
+    return jsonify(post_json(post_or_404(api_user(), post_id_or_404(post_id))))
+
+
+@bp.patch("/posts/<post_id>")
+@token_required("write")
+def update_post(post_id: str) -> Response:
+    """Change the fields sent; the others keep their values. An edit that changes nothing is not a version."""
+    user = api_user()
+    post = post_or_404(user, post_id_or_404(post_id), need="edit_post")
+    raw = json_object()
+    current = post_to_input(post)
+    data = _validated(raw, partial_of=current)
+    if data != current:
+        try:
+            services.edit_post(user, post, data)
+        except ValidationError as exc:
+            raise ApiError(422, INVALID_POST, exc.fields) from None
+        except NotAllowed as exc:
+            raise ApiError(403, str(exc)) from None
+    return jsonify(post_json(post))
+
+
+@bp.delete("/posts/<post_id>")
+@token_required("write")
+def delete_post(post_id: str) -> Response:
+    user = api_user()
+    post = post_or_404(user, post_id_or_404(post_id), need="delete_post")
+    try:
+        services.delete_post(user, post)
+    except NotAllowed as exc:
+        raise ApiError(403, str(exc)) from None
+    return Response(status=204)
