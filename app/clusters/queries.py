@@ -159,16 +159,18 @@ def post_comments(user: Any, post: Post) -> list[Comment]:
     )
 
 
+#: Tag suggestions come from this many of the newest visible posts, so they cost the same at any size.
+TAG_SAMPLE = 500
+
+
 def cluster_tags(user: Any, cluster_id: int | None = None, limit: int = 30) -> list[str]:
-    """The most used tags among posts the user may see."""
+    """The most used tags among the newest posts the user may see."""
+    recent = filtered_ids(user, PostFilter(cluster_id=cluster_id)).order_by(Post.id.desc()).limit(TAG_SAMPLE).subquery()
     stmt = (
         sa.select(PostTag.tag, sa.func.count().label("n"))
-        .join(Post, Post.id == PostTag.post_id)
-        .where(visible_posts(user))
+        .join(recent, recent.c.id == PostTag.post_id)
         .group_by(PostTag.tag)
         .order_by(sa.desc("n"), PostTag.tag)
         .limit(limit)
     )
-    if cluster_id is not None:
-        stmt = stmt.where(Post.cluster_id == cluster_id)
     return [tag for tag, _n in db.session.execute(stmt)]

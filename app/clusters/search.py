@@ -2,8 +2,12 @@
 
 SQLite uses the FTS5 table ``posts_fts`` (BM25 ranking, ``snippet()``), PostgreSQL the
 generated ``search_vector`` column (``ts_rank_cd``, ``ts_headline``); both are made by
-migrations. The visibility filter is inside the same query. Ranking is bounded: the newest
-``POOL`` visible matches are ranked, so a broad query costs the same at any archive size.
+migrations. The visibility filter is inside the ranking query.
+
+The work is bounded: only the newest ``WINDOW`` matching posts (visible or not) are ranked, so
+a broad query that matches half the archive costs the same as a narrow one, whatever the
+archive's size. A first query finds where that window starts; a second ranks the visible
+posts inside it and cuts the page; a third counts them.
 """
 
 from __future__ import annotations
@@ -19,8 +23,8 @@ from app.clusters.models import Post
 from app.clusters.queries import Page, PostFilter, filtered_ids, posts_by_ids
 from app.extensions import db
 
-#: How many of the newest visible matches are ranked.
-POOL = 1000
+#: How many of the newest matching posts are considered.
+WINDOW = 2000
 MAX_TERMS = 12
 MAX_QUERY = 500
 START, STOP = "\x02", "\x03"
@@ -49,69 +53,118 @@ def search(user: Any, query: str, filters: PostFilter | None = None, page: int =
     if not words:
         return Page(items=[], page=page, per_page=per_page, total=0)
     filters = filters or PostFilter()
-    dialect = db.engine.dialect.name
-    if dialect == "sqlite":
-        return _search_sqlite(user, words, filters, page, per_page)
-    return _search_postgresql(user, words, filters, page, per_page)
-
-
-def _page(rows: list[Any], total: int, page: int, per_page: int) -> Page:
+    backend = _Sqlite(words) if db.engine.dialect.name == "sqlite" else _Postgresql(words)
+    window_start, window_full = backend.window()
+    if window_start is None:
+        return Page(items=[], page=page, per_page=per_page, total=0)
+    candidates = backend.restrict(filtered_ids(user, filters), window_start)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(candidates.subquery())) or 0
+    rows = list(db.session.execute(backend.ranked(candidates, per_page, (page - 1) * per_page)))
     posts = {p.id: p for p in posts_by_ids([r.id for r in rows])}
     hits = [Hit(post=posts[r.id], snippet=_highlight(r.snippet), rank=float(r.rank)) for r in rows if r.id in posts]
-    return Page(items=hits, page=page, per_page=per_page, total=min(total, POOL), total_capped=total > POOL)
+    return Page(items=hits, page=page, per_page=per_page, total=total, total_capped=window_full)
 
 
-def _search_sqlite(user: Any, words: list[str], filters: PostFilter, page: int, per_page: int) -> Page:
-    match = " ".join('"' + w.replace('"', "") + '"' for w in words)
+class _Sqlite:
     fts = sa.table("posts_fts", sa.column("rowid"))
-    matches = sa.literal_column("posts_fts").op("MATCH")(match)
-    candidates = (
-        filtered_ids(user, filters)
-        .join(fts, fts.c.rowid == Post.id)
-        .where(matches)
-        .order_by(Post.id.desc())
-        .limit(POOL + 1)
-        .subquery()
-    )
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(candidates)) or 0
-    rank = sa.func.bm25(sa.literal_column("posts_fts"), 10.0, 5.0, 1.0)
-    ranked = (
-        sa.select(
-            fts.c.rowid.label("id"),
-            rank.label("rank"),
-            sa.func.snippet(sa.literal_column("posts_fts"), 2, START, STOP, "…", 24).label("snippet"),
+    column = sa.literal_column("posts_fts")
+
+    def __init__(self, words: list[str]) -> None:
+        self.query = " ".join('"' + w.replace('"', "") + '"' for w in words)
+
+    def restrict(self, stmt: sa.Select[Any], start: int) -> sa.Select[Any]:
+        """Visible posts of the window that match; the rowid range keeps FTS5 inside the window."""
+        return stmt.join(self.fts, self.fts.c.rowid == Post.id).where(
+            self.column.op("MATCH")(self.query), self.fts.c.rowid >= start, Post.id >= start
         )
-        .select_from(fts)
-        .where(matches, fts.c.rowid.in_(sa.select(candidates.c.id).order_by(candidates.c.id.desc()).limit(POOL)))
-        .order_by(rank, fts.c.rowid.desc())
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    )
-    return _page(list(db.session.execute(ranked)), total, page, per_page)
+
+    def window(self) -> tuple[int | None, bool]:
+        # FTS5 walks a MATCH in descending rowid order lazily, so this reads WINDOW rows at most.
+        newest = (
+            sa.select(self.fts.c.rowid.label("id"))
+            .where(self.column.op("MATCH")(self.query))
+            .order_by(self.fts.c.rowid.desc())
+            .limit(WINDOW)
+            .subquery()
+        )
+        start, n = db.session.execute(sa.select(sa.func.min(newest.c.id), sa.func.count())).one()
+        return start, n >= WINDOW
+
+    def ranked(self, candidates: sa.Select[Any], limit: int, offset: int) -> sa.Select[Any]:
+        # bm25() and snippet() need the FTS table in the same SELECT as its MATCH; the snippet
+        # is made for the page's rows only, after ranking.
+        rank = sa.func.bm25(self.column, 10.0, 5.0, 1.0)
+        top = (
+            candidates.with_only_columns(Post.id.label("id"), rank.label("rank"))
+            .order_by(rank, Post.id.desc())
+            .limit(limit)
+            .offset(offset)
+            .subquery()
+        )
+        return (
+            sa.select(top.c.id, top.c.rank, sa.func.snippet(self.column, 2, START, STOP, "…", 24).label("snippet"))
+            .select_from(self.fts)
+            .join(top, top.c.id == self.fts.c.rowid)
+            .where(self.column.op("MATCH")(self.query))
+            .order_by(top.c.rank, top.c.id.desc())
+        )
 
 
-def _search_postgresql(user: Any, words: list[str], filters: PostFilter, page: int, per_page: int) -> Page:
-    tsquery = sa.func.plainto_tsquery("english", " ".join(words))
+class _Postgresql:
     vector = sa.literal_column("posts.search_vector")
-    candidates = (
-        filtered_ids(user, filters).where(vector.op("@@")(tsquery)).order_by(Post.id.desc()).limit(POOL + 1).subquery()
-    )
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(candidates)) or 0
-    pool = sa.select(candidates.c.id).order_by(candidates.c.id.desc()).limit(POOL).subquery()
-    rank = sa.func.ts_rank_cd(vector, tsquery)
-    top = (
-        sa.select(Post.id.label("id"), rank.label("rank"))
-        .join(pool, pool.c.id == Post.id)
-        .order_by(rank.desc(), Post.id.desc())
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-        .subquery()
-    )
-    options = f"StartSel={START}, StopSel={STOP}, MaxWords=40, MinWords=15, MaxFragments=2, FragmentDelimiter=…"
-    headline = sa.func.ts_headline("english", Post.body_text, tsquery, options)
-    stmt = (
-        sa.select(top.c.id, top.c.rank, headline.label("snippet"))
-        .join(Post, Post.id == top.c.id)
-        .order_by(top.c.rank.desc(), top.c.id.desc())
-    )
-    return _page(list(db.session.execute(stmt)), total, page, per_page)
+
+    def __init__(self, words: list[str]) -> None:
+        self.tsquery = sa.func.plainto_tsquery("english", " ".join(words))
+
+    def matches(self) -> sa.ColumnElement[bool]:
+        return self.vector.op("@@")(self.tsquery)
+
+    def restrict(self, stmt: sa.Select[Any], start: int) -> sa.Select[Any]:
+        return stmt.where(self.matches(), Post.id >= start)
+
+    def window(self) -> tuple[int | None, bool]:
+        """Widen a range of the newest ids until it holds WINDOW matches or the whole archive.
+
+        Each step reads one id range through the primary key (a broad query fills the window in
+        the first few thousand rows); a narrow query is answered by the GIN index at once.
+        """
+        newest = db.session.scalar(sa.select(sa.func.max(Post.id)))
+        if newest is None:
+            return None, False
+        probe = sa.select(Post.id).where(self.matches()).limit(WINDOW).subquery()
+        if (db.session.scalar(sa.select(sa.func.count()).select_from(probe)) or 0) < WINDOW:
+            start = db.session.scalar(sa.select(sa.func.min(Post.id)).where(self.matches()))
+            return start, False
+        span = WINDOW * 2
+        while True:
+            low = max(newest - span, 0)
+            in_range = (
+                sa.select(Post.id)
+                .where(Post.id > low, self.matches())
+                .order_by(Post.id.desc())
+                .limit(WINDOW)
+                .subquery()
+            )
+            start, n = db.session.execute(sa.select(sa.func.min(in_range.c.id), sa.func.count())).one()
+            if n >= WINDOW or low == 0:
+                return start, n >= WINDOW
+            span *= 4
+
+    def ranked(self, candidates: sa.Select[Any], limit: int, offset: int) -> sa.Select[Any]:
+        visible = candidates.subquery()
+        rank = sa.func.ts_rank_cd(self.vector, self.tsquery)
+        top = (
+            sa.select(Post.id.label("id"), rank.label("rank"))
+            .join(visible, visible.c.id == Post.id)
+            .order_by(rank.desc(), Post.id.desc())
+            .limit(limit)
+            .offset(offset)
+            .subquery()
+        )
+        options = f"StartSel={START}, StopSel={STOP}, MaxWords=40, MinWords=15, MaxFragments=2, FragmentDelimiter=…"
+        headline = sa.func.ts_headline("english", Post.body_text, self.tsquery, options)
+        return (
+            sa.select(top.c.id, top.c.rank, headline.label("snippet"))
+            .join(Post, Post.id == top.c.id)
+            .order_by(top.c.rank.desc(), top.c.id.desc())
+        )
