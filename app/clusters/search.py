@@ -7,7 +7,7 @@ migrations. The visibility filter is inside the ranking query.
 The work is bounded: only the newest ``WINDOW`` matching posts (visible or not) are ranked, so
 a broad query that matches half the archive costs the same as a narrow one, whatever the
 archive's size. A first query finds where that window starts; a second ranks the visible
-posts inside it and cuts the page; a third counts them.
+posts inside it and cuts the page (on PostgreSQL it counts them too; SQLite counts apart).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from app.clusters.queries import Page, PostFilter, filtered_ids, posts_by_ids
 from app.extensions import db
 
 #: How many of the newest matching posts are considered.
-WINDOW = 2000
+WINDOW = 1000
 MAX_TERMS = 12
 MAX_QUERY = 500
 START, STOP = "\x02", "\x03"
@@ -58,8 +58,11 @@ def search(user: Any, query: str, filters: PostFilter | None = None, page: int =
     if window_start is None:
         return Page(items=[], page=page, per_page=per_page, total=0)
     candidates = backend.restrict(filtered_ids(user, filters), window_start)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(candidates.subquery())) or 0
     rows = list(db.session.execute(backend.ranked(candidates, per_page, (page - 1) * per_page)))
+    if rows and "total" in rows[0]._fields:
+        total = rows[0].total  # counted by the ranking query itself, over the whole window
+    else:
+        total = db.session.scalar(sa.select(sa.func.count()).select_from(candidates.subquery())) or 0
     posts = {p.id: p for p in posts_by_ids([r.id for r in rows])}
     hits = [Hit(post=posts[r.id], snippet=_highlight(r.snippet), rank=float(r.rank)) for r in rows if r.id in posts]
     return Page(items=hits, page=page, per_page=per_page, total=total, total_capped=window_full)
@@ -95,6 +98,7 @@ class _Sqlite:
         # is made for the page's rows only, after ranking.
         rank = sa.func.bm25(self.column, 10.0, 5.0, 1.0)
         top = (
+            # FTS5's bm25() cannot run under a window function, so SQLite counts separately.
             candidates.with_only_columns(Post.id.label("id"), rank.label("rank"))
             .order_by(rank, Post.id.desc())
             .limit(limit)
@@ -125,17 +129,14 @@ class _Postgresql:
     def window(self) -> tuple[int | None, bool]:
         """Widen a range of the newest ids until it holds WINDOW matches or the whole archive.
 
-        Each step reads one id range through the primary key (a broad query fills the window in
-        the first few thousand rows); a narrow query is answered by the GIN index at once.
+        Each step reads one id range (a broad query fills the window in the first few thousand
+        rows, through the primary key); a narrow one widens the range a few times, each step
+        answered by the GIN index.
         """
         newest = db.session.scalar(sa.select(sa.func.max(Post.id)))
         if newest is None:
             return None, False
-        probe = sa.select(Post.id).where(self.matches()).limit(WINDOW).subquery()
-        if (db.session.scalar(sa.select(sa.func.count()).select_from(probe)) or 0) < WINDOW:
-            start = db.session.scalar(sa.select(sa.func.min(Post.id)).where(self.matches()))
-            return start, False
-        span = WINDOW * 2
+        span = WINDOW * 3
         while True:
             low = max(newest - span, 0)
             in_range = (
@@ -154,7 +155,7 @@ class _Postgresql:
         visible = candidates.subquery()
         rank = sa.func.ts_rank_cd(self.vector, self.tsquery)
         top = (
-            sa.select(Post.id.label("id"), rank.label("rank"))
+            sa.select(Post.id.label("id"), rank.label("rank"), sa.func.count().over().label("total"))
             .join(visible, visible.c.id == Post.id)
             .order_by(rank.desc(), Post.id.desc())
             .limit(limit)
@@ -164,7 +165,7 @@ class _Postgresql:
         options = f"StartSel={START}, StopSel={STOP}, MaxWords=40, MinWords=15, MaxFragments=2, FragmentDelimiter=…"
         headline = sa.func.ts_headline("english", Post.body_text, self.tsquery, options)
         return (
-            sa.select(top.c.id, top.c.rank, headline.label("snippet"))
+            sa.select(top.c.id, top.c.rank, top.c.total, headline.label("snippet"))
             .join(Post, Post.id == top.c.id)
             .order_by(top.c.rank.desc(), top.c.id.desc())
         )
