@@ -164,3 +164,38 @@ def test_login_rate_limit(config_factory):
     blocked = client.post("/login", data={"email": "x@y.example", "password": "p", "csrf_token": token})
     assert "Retry-After" in blocked.headers
     assert "too many requests" in blocked.get_data(as_text=True).lower()
+
+
+def test_login_rate_limit_counts_in_redis_across_app_instances(config_factory):
+    """With PAX_REDIS_URL, two app servers share one count (here: two apps in one process)."""
+    import secrets as _secrets
+
+    import redis
+
+    from app import create_app
+
+    url = "redis://127.0.0.1:6379/15"
+    redis.Redis.from_url(url).flushdb()
+    prefix = f"pax-test-{_secrets.token_hex(4)}"
+    apps = [
+        create_app(
+            config_factory(
+                RATELIMIT_ENABLED=True,
+                RATELIMIT_LOGIN="3 per minute",
+                REDIS_URL=url,
+                RATELIMIT_STORAGE_URI=url,
+                RATELIMIT_KEY_PREFIX=prefix,
+            )
+        )
+        for _ in range(2)
+    ]
+    clients = [a.test_client() for a in apps]
+    statuses = []
+    for n in range(4):
+        client = clients[n % 2]
+        token = csrf_token_from(client.get("/login").get_data(as_text=True))
+        statuses.append(
+            client.post("/login", data={"email": "x@y.example", "password": "p", "csrf_token": token}).status_code
+        )
+    assert statuses == [422, 422, 422, 429]
+    assert any(key.startswith(prefix.encode()) or prefix.encode() in key for key in redis.Redis.from_url(url).keys("*"))

@@ -136,3 +136,16 @@ def test_no_inline_script_in_pages(client, make, login_as):
             assert "src=" in tag
         assert " style=" not in html
         assert " onclick=" not in html.lower()
+
+
+def test_hsts_and_secure_cookies_outside_local_runs(config_factory, make):
+    from app import create_app
+
+    app = create_app(config_factory(LOCAL_RUN=False, SESSION_COOKIE_SECURE=True))
+    response = app.test_client().get("/login", base_url="https://pax.example")
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+    assert "Secure" in response.headers["Set-Cookie"]
+
+
+def test_no_hsts_on_local_runs(client):
+    assert "Strict-Transport-Security" not in client.get("/login").headers

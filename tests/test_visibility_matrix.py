@@ -80,6 +80,7 @@ class World:
             "pending": make.user(status="pending"),
             "suspended": make.user(status="suspended"),
         }
+        self.make = make
         self.posts = {}
         for tlp, le_only in itertools.product(TLPS, LE_FLAGS):
             post = publish_post(
@@ -180,6 +181,84 @@ READ_PATHS: dict[str, Callable[[World, Any], set[int]]] = {
     "open": path_open,
     "comments": path_comments,
 }
+
+
+# --- the same question through the pages and the API, as the viewer's browser and token ask it ----
+
+
+def _signed_in_client(world: World, viewer: Any):  # type: ignore[no-untyped-def]
+    from flask import current_app
+
+    from tests.conftest import sign_in
+
+    client = current_app.test_client()
+    if viewer.status.value == "active":
+        sign_in(client, world.make, viewer)
+    return client
+
+
+def _token(viewer: Any) -> dict[str, str]:
+    from app.auth.tokens import create_token
+
+    _, secret = create_token(viewer, "matrix", "read", 1)
+    db.session.commit()
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def path_page(world: World, viewer: Any) -> set[int]:
+    client = _signed_in_client(world, viewer)
+    return {p.id for p in world.posts.values() if client.get(f"/posts/{p.id}").status_code == 200}
+
+
+def path_feed_page(world: World, viewer: Any) -> set[int]:
+    client = _signed_in_client(world, viewer)
+    html = client.get(f"/clusters/{CLUSTER}").get_data(as_text=True)
+    return {p.id for p in world.posts.values() if f'href="/posts/{p.id}"' in html}
+
+
+def path_search_page(world: World, viewer: Any) -> set[int]:
+    client = _signed_in_client(world, viewer)
+    html = client.get("/search", query_string={"q": WORD}).get_data(as_text=True)
+    return {p.id for p in world.posts.values() if f'href="/posts/{p.id}"' in html}
+
+
+def path_api_list(world: World, viewer: Any) -> set[int]:
+    from flask import current_app
+
+    response = current_app.test_client().get("/api/v1/posts?per_page=100", headers=_token(viewer))
+    return {item["id"] for item in response.get_json()["items"]} if response.status_code == 200 else set()
+
+
+def path_api_get(world: World, viewer: Any) -> set[int]:
+    from flask import current_app
+
+    client, headers = current_app.test_client(), _token(viewer)
+    return {
+        p.id for p in world.posts.values() if client.get(f"/api/v1/posts/{p.id}", headers=headers).status_code == 200
+    }
+
+
+def path_api_search(world: World, viewer: Any) -> set[int]:
+    from flask import current_app
+
+    response = current_app.test_client().get(f"/api/v1/search?q={WORD}&per_page=100", headers=_token(viewer))
+    return (
+        {item["post"]["id"] if "post" in item else item["id"] for item in response.get_json()["items"]}
+        if response.status_code == 200
+        else set()
+    )
+
+
+READ_PATHS.update(
+    {
+        "page": path_page,
+        "feed_page": path_feed_page,
+        "search_page": path_search_page,
+        "api_list": path_api_list,
+        "api_get": path_api_get,
+        "api_search": path_api_search,
+    }
+)
 
 
 @pytest.mark.parametrize("path", list(READ_PATHS))
