@@ -16,6 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from app.auth.models import GlobalRole, Identity, IdentityProvider, User, UserSession, UserStatus
 from app.clusters.models import Cluster, ClusterMembership
+from app.clusters.queries import Page
 from app.db import utcnow
 from app.directory.models import Organisation
 from app.extensions import db
@@ -138,26 +139,6 @@ def organisation_providers(org: Organisation) -> list[IdentityProvider]:
 
 
 # --- users ---------------------------------------------------------------------------------------
-
-
-@dataclass
-class Page:
-    items: list[User]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
-
-    @property
-    def first(self) -> int:
-        return (self.page - 1) * self.per_page + 1 if self.total else 0
-
-    @property
-    def last(self) -> int:
-        return min(self.total, self.page * self.per_page)
 
 
 def _like(text: str) -> str:

@@ -79,6 +79,15 @@ class Page:
         return max(1, -(-self.total // self.per_page))
 
     @property
+    def first(self) -> int:
+        """1-based position of the page's first item (0 when empty)."""
+        return (self.page - 1) * self.per_page + 1 if self.items else 0
+
+    @property
+    def last(self) -> int:
+        return (self.page - 1) * self.per_page + len(self.items)
+
+    @property
     def has_next(self) -> bool:
         return self.page < self.pages or (self.total_capped and self.page * self.per_page < self.total + 1)
 
