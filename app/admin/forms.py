@@ -126,49 +126,42 @@ class MembershipForm(FlaskForm):
     )
 
 
-class ProviderForm(FlaskForm):
+class ProviderSettings(FlaskForm):
+    """The settings an identity provider form asks for, when adding and when editing."""
+
+    name = StringField(
+        "Name shown at sign-in", validators=[DataRequired("Enter a name, e.g. the company's sign-in."), Length(max=200)]
+    )
+    issuer = StringField(
+        "Issuer URL", validators=[DataRequired("Enter the provider's issuer URL (https://...)."), Length(max=500)]
+    )
+    metadata_url = StringField("Discovery document URL", validators=[Optional(), Length(max=500)])
+    client_id = StringField(
+        "Client id",
+        validators=[DataRequired("Enter the client id PAX is registered under at the provider."), Length(max=255)],
+    )
+    mfa_exempt = BooleanField("Accept the provider's MFA assertion")
+
+
+class ProviderForm(ProviderSettings):
     organisation_id = SelectField(
         "Organisation",
         choices=[],
         validators=[DataRequired("Choose the organisation whose users sign in through it.")],
         validate_choice=False,
     )
-    name = StringField(
-        "Name shown at sign-in", validators=[DataRequired("Enter a name, e.g. the company's sign-in."), Length(max=200)]
-    )
-    issuer = StringField(
-        "Issuer URL", validators=[DataRequired("Enter the provider's issuer URL (https://...)."), Length(max=500)]
-    )
-    metadata_url = StringField("Discovery document URL", validators=[Optional(), Length(max=500)])
-    client_id = StringField(
-        "Client id",
-        validators=[DataRequired("Enter the client id PAX is registered under at the provider."), Length(max=255)],
-    )
     client_secret = PasswordField(
         "Client secret", validators=[DataRequired("Enter the client secret."), Length(max=1000)]
     )
-    mfa_exempt = BooleanField("Accept the provider's MFA assertion")
 
     @property
     def chosen_organisation_id(self) -> int | None:
         return _optional_int(self.organisation_id.data)
 
 
-class ProviderEditForm(FlaskForm):
-    name = StringField(
-        "Name shown at sign-in", validators=[DataRequired("Enter a name, e.g. the company's sign-in."), Length(max=200)]
-    )
-    issuer = StringField(
-        "Issuer URL", validators=[DataRequired("Enter the provider's issuer URL (https://...)."), Length(max=500)]
-    )
-    metadata_url = StringField("Discovery document URL", validators=[Optional(), Length(max=500)])
-    client_id = StringField(
-        "Client id",
-        validators=[DataRequired("Enter the client id PAX is registered under at the provider."), Length(max=255)],
-    )
+class ProviderEditForm(ProviderSettings):
     client_secret = PasswordField("New client secret", validators=[Optional(), Length(max=1000)])
     enabled = BooleanField("Enabled: users of the organisation can sign in through it")
-    mfa_exempt = BooleanField("Accept the provider's MFA assertion")
 
 
 def choices(pairs: Iterable[tuple[object, str]], blank: str) -> list[SelectChoice]:

@@ -18,7 +18,6 @@ from app.auth.tokens import create_token, revoke_token, user_tokens
 from app.db import utcnow
 from app.extensions import db, limiter
 from app.policy import authorize, mfa_required
-from app.sealed import SealError, seal, unseal
 from app.validation import ValidationError
 
 bp = Blueprint("account", __name__, url_prefix="/account")
@@ -132,7 +131,7 @@ def mfa_settings() -> Any:
     if current_user.totp_secret_sealed is not None:
         return redirect(url_for("account.index"))
     form = MfaEnrolForm()
-    secret = _enrolment_secret()
+    secret, session[MFA_ENROL_KEY] = mfa.enrolment_secret(current_user, session.get(MFA_ENROL_KEY))
     if form.validate_on_submit():
         codes = mfa.enrol(current_user, secret, form.code.data or "")
         if codes is not None:
@@ -148,19 +147,6 @@ def mfa_settings() -> Any:
         ),
         status,
     )
-
-
-def _enrolment_secret() -> str:
-    context = f"totp-enrol:{current_user.id}"
-    sealed = session.get(MFA_ENROL_KEY)
-    if sealed:
-        try:
-            return unseal(sealed, context).decode()
-        except SealError:
-            pass
-    secret = mfa.new_secret()
-    session[MFA_ENROL_KEY] = seal(secret.encode(), context)
-    return secret
 
 
 @bp.route("/mfa/recovery-codes", methods=["POST"])

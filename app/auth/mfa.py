@@ -21,7 +21,7 @@ from flask import current_app
 from app.auth.models import RecoveryCode, User
 from app.db import utcnow
 from app.extensions import db
-from app.sealed import seal, unseal
+from app.sealed import SealError, seal, unseal
 
 ISSUER = "PAX European Ports Alliance"
 RECOVERY_CODE_COUNT = 10
@@ -35,6 +35,22 @@ def _context(user: User) -> str:
 
 def new_secret() -> str:
     return pyotp.random_base32()
+
+
+def enrolment_secret(user: User, sealed: str | None) -> tuple[str, str]:
+    """The secret being enrolled and its sealed form, kept in the session across page reloads.
+
+    ``sealed`` is what the caller stored last time (or None); a value that does not open for
+    this user starts a new secret.
+    """
+    context = f"totp-enrol:{user.id}"
+    if sealed:
+        try:
+            return unseal(sealed, context).decode(), sealed
+        except SealError:
+            pass
+    secret = new_secret()
+    return secret, seal(secret.encode(), context)
 
 
 def provisioning_uri(user: User, secret: str) -> str:

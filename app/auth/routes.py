@@ -20,7 +20,6 @@ from app.auth.sessions import end_session, start_session
 from app.auth.sso import SsoError, SsoOutcome, claims_options, client_for, providers_for_email, resolve_sso_user
 from app.extensions import db, limiter
 from app.policy import mfa_required
-from app.sealed import SealError, seal, unseal
 
 bp = Blueprint("auth", __name__)
 log = logging.getLogger("pax.auth")
@@ -162,7 +161,8 @@ def mfa_setup() -> Any:
     if user.totp_secret_sealed is not None:
         return redirect(url_for("auth.mfa_verify"))
     form = MfaEnrolForm()
-    secret = _enrolment_secret(user, state)
+    secret, state["enrol"] = mfa.enrolment_secret(user, state.get("enrol"))
+    session[PENDING_KEY] = state
     if form.validate_on_submit():
         codes = mfa.enrol(user, secret, form.code.data or "")
         if codes is not None:
@@ -178,21 +178,6 @@ def mfa_setup() -> Any:
         ),
         status,
     )
-
-
-def _enrolment_secret(user: User, state: dict[str, Any]) -> str:
-    """The secret being enrolled survives page reloads, sealed in the session."""
-    context = f"totp-enrol:{user.id}"
-    sealed = state.get("enrol")
-    if sealed:
-        try:
-            return unseal(sealed, context).decode()
-        except SealError:
-            pass
-    secret = mfa.new_secret()
-    state["enrol"] = seal(secret.encode(), context)
-    session[PENDING_KEY] = state
-    return secret
 
 
 # --- SSO ------------------------------------------------------------------------------------------------
