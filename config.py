@@ -73,7 +73,11 @@ class Config:
         self.MAIL_FROM = _env("PAX_MAIL_FROM", "PAX <no-reply@pax.localhost>")
         self.BASE_URL = _env("PAX_BASE_URL", "http://127.0.0.1:5000")
         self.LOG_LEVEL = _env("PAX_LOG_LEVEL", "INFO")
-        self.MAX_CONTENT_LENGTH = _env_int("PAX_MAX_UPLOAD_BYTES", 100 * 1024 * 1024)
+        #: Largest request body other than a file upload (forms, JSON).
+        self.MAX_CONTENT_LENGTH = _env_int("PAX_MAX_REQUEST_BYTES", 16 * 1024 * 1024)
+        #: Largest attachment or meeting document; uploads stream, so this costs disk, not memory.
+        self.MAX_UPLOAD_BYTES = _env_int("PAX_MAX_UPLOAD_BYTES", 2 * 1024 * 1024 * 1024)
+        self.S3_ENDPOINT_URL = _env("PAX_S3_ENDPOINT_URL")
         self.SESSION_IDLE_MINUTES = _env_int("PAX_SESSION_IDLE_MINUTES", 30)
         self.SESSION_ABSOLUTE_HOURS = _env_int("PAX_SESSION_ABSOLUTE_HOURS", 12)
         self.LOGIN_MAX_FAILURES = _env_int("PAX_LOGIN_MAX_FAILURES", 5)

@@ -75,9 +75,11 @@ def register_extensions(app: Flask) -> None:
     from app.auth import passwords
     from app.auth.sessions import init_login
     from app.extensions import csrf, db, limiter, oauth
+    from app.files import services as files
 
     passwords.configure(app.config["ARGON2_PROFILE"])
     db.init_app(app)
+    files.init_app(app)
     csrf.init_app(app)
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
@@ -97,6 +99,7 @@ def register_blueprints(app: Flask) -> None:
     from app.api.routes import bp as api_bp
     from app.auth.account import bp as account_bp
     from app.auth.routes import bp as auth_bp
+    from app.clusters.attachment_routes import bp as attachments_bp
     from app.clusters.routes import bp as clusters_bp
     from app.health.routes import bp as health_bp
     from app.main.routes import bp as main_bp
@@ -106,6 +109,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(account_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(clusters_bp)
+    app.register_blueprint(attachments_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(api_bp)
 

@@ -14,6 +14,8 @@ from flask_wtf.csrf import CSRFError
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from app.files.services import FileUnavailable
+
 log = logging.getLogger("pax.errors")
 
 #: What a person is told, per status; the API uses the code names.
@@ -34,6 +36,24 @@ MESSAGES: dict[int, tuple[str, str, str]] = {
         "The portal could not complete this request. Nothing was saved; try again later.",
     ),
     503: ("unavailable", "Service unavailable", "The portal is temporarily unavailable. Try again in a few minutes."),
+}
+
+
+#: How each reason a stored file cannot be served is answered (status, API code, message).
+FILE_FAILURES: dict[str, tuple[int, str, str]] = {
+    "integrity": (
+        500,
+        "file_integrity",
+        "This file failed its integrity check (it is damaged or was tampered with), so nothing of it was sent. "
+        "The portal's administrators have been alerted.",
+    ),
+    "key": (
+        503,
+        "file_key_unavailable",
+        "This file's encryption key is not available to the portal right now, so it cannot be opened. "
+        "The portal's administrators have been alerted.",
+    ),
+    "storage": (503, "storage_unavailable", "The file store is unavailable. Try again in a few minutes."),
 }
 
 
@@ -132,6 +152,15 @@ def register(app: Flask) -> None:
         if status == 429:
             response.headers.setdefault("Retry-After", str(getattr(error, "retry_after", 60) or 60))
         return response
+
+    @app.errorhandler(FileUnavailable)
+    def handle_file_unavailable(error: FileUnavailable) -> Response:
+        """A stored file that cannot be served: nothing of it was sent; already logged and audited."""
+        _rollback()
+        status, code, detail = FILE_FAILURES[error.reason]
+        if wants_json():
+            return json_error(status, detail, code=code)
+        return error_page(status, detail)
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception) -> Response:

@@ -47,6 +47,8 @@ class Keyring:
     keks: dict[str, bytes] = field(default_factory=dict)
     kek_created: dict[str, str] = field(default_factory=dict)
     purpose_keys: dict[str, bytes] = field(default_factory=dict)
+    #: The file's modification time when read, so a running portal picks up a rotation.
+    loaded_mtime: float = 0.0
 
     @classmethod
     def generate(cls, path: Path) -> Keyring:
@@ -89,7 +91,37 @@ class Keyring:
             for name in missing:
                 ring.purpose_keys[name] = secrets.token_bytes(32)
             ring.save()
+        ring.loaded_mtime = path.stat().st_mtime
         return ring
+
+    def refresh(self) -> None:
+        """Re-read the file if another process (``keys rotate``) has replaced it since."""
+        try:
+            mtime = self.path.stat().st_mtime
+        except OSError:
+            return
+        if mtime != self.loaded_mtime:
+            fresh = Keyring.load(self.path)
+            self.active_kek_id, self.keks, self.kek_created = fresh.active_kek_id, fresh.keks, fresh.kek_created
+            self.purpose_keys, self.loaded_mtime = fresh.purpose_keys, fresh.loaded_mtime
+
+    def add_kek(self) -> str:
+        """Create a KEK, make it the active one and save; the old ones stay until retired."""
+        kid = new_kek_id()
+        while kid in self.keks:
+            kid = new_kek_id()
+        self.keks[kid] = secrets.token_bytes(32)
+        self.kek_created[kid] = datetime.now(UTC).isoformat()
+        self.active_kek_id = kid
+        self.save()
+        return kid
+
+    def retire_kek(self, kid: str) -> None:
+        if kid == self.active_kek_id:
+            raise KeyringError("the active KEK cannot be retired")
+        self.keks.pop(kid, None)
+        self.kek_created.pop(kid, None)
+        self.save()
 
     @classmethod
     def load_or_create(cls, path: Path, create: bool) -> Keyring:
@@ -115,6 +147,7 @@ class Keyring:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, self.path)
+        self.loaded_mtime = self.path.stat().st_mtime
 
     @property
     def active_kek(self) -> bytes:

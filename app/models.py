@@ -1,5 +1,6 @@
 """Imports every model so the metadata is complete (Alembic's env.py and tests use this)."""
 
+from app.audit.models import AuditEvent
 from app.auth.models import (
     ApiToken,
     GlobalRole,
@@ -12,6 +13,7 @@ from app.auth.models import (
     UserStatus,
 )
 from app.clusters.models import (
+    Attachment,
     Cluster,
     ClusterMembership,
     Comment,
@@ -25,10 +27,13 @@ from app.clusters.models import (
     PostVersion,
 )
 from app.directory.models import Organisation, OrganisationDomain, OrgType
+from app.files.models import StoredFile
 from app.workplan.models import WorkplanItem
 
 __all__ = [
     "ApiToken",
+    "Attachment",
+    "AuditEvent",
     "Cluster",
     "ClusterMembership",
     "Comment",
@@ -47,6 +52,7 @@ __all__ = [
     "PostTag",
     "PostVersion",
     "RecoveryCode",
+    "StoredFile",
     "TokenScope",
     "User",
     "UserSession",

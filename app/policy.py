@@ -19,6 +19,7 @@ from flask import abort
 
 from app.auth.models import GlobalRole, User, UserStatus
 from app.clusters.models import (
+    Attachment,
     Cluster,
     ClusterMembership,
     Comment,
@@ -204,6 +205,7 @@ _RULES: dict[str, Callable[[User, Any], bool]] = {
     "create_post": _post_in_cluster,
     "edit_post": _edit_post,
     "delete_post": _edit_post,
+    "attach_file": _edit_post,
     "comment_post": _comment_on,
     # organisation focal points and administrators
     "view_approvals": _approvals_page,
@@ -245,6 +247,20 @@ def user_or_404(viewer: Any, user_id: int, action: str) -> User:
     if target is None or not can(viewer, action, target):
         abort(404)
     return target
+
+
+def attachment_or_404(user: Any, attachment_id: int, need: str = "view") -> Attachment:
+    """Load an attachment of a post the user may see (404 otherwise); ``need`` is checked on the post."""
+    attachment = db.session.scalar(
+        sa.select(Attachment)
+        .join(Post, Post.id == Attachment.post_id)
+        .where(Attachment.id == attachment_id, visible_posts(user))
+    )
+    if attachment is None:
+        abort(404)
+    if need != "view" and not can(user, need, attachment.post):
+        abort(403)
+    return attachment
 
 
 def post_or_404(user: Any, post_id: int, need: str = "view") -> Post:

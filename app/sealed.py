@@ -25,7 +25,9 @@ class SealError(RuntimeError):
 
 
 def keyring() -> Keyring:
-    return current_app.extensions["pax_keyring"]
+    ring: Keyring = current_app.extensions["pax_keyring"]
+    ring.refresh()
+    return ring
 
 
 def seal(plaintext: bytes, context: str, ring: Keyring | None = None) -> str:

@@ -9,6 +9,8 @@ from flask_login import current_user
 
 from app import policy
 from app.db import utcnow
+from app.files.services import human_size
+from app.files.sniff import kind_label
 
 
 def register(app: Flask) -> None:
@@ -20,6 +22,9 @@ def register(app: Flask) -> None:
             "can": lambda action, target=None: policy.can(current_user, action, target),
             "current_year": utcnow().year,
         }
+
+    app.jinja_env.globals["human_size"] = human_size
+    app.jinja_env.globals["file_kind_label"] = kind_label
 
     @app.template_filter("datetime")
     def format_datetime(value: datetime | None, fmt: str = "%d %B %Y, %H:%M UTC") -> str:

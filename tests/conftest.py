@@ -91,7 +91,8 @@ def make_config(test_root: Path, database_url: str, **overrides: Any):  # type: 
     config.DATABASE_URL = database_url
     config.KEYS_FILE = str(test_root / "keys.json")
     config.KEYS_AUTOCREATE = True
-    config.STORAGE_URL = f"file://{test_root / 'blobs'}"
+    # A blob directory per app, so a test sees only the blobs it made.
+    config.STORAGE_URL = f"file://{test_root / 'blobs' / secrets.token_hex(6)}"
     config.SECRET_KEY = "test-secret-" + "x" * 32
     for key, value in overrides.items():
         setattr(config, key, value)
@@ -282,6 +283,54 @@ def new_client(app: Flask, make: Factory) -> Callable[..., FlaskClient]:
         return sign_in(other, make, user) if user is not None else other
 
     return _new
+
+
+# --- object storage ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """moto's standalone S3 server on loopback, with the credentials boto3 will read."""
+    from tests.support.s3 import CREDENTIALS, moto_server
+
+    saved = {name: os.environ.get(name) for name in CREDENTIALS}
+    os.environ.update(CREDENTIALS)
+    try:
+        with moto_server() as endpoint:
+            yield endpoint
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@pytest.fixture(params=["local", "s3"])
+def storage_settings(request: pytest.FixtureRequest, test_root: Path) -> dict[str, Any]:
+    """App settings for each blob store backend: a local directory and S3 (moto), fresh per test."""
+    name = f"t{secrets.token_hex(6)}"
+    if request.param == "local":
+        return {"STORAGE_URL": f"file://{test_root / 'stores' / name}"}
+    from tests.support.s3 import create_bucket
+
+    endpoint = request.getfixturevalue("s3_endpoint")
+    create_bucket(endpoint, name)
+    return {"STORAGE_URL": f"s3://{name}/pax", "S3_ENDPOINT_URL": endpoint}
+
+
+@pytest.fixture
+def files_app(config_factory: Callable[..., Any], storage_settings: dict[str, Any]) -> Iterator[Flask]:
+    """The app on each blob store backend."""
+    from app import create_app
+    from app.extensions import db
+
+    application = create_app(config_factory(**storage_settings))
+    application.test_client_class = IsolatedClient
+    with application.app_context():
+        yield application
+        db.session.remove()
+    databases.empty_tables(db.engine)
 
 
 def pytest_report_header(config: pytest.Config) -> str:

@@ -85,6 +85,12 @@ ACCESS = {
     "api.create_post": "token",
     "api.update_post": "token_editor",
     "api.delete_post": "token_editor",
+    "attachments.upload": "post_editor",
+    "attachments.download": "signed_in",
+    "attachments.delete": "post_editor",
+    "api.upload_attachment": "token_editor",
+    "api.download_attachment": "token",
+    "api.delete_attachment": "token_editor",
 }
 
 #: Query strings a route needs to answer at all.
@@ -145,6 +151,9 @@ class World:
                 {"type": "best_practice", "cluster": "policy", "title": "Sample", "body": "Text", "tlp": "GREEN"}
             ),
         )
+        from app.clusters.attachments import attach_file
+
+        self.attachment, _meta = attach_file(self.colleague, self.post, "sample.txt", [b"sample text"], 10**6)
         db.session.commit()
         self.make = make
 
@@ -171,6 +180,7 @@ class World:
             "cluster_id": db.session.scalar(sa.select(Cluster.id).where(Cluster.slug == "policy")),
             "slug": "policy",
             "post_id": self.post.id,
+            "attachment_id": self.attachment.id,
             "path": "no-such-thing",
             "filename": "css/pax.css",
         }

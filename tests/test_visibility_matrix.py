@@ -249,8 +249,61 @@ def path_api_search(world: World, viewer: Any) -> set[int]:
     )
 
 
+def _attachments(world: World) -> dict[int, int]:
+    """One file on each post (made on first use): attachment id -> post id."""
+    from app.clusters.attachments import attach_file
+
+    if not hasattr(world, "attachments"):
+        world.attachments = {}  # type: ignore[attr-defined]
+        for post in world.posts.values():
+            attachment, _meta = attach_file(world.author, post, "roster.txt", [f"roster {post.id}".encode()], 10**6)
+            world.attachments[attachment.id] = post.id  # type: ignore[attr-defined]
+        db.session.commit()
+    return world.attachments  # type: ignore[attr-defined,no-any-return]
+
+
+def path_attachment_open(world: World, viewer: Any) -> set[int]:
+    from werkzeug.exceptions import NotFound
+
+    from app.policy import attachment_or_404
+
+    seen = set()
+    for attachment_id, post_id in _attachments(world).items():
+        try:
+            attachment_or_404(viewer, attachment_id)
+        except NotFound:
+            continue
+        seen.add(post_id)
+    return seen
+
+
+def path_attachment_download(world: World, viewer: Any) -> set[int]:
+    files = _attachments(world)
+    client = _signed_in_client(world, viewer)
+    return {
+        post_id
+        for attachment_id, post_id in files.items()
+        if client.get(f"/attachments/{attachment_id}").data == f"roster {post_id}".encode()
+    }
+
+
+def path_api_attachment_download(world: World, viewer: Any) -> set[int]:
+    from flask import current_app
+
+    files = _attachments(world)
+    client, headers = current_app.test_client(), _token(viewer)
+    return {
+        post_id
+        for attachment_id, post_id in files.items()
+        if client.get(f"/api/v1/attachments/{attachment_id}", headers=headers).status_code == 200
+    }
+
+
 READ_PATHS.update(
     {
+        "attachment_open": path_attachment_open,
+        "attachment_download": path_attachment_download,
+        "api_attachment_download": path_api_attachment_download,
         "page": path_page,
         "feed_page": path_feed_page,
         "search_page": path_search_page,

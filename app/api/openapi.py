@@ -117,6 +117,15 @@ POST_ID = {
 }
 
 
+ATTACHMENT_ID = {
+    "name": "attachment_id",
+    "in": "path",
+    "required": True,
+    "description": "The attachment's id.",
+    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+}
+
+
 def _operation(
     operation_id: str,
     summary: str,
@@ -210,6 +219,64 @@ PATHS: dict[str, Any] = {
             {"204": {"description": "Deleted."}, **_errors(401, 403, 404, 429)},
         ),
     },
+    "/posts/{post_id}/attachments": {
+        "parameters": [POST_ID],
+        "post": {
+            **_operation(
+                "attachments_upload",
+                "Attach a file to a post (its author or the author's organisation's focal point).",
+                "write",
+                {
+                    "201": _ok(
+                        "The file as stored, encrypted.",
+                        "Attachment",
+                        headers={"Location": {"description": "The download URL.", "schema": {"type": "string"}}},
+                    ),
+                    **_errors(400, 401, 403, 404, 413, 415, 429),
+                    "503": {"description": "The file store is unavailable.", "content": _content(ref("Error"))},
+                },
+                description="Multipart form data with one part named `file` (the filename is taken from it). "
+                "The type is sniffed from the content: PDF, Office and OpenDocument files, PNG, JPEG, GIF, WebP "
+                "and TIFF images, text, CSV and ZIP; the name's extension must match it (415 otherwise). "
+                "Larger than the portal's limit is 413. The file takes the post's marking and audience.",
+            ),
+            "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": ref("AttachmentUpload")}}},
+        },
+    },
+    "/attachments/{attachment_id}": {
+        "parameters": [ATTACHMENT_ID],
+        "get": _operation(
+            "attachments_download",
+            "The file's bytes, decrypted as they are streamed; supports single byte ranges.",
+            "read",
+            {
+                "200": {
+                    "description": "The whole file, with Content-Disposition naming it. Every download is audited.",
+                    "content": {"application/octet-stream": {"schema": {"type": "string"}}},
+                },
+                "206": {
+                    "description": "The requested byte range (Range: bytes=a-b), with Content-Range.",
+                    "content": {"application/octet-stream": {"schema": {"type": "string"}}},
+                },
+                "416": {"description": "The range lies outside the file."},
+                **_errors(401, 404, 429),
+                "500": {
+                    "description": "The stored file failed its integrity check; nothing of it was sent.",
+                    "content": _content(ref("Error")),
+                },
+                "503": {
+                    "description": "The file's key or the file store is unavailable.",
+                    "content": _content(ref("Error")),
+                },
+            },
+        ),
+        "delete": _operation(
+            "attachments_delete",
+            "Remove a file and crypto-shred it (its key is destroyed, then its blob).",
+            "write",
+            {"204": {"description": "Deleted."}, **_errors(401, 403, 404, 429)},
+        ),
+    },
     "/search": {
         "get": _operation(
             "search",
@@ -253,6 +320,7 @@ DOCUMENT: dict[str, Any] = {
         {"name": "me", "description": "The caller."},
         {"name": "clusters", "description": "The four clusters of the PPP workplan."},
         {"name": "posts", "description": "Best practices, incident notes and deliverables."},
+        {"name": "attachments", "description": "Files of posts, encrypted at rest."},
         {"name": "search", "description": "Full-text search."},
         {"name": "openapi", "description": "This document."},
     ],

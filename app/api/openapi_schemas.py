@@ -67,6 +67,7 @@ _POST_PROPERTIES: dict[str, Any] = {
     "recipient_users": {**_string_list, "description": "E-mail addresses of named recipients (RED)."},
     "workplan_item_id": {"type": ["integer", "null"]},
     "incident": {"anyOf": [ref("Incident"), {"type": "null"}], "description": "Incident notes only."},
+    "attachments": {"type": "array", "items": ref("Attachment"), "description": "Files, with the post's marking."},
 }
 
 _INPUT_PROPERTIES: dict[str, Any] = {
@@ -255,4 +256,26 @@ SCHEMAS: dict[str, Any] = {
         },
     },
     "SearchResults": _list_of("SearchHit"),
+    "Attachment": {
+        "type": "object",
+        "required": ["id", "post_id", "filename", "size", "sha256", "media_type", "created_at", "url"],
+        "additionalProperties": False,
+        "description": "A file of a post. The name, type and digest are stored encrypted; they are null only "
+        "if the file's key cannot be opened (the administrators are alerted).",
+        "properties": {
+            "id": {"type": "integer"},
+            "post_id": {"type": "integer"},
+            "filename": {"type": ["string", "null"], "description": "Sanitised: no path, no control characters."},
+            "size": {"type": "integer", "minimum": 0, "description": "Bytes."},
+            "sha256": {"type": ["string", "null"], "pattern": "^[0-9a-f]{64}$"},
+            "media_type": {"type": ["string", "null"], "description": "Sniffed from the content, not declared."},
+            "created_at": {"type": "string", "format": "date-time"},
+            "url": {"type": "string", "description": "Where to download it (GET, read scope)."},
+        },
+    },
+    "AttachmentUpload": {
+        "type": "object",
+        "required": ["file"],
+        "properties": {"file": {"type": "string", "contentMediaType": "application/octet-stream"}},
+    },
 }

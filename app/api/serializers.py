@@ -11,10 +11,13 @@ import math
 from datetime import datetime
 from typing import Any
 
-from app.clusters.models import MembershipRole, Post
-from app.clusters.queries import Page, clusters_with_membership
+from flask import url_for
+
+from app.clusters.models import Attachment, MembershipRole, Post
+from app.clusters.queries import Page, attachment_list, clusters_with_membership
 from app.clusters.search import Hit
 from app.clusters.validation import IncidentInput, PostInput
+from app.files.services import FileMeta
 
 
 def timestamp(value: datetime) -> str:
@@ -99,9 +102,24 @@ def post_json(post: Post) -> dict[str, Any]:
             "recipient_users": sorted(r.user.email for r in post.recipient_users),
             "workplan_item_id": post.workplan_item_id,
             "incident": _incident_json(post),
+            "attachments": [attachment_json(row.attachment, row.meta) for row in attachment_list(post)],
         }
     )
     return data
+
+
+def attachment_json(attachment: Attachment, meta: FileMeta | None) -> dict[str, Any]:
+    """An attachment's description; ``filename`` and the rest are null if its key does not open."""
+    return {
+        "id": attachment.id,
+        "post_id": attachment.post_id,
+        "filename": meta.filename if meta else None,
+        "size": attachment.file.size,
+        "sha256": meta.sha256 if meta else None,
+        "media_type": meta.media_type if meta else None,
+        "created_at": attachment.created_at.isoformat(),
+        "url": url_for("api.download_attachment", attachment_id=attachment.id, _external=True),
+    }
 
 
 def hit_json(hit: Hit) -> dict[str, Any]:

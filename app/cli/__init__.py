@@ -61,12 +61,13 @@ def transactional(func: Callable[..., Any]) -> Callable[..., Any]:
 def register(app: Flask) -> None:
     from app.cli.demo import demo_group
     from app.cli.idp import idp_group
+    from app.cli.keys import keys_group, storage_group
     from app.cli.orgs import orgs_group
     from app.cli.schema import db_group
     from app.cli.tokens import tokens_group
     from app.cli.users import users_group
 
-    for group in (db_group, demo_group, orgs_group, users_group, tokens_group, idp_group):
+    for group in (db_group, demo_group, orgs_group, users_group, tokens_group, idp_group, keys_group, storage_group):
         app.cli.add_command(group)
 
 

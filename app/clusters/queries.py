@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from app.clusters.models import (
+    Attachment,
     Cluster,
     ClusterMembership,
     Comment,
@@ -22,6 +23,7 @@ from app.clusters.models import (
     Tlp,
 )
 from app.extensions import db
+from app.files.services import FileMeta, FileUnavailable, file_meta
 from app.policy import visible_clusters, visible_comments, visible_posts
 
 #: Counts stop here: "more than 1,000" is as useful to a reader as the exact figure, and a
@@ -126,6 +128,7 @@ def with_details(stmt: sa.Select[Any]) -> sa.Select[Any]:
         selectinload(Post.incident).selectinload(IncidentDetails.containers),
         selectinload(Post.recipient_orgs),
         selectinload(Post.recipient_users),
+        selectinload(Post.attachments),
     )
 
 
@@ -183,3 +186,22 @@ def cluster_tags(user: Any, cluster_id: int | None = None, limit: int = 30) -> l
         .limit(limit)
     )
     return [tag for tag, _n in db.session.execute(stmt)]
+
+
+@dataclass(frozen=True)
+class AttachmentRow:
+    attachment: Attachment
+    #: None when the file's key does not open (shown as unavailable, the page still renders).
+    meta: FileMeta | None
+
+
+def attachment_list(post: Post) -> list[AttachmentRow]:
+    """A visible post's attachments with their decrypted names and types."""
+    rows = []
+    for attachment in post.attachments:
+        try:
+            meta: FileMeta | None = file_meta(attachment.file)
+        except FileUnavailable:
+            meta = None
+        rows.append(AttachmentRow(attachment, meta))
+    return rows

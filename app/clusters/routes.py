@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
@@ -18,6 +18,7 @@ from app.clusters import services
 from app.clusters.forms import MODUS_LABELS, SUBSTANCE_LABELS, CommentForm, PostForm, feed_args
 from app.clusters.models import Cluster, Post, PostType, Tlp
 from app.clusters.queries import (
+    attachment_list,
     cluster_tags,
     clusters_with_membership,
     feed,
@@ -29,6 +30,8 @@ from app.clusters.search import search as search_posts
 from app.clusters.search import terms
 from app.clusters.validation import parse_post
 from app.extensions import db
+from app.files.services import human_size
+from app.files.sniff import ACCEPT_EXTENSIONS
 from app.policy import authorize, can, cluster_or_404, membership_role, post_or_404
 from app.validation import ValidationError
 
@@ -209,12 +212,20 @@ def delete_post(post_id: int) -> Any:
 # --- reading posts -------------------------------------------------------------------------------
 
 
-def _render_post(post: Post, comment_form: CommentForm | None = None, status: int = 200) -> tuple[str, int]:
+def render_post(
+    post: Post, comment_form: CommentForm | None = None, status: int = 200, upload_errors: list[str] | None = None
+) -> tuple[str, int]:
+    """The post page; also answers a failed comment or upload, with the errors in place."""
     can_comment = can(current_user, "comment_post", post)
     return render_template(
         "clusters/post.html",
         post=post,
         comments=post_comments(current_user, post),
+        attachments=attachment_list(post),
+        can_attach=can(current_user, "attach_file", post),
+        upload_errors=upload_errors or [],
+        accept_extensions=",".join(ACCEPT_EXTENSIONS),
+        max_upload=human_size(current_app.config["MAX_UPLOAD_BYTES"]),
         comment_form=comment_form or (CommentForm(formdata=None) if can_comment else None),
         can_comment=can_comment,
         can_edit=can(current_user, "edit_post", post),
@@ -225,7 +236,7 @@ def _render_post(post: Post, comment_form: CommentForm | None = None, status: in
 @bp.route(POST)
 @login_required
 def post(post_id: int) -> Any:
-    return _render_post(post_or_404(current_user, post_id))
+    return render_post(post_or_404(current_user, post_id))
 
 
 @bp.route(POST + "/comments", methods=["POST"])
@@ -234,13 +245,13 @@ def comment(post_id: int) -> Any:
     post = post_or_404(current_user, post_id, "comment_post")
     form = CommentForm()
     if not form.validate():
-        return _render_post(post, form, 422)
+        return render_post(post, form, 422)
     try:
         added = services.add_comment(current_user, post, form.body.data or "")
     except ValidationError as exc:
         db.session.rollback()
         form.body.errors = [*form.body.errors, *exc.fields.values()]
-        return _render_post(post, form, 422)
+        return render_post(post, form, 422)
     except services.NotAllowed:
         db.session.rollback()
         abort(403)

@@ -1,7 +1,7 @@
 """Writes on posts and comments, shared by the pages, the API and the tests.
 
 Every edit keeps the previous version; deleting a post removes it with its versions and
-comments (attachments are crypto-shredded by their own service once they exist).
+comments, and crypto-shreds its attachments (``app.clusters.attachments``).
 """
 
 from __future__ import annotations
@@ -151,7 +151,10 @@ def edit_post(editor: User, post: Post, data: PostInput) -> Post:
 def delete_post(user: User, post: Post) -> None:
     if not can(user, "delete_post", post):
         raise NotAllowed("Only the author or their organisation's focal point can delete this post.")
+    from app.clusters.attachments import shred_post_files
+
     log.info("post %s deleted by user %s", post.id, user.id)
+    shred_post_files(post)
     db.session.delete(post)
     db.session.flush()
 

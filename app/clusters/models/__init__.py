@@ -1,5 +1,6 @@
-"""Cluster aggregates: clusters and memberships, posts with their versions, comments."""
+"""Cluster aggregates: clusters and memberships, posts with their versions, comments, attachments."""
 
+from app.clusters.models.attachment import Attachment
 from app.clusters.models.cluster import Cluster, ClusterMembership, MembershipRole
 from app.clusters.models.comment import Comment
 from app.clusters.models.post import (
@@ -17,6 +18,7 @@ from app.clusters.models.post import (
 )
 
 __all__ = [
+    "Attachment",
     "Cluster",
     "ClusterMembership",
     "Comment",

@@ -19,6 +19,7 @@ from app.enums import StrEnum, enum_column_type
 
 if TYPE_CHECKING:
     from app.auth.models import User
+    from app.clusters.models.attachment import Attachment
     from app.clusters.models.cluster import Cluster
     from app.clusters.models.comment import Comment
     from app.directory.models import Organisation
@@ -122,6 +123,10 @@ class Post(Base):
         cascade="all, delete-orphan", order_by="PostVersion.version.desc()"
     )
     comments: Mapped[list[Comment]] = relationship(cascade="all, delete-orphan", order_by="Comment.created_at")
+    #: Deleting a post must crypto-shred these first (``app.clusters.attachments``).
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="post", cascade="all, delete-orphan", order_by="Attachment.id"
+    )
 
     @property
     def tag_names(self) -> list[str]:

@@ -1,0 +1,89 @@
+"""Writing audit events: in the action's own transaction, or on their own when the action failed.
+
+Details are facts about the event (ids, counts, reasons): the recorder accepts only short
+scalars under keys that do not name secrets, so content, keys and tokens cannot slip in by
+accident.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from flask import has_request_context, request
+from sqlalchemy.orm import Session
+
+from app.audit.models import AuditEvent
+from app.extensions import db
+
+log = logging.getLogger("pax.audit")
+
+MAX_DETAIL_TEXT = 200
+_SECRET_KEY_NAMES = re.compile(r"pass|secret|token|key(?!_id)|dek|kek(?!_id)|content|body|filename", re.IGNORECASE)
+
+
+def _clean(details: dict[str, Any]) -> dict[str, Any]:
+    clean: dict[str, Any] = {}
+    for name, value in details.items():
+        if _SECRET_KEY_NAMES.search(name):
+            raise ValueError(f"audit details may not carry {name!r}")
+        if isinstance(value, str):
+            value = value[:MAX_DETAIL_TEXT]
+        elif isinstance(value, list | tuple):
+            value = [v if isinstance(v, int | bool) else str(v)[:MAX_DETAIL_TEXT] for v in value][:500]
+        elif not isinstance(value, int | float | bool) and value is not None:
+            raise ValueError(f"audit detail {name!r} is not a plain value")
+        clean[name] = value
+    return clean
+
+
+def _event(
+    action: str,
+    actor: Any,
+    target: tuple[str, Any] | None,
+    outcome: str,
+    details: dict[str, Any],
+    source: str | None = None,
+) -> AuditEvent:
+    target_type, target_id = target if target else (None, None)
+    return AuditEvent(
+        action=action,
+        outcome=outcome,
+        actor_id=getattr(actor, "id", None),
+        actor_org_id=getattr(actor, "organisation_id", None),
+        target_type=target_type,
+        target_id=None if target_id is None else str(target_id),
+        source=source or (request.remote_addr if has_request_context() else "cli"),
+        details=_clean(details),
+    )
+
+
+def record(
+    action: str, *, actor: Any = None, target: tuple[str, Any] | None = None, outcome: str = "ok", **details: Any
+) -> AuditEvent:
+    """Add an event to the current transaction: it is kept exactly when the action is."""
+    event = _event(action, actor, target, outcome, details)
+    db.session.add(event)
+    return event
+
+
+def record_apart(
+    action: str,
+    *,
+    actor: Any = None,
+    target: tuple[str, Any] | None = None,
+    outcome: str = "error",
+    source: str | None = None,
+    **details: Any,
+) -> None:
+    """Write an event in its own transaction, for failures whose request is rolled back or already answered.
+
+    Usable outside the request context (a streaming response): pass ``source`` then.
+    """
+    event = _event(action, actor, target, outcome, details, source)
+    try:
+        with Session(db.engine) as session, session.begin():
+            session.add(event)
+    except Exception:
+        log.exception("could not write audit event %s", action)

@@ -1,0 +1,71 @@
+"""``keys status``, ``keys rotate`` and ``storage sweep``: the keyring and the blob store."""
+
+from __future__ import annotations
+
+import click
+
+from app import keys
+from app.cli import OneLineUsageError, PaxGroup, transactional
+from app.files.services import SWEEP_GRACE_SECONDS, FileUnavailable, sweep
+from app.files.storage import StorageError
+from app.keyring import KeyringError
+
+keys_group = PaxGroup("keys", help="The KEK keyring: its state and rotation.")
+storage_group = PaxGroup("storage", help="The encrypted blob store.")
+
+
+@keys_group.command("status")
+@transactional
+def status() -> None:
+    """Show each KEK, what it wraps, and whether a rotation is unfinished."""
+    state = keys.status()
+    click.echo(f"Keyring: {state.keys_file}")
+    click.echo(f"Active KEK: {state.active_kek_id}")
+    for kek in state.keks:
+        mark = "active " if kek.active else "       "
+        click.echo(
+            f"  {mark}{kek.kid}  created {kek.created_at[:19] or 'unknown'}"
+            f"  data keys {kek.files}  secrets {kek.secrets}"
+        )
+    for kid, count in sorted(state.unknown.items()):
+        click.echo(f"  MISSING {kid}  wraps {count} keys or secrets that cannot be opened")
+    if state.pending:
+        click.echo(
+            f"Rotation unfinished: {state.pending} keys or secrets are not under the active KEK;"
+            " run 'keys rotate --resume'."
+        )
+    else:
+        click.echo("Every data key and secret is under the active KEK.")
+
+
+@keys_group.command("rotate")
+@click.option("--resume", is_flag=True, help="Finish an interrupted rotation without adding another KEK.")
+@click.option("--batch-size", type=click.IntRange(1, 10_000), default=500, show_default=True)
+@transactional
+def rotate(resume: bool, batch_size: int) -> None:
+    """Add a KEK, make it active, rewrap every data key under it and retire unused KEKs."""
+
+    def progress(result: keys.RotationResult) -> None:
+        click.echo(f"  rewrapped {result.rewrapped} data keys, re-sealed {result.resealed} secrets", err=True)
+
+    try:
+        result = keys.rotate(resume=resume, batch_size=batch_size, after_batch=progress)
+    except (KeyringError, FileUnavailable) as exc:
+        raise OneLineUsageError(f"rotation stopped: {exc}; fix it and run 'keys rotate --resume'") from exc
+    if result.new_kek_id:
+        click.echo(f"New active KEK: {result.new_kek_id}")
+    click.echo(f"Rewrapped {result.rewrapped} data keys and re-sealed {result.resealed} secrets.")
+    if result.retired:
+        click.echo(f"Retired KEKs no longer in use: {', '.join(result.retired)}")
+
+
+@storage_group.command("sweep")
+@click.option("--grace-hours", type=click.IntRange(1, 24 * 30), default=SWEEP_GRACE_SECONDS // 3600, show_default=True)
+@transactional
+def sweep_command(grace_hours: int) -> None:
+    """Delete unfinished uploads and blobs no file refers to (left by killed processes)."""
+    try:
+        result = sweep(grace_hours * 3600)
+    except StorageError as exc:
+        raise OneLineUsageError(str(exc)) from exc
+    click.echo(f"Removed {result['unfinished']} unfinished uploads and {result['orphans']} orphaned blobs.")

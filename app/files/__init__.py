@@ -1,0 +1,1 @@
+"""Encrypted file storage: envelope encryption, blob stores, streamed uploads and downloads."""

@@ -1,0 +1,41 @@
+"""Encrypted stored files: the key material and sizes PAX keeps about each blob.
+
+The blob itself (ciphertext only) is in the blob store under ``blob_key``. Here are the data
+key wrapped under a KEK, and the name, media type and digest encrypted under that data key:
+deleting the row crypto-shreds the file, whatever copies of the blob remain in backups.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, utcnow
+
+
+class StoredFile(Base):
+    __tablename__ = "stored_files"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Random 128-bit identifier (hex): the blob's name and the associated data of its encryption.
+    uuid: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    #: What the file belongs to (``attachment``, ``document``): the blob key's first part.
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    #: Blob format version (``app.files.crypto``); old versions keep decrypting.
+    format: Mapped[int] = mapped_column(default=1)
+    #: The KEK the data key is wrapped under, so rotation finds what it still has to rewrap.
+    kek_id: Mapped[str] = mapped_column(sa.String(64), index=True)
+    #: The data key, sealed with AES-256-GCM under ``kek_id`` (``app.sealed``), the uuid bound.
+    wrapped_dek: Mapped[str] = mapped_column(sa.String(255))
+    #: Original filename, media type and SHA-256 as JSON, AES-256-GCM under the data key.
+    meta_sealed: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    #: Plaintext size in bytes.
+    size: Mapped[int] = mapped_column(sa.BigInteger)
+    uploaded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def blob_key(self) -> str:
+        return f"{self.kind}/{self.uuid}"

@@ -1,0 +1,325 @@
+"""Storing, reading and shredding encrypted files; the one place blobs and data keys meet.
+
+Callers (post attachments, meeting documents) hand ``store_file`` an iterator of plaintext
+chunks straight from the request body; it sniffs the type from the first bytes, encrypts while
+it streams into the blob store, and adds a ``StoredFile`` row to the current transaction.
+The blob is tied to that transaction: if it rolls back, the blob is deleted; a shredded file's
+blob is deleted only once the deletion is committed. ``storage sweep`` removes what a killed
+process left behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask, current_app
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from app.extensions import db
+from app.files import crypto
+from app.files.models import StoredFile
+from app.files.sniff import SNIFF_BYTES, Kind, safe_filename, sniff
+from app.files.storage import BlobMissing, BlobStore, StorageError, read_exact, store_from_url
+from app.sealed import SealError, keyring, seal, sealed_kek_id, unseal
+
+log = logging.getLogger("pax.files")
+
+#: Unfinished writes and unreferenced blobs younger than this are left alone by the sweep.
+SWEEP_GRACE_SECONDS = 3600
+
+
+class FileTooLarge(Exception):
+    def __init__(self, limit: int):
+        super().__init__(f"The file is larger than the {human_size(limit)} PAX accepts.")
+        self.limit = limit
+
+
+class FileUnavailable(Exception):
+    """The file cannot be served: ``reason`` is ``integrity``, ``key`` or ``storage``."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class FileMeta:
+    filename: str
+    media_type: str
+    sha256: str
+
+
+def human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:,.0f} {unit}" if unit == "bytes" else f"{value:,.1f} {unit}".replace(".0 ", " ")
+        value /= 1024
+    raise AssertionError
+
+
+# --- the application's blob store and the transaction hooks --------------------------------------
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["pax_blobs"] = store_from_url(app.config["STORAGE_URL"], app.config.get("S3_ENDPOINT_URL"))
+
+
+def blob_store() -> BlobStore:
+    store: BlobStore = current_app.extensions["pax_blobs"]
+    return store
+
+
+_WRITTEN = "pax_blobs_written"
+_DOOMED = "pax_blobs_doomed"
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    session.info.pop(_WRITTEN, None)
+    for store, key in session.info.pop(_DOOMED, []):
+        _delete_quietly(store, key)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _after_transaction_end(session: Session, transaction: Any) -> None:
+    if transaction.parent is not None:
+        return
+    # Still listed after the outermost transaction ended: it was not committed.
+    for store, key in session.info.pop(_WRITTEN, []):
+        _delete_quietly(store, key)
+    session.info.pop(_DOOMED, None)
+
+
+def _delete_quietly(store: BlobStore, key: str) -> None:
+    try:
+        store.delete(key)
+    except StorageError:
+        # The data key is gone already, so the blob is unreadable; the sweep removes it later.
+        log.warning("blob %s could not be deleted now; storage sweep will remove it", key)
+
+
+# --- writing -----------------------------------------------------------------------------------
+
+
+def _with_head(chunks: Iterable[bytes]) -> tuple[bytes, Iterator[bytes]]:
+    """The first ``SNIFF_BYTES`` (or all, if shorter) and an iterator over everything."""
+    iterator = iter(chunks)
+    head = bytearray()
+    held: list[bytes] = []
+    for chunk in iterator:
+        held.append(chunk)
+        head += chunk[: SNIFF_BYTES - len(head)]
+        if len(head) >= SNIFF_BYTES:
+            break
+
+    def everything() -> Iterator[bytes]:
+        yield from held
+        yield from iterator
+
+    return bytes(head), everything()
+
+
+def store_file(
+    kind: str, chunks: Iterable[bytes], filename: str, uploader: Any, max_bytes: int
+) -> tuple[StoredFile, FileMeta]:
+    """Encrypt ``chunks`` into a new blob and add its ``StoredFile`` to the session.
+
+    Raises ``RejectedFile`` (type or name refused, nothing written), ``FileTooLarge``,
+    ``StorageError``, or whatever reading the chunks raises; in every case no blob remains.
+    """
+    name = safe_filename(filename)
+    head, body = _with_head(chunks)
+    file_kind: Kind = sniff(head, name)
+    file_uuid = secrets.token_hex(16)
+    dek = crypto.new_dek()
+    digest = hashlib.sha256()
+    record = StoredFile(uuid=file_uuid, kind=kind)
+    store = blob_store()
+    with store.writer(record.blob_key) as blob:
+        encryptor = crypto.SegmentEncryptor(dek, bytes.fromhex(file_uuid), blob.write)
+        for chunk in body:
+            if encryptor.size + len(chunk) > max_bytes:
+                raise FileTooLarge(max_bytes)
+            digest.update(chunk)
+            encryptor.update(chunk)
+        encryptor.finish()
+    db.session.info.setdefault(_WRITTEN, []).append((store, record.blob_key))
+    meta = FileMeta(filename=name, media_type=file_kind.media_type, sha256=digest.hexdigest())
+    record.size = encryptor.size
+    record.wrapped_dek = seal(dek, _dek_context(file_uuid))
+    record.kek_id = sealed_kek_id(record.wrapped_dek)
+    record.meta_sealed = crypto.seal_meta(dek, bytes.fromhex(file_uuid), meta.__dict__)
+    record.uploaded_by_id = getattr(uploader, "id", None)
+    db.session.add(record)
+    db.session.flush()
+    return record, meta
+
+
+def _dek_context(file_uuid: str) -> str:
+    return f"file-dek:{file_uuid}"
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+def data_key(file: StoredFile) -> bytes:
+    try:
+        return unseal(file.wrapped_dek, _dek_context(file.uuid))
+    except SealError:
+        raise FileUnavailable(
+            "key", "The file's key does not open: the key-encryption key is missing from the keyring or wrong."
+        ) from None
+
+
+def file_meta(file: StoredFile, dek: bytes | None = None) -> FileMeta:
+    try:
+        meta = crypto.open_meta(dek or data_key(file), bytes.fromhex(file.uuid), file.meta_sealed)
+    except crypto.IntegrityError as exc:
+        raise FileUnavailable("integrity", str(exc)) from None
+    return FileMeta(filename=meta["filename"], media_type=meta["media_type"], sha256=meta["sha256"])
+
+
+@dataclass
+class OpenedFile:
+    """A file checked as far as it can be before sending: key, header, length and first segment."""
+
+    file: StoredFile
+    meta: FileMeta
+    start: int
+    stop: int
+    chunks: Iterator[bytes]
+
+    @property
+    def length(self) -> int:
+        return self.stop - self.start
+
+
+def open_file(file: StoredFile, start: int = 0, stop: int | None = None) -> OpenedFile:
+    """Plaintext bytes ``start``..``stop`` of ``file``, decrypted segment by segment as they are read.
+
+    Everything that can be checked before the first byte is: the data key, the metadata, the
+    blob's exact length and header, and the first segment of the range. A later segment that
+    fails authentication raises ``FileUnavailable`` from the iterator, so a response streaming
+    it is cut off instead of completed with bad data.
+    """
+    stop = file.size if stop is None else stop
+    dek = data_key(file)
+    meta = file_meta(file, dek)
+    store = blob_store()
+    key = file.blob_key
+    try:
+        stored = store.size(key)
+        reader = store.open(key)
+        header = crypto.Header.parse(read_exact(reader, crypto.HEADER_SIZE))
+    except BlobMissing:
+        raise FileUnavailable("integrity", "The file's encrypted blob is missing from storage.") from None
+    except StorageError as exc:
+        raise FileUnavailable("storage", f"The file store cannot be read: {exc}") from None
+    except crypto.IntegrityError as exc:
+        raise FileUnavailable("integrity", str(exc)) from None
+    if stored != crypto.blob_size(file.size, header.segment_size):
+        reader.close()
+        raise FileUnavailable("integrity", "The file's encrypted blob has the wrong length (truncated or extended).")
+    decryptor = crypto.SegmentDecryptor(dek, bytes.fromhex(file.uuid), header, file.size)
+    segment = header.segment_size
+    first = start // segment
+    last = max(first, (stop - 1) // segment) if stop > start else first
+    if first:
+        reader.close()
+        try:
+            reader = store.open(key, decryptor.offset_of(first))
+        except StorageError as exc:
+            raise FileUnavailable("storage", f"The file store cannot be read: {exc}") from None
+    segments = crypto.decrypt_stream(decryptor, lambda n: read_exact(reader, n), first, last)
+    try:
+        opening = next(segments)
+    except (crypto.IntegrityError, StorageError) as exc:
+        reader.close()
+        raise FileUnavailable("integrity" if isinstance(exc, crypto.IntegrityError) else "storage", str(exc)) from None
+
+    def plaintext() -> Iterator[bytes]:
+        try:
+            offset = first * segment
+            chunk: bytes = opening
+            index = first
+            while True:
+                lo = max(start - offset, 0)
+                hi = min(stop - offset, len(chunk))
+                if hi > lo:
+                    yield chunk if (lo == 0 and hi == len(chunk)) else chunk[lo:hi]
+                index += 1
+                offset += segment
+                if index > last:
+                    return
+                try:
+                    chunk = next(segments)
+                except crypto.IntegrityError as exc:
+                    raise FileUnavailable("integrity", str(exc)) from None
+                except StorageError as exc:
+                    raise FileUnavailable("storage", str(exc)) from None
+        finally:
+            reader.close()
+
+    return OpenedFile(file=file, meta=meta, start=start, stop=stop, chunks=plaintext())
+
+
+def read_all(file: StoredFile) -> bytes:
+    """The whole plaintext; for tests and small files only."""
+    return b"".join(open_file(file).chunks)
+
+
+# --- shredding and sweeping --------------------------------------------------------------------
+
+
+def shred_files(files: Iterable[StoredFile]) -> int:
+    """Delete the files' rows (their wrapped data keys) now and their blobs once that is committed."""
+    store = blob_store()
+    count = 0
+    for file in files:
+        db.session.info.setdefault(_DOOMED, []).append((store, file.blob_key))
+        db.session.delete(file)
+        count += 1
+    db.session.flush()
+    return count
+
+
+def sweep(grace_seconds: int = SWEEP_GRACE_SECONDS) -> dict[str, int]:
+    """Remove unfinished writes and blobs no file row names, older than the grace period."""
+    store = blob_store()
+    cutoff = time.time() - grace_seconds
+    unfinished = store.sweep_unfinished(cutoff)
+    known = set(db.session.scalars(sa.select(StoredFile.kind + "/" + StoredFile.uuid)))
+    orphans = 0
+    for key, modified in list(store.list_blobs()):
+        if key not in known and modified < cutoff:
+            store.delete(key)
+            orphans += 1
+    return {"unfinished": unfinished, "orphans": orphans}
+
+
+def kek_usage() -> dict[str, int]:
+    """How many data keys each KEK wraps."""
+    rows = db.session.execute(sa.select(StoredFile.kek_id, sa.func.count()).group_by(StoredFile.kek_id))
+    return {kid: count for kid, count in rows}
+
+
+def rewrap_batch(batch_size: int) -> int:
+    """Rewrap up to ``batch_size`` data keys not yet under the active KEK; returns how many."""
+    ring = keyring()
+    files = db.session.scalars(
+        sa.select(StoredFile).where(StoredFile.kek_id != ring.active_kek_id).order_by(StoredFile.id).limit(batch_size)
+    ).all()
+    for file in files:
+        file.wrapped_dek = seal(data_key(file), _dek_context(file.uuid), ring)
+        file.kek_id = ring.active_kek_id
+    db.session.flush()
+    return len(files)

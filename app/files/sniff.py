@@ -1,0 +1,131 @@
+"""What an uploaded file really is, and a name that is safe to keep and to send back.
+
+The media type comes from the file's first bytes (``filetype``'s signatures, plus a UTF-8 text
+check), never from what the browser declared. Only the allow-list below is accepted, and the
+filename's extension must be one that type is known by: a text file named ``.html`` or a zip
+named ``.pdf`` is refused, so nothing PAX serves opens as something else on a member's machine.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import filetype
+
+#: Bytes read before deciding (``filetype`` looks at most at this many).
+SNIFF_BYTES = 8192
+
+
+@dataclass(frozen=True)
+class Kind:
+    media_type: str
+    label: str
+    extensions: tuple[str, ...]
+
+
+_OFFICE = "application/vnd.openxmlformats-officedocument"
+ALLOWED: dict[str, Kind] = {
+    kind.media_type: kind
+    for kind in (
+        Kind("application/pdf", "PDF", ("pdf",)),
+        Kind(f"{_OFFICE}.wordprocessingml.document", "Word document", ("docx",)),
+        Kind(f"{_OFFICE}.spreadsheetml.sheet", "Excel workbook", ("xlsx",)),
+        Kind(f"{_OFFICE}.presentationml.presentation", "PowerPoint presentation", ("pptx",)),
+        Kind("application/msword", "Word 97-2003 document", ("doc",)),
+        Kind("application/vnd.ms-excel", "Excel 97-2003 workbook", ("xls",)),
+        Kind("application/vnd.ms-powerpoint", "PowerPoint 97-2003 presentation", ("ppt",)),
+        Kind("application/vnd.oasis.opendocument.text", "OpenDocument text", ("odt",)),
+        Kind("application/vnd.oasis.opendocument.spreadsheet", "OpenDocument spreadsheet", ("ods",)),
+        Kind("application/vnd.oasis.opendocument.presentation", "OpenDocument presentation", ("odp",)),
+        Kind("image/png", "PNG image", ("png",)),
+        Kind("image/jpeg", "JPEG image", ("jpg", "jpeg")),
+        Kind("image/gif", "GIF image", ("gif",)),
+        Kind("image/webp", "WebP image", ("webp",)),
+        Kind("image/tiff", "TIFF image", ("tif", "tiff")),
+        Kind("application/zip", "ZIP archive", ("zip",)),
+        Kind("text/csv", "CSV table", ("csv",)),
+        Kind("text/plain", "text", ("txt", "text", "log", "md")),
+    )
+}
+#: Text files are told apart by their extension; a name without one is plain text.
+_TEXT_TYPES = ("text/csv", "text/plain")
+_ZIP_CONTAINERS = {
+    ext: kind.media_type
+    for kind in ALLOWED.values()
+    for ext in kind.extensions
+    if ext in ("docx", "xlsx", "pptx", "odt", "ods", "odp")
+}
+ACCEPT_EXTENSIONS = sorted({f".{ext}" for kind in ALLOWED.values() for ext in kind.extensions})
+
+
+def kind_label(media_type: str) -> str:
+    kind = ALLOWED.get(media_type)
+    return kind.label if kind else media_type
+
+
+class RejectedFile(ValueError):
+    """The file may not be stored; the message says why in words a member understands."""
+
+
+def _is_text(head: bytes) -> bool:
+    if b"\x00" in head:
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # A multi-byte character cut at the end of the sample is still text.
+        if exc.start < len(head) - 3:
+            return False
+    return True
+
+
+def sniff(head: bytes, filename: str) -> Kind:
+    """The allowed kind of a file starting with ``head`` and named ``filename``, or ``RejectedFile``."""
+    extension = filename.rsplit(".", 1)[1].lower() if "." in filename else ""
+    guessed = filetype.guess_mime(head) if head else None
+    if guessed is None and _is_text(head):
+        guessed = "text/csv" if extension == "csv" else "text/plain"
+    if guessed == "application/zip" and extension in _ZIP_CONTAINERS:
+        # Office and OpenDocument files are zips; not every writer puts the part filetype looks for first.
+        guessed = _ZIP_CONTAINERS[extension]
+    kind = ALLOWED.get(guessed or "")
+    if kind is None:
+        what = f"a {guessed} file" if guessed else "of a kind PAX cannot recognise"
+        raise RejectedFile(
+            f"This file is {what}. PAX accepts PDF, Word, Excel, PowerPoint, OpenDocument, images "
+            "(PNG, JPEG, GIF, WebP, TIFF), text, CSV and ZIP files."
+        )
+    if extension and extension not in kind.extensions and not (kind.media_type in _TEXT_TYPES and not extension):
+        raise RejectedFile(
+            f"The file's content is a {kind.label} but its name ends in .{extension}; "
+            f"rename it to end in .{kind.extensions[0]}."
+        )
+    return kind
+
+
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f-\x9f/\\:*?"<>|]+')
+MAX_NAME_BYTES = 200
+
+
+def safe_filename(raw: str, fallback: str = "attachment") -> str:
+    """The last path component of ``raw``, without control or reserved characters, at most 200 bytes.
+
+    Browsers send only a base name, but other clients may send ``../../etc/passwd`` or
+    ``C:\\fakepath\\x``; nothing of the path survives. Leading dots are dropped (no hidden files).
+    """
+    name = unicodedata.normalize("NFC", raw or "")
+    name = re.split(r"[/\\]", name)[-1]
+    name = _UNSAFE.sub("_", name)
+    name = " ".join(name.split()).strip(" .")
+    # Bidirectional overrides make "exe.pdf" read as "fdp.exe"; format characters go.
+    name = "".join(ch for ch in name if unicodedata.category(ch) != "Cf")
+    if not name:
+        return fallback
+    stem, dot, ext = name.rpartition(".")
+    if not dot:
+        stem, ext = name, ""
+    while len((stem + dot + ext).encode()) > MAX_NAME_BYTES and stem:
+        stem = stem[:-1]
+    return (stem + dot + ext) if stem else fallback + dot + ext

@@ -1,0 +1,156 @@
+"""Reading a multipart upload from the request body as it arrives.
+
+Werkzeug's ``request.files`` would first copy the whole file to a temporary file in clear;
+this reads the body with werkzeug's incremental ``MultipartDecoder`` instead, so the file part
+flows straight into encryption and nothing but ciphertext ever touches a disk. Small form
+fields before and after the file are collected (at most 64 KiB each).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from flask import current_app, request
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.http import parse_options_header
+from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
+
+READ_SIZE = 256 * 1024
+MAX_FIELD_BYTES = 64 * 1024
+MAX_PARTS = 20
+#: Room for the multipart framing and small fields on top of the file size limit.
+FRAMING_ALLOWANCE = 1024 * 1024
+
+
+class UploadError(ValueError):
+    """The request body is not a usable upload; the message says what to send instead."""
+
+
+def upload_limit() -> int:
+    limit: int = current_app.config["MAX_UPLOAD_BYTES"]
+    return limit
+
+
+def allow_large_body() -> None:
+    """Raise this request's body limit to the upload limit (other requests keep the small one)."""
+    request.max_content_length = upload_limit() + FRAMING_ALLOWANCE
+
+
+@dataclass
+class MultipartUpload:
+    """Walks a multipart body once: fields up to the file, the file's data, then the rest."""
+
+    file_field: str = "file"
+    fields: dict[str, str] = field(default_factory=dict)
+    filename: str | None = None
+    _decoder: MultipartDecoder | None = None
+    _eof: bool = False
+
+    def __post_init__(self) -> None:
+        mimetype, options = parse_options_header(request.headers.get("Content-Type", ""))
+        boundary = options.get("boundary", "")
+        if mimetype != "multipart/form-data" or not boundary:
+            raise UploadError(f"Send the file as multipart/form-data with a part named '{self.file_field}'.")
+        self._decoder = MultipartDecoder(
+            # Bounds the decoder's buffer (one read plus part headers); field sizes are checked below.
+            boundary.encode("latin-1"),
+            max_form_memory_size=2 * READ_SIZE,
+            max_parts=MAX_PARTS,
+        )
+        self._stream = request.stream
+
+    def _event(self) -> object:
+        assert self._decoder is not None
+        while True:
+            try:
+                event = self._decoder.next_event()
+            except RequestEntityTooLarge:
+                raise UploadError(
+                    f"The form has more than {MAX_PARTS} parts or a part header that is too long."
+                ) from None
+            except ValueError as exc:
+                if self._eof:
+                    raise UploadError("The upload ended before it was complete; send it again.") from None
+                raise UploadError(f"The multipart body is malformed: {exc}.") from None
+            if not isinstance(event, NeedData):
+                return event
+            if self._eof:
+                raise UploadError("The upload ended before it was complete; send it again.")
+            data = self._stream.read(READ_SIZE)
+            if not data:
+                self._eof = True
+                self._decoder.receive_data(None)
+                continue
+            try:
+                self._decoder.receive_data(data)
+            except RequestEntityTooLarge:
+                raise UploadError("A part of the form has headers that are too long.") from None
+
+    def _field_value(self, name: str) -> str:
+        value = bytearray()
+        while True:
+            event = self._event()
+            assert isinstance(event, Data)
+            value += event.data
+            if len(value) > MAX_FIELD_BYTES:
+                raise UploadError(f"The form field '{name}' is too long.")
+            if not event.more_data:
+                break
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            raise UploadError(f"The form field '{name}' is not UTF-8 text.") from None
+
+    def until_file(self) -> str:
+        """Read the fields before the file part; returns the file's name as the client sent it."""
+        while True:
+            event = self._event()
+            if isinstance(event, File):
+                if event.name != self.file_field:
+                    raise UploadError(f"Send the file in a part named '{self.file_field}'.")
+                self.filename = event.filename or ""
+                return self.filename
+            if isinstance(event, Field):
+                self.fields[event.name] = self._field_value(event.name)
+            elif isinstance(event, Epilogue):
+                raise UploadError(f"The form has no file in a part named '{self.file_field}'.")
+
+    def file_chunks(self) -> Iterator[bytes]:
+        """The file part's bytes, as they arrive."""
+        while True:
+            event = self._event()
+            assert isinstance(event, Data)
+            if event.data:
+                yield event.data
+            if not event.more_data:
+                return
+
+    def rest(self) -> dict[str, str]:
+        """Read the fields after the file to the end of the body; all fields seen so far."""
+        while True:
+            event = self._event()
+            if isinstance(event, Epilogue):
+                return self.fields
+            if isinstance(event, File):
+                raise UploadError("Send one file per request.")
+            if isinstance(event, Field):
+                self.fields[event.name] = self._field_value(event.name)
+
+
+#: A refused upload's remaining body is read and dropped up to this size, so the browser gets
+#: the error page instead of a reset connection; beyond it the connection is simply closed.
+DISCARD_LIMIT = 64 * 1024 * 1024
+
+
+def discard_rest() -> None:
+    stream = request.stream
+    left = DISCARD_LIMIT
+    try:
+        while left > 0:
+            data = stream.read(min(READ_SIZE, left))
+            if not data:
+                return
+            left -= len(data)
+    except Exception:  # the client went away or the body is over the limit: nothing left to do
+        return
