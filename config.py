@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from dotenv import load_dotenv
 
@@ -96,7 +97,12 @@ class Config:
         self.SQLALCHEMY_ECHO = _env_bool("PAX_SQL_ECHO", False)
 
     def check(self) -> None:
-        """Refuse unsafe settings; called by ``create_app`` before anything starts."""
+        """Refuse unsafe or unusable settings; called by ``create_app`` before anything starts."""
+        storage = urlsplit(self.STORAGE_URL or "")
+        if storage.scheme not in ("file", "s3") or (storage.scheme == "s3" and not storage.netloc):
+            raise ConfigError("PAX_STORAGE_URL must be file:///path or s3://bucket/prefix")
+        if self.MAX_UPLOAD_BYTES < 1:
+            raise ConfigError("PAX_MAX_UPLOAD_BYTES must be a positive number of bytes")
 
 
 class DevelopmentConfig(Config):
@@ -121,6 +127,7 @@ class ProductionConfig(Config):
     ENV_NAME = "production"
 
     def check(self) -> None:
+        super().check()
         if self.SECRET_KEY == INSECURE_DEFAULT_SECRET or len(self.SECRET_KEY or "") < 32:
             raise ConfigError("PAX_SECRET_KEY must be set to a random value of at least 32 characters in production")
         if self.DEBUG:

@@ -155,7 +155,14 @@ POSTS = [
                 "quantity_kg": 410,
                 "container_numbers": ["CSQU3054383"],
                 "vessel_imo": "9074729",
-            }
+            },
+            "files": [
+                (
+                    "reefer-zone-timeline.csv",
+                    b"time,event\n2026-10-14T02:10,reefer CSQU3054383 discharged\n"
+                    b"2026-10-14T03:45,thermal camera alert in reefer zone\n2026-10-14T03:58,two persons detained\n",
+                )
+            ],
         },
     ),
     (
@@ -199,6 +206,7 @@ POSTS = [
 def _load_content(created: dict[str, int]) -> None:
     import sqlalchemy as sa
 
+    from app.clusters.attachments import attach_file
     from app.clusters.models import Cluster, Post
     from app.clusters.services import publish_post
     from app.clusters.validation import parse_post
@@ -231,8 +239,11 @@ def _load_content(created: dict[str, int]) -> None:
             raw["workplan_item_id"] = db.session.scalar(
                 sa.select(WorkplanItem.id).where(WorkplanItem.title == extra["workplan_item"])
             )
-        publish_post(author, parse_post(raw))
+        post = publish_post(author, parse_post(raw))
         created["posts"] = created.get("posts", 0) + 1
+        for filename, content in extra.get("files", []):
+            attach_file(author, post, filename, [content], len(content))
+            created["attachments"] = created.get("attachments", 0) + 1
 
 
 def load_demo() -> dict[str, int]:

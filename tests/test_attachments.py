@@ -377,7 +377,7 @@ def test_upload_download_and_remove_on_the_post_page(client, author, post, login
     )
     assert uploaded.status_code == 302
     shown = client.get(f"/posts/{post.id}").get_data(as_text=True)
-    assert "gate.txt" in shown and "Text" in shown
+    assert "gate.txt" in shown and "1.5 KiB · text file" in shown
     attachment = db.session.scalar(sa.select(Attachment))
     assert f"/attachments/{attachment.id}" in shown
     got = client.get(f"/attachments/{attachment.id}")

@@ -103,3 +103,19 @@ def test_unknown_environment_is_refused(tmp_path):
     assert result.stderr.strip().splitlines() == [
         "PAX configuration error: PAX_ENV must be one of development, production, testing, got 'staging'"
     ]
+
+
+@pytest.mark.parametrize("url", ["ftp://host/blobs", "s3://", "blobs", "s3:///prefix-only"])
+def test_unusable_storage_url_is_refused_in_one_line(tmp_path, url):
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "app", "db", "current"],
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "PAX_INSTANCE_PATH": str(tmp_path), "PAX_STORAGE_URL": url},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "PAX configuration error: PAX_STORAGE_URL must be file:///path or s3://bucket/prefix"
+    ]

@@ -46,7 +46,7 @@ ALLOWED: dict[str, Kind] = {
         Kind("image/tiff", "TIFF image", ("tif", "tiff")),
         Kind("application/zip", "ZIP archive", ("zip",)),
         Kind("text/csv", "CSV table", ("csv",)),
-        Kind("text/plain", "text", ("txt", "text", "log", "md")),
+        Kind("text/plain", "text file", ("txt", "text", "log", "md")),
     )
 }
 #: Text files are told apart by their extension; a name without one is plain text.
