@@ -11,8 +11,10 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 PROFILES = {"RFC_9106_LOW_MEMORY": profiles.RFC_9106_LOW_MEMORY, "CHEAPEST": profiles.CHEAPEST}
 
 _hasher = PasswordHasher.from_parameters(profiles.RFC_9106_LOW_MEMORY)
-#: Verified against when the e-mail is unknown, so a wrong e-mail costs the same time as a wrong password.
-_dummy_hash = _hasher.hash(secrets.token_urlsafe(16))
+#: Verified against when the e-mail is unknown, so a wrong e-mail costs the same time as a wrong
+#: password. Made on first use: hashing at start-up would cost every worker the 64 MiB argon2
+#: needs, even one that never checks a password (API and file traffic).
+_dummy_hash: str | None = None
 
 
 def configure(profile: str) -> None:
@@ -21,7 +23,14 @@ def configure(profile: str) -> None:
     if profile not in PROFILES:
         raise ValueError(f"unknown argon2 profile {profile!r}; choose one of {', '.join(PROFILES)}")
     _hasher = PasswordHasher.from_parameters(PROFILES[profile])
-    _dummy_hash = _hasher.hash(secrets.token_urlsafe(16))
+    _dummy_hash = None
+
+
+def _dummy() -> str:
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = _hasher.hash(secrets.token_urlsafe(16))
+    return _dummy_hash
 
 
 MIN_PASSWORD_LENGTH = 12
@@ -34,7 +43,7 @@ def hash_password(password: str) -> str:
 def verify_password(password_hash: str | None, password: str) -> bool:
     """True when ``password`` matches; always spends one argon2 verification."""
     try:
-        return _hasher.verify(password_hash or _dummy_hash, password) and password_hash is not None
+        return _hasher.verify(password_hash or _dummy(), password) and password_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 

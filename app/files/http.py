@@ -8,6 +8,8 @@ early: the client sees a body shorter than its Content-Length (an error), never 
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import unicodedata
 from collections.abc import Iterator
 from typing import Any
@@ -23,6 +25,65 @@ log = logging.getLogger("pax.files")
 
 #: Bytes handed to the server per write: fewer, larger writes are much faster than 64 KiB ones.
 WRITE_SIZE = 1024 * 1024
+
+
+#: Writes decrypted ahead of the one being sent: bounds the memory a download holds.
+AHEAD = 2
+_END = object()
+
+
+def decrypted_ahead(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """``chunks`` regrouped into ``WRITE_SIZE`` pieces, decrypted by a thread while the server sends.
+
+    AES-GCM and socket writes both release the GIL, so on two cores decryption overlaps the
+    sending instead of adding to it. Errors reach the consumer in order, after every good piece
+    before them; a consumer that stops early (client gone) stops the thread.
+    """
+    pieces: queue.Queue[object] = queue.Queue(maxsize=AHEAD)
+    stopped = threading.Event()
+
+    def put(item: object) -> bool:
+        while not stopped.is_set():
+            try:
+                pieces.put(item, timeout=0.5)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        pending: list[bytes] = []
+        held = 0
+        try:
+            for chunk in chunks:
+                pending.append(chunk)
+                held += len(chunk)
+                if held >= WRITE_SIZE:
+                    if not put(b"".join(pending)):
+                        return
+                    pending, held = [], 0
+            if pending and not put(b"".join(pending)):
+                return
+            put(_END)
+        except BaseException as exc:  # handed to the consumer, which raises it in the response
+            put(exc)
+        finally:
+            close = getattr(chunks, "close", None)
+            if close:
+                close()
+
+    threading.Thread(target=produce, name="pax-decrypt-ahead", daemon=True).start()
+    try:
+        while True:
+            item = pieces.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            assert isinstance(item, bytes)
+            yield item
+    finally:
+        stopped.set()
 
 
 def content_disposition(filename: str, disposition: str = "attachment") -> str:
@@ -73,17 +134,8 @@ def send_stored_file(file: StoredFile, *, actor: Any, target: tuple[str, Any], a
     record(action, actor=actor, target=target, file_id=file.id, bytes=opened.length, offset=start)
 
     def body() -> Iterator[bytes]:
-        pending: list[bytes] = []
-        held = 0
         try:
-            for chunk in opened.chunks:
-                pending.append(chunk)
-                held += len(chunk)
-                if held >= WRITE_SIZE:
-                    yield b"".join(pending)
-                    pending, held = [], 0
-            if pending:
-                yield b"".join(pending)
+            yield from decrypted_ahead(opened.chunks)
         except FileUnavailable as exc:
             failure(file, exc, actor, target, source)
             raise

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import queue
 import secrets
+import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -146,11 +148,18 @@ def store_file(
     store = blob_store()
     with store.writer(record.blob_key) as blob:
         encryptor = crypto.SegmentEncryptor(dek, bytes.fromhex(file_uuid), blob.write)
-        for chunk in body:
-            if encryptor.size + len(chunk) > max_bytes:
-                raise FileTooLarge(max_bytes)
+
+        def take(chunk: bytes) -> None:
             digest.update(chunk)
             encryptor.update(chunk)
+
+        received = 0
+        with InThread(take) as worker:
+            for chunk in body:
+                received += len(chunk)
+                if received > max_bytes:
+                    raise FileTooLarge(max_bytes)
+                worker.put(chunk)
         encryptor.finish()
     db.session.info.setdefault(_WRITTEN, []).append((store, record.blob_key))
     meta = FileMeta(filename=name, media_type=file_kind.media_type, sha256=digest.hexdigest())
@@ -162,6 +171,44 @@ def store_file(
     db.session.add(record)
     db.session.flush()
     return record, meta
+
+
+class InThread:
+    """Runs ``consume`` on each item in a second thread, so the caller's reading overlaps it.
+
+    An upload's multipart parsing is pure Python; hashing, AES-GCM and file writes release the
+    GIL, so on two cores they cost almost nothing next to the parsing. At most ``depth`` items
+    wait. Leaving the ``with`` block waits for the thread; its error, if any, is raised there.
+    """
+
+    def __init__(self, consume: Callable[[bytes], None], depth: int = 4):
+        self._consume = consume
+        self._items: queue.Queue[bytes | None] = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="pax-encrypt", daemon=True)
+
+    def _run(self) -> None:
+        while (item := self._items.get()) is not None:
+            if self._error is None:
+                try:
+                    self._consume(item)
+                except BaseException as exc:  # raised again in the caller's thread
+                    self._error = exc
+
+    def __enter__(self) -> InThread:
+        self._thread.start()
+        return self
+
+    def put(self, item: bytes) -> None:
+        if self._error is not None:
+            raise self._error
+        self._items.put(item)
+
+    def __exit__(self, *exc: object) -> None:
+        self._items.put(None)
+        self._thread.join()
+        if self._error is not None and exc[0] is None:
+            raise self._error
 
 
 def _dek_context(file_uuid: str) -> str:

@@ -20,6 +20,8 @@ from urllib.parse import unquote, urlsplit
 _KEY = re.compile(r"[a-z]+/[0-9a-f]{32}")
 #: Blob stores write in pieces of this size (S3 parts must be at least 5 MiB, but the last).
 PART_SIZE = 8 * 1024 * 1024
+#: Local files are written through a buffer of this size (larger buffers gain nothing here).
+WRITE_BUFFER = 1024 * 1024
 
 
 class StorageError(Exception):
@@ -112,7 +114,7 @@ class LocalStore:
         except OSError as exc:
             raise StorageError(f"the blob directory is not writable: {exc.strerror}") from None
         try:
-            with os.fdopen(fd, "wb", buffering=PART_SIZE) as handle:
+            with os.fdopen(fd, "wb", buffering=WRITE_BUFFER) as handle:
                 yield handle
                 handle.flush()
                 os.fsync(handle.fileno())
