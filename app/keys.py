@@ -11,10 +11,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 
 from app.audit.services import record
+from app.auth import mfa, sso
 from app.auth.models import IdentityProvider, User
 from app.extensions import db
 from app.files.services import kek_usage, rewrap_batch
@@ -50,9 +52,9 @@ class KeysStatus:
 
 
 #: Every column holding a value sealed with ``app.sealed``, with the context it was sealed under.
-_SEALED_COLUMNS: list[tuple[type, str, Callable[[object], str]]] = [
-    (User, "totp_secret_sealed", lambda row: f"totp-secret:{row.id}"),  # type: ignore[attr-defined]
-    (IdentityProvider, "client_secret_sealed", lambda row: f"idp-client-secret:{row.id}"),  # type: ignore[attr-defined]
+_SEALED_COLUMNS: list[tuple[type, str, Callable[[Any], str]]] = [
+    (User, "totp_secret_sealed", mfa.secret_context),
+    (IdentityProvider, "client_secret_sealed", lambda provider: sso.secret_context(provider.id)),
 ]
 
 

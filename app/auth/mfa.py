@@ -29,7 +29,8 @@ RECOVERY_CODE_COUNT = 10
 VALID_WINDOW = 1
 
 
-def _context(user: User) -> str:
+def secret_context(user: User) -> str:
+    """What a TOTP seed is sealed under (``app.sealed``); rotation re-seals with it too."""
     return f"totp-secret:{user.id}"
 
 
@@ -81,7 +82,7 @@ def enrol(user: User, secret: str, code: str) -> list[str] | None:
     step = _accepted_step(secret, code, None)
     if step is None:
         return None
-    user.totp_secret_sealed = seal(secret.encode(), _context(user))
+    user.totp_secret_sealed = seal(secret.encode(), secret_context(user))
     user.totp_last_step = step
     user.mfa_enrolled_at = utcnow()
     return replace_recovery_codes(user)
@@ -90,7 +91,7 @@ def enrol(user: User, secret: str, code: str) -> list[str] | None:
 def verify_totp(user: User, code: str) -> bool:
     if not user.totp_secret_sealed:
         return False
-    secret = unseal(user.totp_secret_sealed, _context(user)).decode()
+    secret = unseal(user.totp_secret_sealed, secret_context(user)).decode()
     step = _accepted_step(secret, code, user.totp_last_step)
     if step is None:
         return False

@@ -56,7 +56,8 @@ def providers_for_email(email: str) -> list[IdentityProvider]:
     return list(db.session.scalars(stmt))
 
 
-def _secret_context(provider_id: int) -> str:
+def secret_context(provider_id: int) -> str:
+    """What a provider's client secret is sealed under (``app.sealed``); rotation re-seals with it too."""
     return f"idp-client-secret:{provider_id}"
 
 
@@ -79,7 +80,7 @@ def client_for(provider: IdentityProvider) -> FlaskOAuth2App:
         oauth.register(
             name=name,
             client_id=provider.client_id,
-            client_secret=unseal(provider.client_secret_sealed, _secret_context(provider.id)).decode(),
+            client_secret=unseal(provider.client_secret_sealed, secret_context(provider.id)).decode(),
             server_metadata_url=provider.discovery_url,
             client_kwargs={
                 "scope": SCOPES,
@@ -237,7 +238,7 @@ def add_provider(
     )
     db.session.add(provider)
     db.session.flush()
-    provider.client_secret_sealed = seal(client_secret.encode(), _secret_context(provider.id))
+    provider.client_secret_sealed = seal(client_secret.encode(), secret_context(provider.id))
     return provider
 
 
@@ -275,4 +276,4 @@ def update_provider(
 
 
 def set_client_secret(provider: IdentityProvider, client_secret: str) -> None:
-    provider.client_secret_sealed = seal(client_secret.encode(), _secret_context(provider.id))
+    provider.client_secret_sealed = seal(client_secret.encode(), secret_context(provider.id))

@@ -8,8 +8,9 @@ fields before and after the file are collected (at most 64 KiB each).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from flask import current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -25,6 +26,15 @@ FRAMING_ALLOWANCE = 1024 * 1024
 
 class UploadError(ValueError):
     """The request body is not a usable upload; the message says what to send instead."""
+
+
+class UploadRefused(Exception):
+    """An upload that stored nothing: the status to answer and the message for the member."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
 
 
 def upload_limit() -> int:
@@ -154,3 +164,47 @@ def discard_rest() -> None:
             left -= len(data)
     except Exception:  # the client went away or the body is over the limit: nothing left to do
         return
+
+
+T = TypeVar("T")
+
+
+def receive_upload(
+    store: Callable[[str, Iterator[bytes]], T], check_fields: Callable[[dict[str, str]], None] | None = None
+) -> T:
+    """Walk the request's multipart body once, as pages and API both need it.
+
+    The fields before the file go to ``check_fields`` (a form's CSRF token), the file's name and
+    bytes to ``store``, then the rest of the body is read. Every refusal becomes
+    ``UploadRefused``; the caller's transaction must then be rolled back, which also deletes a
+    blob ``store`` already wrote.
+    """
+    from app.files.services import FileTooLarge
+    from app.files.sniff import RejectedFile
+    from app.files.storage import StorageError
+
+    allow_large_body()
+    try:
+        form = MultipartUpload()
+        filename = form.until_file()
+        if check_fields:
+            check_fields(form.fields)
+        if not filename:
+            raise UploadError("Choose a file to upload: the 'file' part has no filename.")
+        stored = store(filename, form.file_chunks())
+        form.rest()
+        return stored
+    except FileTooLarge as exc:
+        # Reading on through gigabytes to answer politely would cost more than a closed connection.
+        raise UploadRefused(413, str(exc)) from None
+    except (UploadError, RejectedFile) as exc:
+        discard_rest()
+        raise UploadRefused(415 if isinstance(exc, RejectedFile) else 400, str(exc)) from None
+    except StorageError:
+        discard_rest()
+        raise UploadRefused(
+            503, "The file store is unavailable, so the file was not saved. Try again in a few minutes."
+        ) from None
+    except UploadRefused:
+        discard_rest()
+        raise
