@@ -103,6 +103,9 @@ def register_blueprints(app: Flask) -> None:
     from app.clusters.routes import bp as clusters_bp
     from app.health.routes import bp as health_bp
     from app.main.routes import bp as main_bp
+    from app.meetings.pack_routes import bp as packs_bp
+    from app.meetings.routes import bp as meetings_bp
+    from app.workplan.routes import bp as workplan_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
@@ -110,6 +113,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp)
     app.register_blueprint(clusters_bp)
     app.register_blueprint(attachments_bp)
+    app.register_blueprint(workplan_bp)
+    app.register_blueprint(meetings_bp)
+    app.register_blueprint(packs_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(api_bp)
 

@@ -212,14 +212,16 @@ def _load_content(created: dict[str, int]) -> None:
     from app.clusters.validation import parse_post
     from app.extensions import db
     from app.workplan.models import ItemStatus, WorkplanItem
+    from app.workplan.services import workplan_of
 
     for slug, title, due, status in WORKPLAN_ITEMS:
         if db.session.scalar(sa.select(WorkplanItem.id).where(WorkplanItem.title == title)) is None:
             cluster = db.session.scalar(sa.select(Cluster).where(Cluster.slug == slug))
+            workplan = workplan_of(2026)
             db.session.add(
                 WorkplanItem(
                     cluster_id=cluster.id,
-                    year=2026,
+                    workplan=workplan,
                     title=title,
                     due_date=date.fromisoformat(due),
                     status=ItemStatus(status),

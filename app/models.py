@@ -28,9 +28,18 @@ from app.clusters.models import (
 )
 from app.directory.models import Organisation, OrganisationDomain, OrgType
 from app.files.models import StoredFile
-from app.workplan.models import WorkplanItem
+from app.meetings.models import (
+    AgendaItem,
+    Meeting,
+    MeetingDocument,
+    MeetingKind,
+    MeetingRecipientOrg,
+    MeetingRecipientUser,
+)
+from app.workplan.models import Workplan, WorkplanItem, WorkplanItemChange, WorkplanItemLead
 
 __all__ = [
+    "AgendaItem",
     "ApiToken",
     "Attachment",
     "AuditEvent",
@@ -42,6 +51,11 @@ __all__ = [
     "IdentityProvider",
     "IncidentContainer",
     "IncidentDetails",
+    "Meeting",
+    "MeetingDocument",
+    "MeetingKind",
+    "MeetingRecipientOrg",
+    "MeetingRecipientUser",
     "MembershipRole",
     "OrgType",
     "Organisation",
@@ -57,5 +71,8 @@ __all__ = [
     "User",
     "UserSession",
     "UserStatus",
+    "Workplan",
     "WorkplanItem",
+    "WorkplanItemChange",
+    "WorkplanItemLead",
 ]

@@ -30,6 +30,14 @@ from app.clusters.models import (
     Tlp,
 )
 from app.extensions import db
+from app.meetings.models import (
+    Meeting,
+    MeetingDocument,
+    MeetingKind,
+    MeetingRecipientOrg,
+    MeetingRecipientUser,
+)
+from app.workplan.models import WorkplanItem
 
 #: Accounts that must use a second factor (DESIGN.md, Identity).
 MFA_REQUIRED_ROLES = frozenset({GlobalRole.CURATOR, GlobalRole.ADMIN, GlobalRole.AUDITOR})
@@ -66,41 +74,115 @@ def member_cluster_ids(user: Any, roles: tuple[MembershipRole, ...] | None = Non
     return list(db.session.scalars(stmt))
 
 
-def visible_posts(user: Any) -> sa.ColumnElement[bool]:
-    """Posts ``user`` may see, as DESIGN.md's access table says; the one rule every read uses.
+def _audience(
+    user: User,
+    *,
+    tlp: Any,
+    author_id: Any,
+    author_org_id: Any,
+    cluster_id: Any,
+    law_enforcement_only: Any,
+    recipient_org: sa.ColumnElement[bool],
+    recipient_user: sa.ColumnElement[bool],
+) -> sa.ColumnElement[bool]:
+    """DESIGN.md's access table for any marked item, given the item's columns.
 
-    CLEAR and GREEN: every active member. AMBER: the post's cluster members, the author's
+    CLEAR and GREEN: every active member. AMBER: the item's cluster members, the author's
     organisation and named recipient organisations. AMBER+STRICT: the author's organisation and
     named recipient organisations. RED: the author and named recipients. "Law enforcement only"
     narrows any of these to law-enforcement users plus the author. The author always sees their
-    own post; nobody else has an override, administrators and curators included.
+    own item; nobody else has an override, administrators and curators included.
     """
-    if not is_active_user(user):
-        return sa.false()
-    is_author = Post.author_id == user.id
-    same_org = Post.author_org_id == user.organisation_id
-    recipient_org = (
-        sa.select(PostRecipientOrg.post_id)
-        .where(PostRecipientOrg.post_id == Post.id, PostRecipientOrg.organisation_id == user.organisation_id)
-        .exists()
-    )
-    recipient_user = (
-        sa.select(PostRecipientUser.post_id)
-        .where(PostRecipientUser.post_id == Post.id, PostRecipientUser.user_id == user.id)
-        .exists()
-    )
+    is_author = author_id == user.id
+    same_org = author_org_id == user.organisation_id
     clusters = member_cluster_ids(user)
-    in_cluster = Post.cluster_id.in_(clusters) if clusters else sa.false()
+    in_cluster = cluster_id.in_(clusters) if clusters else sa.false()
     audience = sa.or_(
         is_author,
-        Post.tlp.in_([Tlp.CLEAR, Tlp.GREEN]),
-        sa.and_(Post.tlp == Tlp.AMBER, sa.or_(in_cluster, same_org, recipient_org)),
-        sa.and_(Post.tlp == Tlp.AMBER_STRICT, sa.or_(same_org, recipient_org)),
-        sa.and_(Post.tlp == Tlp.RED, recipient_user),
+        tlp.in_([Tlp.CLEAR, Tlp.GREEN]),
+        sa.and_(tlp == Tlp.AMBER, sa.or_(in_cluster, same_org, recipient_org)),
+        sa.and_(tlp == Tlp.AMBER_STRICT, sa.or_(same_org, recipient_org)),
+        sa.and_(tlp == Tlp.RED, recipient_user),
     )
     if user.organisation.is_law_enforcement:
         return audience
-    return sa.and_(audience, sa.or_(Post.law_enforcement_only.is_(False), is_author))
+    return sa.and_(audience, sa.or_(law_enforcement_only.is_(False), is_author))
+
+
+def visible_posts(user: Any) -> sa.ColumnElement[bool]:
+    """Posts ``user`` may see, as DESIGN.md's access table says; the one rule every read uses."""
+    if not is_active_user(user):
+        return sa.false()
+    return _audience(
+        user,
+        tlp=Post.tlp,
+        author_id=Post.author_id,
+        author_org_id=Post.author_org_id,
+        cluster_id=Post.cluster_id,
+        law_enforcement_only=Post.law_enforcement_only,
+        recipient_org=sa.select(PostRecipientOrg.post_id)
+        .where(PostRecipientOrg.post_id == Post.id, PostRecipientOrg.organisation_id == user.organisation_id)
+        .exists(),
+        recipient_user=sa.select(PostRecipientUser.post_id)
+        .where(PostRecipientUser.post_id == Post.id, PostRecipientUser.user_id == user.id)
+        .exists(),
+    )
+
+
+def _meeting_recipient_org(user: User) -> sa.ColumnElement[bool]:
+    return (
+        sa.select(MeetingRecipientOrg.meeting_id)
+        .where(
+            MeetingRecipientOrg.meeting_id == Meeting.id,
+            MeetingRecipientOrg.organisation_id == user.organisation_id,
+        )
+        .exists()
+    )
+
+
+def _meeting_recipient_user(user: User) -> sa.ColumnElement[bool]:
+    return (
+        sa.select(MeetingRecipientUser.meeting_id)
+        .where(MeetingRecipientUser.meeting_id == Meeting.id, MeetingRecipientUser.user_id == user.id)
+        .exists()
+    )
+
+
+def visible_meetings(user: Any) -> sa.ColumnElement[bool]:
+    """Meetings ``user`` may see: the access table applied to the meeting's marking, cluster,
+    organiser and named recipients. Senior Officials' and ministerial meetings have no cluster,
+    so their AMBER audience is the organiser's organisation and the named organisations."""
+    if not is_active_user(user):
+        return sa.false()
+    return _audience(
+        user,
+        tlp=Meeting.tlp,
+        author_id=Meeting.author_id,
+        author_org_id=Meeting.author_org_id,
+        cluster_id=Meeting.cluster_id,
+        law_enforcement_only=Meeting.law_enforcement_only,
+        recipient_org=_meeting_recipient_org(user),
+        recipient_user=_meeting_recipient_user(user),
+    )
+
+
+def visible_meeting_documents(user: Any) -> sa.ColumnElement[bool]:
+    """Documents ``user`` may see: their meeting must be visible, and the document's own marking
+    (same or stricter), flag and author must admit the user too, with the meeting's cluster and
+    named recipients. Callers join ``Meeting`` on ``MeetingDocument.meeting_id``."""
+    if not is_active_user(user):
+        return sa.false()
+    own = _audience(
+        user,
+        tlp=MeetingDocument.tlp,
+        author_id=MeetingDocument.author_id,
+        author_org_id=MeetingDocument.author_org_id,
+        cluster_id=Meeting.cluster_id,
+        law_enforcement_only=MeetingDocument.law_enforcement_only,
+        recipient_org=_meeting_recipient_org(user),
+        recipient_user=_meeting_recipient_user(user),
+    )
+    return sa.and_(Meeting.id == MeetingDocument.meeting_id, visible_meetings(user), own)
 
 
 def visible_comments(user: Any) -> sa.ColumnElement[bool]:
@@ -193,6 +275,52 @@ def _comment_on(user: User, post: Any) -> bool:
     return _post_in_cluster(user, post.cluster)
 
 
+def _curator(user: User, _target: Any) -> bool:
+    return user.role is GlobalRole.CURATOR
+
+
+def _coordinates(user: User, cluster: Any) -> bool:
+    return isinstance(cluster, Cluster) and membership_role(user, cluster) is MembershipRole.COORDINATOR
+
+
+def _update_workplan_item(user: User, item: Any) -> bool:
+    """Curators change anything; a cluster's coordinators report status and progress of its items."""
+    if not isinstance(item, WorkplanItem):
+        return False
+    return user.role is GlobalRole.CURATOR or _coordinates(user, item.cluster)
+
+
+def _open_meeting_form(user: User, _target: Any) -> bool:
+    """Curators schedule any meeting; coordinators their clusters' technical meetings."""
+    return user.role is GlobalRole.CURATOR or bool(member_cluster_ids(user, (MembershipRole.COORDINATOR,)))
+
+
+def _schedule_meeting(user: User, cluster: Any) -> bool:
+    """``cluster`` is the technical meeting's cluster, or None for a Senior Officials' or
+    ministerial meeting, which only curators schedule."""
+    return user.role is GlobalRole.CURATOR or _coordinates(user, cluster)
+
+
+def _prepare_meeting(user: User, meeting: Any) -> bool:
+    """Curators, the organiser, and for a technical meeting its cluster's coordinators edit the
+    meeting, its agenda and minutes and upload its documents (callers load it visibly)."""
+    if not isinstance(meeting, Meeting):
+        return False
+    if user.role is GlobalRole.CURATOR or meeting.author_id == user.id:
+        return True
+    return meeting.kind is MeetingKind.TECHNICAL and _coordinates(user, meeting.cluster)
+
+
+def _delete_meeting(user: User, meeting: Any) -> bool:
+    return isinstance(meeting, Meeting) and (user.role is GlobalRole.CURATOR or meeting.author_id == user.id)
+
+
+def _remove_meeting_document(user: User, document: Any) -> bool:
+    if not isinstance(document, MeetingDocument):
+        return False
+    return document.author_id == user.id or _prepare_meeting(user, document.meeting)
+
+
 def _view_audit(user: User, _target: Any) -> bool:
     return user.role in (GlobalRole.ADMIN, GlobalRole.AUDITOR)
 
@@ -207,6 +335,15 @@ _RULES: dict[str, Callable[[User, Any], bool]] = {
     "delete_post": _edit_post,
     "attach_file": _edit_post,
     "comment_post": _comment_on,
+    # the workplan and meetings: curators, coordinators, organisers
+    "manage_workplan": _curator,
+    "update_workplan_item": _update_workplan_item,
+    "open_meeting_form": _open_meeting_form,
+    "schedule_meeting": _schedule_meeting,
+    "edit_meeting": _prepare_meeting,
+    "add_meeting_document": _prepare_meeting,
+    "remove_meeting_document": _remove_meeting_document,
+    "delete_meeting": _delete_meeting,
     # organisation focal points and administrators
     "view_approvals": _approvals_page,
     "approve_user": _approve,
@@ -275,3 +412,37 @@ def post_or_404(user: Any, post_id: int, need: str = "view") -> Post:
     if need != "view" and not can(user, need, post):
         abort(403)
     return post
+
+
+def workplan_item_or_404(user: Any, item_id: int, need: str = "view") -> WorkplanItem:
+    """The workplan has no marking: every active member sees its items. Others get 404."""
+    item = db.session.get(WorkplanItem, item_id) if is_active_user(user) else None
+    if item is None:
+        abort(404)
+    if need != "view" and not can(user, need, item):
+        abort(403)
+    return item
+
+
+def meeting_or_404(user: Any, meeting_id: int, need: str = "view") -> Meeting:
+    """Load a meeting the user may see (404 otherwise) and, for ``need`` other than view, may act on."""
+    meeting = db.session.scalar(sa.select(Meeting).where(Meeting.id == meeting_id, visible_meetings(user)))
+    if meeting is None:
+        abort(404)
+    if need != "view" and not can(user, need, meeting):
+        abort(403)
+    return meeting
+
+
+def meeting_document_or_404(user: Any, document_id: int, need: str = "view") -> MeetingDocument:
+    """Load a meeting document the user may see (404 otherwise); ``need`` is checked on the document."""
+    document = db.session.scalar(
+        sa.select(MeetingDocument)
+        .join(Meeting, Meeting.id == MeetingDocument.meeting_id)
+        .where(MeetingDocument.id == document_id, visible_meeting_documents(user))
+    )
+    if document is None:
+        abort(404)
+    if need != "view" and not can(user, need, document):
+        abort(403)
+    return document

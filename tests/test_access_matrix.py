@@ -14,6 +14,9 @@ import sqlalchemy as sa
 
 from app.auth.models import User, UserStatus
 from app.extensions import db
+from tests.support.access_meetings import MEETINGS_ACCESS
+from tests.support.access_packs import PACKS_ACCESS
+from tests.support.access_workplan import WORKPLAN_ACCESS
 
 ROLES = ["anonymous", "pending", "suspended", "member", "coordinator", "focal_point", "curator", "admin", "auditor"]
 ACTIVE = {"member", "coordinator", "focal_point", "curator", "admin", "auditor"}
@@ -93,6 +96,26 @@ ACCESS = {
     "api.delete_attachment": "token_editor",
 }
 
+ACCESS.update(WORKPLAN_ACCESS)
+ACCESS.update(MEETINGS_ACCESS)
+ACCESS.update(PACKS_ACCESS)
+
+#: The roles each workplan and meeting access class admits (``token_<class>`` is the same
+#: through the API). The sample workplan item and meeting belong to the policy cluster, whose
+#: coordinator the "coordinator" role is; the sample meeting's organiser is not among the roles.
+#: curator: curators only; workplan_updater: curators and the item's cluster coordinators;
+#: meeting_scheduler: curators and coordinators (of any cluster); meeting_preparer: curators and
+#: the technical meeting's cluster coordinators; meeting_deleter: curators (and the organiser);
+#: document_remover: as meeting_preparer (and the document's author).
+CURATION_ROLES = {
+    "curator": {"curator"},
+    "workplan_updater": {"curator", "coordinator"},
+    "meeting_scheduler": {"curator", "coordinator"},
+    "meeting_preparer": {"curator", "coordinator"},
+    "meeting_deleter": {"curator"},
+    "document_remover": {"curator", "coordinator"},
+}
+
 #: Query strings a route needs to answer at all.
 QUERY = {"api.search": "?q=sample"}
 
@@ -154,8 +177,49 @@ class World:
         from app.clusters.attachments import attach_file
 
         self.attachment, _meta = attach_file(self.colleague, self.post, "sample.txt", [b"sample text"], 10**6)
+        self._workplan_and_meeting()
         db.session.commit()
         self.make = make
+
+    def _workplan_and_meeting(self) -> None:
+        """A policy-cluster workplan item, and a GREEN technical policy meeting organised by a
+        colleague with one agenda item and one document."""
+        from datetime import UTC, datetime
+
+        from app.clusters.models import Cluster, Tlp
+        from app.files.services import store_file
+        from app.meetings.models import AgendaItem, Meeting, MeetingDocument, MeetingKind
+        from app.workplan.models import WorkplanItem
+        from app.workplan.services import workplan_of
+
+        policy = db.session.scalar(sa.select(Cluster).where(Cluster.slug == "policy"))
+        self.item = WorkplanItem(workplan=workplan_of(2026), cluster=policy, title="Sample item")
+        db.session.add(self.item)
+        self.meeting = Meeting(
+            kind=MeetingKind.TECHNICAL,
+            cluster=policy,
+            title="Sample meeting",
+            starts_at=datetime(2026, 12, 1, 9, tzinfo=UTC),
+            ends_at=datetime(2026, 12, 1, 17, tzinfo=UTC),
+            location="Brussels",
+            tlp=Tlp.GREEN,
+            author=self.colleague,
+            author_org_id=self.org.id,
+        )
+        self.agenda_item = AgendaItem(meeting=self.meeting, position=1, title="Welcome")
+        db.session.add_all([self.meeting, self.agenda_item])
+        stored, _meta = store_file("meeting", [b"agenda text"], "agenda.txt", self.colleague, 10**6)
+        self.document = MeetingDocument(
+            meeting=self.meeting,
+            agenda_item=self.agenda_item,
+            file=stored,
+            title="Agenda",
+            tlp=Tlp.GREEN,
+            author=self.colleague,
+            author_org_id=self.org.id,
+        )
+        db.session.add(self.document)
+        db.session.flush()
 
     def account(self, role: str):  # type: ignore[no-untyped-def]
         make = self.make
@@ -181,6 +245,11 @@ class World:
             "slug": "policy",
             "post_id": self.post.id,
             "attachment_id": self.attachment.id,
+            "item_id": self.item.id,
+            "year": 2026,
+            "meeting_id": self.meeting.id,
+            "agenda_item_id": self.agenda_item.id,
+            "document_id": self.document.id,
             "path": "no-such-thing",
             "filename": "css/pax.css",
         }
@@ -203,6 +272,10 @@ def _expected(access: str, role: str) -> str:
         return "not_found"
     if access == "token":
         return "ok" if role in ACTIVE else "unauthorized"
+    if access.startswith("token_") and access[len("token_") :] in CURATION_ROLES:
+        if role not in ACTIVE:
+            return "unauthorized"
+        return "ok" if role in CURATION_ROLES[access[len("token_") :]] else "denied"
     if access == "token_editor":
         if role not in ACTIVE:
             return "unauthorized"
@@ -221,6 +294,8 @@ def _expected(access: str, role: str) -> str:
         return "ok" if role in ("member", "coordinator", "focal_point") else "denied"
     if access == "post_editor":
         return "ok" if role == "focal_point" else "denied"
+    if access in CURATION_ROLES:
+        return "ok" if role in CURATION_ROLES[access] else "denied"
     raise AssertionError(f"unknown access class {access}")
 
 

@@ -138,11 +138,13 @@ def test_incident_note_identifiers_are_stored_compact(client, headers):
 
 def test_deliverable_needs_an_item_of_the_same_cluster(client, headers):
     from app.workplan.models import WorkplanItem
+    from app.workplan.services import workplan_of
 
     cluster = db.session.scalar(sa.select(Cluster).where(Cluster.slug == CLUSTER))
     other = db.session.scalar(sa.select(Cluster).where(Cluster.slug == "policy"))
-    item = WorkplanItem(cluster_id=cluster.id, year=2025, title="Guidance on seals")
-    elsewhere = WorkplanItem(cluster_id=other.id, year=2025, title="Policy paper")
+    plan = workplan_of(2025)
+    item = WorkplanItem(cluster_id=cluster.id, workplan=plan, title="Guidance on seals")
+    elsewhere = WorkplanItem(cluster_id=other.id, workplan=plan, title="Policy paper")
     db.session.add_all([item, elsewhere])
     db.session.commit()
     deliverable = best_practice(type="deliverable", workplan_item_id=item.id)

@@ -39,9 +39,11 @@ def publish(author: Any, cluster: str = "policy", **fields: Any) -> Post:
 
 def workplan_item(slug: str = "policy", title: str = "Port security guidelines") -> int:
     from app.workplan.models import WorkplanItem
+    from app.workplan.services import workplan_of
 
     cluster_id = db.session.scalar(sa.select(Cluster.id).where(Cluster.slug == slug))
-    item = WorkplanItem(cluster_id=cluster_id, year=2026, title=title)
+    plan = workplan_of(2026)
+    item = WorkplanItem(cluster_id=cluster_id, workplan=plan, title=title)
     db.session.add(item)
     db.session.commit()
     return item.id

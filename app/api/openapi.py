@@ -340,6 +340,15 @@ DOCUMENT: dict[str, Any] = {
 }
 
 
+def register_paths(tag: dict[str, str], paths: dict[str, Any], schemas: dict[str, Any] | None = None) -> None:
+    """A feature's API module adds its operations (and schemas) when ``app.api.routes`` imports it."""
+    DOCUMENT["tags"].insert(len(DOCUMENT["tags"]) - 1, tag)
+    overlap = (set(paths) & set(PATHS)) | (set(schemas or {}) & set(SCHEMAS))
+    assert not overlap, f"OpenAPI entries defined twice: {sorted(overlap)}"
+    PATHS.update(paths)
+    SCHEMAS.update(schemas or {})
+
+
 @bp.get("/openapi.json")
 def openapi() -> Response:
     """The API's OpenAPI 3.1 document; public, so tools can read it before holding a token."""

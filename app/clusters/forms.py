@@ -34,7 +34,7 @@ from app.clusters.validation import TAG_RE
 from app.directory.models import Organisation
 from app.extensions import db
 from app.validation import ValidationError
-from app.workplan.models import WorkplanItem
+from app.workplan.models import Workplan, WorkplanItem
 
 MODUS_LABELS = {
     ModusOperandi.RIP_ON_RIP_OFF: "Rip-on/rip-off",
@@ -250,8 +250,9 @@ def workplan_items(cluster: Cluster) -> list[WorkplanItem]:
     return list(
         db.session.scalars(
             sa.select(WorkplanItem)
+            .join(Workplan, Workplan.id == WorkplanItem.workplan_id)
             .where(WorkplanItem.cluster_id == cluster.id)
-            .order_by(WorkplanItem.year.desc(), WorkplanItem.title)
+            .order_by(Workplan.year.desc(), WorkplanItem.title)
         )
     )
 

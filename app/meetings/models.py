@@ -1,0 +1,148 @@
+"""Meetings, their agenda items, and the encrypted documents prepared for them.
+
+A meeting carries a TLP marking, an optional "law enforcement only" flag, its cluster (for
+technical meetings), its organiser and the organiser's organisation, and named recipient
+organisations and people, exactly like a post. A document narrows its meeting's audience with
+its own marking (same or stricter) and its own author. ``app.policy.visible_meetings`` and
+``visible_meeting_documents`` decide who sees which.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.clusters.models.post import Tlp
+from app.db import Base, utcnow
+from app.enums import StrEnum, enum_column_type
+from app.files.models import StoredFile
+
+if TYPE_CHECKING:
+    from app.auth.models import User
+    from app.clusters.models import Cluster
+    from app.directory.models import Organisation
+
+
+class MeetingKind(StrEnum):
+    TECHNICAL = "technical"
+    SENIOR_OFFICIALS = "senior_officials"
+    MINISTERIAL = "ministerial"
+
+    @property
+    def label(self) -> str:
+        return {
+            "technical": "Technical cluster meeting",
+            "senior_officials": "Senior Officials' meeting",
+            "ministerial": "Ministerial meeting",
+        }[self.value]
+
+
+class Meeting(Base):
+    __tablename__ = "meetings"
+    __table_args__ = (
+        sa.CheckConstraint("ends_at >= starts_at", name="ends_after_start"),
+        sa.CheckConstraint("(kind = 'technical') = (cluster_id IS NOT NULL)", name="technical_has_cluster"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[MeetingKind] = mapped_column(enum_column_type(MeetingKind, "meeting_kind"))
+    #: Technical meetings belong to one cluster; Senior Officials' and ministerial meetings to none.
+    cluster_id: Mapped[int | None] = mapped_column(sa.ForeignKey("clusters.id"), index=True)
+    title: Mapped[str] = mapped_column(sa.String(200))
+    starts_at: Mapped[datetime] = mapped_column(index=True)
+    ends_at: Mapped[datetime] = mapped_column()
+    #: Where it takes place (a venue and city); empty for an online-only meeting.
+    location: Mapped[str] = mapped_column(sa.String(300), default="")
+    online: Mapped[bool] = mapped_column(default=False)
+    tlp: Mapped[Tlp] = mapped_column(enum_column_type(Tlp, "tlp"))
+    law_enforcement_only: Mapped[bool] = mapped_column(default=False)
+    #: The organiser; AMBER+STRICT and RED visibility key on them and their organisation.
+    author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    author_org_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"))
+    #: Minutes in Markdown as written, and their sanitised rendering.
+    minutes: Mapped[str] = mapped_column(sa.Text, default="")
+    minutes_html: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    cluster: Mapped[Cluster | None] = relationship(lazy="joined")
+    author: Mapped[User | None] = relationship(lazy="joined")
+    author_org: Mapped[Organisation] = relationship(lazy="joined")
+    agenda: Mapped[list[AgendaItem]] = relationship(
+        back_populates="meeting", cascade="all, delete-orphan", order_by="AgendaItem.position"
+    )
+    recipient_orgs: Mapped[list[MeetingRecipientOrg]] = relationship(cascade="all, delete-orphan")
+    recipient_users: Mapped[list[MeetingRecipientUser]] = relationship(cascade="all, delete-orphan")
+    #: Deleting a meeting must crypto-shred these first.
+    documents: Mapped[list[MeetingDocument]] = relationship(
+        back_populates="meeting", cascade="all, delete-orphan", order_by="MeetingDocument.position"
+    )
+
+
+class MeetingRecipientOrg(Base):
+    __tablename__ = "meeting_recipient_orgs"
+
+    meeting_id: Mapped[int] = mapped_column(sa.ForeignKey("meetings.id", ondelete="CASCADE"), primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+    organisation: Mapped[Organisation] = relationship(lazy="joined")
+
+
+class MeetingRecipientUser(Base):
+    __tablename__ = "meeting_recipient_users"
+
+    meeting_id: Mapped[int] = mapped_column(sa.ForeignKey("meetings.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class AgendaItem(Base):
+    __tablename__ = "agenda_items"
+    __table_args__ = (sa.UniqueConstraint("meeting_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(sa.ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
+    #: 1, 2, 3... in agenda order; the pack numbers its files by it.
+    position: Mapped[int] = mapped_column()
+    title: Mapped[str] = mapped_column(sa.String(200))
+    #: Plain text: presenter, purpose, expected outcome.
+    notes: Mapped[str] = mapped_column(sa.Text, default="")
+
+    meeting: Mapped[Meeting] = relationship(back_populates="agenda")
+    documents: Mapped[list[MeetingDocument]] = relationship(
+        back_populates="agenda_item", order_by="MeetingDocument.position"
+    )
+
+
+class MeetingDocument(Base):
+    """A document for a meeting or one of its agenda items; its bytes are a ``StoredFile``."""
+
+    __tablename__ = "meeting_documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(sa.ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
+    #: None for a document of the meeting as a whole (it comes before the agenda's in a pack).
+    agenda_item_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("agenda_items.id", ondelete="SET NULL"), index=True
+    )
+    file_id: Mapped[int] = mapped_column(sa.ForeignKey("stored_files.id", ondelete="CASCADE"), unique=True)
+    title: Mapped[str] = mapped_column(sa.String(200))
+    #: Order among the documents of the same agenda item (or of the meeting as a whole).
+    position: Mapped[int] = mapped_column(default=1)
+    #: The meeting's marking or a stricter one; the document's audience is the meeting's narrowed by it.
+    tlp: Mapped[Tlp] = mapped_column(enum_column_type(Tlp, "tlp"))
+    law_enforcement_only: Mapped[bool] = mapped_column(default=False)
+    author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    author_org_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    meeting: Mapped[Meeting] = relationship(back_populates="documents")
+    agenda_item: Mapped[AgendaItem | None] = relationship(back_populates="documents")
+    file: Mapped[StoredFile] = relationship(lazy="joined")
+    author: Mapped[User | None] = relationship(lazy="joined")
