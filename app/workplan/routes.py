@@ -1,7 +1,245 @@
-"""Workplan pages: by cluster, timeline, item with history, curation forms, exports."""
+"""Workplan pages: by cluster, timeline, item with history, curation forms, exports.
+
+Every active member reads the workplan (it carries no marking); deliverables are filtered by
+``app.policy.visible_posts`` in ``app.workplan.queries``. Items load through
+``policy.workplan_item_or_404``, writes go through ``app.workplan.services``, and templates
+get ``can_*`` flags instead of deciding anything.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from typing import Any
+
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from app.extensions import db
+from app.policy import authorize, can, workplan_item_or_404
+from app.validation import ValidationError
+from app.workplan import exports, queries, services, timeline
+from app.workplan.forms import AdoptForm, ItemForm, StatusForm
+from app.workplan.models import ItemStatus, Workplan, WorkplanItem
+from app.workplan.validation import MAX_YEAR, MIN_YEAR, parse_date, parse_item
 
 bp = Blueprint("workplan", __name__, url_prefix="/workplan")
+
+YEAR = "/<int:year>"
+ITEM = "/items/<int:item_id>"
+#: The ECL label variant of each status; the label always carries the status in words too.
+STATUS_VARIANTS = {
+    ItemStatus.PLANNED: "low",
+    ItemStatus.IN_PROGRESS: "medium",
+    ItemStatus.DELIVERED: "highlight",
+    ItemStatus.DELAYED: "high",
+    ItemStatus.CANCELLED: "low",
+}
+
+
+@bp.context_processor
+def vocabulary() -> dict[str, Any]:
+    return {"status_variants": STATUS_VARIANTS, "meeting_url": meeting_url}
+
+
+def meeting_url(meeting_id: int) -> str | None:
+    """The meeting's page, if the meetings pages exist in this build."""
+    for endpoint in ("meetings.show", "meetings.meeting"):
+        if endpoint in current_app.view_functions:
+            return url_for(endpoint, meeting_id=meeting_id)
+    return None
+
+
+def _workplan_or_404(year: int) -> Workplan:
+    workplan = queries.workplan_for_year(year) if MIN_YEAR <= year <= MAX_YEAR else None
+    if workplan is None:
+        abort(404)
+    return workplan
+
+
+def _year_context(workplan: Workplan) -> dict[str, Any]:
+    items = queries.items_of(workplan)
+    return {
+        "workplan": workplan,
+        "items": items,
+        "sections": queries.by_cluster(items),
+        "counts": queries.deliverable_counts(current_user, workplan),
+        "today": queries.today(),
+        "years": queries.years(),
+        "adopted_at": queries.visible_meeting(current_user, workplan.adopted_at_meeting_id),
+        "can_manage": can(current_user, "manage_workplan"),
+    }
+
+
+@bp.route("/")
+@login_required
+def index() -> Any:
+    workplan = queries.current_workplan()
+    if workplan is None:
+        return render_template("workplan/empty.html", can_manage=can(current_user, "manage_workplan"))
+    return render_template("workplan/year.html", **_year_context(workplan))
+
+
+@bp.route(YEAR)
+@login_required
+def year(year: int) -> str:
+    return render_template("workplan/year.html", **_year_context(_workplan_or_404(year)))
+
+
+@bp.route(YEAR + "/timeline")
+@login_required
+def timeline_view(year: int) -> str:
+    context = _year_context(_workplan_or_404(year))
+    chart = timeline.build(year, context["sections"], context["today"])
+    return render_template("workplan/timeline.html", chart=chart, **context)
+
+
+@bp.route(YEAR + "/print")
+@login_required
+def print_view(year: int) -> str:
+    return render_template("workplan/print.html", **_year_context(_workplan_or_404(year)))
+
+
+def _table(year: int) -> tuple[Workplan, list[list[Any]]]:
+    workplan = _workplan_or_404(year)
+    counts = queries.deliverable_counts(current_user, workplan)
+    return workplan, exports.rows(workplan, queries.items_of(workplan), counts, queries.today())
+
+
+def _download(body: bytes, mimetype: str, filename: str) -> Response:
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route(YEAR + "/export.csv")
+@login_required
+def export_csv(year: int) -> Response:
+    workplan, table = _table(year)
+    # The byte order mark makes spreadsheet programs read the file as UTF-8.
+    body = ("\ufeff" + exports.to_csv(table)).encode("utf-8")
+    return _download(body, "text/csv", f"workplan-{workplan.year}.csv")
+
+
+@bp.route(YEAR + "/export.xlsx")
+@login_required
+def export_xlsx(year: int) -> Response:
+    workplan, table = _table(year)
+    mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return _download(exports.to_xlsx(table, workplan.year), mimetype, f"workplan-{workplan.year}.xlsx")
+
+
+# --- adoption --------------------------------------------------------------------------------------
+
+
+@bp.route(YEAR + "/adopt", methods=["GET", "POST"])
+@login_required
+def adopt(year: int) -> Any:
+    authorize(current_user, "manage_workplan")
+    workplan = _workplan_or_404(year)
+    form = AdoptForm(queries.adoption_meetings(current_user))
+    if request.method == "GET":
+        form.meeting_id.data = str(workplan.adopted_at_meeting_id or "")
+        form.adopted_on.data = workplan.adopted_on.isoformat() if workplan.adopted_on else ""
+        return render_template("workplan/adopt.html", workplan=workplan, form=form)
+    if not form.validate():
+        return render_template("workplan/adopt.html", workplan=workplan, form=form), 422
+    if form.action.data == "draft":
+        services.reopen_draft(current_user, workplan)
+        flash(f"The {year} workplan is a draft again.", "success")
+        return redirect(url_for("workplan.year", year=year))
+    try:
+        adopted_on = parse_date(form.adopted_on.data, "adopted_on", required=True)
+        chosen = (form.meeting_id.data or "").strip()
+        if chosen and chosen not in form.meetings:
+            raise ValidationError({"meeting_id": "Choose a meeting from the list."})
+        assert adopted_on is not None
+        services.adopt_workplan(current_user, workplan, form.meetings.get(chosen), adopted_on)
+    except ValidationError as exc:
+        db.session.rollback()
+        form.show_errors(exc)
+        return render_template("workplan/adopt.html", workplan=workplan, form=form), 422
+    flash(f"The {year} workplan is recorded as adopted.", "success")
+    return redirect(url_for("workplan.year", year=year))
+
+
+# --- items -----------------------------------------------------------------------------------------
+
+
+@bp.route(ITEM)
+@login_required
+def item(item_id: int) -> str:
+    found = workplan_item_or_404(current_user, item_id)
+    return _render_item(found)
+
+
+def _render_item(item: WorkplanItem, status_form: StatusForm | None = None, status: int = 200) -> Any:
+    can_manage = can(current_user, "manage_workplan")
+    can_update = can(current_user, "update_workplan_item", item)
+    if status_form is None and can_update and not can_manage:
+        status_form = StatusForm.for_item(item)
+    adopted_at = queries.visible_meeting(current_user, item.workplan.adopted_at_meeting_id)
+    return render_template(
+        "workplan/item.html",
+        item=item,
+        today=queries.today(),
+        deliverables=queries.deliverables(current_user, item),
+        status_form=status_form,
+        can_manage=can_manage,
+        can_update=can_update,
+        adopted_at=adopted_at,
+    ), status
+
+
+def _render_form(form: StatusForm, item: WorkplanItem | None, status: int = 200) -> tuple[str, int]:
+    return render_template("workplan/item_form.html", form=form, item=item, full=isinstance(form, ItemForm)), status
+
+
+@bp.route("/items/new", methods=["GET", "POST"])
+@login_required
+def new_item() -> Any:
+    authorize(current_user, "manage_workplan")
+    form = ItemForm()
+    if not form.is_submitted():
+        wanted = (request.args.get("year") or "").strip()
+        valid = wanted.isascii() and wanted.isdigit() and len(wanted) == 4
+        form.year.data = wanted if valid else str(queries.today().year)
+        form.status.data = ItemStatus.PLANNED.value
+        form.progress.data = "0"
+        return _render_form(form, None)
+    if not form.validate():
+        return _render_form(form, None, 422)
+    try:
+        created = services.create_item(current_user, parse_item(form.to_raw(), creating=True))
+    except ValidationError as exc:
+        db.session.rollback()
+        form.show_errors(exc)
+        return _render_form(form, None, 422)
+    flash(f"“{created.title}” is added to the {created.workplan.year} workplan.", "success")
+    return redirect(url_for("workplan.item", item_id=created.id))
+
+
+@bp.route(ITEM + "/edit", methods=["GET", "POST"])
+@login_required
+def edit_item(item_id: int) -> Any:
+    """Curators edit everything; the item's cluster coordinators its status and progress."""
+    found = workplan_item_or_404(current_user, item_id, "update_workplan_item")
+    full = can(current_user, "manage_workplan")
+    if request.method != "POST":
+        return _render_form(ItemForm.for_item(found) if full else StatusForm.for_item(found), found)
+    form: StatusForm = ItemForm() if full else StatusForm()
+    if not form.validate():
+        return _render_form(form, found, 422)
+    try:
+        changes = services.update_item(current_user, found, parse_item(form.to_raw(), creating=False))
+    except ValidationError as exc:
+        db.session.rollback()
+        form.show_errors(exc)
+        return _render_form(form, found, 422)
+    except services.NotAllowed:
+        db.session.rollback()
+        abort(403)
+    flash(
+        f"Saved: {', '.join(c.field.replace('_', ' ') for c in changes)} changed." if changes else "Nothing changed.",
+        "success",
+    )
+    return redirect(url_for("workplan.item", item_id=found.id, _anchor="history"))

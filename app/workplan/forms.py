@@ -1,0 +1,132 @@
+"""Forms of the workplan pages. They carry what a person typed and check only CSRF.
+
+``to_raw`` turns a form into the plain data ``app.workplan.validation.parse_item`` checks (the
+shape the API receives) and ``show_errors`` puts the validator's messages back on the fields,
+so the pages and the API agree on what a valid item is.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask_wtf import FlaskForm
+from wtforms import Field, SelectChoice, SelectField, SelectMultipleField, StringField, TextAreaField
+
+from app.clusters.models import Cluster
+from app.directory.models import Organisation
+from app.extensions import db
+from app.meetings.models import Meeting
+from app.validation import ValidationError
+from app.workplan.models import ItemStatus, WorkplanItem
+
+STATUS_CHOICES = [SelectChoice(s.value, s.label) for s in ItemStatus]
+
+
+class _Form(FlaskForm):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: Messages that belong to no field (shown above the form).
+        self.form_errors_extra: list[str] = []
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        """CSRF, and no NUL character anywhere (no database stores one; nobody types one)."""
+        valid = super().validate(extra_validators)
+        for f in self:
+            values = f.data if isinstance(f.data, list) else [f.data]
+            if any(isinstance(v, str) and "\x00" in v for v in values):
+                f.errors = [*f.errors, "This contains a character that is not allowed."]
+                valid = False
+        return valid
+
+    def show_errors(self, exc: ValidationError) -> None:
+        for name, message in exc.fields.items():
+            target = getattr(self, name, None) if name != "csrf_token" else None
+            if isinstance(target, Field):
+                target.errors = [*target.errors, message]
+            else:
+                self.form_errors_extra.append(message)
+
+    def error_summary(self) -> list[tuple[str | None, str]]:
+        summary: list[tuple[str | None, str]] = [(None, m) for m in self.form_errors_extra]
+        for f in self:
+            if f.name != "csrf_token":
+                summary.extend((f.id, message) for message in f.errors)
+        return summary
+
+
+class StatusForm(_Form):
+    """What a cluster's coordinators report: status and progress."""
+
+    status = SelectField("Status", choices=STATUS_CHOICES, validate_choice=False)
+    progress = StringField("Progress (%)")
+
+    def to_raw(self) -> dict[str, Any]:
+        return {"status": self.status.data or None, "progress": (self.progress.data or "").strip() or None}
+
+    @classmethod
+    def for_item(cls, item: WorkplanItem) -> StatusForm:
+        return cls(formdata=None, data={"status": item.status.value, "progress": str(item.progress)})
+
+
+class ItemForm(StatusForm):
+    """Everything about an item, for curators."""
+
+    year = StringField("Year")
+    cluster = SelectField("Cluster", choices=[], validate_choice=False)
+    title = StringField("Title")
+    description = TextAreaField("Description")
+    lead_organisations = SelectMultipleField("Lead organisations", choices=[], validate_choice=False)
+    due_date = StringField("Due date")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.cluster.choices = [SelectChoice("", "Choose the cluster")] + [
+            SelectChoice(slug, name)
+            for slug, name in db.session.execute(sa.select(Cluster.slug, Cluster.name).order_by(Cluster.position))
+        ]
+        names = list(db.session.scalars(sa.select(Organisation.name).order_by(Organisation.name)))
+        chosen = [n for n in (self.lead_organisations.data or []) if n and n not in names]
+        self.lead_organisations.choices = [(n, n) for n in [*names, *chosen]]
+
+    def to_raw(self) -> dict[str, Any]:
+        return {
+            "year": (self.year.data or "").strip() or None,
+            "cluster": self.cluster.data or None,
+            "title": self.title.data or "",
+            "description": self.description.data or "",
+            "lead_organisations": [n for n in (self.lead_organisations.data or []) if n.strip()],
+            "due_date": (self.due_date.data or "").strip() or None,
+            **super().to_raw(),
+        }
+
+    @classmethod
+    def for_item(cls, item: WorkplanItem) -> ItemForm:
+        return cls(
+            formdata=None,
+            data={
+                "year": str(item.workplan.year),
+                "cluster": item.cluster.slug,
+                "title": item.title,
+                "description": item.description,
+                "lead_organisations": sorted(o.name for o in item.lead_organisations),
+                "due_date": item.due_date.isoformat() if item.due_date else "",
+                "status": item.status.value,
+                "progress": str(item.progress),
+            },
+        )
+
+
+class AdoptForm(_Form):
+    """The workplan's adoption: at which meeting (or none) and on which date; or back to draft."""
+
+    meeting_id = SelectField("Adopted at meeting", choices=[], validate_choice=False)
+    adopted_on = StringField("Adopted on")
+    action = StringField()
+
+    def __init__(self, meetings: list[Meeting], *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.meetings = {str(m.id): m for m in meetings}
+        self.meeting_id.choices = [SelectChoice("", "No meeting (adopted in writing)")] + [
+            SelectChoice(str(m.id), f"{m.starts_at:%d %B %Y}: {m.title}") for m in meetings
+        ]
