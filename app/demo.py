@@ -274,4 +274,10 @@ def load_demo() -> dict[str, int]:
                 grant_membership(user, slug, role)
                 created["memberships"] += 1
     _load_content(created)
+    from app.meetings.demo import load_meetings_demo
+    from app.workplan.demo import load_workplan_demo
+
+    load_workplan_demo(created)
+    # Meetings come after the workplan: the demo Senior Officials' meeting adopts it.
+    load_meetings_demo(created)
     return created

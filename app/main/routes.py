@@ -63,6 +63,10 @@ def dashboard() -> str:
     seen = current_user.dashboard_seen_at
     new = new_in_my_clusters(current_user, seen or utcnow() - FIRST_VISIT_WINDOW, first_visit=seen is None)
     # Rendered before the visit is recorded, so this page shows what was new until now.
-    html = render_template("main/dashboard.html", my_clusters=mine, all_clusters=rows, new=new)
+    from app.meetings.queries import upcoming_meetings
+
+    html = render_template(
+        "main/dashboard.html", my_clusters=mine, all_clusters=rows, new=new, meetings=upcoming_meetings(current_user)
+    )
     current_user.dashboard_seen_at = utcnow()
     return html

@@ -1,7 +1,229 @@
-"""Meeting pages: list, schedule, agenda, minutes, documents, calendar files."""
+"""Meeting pages: list, schedule, show, edit, delete, calendar files.
+
+Every list comes from ``app.meetings.queries`` (the policy's SQL filter inside), every meeting is
+loaded with ``meeting_or_404`` and every write goes through a service. Templates receive
+``can_*`` flags; they never decide who may do what. The agenda and minutes pages are in
+``agenda_routes``, the documents in ``document_routes``; importing them here registers them.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from datetime import datetime
+from typing import Any
 
-bp = Blueprint("meetings", __name__, url_prefix="/meetings")
+import sqlalchemy as sa
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from app.clusters.forms import page_number
+from app.clusters.models import Cluster, Tlp
+from app.extensions import db
+from app.files.services import human_size
+from app.files.sniff import ACCEPT_EXTENSIONS
+from app.meetings import agenda_routes, document_routes, services  # noqa: F401  (their views register on bp)
+from app.meetings.blueprint import bp
+from app.meetings.calendar import calendar_response
+from app.meetings.forms import MeetingForm, schedulable
+from app.meetings.models import Meeting, MeetingKind
+from app.meetings.queries import MeetingFilter, calendar_meetings, document_rows, meeting_page
+from app.meetings.validation import BRUSSELS, parse_meeting
+from app.policy import authorize, can, meeting_or_404
+from app.validation import ValidationError
+
+__all__ = ["bp"]
+
+PER_PAGE = 20
+MEETING = "/<int:meeting_id>"
+
+
+@bp.context_processor
+def vocabulary() -> dict[str, Any]:
+    return {
+        "tlp_options": [(t.value, t.label) for t in Tlp],
+        "kind_options": [(k.value, k.label) for k in MeetingKind],
+    }
+
+
+@bp.app_template_filter("brussels")
+def brussels(value: datetime | None, fmt: str = "%A %d %B %Y, %H:%M") -> str:
+    """A UTC instant as Brussels wall-clock time, the zone named (CET or CEST)."""
+    if value is None:
+        return ""
+    local = value.astimezone(BRUSSELS)
+    return f"{local.strftime(fmt)} Brussels time ({local.tzname()})"
+
+
+@bp.app_template_filter("meeting_when")
+def meeting_when(meeting: Meeting) -> str:
+    """``Tuesday 01 December 2026, 09:00 to 17:00 Brussels time (CET)``; the end's date when it differs."""
+    start, end = meeting.starts_at.astimezone(BRUSSELS), meeting.ends_at.astimezone(BRUSSELS)
+    until = f"{end:%H:%M}" if start.date() == end.date() else f"{end:%A %d %B %Y, %H:%M}"
+    return f"{start:%A %d %B %Y, %H:%M} to {until} Brussels time ({start.tzname()})"
+
+
+def _list_args() -> tuple[MeetingFilter, dict[str, str], list[str], list[Cluster]]:
+    """Filters from the query string; a value that names nothing is ignored and noted."""
+    clusters = list(db.session.scalars(sa.select(Cluster).order_by(Cluster.position)))
+    args, values, notes = request.args, {}, []
+    when = (args.get("when") or "upcoming").strip()
+    filters = MeetingFilter(when=when if when in ("upcoming", "past") else "upcoming")
+    values["when"] = filters.when or "upcoming"
+    slug = (args.get("cluster") or "").strip()
+    if slug:
+        match = next((c for c in clusters if c.slug == slug), None)
+        if match is None:
+            notes.append(f"There is no cluster called {slug[:40]!r}; meetings of every cluster are shown.")
+        else:
+            filters.cluster_id = match.id
+            values["cluster"] = slug
+    kind = (args.get("kind") or "").strip()
+    if kind:
+        if kind in MeetingKind.values():
+            filters.kind = MeetingKind(kind)
+            values["kind"] = kind
+        else:
+            notes.append(f"There is no kind of meeting called {kind[:40]!r}; every kind is shown.")
+    return filters, values, notes, clusters
+
+
+@bp.route("/")
+@login_required
+def index() -> str:
+    filters, values, notes, clusters = _list_args()
+    page = meeting_page(current_user, filters, page_number(request.args), PER_PAGE)
+    return render_template(
+        "meetings/index.html",
+        page=page,
+        values=values,
+        notes=notes,
+        clusters=clusters,
+        can_schedule=can(current_user, "open_meeting_form"),
+    )
+
+
+@bp.route("/calendar.ics")
+@login_required
+def calendar() -> Any:
+    """Every meeting the user may see from 90 days ago on, as one calendar file."""
+    return calendar_response(calendar_meetings(current_user), "PAX meetings", "pax-meetings.ics")
+
+
+@bp.route(MEETING + "/meeting.ics")
+@login_required
+def ics(meeting_id: int) -> Any:
+    meeting = meeting_or_404(current_user, meeting_id)
+    name = "PAX meeting" if meeting.tlp is Tlp.RED else meeting.title
+    return calendar_response([meeting], name, f"meeting-{meeting.id}.ics")
+
+
+# --- scheduling and editing ------------------------------------------------------------------------
+
+
+def _render_form(form: MeetingForm, meeting: Meeting | None = None, status: int = 200) -> tuple[str, int]:
+    return render_template("meetings/form.html", form=form, meeting=meeting), status
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new() -> Any:
+    authorize(current_user, "open_meeting_form")
+    kinds, clusters = schedulable(current_user)
+    form = MeetingForm(kinds, clusters)
+    if not form.is_submitted():
+        if len(kinds) == 1:
+            form.kind.data = kinds[0].value
+        wanted = request.args.get("cluster", "")
+        if any(c.slug == wanted for c in clusters):
+            form.cluster.data = wanted
+        return _render_form(form)
+    if not form.validate():
+        return _render_form(form, status=422)
+    try:
+        meeting = services.schedule_meeting(current_user, parse_meeting(form.to_raw(True), local_zone=BRUSSELS))
+    except ValidationError as exc:
+        db.session.rollback()
+        form.show_errors(exc)
+        return _render_form(form, status=422)
+    except services.NotAllowed as exc:
+        db.session.rollback()
+        form.form_errors_extra.append(str(exc))
+        return _render_form(form, status=403)
+    flash(f"The meeting “{meeting.title}” is scheduled.", "success")
+    return redirect(url_for("meetings.show", meeting_id=meeting.id))
+
+
+@bp.route(MEETING + "/edit", methods=["GET", "POST"])
+@login_required
+def edit(meeting_id: int) -> Any:
+    meeting = meeting_or_404(current_user, meeting_id, "edit_meeting")
+    kinds, clusters = schedulable(current_user)
+    # The meeting's own kind and cluster stay on offer to those who may edit but not schedule there.
+    if meeting.kind not in kinds:
+        kinds = [meeting.kind, *kinds]
+    if meeting.cluster is not None and meeting.cluster not in clusters:
+        clusters = [meeting.cluster, *clusters]
+    if request.method != "POST":
+        return _render_form(MeetingForm.for_meeting(meeting, kinds, clusters), meeting)
+    form = MeetingForm(kinds, clusters)
+    if not form.validate():
+        return _render_form(form, meeting, 422)
+    try:
+        services.update_meeting(current_user, meeting, parse_meeting(form.to_raw(False), local_zone=BRUSSELS))
+    except ValidationError as exc:
+        db.session.rollback()
+        form.show_errors(exc)
+        return _render_form(form, meeting, 422)
+    except services.NotAllowed as exc:
+        db.session.rollback()
+        form.form_errors_extra.append(str(exc))
+        return _render_form(form, meeting, 403)
+    flash("Your changes to the meeting are saved.", "success")
+    return redirect(url_for("meetings.show", meeting_id=meeting.id))
+
+
+@bp.route(MEETING + "/delete", methods=["GET", "POST"])
+@login_required
+def delete(meeting_id: int) -> Any:
+    """GET asks for confirmation; POST deletes the meeting and crypto-shreds its documents."""
+    meeting = meeting_or_404(current_user, meeting_id, "delete_meeting")
+    if request.method == "GET":
+        return render_template("meetings/delete.html", meeting=meeting, documents=len(meeting.documents))
+    title = meeting.title
+    try:
+        services.delete_meeting(current_user, meeting)
+    except services.NotAllowed:
+        db.session.rollback()
+        abort(403)
+    flash(f"The meeting “{title}” is deleted and its documents destroyed.", "success")
+    return redirect(url_for("meetings.index"))
+
+
+# --- the meeting page --------------------------------------------------------------------------------
+
+
+def render_meeting(meeting: Meeting, status: int = 200) -> tuple[str, int]:
+    """The meeting page: facts, agenda with each item's visible documents, minutes, actions."""
+    rows = document_rows(current_user, meeting)
+    by_item: dict[int | None, list[Any]] = {}
+    for row in rows:
+        by_item.setdefault(row.document.agenda_item_id, []).append(row)
+    can_prepare = can(current_user, "edit_meeting", meeting)
+    return render_template(
+        "meetings/show.html",
+        meeting=meeting,
+        documents_by_item=by_item,
+        document_count=len(rows),
+        can_prepare=can_prepare,
+        can_upload=can(current_user, "add_meeting_document", meeting),
+        can_delete=can(current_user, "delete_meeting", meeting),
+        removable={r.document.id for r in rows if can(current_user, "remove_meeting_document", r.document)},
+        has_pack="packs.download" in current_app.view_functions,
+        accept_extensions=",".join(ACCEPT_EXTENSIONS),
+        max_upload=human_size(current_app.config["MAX_UPLOAD_BYTES"]),
+    ), status
+
+
+@bp.route(MEETING)
+@login_required
+def show(meeting_id: int) -> Any:
+    return render_meeting(meeting_or_404(current_user, meeting_id))

@@ -1,3 +1,33 @@
-"""Access rules of the meetings routes, merged into ``tests/test_access_matrix.ACCESS``."""
+"""Access rules of the meetings routes, merged into ``tests/test_access_matrix.ACCESS``.
 
-MEETINGS_ACCESS: dict[str, str] = {}
+The sample meeting is a GREEN technical meeting of the policy cluster (whose coordinator the
+matrix's "coordinator" is), organised by someone who is not one of the matrix's roles.
+"""
+
+MEETINGS_ACCESS: dict[str, str] = {
+    "meetings.index": "signed_in",
+    "meetings.calendar": "signed_in",
+    "meetings.show": "signed_in",
+    "meetings.ics": "signed_in",
+    "meetings.document": "signed_in",
+    "meetings.new": "meeting_scheduler",
+    "meetings.edit": "meeting_preparer",
+    "meetings.agenda": "meeting_preparer",
+    "meetings.edit_agenda_item": "meeting_preparer",
+    "meetings.move_agenda_item": "meeting_preparer",
+    "meetings.remove_agenda_item": "meeting_preparer",
+    "meetings.minutes": "meeting_preparer",
+    "meetings.upload_document": "meeting_preparer",
+    "meetings.move_document": "meeting_preparer",
+    "meetings.edit_document": "document_remover",
+    "meetings.delete_document": "document_remover",
+    "meetings.delete": "meeting_deleter",
+    "api.list_meetings": "token",
+    "api.get_meeting": "token",
+    "api.download_meeting_document": "token",
+    "api.create_meeting": "token_meeting_scheduler",
+    "api.update_meeting": "token_meeting_preparer",
+    "api.upload_meeting_document": "token_meeting_preparer",
+    "api.delete_meeting": "token_meeting_deleter",
+    "api.delete_meeting_document": "token_document_remover",
+}

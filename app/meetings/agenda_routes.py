@@ -1,0 +1,133 @@
+"""The agenda and minutes pages of a meeting: add, edit, reorder and remove items; write minutes.
+
+Everything here needs ``edit_meeting`` on a meeting the user can see (404 otherwise, 403 when
+seen but not theirs to prepare).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from app.extensions import db
+from app.meetings import services
+from app.meetings.blueprint import bp
+from app.meetings.forms import AgendaItemForm, MinutesForm
+from app.meetings.models import AgendaItem, Meeting
+from app.meetings.queries import agenda_item_of
+from app.meetings.validation import parse_agenda_item, parse_minutes
+from app.policy import meeting_or_404
+from app.validation import ValidationError
+
+MEETING = "/<int:meeting_id>"
+ITEM = MEETING + "/agenda/<int:agenda_item_id>"
+
+
+def _item_or_404(meeting_id: int, agenda_item_id: int) -> tuple[Meeting, AgendaItem]:
+    meeting = meeting_or_404(current_user, meeting_id, "edit_meeting")
+    item = agenda_item_of(meeting, agenda_item_id)
+    if item is None:
+        abort(404)
+    return meeting, item
+
+
+def _show_errors(form: AgendaItemForm, exc: ValidationError) -> None:
+    for name, message in exc.fields.items():
+        field = getattr(form, name, None) or form.title
+        field.errors = [*field.errors, message]
+
+
+def _render_agenda(meeting: Meeting, form: AgendaItemForm, status: int = 200) -> tuple[str, int]:
+    return render_template("meetings/agenda.html", meeting=meeting, form=form), status
+
+
+@bp.route(MEETING + "/agenda", methods=["GET", "POST"])
+@login_required
+def agenda(meeting_id: int) -> Any:
+    """The agenda in order with its controls; POST appends an item."""
+    meeting = meeting_or_404(current_user, meeting_id, "edit_meeting")
+    form = AgendaItemForm() if request.method == "POST" else AgendaItemForm(formdata=None)
+    if request.method != "POST":
+        return _render_agenda(meeting, form)
+    if not form.validate():
+        return _render_agenda(meeting, form, 422)
+    try:
+        item = services.add_agenda_item(
+            current_user, meeting, parse_agenda_item({"title": form.title.data, "notes": form.notes.data})
+        )
+    except ValidationError as exc:
+        db.session.rollback()
+        _show_errors(form, exc)
+        return _render_agenda(meeting_or_404(current_user, meeting_id), form, 422)
+    flash(f"“{item.title}” is item {item.position} of the agenda.", "success")
+    return redirect(url_for("meetings.agenda", meeting_id=meeting.id, _anchor=f"item-{item.id}"))
+
+
+@bp.route(ITEM + "/edit", methods=["GET", "POST"])
+@login_required
+def edit_agenda_item(meeting_id: int, agenda_item_id: int) -> Any:
+    meeting, item = _item_or_404(meeting_id, agenda_item_id)
+    if request.method != "POST":
+        form = AgendaItemForm(formdata=None, data={"title": item.title, "notes": item.notes})
+        return render_template("meetings/agenda_item.html", meeting=meeting, item=item, form=form)
+    form = AgendaItemForm()
+    status = 422
+    if form.validate():
+        try:
+            services.edit_agenda_item(
+                current_user, item, parse_agenda_item({"title": form.title.data, "notes": form.notes.data})
+            )
+        except ValidationError as exc:
+            db.session.rollback()
+            _show_errors(form, exc)
+        else:
+            flash("The agenda item is saved.", "success")
+            return redirect(url_for("meetings.agenda", meeting_id=meeting.id, _anchor=f"item-{item.id}"))
+    return render_template("meetings/agenda_item.html", meeting=meeting, item=item, form=form), status
+
+
+@bp.route(ITEM + "/move", methods=["POST"])
+@login_required
+def move_agenda_item(meeting_id: int, agenda_item_id: int) -> Any:
+    meeting, item = _item_or_404(meeting_id, agenda_item_id)
+    direction = request.form.get("direction", "")
+    if direction not in ("up", "down"):
+        flash("Choose whether to move the item up or down.", "error")
+        return redirect(url_for("meetings.agenda", meeting_id=meeting.id)), 303
+    services.move_agenda_item(current_user, item, direction)
+    return redirect(url_for("meetings.agenda", meeting_id=meeting.id, _anchor=f"item-{item.id}"))
+
+
+@bp.route(ITEM + "/delete", methods=["GET", "POST"])
+@login_required
+def remove_agenda_item(meeting_id: int, agenda_item_id: int) -> Any:
+    """GET asks for confirmation; POST removes the item (its documents stay, with the meeting)."""
+    meeting, item = _item_or_404(meeting_id, agenda_item_id)
+    if request.method == "GET":
+        return render_template("meetings/agenda_item_delete.html", meeting=meeting, item=item)
+    title = item.title
+    services.remove_agenda_item(current_user, item)
+    flash(f"“{title}” is removed from the agenda.", "success")
+    return redirect(url_for("meetings.agenda", meeting_id=meeting.id))
+
+
+@bp.route(MEETING + "/minutes", methods=["GET", "POST"])
+@login_required
+def minutes(meeting_id: int) -> Any:
+    meeting = meeting_or_404(current_user, meeting_id, "edit_meeting")
+    if request.method != "POST":
+        form = MinutesForm(formdata=None, data={"minutes": meeting.minutes})
+        return render_template("meetings/minutes.html", meeting=meeting, form=form)
+    form = MinutesForm()
+    if form.validate():
+        try:
+            services.save_minutes(current_user, meeting, parse_minutes(form.minutes.data or ""))
+        except ValidationError as exc:
+            db.session.rollback()
+            form.minutes.errors = [*form.minutes.errors, *exc.fields.values()]
+        else:
+            flash("The minutes are saved.", "success")
+            return redirect(url_for("meetings.show", meeting_id=meeting.id, _anchor="minutes"))
+    return render_template("meetings/minutes.html", meeting=meeting, form=form), 422

@@ -1,0 +1,82 @@
+"""iCalendar (RFC 5545) files of meetings, built with ``icalendar``.
+
+Each meeting is one VEVENT with a UID that never changes (``meeting-<id>@<host of PAX_BASE_URL>``),
+so a calendar that imports the file again updates the event instead of duplicating it. Times are
+UTC; the marking is in the description, and AMBER and stricter meetings are CLASS:CONFIDENTIAL so
+shared calendars show them as busy only. A TLP:RED meeting is for its named participants alone,
+and a calendar file ends up on calendar servers and phones: its event says only that a RED
+meeting takes place, with the link to the portal, never its title or place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Response, current_app, url_for
+
+from app.clusters.models import Tlp
+from app.db import utcnow
+from app.files.http import content_disposition
+from app.meetings.models import Meeting
+
+PRODID = "-//European Ports Alliance//PAX meetings//EN"
+
+
+def _host() -> str:
+    return urlsplit(current_app.config.get("BASE_URL") or "").hostname or "pax.invalid"
+
+
+def _event(meeting: Meeting, host: str) -> Any:
+    from icalendar import Event
+
+    url = url_for("meetings.show", meeting_id=meeting.id, _external=True)
+    event = Event()
+    event.add("uid", f"meeting-{meeting.id}@{host}")
+    event.add("dtstamp", utcnow())
+    event.add("last-modified", meeting.updated_at)
+    event.add("dtstart", meeting.starts_at)
+    event.add("dtend", meeting.ends_at)
+    marking = meeting.tlp.label + (", law enforcement only" if meeting.law_enforcement_only else "")
+    if meeting.tlp is Tlp.RED:
+        event.add("summary", f"PAX meeting ({marking})")
+        event.add("description", f"{marking}: title, place and agenda are on the portal only.\n{url}")
+        event.add("url", url)
+        event.add("class", "PRIVATE")
+        return event
+    event.add("summary", meeting.title)
+    place = meeting.location
+    if meeting.online:
+        place = f"{place} (and online)" if place else "Online"
+    event.add("location", place)
+    kind = meeting.kind.label + (f", {meeting.cluster.name}" if meeting.cluster else "")
+    event.add("description", f"{marking}\n{kind}\nAgenda, documents and meeting pack: {url}")
+    event.add("url", url)
+    event.add("class", "CONFIDENTIAL" if meeting.tlp.rank >= Tlp.AMBER.rank else "PUBLIC")
+    event.add("categories", [meeting.tlp.label])
+    return event
+
+
+def calendar_bytes(meetings: Iterable[Meeting], name: str) -> bytes:
+    # icalendar costs every worker 7 MiB once imported; only calendar requests pay it.
+    from icalendar import Calendar
+
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "PUBLISH")
+    calendar.add("x-wr-calname", name)
+    host = _host()
+    for meeting in meetings:
+        calendar.add_component(_event(meeting, host))
+    return bytes(calendar.to_ical())
+
+
+def calendar_response(meetings: Iterable[Meeting], name: str, filename: str) -> Response:
+    response = Response(calendar_bytes(meetings, name), mimetype="text/calendar")
+    response.headers["Content-Type"] = "text/calendar; charset=utf-8"
+    response.headers["Content-Disposition"] = content_disposition(filename)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

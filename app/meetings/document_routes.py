@@ -1,0 +1,151 @@
+"""Meeting document pages: upload, download, edit the title and marking, reorder, remove.
+
+The upload reads the request body as a stream (``app.files.uploads``), so Flask-WTF's global
+CSRF check, which would parse the whole body first, is replaced by checking the form's token
+field, which the form sends before the file (as ``app.clusters.attachment_routes`` does).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from flask_wtf.csrf import ValidationError as CsrfInvalid
+from flask_wtf.csrf import validate_csrf
+
+from app.clusters.models import Tlp
+from app.extensions import csrf, db
+from app.files.http import send_stored_file
+from app.files.services import FileUnavailable, file_meta, human_size
+from app.files.sniff import ACCEPT_EXTENSIONS
+from app.files.uploads import UploadError, UploadRefused
+from app.meetings import documents
+from app.meetings.blueprint import bp
+from app.meetings.documents import FieldRefused
+from app.meetings.forms import DocumentForm
+from app.meetings.models import Meeting, MeetingDocument
+from app.policy import authorize, meeting_document_or_404, meeting_or_404
+from app.validation import ValidationError
+
+DOCUMENT = "/documents/<int:document_id>"
+
+
+def _check_csrf(fields: dict[str, str]) -> None:
+    try:
+        validate_csrf(fields.get("csrf_token"))
+    except CsrfInvalid:
+        raise UploadError(
+            "Your form expired or was not sent from this portal. Reload the page and choose the file again."
+        ) from None
+
+
+def _render_upload(
+    meeting: Meeting, status: int = 200, errors: dict[str, str] | None = None, values: dict[str, str] | None = None
+) -> tuple[str, int]:
+    return render_template(
+        "meetings/upload.html",
+        meeting=meeting,
+        errors=errors or {},
+        values=values or {"agenda_item_id": request.args.get("agenda_item_id", "")},
+        markings=[t for t in Tlp if t.rank >= meeting.tlp.rank],
+        accept_extensions=",".join(ACCEPT_EXTENSIONS),
+        max_upload=human_size(current_app.config["MAX_UPLOAD_BYTES"]),
+    ), status
+
+
+@bp.route("/<int:meeting_id>/documents/new", methods=["GET", "POST"])
+@csrf.exempt
+@login_required
+def upload_document(meeting_id: int) -> Any:
+    meeting = meeting_or_404(current_user, meeting_id, "add_meeting_document")
+    if request.method != "POST":
+        return _render_upload(meeting)
+    try:
+        document, meta = documents.upload_document(current_user, meeting, check_fields=_check_csrf)
+    except FieldRefused as exc:
+        db.session.rollback()
+        return _render_upload(meeting_or_404(current_user, meeting_id), exc.status, exc.fields)
+    except UploadRefused as exc:
+        db.session.rollback()
+        return _render_upload(meeting_or_404(current_user, meeting_id), exc.status, {"file": exc.message})
+    flash(f"“{meta.filename}” is added as “{document.title}”, encrypted, marked {document.tlp.label}.", "success")
+    return redirect(url_for("meetings.show", meeting_id=meeting_id, _anchor=f"document-{document.id}"))
+
+
+@bp.route(DOCUMENT)
+@login_required
+def document(document_id: int) -> Any:
+    doc = meeting_document_or_404(current_user, document_id)
+    return send_stored_file(
+        doc.file, actor=current_user, target=("meeting_document", doc.id), action="meeting.document_download"
+    )
+
+
+def _name(doc: MeetingDocument) -> str:
+    try:
+        return f"“{file_meta(doc.file).filename}”"
+    except FileUnavailable:
+        return "The file"
+
+
+@bp.route(DOCUMENT + "/edit", methods=["GET", "POST"])
+@login_required
+def edit_document(document_id: int) -> Any:
+    doc = meeting_document_or_404(current_user, document_id, "remove_meeting_document")
+    meeting = doc.meeting
+    markings = [t for t in Tlp if t.rank >= meeting.tlp.rank]
+    if request.method != "POST":
+        form = DocumentForm(
+            formdata=None,
+            data={"title": doc.title, "tlp": doc.tlp.value, "law_enforcement_only": doc.law_enforcement_only},
+        )
+        return render_template("meetings/document_edit.html", doc=doc, meeting=meeting, form=form, markings=markings)
+    form = DocumentForm()
+    if form.validate():
+        tlp_value = form.tlp.data or ""
+        try:
+            if tlp_value not in Tlp.values():
+                raise ValidationError({"tlp": "Choose the marking."})
+            documents.edit_document(
+                current_user, doc, form.title.data or "", Tlp(tlp_value), bool(form.law_enforcement_only.data)
+            )
+        except ValidationError as exc:
+            db.session.rollback()
+            for name, message in exc.fields.items():
+                field = getattr(form, name, form.title)
+                field.errors = [*field.errors, message]
+        else:
+            flash("The document is saved.", "success")
+            return redirect(url_for("meetings.show", meeting_id=meeting.id, _anchor=f"document-{doc.id}"))
+    doc = meeting_document_or_404(current_user, document_id, "remove_meeting_document")
+    return render_template(
+        "meetings/document_edit.html", doc=doc, meeting=doc.meeting, form=form, markings=markings
+    ), 422
+
+
+@bp.route(DOCUMENT + "/move", methods=["POST"])
+@login_required
+def move_document(document_id: int) -> Any:
+    doc = meeting_document_or_404(current_user, document_id)
+    authorize(current_user, "edit_meeting", doc.meeting)
+    direction = request.form.get("direction", "")
+    if direction not in ("up", "down"):
+        flash("Choose whether to move the document up or down.", "error")
+        return redirect(url_for("meetings.show", meeting_id=doc.meeting_id)), 303
+    documents.move_document(current_user, doc, direction)
+    return redirect(url_for("meetings.show", meeting_id=doc.meeting_id, _anchor=f"document-{doc.id}"))
+
+
+@bp.route(DOCUMENT + "/delete", methods=["GET", "POST"])
+@login_required
+def delete_document(document_id: int) -> Any:
+    """GET asks for confirmation; POST removes the document and crypto-shreds its file."""
+    doc = meeting_document_or_404(current_user, document_id, "remove_meeting_document")
+    meeting, name = doc.meeting, _name(doc)
+    if request.method == "GET":
+        return render_template("meetings/document_delete.html", doc=doc, meeting=meeting, name=name)
+    meeting_id = meeting.id
+    documents.remove_document(current_user, doc)
+    flash(f"{name} is removed and its encrypted copy destroyed.", "success")
+    return redirect(url_for("meetings.show", meeting_id=meeting_id))

@@ -1,0 +1,222 @@
+"""Writes on meeting documents: upload (streamed and encrypted), edit, reorder, remove.
+
+A document belongs to a meeting or one of its agenda items, carries its own marking (the
+meeting's or stricter: ``policy.visible_meeting_documents`` narrows the meeting's audience by
+it) and its own author. Those who prepare the meeting add documents; they and the document's
+author change or remove it. Every write is an audit event; downloads are audited by
+``app.files.http.send_stored_file``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import sqlalchemy as sa
+
+from app.audit.services import record
+from app.clusters.models import Tlp
+from app.extensions import db
+from app.files.services import FileMeta, shred_files, store_file
+from app.files.uploads import UploadError, UploadRefused, receive_upload, upload_limit
+from app.meetings.models import AgendaItem, Meeting, MeetingDocument
+from app.meetings.services import NotAllowed, _next_document_position
+from app.meetings.validation import MAX_TITLE, parse_document_fields
+from app.policy import can, visible_meeting_documents
+from app.validation import ValidationError
+
+log = logging.getLogger("pax.meetings")
+
+#: Most documents one meeting carries.
+MAX_PER_MEETING = 200
+
+
+def _check_marking(meeting: Meeting, tlp: Tlp) -> None:
+    if tlp.rank < meeting.tlp.rank:
+        raise ValidationError(
+            {"tlp": f"A document of a {meeting.tlp.label} meeting is marked {meeting.tlp.label} or stricter."}
+        )
+
+
+def _agenda_item(meeting: Meeting, agenda_item_id: int | None) -> AgendaItem | None:
+    if agenda_item_id is None:
+        return None
+    item = next((i for i in meeting.agenda if i.id == agenda_item_id), None)
+    if item is None:
+        raise ValidationError({"agenda_item_id": "Choose an item of this meeting's agenda."})
+    return item
+
+
+def _default_title(filename: str) -> str:
+    stem = filename.rsplit(".", 1)[0].replace("_", " ").replace("-", " ").strip()
+    return (stem or filename)[:MAX_TITLE]
+
+
+def add_document(
+    actor: Any,
+    meeting: Meeting,
+    agenda_item: AgendaItem | None,
+    title: str,
+    tlp: Tlp | None,
+    law_enforcement_only: bool,
+    filename: str,
+    chunks: Iterable[bytes],
+    max_bytes: int,
+) -> tuple[MeetingDocument, FileMeta]:
+    """Encrypt and store an upload as a document of ``meeting`` (or of one of its agenda items),
+    last in its place; ``tlp`` None takes the meeting's marking. In the current transaction."""
+    if not can(actor, "add_meeting_document", meeting):
+        raise NotAllowed("Only curators, the organiser and the cluster's coordinators add documents to this meeting.")
+    if agenda_item is not None and agenda_item.meeting_id != meeting.id:
+        raise ValidationError({"agenda_item_id": "Choose an item of this meeting's agenda."})
+    marking = tlp or meeting.tlp
+    _check_marking(meeting, marking)
+    count = db.session.scalar(
+        sa.select(sa.func.count()).select_from(MeetingDocument).where(MeetingDocument.meeting_id == meeting.id)
+    )
+    if (count or 0) >= MAX_PER_MEETING:
+        raise NotAllowed(f"A meeting carries at most {MAX_PER_MEETING} documents; remove one first.")
+    stored, meta = store_file("meeting", chunks, filename, actor, max_bytes)
+    item_id = agenda_item.id if agenda_item else None
+    document = MeetingDocument(
+        meeting_id=meeting.id,
+        agenda_item_id=item_id,
+        file=stored,
+        title=title.strip()[:MAX_TITLE] or _default_title(meta.filename),
+        position=_next_document_position(meeting.id, item_id),
+        tlp=marking,
+        law_enforcement_only=law_enforcement_only or meeting.law_enforcement_only,
+        author_id=actor.id,
+        author_org_id=actor.organisation_id,
+    )
+    db.session.add(document)
+    db.session.flush()
+    db.session.expire(meeting, ["documents"])
+    record(
+        "meeting.document_upload",
+        actor=actor,
+        target=("meeting_document", document.id),
+        meeting_id=meeting.id,
+        agenda_item_id=item_id,
+        tlp=marking.value,
+        bytes=stored.size,
+    )
+    log.info("document %s (%s bytes) added to meeting %s by user %s", document.id, stored.size, meeting.id, actor.id)
+    return document, meta
+
+
+def upload_document(actor: Any, meeting: Meeting, check_fields: Any = None) -> tuple[MeetingDocument, FileMeta]:
+    """Store the document the current request uploads (multipart: ``title``, ``tlp``,
+    ``agenda_item_id``, ``law_enforcement_only`` before ``file``). The plaintext streams into
+    encryption and never reaches a temporary file. Refusals are ``UploadRefused``; a refused
+    field is reported with its name as ``UploadRefused.fields``."""
+    fields: dict[str, str] = {}
+
+    def check(received: dict[str, str]) -> None:
+        if check_fields:
+            check_fields(received)
+        fields.update(received)
+
+    def store(filename: str, chunks: Iterator[bytes]) -> tuple[MeetingDocument, FileMeta]:
+        try:
+            title, tlp, le_only, item_id = parse_document_fields(fields, meeting.tlp)
+            item = _agenda_item(meeting, item_id)
+            return add_document(actor, meeting, item, title, tlp, le_only, filename, chunks, upload_limit())
+        except ValidationError as exc:
+            raise FieldRefused(exc.fields) from None
+        except NotAllowed as exc:
+            raise UploadRefused(403, str(exc)) from None
+
+    return receive_upload(store, check)
+
+
+class FieldRefused(UploadRefused):
+    """A form field of an upload is not valid (422): nothing was stored."""
+
+    def __init__(self, fields: dict[str, str]):
+        super().__init__(422, " ".join(fields.values()))
+        self.fields = fields
+
+
+def edit_document(actor: Any, document: MeetingDocument, title: str, tlp: Tlp, law_enforcement_only: bool) -> None:
+    """Change a document's title or marking (the meeting's or stricter)."""
+    if not can(actor, "remove_meeting_document", document):
+        raise NotAllowed("Only the document's author and those who prepare the meeting change it.")
+    title = title.strip()
+    if not title:
+        raise ValidationError({"title": "Enter the title."})
+    if len(title) > MAX_TITLE:
+        raise ValidationError({"title": f"The title is too long: at most {MAX_TITLE} characters."})
+    _check_marking(document.meeting, tlp)
+    document.title = title
+    document.tlp = tlp
+    document.law_enforcement_only = law_enforcement_only or document.meeting.law_enforcement_only
+    db.session.flush()
+    record(
+        "meeting.document_update",
+        actor=actor,
+        target=("meeting_document", document.id),
+        meeting_id=document.meeting_id,
+        tlp=tlp.value,
+    )
+
+
+def move_document(actor: Any, document: MeetingDocument, direction: str) -> bool:
+    """Swap the document with the neighbour ``up``/``down`` that the actor sees, among the documents
+    of the same agenda item (or of the meeting as a whole); False when there is none."""
+    meeting = document.meeting
+    if not can(actor, "edit_meeting", meeting):
+        raise NotAllowed("Only those who prepare the meeting arrange its documents.")
+    if direction not in ("up", "down"):
+        raise ValidationError({"direction": "Move a document up or down."})
+    same_place = (
+        MeetingDocument.agenda_item_id.is_(None)
+        if document.agenda_item_id is None
+        else MeetingDocument.agenda_item_id == document.agenda_item_id
+    )
+    key = (document.position, document.id)
+    siblings = db.session.scalars(
+        sa.select(MeetingDocument)
+        .join(Meeting, Meeting.id == MeetingDocument.meeting_id)
+        .where(MeetingDocument.meeting_id == meeting.id, same_place, visible_meeting_documents(actor))
+        .order_by(MeetingDocument.position, MeetingDocument.id)
+    ).all()
+    before = [d for d in siblings if (d.position, d.id) < key]
+    after = [d for d in siblings if (d.position, d.id) > key]
+    other = (before[-1] if before else None) if direction == "up" else (after[0] if after else None)
+    if other is None:
+        return False
+    document.position, other.position = other.position, document.position
+    db.session.flush()
+    record(
+        "meeting.agenda",
+        actor=actor,
+        target=("meeting", meeting.id),
+        change=f"document_{direction}",
+        document_id=document.id,
+    )
+    return True
+
+
+def remove_document(actor: Any, document: MeetingDocument) -> None:
+    """Delete the document and crypto-shred its file."""
+    if not can(actor, "remove_meeting_document", document):
+        raise NotAllowed("Only the document's author and those who prepare the meeting remove it.")
+    meeting = document.meeting
+    document_id, file = document.id, document.file
+    meeting.documents.remove(document)
+    shred_files([file])
+    record("meeting.document_remove", actor=actor, target=("meeting_document", document_id), meeting_id=meeting.id)
+    log.info("document %s removed from meeting %s by user %s", document_id, meeting.id, actor.id)
+
+
+__all__ = [
+    "FieldRefused",
+    "UploadError",
+    "add_document",
+    "edit_document",
+    "move_document",
+    "remove_document",
+    "upload_document",
+]

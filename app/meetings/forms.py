@@ -1,0 +1,161 @@
+"""Forms of the meeting pages. Like the post form, they carry only what a person typed:
+``to_raw`` gives ``parse_meeting`` the API's shape (with Brussels wall-clock times) and
+``show_errors`` puts its messages back on the fields. The forms check nothing but CSRF."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import sqlalchemy as sa
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    Field,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+
+from app.auth.models import GlobalRole
+from app.clusters.forms import organisation_names
+from app.clusters.models import Cluster, ClusterMembership, MembershipRole, Tlp
+from app.extensions import db
+from app.meetings.models import Meeting, MeetingKind
+from app.meetings.validation import BRUSSELS
+from app.validation import ValidationError
+
+_ADDRESS_SEPARATORS = re.compile(r"[,;\s]+")
+
+
+def schedulable(user: Any) -> tuple[list[MeetingKind], list[Cluster]]:
+    """The kinds of meeting and the clusters the form offers ``user``: everything for curators,
+    technical meetings of the clusters they coordinate for coordinators (the policy decides on save)."""
+    clusters_stmt = sa.select(Cluster).order_by(Cluster.position)
+    if user.role is GlobalRole.CURATOR:
+        return list(MeetingKind), list(db.session.scalars(clusters_stmt))
+    coordinated = clusters_stmt.join(ClusterMembership, ClusterMembership.cluster_id == Cluster.id).where(
+        ClusterMembership.user_id == user.id, ClusterMembership.role == MembershipRole.COORDINATOR
+    )
+    return [MeetingKind.TECHNICAL], list(db.session.scalars(coordinated))
+
+
+class MeetingForm(FlaskForm):
+    title = StringField("Title")
+    kind = SelectField("Kind of meeting", choices=[], validate_choice=False)
+    cluster = SelectField("Cluster", choices=[], validate_choice=False)
+    starts_date = StringField("Start date")
+    starts_time = StringField("Start time")
+    ends_date = StringField("End date")
+    ends_time = StringField("End time")
+    location = StringField("Place")
+    online = BooleanField("Online (also or only)")
+    tlp = RadioField("TLP marking", choices=[SelectChoice(t.value, t.label) for t in Tlp], validate_choice=False)
+    law_enforcement_only = BooleanField("Law enforcement only")
+    recipient_orgs = SelectMultipleField("Recipient organisations", choices=[], validate_choice=False)
+    recipient_users = TextAreaField("Named recipients")
+    agenda = TextAreaField("Agenda")
+
+    def __init__(self, kinds: list[MeetingKind], clusters: list[Cluster], *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.form_errors_extra: list[str] = []
+        self.kind.choices = [SelectChoice("", "Choose the kind of meeting")] + [
+            SelectChoice(k.value, k.label) for k in kinds
+        ]
+        self.cluster.choices = [SelectChoice("", "No cluster (Senior Officials' or ministerial)")] + [
+            SelectChoice(c.slug, c.name) for c in clusters
+        ]
+        names = organisation_names()
+        chosen = [n for n in (self.recipient_orgs.data or []) if n and n not in names]
+        self.recipient_orgs.choices = [(n, n) for n in [*names, *chosen]]
+
+    @classmethod
+    def for_meeting(cls, meeting: Meeting, kinds: list[MeetingKind], clusters: list[Cluster]) -> MeetingForm:
+        starts, ends = meeting.starts_at.astimezone(BRUSSELS), meeting.ends_at.astimezone(BRUSSELS)
+        data = {
+            "title": meeting.title,
+            "kind": meeting.kind.value,
+            "cluster": meeting.cluster.slug if meeting.cluster else "",
+            "starts_date": f"{starts:%Y-%m-%d}",
+            "starts_time": f"{starts:%H:%M}",
+            "ends_date": f"{ends:%Y-%m-%d}",
+            "ends_time": f"{ends:%H:%M}",
+            "location": meeting.location,
+            "online": meeting.online,
+            "tlp": meeting.tlp.value,
+            "law_enforcement_only": meeting.law_enforcement_only,
+            "recipient_orgs": [r.organisation.name for r in meeting.recipient_orgs],
+            "recipient_users": "\n".join(r.user.email for r in meeting.recipient_users),
+        }
+        return cls(kinds, clusters, formdata=None, data=data)
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        """CSRF, and no NUL character anywhere (no database stores one; nobody types one)."""
+        valid = super().validate(extra_validators)
+        for f in self:
+            values = f.data if isinstance(f.data, list) else [f.data]
+            if any(isinstance(v, str) and "\x00" in v for v in values):
+                f.errors = [*f.errors, "This contains a character that is not allowed."]
+                valid = False
+        return valid
+
+    @staticmethod
+    def _when(day: str | None, time: str | None) -> str:
+        day, time = (day or "").strip(), (time or "").strip()
+        # Both or nothing: a date alone would silently mean midnight.
+        return f"{day}T{time}" if day and time else ""
+
+    def to_raw(self, with_agenda: bool) -> dict[str, Any]:
+        raw: dict[str, Any] = {
+            "title": self.title.data or "",
+            "kind": self.kind.data or None,
+            "cluster": self.cluster.data or None,
+            "starts_at": self._when(self.starts_date.data, self.starts_time.data),
+            "ends_at": self._when(self.ends_date.data, self.ends_time.data),
+            "location": self.location.data or "",
+            "online": bool(self.online.data),
+            "tlp": self.tlp.data or None,
+            "law_enforcement_only": bool(self.law_enforcement_only.data),
+            "recipient_orgs": [name for name in (self.recipient_orgs.data or []) if name.strip()],
+            "recipient_users": [p for p in _ADDRESS_SEPARATORS.split(self.recipient_users.data or "") if p],
+        }
+        if with_agenda:
+            lines = [line.strip() for line in (self.agenda.data or "").splitlines() if line.strip()]
+            raw["agenda"] = [{"title": line} for line in lines]
+        return raw
+
+    def show_errors(self, exc: ValidationError) -> None:
+        targets = {"starts_at": "starts_date", "ends_at": "ends_date"}
+        for name, message in exc.fields.items():
+            target = getattr(self, targets.get(name, name), None) if name != "csrf_token" else None
+            if isinstance(target, Field):
+                target.errors = [*target.errors, message]
+            else:
+                self.form_errors_extra.append(message)
+
+    def error_summary(self) -> list[tuple[str | None, str]]:
+        summary: list[tuple[str | None, str]] = [(None, m) for m in self.form_errors_extra]
+        for f in self:
+            if f.name != "csrf_token":
+                summary.extend((f.id, message) for message in f.errors)
+        return summary
+
+
+class AgendaItemForm(FlaskForm):
+    title = StringField("Title")
+    notes = TextAreaField("Notes")
+
+
+class MinutesForm(FlaskForm):
+    minutes = TextAreaField("Minutes")
+
+
+class DocumentForm(FlaskForm):
+    """Editing a document's title and marking (the file itself is replaced by uploading anew)."""
+
+    title = StringField("Title")
+    tlp = RadioField("TLP marking", choices=[SelectChoice(t.value, t.label) for t in Tlp], validate_choice=False)
+    law_enforcement_only = BooleanField("Law enforcement only")

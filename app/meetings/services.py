@@ -1,0 +1,283 @@
+"""Writes on meetings, their agenda and minutes, shared by the pages, the API, the demo and tests.
+
+Curators schedule any meeting; a cluster's coordinators schedule its technical meetings
+(``schedule_meeting``). Curators, the organiser and the technical meeting's cluster coordinators
+prepare it (``edit_meeting``); curators and the organiser delete it. Every write is one audit
+event in the caller's transaction; services never commit. Documents are in
+``app.meetings.documents``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import sqlalchemy as sa
+
+from app.audit.services import record
+from app.auth.models import User, UserStatus
+from app.clusters.markdown import render
+from app.clusters.models import Cluster
+from app.db import utcnow
+from app.directory.models import Organisation
+from app.extensions import db
+from app.files.services import shred_files
+from app.meetings.models import (
+    AgendaItem,
+    Meeting,
+    MeetingDocument,
+    MeetingKind,
+    MeetingRecipientOrg,
+    MeetingRecipientUser,
+)
+from app.meetings.validation import MAX_AGENDA, AgendaEntry, MeetingInput
+from app.policy import can
+from app.validation import ValidationError
+
+log = logging.getLogger("pax.meetings")
+
+
+class NotAllowed(Exception):
+    """The user may not do this here (403 in pages and API)."""
+
+
+def _cluster(slug: str | None) -> Cluster | None:
+    if slug is None:
+        return None
+    cluster = db.session.scalar(sa.select(Cluster).where(Cluster.slug == slug))
+    if cluster is None:
+        slugs = db.session.scalars(sa.select(Cluster.slug).order_by(Cluster.position)).all()
+        raise ValidationError({"cluster": f"Unknown cluster {slug[:64]!r}; choose one of: {', '.join(slugs)}."})
+    return cluster
+
+
+def _recipients(data: MeetingInput) -> tuple[list[Organisation], list[User]]:
+    errors: dict[str, str] = {}
+    orgs: list[Organisation] = []
+    for name in dict.fromkeys(data.recipient_orgs):
+        org = db.session.scalar(sa.select(Organisation).where(sa.func.lower(Organisation.name) == name.lower()))
+        if org is None:
+            errors["recipient_orgs"] = f"No member organisation is named {name[:80]!r}."
+            break
+        orgs.append(org)
+    users: list[User] = []
+    for email in dict.fromkeys(data.recipient_users):
+        user = db.session.scalar(sa.select(User).where(User.email == email, User.status == UserStatus.ACTIVE))
+        if user is None:
+            errors["recipient_users"] = f"No active member has the e-mail address {email[:120]}."
+            break
+        users.append(user)
+    if errors:
+        raise ValidationError(errors)
+    return orgs, users
+
+
+def _may_schedule(actor: Any, kind: MeetingKind, cluster: Cluster | None) -> None:
+    if not can(actor, "schedule_meeting", cluster if kind is MeetingKind.TECHNICAL else None):
+        if kind is MeetingKind.TECHNICAL and cluster is not None:
+            raise NotAllowed(f"Only curators and the coordinators of {cluster.name} schedule its technical meetings.")
+        raise NotAllowed(f"Only curators schedule a {kind.label[0].lower()}{kind.label[1:]}.")
+
+
+def _apply(meeting: Meeting, data: MeetingInput, cluster: Cluster | None) -> None:
+    orgs, users = _recipients(data)
+    meeting.kind = data.kind
+    meeting.cluster = cluster
+    meeting.cluster_id = cluster.id if cluster else None
+    meeting.title = data.title
+    meeting.starts_at = data.starts_at
+    meeting.ends_at = data.ends_at
+    meeting.location = data.location
+    meeting.online = data.online
+    meeting.tlp = data.tlp
+    meeting.law_enforcement_only = data.law_enforcement_only
+    kept_orgs = {r.organisation_id: r for r in meeting.recipient_orgs}
+    meeting.recipient_orgs = [kept_orgs.get(o.id) or MeetingRecipientOrg(organisation_id=o.id) for o in orgs]
+    kept_users = {r.user_id: r for r in meeting.recipient_users}
+    meeting.recipient_users = [kept_users.get(u.id) or MeetingRecipientUser(user_id=u.id) for u in users]
+
+
+def schedule_meeting(actor: Any, data: MeetingInput) -> Meeting:
+    """Create a meeting organised by ``actor`` (and their organisation), with its agenda if given."""
+    cluster = _cluster(data.cluster)
+    _may_schedule(actor, data.kind, cluster)
+    meeting = Meeting(author_id=actor.id, author_org_id=actor.organisation_id, minutes="", minutes_html="")
+    _apply(meeting, data, cluster)
+    db.session.add(meeting)
+    db.session.flush()
+    if data.agenda:
+        _replace_agenda(meeting, data.agenda)
+    if data.minutes:
+        meeting.minutes, meeting.minutes_html = data.minutes, render(data.minutes)
+    db.session.flush()
+    record(
+        "meeting.schedule",
+        actor=actor,
+        target=("meeting", meeting.id),
+        kind=meeting.kind.value,
+        cluster=cluster.slug if cluster else None,
+        tlp=meeting.tlp.value,
+    )
+    log.info("meeting %s (%s) scheduled by user %s", meeting.id, meeting.kind.value, actor.id)
+    return meeting
+
+
+def update_meeting(actor: Any, meeting: Meeting, data: MeetingInput) -> Meeting:
+    """Change a meeting. Its documents keep a marking at least as strict as the meeting's."""
+    if not can(actor, "edit_meeting", meeting):
+        raise NotAllowed("Only curators, the organiser and the cluster's coordinators edit this meeting.")
+    cluster = _cluster(data.cluster)
+    if (data.kind, data.cluster) != (meeting.kind, meeting.cluster.slug if meeting.cluster else None):
+        # Moving a meeting to another kind or cluster is scheduling it there.
+        _may_schedule(actor, data.kind, cluster)
+    _apply(meeting, data, cluster)
+    for document in meeting.documents:
+        if document.tlp.rank < meeting.tlp.rank:
+            document.tlp = meeting.tlp
+        if meeting.law_enforcement_only:
+            document.law_enforcement_only = True
+    if data.agenda is not None:
+        _replace_agenda(meeting, data.agenda)
+    if data.minutes is not None and data.minutes != meeting.minutes:
+        meeting.minutes, meeting.minutes_html = data.minutes, render(data.minutes)
+    meeting.updated_at = utcnow()
+    db.session.flush()
+    record("meeting.update", actor=actor, target=("meeting", meeting.id), tlp=meeting.tlp.value)
+    log.info("meeting %s updated by user %s", meeting.id, actor.id)
+    return meeting
+
+
+def delete_meeting(actor: Any, meeting: Meeting) -> None:
+    """Delete a meeting with its agenda, crypto-shredding its documents' files first."""
+    if not can(actor, "delete_meeting", meeting):
+        raise NotAllowed("Only curators and the organiser delete this meeting.")
+    meeting_id = meeting.id
+    files = [d.file for d in meeting.documents]
+    # The documents go as orphans in the same flush as their files' rows (their wrapped keys).
+    meeting.documents.clear()
+    shredded = shred_files(files)
+    db.session.delete(meeting)
+    db.session.flush()
+    record("meeting.delete", actor=actor, target=("meeting", meeting_id), documents=shredded)
+    log.info("meeting %s deleted by user %s (%s files shredded)", meeting_id, actor.id, shredded)
+
+
+def save_minutes(actor: Any, meeting: Meeting, minutes: str) -> Meeting:
+    """Replace the minutes (Markdown, rendered and sanitised like a post's text)."""
+    if not can(actor, "edit_meeting", meeting):
+        raise NotAllowed("Only curators, the organiser and the cluster's coordinators write the minutes.")
+    meeting.minutes = minutes
+    meeting.minutes_html = render(minutes)
+    meeting.updated_at = utcnow()
+    db.session.flush()
+    record("meeting.minutes", actor=actor, target=("meeting", meeting.id), characters=len(minutes))
+    return meeting
+
+
+# --- the agenda: positions stay 1..n, and (meeting_id, position) is unique ---------------------------
+
+
+def _may_prepare(actor: Any, meeting: Meeting) -> None:
+    if not can(actor, "edit_meeting", meeting):
+        raise NotAllowed("Only curators, the organiser and the cluster's coordinators change this agenda.")
+
+
+def _replace_agenda(meeting: Meeting, entries: list[AgendaEntry]) -> None:
+    """The agenda becomes ``entries``, matched by position: documents stay with the item at their
+    position; those of items beyond the new end move to the meeting as a whole."""
+    items = list(meeting.agenda)
+    for n, entry in enumerate(entries, start=1):
+        if n <= len(items):
+            items[n - 1].title, items[n - 1].notes = entry.title, entry.notes
+        else:
+            meeting.agenda.append(AgendaItem(position=n, title=entry.title, notes=entry.notes))
+            db.session.flush()
+    for item in items[len(entries) :]:
+        _detach_documents(meeting, item)
+        meeting.agenda.remove(item)
+        db.session.flush()
+
+
+def _next_document_position(meeting_id: int, agenda_item_id: int | None) -> int:
+    current = db.session.scalar(
+        sa.select(sa.func.max(MeetingDocument.position)).where(
+            MeetingDocument.meeting_id == meeting_id,
+            MeetingDocument.agenda_item_id.is_(None)
+            if agenda_item_id is None
+            else MeetingDocument.agenda_item_id == agenda_item_id,
+        )
+    )
+    return (current or 0) + 1
+
+
+def _detach_documents(meeting: Meeting, item: AgendaItem) -> None:
+    """Documents of a removed item become documents of the meeting as a whole, after the others."""
+    documents = list(db.session.scalars(sa.select(MeetingDocument).where(MeetingDocument.agenda_item_id == item.id)))
+    position = _next_document_position(meeting.id, None)
+    for document in sorted(documents, key=lambda d: (d.position, d.id)):
+        document.agenda_item_id = None
+        document.agenda_item = None
+        document.position = position
+        position += 1
+    db.session.flush()
+
+
+def add_agenda_item(actor: Any, meeting: Meeting, entry: AgendaEntry) -> AgendaItem:
+    """Append an item to the agenda."""
+    _may_prepare(actor, meeting)
+    if len(meeting.agenda) >= MAX_AGENDA:
+        raise ValidationError({"title": f"An agenda has at most {MAX_AGENDA} items."})
+    item = AgendaItem(position=len(meeting.agenda) + 1, title=entry.title, notes=entry.notes)
+    meeting.agenda.append(item)
+    db.session.flush()
+    record("meeting.agenda", actor=actor, target=("meeting", meeting.id), change="add", item_id=item.id)
+    return item
+
+
+def edit_agenda_item(actor: Any, item: AgendaItem, entry: AgendaEntry) -> AgendaItem:
+    _may_prepare(actor, item.meeting)
+    item.title, item.notes = entry.title, entry.notes
+    db.session.flush()
+    record("meeting.agenda", actor=actor, target=("meeting", item.meeting_id), change="edit", item_id=item.id)
+    return item
+
+
+def move_agenda_item(actor: Any, item: AgendaItem, direction: str) -> bool:
+    """Swap the item with its neighbour ``up`` or ``down``; False when it is already at that end."""
+    meeting = item.meeting
+    _may_prepare(actor, meeting)
+    if direction not in ("up", "down"):
+        raise ValidationError({"direction": "Move an item up or down."})
+    items = list(meeting.agenda)
+    index = items.index(item)
+    other_index = index - 1 if direction == "up" else index + 1
+    if not 0 <= other_index < len(items):
+        return False
+    other = items[other_index]
+    mine, theirs = item.position, other.position
+    # Three flushes, so the unique (meeting_id, position) holds after each statement.
+    item.position = 0
+    db.session.flush()
+    other.position = mine
+    db.session.flush()
+    item.position = theirs
+    db.session.flush()
+    db.session.expire(meeting, ["agenda"])
+    record("meeting.agenda", actor=actor, target=("meeting", meeting.id), change=f"move_{direction}", item_id=item.id)
+    return True
+
+
+def remove_agenda_item(actor: Any, item: AgendaItem) -> None:
+    """Remove an item; its documents move to the meeting as a whole and later items move up."""
+    meeting = item.meeting
+    _may_prepare(actor, meeting)
+    item_id = item.id
+    _detach_documents(meeting, item)
+    later = [i for i in meeting.agenda if i.position > item.position]
+    meeting.agenda.remove(item)
+    db.session.flush()
+    for other in sorted(later, key=lambda i: i.position):
+        other.position -= 1
+        db.session.flush()
+    db.session.expire(meeting, ["agenda"])
+    record("meeting.agenda", actor=actor, target=("meeting", meeting.id), change="remove", item_id=item_id)
