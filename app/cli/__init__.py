@@ -63,12 +63,14 @@ def register(app: Flask) -> None:
     from app.cli.idp import idp_group
     from app.cli.keys import keys_group, storage_group
     from app.cli.orgs import orgs_group
+    from app.cli.packs import packs_group
     from app.cli.schema import db_group
     from app.cli.tokens import tokens_group
     from app.cli.users import users_group
 
     for group in (db_group, demo_group, orgs_group, users_group, tokens_group, idp_group, keys_group, storage_group):
         app.cli.add_command(group)
+    app.cli.add_command(packs_group)
 
 
 def _create_app() -> Flask:

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-
 revision: str = "2d139de7e4c8"
 down_revision: str | None = "991a4b3458f5"
 branch_labels: str | Sequence[str] | None = None

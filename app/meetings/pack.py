@@ -1,0 +1,343 @@
+"""Meeting packs: one signed zip of exactly the meeting documents a member may see, streamed.
+
+The pack holds ``index.html`` (the agenda, linking to the files), ``manifest.json`` (what is in
+the pack, for whom, with each file's size, SHA-256 and marking, and how many documents were
+withheld from this recipient), ``manifest.sig`` (base64 Ed25519 signature over the manifest's
+exact bytes, see ``app.signing``) and the documents, numbered in agenda order.
+
+Every entry is stored (no compression: the documents are mostly compressed formats already),
+so the zip's length is known before the first byte and is sent as Content-Length. Documents are
+decrypted segment by segment while the zip is read: no temporary file, and memory stays flat
+whatever the pack's size. Before the response starts, every document is opened and checked as
+far as ``app.files.services.open_file`` checks (key, metadata, blob length and header, first
+segment), so a broken blob answers a clean error instead of a broken zip; a failure later in
+the stream cuts the body short (the client sees fewer bytes than Content-Length) and is audited.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask, current_app, has_request_context, render_template, request
+from sqlalchemy.orm import lazyload
+from zipstream import ZIP_STORED, ZipStream
+
+from app.extensions import db
+from app.files.http import decrypted_ahead, failure
+from app.files.models import StoredFile
+from app.files.services import FileMeta, FileUnavailable, open_file
+from app.files.sniff import safe_filename
+from app.meetings.models import AgendaItem, Meeting, MeetingDocument
+from app.policy import visible_meeting_documents
+from app.signing import key_id, sign_manifest
+
+#: The manifest's own format number: a recipient's verifier refuses what it does not know.
+MANIFEST_FORMAT = 1
+EMPTY_MESSAGE = "This meeting has no documents you may see, so there is no pack to download."
+#: Titles are cut to this many characters in file names (the full title is in the manifest).
+NAME_TITLE_CHARS = 80
+_EXTENSION = re.compile(r"[A-Za-z0-9]{1,10}")
+
+
+class PackEmpty(Exception):
+    """The caller may see the meeting but none of its documents: there is no pack to hand out."""
+
+    def __init__(self) -> None:
+        super().__init__(EMPTY_MESSAGE)
+
+
+@dataclass(frozen=True)
+class PackEntry:
+    """One document in the pack, with its name in the zip and its checked metadata."""
+
+    document: MeetingDocument
+    agenda_item: AgendaItem | None
+    name: str
+    meta: FileMeta
+
+    @property
+    def file(self) -> StoredFile:
+        return self.document.file
+
+
+@dataclass
+class Pack:
+    """A pack ready to stream: ``stream`` is sized (``len``) and read only once."""
+
+    meeting: Meeting
+    entries: list[PackEntry]
+    withheld: int
+    manifest: bytes
+    signature: bytes
+    key_id: str
+    stream: ZipStream
+    plaintexts: Plaintexts
+
+    @property
+    def size(self) -> int:
+        return len(self.stream)
+
+    @property
+    def filename(self) -> str:
+        return f"pax-meeting-{self.meeting.id}-pack.zip"
+
+
+# --- what goes in --------------------------------------------------------------------------------
+
+
+def visible_documents(user: Any, meeting: Meeting) -> list[tuple[MeetingDocument, AgendaItem | None]]:
+    """The meeting's documents ``user`` may see, in pack order: the meeting's own documents first,
+    then each agenda item's in agenda order, each group by the documents' positions."""
+    rows = db.session.execute(
+        sa.select(MeetingDocument, AgendaItem)
+        .join(Meeting, Meeting.id == MeetingDocument.meeting_id)
+        .outerjoin(
+            AgendaItem,
+            sa.and_(
+                AgendaItem.id == MeetingDocument.agenda_item_id, AgendaItem.meeting_id == MeetingDocument.meeting_id
+            ),
+        )
+        .where(MeetingDocument.meeting_id == meeting.id, visible_meeting_documents(user))
+        .order_by(
+            sa.case((AgendaItem.id.is_(None), 0), else_=1),
+            AgendaItem.position,
+            MeetingDocument.position,
+            MeetingDocument.id,
+        )
+        # The pack never shows who uploaded a document: skip the author and their organisation.
+        .options(lazyload(MeetingDocument.author))
+    ).all()
+    return [(document, item) for document, item in rows]
+
+
+def document_count(meeting: Meeting) -> int:
+    """All of the meeting's documents, seen or not: the pack tells how many were withheld."""
+    return (
+        db.session.scalar(sa.select(sa.func.count(MeetingDocument.id)).where(MeetingDocument.meeting_id == meeting.id))
+        or 0
+    )
+
+
+def _title_part(title: str) -> str:
+    # Slashes in a title ("Port A/B") would otherwise make safe_filename keep only what follows.
+    text = re.sub(r"[/\\]+", "-", title)[:NAME_TITLE_CHARS]
+    return safe_filename(text, fallback="Document").rstrip(".")
+
+
+def _extension(filename: str) -> str:
+    _stem, dot, ext = filename.rpartition(".")
+    return f".{ext.lower()}" if dot and _EXTENSION.fullmatch(ext) else ""
+
+
+def entry_names(rows: list[tuple[MeetingDocument, AgendaItem | None, FileMeta]]) -> list[str]:
+    """``"00-01 Title.pdf"`` for the meeting's own documents, ``"03-02 Title.csv"`` for agenda item
+    3's second (visible) document; unique, whatever the titles.
+
+    Documents are counted among the visible ones only, so gaps in the numbers do not tell where
+    withheld documents sit.
+    """
+    names: list[str] = []
+    taken: set[str] = set()
+    counters: dict[int, int] = {}
+    for document, item, meta in rows:
+        group = item.position if item is not None else 0
+        counters[group] = counters.get(group, 0) + 1
+        stem = f"{group:02d}-{counters[group]:02d} {_title_part(document.title)}"
+        ext = _extension(meta.filename)
+        name, n = stem + ext, 1
+        while name.casefold() in taken or name.casefold() in ("index.html", "manifest.json", "manifest.sig"):
+            n += 1
+            name = f"{stem} ({n}){ext}"
+        taken.add(name.casefold())
+        names.append(name)
+    return names
+
+
+def check_document(document: MeetingDocument, actor: Any) -> FileMeta:
+    """Open the document's file as a download would and close it again; its metadata.
+
+    Raises ``FileUnavailable`` (logged and audited) when the key, metadata, blob length, header
+    or first segment is wrong: the caller answers with the error before sending anything.
+    """
+    try:
+        opened = open_file(document.file, 0, min(document.file.size, 1))
+        # Reading the (already decrypted) first piece and closing runs the reader's cleanup.
+        next(opened.chunks, None)
+        opened.chunks.close()
+    except FileUnavailable as exc:
+        target = ("meeting_document", document.id)
+        # The request fails and is rolled back anyway; doing it now releases SQLite's one write
+        # lock (held if the request already wrote, e.g. a token's last use), which the failure's
+        # own audit transaction needs.
+        db.session.rollback()
+        failure(document.file, exc, actor, target, None)
+        raise
+    return opened.meta
+
+
+# --- the manifest and the index ------------------------------------------------------------------
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def manifest_bytes(
+    meeting: Meeting, recipient: Any, entries: list[PackEntry], withheld: int, generated_at: datetime, signer: str
+) -> bytes:
+    """The manifest, serialised once: the signature covers exactly these bytes."""
+    document = {
+        "format": MANIFEST_FORMAT,
+        "meeting": {
+            "id": meeting.id,
+            "title": meeting.title,
+            "kind": meeting.kind.value,
+            "cluster": meeting.cluster.slug if meeting.cluster else None,
+            "starts_at": _iso(meeting.starts_at),
+            "ends_at": _iso(meeting.ends_at),
+            "tlp": meeting.tlp.value,
+        },
+        "generated_at": _iso(generated_at),
+        "recipient": {
+            "id": recipient.id,
+            "email": recipient.email,
+            "organisation": recipient.organisation.name,
+        },
+        "files": [
+            {
+                "name": entry.name,
+                "size": entry.file.size,
+                "sha256": entry.meta.sha256,
+                "tlp": entry.document.tlp.value,
+                "law_enforcement_only": entry.document.law_enforcement_only,
+                "title": entry.document.title,
+                "agenda_item": (
+                    {"position": entry.agenda_item.position, "title": entry.agenda_item.title}
+                    if entry.agenda_item is not None
+                    else None
+                ),
+            }
+            for entry in entries
+        ],
+        "withheld": withheld,
+        "key_id": signer,
+    }
+    return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def index_html(
+    meeting: Meeting, recipient: Any, entries: list[PackEntry], withheld: int, generated_at: datetime
+) -> bytes:
+    """A self-contained page (no external assets) with the agenda and links to the pack's files."""
+    by_item: dict[int | None, list[PackEntry]] = {}
+    for entry in entries:
+        by_item.setdefault(entry.agenda_item.id if entry.agenda_item else None, []).append(entry)
+    html = render_template(
+        "meetings/pack_index.html",
+        meeting=meeting,
+        recipient=recipient,
+        agenda=meeting.agenda,
+        by_item=by_item,
+        withheld=withheld,
+        generated_at=_iso(generated_at),
+    )
+    return html.encode("utf-8")
+
+
+# --- building and streaming ------------------------------------------------------------------------
+
+
+def build_pack(user: Any, meeting: Meeting) -> Pack:
+    """Everything the pack holds, checked and signed, with its zip stream ready to be read.
+
+    Raises ``PackEmpty`` when the caller may see none of the meeting's documents, and
+    ``FileUnavailable`` when one of them cannot be served (already logged and audited).
+    """
+    rows = visible_documents(user, meeting)
+    if not rows:
+        raise PackEmpty()
+    withheld = document_count(meeting) - len(rows)
+    checked = [(document, item, check_document(document, user)) for document, item in rows]
+    entries = [
+        PackEntry(document=document, agenda_item=item, name=name, meta=meta)
+        for (document, item, meta), name in zip(checked, entry_names(checked), strict=True)
+    ]
+    generated_at = datetime.now(UTC)
+    signer = key_id()
+    manifest = manifest_bytes(meeting, user, entries, withheld, generated_at, signer)
+    signature = sign_manifest(manifest)
+    stream = ZipStream(compress_type=ZIP_STORED, sized=True)
+    stream.add(index_html(meeting, user, entries, withheld, generated_at), "index.html")
+    stream.add(manifest, "manifest.json")
+    stream.add(base64.b64encode(signature) + b"\n", "manifest.sig")
+    # The documents are read after the request has ended: take what reading them needs now.
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    actor = getattr(user, "_get_current_object", lambda: user)()  # current_user is a proxy
+    source = request.remote_addr if has_request_context() else None
+    plaintexts = Plaintexts(app, entries, actor, source)
+    for entry in entries:
+        stream.add(plaintexts.take(entry.file.size), entry.name, size=entry.file.size)
+    return Pack(meeting, entries, withheld, manifest, signature, signer, stream, plaintexts)
+
+
+class Plaintexts:
+    """Every document's plaintext in pack order, decrypted by one thread ahead of the zip.
+
+    One ``decrypted_ahead`` thread runs through all the documents, so the pipeline does not
+    drain at each document's start; ``take`` hands the zip each document's bytes from it. The
+    zip's CRC-32 and the socket writes run in the server's thread while the next megabytes are
+    decrypted. Each blob is opened only when reached (one open at a time), inside its own
+    application context (the blob store and keyring hang off the app); no database row is
+    touched, as the files' rows were loaded before the response started.
+    """
+
+    def __init__(self, app: Flask, entries: list[PackEntry], actor: Any, source: str | None):
+        self._app = app
+        self._entries = entries
+        self._actor = actor
+        self._source = source
+        self._pieces = decrypted_ahead(self._all())  # a generator: the thread starts at the first read
+        self._held = b""
+
+    def _all(self) -> Iterator[bytes]:
+        for entry in self._entries:
+            try:
+                with self._app.app_context():
+                    opened = open_file(entry.file)
+                yield from opened.chunks
+            except FileUnavailable as exc:
+                failure(entry.file, exc, self._actor, ("meeting_document", entry.document.id), self._source)
+                raise
+
+    def take(self, size: int) -> Iterator[bytes]:
+        """The next ``size`` bytes: one document's plaintext."""
+        left = size
+        while left:
+            piece = self._held or next(self._pieces, None)
+            if piece is None:
+                raise RuntimeError("the documents ended before the pack did")
+            self._held = b""
+            if len(piece) > left:
+                # The last piece of a document carries the start of the next: keep that part.
+                piece, self._held = piece[:left], piece[left:]
+            left -= len(piece)
+            yield piece
+
+    def close(self) -> None:
+        """Stop the decrypting thread (the client is gone, or the stream failed) and close the blob."""
+        self._pieces.close()
+
+
+def pack_body(pack: Pack) -> Iterator[bytes]:
+    """The zip's bytes as the server sends them; ends the decrypting thread however it ends."""
+    try:
+        yield from pack.stream
+    finally:
+        pack.plaintexts.close()
