@@ -56,6 +56,10 @@ def mfa_required(user: User) -> bool:
     return user.role in MFA_REQUIRED_ROLES or user.organisation.is_law_enforcement
 
 
+class NotAllowed(Exception):
+    """A service's refusal: the user may see the thing but not do this to it (403 in pages and API)."""
+
+
 # --- reads as SQL ----------------------------------------------------------------------------------
 
 

@@ -17,14 +17,69 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import jinja2
+import jinja2.bccache
 import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.routing import Rule
 
 from tests.support import databases
 
 TEST_PASSWORD = "correct horse battery staple"
+
+
+# --- one compiled copy of each template for the whole run ---------------------------------
+
+
+class _RunBytecodeCache(jinja2.BytecodeCache):
+    """Every test builds its own app, and each app's Jinja environment would compile every
+    template it renders again (most of a page test's time). Compiled templates are kept for the
+    run instead, keyed by Jinja on the template's name and source checksum."""
+
+    def __init__(self) -> None:
+        self._compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        if bucket.key in self._compiled:
+            bucket.bytecode_from_string(self._compiled[bucket.key])
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self._compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+_RUN_BYTECODE_CACHE = _RunBytecodeCache()
+_create_jinja_environment = Flask.create_jinja_environment
+
+
+def _jinja_environment_with_run_cache(self: Flask) -> Any:
+    environment = _create_jinja_environment(self)
+    environment.bytecode_cache = _RUN_BYTECODE_CACHE
+    return environment
+
+
+Flask.create_jinja_environment = _jinja_environment_with_run_cache  # type: ignore[method-assign]
+
+# Werkzeug compiles a URL builder (Python source, then ``compile``) for every rule of every new
+# app; a test builds an app and then asks for a handful of URLs, so the rest is built only when
+# first asked for. Same builders, same URLs: only when they are made changes.
+_compile_builder = Rule._compile_builder
+
+
+def _builder_compiled_on_first_use(self: Rule, append_unknown: bool = True) -> Any:
+    compiled: Callable[..., tuple[str, str]] | None = None
+
+    def build(rule: Rule, **values: Any) -> tuple[str, str]:
+        nonlocal compiled
+        if compiled is None:
+            compiled = _compile_builder(rule, append_unknown)
+        return compiled(rule, **values)
+
+    return build
+
+
+Rule._compile_builder = _builder_compiled_on_first_use  # type: ignore[method-assign]
 
 
 # --- no traffic beyond this machine --------------------------------------------------------

@@ -17,7 +17,6 @@ from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 from wtforms import (
     BooleanField,
-    Field,
     HiddenField,
     RadioField,
     SelectChoice,
@@ -33,6 +32,7 @@ from app.clusters.search import MAX_QUERY
 from app.clusters.validation import TAG_RE
 from app.directory.models import Organisation
 from app.extensions import db
+from app.forms import ParsedForm
 from app.validation import ValidationError
 from app.workplan.models import Workplan, WorkplanItem
 
@@ -92,8 +92,10 @@ def _id_or_text(value: str | None) -> int | str | None:
     return int(value) if _is_number(value, 10) and int(value) <= MAX_ID else value
 
 
-class PostForm(FlaskForm):
+class PostForm(ParsedForm):
     """A post as a person fills it in; every field is checked by ``parse_post``, not here."""
+
+    UNSHOWN_FIELDS = ("csrf_token", "version")
 
     type = SelectField(
         "Type of post",
@@ -131,8 +133,6 @@ class PostForm(FlaskForm):
     def __init__(self, cluster: Cluster, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.cluster = cluster
-        #: Messages that belong to no field (shown above the form).
-        self.form_errors_extra: list[str] = []
         #: Messages about the incident details as a whole (shown on their section).
         self.incident_errors: list[str] = []
         names = organisation_names()
@@ -141,16 +141,6 @@ class PostForm(FlaskForm):
         self.workplan_item_id.choices = [SelectChoice("", "Choose the workplan item")] + [
             SelectChoice(str(item.id), f"{item.year}: {item.title}") for item in workplan_items(cluster)
         ]
-
-    def validate(self, extra_validators: Any = None) -> bool:
-        """CSRF, and no NUL character anywhere (no database stores one; nobody types one)."""
-        valid = super().validate(extra_validators)
-        for f in self:
-            values = f.data if isinstance(f.data, list) else [f.data]
-            if any(isinstance(v, str) and "\x00" in v for v in values):
-                f.errors = [*f.errors, "This contains a character that is not allowed."]
-                valid = False
-        return valid
 
     @classmethod
     def for_post(cls, post: Post) -> PostForm:
@@ -214,16 +204,10 @@ class PostForm(FlaskForm):
         return raw
 
     def show_errors(self, exc: ValidationError) -> None:
-        """Put each message next to its field (``incident.port_locode`` on ``incident_port_locode``);
-        ``incident`` itself goes on the incident section, anything else above the form."""
-        for name, message in exc.fields.items():
-            target = getattr(self, name.replace(".", "_"), None) if name not in ("version", "csrf_token") else None
-            if name == "incident":
-                self.incident_errors.append(message)
-            elif isinstance(target, Field):
-                target.errors = [*target.errors, message]
-            else:
-                self.form_errors_extra.append(message)
+        """As every parsed form does, except that ``incident`` itself goes on the incident section."""
+        if "incident" in exc.fields:
+            self.incident_errors.append(exc.fields["incident"])
+        super().show_errors(ValidationError({k: v for k, v in exc.fields.items() if k != "incident"}))
 
     def error_summary(self) -> list[tuple[str | None, str]]:
         """(field id or None, message) for the summary at the top of the page, in form order."""
@@ -231,7 +215,7 @@ class PostForm(FlaskForm):
         for f in self:
             if f.name == "incident_port_locode":
                 summary.extend(("section-incident", message) for message in self.incident_errors)
-            if f.name not in ("csrf_token", "version"):
+            if f.name not in self.UNSHOWN_FIELDS:
                 summary.extend((f.id, message) for message in f.errors)
         return summary
 

@@ -27,39 +27,38 @@ from app.clusters.validation import MAX_BODY, PostInput
 from app.db import utcnow
 from app.directory.models import Organisation
 from app.extensions import db
-from app.policy import can
+from app.policy import NotAllowed, can
 from app.validation import ValidationError
 from app.workplan.models import WorkplanItem
 
 log = logging.getLogger("pax.posts")
 
 
-class NotAllowed(Exception):
-    """The user may not do this here (403 in pages and API)."""
-
-
-def _cluster(slug: str) -> Cluster:
+def cluster_by_slug(slug: str) -> Cluster:
+    """The cluster a form or API body names; an unknown slug is a ``cluster`` field error."""
     cluster = db.session.scalar(sa.select(Cluster).where(Cluster.slug == slug))
     if cluster is None:
         slugs = db.session.scalars(sa.select(Cluster.slug).order_by(Cluster.position)).all()
-        raise ValidationError({"cluster": f"Unknown cluster {slug!r}; choose one of: {', '.join(slugs)}."})
+        raise ValidationError({"cluster": f"Unknown cluster {slug[:64]!r}; choose one of: {', '.join(slugs)}."})
     return cluster
 
 
-def _recipients(data: PostInput) -> tuple[list[Organisation], list[User]]:
+def resolve_recipients(org_names: list[str], emails: list[str]) -> tuple[list[Organisation], list[User]]:
+    """Named recipient organisations (by name, any case) and people (active members' e-mails);
+    the first unknown one of each is a ``recipient_orgs`` / ``recipient_users`` field error."""
     errors: dict[str, str] = {}
     orgs: list[Organisation] = []
-    for name in dict.fromkeys(data.recipient_orgs):
+    for name in dict.fromkeys(org_names):
         org = db.session.scalar(sa.select(Organisation).where(sa.func.lower(Organisation.name) == name.lower()))
         if org is None:
-            errors["recipient_orgs"] = f"No member organisation is named {name!r}."
+            errors["recipient_orgs"] = f"No member organisation is named {name[:80]!r}."
             break
         orgs.append(org)
     users: list[User] = []
-    for email in dict.fromkeys(data.recipient_users):
+    for email in dict.fromkeys(emails):
         user = db.session.scalar(sa.select(User).where(User.email == email, User.status == UserStatus.ACTIVE))
         if user is None:
-            errors["recipient_users"] = f"No active member has the e-mail address {email}."
+            errors["recipient_users"] = f"No active member has the e-mail address {email[:120]}."
             break
         users.append(user)
     if errors:
@@ -77,7 +76,7 @@ def _workplan_item(data: PostInput, cluster: Cluster) -> WorkplanItem | None:
 
 
 def _apply(post: Post, data: PostInput, cluster: Cluster) -> None:
-    orgs, users = _recipients(data)
+    orgs, users = resolve_recipients(data.recipient_orgs, data.recipient_users)
     item = _workplan_item(data, cluster)
     post.type = data.type
     post.cluster = cluster
@@ -109,7 +108,7 @@ def _apply(post: Post, data: PostInput, cluster: Cluster) -> None:
 
 def publish_post(author: User, data: PostInput) -> Post:
     """Create a post in a cluster the author contributes to."""
-    cluster = _cluster(data.cluster)
+    cluster = cluster_by_slug(data.cluster)
     if not can(author, "create_post", cluster):
         raise NotAllowed(f"Only contributors and coordinators of {cluster.name} can post in it.")
     post = Post(author_id=author.id, author_org_id=author.organisation_id, version=1)
@@ -124,7 +123,7 @@ def edit_post(editor: User, post: Post, data: PostInput) -> Post:
     """Change a post, keeping what it was as a version."""
     if not can(editor, "edit_post", post):
         raise NotAllowed("Only the author or their organisation's focal point can edit this post.")
-    cluster = _cluster(data.cluster)
+    cluster = cluster_by_slug(data.cluster)
     if cluster.id != post.cluster_id and not can(editor, "create_post", cluster):
         raise NotAllowed(f"Only contributors and coordinators of {cluster.name} can post in it.")
     db.session.add(

@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    Field,
     RadioField,
     SelectChoice,
     SelectField,
@@ -24,9 +23,9 @@ from app.auth.models import GlobalRole
 from app.clusters.forms import organisation_names
 from app.clusters.models import Cluster, ClusterMembership, MembershipRole, Tlp
 from app.extensions import db
+from app.forms import ParsedForm
 from app.meetings.models import Meeting, MeetingKind
 from app.meetings.validation import BRUSSELS
-from app.validation import ValidationError
 
 _ADDRESS_SEPARATORS = re.compile(r"[,;\s]+")
 
@@ -43,7 +42,8 @@ def schedulable(user: Any) -> tuple[list[MeetingKind], list[Cluster]]:
     return [MeetingKind.TECHNICAL], list(db.session.scalars(coordinated))
 
 
-class MeetingForm(FlaskForm):
+class MeetingForm(ParsedForm):
+    ERROR_FIELDS = {"starts_at": "starts_date", "ends_at": "ends_date"}
     title = StringField("Title")
     kind = SelectField("Kind of meeting", choices=[], validate_choice=False)
     cluster = SelectField("Cluster", choices=[], validate_choice=False)
@@ -61,7 +61,6 @@ class MeetingForm(FlaskForm):
 
     def __init__(self, kinds: list[MeetingKind], clusters: list[Cluster], *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.form_errors_extra: list[str] = []
         self.kind.choices = [SelectChoice("", "Choose the kind of meeting")] + [
             SelectChoice(k.value, k.label) for k in kinds
         ]
@@ -92,16 +91,6 @@ class MeetingForm(FlaskForm):
         }
         return cls(kinds, clusters, formdata=None, data=data)
 
-    def validate(self, extra_validators: Any = None) -> bool:
-        """CSRF, and no NUL character anywhere (no database stores one; nobody types one)."""
-        valid = super().validate(extra_validators)
-        for f in self:
-            values = f.data if isinstance(f.data, list) else [f.data]
-            if any(isinstance(v, str) and "\x00" in v for v in values):
-                f.errors = [*f.errors, "This contains a character that is not allowed."]
-                valid = False
-        return valid
-
     @staticmethod
     def _when(day: str | None, time: str | None) -> str:
         day, time = (day or "").strip(), (time or "").strip()
@@ -126,22 +115,6 @@ class MeetingForm(FlaskForm):
             lines = [line.strip() for line in (self.agenda.data or "").splitlines() if line.strip()]
             raw["agenda"] = [{"title": line} for line in lines]
         return raw
-
-    def show_errors(self, exc: ValidationError) -> None:
-        targets = {"starts_at": "starts_date", "ends_at": "ends_date"}
-        for name, message in exc.fields.items():
-            target = getattr(self, targets.get(name, name), None) if name != "csrf_token" else None
-            if isinstance(target, Field):
-                target.errors = [*target.errors, message]
-            else:
-                self.form_errors_extra.append(message)
-
-    def error_summary(self) -> list[tuple[str | None, str]]:
-        summary: list[tuple[str | None, str]] = [(None, m) for m in self.form_errors_extra]
-        for f in self:
-            if f.name != "csrf_token":
-                summary.extend((f.id, message) for message in f.errors)
-        return summary
 
 
 class AgendaItemForm(FlaskForm):

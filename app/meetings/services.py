@@ -15,11 +15,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from app.audit.services import record
-from app.auth.models import User, UserStatus
 from app.clusters.markdown import render
 from app.clusters.models import Cluster
+from app.clusters.services import NotAllowed, cluster_by_slug, resolve_recipients
 from app.db import utcnow
-from app.directory.models import Organisation
 from app.extensions import db
 from app.files.services import shred_files
 from app.meetings.models import (
@@ -37,41 +36,6 @@ from app.validation import ValidationError
 log = logging.getLogger("pax.meetings")
 
 
-class NotAllowed(Exception):
-    """The user may not do this here (403 in pages and API)."""
-
-
-def _cluster(slug: str | None) -> Cluster | None:
-    if slug is None:
-        return None
-    cluster = db.session.scalar(sa.select(Cluster).where(Cluster.slug == slug))
-    if cluster is None:
-        slugs = db.session.scalars(sa.select(Cluster.slug).order_by(Cluster.position)).all()
-        raise ValidationError({"cluster": f"Unknown cluster {slug[:64]!r}; choose one of: {', '.join(slugs)}."})
-    return cluster
-
-
-def _recipients(data: MeetingInput) -> tuple[list[Organisation], list[User]]:
-    errors: dict[str, str] = {}
-    orgs: list[Organisation] = []
-    for name in dict.fromkeys(data.recipient_orgs):
-        org = db.session.scalar(sa.select(Organisation).where(sa.func.lower(Organisation.name) == name.lower()))
-        if org is None:
-            errors["recipient_orgs"] = f"No member organisation is named {name[:80]!r}."
-            break
-        orgs.append(org)
-    users: list[User] = []
-    for email in dict.fromkeys(data.recipient_users):
-        user = db.session.scalar(sa.select(User).where(User.email == email, User.status == UserStatus.ACTIVE))
-        if user is None:
-            errors["recipient_users"] = f"No active member has the e-mail address {email[:120]}."
-            break
-        users.append(user)
-    if errors:
-        raise ValidationError(errors)
-    return orgs, users
-
-
 def _may_schedule(actor: Any, kind: MeetingKind, cluster: Cluster | None) -> None:
     if not can(actor, "schedule_meeting", cluster if kind is MeetingKind.TECHNICAL else None):
         if kind is MeetingKind.TECHNICAL and cluster is not None:
@@ -80,7 +44,7 @@ def _may_schedule(actor: Any, kind: MeetingKind, cluster: Cluster | None) -> Non
 
 
 def _apply(meeting: Meeting, data: MeetingInput, cluster: Cluster | None) -> None:
-    orgs, users = _recipients(data)
+    orgs, users = resolve_recipients(data.recipient_orgs, data.recipient_users)
     meeting.kind = data.kind
     meeting.cluster = cluster
     meeting.cluster_id = cluster.id if cluster else None
@@ -99,7 +63,7 @@ def _apply(meeting: Meeting, data: MeetingInput, cluster: Cluster | None) -> Non
 
 def schedule_meeting(actor: Any, data: MeetingInput) -> Meeting:
     """Create a meeting organised by ``actor`` (and their organisation), with its agenda if given."""
-    cluster = _cluster(data.cluster)
+    cluster = cluster_by_slug(data.cluster) if data.cluster is not None else None
     _may_schedule(actor, data.kind, cluster)
     meeting = Meeting(author_id=actor.id, author_org_id=actor.organisation_id, minutes="", minutes_html="")
     _apply(meeting, data, cluster)
@@ -126,7 +90,7 @@ def update_meeting(actor: Any, meeting: Meeting, data: MeetingInput) -> Meeting:
     """Change a meeting. Its documents keep a marking at least as strict as the meeting's."""
     if not can(actor, "edit_meeting", meeting):
         raise NotAllowed("Only curators, the organiser and the cluster's coordinators edit this meeting.")
-    cluster = _cluster(data.cluster)
+    cluster = cluster_by_slug(data.cluster) if data.cluster is not None else None
     if (data.kind, data.cluster) != (meeting.kind, meeting.cluster.slug if meeting.cluster else None):
         # Moving a meeting to another kind or cluster is scheduling it there.
         _may_schedule(actor, data.kind, cluster)

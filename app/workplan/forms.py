@@ -10,52 +10,19 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask_wtf import FlaskForm
-from wtforms import Field, SelectChoice, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import SelectChoice, SelectField, SelectMultipleField, StringField, TextAreaField
 
 from app.clusters.models import Cluster
 from app.directory.models import Organisation
 from app.extensions import db
+from app.forms import ParsedForm
 from app.meetings.models import Meeting
-from app.validation import ValidationError
 from app.workplan.models import ItemStatus, WorkplanItem
 
 STATUS_CHOICES = [SelectChoice(s.value, s.label) for s in ItemStatus]
 
 
-class _Form(FlaskForm):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        #: Messages that belong to no field (shown above the form).
-        self.form_errors_extra: list[str] = []
-
-    def validate(self, extra_validators: Any = None) -> bool:
-        """CSRF, and no NUL character anywhere (no database stores one; nobody types one)."""
-        valid = super().validate(extra_validators)
-        for f in self:
-            values = f.data if isinstance(f.data, list) else [f.data]
-            if any(isinstance(v, str) and "\x00" in v for v in values):
-                f.errors = [*f.errors, "This contains a character that is not allowed."]
-                valid = False
-        return valid
-
-    def show_errors(self, exc: ValidationError) -> None:
-        for name, message in exc.fields.items():
-            target = getattr(self, name, None) if name != "csrf_token" else None
-            if isinstance(target, Field):
-                target.errors = [*target.errors, message]
-            else:
-                self.form_errors_extra.append(message)
-
-    def error_summary(self) -> list[tuple[str | None, str]]:
-        summary: list[tuple[str | None, str]] = [(None, m) for m in self.form_errors_extra]
-        for f in self:
-            if f.name != "csrf_token":
-                summary.extend((f.id, message) for message in f.errors)
-        return summary
-
-
-class StatusForm(_Form):
+class StatusForm(ParsedForm):
     """What a cluster's coordinators report: status and progress."""
 
     status = SelectField("Status", choices=STATUS_CHOICES, validate_choice=False)
@@ -117,7 +84,7 @@ class ItemForm(StatusForm):
         )
 
 
-class AdoptForm(_Form):
+class AdoptForm(ParsedForm):
     """The workplan's adoption: at which meeting (or none) and on which date; or back to draft."""
 
     meeting_id = SelectField("Adopted at meeting", choices=[], validate_choice=False)

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from app.audit.services import record
 from app.auth.models import User
-from app.clusters.models import Cluster
+from app.clusters.services import NotAllowed, cluster_by_slug
 from app.db import utcnow
 from app.directory.models import Organisation
 from app.extensions import db
@@ -27,10 +27,6 @@ from app.workplan.models import ItemStatus, Workplan, WorkplanItem, WorkplanItem
 from app.workplan.validation import COORDINATOR_FIELDS, REQUIRED_ON_CREATE
 
 log = logging.getLogger("pax.workplan")
-
-
-class NotAllowed(Exception):
-    """The user may not do this here (403 in pages and API)."""
 
 
 def workplan_of(year: int) -> Workplan:
@@ -74,14 +70,6 @@ def _displayed(item: WorkplanItem) -> dict[str, str]:
 # --- resolving names ----------------------------------------------------------------------------
 
 
-def _cluster(slug: str) -> Cluster:
-    cluster = db.session.scalar(sa.select(Cluster).where(Cluster.slug == slug))
-    if cluster is None:
-        slugs = db.session.scalars(sa.select(Cluster.slug).order_by(Cluster.position)).all()
-        raise ValidationError({"cluster": f"Unknown cluster; choose one of: {', '.join(slugs)}."})
-    return cluster
-
-
 def _organisations(names: list[str]) -> list[Organisation]:
     found: list[Organisation] = []
     for name in names:
@@ -95,7 +83,7 @@ def _organisations(names: list[str]) -> list[Organisation]:
 
 def _apply(item: WorkplanItem, data: dict[str, Any]) -> None:
     """Set the sent fields on ``item``, resolving names first so a bad one changes nothing."""
-    cluster = _cluster(data["cluster"]) if "cluster" in data else None
+    cluster = cluster_by_slug(data["cluster"]) if "cluster" in data else None
     leads = _organisations(data["lead_organisations"]) if "lead_organisations" in data else None
     if "year" in data:
         item.workplan = workplan_of(data["year"])
