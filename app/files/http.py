@@ -32,8 +32,8 @@ AHEAD = 2
 _END = object()
 
 
-def decrypted_ahead(chunks: Iterator[bytes]) -> Iterator[bytes]:
-    """``chunks`` regrouped into ``WRITE_SIZE`` pieces, decrypted by a thread while the server sends.
+def decrypted_ahead(chunks: Iterator[bytes], write_size: int = WRITE_SIZE) -> Iterator[bytes]:
+    """``chunks`` regrouped into ``write_size`` pieces, decrypted by a thread while the server sends.
 
     AES-GCM and socket writes both release the GIL, so on two cores decryption overlaps the
     sending instead of adding to it. Errors reach the consumer in order, after every good piece
@@ -58,7 +58,7 @@ def decrypted_ahead(chunks: Iterator[bytes]) -> Iterator[bytes]:
             for chunk in chunks:
                 pending.append(chunk)
                 held += len(chunk)
-                if held >= WRITE_SIZE:
+                if held >= write_size:
                     if not put(b"".join(pending)):
                         return
                     pending, held = [], 0

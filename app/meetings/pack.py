@@ -44,6 +44,8 @@ EMPTY_MESSAGE = "This meeting has no documents you may see, so there is no pack 
 #: Titles are cut to this many characters in file names (the full title is in the manifest).
 NAME_TITLE_CHARS = 80
 _EXTENSION = re.compile(r"[A-Za-z0-9]{1,10}")
+#: Bytes of plaintext per piece handed from the decrypting thread to the zip.
+PIECE_SIZE = 256 * 1024
 
 
 class PackEmpty(Exception):
@@ -303,7 +305,10 @@ class Plaintexts:
         self._entries = entries
         self._actor = actor
         self._source = source
-        self._pieces = decrypted_ahead(self._all())  # a generator: the thread starts at the first read
+        # A generator: the thread starts at the first read. Pieces smaller than a single file's
+        # download uses: the zip slices them at each document's end and checksums them, and a
+        # few copies of 1 MiB pieces in flight cost the worker more memory than they gain.
+        self._pieces = decrypted_ahead(self._all(), PIECE_SIZE)
         self._held = b""
 
     def _all(self) -> Iterator[bytes]:
