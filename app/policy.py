@@ -12,7 +12,7 @@ content by virtue of being administrators.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from flask import abort
@@ -38,6 +38,8 @@ from app.meetings.models import (
     MeetingRecipientUser,
 )
 from app.workplan.models import WorkplanItem
+
+_Loaded = TypeVar("_Loaded")
 
 #: Accounts that must use a second factor (DESIGN.md, Identity).
 MFA_REQUIRED_ROLES = frozenset({GlobalRole.CURATOR, GlobalRole.ADMIN, GlobalRole.AUDITOR})
@@ -375,6 +377,16 @@ def authorize(user: Any, action: str, target: Any = None) -> None:
         abort(403)
 
 
+def _found_and_allowed(user: Any, found: _Loaded | None, need: str) -> _Loaded:
+    """404 when nothing visible was found, 403 when ``need`` (other than view) is not allowed on
+    it: a hidden item and a missing one look alike, a visible one the user may not change does not."""
+    if found is None:
+        abort(404)
+    if need != "view" and not can(user, need, found):
+        abort(403)
+    return found
+
+
 def cluster_or_404(user: Any, slug: str) -> Cluster:
     cluster = db.session.scalar(sa.select(Cluster).where(Cluster.slug == slug, visible_clusters(user)))
     if cluster is None:
@@ -399,8 +411,7 @@ def attachment_or_404(user: Any, attachment_id: int, need: str = "view") -> Atta
     )
     if attachment is None:
         abort(404)
-    if need != "view" and not can(user, need, attachment.post):
-        abort(403)
+    _found_and_allowed(user, attachment.post, need)
     return attachment
 
 
@@ -411,31 +422,19 @@ def post_or_404(user: Any, post_id: int, need: str = "view") -> Post:
     hidden post and a missing one look alike.
     """
     post = db.session.scalar(sa.select(Post).where(Post.id == post_id, visible_posts(user)))
-    if post is None:
-        abort(404)
-    if need != "view" and not can(user, need, post):
-        abort(403)
-    return post
+    return _found_and_allowed(user, post, need)
 
 
 def workplan_item_or_404(user: Any, item_id: int, need: str = "view") -> WorkplanItem:
     """The workplan has no marking: every active member sees its items. Others get 404."""
     item = db.session.get(WorkplanItem, item_id) if is_active_user(user) else None
-    if item is None:
-        abort(404)
-    if need != "view" and not can(user, need, item):
-        abort(403)
-    return item
+    return _found_and_allowed(user, item, need)
 
 
 def meeting_or_404(user: Any, meeting_id: int, need: str = "view") -> Meeting:
     """Load a meeting the user may see (404 otherwise) and, for ``need`` other than view, may act on."""
     meeting = db.session.scalar(sa.select(Meeting).where(Meeting.id == meeting_id, visible_meetings(user)))
-    if meeting is None:
-        abort(404)
-    if need != "view" and not can(user, need, meeting):
-        abort(403)
-    return meeting
+    return _found_and_allowed(user, meeting, need)
 
 
 def meeting_document_or_404(user: Any, document_id: int, need: str = "view") -> MeetingDocument:
@@ -445,8 +444,4 @@ def meeting_document_or_404(user: Any, document_id: int, need: str = "view") -> 
         .join(Meeting, Meeting.id == MeetingDocument.meeting_id)
         .where(MeetingDocument.id == document_id, visible_meeting_documents(user))
     )
-    if document is None:
-        abort(404)
-    if need != "view" and not can(user, need, document):
-        abort(403)
-    return document
+    return _found_and_allowed(user, document, need)

@@ -11,7 +11,7 @@ from flask import Response, jsonify, url_for
 
 from app.api.auth import api_user, token_required
 from app.api.blueprint import bp
-from app.api.inputs import post_id_or_404
+from app.api.inputs import id_or_404
 from app.api.serializers import attachment_json
 from app.clusters.attachments import attach_upload, remove_attachment
 from app.clusters.services import NotAllowed
@@ -25,7 +25,7 @@ from app.policy import attachment_or_404, post_or_404
 @token_required("write")
 def upload_attachment(post_id: str) -> tuple[Response, int, dict[str, str]]:
     user = api_user()
-    post = post_or_404(user, post_id_or_404(post_id), need="attach_file")
+    post = post_or_404(user, id_or_404(post_id), need="attach_file")
     try:
         attachment, meta = attach_upload(user, post)
     except UploadRefused as exc:
@@ -39,7 +39,7 @@ def upload_attachment(post_id: str) -> tuple[Response, int, dict[str, str]]:
 @token_required("read")
 def download_attachment(attachment_id: str) -> Response:
     user = api_user()
-    attachment = attachment_or_404(user, post_id_or_404(attachment_id))
+    attachment = attachment_or_404(user, id_or_404(attachment_id))
     return send_stored_file(
         attachment.file, actor=user, target=("attachment", attachment.id), action="attachment.download"
     )
@@ -49,7 +49,7 @@ def download_attachment(attachment_id: str) -> Response:
 @token_required("write")
 def delete_attachment(attachment_id: str) -> Response:
     user = api_user()
-    attachment = attachment_or_404(user, post_id_or_404(attachment_id), need="attach_file")
+    attachment = attachment_or_404(user, id_or_404(attachment_id), need="attach_file")
     try:
         remove_attachment(user, attachment)
     except NotAllowed as exc:

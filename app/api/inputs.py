@@ -55,7 +55,7 @@ def pagination(errors: dict[str, str]) -> tuple[int, int]:
     return page, per_page
 
 
-def _cluster_id(slug: str, errors: dict[str, str]) -> int | None:
+def cluster_id_from_slug(slug: str, errors: dict[str, str]) -> int | None:
     cluster_id = db.session.scalar(sa.select(Cluster.id).where(Cluster.slug == slug)) if _SLUG.fullmatch(slug) else None
     if cluster_id is None:
         slugs = db.session.scalars(sa.select(Cluster.slug).order_by(Cluster.position)).all()
@@ -68,7 +68,7 @@ def post_filters(errors: dict[str, str]) -> PostFilter:
     filters = PostFilter()
     args = request.args
     if cluster := args.get("cluster"):
-        filters.cluster_id = _cluster_id(cluster, errors)
+        filters.cluster_id = cluster_id_from_slug(cluster, errors)
     if type_ := args.get("type"):
         if type_ in PostType.values():
             filters.type = PostType(type_)
@@ -149,8 +149,8 @@ def _json_type(value: Any) -> str:
     return "an array" if isinstance(value, list) else "an object"
 
 
-def post_id_or_404(raw: str) -> int:
-    """A post id from the URL; anything that cannot be an id is simply not found."""
+def id_or_404(raw: str) -> int:
+    """An id from the URL (post, attachment, meeting...); anything that cannot be an id is simply not found."""
     if not _NUMBER.fullmatch(raw) or not 1 <= int(raw) <= MAX_ID:
         abort(404)
     return int(raw)

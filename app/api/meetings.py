@@ -16,7 +16,7 @@ from flask import Response, jsonify, request, url_for
 
 from app.api.auth import api_user, token_required
 from app.api.blueprint import bp
-from app.api.inputs import _cluster_id, json_object, pagination, post_id_or_404, raise_if
+from app.api.inputs import cluster_id_from_slug, id_or_404, json_object, pagination, raise_if
 from app.api.meetings_openapi import register
 from app.api.serializers import page_json, timestamp
 from app.errors import ApiError
@@ -143,7 +143,7 @@ def list_meetings() -> Response:
     page, per_page = pagination(errors)
     filters = MeetingFilter(starts_from=_instant("from", errors, False), starts_to=_instant("to", errors, True))
     if cluster := request.args.get("cluster"):
-        filters.cluster_id = _cluster_id(cluster, errors)
+        filters.cluster_id = cluster_id_from_slug(cluster, errors)
     if kind := request.args.get("kind"):
         if kind in MeetingKind.values():
             filters.kind = MeetingKind(kind)
@@ -181,7 +181,7 @@ def create_meeting() -> tuple[Response, int, dict[str, str]]:
 @token_required("read")
 def get_meeting(meeting_id: str) -> Response:
     user = api_user()
-    return jsonify(meeting_json(user, meeting_or_404(user, post_id_or_404(meeting_id))))
+    return jsonify(meeting_json(user, meeting_or_404(user, id_or_404(meeting_id))))
 
 
 @bp.patch("/meetings/<meeting_id>")
@@ -189,7 +189,7 @@ def get_meeting(meeting_id: str) -> Response:
 def update_meeting(meeting_id: str) -> Response:
     """Change the fields sent; the others keep their values. ``agenda`` replaces the whole agenda."""
     user = api_user()
-    meeting = meeting_or_404(user, post_id_or_404(meeting_id), need="edit_meeting")
+    meeting = meeting_or_404(user, id_or_404(meeting_id), need="edit_meeting")
     data = _validated(json_object(), partial_of=meeting_to_input(meeting))
     try:
         services.update_meeting(user, meeting, data)
@@ -204,7 +204,7 @@ def update_meeting(meeting_id: str) -> Response:
 @token_required("write")
 def delete_meeting(meeting_id: str) -> Response:
     user = api_user()
-    meeting = meeting_or_404(user, post_id_or_404(meeting_id), need="delete_meeting")
+    meeting = meeting_or_404(user, id_or_404(meeting_id), need="delete_meeting")
     try:
         services.delete_meeting(user, meeting)
     except services.NotAllowed as exc:
@@ -219,7 +219,7 @@ def delete_meeting(meeting_id: str) -> Response:
 @token_required("write")
 def upload_meeting_document(meeting_id: str) -> tuple[Response, int, dict[str, str]]:
     user = api_user()
-    meeting = meeting_or_404(user, post_id_or_404(meeting_id), need="add_meeting_document")
+    meeting = meeting_or_404(user, id_or_404(meeting_id), need="add_meeting_document")
     try:
         document, meta = documents.upload_document(user, meeting)
     except documents.FieldRefused as exc:
@@ -235,7 +235,7 @@ def upload_meeting_document(meeting_id: str) -> tuple[Response, int, dict[str, s
 @token_required("read")
 def download_meeting_document(document_id: str) -> Response:
     user = api_user()
-    document: MeetingDocument = meeting_document_or_404(user, post_id_or_404(document_id))
+    document: MeetingDocument = meeting_document_or_404(user, id_or_404(document_id))
     return send_stored_file(
         document.file, actor=user, target=("meeting_document", document.id), action="meeting.document_download"
     )
@@ -245,7 +245,7 @@ def download_meeting_document(document_id: str) -> Response:
 @token_required("write")
 def delete_meeting_document(document_id: str) -> Response:
     user = api_user()
-    document = meeting_document_or_404(user, post_id_or_404(document_id), need="remove_meeting_document")
+    document = meeting_document_or_404(user, id_or_404(document_id), need="remove_meeting_document")
     try:
         documents.remove_document(user, document)
     except services.NotAllowed as exc:

@@ -13,7 +13,7 @@ from flask import Response, jsonify
 
 from app.api.auth import api_user, token_required
 from app.api.blueprint import bp
-from app.api.inputs import post_id_or_404
+from app.api.inputs import id_or_404
 from app.api.openapi import _content, _errors, _ok, _operation, register_paths
 from app.api.openapi_schemas import ref
 from app.errors import ApiError
@@ -32,7 +32,7 @@ PACK_KEY_MAX_AGE = 300
 def meeting_pack(meeting_id: str) -> Response:
     user = api_user()
     # Meeting ids are parsed like post ids: anything that cannot be an id is simply not found.
-    meeting = meeting_or_404(user, post_id_or_404(meeting_id))
+    meeting = meeting_or_404(user, id_or_404(meeting_id))
     try:
         pack = build_pack(user, meeting)
     except PackEmpty:

@@ -13,7 +13,7 @@ from flask import Response, jsonify, url_for
 
 from app.api.auth import api_user, token_required
 from app.api.blueprint import bp
-from app.api.inputs import json_object, pagination, post_filters, post_id_or_404, query_text, raise_if
+from app.api.inputs import id_or_404, json_object, pagination, post_filters, query_text, raise_if
 from app.api.serializers import hit_json, page_json, post_json, post_to_input
 from app.clusters import services
 from app.clusters.queries import feed
@@ -82,7 +82,7 @@ def create_post() -> tuple[Response, int, dict[str, str]]:
 @bp.get("/posts/<post_id>")
 @token_required("read")
 def get_post(post_id: str) -> Response:
-    return jsonify(post_json(post_or_404(api_user(), post_id_or_404(post_id))))
+    return jsonify(post_json(post_or_404(api_user(), id_or_404(post_id))))
 
 
 @bp.patch("/posts/<post_id>")
@@ -90,7 +90,7 @@ def get_post(post_id: str) -> Response:
 def update_post(post_id: str) -> Response:
     """Change the fields sent; the others keep their values. An edit that changes nothing is not a version."""
     user = api_user()
-    post = post_or_404(user, post_id_or_404(post_id), need="edit_post")
+    post = post_or_404(user, id_or_404(post_id), need="edit_post")
     raw = json_object()
     current = post_to_input(post)
     data = _validated(raw, partial_of=current)
@@ -108,7 +108,7 @@ def update_post(post_id: str) -> Response:
 @token_required("write")
 def delete_post(post_id: str) -> Response:
     user = api_user()
-    post = post_or_404(user, post_id_or_404(post_id), need="delete_post")
+    post = post_or_404(user, id_or_404(post_id), need="delete_post")
     try:
         services.delete_post(user, post)
     except NotAllowed as exc:

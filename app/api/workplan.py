@@ -11,19 +11,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Response, jsonify, request, url_for
 
 from app.api.auth import api_user, token_required
 from app.api.blueprint import bp
-from app.api.inputs import json_object, post_id_or_404
+from app.api.inputs import id_or_404, json_object
 from app.api.openapi import WRITE_BODY, _errors, _ok, _operation, register_paths
 from app.api.openapi_schemas import ref
 from app.api.serializers import timestamp
-from app.clusters.models import Post, PostType
 from app.errors import ApiError
-from app.extensions import db
-from app.policy import can, visible_posts, workplan_item_or_404
+from app.policy import can, workplan_item_or_404
 from app.routing import MAX_ID
 from app.validation import ValidationError
 from app.workplan import queries, services
@@ -32,20 +29,6 @@ from app.workplan.validation import ITEM_FIELDS, MAX_DESCRIPTION, MAX_TITLE, MAX
 
 INVALID_ITEM = "The workplan item is not valid; see fields."
 _YEAR = re.compile(r"[0-9]{4}")
-
-
-def _visible_deliverables(user: Any, item_ids: list[int]) -> dict[int, list[int]]:
-    found: dict[int, list[int]] = {i: [] for i in item_ids}
-    if not item_ids:
-        return found
-    rows = db.session.execute(
-        sa.select(Post.workplan_item_id, Post.id)
-        .where(Post.workplan_item_id.in_(item_ids), Post.type == PostType.DELIVERABLE, visible_posts(user))
-        .order_by(Post.id)
-    )
-    for item_id, post_id in rows:
-        found[item_id].append(post_id)
-    return found
 
 
 def item_json(item: WorkplanItem, deliverables: list[int]) -> dict[str, Any]:
@@ -68,7 +51,7 @@ def item_json(item: WorkplanItem, deliverables: list[int]) -> dict[str, Any]:
 
 
 def _item_with_history(user: Any, item: WorkplanItem) -> dict[str, Any]:
-    data = item_json(item, _visible_deliverables(user, [item.id])[item.id])
+    data = item_json(item, queries.deliverable_ids(user, [item.id])[item.id])
     data["history"] = [
         {
             "at": timestamp(c.at),
@@ -84,7 +67,7 @@ def _item_with_history(user: Any, item: WorkplanItem) -> dict[str, Any]:
 
 def _workplan_json(user: Any, workplan: Workplan) -> dict[str, Any]:
     items = queries.items_of(workplan)
-    deliverables = _visible_deliverables(user, [i.id for i in items])
+    deliverables = queries.deliverable_ids(user, [i.id for i in items])
     meeting = queries.visible_meeting(user, workplan.adopted_at_meeting_id)
     return {
         "year": workplan.year,
@@ -116,7 +99,7 @@ def workplan() -> Response:
 @token_required("read")
 def workplan_item(item_id: str) -> Response:
     user = api_user()
-    return jsonify(_item_with_history(user, workplan_item_or_404(user, post_id_or_404(item_id))))
+    return jsonify(_item_with_history(user, workplan_item_or_404(user, id_or_404(item_id))))
 
 
 def _parsed(raw: dict[str, Any], creating: bool) -> dict[str, Any]:
@@ -148,7 +131,7 @@ def create_workplan_item() -> tuple[Response, int, dict[str, str]]:
 def update_workplan_item(item_id: str) -> Response:
     """Change the fields sent; coordinators may send only status and progress."""
     user = api_user()
-    item = workplan_item_or_404(user, post_id_or_404(item_id), need="update_workplan_item")
+    item = workplan_item_or_404(user, id_or_404(item_id), need="update_workplan_item")
     raw = json_object()
     allowed = services.allowed_fields(user, item)
     refused = sorted((set(raw) & set(ITEM_FIELDS)) - allowed) if allowed is not None else []

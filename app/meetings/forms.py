@@ -19,27 +19,27 @@ from wtforms import (
     TextAreaField,
 )
 
-from app.auth.models import GlobalRole
 from app.clusters.forms import organisation_names
-from app.clusters.models import Cluster, ClusterMembership, MembershipRole, Tlp
+from app.clusters.models import Cluster, Tlp
 from app.extensions import db
 from app.forms import ParsedForm
 from app.meetings.models import Meeting, MeetingKind
 from app.meetings.validation import BRUSSELS
+from app.policy import can
 
 _ADDRESS_SEPARATORS = re.compile(r"[,;\s]+")
 
 
 def schedulable(user: Any) -> tuple[list[MeetingKind], list[Cluster]]:
-    """The kinds of meeting and the clusters the form offers ``user``: everything for curators,
-    technical meetings of the clusters they coordinate for coordinators (the policy decides on save)."""
-    clusters_stmt = sa.select(Cluster).order_by(Cluster.position)
-    if user.role is GlobalRole.CURATOR:
-        return list(MeetingKind), list(db.session.scalars(clusters_stmt))
-    coordinated = clusters_stmt.join(ClusterMembership, ClusterMembership.cluster_id == Cluster.id).where(
-        ClusterMembership.user_id == user.id, ClusterMembership.role == MembershipRole.COORDINATOR
-    )
-    return [MeetingKind.TECHNICAL], list(db.session.scalars(coordinated))
+    """The kinds of meeting and the clusters the form offers ``user``, as the policy's
+    ``schedule_meeting`` rule answers for each (it decides again on save)."""
+    clusters = [
+        c for c in db.session.scalars(sa.select(Cluster).order_by(Cluster.position)) if can(user, "schedule_meeting", c)
+    ]
+    kinds = [MeetingKind.TECHNICAL] if clusters else []
+    if can(user, "schedule_meeting", None):
+        kinds = list(MeetingKind)
+    return kinds, clusters
 
 
 class MeetingForm(ParsedForm):

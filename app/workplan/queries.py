@@ -79,6 +79,21 @@ def deliverable_counts(user: Any, workplan: Workplan) -> dict[int, int]:
     return {item_id: count for item_id, count in rows}
 
 
+def deliverable_ids(user: Any, item_ids: list[int]) -> dict[int, list[int]]:
+    """Per item id, the ids of the deliverable posts ``user`` may see, oldest first (one query)."""
+    found: dict[int, list[int]] = {i: [] for i in item_ids}
+    if not item_ids:
+        return found
+    rows = db.session.execute(
+        sa.select(Post.workplan_item_id, Post.id)
+        .where(Post.workplan_item_id.in_(item_ids), Post.type == PostType.DELIVERABLE, visible_posts(user))
+        .order_by(Post.id)
+    )
+    for item_id, post_id in rows:
+        found[item_id].append(post_id)
+    return found
+
+
 def deliverables(user: Any, item: WorkplanItem) -> list[Post]:
     """The deliverable posts of ``item`` that ``user`` may see, newest first."""
     return list(
