@@ -72,6 +72,7 @@ def load_keyring(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
+    from app.audit.chain import bind_keyring
     from app.auth import passwords
     from app.auth.sessions import init_login
     from app.extensions import csrf, db, limiter, oauth
@@ -79,6 +80,7 @@ def register_extensions(app: Flask) -> None:
 
     passwords.configure(app.config["ARGON2_PROFILE"])
     db.init_app(app)
+    bind_keyring(db.engine, app.extensions["pax_keyring"])
     files.init_app(app)
     csrf.init_app(app)
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")

@@ -1,6 +1,6 @@
 """Imports every model so the metadata is complete (Alembic's env.py and tests use this)."""
 
-from app.audit.models import AuditEvent
+from app.audit.models import AuditChainHead, AuditEvent
 from app.auth.models import (
     ApiToken,
     GlobalRole,
@@ -26,6 +26,7 @@ from app.clusters.models import (
     PostTag,
     PostVersion,
 )
+from app.crossmatch.models import IdentifierKind, MatchIdentifier
 from app.directory.models import Organisation, OrganisationDomain, OrgType
 from app.files.models import StoredFile
 from app.meetings.models import (
@@ -36,30 +37,37 @@ from app.meetings.models import (
     MeetingRecipientOrg,
     MeetingRecipientUser,
 )
+from app.notifications.models import DeliveryMode, Notification, OutboxMessage, Subscription
 from app.workplan.models import Workplan, WorkplanItem, WorkplanItemChange, WorkplanItemLead
 
 __all__ = [
     "AgendaItem",
     "ApiToken",
     "Attachment",
+    "AuditChainHead",
     "AuditEvent",
     "Cluster",
     "ClusterMembership",
     "Comment",
+    "DeliveryMode",
     "GlobalRole",
+    "IdentifierKind",
     "Identity",
     "IdentityProvider",
     "IncidentContainer",
     "IncidentDetails",
+    "MatchIdentifier",
     "Meeting",
     "MeetingDocument",
     "MeetingKind",
     "MeetingRecipientOrg",
     "MeetingRecipientUser",
     "MembershipRole",
+    "Notification",
     "OrgType",
     "Organisation",
     "OrganisationDomain",
+    "OutboxMessage",
     "Post",
     "PostRecipientOrg",
     "PostRecipientUser",
@@ -67,6 +75,7 @@ __all__ = [
     "PostVersion",
     "RecoveryCode",
     "StoredFile",
+    "Subscription",
     "TokenScope",
     "User",
     "UserSession",

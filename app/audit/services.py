@@ -12,8 +12,10 @@ import re
 from typing import Any
 
 from flask import has_request_context, request
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from app.audit.chain import mark_recorded
 from app.audit.models import AuditEvent
 from app.extensions import db
 
@@ -45,25 +47,39 @@ def _event(
     outcome: str,
     details: dict[str, Any],
     source: str | None = None,
+    target_org: Any = None,
 ) -> AuditEvent:
     target_type, target_id = target if target else (None, None)
-    return AuditEvent(
+    target_org_id = getattr(target_org, "id", target_org)
+    event = AuditEvent(
         action=action,
         outcome=outcome,
         actor_id=getattr(actor, "id", None),
         actor_org_id=getattr(actor, "organisation_id", None),
         target_type=target_type,
         target_id=None if target_id is None else str(target_id),
+        target_org_id=int(target_org_id) if target_org_id is not None else None,
         source=source or (request.remote_addr if has_request_context() else "cli"),
         details=_clean(details),
     )
+    return mark_recorded(event)
 
 
 def record(
-    action: str, *, actor: Any = None, target: tuple[str, Any] | None = None, outcome: str = "ok", **details: Any
+    action: str,
+    *,
+    actor: Any = None,
+    target: tuple[str, Any] | None = None,
+    target_org: Any = None,
+    outcome: str = "ok",
+    **details: Any,
 ) -> AuditEvent:
-    """Add an event to the current transaction: it is kept exactly when the action is."""
-    event = _event(action, actor, target, outcome, details)
+    """Add an event to the current transaction: it is kept exactly when the action is.
+
+    ``target_org`` is the organisation whose item ``target`` is (an organisation or its id), so
+    that organisation can see who accessed its items.
+    """
+    event = _event(action, actor, target, outcome, details, target_org=target_org)
     db.session.add(event)
     return event
 
@@ -73,6 +89,7 @@ def record_apart(
     *,
     actor: Any = None,
     target: tuple[str, Any] | None = None,
+    target_org: Any = None,
     outcome: str = "error",
     source: str | None = None,
     **details: Any,
@@ -81,9 +98,12 @@ def record_apart(
 
     Usable outside the request context (a streaming response): pass ``source`` then.
     """
-    event = _event(action, actor, target, outcome, details, source)
+    event = _event(action, actor, target, outcome, details, source, target_org=target_org)
     try:
         with Session(db.engine) as session, session.begin():
+            if session.get_bind().dialect.name == "postgresql":
+                # Never wait forever on a chain head that this very request may hold.
+                session.execute(text("SET LOCAL lock_timeout = '5s'"))
             session.add(event)
     except Exception:
         log.exception("could not write audit event %s", action)

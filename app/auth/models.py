@@ -54,6 +54,9 @@ class User(UserMixin, Base):
     locked_until: Mapped[datetime | None] = mapped_column()
     #: When the dashboard was last shown, so it can say what is new since the previous visit.
     dashboard_seen_at: Mapped[datetime | None] = mapped_column()
+    #: When an administrator erased this departed user's personal data; the row stays so the
+    #: audit log's actor ids and the organisation's posts keep pointing somewhere.
+    erased_at: Mapped[datetime | None] = mapped_column()
 
     organisation: Mapped[Organisation] = relationship(back_populates="users", lazy="joined")
     memberships: Mapped[list[ClusterMembership]] = relationship(back_populates="user", cascade="all, delete-orphan")

@@ -10,6 +10,7 @@ import logging
 
 import sqlalchemy as sa
 
+from app.audit.services import record
 from app.auth.models import User, UserStatus
 from app.clusters.markdown import plain_text, render
 from app.clusters.models import (
@@ -24,9 +25,11 @@ from app.clusters.models import (
     PostVersion,
 )
 from app.clusters.validation import MAX_BODY, PostInput
+from app.crossmatch.services import index_note
 from app.db import utcnow
 from app.directory.models import Organisation
 from app.extensions import db
+from app.notifications.fanout import announce_post
 from app.policy import NotAllowed, can
 from app.validation import ValidationError
 from app.workplan.models import WorkplanItem
@@ -115,6 +118,17 @@ def publish_post(author: User, data: PostInput) -> Post:
     _apply(post, data, cluster)
     db.session.add(post)
     db.session.flush()
+    record(
+        "post.create",
+        actor=author,
+        target=("post", post.id),
+        target_org=post.author_org_id,
+        type=post.type.value,
+        tlp=post.tlp.value,
+        cluster=cluster.slug,
+    )
+    index_note(post)
+    announce_post(post)
     log.info("post %s published in cluster %s by user %s", post.id, cluster.slug, author.id)
     return post
 
@@ -143,6 +157,15 @@ def edit_post(editor: User, post: Post, data: PostInput) -> Post:
     post.version += 1
     post.updated_at = utcnow()
     db.session.flush()
+    record(
+        "post.edit",
+        actor=editor,
+        target=("post", post.id),
+        target_org=post.author_org_id,
+        version=post.version,
+        tlp=post.tlp.value,
+    )
+    index_note(post)
     log.info("post %s edited (version %s) by user %s", post.id, post.version, editor.id)
     return post
 
@@ -153,6 +176,7 @@ def delete_post(user: User, post: Post) -> None:
     from app.clusters.attachments import shred_post_files
 
     log.info("post %s deleted by user %s", post.id, user.id)
+    record("post.delete", actor=user, target=("post", post.id), target_org=post.author_org_id, type=post.type.value)
     shred_post_files(post)
     db.session.delete(post)
     db.session.flush()

@@ -1,0 +1,42 @@
+"""The match index: container and vessel IMO numbers of incident notes, as keyed hashes only.
+
+The raw identifiers stay in the note (``incident_containers``, ``incident_details``), where
+only the note's audience reads them. The index holds HMAC-SHA256 digests under the keyring's
+``match_hmac`` key, so equal identifiers meet without the index revealing them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, utcnow
+from app.enums import StrEnum, enum_column_type
+
+
+class IdentifierKind(StrEnum):
+    CONTAINER = "container"
+    VESSEL_IMO = "vessel_imo"
+
+    @property
+    def label(self) -> str:
+        return {"container": "Container number", "vessel_imo": "Vessel IMO number"}[self.value]
+
+
+class MatchIdentifier(Base):
+    __tablename__ = "match_identifiers"
+    __table_args__ = (
+        sa.UniqueConstraint("post_id", "kind", "digest"),
+        sa.Index("ix_match_identifiers_kind_digest", "kind", "digest"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(sa.ForeignKey("posts.id", ondelete="CASCADE"), index=True)
+    #: The note's author organisation: a match is only between different organisations.
+    organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"))
+    kind: Mapped[IdentifierKind] = mapped_column(enum_column_type(IdentifierKind, "identifier_kind"))
+    #: HMAC-SHA256 (hex) of the normalised identifier under the ``match_hmac`` key.
+    digest: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

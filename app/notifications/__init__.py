@@ -1,0 +1,1 @@
+"""Notifications: cluster subscriptions, the in-portal list, and mail through a transactional outbox."""
