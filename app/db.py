@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import DateTime, MetaData, create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
@@ -111,11 +111,20 @@ class Database:
 
     def init_app(self, app: Flask) -> None:
         url = app.config["DATABASE_URL"]
+        echo = app.config.get("SQLALCHEMY_ECHO", False)
+        self.session.remove()
+        if self.engine is not None and self.engine.url == make_url(url) and self.engine.echo == echo:
+            # Another application in the same process on the same database (tests, tools) keeps
+            # the pool and, with it, SQLAlchemy's cache of compiled statements.
+            self._configure(app)
+            return
         if self.engine is not None:
-            # A new application in the same process (tests, tools): release the old pool.
-            self.session.remove()
             self.engine.dispose()
-        self.engine = make_engine(url, echo=app.config.get("SQLALCHEMY_ECHO", False))
+        self.engine = make_engine(url, echo=echo)
+        self._configure(app)
+
+    def _configure(self, app: Flask) -> None:
+        assert self.engine is not None
         self._factory.configure(bind=self.engine)
         app.extensions["pax_db"] = self
 
