@@ -189,6 +189,72 @@ POSTS = [
         {"workplan_item": "Report on the implementation of the EU Ports Roadmap"},
     ),
     (
+        # Shares a container with Belgian Customs' note: both police and customs see the hit.
+        "sanne.jansen@politie-nl.example",
+        "operational-cooperation",
+        "incident_note",
+        "AMBER",
+        False,
+        "Cocaine in a reefer re-exported from Antwerp",
+        "A reefer transhipped in Antwerp and re-exported to Rotterdam held cocaine behind the cooling unit.",
+        ["reefer", "transhipment"],
+        {
+            "incident": {
+                "port_locode": "BEANR",
+                "occurred_on": "2026-10-21",
+                "modus_operandi": "concealment_in_cargo",
+                "substance": "cocaine",
+                "quantity_kg": 120,
+                "container_numbers": ["CSQU3054383", "MSCU1234566"],
+            }
+        },
+    ),
+    (
+        # Same vessel as the customs note; that note is law-enforcement-only, so the terminal is
+        # never told of the hit while customs sees it, with a link to this GREEN note.
+        "jan.devries@rct.example",
+        "operational-cooperation",
+        "incident_note",
+        "GREEN",
+        False,
+        "Broken seals found on a vessel from Guayaquil",
+        "Gate staff found three containers with replaced seals after discharge; customs were called at once.",
+        ["seals"],
+        {
+            "incident": {
+                "port_locode": "NLRTM",
+                "occurred_on": "2026-11-03",
+                "modus_operandi": "rip_on_rip_off",
+                "substance": "cocaine",
+                "quantity_kg": 35.5,
+                "container_numbers": ["TGHU9988774"],
+                "vessel_imo": "9074729",
+            }
+        },
+    ),
+    (
+        # A third organisation reporting cocaine: the substance group reaches three reporting
+        # organisations and is shown to everyone, while BEANR (two outside law enforcement) is not.
+        "anna.peeters@portofantwerpbruges.example",
+        "operational-cooperation",
+        "incident_note",
+        "GREEN",
+        False,
+        "Cocaine found during a routine scan of empties",
+        "A scan of empty containers at the Europa Terminal showed bags behind a false wall.",
+        ["empties", "scanning"],
+        {
+            "incident": {
+                "port_locode": "BEANR",
+                "occurred_on": "2026-11-12",
+                "modus_operandi": "concealment_in_cargo",
+                "substance": "cocaine",
+                "quantity_kg": 64,
+                "container_numbers": ["MAEU7654320"],
+            }
+        },
+    ),
+    (
         "lena.schmidt@hanseatic-line.example",
         "innovation",
         "best_practice",
@@ -248,6 +314,34 @@ def _load_content(created: dict[str, int]) -> None:
             created["attachments"] = created.get("attachments", 0) + 1
 
 
+#: (e-mail, cluster, delivery mode): members who follow a cluster, so the demo has notifications.
+SUBSCRIPTIONS = [
+    ("anna.peeters@portofantwerpbruges.example", "operational-cooperation", "immediate"),
+    ("marc.dubois@customs-be.example", "operational-cooperation", "daily"),
+    ("piotr.nowak@europol.example", "infiltration-corruption", "immediate"),
+]
+
+
+def _load_subscriptions(created: dict[str, int]) -> None:
+    import sqlalchemy as sa
+
+    from app.clusters.models import Cluster
+    from app.extensions import db
+    from app.notifications.models import DeliveryMode, Subscription
+    from app.notifications.services import set_subscription
+
+    for email, slug, mode in SUBSCRIPTIONS:
+        user = find_user_by_email(email)
+        cluster = db.session.scalar(sa.select(Cluster).where(Cluster.slug == slug))
+        assert user is not None and cluster is not None, "demo subscriptions name demo users and clusters"
+        exists = db.session.scalar(
+            sa.select(Subscription.id).where(Subscription.user_id == user.id, Subscription.cluster_id == cluster.id)
+        )
+        if exists is None:
+            set_subscription(user, cluster, DeliveryMode(mode))
+            created["subscriptions"] = created.get("subscriptions", 0) + 1
+
+
 def load_demo() -> dict[str, int]:
     """Create whatever demo records are missing; returns how many of each were created."""
     created = {"organisations": 0, "users": 0, "memberships": 0}
@@ -273,6 +367,7 @@ def load_demo() -> dict[str, int]:
             for slug, role in spec.clusters:
                 grant_membership(user, slug, role)
                 created["memberships"] += 1
+    _load_subscriptions(created)
     _load_content(created)
     from app.meetings.demo import load_meetings_demo
     from app.workplan.demo import load_workplan_demo
