@@ -50,6 +50,17 @@ def _env_int(name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {value!r}") from exc
 
 
+#: Retention settings and the largest value each accepts (100 years, or a year of warning).
+RETENTION_LIMITS = {
+    "RETENTION_INCIDENT_NOTE_MONTHS": 1200,
+    "RETENTION_BEST_PRACTICE_MONTHS": 1200,
+    "RETENTION_DELIVERABLE_MONTHS": 1200,
+    "RETENTION_WARNING_DAYS": 366,
+    "RETENTION_MAIL_DAYS": 36500,
+    "RETENTION_NOTIFICATION_DAYS": 36500,
+}
+
+
 class Config:
     """Settings shared by every environment; subclasses change only what differs."""
 
@@ -86,6 +97,19 @@ class Config:
         self.RATELIMIT_LOGIN = _env("PAX_RATELIMIT_LOGIN", "10 per minute")
         self.DEBUG = _env_bool("PAX_DEBUG", self.DEBUG)
         self.ARGON2_PROFILE = _env("PAX_ARGON2_PROFILE", "RFC_9106_LOW_MEMORY")
+        #: Seizure statistics withhold a group reported by fewer organisations than this...
+        self.STATS_MIN_ORGANISATIONS = _env_int("PAX_STATS_MIN_ORGANISATIONS", 3)
+        #: ...from everyone outside law enforcement, and from law enforcement too when this is on.
+        self.STATS_SUPPRESS_FOR_LAW_ENFORCEMENT = _env_bool("PAX_STATS_SUPPRESS_FOR_LAW_ENFORCEMENT", False)
+        #: Retention, counted from a post's creation (``flask retention purge``); 0 keeps it until deleted.
+        self.RETENTION_INCIDENT_NOTE_MONTHS = _env_int("PAX_RETENTION_INCIDENT_NOTE_MONTHS", 24)
+        self.RETENTION_BEST_PRACTICE_MONTHS = _env_int("PAX_RETENTION_BEST_PRACTICE_MONTHS", 0)
+        self.RETENTION_DELIVERABLE_MONTHS = _env_int("PAX_RETENTION_DELIVERABLE_MONTHS", 0)
+        #: Authors are told this many days before their post is deleted.
+        self.RETENTION_WARNING_DAYS = _env_int("PAX_RETENTION_WARNING_DAYS", 30)
+        #: Days sent outbox mail and read notifications are kept; 0 keeps them.
+        self.RETENTION_MAIL_DAYS = _env_int("PAX_RETENTION_MAIL_DAYS", 30)
+        self.RETENTION_NOTIFICATION_DAYS = _env_int("PAX_RETENTION_NOTIFICATION_DAYS", 90)
 
         self.SESSION_COOKIE_NAME = "pax_session"
         self.SESSION_COOKIE_HTTPONLY = True
@@ -103,6 +127,12 @@ class Config:
             raise ConfigError("PAX_STORAGE_URL must be file:///path or s3://bucket/prefix")
         if self.MAX_UPLOAD_BYTES < 1:
             raise ConfigError("PAX_MAX_UPLOAD_BYTES must be a positive number of bytes")
+        if not 1 <= self.STATS_MIN_ORGANISATIONS <= 1000:
+            raise ConfigError("PAX_STATS_MIN_ORGANISATIONS must be a whole number from 1 to 1000")
+        for name, limit in RETENTION_LIMITS.items():
+            value = getattr(self, name)
+            if not 0 <= value <= limit:
+                raise ConfigError(f"PAX_{name} must be between 0 and {limit}, got {value}")
 
 
 class DevelopmentConfig(Config):

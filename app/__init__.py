@@ -99,6 +99,7 @@ def register_routing(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from app.admin.routes import bp as admin_bp
     from app.api.routes import bp as api_bp
+    from app.audit.routes import bp as audit_bp
     from app.auth.account import bp as account_bp
     from app.auth.routes import bp as auth_bp
     from app.clusters.attachment_routes import bp as attachments_bp
@@ -107,6 +108,8 @@ def register_blueprints(app: Flask) -> None:
     from app.main.routes import bp as main_bp
     from app.meetings.pack_routes import bp as packs_bp
     from app.meetings.routes import bp as meetings_bp
+    from app.notifications.routes import bp as notifications_bp
+    from app.stats.routes import bp as stats_bp
     from app.workplan.routes import bp as workplan_bp
 
     app.register_blueprint(main_bp)
@@ -118,8 +121,11 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(workplan_bp)
     app.register_blueprint(meetings_bp)
     app.register_blueprint(packs_bp)
+    app.register_blueprint(stats_bp)
+    app.register_blueprint(notifications_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(audit_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

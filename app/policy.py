@@ -15,8 +15,9 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from flask import abort
+from flask import abort, current_app
 
+from app.audit.models import ACCESS_ACTIONS, AuditEvent
 from app.auth.models import GlobalRole, User, UserStatus
 from app.clusters.models import (
     Attachment,
@@ -27,6 +28,7 @@ from app.clusters.models import (
     Post,
     PostRecipientOrg,
     PostRecipientUser,
+    PostType,
     Tlp,
 )
 from app.extensions import db
@@ -135,6 +137,53 @@ def visible_posts(user: Any) -> sa.ColumnElement[bool]:
     )
 
 
+def _shared_beyond_audience(user: User) -> sa.ColumnElement[bool]:
+    """Posts whose existence (never their content) may count towards a hit or a statistic for
+    ``user``: anything but TLP:RED, and law-enforcement-only ones for law-enforcement users only."""
+    shared = Post.tlp != Tlp.RED
+    if user.organisation.is_law_enforcement:
+        return shared
+    return sa.and_(shared, Post.law_enforcement_only.is_(False))
+
+
+def match_sources(user: Any) -> sa.ColumnElement[bool]:
+    """Incident notes that may reveal a cross-match hit to ``user``: those ``user`` may see, and
+    every other note that is not TLP:RED and not law-enforcement-only (law-enforcement users:
+    law-enforcement-only ones too). A hit says only that an identifier is shared, never what
+    the other note holds."""
+    if not is_active_user(user):
+        return sa.false()
+    return sa.or_(visible_posts(user), _shared_beyond_audience(user))
+
+
+def match_reveals_organisation(user: Any) -> sa.ColumnElement[bool]:
+    """Whether a hit names the other note's organisation to ``user``: always for law-enforcement
+    users (they need to know whom to contact), otherwise only when ``user`` may see that note."""
+    if not is_active_user(user):
+        return sa.false()
+    return sa.true() if user.organisation.is_law_enforcement else visible_posts(user)
+
+
+def statistics_sources(user: Any) -> sa.ColumnElement[bool]:
+    """Incident notes counted in ``user``'s seizure statistics: the posts ``user`` may see, plus
+    every other incident note that is not TLP:RED and not law-enforcement-only (law-enforcement
+    users: law-enforcement-only ones too). Only aggregates of them are ever shown."""
+    if not is_active_user(user):
+        return sa.false()
+    return sa.or_(visible_posts(user), sa.and_(Post.type == PostType.INCIDENT_NOTE, _shared_beyond_audience(user)))
+
+
+def statistics_min_organisations(user: Any) -> int:
+    """How many distinct reporting organisations a statistics group needs before ``user`` sees it:
+    ``PAX_STATS_MIN_ORGANISATIONS`` for everyone outside law enforcement, and for law-enforcement
+    users too when ``PAX_STATS_SUPPRESS_FOR_LAW_ENFORCEMENT`` is on; otherwise 1 (none withheld)."""
+    config = current_app.config
+    law_enforcement = is_active_user(user) and user.organisation.is_law_enforcement
+    if law_enforcement and not config["STATS_SUPPRESS_FOR_LAW_ENFORCEMENT"]:
+        return 1
+    return max(1, config["STATS_MIN_ORGANISATIONS"])
+
+
 def _meeting_recipient_org(user: User) -> sa.ColumnElement[bool]:
     return (
         sa.select(MeetingRecipientOrg.meeting_id)
@@ -196,6 +245,26 @@ def visible_comments(user: Any) -> sa.ColumnElement[bool]:
     return sa.select(Post.id).where(Post.id == Comment.post_id, visible_posts(user)).exists()
 
 
+def visible_audit_events(user: Any) -> sa.ColumnElement[bool]:
+    """Audit events ``user`` may read: every event for administrators and auditors; for any other
+    active member only the access events (views, downloads, packs) of their own organisation's
+    items, so an organisation learns who read its items and nothing else of the log."""
+    if not is_active_user(user):
+        return sa.false()
+    if user.role in (GlobalRole.ADMIN, GlobalRole.AUDITOR):
+        return sa.true()
+    return sa.and_(
+        AuditEvent.target_org_id == user.organisation_id,
+        AuditEvent.action.in_(ACCESS_ACTIONS),
+        AuditEvent.outcome == "ok",
+    )
+
+
+def visible_workplan_items(user: Any) -> sa.ColumnElement[bool]:
+    """The workplan carries no marking: every active member sees every item, nobody else any."""
+    return sa.true() if is_active_user(user) else sa.false()
+
+
 def approvable_users(user: Any) -> sa.ColumnElement[bool]:
     """Pending accounts ``user`` may approve or reject: all for administrators, their own
     organisation's for a focal point."""
@@ -255,6 +324,17 @@ def _admin_on_other(user: User, target: Any) -> bool:
     return user.role is GlobalRole.ADMIN and isinstance(target, User) and target.id != user.id
 
 
+def _reactivate(user: User, target: Any) -> bool:
+    """Administrators reactivate other accounts, except erased ones: those hold nobody to let back in."""
+    return _admin_on_other(user, target) and target.erased_at is None
+
+
+def _erase_user(user: User, target: Any) -> bool:
+    """Administrators erase another account's personal data, once. Whether an account may be
+    erased now (not an administrator) is the erasure service's refusal, shown on its page."""
+    return _admin_on_other(user, target) and target.erased_at is None
+
+
 def _post_in_cluster(user: User, cluster: Any) -> bool:
     """Contributors and coordinators of a cluster post in it; readers only read."""
     role = membership_role(user, cluster) if isinstance(cluster, Cluster) else None
@@ -279,6 +359,19 @@ def _comment_on(user: User, post: Any) -> bool:
     if any(r.user_id == user.id for r in post.recipient_users):
         return True
     return _post_in_cluster(user, post.cluster)
+
+
+def _see_matches(user: User, post: Any) -> bool:
+    """Who is shown an incident note's cross-match hits (callers load the note visibly): its
+    author, the focal point of the author's organisation and, when that organisation is a
+    law-enforcement one, its other members who may see the note: they follow the case up."""
+    if not isinstance(post, Post) or post.type is not PostType.INCIDENT_NOTE:
+        return False
+    if post.author_id == user.id:
+        return True
+    if post.author_org_id != user.organisation_id:
+        return False
+    return user.is_focal_point or user.organisation.is_law_enforcement
 
 
 def _curator(user: User, _target: Any) -> bool:
@@ -328,6 +421,7 @@ def _remove_meeting_document(user: User, document: Any) -> bool:
 
 
 def _view_audit(user: User, _target: Any) -> bool:
+    """The whole audit log (page, export, API) is for administrators and auditors."""
     return user.role in (GlobalRole.ADMIN, GlobalRole.AUDITOR)
 
 
@@ -341,6 +435,7 @@ _RULES: dict[str, Callable[[User, Any], bool]] = {
     "delete_post": _edit_post,
     "attach_file": _edit_post,
     "comment_post": _comment_on,
+    "see_matches": _see_matches,
     # the workplan and meetings: curators, coordinators, organisers
     "manage_workplan": _curator,
     "update_workplan_item": _update_workplan_item,
@@ -360,7 +455,8 @@ _RULES: dict[str, Callable[[User, Any], bool]] = {
     "manage_memberships": _admin,
     "view_users": _admin,
     "suspend_user": _admin_on_other,
-    "reactivate_user": _admin_on_other,
+    "reactivate_user": _reactivate,
+    "erase_user": _erase_user,
     "change_role": _admin_on_other,
     "reset_mfa": _admin_on_other,
     "set_focal_point": _admin,

@@ -15,8 +15,12 @@ import sqlalchemy as sa
 
 from app.auth.models import User, UserStatus
 from app.extensions import db
+from tests.support.access_audit import AUDIT_ACCESS
 from tests.support.access_meetings import MEETINGS_ACCESS
+from tests.support.access_notifications import NOTIFICATIONS_ACCESS
 from tests.support.access_packs import PACKS_ACCESS
+from tests.support.access_privacy import PRIVACY_ACCESS
+from tests.support.access_stats import STATS_ACCESS
 from tests.support.access_workplan import WORKPLAN_ACCESS
 
 ROLES = ["anonymous", "pending", "suspended", "member", "coordinator", "focal_point", "curator", "admin", "auditor"]
@@ -100,6 +104,10 @@ ACCESS = {
 ACCESS.update(WORKPLAN_ACCESS)
 ACCESS.update(MEETINGS_ACCESS)
 ACCESS.update(PACKS_ACCESS)
+ACCESS.update(NOTIFICATIONS_ACCESS)
+ACCESS.update(PRIVACY_ACCESS)
+ACCESS.update(AUDIT_ACCESS)
+ACCESS.update(STATS_ACCESS)
 
 #: The roles each workplan and meeting access class admits (``token_<class>`` is the same
 #: through the API). The sample workplan item and meeting belong to the policy cluster, whose
@@ -115,6 +123,8 @@ CURATION_ROLES = {
     "meeting_preparer": {"curator", "coordinator"},
     "meeting_deleter": {"curator"},
     "document_remover": {"curator", "coordinator"},
+    # the audit log: administrators and auditors (tests/support/access_audit.py)
+    "audit_viewer": {"admin", "auditor"},
 }
 
 #: Query strings a route needs to answer at all.

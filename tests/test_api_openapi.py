@@ -142,6 +142,8 @@ CHECKED_BY_FEATURE = {
     "workplan": "tests/test_workplan.py",
     "meetings": "tests/test_meetings_api.py",
     "packs": "tests/test_packs.py",
+    "audit": "tests/test_audit_pages.py",
+    "stats": "tests/test_stats.py",
 }
 
 

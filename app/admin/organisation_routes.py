@@ -11,6 +11,7 @@ from flask_login import current_user
 from app.admin import queries
 from app.admin.blueprint import bp
 from app.admin.forms import DomainForm, OrganisationForm, show_errors
+from app.audit.services import record
 from app.directory.models import Organisation
 from app.directory.services import add_domain, create_organisation
 from app.extensions import db
@@ -41,6 +42,14 @@ def organisations() -> Any:
         show_errors(form, exc, aliases={"email_domain": "email_domains"})
         return _render_list(form, 422)
     log.info("admin %s created organisation %s", current_user.id, org.id)
+    record(
+        "admin.organisation_create",
+        actor=current_user,
+        target=("organisation", org.id),
+        target_org=org.id,
+        type=org.type.value,
+        domains=len(org.domains),
+    )
     flash(f"{org.name} is created.", "success")
     return redirect(url_for("admin.organisation", organisation_id=org.id))
 
@@ -75,5 +84,8 @@ def add_organisation_domain(organisation_id: int) -> Any:
         show_errors(form, exc)
         return _render_organisation(org, form, 422)
     log.info("admin %s added domain %s to organisation %s", current_user.id, row.domain, org.id)
+    record(
+        "admin.domain_add", actor=current_user, target=("organisation", org.id), target_org=org.id, domain=row.domain
+    )
     flash(f"{row.domain} now belongs to {org.name}; sign-ins from it are routed to its providers.", "success")
     return redirect(url_for("admin.organisation", organisation_id=org.id))

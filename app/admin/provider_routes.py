@@ -15,6 +15,7 @@ from flask_login import current_user
 from app.admin import queries
 from app.admin.blueprint import bp
 from app.admin.forms import ProviderEditForm, ProviderForm, choices, show_errors
+from app.audit.services import record
 from app.auth.models import IdentityProvider
 from app.auth.sso import add_provider, update_provider
 from app.directory.models import Organisation
@@ -66,6 +67,7 @@ def providers() -> Any:
         show_errors(form, exc)
         return _render_list(form, 422)
     log.info("admin %s added identity provider %s for organisation %s", current_user.id, provider.id, org_id)
+    record("admin.idp_add", actor=current_user, target=("identity_provider", provider.id), target_org=org_id)
     flash(
         f"The provider {provider.name} is added for {provider.organisation.name}. Register the redirect URI below "
         "at the provider before its users sign in.",
@@ -115,5 +117,13 @@ def provider(provider_id: int) -> Any:
         return _render_edit(provider, form, 422)
     secret_note = " The new client secret is stored sealed." if form.client_secret.data else ""
     log.info("admin %s updated identity provider %s", current_user.id, provider.id)
+    record(
+        "admin.idp_update",
+        actor=current_user,
+        target=("identity_provider", provider.id),
+        target_org=provider.organisation_id,
+        enabled=provider.enabled,
+        new_client_credential=bool(form.client_secret.data),
+    )
     flash(f"The settings of {provider.name} are saved.{secret_note}", "success")
     return redirect(url_for("admin.provider", provider_id=provider.id))

@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response
 
 from app.admin import organisation_routes, provider_routes, queries, user_routes  # noqa: F401  (their views join bp)
 from app.admin.blueprint import bp
+from app.audit.services import record
 from app.auth.accounts import approve_user, reject_user
 from app.policy import authorize, can, user_or_404
 
@@ -55,6 +56,7 @@ def approve(user_id: int) -> Response:
     user = user_or_404(current_user, user_id, "approve_user")
     approve_user(user)
     log.info("user %s approved account %s", current_user.id, user.id)
+    record("admin.approve", actor=current_user, target=("user", user.id), target_org=user.organisation_id)
     flash(f"{user.name} ({user.email}) is approved and can now sign in.", "success")
     return _after_decision(user_id, still_exists=True)
 
@@ -62,8 +64,9 @@ def approve(user_id: int) -> Response:
 @bp.route("/approvals/<int:user_id>/reject", methods=["POST"])
 def reject(user_id: int) -> Response:
     user = user_or_404(current_user, user_id, "approve_user")
-    name, email = user.name, user.email
+    name, email, org_id = user.name, user.email, user.organisation_id
     reject_user(user)
     log.info("user %s rejected account %s", current_user.id, user_id)
+    record("admin.reject", actor=current_user, target=("user", user_id), target_org=org_id)
     flash(f"The request of {name} ({email}) is rejected and the account removed.", "success")
     return _after_decision(user_id, still_exists=False)

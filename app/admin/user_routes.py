@@ -25,11 +25,14 @@ from app.admin.forms import (
     choices,
     show_errors,
 )
+from app.audit.services import record
 from app.auth.accounts import change_role, reactivate_user, reset_mfa, revoke_membership, set_focal_point, suspend_user
 from app.auth.models import User, UserStatus
 from app.auth.services import grant_membership
 from app.extensions import db
 from app.policy import authorize, can, user_or_404
+from app.privacy.erasure import confirmation_matches, erase_user, erasure_problem, kept_items
+from app.privacy.forms import EraseForm
 from app.validation import ValidationError
 
 log = logging.getLogger("pax.admin")
@@ -43,6 +46,7 @@ USER_ACTIONS = (
     "reset_mfa",
     "set_focal_point",
     "manage_memberships",
+    "erase_user",
 )
 
 
@@ -99,6 +103,11 @@ def _refused(user: User, exc: ValidationError, **forms: Any) -> Any:
     return _render_user(user, 422, errors=messages, **forms)
 
 
+def _audit(action: str, user: User, **details: Any) -> None:
+    """The administrator's action on ``user``'s account, as an audit event in the same transaction."""
+    record(action, actor=current_user, target=("user", user.id), target_org=user.organisation_id, **details)
+
+
 def _done(user: User, message: str) -> Response:
     flash(message, "success")
     return redirect(url_for("admin.user", user_id=user.id))
@@ -111,6 +120,7 @@ def suspend(user_id: int) -> Any:
         return _refused(user, ValidationError({"status": "This account is already suspended."}))
     ended = suspend_user(user)
     log.info("admin %s suspended user %s (%s sessions ended)", current_user.id, user.id, ended)
+    _audit("admin.suspend", user, sessions=ended)
     return _done(user, f"{user.name} is suspended; {ended} open session(s) ended at once.")
 
 
@@ -122,6 +132,7 @@ def reactivate(user_id: int) -> Any:
     except ValidationError as exc:
         return _refused(user, exc)
     log.info("admin %s reactivated user %s", current_user.id, user.id)
+    _audit("admin.reactivate", user)
     return _done(user, f"{user.name} is active again and can sign in.")
 
 
@@ -139,6 +150,7 @@ def set_role(user_id: int) -> Any:
     if user.role is before:
         return _done(user, f"{user.name} already had the role {ROLE_NAMES[before]}; nothing changed.")
     log.info("admin %s changed the role of user %s from %s to %s", current_user.id, user.id, before, user.role)
+    _audit("admin.role_change", user, old=before.value, new=user.role.value)
     return _done(
         user,
         f"{user.name} is now {ROLE_NAMES[user.role]}. "
@@ -154,6 +166,7 @@ def focal_point(user_id: int) -> Any:
         abort(400)
     set_focal_point(user, form.wanted)
     log.info("admin %s set focal point of user %s to %s", current_user.id, user.id, form.wanted)
+    _audit("admin.focal_point", user, focal_point=form.wanted)
     if form.wanted:
         return _done(user, f"{user.name} is now a focal point of {user.organisation.name}.")
     return _done(user, f"{user.name} is no longer a focal point of {user.organisation.name}.")
@@ -166,6 +179,7 @@ def reset_second_factor(user_id: int) -> Any:
         return _refused(user, ValidationError({"mfa": "This account has no second factor to reset."}))
     reset_mfa(user)
     log.info("admin %s reset the second factor of user %s", current_user.id, user.id)
+    _audit("admin.mfa_reset", user)
     return _done(
         user,
         f"The second factor of {user.name} is removed and their sessions have ended. "
@@ -186,6 +200,7 @@ def grant(user_id: int) -> Any:
     log.info(
         "admin %s granted user %s %s in cluster %s", current_user.id, user.id, membership.role, membership.cluster_id
     )
+    _audit("admin.membership_grant", user, cluster_id=membership.cluster_id, role=membership.role.value)
     return _done(user, f"{user.name} is now {MEMBERSHIP_NAMES[membership.role]} of “{membership.cluster.name}”.")
 
 
@@ -198,4 +213,29 @@ def revoke(user_id: int, cluster_id: int) -> Any:
     cluster_name = membership.cluster.name
     revoke_membership(user, cluster_id)
     log.info("admin %s revoked membership of user %s in cluster %s", current_user.id, user.id, cluster_id)
+    _audit("admin.membership_revoke", user, cluster_id=cluster_id)
     return _done(user, f"{user.name} is no longer a member of “{cluster_name}”.")
+
+
+@bp.route("/users/<int:user_id>/erase", methods=["GET", "POST"])
+def erase(user_id: int) -> Any:
+    """GET explains what erasure removes and keeps; POST erases once the e-mail address is typed."""
+    user = user_or_404(current_user, user_id, "erase_user")
+    form = EraseForm()
+    problem = erasure_problem(user)
+    confirmed = request.method == "POST" and problem is None and form.validate_on_submit()
+    if confirmed and confirmation_matches(user, form.confirm_email.data):
+        erase_user(current_user, user)
+        log.info("admin %s erased the personal data of user %s", current_user.id, user_id)
+        flash(f"The personal data of account {user_id} is erased; its organisation keeps what it shared.", "success")
+        return redirect(url_for("admin.user", user_id=user_id))
+    if confirmed:
+        form.confirm_email.errors = ["That is not this account's e-mail address; nothing was erased."]
+    status = 422 if request.method == "POST" else 200
+    return render_template(
+        "admin/user_erase.html",
+        user=user,
+        form=form,
+        problem=problem,
+        kept=kept_items(user),
+    ), status

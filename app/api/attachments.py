@@ -41,7 +41,11 @@ def download_attachment(attachment_id: str) -> Response:
     user = api_user()
     attachment = attachment_or_404(user, id_or_404(attachment_id))
     return send_stored_file(
-        attachment.file, actor=user, target=("attachment", attachment.id), action="attachment.download"
+        attachment.file,
+        actor=user,
+        target=("attachment", attachment.id),
+        action="attachment.download",
+        target_org=attachment.post.author_org_id,
     )
 
 

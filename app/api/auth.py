@@ -1,4 +1,10 @@
-"""Bearer-token authentication for /api/v1: one decorator, scope checked per route."""
+"""Bearer-token authentication for /api/v1: one decorator, scope checked per route.
+
+Token use is audited, throttled by the token's last-use time: ``resolve_token`` writes
+``last_used_at`` at most once per ``app.auth.tokens.TOUCH_INTERVAL`` (5 minutes), and each
+request that writes it records one ``api.token_use`` event. A token in constant use therefore
+leaves one event per token per 5 minutes, not one per request.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +12,10 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+import sqlalchemy as sa
 from flask import g, request
 
+from app.audit.services import record
 from app.auth.tokens import resolve_token, scope_allows
 from app.errors import ApiError
 
@@ -27,6 +35,8 @@ def token_required(scope: str = "read") -> Callable[[Callable[..., Any]], Callab
                 raise ApiError(401, "The token is unknown, expired or revoked.")
             if not scope_allows(token, scope):
                 raise ApiError(403, f"This token's scope is {token.scope.value}; this call needs {scope}.")
+            if sa.inspect(token).attrs.last_used_at.history.has_changes():
+                record("api.token_use", actor=token.user, target=("token", token.id), endpoint=request.endpoint)
             g.api_token = token
             g.api_user = token.user
             return view(*args, **kwargs)

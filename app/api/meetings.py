@@ -19,6 +19,7 @@ from app.api.blueprint import bp
 from app.api.inputs import cluster_id_from_slug, id_or_404, json_object, pagination, raise_if
 from app.api.meetings_openapi import register
 from app.api.serializers import page_json, timestamp
+from app.audit.services import record_view
 from app.errors import ApiError
 from app.files.http import send_stored_file
 from app.files.uploads import UploadRefused
@@ -181,7 +182,9 @@ def create_meeting() -> tuple[Response, int, dict[str, str]]:
 @token_required("read")
 def get_meeting(meeting_id: str) -> Response:
     user = api_user()
-    return jsonify(meeting_json(user, meeting_or_404(user, id_or_404(meeting_id))))
+    meeting = meeting_or_404(user, id_or_404(meeting_id))
+    record_view(user, "meeting", meeting, via="api")
+    return jsonify(meeting_json(user, meeting))
 
 
 @bp.patch("/meetings/<meeting_id>")
@@ -237,7 +240,11 @@ def download_meeting_document(document_id: str) -> Response:
     user = api_user()
     document: MeetingDocument = meeting_document_or_404(user, id_or_404(document_id))
     return send_stored_file(
-        document.file, actor=user, target=("meeting_document", document.id), action="meeting.document_download"
+        document.file,
+        actor=user,
+        target=("meeting_document", document.id),
+        action="meeting.document_download",
+        target_org=document.author_org_id,
     )
 
 

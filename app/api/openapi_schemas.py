@@ -12,6 +12,7 @@ from app.api.inputs import MAX_PER_PAGE
 from app.auth.models import GlobalRole
 from app.clusters.models import MembershipRole, ModusOperandi, PostType, Substance, Tlp
 from app.clusters.validation import MAX_BODY, MAX_CONTAINERS, MAX_RECIPIENTS, MAX_TAGS, MAX_TITLE
+from app.crossmatch.models import IdentifierKind
 from app.directory.models import OrgType
 
 
@@ -68,6 +69,13 @@ _POST_PROPERTIES: dict[str, Any] = {
     "workplan_item_id": {"type": ["integer", "null"]},
     "incident": {"anyOf": [ref("Incident"), {"type": "null"}], "description": "Incident notes only."},
     "attachments": {"type": "array", "items": ref("Attachment"), "description": "Files, with the post's marking."},
+    "matches": {
+        "type": "array",
+        "items": ref("Match"),
+        "description": "Incident notes only, and only for the note's author, their organisation's focal point and, "
+        "in a law-enforcement organisation, its members: cross-match hits with other organisations' notes, newest "
+        "first. Absent for everyone else.",
+    },
 }
 
 _INPUT_PROPERTIES: dict[str, Any] = {
@@ -225,11 +233,30 @@ SCHEMAS: dict[str, Any] = {
     },
     "Post": {
         "type": "object",
-        "required": list(_POST_PROPERTIES),
+        "required": [name for name in _POST_PROPERTIES if name != "matches"],
         "additionalProperties": False,
         "properties": _POST_PROPERTIES,
     },
     "PostList": _list_of("Post"),
+    "Match": {
+        "type": "object",
+        "required": ["kind", "identifier", "indexed_at", "post_id", "url", "organisation"],
+        "additionalProperties": False,
+        "description": "Another organisation's incident note shares an identifier with this one. Nothing of that "
+        "note is given beyond what its marking already shows the caller.",
+        "properties": {
+            "kind": {"enum": IdentifierKind.values()},
+            "identifier": {"type": "string", "description": "The caller's own value, from this note."},
+            "indexed_at": {**_timestamp, "description": "When the other note's identifier was indexed."},
+            "post_id": {"type": ["integer", "null"], "description": "The other note, only if the caller may see it."},
+            "url": {"type": ["string", "null"], "description": "Its page, only if the caller may see it."},
+            "organisation": {
+                "type": ["string", "null"],
+                "description": "The other note's organisation, for law-enforcement callers and those who may see "
+                "the note; null otherwise.",
+            },
+        },
+    },
     "PostCreate": {
         "type": "object",
         "required": ["type", "cluster", "title", "body", "tlp"],

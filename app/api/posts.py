@@ -14,7 +14,9 @@ from flask import Response, jsonify, url_for
 from app.api.auth import api_user, token_required
 from app.api.blueprint import bp
 from app.api.inputs import id_or_404, json_object, pagination, post_filters, query_text, raise_if
+from app.api.matches import with_matches
 from app.api.serializers import hit_json, page_json, post_json, post_to_input
+from app.audit.services import record_view
 from app.clusters import services
 from app.clusters.queries import feed
 from app.clusters.search import search as search_visible
@@ -76,13 +78,16 @@ def create_post() -> tuple[Response, int, dict[str, str]]:
         raise ApiError(422, INVALID_POST, exc.fields) from None
     except NotAllowed as exc:
         raise ApiError(403, str(exc)) from None
-    return jsonify(post_json(post)), 201, {"Location": url_for("api.get_post", post_id=post.id)}
+    data = with_matches(post_json(post), api_user(), post)
+    return jsonify(data), 201, {"Location": url_for("api.get_post", post_id=post.id)}
 
 
 @bp.get("/posts/<post_id>")
 @token_required("read")
 def get_post(post_id: str) -> Response:
-    return jsonify(post_json(post_or_404(api_user(), id_or_404(post_id))))
+    post = post_or_404(api_user(), id_or_404(post_id))
+    record_view(api_user(), "post", post, via="api")
+    return jsonify(with_matches(post_json(post), api_user(), post))
 
 
 @bp.patch("/posts/<post_id>")
@@ -101,7 +106,7 @@ def update_post(post_id: str) -> Response:
             raise ApiError(422, INVALID_POST, exc.fields) from None
         except NotAllowed as exc:
             raise ApiError(403, str(exc)) from None
-    return jsonify(post_json(post))
+    return jsonify(with_matches(post_json(post), user, post))
 
 
 @bp.delete("/posts/<post_id>")

@@ -10,7 +10,7 @@ from flask import jsonify
 from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Response
 
-from app.api import attachments, meetings, openapi, packs, posts, workplan  # noqa: F401  (their views register on bp)
+from app.api import attachments, audit, meetings, openapi, packs, posts, stats, workplan  # noqa: F401  (their views register on bp)
 from app.api.auth import api_user, token_required
 from app.api.blueprint import bp
 from app.api.serializers import cluster_json, me_json

@@ -16,6 +16,17 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, utcnow
 
+#: Events that say someone read or took an organisation's item; the organisation sees these.
+ACCESS_ACTIONS = (
+    "post.view",
+    "meeting.view",
+    "attachment.download",
+    "meeting.document_download",
+    "meeting.pack_download",
+)
+#: ``outcome`` values.
+OUTCOMES = ("ok", "denied", "error")
+
 
 class AuditEvent(Base):
     __tablename__ = "audit_events"

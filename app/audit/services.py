@@ -22,6 +22,8 @@ from app.extensions import db
 log = logging.getLogger("pax.audit")
 
 MAX_DETAIL_TEXT = 200
+#: Markings whose every view is an audit event; CLEAR and GREEN are for every member anyway.
+VIEW_AUDITED_TLP = frozenset({"AMBER", "AMBER+STRICT", "RED"})
 _SECRET_KEY_NAMES = re.compile(r"pass|secret|token|key(?!_id)|dek|kek(?!_id)|content|body|filename", re.IGNORECASE)
 
 
@@ -82,6 +84,23 @@ def record(
     event = _event(action, actor, target, outcome, details, target_org=target_org)
     db.session.add(event)
     return event
+
+
+def record_view(actor: Any, target_type: str, item: Any, **details: Any) -> AuditEvent | None:
+    """Record that ``actor`` saw ``item`` (a post or a meeting) when its marking is AMBER,
+    AMBER+STRICT or RED: ``<target_type>.view``, with the item's organisation as ``target_org``
+    so that organisation sees who read it. CLEAR and GREEN views record nothing."""
+    tlp = getattr(item.tlp, "value", item.tlp)
+    if tlp not in VIEW_AUDITED_TLP:
+        return None
+    return record(
+        f"{target_type}.view",
+        actor=actor,
+        target=(target_type, item.id),
+        target_org=item.author_org_id,
+        tlp=tlp,
+        **details,
+    )
 
 
 def record_apart(

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
+from app.audit.services import record
 from app.auth import mfa
 from app.auth.accounts import change_password, reset_mfa
 from app.auth.forms import MfaEnrolForm, PasswordChangeForm, TokenForm
@@ -18,6 +20,7 @@ from app.auth.tokens import create_token, revoke_token, user_tokens
 from app.db import utcnow
 from app.extensions import db, limiter
 from app.policy import authorize, mfa_required
+from app.privacy.export import export_personal_data
 from app.validation import ValidationError
 
 bp = Blueprint("account", __name__, url_prefix="/account")
@@ -62,6 +65,20 @@ def index() -> Any:
     return _render_overview()
 
 
+@bp.route("/data.json")
+@limiter.limit("10 per minute")
+def data_export() -> Response:
+    """What PAX holds about the signed-in member, as a JSON file (``app.privacy.export``)."""
+    document = export_personal_data(current_user)
+    response = current_app.response_class(
+        json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False) + "\n", mimetype="application/json"
+    )
+    day = utcnow().date().isoformat()
+    response.headers["Content-Disposition"] = f'attachment; filename="pax-personal-data-{day}.json"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.route("/password", methods=["POST"])
 def password() -> Any:
     form = PasswordChangeForm()
@@ -74,6 +91,7 @@ def password() -> Any:
             for name, message in exc.fields.items():
                 getattr(form, name).errors = [message]
         else:
+            record("auth.password_change", actor=current_user, target=("user", current_user.id))
             flash("Your password is changed. Your other sessions have been signed out.", "success")
             return redirect(url_for("account.index"))
     return _render_overview(422, password_form=form)
@@ -82,7 +100,8 @@ def password() -> Any:
 @bp.route("/sessions/revoke-all", methods=["POST"])
 def revoke_all_sessions() -> Response:
     """Sign out everywhere, this browser included."""
-    revoke_sessions(current_user.id)
+    ended = revoke_sessions(current_user.id)
+    record("auth.session_revoke_all", actor=current_user, target=("user", current_user.id), sessions=ended)
     end_session()
     flash("You have been signed out of every session.", "success")
     return redirect(url_for("auth.login"))
@@ -94,6 +113,7 @@ def revoke_one_session(session_id: int) -> Response:
     if row is None or row.user_id != current_user.id:
         abort(404)
     row.revoked_at = utcnow()
+    record("auth.session_revoke", actor=current_user, target=("session", row.id))
     flash("That session has been signed out.", "success")
     return redirect(url_for("account.index"))
 
@@ -154,6 +174,7 @@ def new_recovery_codes() -> Any:
     if current_user.totp_secret_sealed is None:
         return redirect(url_for("account.mfa_settings"))
     codes = mfa.replace_recovery_codes(current_user)
+    record("auth.recovery_codes", actor=current_user, target=("user", current_user.id), count=len(codes))
     return render_template("auth/recovery_codes.html", codes=codes, next_url=url_for("account.index"))
 
 
@@ -163,6 +184,7 @@ def remove_mfa() -> Response:
         flash("Your role requires a second factor; an administrator can reset it if you lose your device.", "error")
         return redirect(url_for("account.index"))
     reset_mfa(current_user)
+    record("auth.mfa_remove", actor=current_user, target=("user", current_user.id))
     end_session()
     flash("Your second factor is removed. Sign in again.", "success")
     return redirect(url_for("auth.login"))

@@ -13,14 +13,16 @@ from app.auth.passwords import hash_password, password_problem, verify_password
 from app.auth.sessions import revoke_sessions
 from app.clusters.models import ClusterMembership
 from app.extensions import db
+from app.notifications.fanout import announce_approval
 from app.validation import ValidationError
 
 
 def approve_user(user: User) -> None:
-    """A pending account becomes active."""
+    """A pending account becomes active, and its owner is told by mail."""
     if user.status is not UserStatus.PENDING:
         raise ValidationError({"status": "Only pending accounts can be approved."})
     user.status = UserStatus.ACTIVE
+    announce_approval(user)
 
 
 def reject_user(user: User) -> None:

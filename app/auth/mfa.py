@@ -18,6 +18,7 @@ import segno
 import sqlalchemy as sa
 from flask import current_app
 
+from app.audit.services import record
 from app.auth.models import RecoveryCode, User
 from app.db import utcnow
 from app.extensions import db
@@ -78,13 +79,15 @@ def _accepted_step(secret: str, code: str, last_step: int | None, now: datetime 
 
 
 def enrol(user: User, secret: str, code: str) -> list[str] | None:
-    """Confirm enrolment with a first code; returns the recovery codes to show once, or None."""
+    """Confirm enrolment with a first code; returns the recovery codes to show once, or None.
+    A confirmed enrolment is an ``auth.mfa_enrol`` audit event."""
     step = _accepted_step(secret, code, None)
     if step is None:
         return None
     user.totp_secret_sealed = seal(secret.encode(), secret_context(user))
     user.totp_last_step = step
     user.mfa_enrolled_at = utcnow()
+    record("auth.mfa_enrol", actor=user, target=("user", user.id), target_org=user.organisation_id)
     return replace_recovery_codes(user)
 
 

@@ -12,6 +12,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from app.audit.services import record
 from app.auth import mfa
 from app.auth.forms import LoginForm, MfaEnrolForm, MfaForm
 from app.auth.models import IdentityProvider, User, UserStatus
@@ -124,6 +125,15 @@ def _pending_user() -> tuple[User | None, dict[str, Any]]:
 # --- second factor ----------------------------------------------------------------------------------
 
 
+def _second_factor(user: User, code: str) -> str | None:
+    """Which second factor ``code`` passes for ``user`` (``totp`` or ``recovery_code``), or None."""
+    if mfa.verify_totp(user, code):
+        return "totp"
+    if mfa.use_recovery_code(user, code):
+        return "recovery_code"
+    return None
+
+
 @bp.route("/login/mfa", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
 def mfa_verify() -> Any:
@@ -136,7 +146,9 @@ def mfa_verify() -> Any:
     if form.validate_on_submit():
         if locked_until(user):
             error = _lockout_message(user)
-        elif mfa.verify_totp(user, form.code.data or "") or mfa.use_recovery_code(user, form.code.data or ""):
+            record("auth.mfa_verify", actor=user, outcome="denied", reason="locked")
+        elif method := _second_factor(user, form.code.data or ""):
+            record("auth.mfa_verify", actor=user, method=method)
             record_success(user)
             start_session(user, state["method"])
             left = mfa.recovery_codes_left(user)
@@ -144,6 +156,7 @@ def mfa_verify() -> Any:
                 flash(f"You have {left} recovery codes left. Create new ones on your account page.", "warning")
             return redirect(state["next"])
         else:
+            record("auth.mfa_verify", actor=user, outcome="denied", reason="bad_code")
             record_failure(user)
             error = _lockout_message(user) if locked_until(user) else "That code is not valid. Try the current code."
     status = 422 if request.method == "POST" else 200
@@ -216,8 +229,10 @@ def sso_callback(provider_id: int) -> Any:
         result = resolve_sso_user(provider, claims)
     except SsoError as exc:
         db.session.rollback()  # a refused sign-in links and creates nothing
+        _sso_refused(provider, "account_refused")
         return render_template("auth/sso_error.html", provider=provider, message=exc.message), exc.status
     if result.outcome is SsoOutcome.PENDING:
+        _sso_refused(provider, "pending", result.user)
         return redirect(url_for("auth.awaiting_approval"))
     next_url = session.pop("pax_login_next", None)
     return _after_first_factor(result.user, f"sso:{provider.id}", mfa_asserted=result.mfa_asserted, next_url=next_url)
@@ -245,7 +260,13 @@ SSO_FAILURES = {
 }
 
 
+def _sso_refused(provider: IdentityProvider, reason: str, user: User | None = None) -> None:
+    """A refused SSO sign-in is an ``auth.login`` event (denied) naming the provider and why."""
+    record("auth.login", actor=user, outcome="denied", method="sso", provider_id=provider.id, reason=reason)
+
+
 def _sso_failure(provider: IdentityProvider, kind: str) -> tuple[str, int]:
+    _sso_refused(provider, kind)
     status, message = SSO_FAILURES[kind]
     return render_template(
         "auth/sso_error.html", provider=provider, message=message.format(org=provider.organisation.name)
@@ -262,6 +283,8 @@ def awaiting_approval() -> str:
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> Response:
+    if current_user.is_authenticated:
+        record("auth.logout", actor=current_user)
     end_session()
     flash("You have signed out.", "success")
     return redirect(url_for("main.landing"))

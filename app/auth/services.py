@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 
+from app.audit.services import record
 from app.auth.models import GlobalRole, User, UserStatus
 from app.auth.passwords import hash_password, needs_rehash, password_problem, verify_password
 from app.clusters.models import Cluster, ClusterMembership, MembershipRole
@@ -51,6 +52,13 @@ def record_failure(user: User) -> None:
         user.locked_until = utcnow() + timedelta(minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"])
         user.failed_logins = 0
         log.warning("account %s locked after repeated failed sign-ins", user.id)
+        record(
+            "auth.lockout",
+            actor=user,
+            target=("user", user.id),
+            target_org=user.organisation_id,
+            minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"],
+        )
 
 
 def record_success(user: User) -> None:
@@ -58,12 +66,24 @@ def record_success(user: User) -> None:
     user.locked_until = None
 
 
+def _login_refused(user: User | None, outcome: LoginOutcome) -> None:
+    """An ``auth.login`` event with outcome denied and the reason. An address that names no
+    account is not kept (it may be a password typed into the wrong field): no actor then."""
+    record("auth.login", actor=user, outcome="denied", method="password", reason=outcome.value)
+
+
 def authenticate(email: str, password: str) -> tuple[LoginOutcome, User | None]:
-    """Check a local login. Only a correct password reveals that an account is pending or suspended."""
+    """Check a local login. Only a correct password reveals that an account is pending or suspended.
+
+    Every refusal is an audit event (``auth.login``, denied, with the reason); a success is
+    recorded when the session starts (``app.auth.sessions.start_session``).
+    """
     user = find_user_by_email(email)
     if user is not None and locked_until(user):
+        _login_refused(user, LoginOutcome.LOCKED)
         return LoginOutcome.LOCKED, user
     if not verify_password(user.password_hash if user else None, password) or user is None:
+        _login_refused(user, LoginOutcome.BAD_CREDENTIALS)
         if user is not None:
             record_failure(user)
             if locked_until(user):
@@ -71,8 +91,10 @@ def authenticate(email: str, password: str) -> tuple[LoginOutcome, User | None]:
         log.info("local login failed")
         return LoginOutcome.BAD_CREDENTIALS, None
     if user.status is UserStatus.PENDING:
+        _login_refused(user, LoginOutcome.PENDING)
         return LoginOutcome.PENDING, user
     if user.status is UserStatus.SUSPENDED:
+        _login_refused(user, LoginOutcome.SUSPENDED)
         return LoginOutcome.SUSPENDED, user
     if user.password_hash and needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)

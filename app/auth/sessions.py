@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app, g, request, session
 from flask_login import AnonymousUserMixin, login_user, logout_user
 
+from app.audit.services import record
 from app.db import utcnow
 from app.extensions import db, login_manager
 
@@ -35,7 +36,8 @@ def token_hash(token: str) -> str:
 
 
 def start_session(user: Any, auth_method: str) -> None:
-    """Sign ``user`` in with a fresh session (a new cookie secret, so no fixation)."""
+    """Sign ``user`` in with a fresh session (a new cookie secret, so no fixation); every
+    successful sign-in, local or SSO, is one ``auth.login`` event naming the session."""
     from app.auth.models import UserSession
 
     token = secrets.token_urlsafe(32)
@@ -57,6 +59,7 @@ def start_session(user: Any, auth_method: str) -> None:
     login_user(user)
     user.last_login_at = now
     g.pax_session = row
+    record("auth.login", actor=user, target=("session", row.id), method=auth_method)
 
 
 def end_session() -> None:

@@ -19,10 +19,12 @@ from typing import Any
 import sqlalchemy as sa
 from authlib.integrations.flask_client import FlaskOAuth2App
 
+from app.audit.services import record
 from app.auth.models import Identity, IdentityProvider, User, UserStatus
 from app.db import utcnow
 from app.directory.models import OrganisationDomain
 from app.extensions import db, oauth
+from app.notifications.fanout import announce_pending_account
 from app.sealed import seal, unseal
 from app.validation import ValidationError, normalise_domain
 
@@ -165,6 +167,14 @@ def resolve_sso_user(provider: IdentityProvider, claims: dict[str, Any]) -> SsoR
             db.session.flush()
             created = True
             log.info("SSO created pending account %s for organisation %s", user.id, org.id)
+            record(
+                "auth.sso_account_created",
+                actor=user,
+                target=("user", user.id),
+                target_org=org.id,
+                provider_id=provider.id,
+            )
+            announce_pending_account(user)
         identity = Identity(user_id=user.id, provider_id=provider.id, subject=subject)
         db.session.add(identity)
     identity.last_login_at = utcnow()

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from app.audit.services import record
 from app.auth.models import ApiToken, TokenScope, User, UserStatus
 from app.db import utcnow
 from app.extensions import db
@@ -15,8 +16,9 @@ from app.validation import ValidationError
 
 TOKEN_PREFIX = "pax_"
 MAX_DAYS = 365
-#: last_used_at is written at most this often per token.
-TOUCH_INTERVAL = timedelta(minutes=1)
+#: last_used_at is written at most this often per token; each write is one ``api.token_use``
+#: audit event (``app.api.auth``), so a token in constant use leaves one event per interval.
+TOUCH_INTERVAL = timedelta(minutes=5)
 
 
 def _hash(secret: str) -> str:
@@ -46,6 +48,7 @@ def create_token(user: User, name: str, scope: str, days: int) -> tuple[ApiToken
     )
     db.session.add(token)
     db.session.flush()
+    record("token.create", actor=user, target=("token", token.id), scope=scope, days=days)
     return token, secret
 
 
@@ -66,6 +69,7 @@ def revoke_token(user: User, token_id: int) -> bool:
     if token is None:
         return False
     token.revoked_at = utcnow()
+    record("token.revoke", actor=user, target=("token", token.id))
     return True
 
 

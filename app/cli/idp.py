@@ -4,6 +4,7 @@ import sys
 
 import click
 
+from app.audit.services import record
 from app.auth.sso import add_provider
 from app.cli import OneLineUsageError, PaxGroup, transactional
 from app.directory.services import find_organisation
@@ -37,5 +38,6 @@ def add(
         raise OneLineUsageError(f"{org.name} has no e-mail domain, so no login could be routed to its provider")
     secret = sys.stdin.readline().rstrip("\r\n")
     provider = add_provider(org, name or org.name, issuer, client_id, secret, metadata_url, mfa_exempt)
+    record("admin.idp_add", target=("identity_provider", provider.id), target_org=org.id)
     click.echo(f"Added identity provider {provider.id} for {org.name}: {provider.issuer}")
     click.echo(f"Redirect URI to register at the provider: <PAX_BASE_URL>/login/sso/{provider.id}/callback")

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import click
 
+from app.audit.services import record
 from app.cli import PaxGroup, transactional
 from app.directory.models import OrgType
 from app.directory.services import create_organisation
@@ -18,4 +19,5 @@ orgs_group = PaxGroup("orgs", help="Member organisations.")
 def create(name: str, type_: str, country: str, email_domains: tuple[str, ...]) -> None:
     """Create an organisation."""
     org = create_organisation(name, type_, country, list(email_domains))
+    record("admin.organisation_create", target=("organisation", org.id), target_org=org.id, type=org.type.value)
     click.echo(f"Created organisation {org.name} ({org.type.value}, {org.country}) with id {org.id}.")

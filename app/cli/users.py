@@ -4,12 +4,14 @@ import sys
 
 import click
 
+from app.audit.services import record
 from app.auth.models import GlobalRole
 from app.auth.passwords import generate_password
 from app.auth.services import create_user, find_user_by_email, grant_membership
 from app.cli import OneLineUsageError, PaxGroup, transactional
 from app.clusters.models import MembershipRole
 from app.directory.services import find_organisation
+from app.privacy.erasure import erase_user, erasure_problem
 
 users_group = PaxGroup("users", help="User accounts and cluster memberships.")
 
@@ -50,4 +52,33 @@ def grant(email: str, cluster_slug: str, role: str) -> None:
     if user is None:
         raise OneLineUsageError(f"no user with e-mail {email!r}")
     membership = grant_membership(user, cluster_slug, role)
+    record(
+        "admin.membership_grant",
+        target=("user", user.id),
+        target_org=user.organisation_id,
+        cluster_id=membership.cluster_id,
+        role=membership.role.value,
+    )
     click.echo(f"{user.email} is now {membership.role.value} of {membership.cluster.slug}.")
+
+
+@users_group.command("erase")
+@click.option("--email", required=True)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@transactional
+def erase(email: str, yes: bool) -> None:
+    """Erase a departed user's personal data; their organisation keeps what they shared."""
+    user = find_user_by_email(email)
+    if user is None:
+        raise OneLineUsageError(f"no user with e-mail {email!r}")
+    if problem := erasure_problem(user):
+        raise OneLineUsageError(problem)
+    if not yes:
+        click.confirm(f"Erase the personal data of {user.email} (account {user.id})? This cannot be undone", abort=True)
+    user_id = user.id
+    result = erase_user(None, user)
+    click.echo(
+        f"Erased the personal data of account {user_id}: {result.removed['sessions']} sessions,"
+        f" {result.removed['tokens']} tokens and {result.removed['identities']} sign-in identities removed;"
+        f" {result.kept['posts']} posts stay with the organisation."
+    )

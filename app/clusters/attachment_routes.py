@@ -56,7 +56,11 @@ def _check_csrf(fields: dict[str, str]) -> None:
 def download(attachment_id: int) -> Any:
     attachment = attachment_or_404(current_user, attachment_id)
     return send_stored_file(
-        attachment.file, actor=current_user, target=("attachment", attachment.id), action="attachment.download"
+        attachment.file,
+        actor=current_user,
+        target=("attachment", attachment.id),
+        action="attachment.download",
+        target_org=attachment.post.author_org_id,
     )
 
 

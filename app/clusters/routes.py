@@ -14,6 +14,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
+from app.audit.services import record_view
 from app.clusters import services
 from app.clusters.forms import MODUS_LABELS, SUBSTANCE_LABELS, CommentForm, PostForm, feed_args
 from app.clusters.models import Cluster, Post, PostType, Tlp
@@ -29,10 +30,12 @@ from app.clusters.queries import (
 from app.clusters.search import search as search_posts
 from app.clusters.search import terms
 from app.clusters.validation import parse_post
+from app.crossmatch.queries import hits as match_hits
 from app.extensions import db
 from app.files.services import human_size
 from app.files.sniff import ACCEPT_EXTENSIONS
 from app.policy import authorize, can, cluster_or_404, membership_role, post_or_404
+from app.retention.queries import deletion_date
 from app.validation import ValidationError
 
 bp = Blueprint("clusters", __name__)
@@ -217,6 +220,7 @@ def render_post(
 ) -> tuple[str, int]:
     """The post page; also answers a failed comment or upload, with the errors in place."""
     can_comment = can(current_user, "comment_post", post)
+    can_see_matches = can(current_user, "see_matches", post)
     return render_template(
         "clusters/post.html",
         post=post,
@@ -230,13 +234,18 @@ def render_post(
         can_comment=can_comment,
         can_edit=can(current_user, "edit_post", post),
         can_delete=can(current_user, "delete_post", post),
+        can_see_matches=can_see_matches,
+        matches=match_hits(current_user, post) if can_see_matches else [],
+        retention_date=deletion_date(post),
     ), status
 
 
 @bp.route(POST)
 @login_required
 def post(post_id: int) -> Any:
-    return render_post(post_or_404(current_user, post_id))
+    found = post_or_404(current_user, post_id)
+    record_view(current_user, "post", found, via="page")
+    return render_post(found)
 
 
 @bp.route(POST + "/comments", methods=["POST"])
@@ -264,4 +273,5 @@ def comment(post_id: int) -> Any:
 def history(post_id: int) -> str:
     """Earlier versions of a post, for everyone who may see the post."""
     post = post_or_404(current_user, post_id)
+    record_view(current_user, "post", post, via="history")
     return render_template("clusters/post_history.html", post=post, versions=post_history(post))

@@ -193,4 +193,5 @@ def add_comment(user: User, post: Post, body: str) -> Comment:
     comment = Comment(post_id=post.id, author_id=user.id, body=text, body_html=render(text))
     db.session.add(comment)
     db.session.flush()
+    record("comment.create", actor=user, target=("comment", comment.id), target_org=post.author_org_id, post_id=post.id)
     return comment

@@ -1,10 +1,127 @@
-"""Indexing incident notes' identifiers as keyed hashes, and finding hits between organisations."""
+"""Indexing incident notes' identifiers as keyed hashes, and telling both sides of a new hit.
+
+A container number or vessel IMO number enters the index only as
+HMAC-SHA256(``match_hmac`` key, ``"<kind>:<value>"``): someone reading the database without
+the keyring cannot test a guessed number against it, and the raw numbers stay in the note,
+where only its audience reads them.
+"""
 
 from __future__ import annotations
 
-from app.clusters.models import Post
+import hashlib
+import hmac
+import logging
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import aliased
+
+from app.audit.services import record
+from app.auth.models import User
+from app.clusters.models import Post, PostType
+from app.crossmatch.models import IdentifierKind, MatchIdentifier
+from app.extensions import db
+from app.notifications.services import notify
+from app.policy import match_sources
+
+log = logging.getLogger("pax.crossmatch")
+
+
+def digest(kind: IdentifierKind, value: str) -> str:
+    """The index's pseudonym of one identifier (hex HMAC-SHA256 under the ``match_hmac`` key)."""
+    key = current_app.extensions["pax_keyring"].purpose_key("match_hmac")
+    return hmac.new(key, f"{kind.value}:{value}".encode(), hashlib.sha256).hexdigest()
+
+
+def identifiers(post: Post) -> dict[tuple[IdentifierKind, str], str]:
+    """The note's identifiers as ``(kind, digest) -> raw value``; empty for a post that is not an
+    incident note. Values are normalised (compact, upper case) as validation stores them."""
+    if post.type is not PostType.INCIDENT_NOTE or post.incident is None:
+        return {}
+    found: dict[tuple[IdentifierKind, str], str] = {}
+    for number in post.incident.container_numbers:
+        value = "".join(number.split()).upper()
+        found[(IdentifierKind.CONTAINER, digest(IdentifierKind.CONTAINER, value))] = value
+    if post.incident.vessel_imo:
+        value = post.incident.vessel_imo.strip()
+        found[(IdentifierKind.VESSEL_IMO, digest(IdentifierKind.VESSEL_IMO, value))] = value
+    return found
+
+
+def _matched_notes(post_id: int) -> set[int]:
+    """Other organisations' notes sharing at least one indexed identifier with note ``post_id``."""
+    own, other = aliased(MatchIdentifier), aliased(MatchIdentifier)
+    stmt = (
+        sa.select(other.post_id)
+        .join(
+            own,
+            sa.and_(
+                own.kind == other.kind,
+                own.digest == other.digest,
+                own.organisation_id != other.organisation_id,
+            ),
+        )
+        .where(own.post_id == post_id)
+        .distinct()
+    )
+    return set(db.session.scalars(stmt))
+
+
+def _reveals(user: User | None, note_id: int) -> bool:
+    """May note ``note_id`` reveal a hit to ``user`` (``policy.match_sources``)?"""
+    if user is None:
+        return False
+    return db.session.scalar(sa.select(Post.id).where(Post.id == note_id, match_sources(user))) is not None
+
+
+def _tell(user: User | None, own: Post, other: Post) -> None:
+    """Notify ``user`` (the author of ``own``) of a hit on ``own``, if ``other`` may reveal it to them."""
+    if user is None or not _reveals(user, other.id):
+        return
+    notify(
+        user,
+        "match.found",
+        target=("post", own.id),
+        tlp=own.tlp,
+        dedupe_key=f"match:{own.id}:{other.id}",
+    )
 
 
 def index_note(post: Post) -> None:
-    """Replace ``post``'s entries in the match index with its current identifiers."""
-    # Filled in by the cross-match work (issue 7, part 4).
+    """Replace ``post``'s entries in the match index with its current identifiers.
+
+    Identifiers kept by an edit keep their entry (and the time they were first indexed); removed
+    ones leave the index, so their hits disappear. For every other organisation's note that now
+    shares an identifier and did not before, both authors are notified (once per pair of notes,
+    each only if the other note may reveal a hit to them) and ``match.found`` is audited with ids.
+    """
+    wanted = identifiers(post)
+    before = _matched_notes(post.id)
+    existing = {
+        (row.kind, row.digest): row
+        for row in db.session.scalars(sa.select(MatchIdentifier).where(MatchIdentifier.post_id == post.id))
+    }
+    for key, row in existing.items():
+        if key not in wanted:
+            db.session.delete(row)
+    for kind, value_digest in wanted.keys() - existing.keys():
+        db.session.add(
+            MatchIdentifier(post_id=post.id, organisation_id=post.author_org_id, kind=kind, digest=value_digest)
+        )
+    db.session.flush()
+    new = sorted(_matched_notes(post.id) - before)
+    for other_id in new:
+        other = db.session.get(Post, other_id)
+        if other is None:
+            continue
+        record(
+            "match.found",
+            target=("post", post.id),
+            target_org=post.author_org_id,
+            other_post_id=other.id,
+            other_org_id=other.author_org_id,
+        )
+        _tell(post.author, post, other)
+        _tell(other.author, other, post)
+    if new:
+        log.info("post %s matches %s other note(s)", post.id, len(new))

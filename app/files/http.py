@@ -115,8 +115,11 @@ def failure(file: StoredFile, exc: FileUnavailable, actor: Any, target: tuple[st
     )
 
 
-def send_stored_file(file: StoredFile, *, actor: Any, target: tuple[str, Any], action: str) -> Response:
-    """The file as an attachment download; one ``action`` audit event with the bytes sent."""
+def send_stored_file(
+    file: StoredFile, *, actor: Any, target: tuple[str, Any], action: str, target_org: Any = None
+) -> Response:
+    """The file as an attachment download; one ``action`` audit event with the bytes sent,
+    naming ``target_org`` (the organisation whose item it is) so that organisation sees it."""
     etag = f'"{file.uuid}"'
     span = _requested_range(file.size, etag)
     if span == "unsatisfiable":
@@ -131,7 +134,15 @@ def send_stored_file(file: StoredFile, *, actor: Any, target: tuple[str, Any], a
         raise
     # The body is sent after the request context is gone: take what the audit needs now.
     source = request.remote_addr
-    record(action, actor=actor, target=target, file_id=file.id, bytes=opened.length, offset=start)
+    record(
+        action,
+        actor=actor,
+        target=target,
+        target_org=target_org,
+        file_id=file.id,
+        bytes=opened.length,
+        offset=start,
+    )
 
     def body() -> Iterator[bytes]:
         try:

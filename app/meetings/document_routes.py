@@ -78,7 +78,11 @@ def upload_document(meeting_id: int) -> Any:
 def document(document_id: int) -> Any:
     doc = meeting_document_or_404(current_user, document_id)
     return send_stored_file(
-        doc.file, actor=current_user, target=("meeting_document", doc.id), action="meeting.document_download"
+        doc.file,
+        actor=current_user,
+        target=("meeting_document", doc.id),
+        action="meeting.document_download",
+        target_org=doc.author_org_id,
     )
 
 

@@ -28,6 +28,7 @@ def pack_response(pack: Pack, actor: Any) -> Response:
         "meeting.pack_download",
         actor=actor,
         target=("meeting", pack.meeting.id),
+        target_org=pack.meeting.author_org_id,
         document_ids=[entry.document.id for entry in pack.entries],
         count=len(pack.entries),
         withheld=pack.withheld,

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from app.audit.services import record_view
 from app.clusters.forms import page_number
 from app.clusters.models import Cluster, Tlp
 from app.extensions import db
@@ -226,4 +227,6 @@ def render_meeting(meeting: Meeting, status: int = 200) -> tuple[str, int]:
 @bp.route(MEETING)
 @login_required
 def show(meeting_id: int) -> Any:
-    return render_meeting(meeting_or_404(current_user, meeting_id))
+    meeting = meeting_or_404(current_user, meeting_id)
+    record_view(current_user, "meeting", meeting, via="page")
+    return render_meeting(meeting)

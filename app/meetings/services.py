@@ -30,6 +30,7 @@ from app.meetings.models import (
     MeetingRecipientUser,
 )
 from app.meetings.validation import MAX_AGENDA, AgendaEntry, MeetingInput
+from app.notifications.fanout import announce_meeting, meeting_facts
 from app.policy import can
 from app.validation import ValidationError
 
@@ -82,6 +83,7 @@ def schedule_meeting(actor: Any, data: MeetingInput) -> Meeting:
         cluster=cluster.slug if cluster else None,
         tlp=meeting.tlp.value,
     )
+    announce_meeting(meeting)
     log.info("meeting %s (%s) scheduled by user %s", meeting.id, meeting.kind.value, actor.id)
     return meeting
 
@@ -94,6 +96,7 @@ def update_meeting(actor: Any, meeting: Meeting, data: MeetingInput) -> Meeting:
     if (data.kind, data.cluster) != (meeting.kind, meeting.cluster.slug if meeting.cluster else None):
         # Moving a meeting to another kind or cluster is scheduling it there.
         _may_schedule(actor, data.kind, cluster)
+    facts_before = meeting_facts(meeting)
     _apply(meeting, data, cluster)
     for document in meeting.documents:
         if document.tlp.rank < meeting.tlp.rank:
@@ -107,6 +110,7 @@ def update_meeting(actor: Any, meeting: Meeting, data: MeetingInput) -> Meeting:
     meeting.updated_at = utcnow()
     db.session.flush()
     record("meeting.update", actor=actor, target=("meeting", meeting.id), tlp=meeting.tlp.value)
+    announce_meeting(meeting, changed=meeting_facts(meeting) != facts_before)
     log.info("meeting %s updated by user %s", meeting.id, actor.id)
     return meeting
 

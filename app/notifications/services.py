@@ -2,21 +2,25 @@
 
 ``notify`` is the one way any feature tells a user something. It writes the notification
 and, for immediate delivery, the outbox message, in the caller's transaction, so a rolled-back
-action notifies nobody. Mail never carries an item's title or content when the item is
-AMBER, AMBER+STRICT, RED or law-enforcement-only: only what happened, the marking and a link.
+action notifies nobody. Mail never carries an item's title or content, whatever its marking:
+only what happened, the marking and a link (a mailbox is not a need-to-know audience).
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import current_app, url_for
 
 from app.auth.models import User, UserStatus
+from app.clusters.models import Cluster
+from app.db import utcnow
 from app.extensions import db
-from app.notifications.models import DeliveryMode, MailState, Notification, OutboxMessage
+from app.notifications.models import DeliveryMode, MailState, Notification, OutboxMessage, Subscription
 
 log = logging.getLogger("pax.notifications")
 
@@ -32,23 +36,35 @@ KIND_TEXT = {
     "retention.warning": "An item you wrote will soon be deleted under the retention rules",
 }
 
-#: Where a notification's link leads, by target type (endpoint, URL argument).
-TARGET_ENDPOINTS = {
+#: Where a notification's link leads, by target type (endpoint, URL argument or None).
+#: A pending account leads to the approvals page: focal points approve there and may not open
+#: an account's administration page.
+TARGET_ENDPOINTS: dict[str, tuple[str, str | None]] = {
     "post": ("clusters.post", "post_id"),
     "meeting": ("meetings.show", "meeting_id"),
     "workplan_item": ("workplan.item", "item_id"),
-    "user": ("admin.user", "user_id"),
+    "user": ("admin.approvals", None),
 }
 
 
-def target_path(target_type: str | None, target_id: int | None) -> str:
-    """The portal path of a notification's target (``/notifications`` when it has none)."""
-    from flask import url_for
-
+def _target_endpoint(target_type: str | None, target_id: int | None) -> tuple[str, dict[str, int]]:
     if target_type in TARGET_ENDPOINTS and target_id is not None:
         endpoint, argument = TARGET_ENDPOINTS[target_type]
-        return url_for(endpoint, **{argument: target_id})
-    return url_for("notifications.index")
+        return endpoint, ({argument: target_id} if argument else {})
+    return "notifications.index", {}
+
+
+def target_path(target_type: str | None, target_id: int | None) -> str:
+    """The portal path of a notification's target (``/notifications/`` when it has none), for pages."""
+    endpoint, values = _target_endpoint(target_type, target_id)
+    return url_for(endpoint, **values)
+
+
+def target_link(target_type: str | None, target_id: int | None) -> str:
+    """The absolute address of a notification's target under ``PAX_BASE_URL``, for mail. Built
+    from the URL map alone: mail is also written by CLI commands, outside any request."""
+    endpoint, values = _target_endpoint(target_type, target_id)
+    return absolute_url(current_app.url_map.bind("pax.invalid").build(endpoint, values))
 
 
 def notify(
@@ -108,7 +124,7 @@ def absolute_url(path: str) -> str:
 
 def body_for(notification: Notification) -> str:
     """One notification's mail: what happened, the marking, the link. Never the item itself."""
-    link = absolute_url(target_path(notification.target_type, notification.target_id))
+    link = target_link(notification.target_type, notification.target_id)
     lines = [
         KIND_TEXT[notification.kind] + ".",
         "",
@@ -133,3 +149,112 @@ def queue_mail(user: User, *, subject: str, body: str) -> OutboxMessage:
     message = OutboxMessage(user_id=user.id, to_address=user.email, subject=subject[:300], body=body)
     db.session.add(message)
     return message
+
+
+# --- subscriptions ---------------------------------------------------------------------------------
+
+
+def set_subscription(user: User, cluster: Cluster, mode: DeliveryMode | None) -> bool:
+    """Make ``user`` hear of new items in ``cluster`` as ``mode`` says (None: not at all).
+
+    Returns whether anything changed. Who hears of which item is still decided per item by the
+    policy when it is published: a subscription never widens what a member may see.
+    """
+    subscription = db.session.scalar(
+        sa.select(Subscription).where(Subscription.user_id == user.id, Subscription.cluster_id == cluster.id)
+    )
+    if mode is None:
+        if subscription is None:
+            return False
+        db.session.delete(subscription)
+    elif subscription is None:
+        db.session.add(Subscription(user_id=user.id, cluster_id=cluster.id, mode=mode))
+    elif subscription.mode is mode:
+        return False
+    else:
+        subscription.mode = mode
+    db.session.flush()
+    log.info("user %s follows cluster %s: %s", user.id, cluster.slug, mode.value if mode else "no longer")
+    return True
+
+
+# --- reading ---------------------------------------------------------------------------------------
+
+
+def mark_read(user: User, notification_id: int, *, now: datetime | None = None) -> bool:
+    """Mark one of ``user``'s own notifications read; False when it is not theirs (or not there)."""
+    notification = db.session.scalar(
+        sa.select(Notification).where(Notification.id == notification_id, Notification.user_id == user.id)
+    )
+    if notification is None:
+        return False
+    if notification.read_at is None:
+        notification.read_at = now or utcnow()
+        db.session.flush()
+    return True
+
+
+def mark_all_read(user: User, *, now: datetime | None = None) -> int:
+    """Mark every unread notification of ``user`` read; returns how many were unread."""
+    result = db.session.execute(
+        sa.update(Notification)
+        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        .values(read_at=now or utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
+# --- the daily digest ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DigestRun:
+    mails: int
+    notifications: int
+
+
+def digest_body(notifications: list[Notification]) -> str:
+    """One mail listing several notifications: each what happened, its marking and its link."""
+    count = len(notifications)
+    lines = [f"Your PAX daily digest: {count} {'notification' if count == 1 else 'notifications'}.", ""]
+    for notification in notifications:
+        link = target_link(notification.target_type, notification.target_id)
+        lines.append(f"- {KIND_TEXT[notification.kind]} ({marking_text(notification.tlp)})")
+        lines.append(f"  {link}")
+    lines += ["", "Open them in PAX (sign-in required).", "", _footer()]
+    return "\n".join(lines)
+
+
+def queue_digests(*, now: datetime | None = None) -> DigestRun:
+    """Put one mail per user in the outbox listing their notifications waiting for the digest
+    (created up to ``now``), and mark those queued, in the caller's transaction.
+
+    Notifications of accounts that can no longer receive mail (suspended, erased) are dropped
+    from the mail rather than left waiting for ever.
+    """
+    now = now or utcnow()
+    waiting = (
+        sa.select(Notification)
+        .where(Notification.mail_state == MailState.DIGEST, Notification.created_at <= now)
+        .order_by(Notification.user_id, Notification.created_at, Notification.id)
+    )
+    by_user: dict[int, list[Notification]] = {}
+    for notification in db.session.scalars(waiting):
+        by_user.setdefault(notification.user_id, []).append(notification)
+    mails = counted = 0
+    for user_id, notifications in by_user.items():
+        user = db.session.get(User, user_id)
+        deliverable = user is not None and user.status is UserStatus.ACTIVE and user.erased_at is None
+        for notification in notifications:
+            notification.mail_state = MailState.QUEUED if deliverable else MailState.NONE
+        if not deliverable:
+            continue
+        count = len(notifications)
+        subject = f"PAX: your daily digest ({count} {'notification' if count == 1 else 'notifications'})"
+        queue_mail(user, subject=subject, body=digest_body(notifications))
+        mails += 1
+        counted += count
+    db.session.flush()
+    log.info("daily digest: %s mails for %s notifications", mails, counted)
+    return DigestRun(mails=mails, notifications=counted)

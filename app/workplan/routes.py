@@ -13,6 +13,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from app.audit.services import record
 from app.extensions import db
 from app.policy import authorize, can, workplan_item_or_404
 from app.validation import ValidationError
@@ -104,6 +105,12 @@ def _table(year: int) -> tuple[Workplan, list[list[Any]]]:
     return workplan, exports.rows(workplan, queries.items_of(workplan), counts, queries.today())
 
 
+def _audit_export(workplan: Workplan, fmt: str, rows: int) -> None:
+    """Every export of a workplan is a ``workplan.export`` audit event (committed with the request)."""
+    target = ("workplan", workplan.id)
+    record("workplan.export", actor=current_user, target=target, year=workplan.year, format=fmt, rows=rows)
+
+
 def _download(body: bytes, mimetype: str, filename: str) -> Response:
     response = Response(body, mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -115,6 +122,7 @@ def _download(body: bytes, mimetype: str, filename: str) -> Response:
 @login_required
 def export_csv(year: int) -> Response:
     workplan, table = _table(year)
+    _audit_export(workplan, "csv", len(table))
     # The byte order mark makes spreadsheet programs read the file as UTF-8.
     body = ("\ufeff" + exports.to_csv(table)).encode("utf-8")
     return _download(body, "text/csv", f"workplan-{workplan.year}.csv")
@@ -124,6 +132,7 @@ def export_csv(year: int) -> Response:
 @login_required
 def export_xlsx(year: int) -> Response:
     workplan, table = _table(year)
+    _audit_export(workplan, "xlsx", len(table))
     mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     return _download(exports.to_xlsx(table, workplan.year), mimetype, f"workplan-{workplan.year}.xlsx")
 

@@ -1,0 +1,127 @@
+"""Reads for the notification pages: the list, the unread count and the subscriptions.
+
+A notification stores no title. The list reads each target's title again in SQL, outer-joining
+the target under the policy's ``visible_*`` expression for the reader, so a reader who may no
+longer see an item (its marking tightened, they left the cluster) gets no title and no link.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from app.auth.models import User
+from app.clusters.models import Cluster, Post
+from app.clusters.queries import Page
+from app.extensions import db
+from app.meetings.models import Meeting
+from app.notifications.models import DeliveryMode, Notification, Subscription
+from app.notifications.services import KIND_TEXT, target_path
+from app.policy import (
+    approvable_users,
+    is_active_user,
+    visible_clusters,
+    visible_meetings,
+    visible_posts,
+    visible_workplan_items,
+)
+from app.workplan.models import WorkplanItem
+
+
+@dataclass(frozen=True)
+class NotificationRow:
+    notification: Notification
+    text: str
+    #: The target's title, only when the reader may see the target now.
+    title: str | None
+    url: str | None
+    #: The notification names a target the reader can no longer see (or that is gone).
+    hidden: bool
+
+    @property
+    def unread(self) -> bool:
+        return self.notification.read_at is None
+
+
+def notification_page(user: Any, page: int = 1, per_page: int = 20) -> Page:
+    """``user``'s own notifications, newest first, each with its target's title if still visible."""
+    page = max(1, page)
+    mine = Notification.user_id == user.id
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(Notification).where(mine)) or 0
+    stmt = (
+        sa.select(Notification, Post.title, Meeting.title, WorkplanItem.title, User.name)
+        .select_from(Notification)
+        .outerjoin(
+            Post, sa.and_(Notification.target_type == "post", Post.id == Notification.target_id, visible_posts(user))
+        )
+        .outerjoin(
+            Meeting,
+            sa.and_(
+                Notification.target_type == "meeting", Meeting.id == Notification.target_id, visible_meetings(user)
+            ),
+        )
+        .outerjoin(
+            WorkplanItem,
+            sa.and_(
+                Notification.target_type == "workplan_item",
+                WorkplanItem.id == Notification.target_id,
+                visible_workplan_items(user),
+            ),
+        )
+        .outerjoin(
+            User, sa.and_(Notification.target_type == "user", User.id == Notification.target_id, approvable_users(user))
+        )
+        .where(mine)
+        .order_by(Notification.created_at.desc(), Notification.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
+    rows = []
+    for notification, *titles in db.session.execute(stmt).all():
+        title = next((t for t in titles if t is not None), None)
+        has_target = notification.target_type is not None and notification.target_id is not None
+        rows.append(
+            NotificationRow(
+                notification=notification,
+                text=KIND_TEXT.get(notification.kind, notification.kind),
+                title=title,
+                url=target_path(notification.target_type, notification.target_id) if title is not None else None,
+                hidden=has_target and title is None,
+            )
+        )
+    return Page(items=rows, page=page, per_page=per_page, total=total)
+
+
+def unread_count(user: Any) -> int:
+    """How many of ``user``'s notifications are unread: one COUNT on an index."""
+    if not is_active_user(user):
+        return 0
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Notification)
+            .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        )
+        or 0
+    )
+
+
+def clusters_with_modes(user: Any) -> list[tuple[Cluster, DeliveryMode | None]]:
+    """The clusters in workplan order, each with how ``user`` follows it (None: not at all)."""
+    stmt = (
+        sa.select(Cluster, Subscription.mode)
+        .outerjoin(Subscription, sa.and_(Subscription.cluster_id == Cluster.id, Subscription.user_id == user.id))
+        .where(visible_clusters(user))
+        .order_by(Cluster.position)
+    )
+    return [(cluster, mode) for cluster, mode in db.session.execute(stmt).all()]
+
+
+def subscription_mode(user: Any, cluster: Cluster) -> DeliveryMode | None:
+    if not is_active_user(user):
+        return None
+    return db.session.scalar(
+        sa.select(Subscription.mode).where(Subscription.user_id == user.id, Subscription.cluster_id == cluster.id)
+    )

@@ -1,0 +1,18 @@
+"""The erasure confirmation form: CSRF, and the account's e-mail address typed out."""
+
+from __future__ import annotations
+
+from wtforms import StringField
+from wtforms.validators import DataRequired, Length
+
+from app.forms import ParsedForm
+
+
+class EraseForm(ParsedForm):
+    confirm_email = StringField(
+        "Type the account's e-mail address to confirm",
+        validators=[
+            DataRequired("Type the account's e-mail address to confirm."),
+            Length(max=320, message="That is longer than any e-mail address."),
+        ],
+    )

@@ -1,0 +1,1 @@
+"""Seizure statistics: aggregates of incident notes, with small groups withheld."""

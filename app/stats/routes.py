@@ -1,0 +1,65 @@
+"""The seizure statistics page and its CSV export (``/stats/seizures``).
+
+Every active member may open them; what they count and what they withhold is decided by the
+policy inside ``app.stats.queries``. Bad parameters answer the page with the form's errors
+(422), the values sent kept in the form.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, render_template, request
+from flask_login import current_user, login_required
+
+from app.clusters.forms import SUBSTANCE_LABELS
+from app.stats import chart, services
+from app.stats.queries import seizure_statistics
+from app.stats.validation import GroupBy, parse_seizure_query, shown
+from app.validation import ValidationError
+
+bp = Blueprint("stats", __name__, url_prefix="/stats")
+
+FORM_FIELDS = ("group_by", "from", "to", "substance")
+
+
+def _form_context(errors: dict[str, str] | None = None) -> dict[str, Any]:
+    return {
+        "values": {name: shown(request.args.get(name) or "") for name in FORM_FIELDS},
+        "errors": errors or {},
+        "group_options": [(g.value, g.label) for g in GroupBy],
+        "substance_options": [("", "All substances")] + [(s.value, label) for s, label in SUBSTANCE_LABELS.items()],
+    }
+
+
+@bp.route("/seizures")
+@login_required
+def seizures() -> Any:
+    try:
+        query = parse_seizure_query(request.args)
+    except ValidationError as exc:
+        return render_template("stats/seizures.html", stats=None, **_form_context(exc.fields)), 422
+    stats = seizure_statistics(current_user, query)
+    return render_template(
+        "stats/seizures.html",
+        stats=stats,
+        chart=chart.build(stats.groups),
+        header=services.table_header(stats),
+        rows=services.table_rows(stats),
+        kg_text=chart.kg_text,
+        **_form_context(),
+    )
+
+
+@bp.route("/seizures.csv")
+@login_required
+def seizures_csv() -> Any:
+    try:
+        query = parse_seizure_query(request.args)
+    except ValidationError as exc:
+        return render_template("stats/seizures.html", stats=None, **_form_context(exc.fields)), 422
+    body, _stats = services.export_csv(current_user, query)
+    response = Response(("\ufeff" + body).encode("utf-8"), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="seizures-by-{query.group_by.value}.csv"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
