@@ -161,3 +161,80 @@ def test_lockout_and_account_actions_are_recorded(app, client, make, new_client)
     ]
     assert events(action="admin.role_change")[0].details == {"old": "member", "new": "curator"}
     assert [e.actor_id for e in events(action="auth.logout")] == [admin.id]
+
+
+def test_every_administrative_decision_leaves_its_own_event(admin_client_and_admin, make):
+    """Approvals, rejections, suspensions, role and focal-point changes, MFA resets, memberships,
+    organisations and domains: one event each, naming the administrator, the account or
+    organisation acted on, and that organisation."""
+    from tests.test_admin import post
+
+    client, admin = admin_client_and_admin
+    org = make.org()
+    approved, rejected = make.user(org=org, status="pending"), make.user(org=org, status="pending")
+    target = make.user(org=org)
+    make.enrol_mfa(target)
+    steps = [
+        ("admin.approve", f"/admin/approvals/{approved.id}/approve", {}),
+        ("admin.reject", f"/admin/approvals/{rejected.id}/reject", {}),
+        ("admin.suspend", f"/admin/users/{target.id}/suspend", {}),
+        ("admin.reactivate", f"/admin/users/{target.id}/reactivate", {}),
+        ("admin.role_change", f"/admin/users/{target.id}/role", {"role": "curator"}),
+        ("admin.focal_point", f"/admin/users/{target.id}/focal-point", {"value": "yes"}),
+        ("admin.mfa_reset", f"/admin/users/{target.id}/reset-mfa", {}),
+        ("admin.membership_grant", f"/admin/users/{target.id}/memberships", {"cluster": "policy", "role": "reader"}),
+    ]
+    for action, url, data in steps:
+        assert post(client, url, data).status_code == 302, url
+        [event] = events(action=action)
+        assert (event.actor_id, event.target_org_id, event.outcome) == (admin.id, org.id, "ok"), action
+    policy_id = db.session.scalar(sa.text("SELECT id FROM clusters WHERE slug = 'policy'"))
+    assert post(client, f"/admin/users/{target.id}/memberships/{policy_id}/revoke").status_code == 302
+    assert [e.target_id for e in events(action="admin.membership_revoke")] == [str(target.id)]
+
+    created = post(
+        client,
+        "/admin/organisations",
+        {
+            "name": "Port of Audithaven",
+            "type": "port_authority",
+            "country": "nl",
+            "email_domains": "audithaven.example",
+        },
+    )
+    assert created.status_code == 302
+    [org_event] = events(action="admin.organisation_create")
+    new_org_id = int(org_event.target_id)
+    assert post(client, f"/admin/organisations/{new_org_id}/domains", {"domain": "audithaven.eu"}).status_code == 302
+    [domain_event] = events(action="admin.domain_add")
+    assert (domain_event.actor_id, domain_event.target_org_id) == (admin.id, new_org_id)
+
+
+def test_a_member_s_own_account_actions_are_recorded(client, make, login_as):
+    """Token creation and revocation, new recovery codes, a workplan export and signing out
+    everywhere: each is an event whose actor is the member."""
+    from app.workplan.services import workplan_of
+    from tests.test_admin import post
+
+    member = make.user()
+    make.enrol_mfa(member)
+    workplan_of(2026)
+    db.session.commit()
+    login_as(member)
+    assert post(client, "/account/tokens", {"name": "laptop", "scope": "read", "days": "30"}).status_code == 201
+    [created] = events(action="token.create")
+    assert created.actor_id == member.id
+    assert post(client, f"/account/tokens/{created.target_id}/revoke").status_code == 302
+    assert [e.actor_id for e in events(action="token.revoke")] == [member.id]
+    assert post(client, "/account/mfa/recovery-codes").status_code == 200
+    assert [e.actor_id for e in events(action="auth.recovery_codes")] == [member.id]
+    assert client.get("/workplan/2026/export.csv").status_code == 200
+    assert [e.actor_id for e in events(action="workplan.export")] == [member.id]
+    assert post(client, "/account/sessions/revoke-all").status_code == 302
+    assert [e.actor_id for e in events(action="auth.session_revoke_all")] == [member.id]
+
+
+@pytest.fixture
+def admin_client_and_admin(client, make):  # type: ignore[no-untyped-def]
+    admin = make.user(role="admin", org_type="commission")
+    return sign_in(client, make, admin), admin
