@@ -95,6 +95,8 @@ class Config:
         self.LOGIN_MAX_FAILURES = _env_int("PAX_LOGIN_MAX_FAILURES", 5)
         self.LOGIN_LOCKOUT_MINUTES = _env_int("PAX_LOGIN_LOCKOUT_MINUTES", 15)
         self.RATELIMIT_LOGIN = _env("PAX_RATELIMIT_LOGIN", "10 per minute")
+        #: Reverse proxies in front of the portal whose X-Forwarded-For/-Proto are believed (0: none).
+        self.PROXY_HOPS = _env_int("PAX_PROXY_HOPS", 0)
         self.DEBUG = _env_bool("PAX_DEBUG", self.DEBUG)
         self.ARGON2_PROFILE = _env("PAX_ARGON2_PROFILE", "RFC_9106_LOW_MEMORY")
         #: Seizure statistics withhold a group reported by fewer organisations than this...
@@ -125,6 +127,8 @@ class Config:
         storage = urlsplit(self.STORAGE_URL or "")
         if storage.scheme not in ("file", "s3") or (storage.scheme == "s3" and not storage.netloc):
             raise ConfigError("PAX_STORAGE_URL must be file:///path or s3://bucket/prefix")
+        if not 0 <= self.PROXY_HOPS <= 5:
+            raise ConfigError("PAX_PROXY_HOPS must be the number of reverse proxies in front of the portal, 0 to 5")
         if self.MAX_UPLOAD_BYTES < 1:
             raise ConfigError("PAX_MAX_UPLOAD_BYTES must be a positive number of bytes")
         if not 1 <= self.STATS_MIN_ORGANISATIONS <= 1000:

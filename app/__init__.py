@@ -45,6 +45,7 @@ def create_app(config: Config | None = None) -> Flask:
         instance_path=config.INSTANCE_PATH,
     )
     app.config.from_object(config)
+    trust_proxies(app)
     configure_logging(app)
     load_keyring(app)
     register_extensions(app)
@@ -55,6 +56,16 @@ def create_app(config: Config | None = None) -> Flask:
     register_template_helpers(app)
     register_cli(app)
     return app
+
+
+def trust_proxies(app: Flask) -> None:
+    """Behind ``PAX_PROXY_HOPS`` reverse proxies, take the client's address and scheme from their
+    X-Forwarded-For/-Proto (rate limits, audit sources, secure redirects); with none, trust neither."""
+    hops = app.config.get("PROXY_HOPS", 0)
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0)  # type: ignore[method-assign]
 
 
 def configure_logging(app: Flask) -> None:

@@ -165,6 +165,12 @@ def register(app: Flask) -> None:
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception) -> Response:
         _rollback()
+        if _database_unavailable(error):
+            # The database is down or restarting: a passing outage, said as such (503, retry).
+            log.error("database unavailable on %s %s: %s", request.method, request.path, type(error).__name__)
+            response = json_error(503, MESSAGES[503][2]) if wants_json() else error_page(503)
+            response.headers["Retry-After"] = "30"
+            return response
         log.exception("unhandled error on %s %s", request.method, request.url_rule or request.path)
         if wants_json():
             return json_error(500, MESSAGES[500][2])
@@ -176,6 +182,15 @@ def register(app: Flask) -> None:
         if wants_json():
             return json_error(500, MESSAGES[500][2])
         return error_page(500)
+
+
+def _database_unavailable(error: Exception) -> bool:
+    """The database cannot be reached (down, restarting, connection cut), as opposed to a bug."""
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+    if isinstance(error, OperationalError | InterfaceError):
+        return True
+    return isinstance(error, DBAPIError) and error.connection_invalidated
 
 
 def _plain_description(error: HTTPException) -> str | None:

@@ -52,8 +52,8 @@ def test_signed_in_user_gets_an_error_page_when_the_database_is_down(app, client
     monkeypatch.setattr(db.session.registry().__class__, "scalar", broken)
     monkeypatch.setattr(db.session.registry().__class__, "get", broken)
     response = client.get("/dashboard")
-    assert response.status_code == 500
+    assert response.status_code == 503 and response.headers["Retry-After"] == "30"
     text = response.get_data(as_text=True)
-    assert "Something went wrong" in text
+    assert "temporarily unavailable" in text
     assert "server closed the connection" not in text
     assert "Traceback" not in text

@@ -309,7 +309,8 @@ class S3Store:
 
 
 def _code(exc: Exception) -> str:
-    return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
+    # Connection failures (botocore's ConnectionClosedError, ...) carry ``response = None``.
+    return str((getattr(exc, "response", None) or {}).get("Error", {}).get("Code", ""))
 
 
 def _describe(exc: Exception) -> str:

@@ -1,0 +1,332 @@
+"""Faults: the database going away, the object store going away, the process killed mid-upload.
+
+Each runs once, in one half of the suite:
+
+- PostgreSQL restarted under a running gunicorn (PostgreSQL half: it is about PostgreSQL). A
+  private throwaway cluster is used (``tests.support.pgcluster``), never the machine's server.
+  While it is down every request fails fast with the portal's own 503 page or JSON error (no
+  traceback, nothing of the driver's message); once it is back the same processes serve again.
+- The object store unreachable before and in the middle of an upload, through the page and the
+  API (SQLite half: the transaction boundary, not the database, decides it). The answer is a
+  clear 503; no attachment row, no stored-file row, no blob remains.
+- The gunicorn master and worker SIGKILLed while a large upload streams in (SQLite half, same
+  reason). After a restart nothing of it is visible anywhere, and ``storage sweep`` removes the
+  partial blob it left.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import secrets
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import sqlalchemy as sa
+
+from tests.support import databases, pgcluster
+from tests.support import gunicorn as gunicorn_support
+from tests.test_scale_out import csrf, sign_in
+
+PASSWORD = "fault tolerant pass phrase 7"
+LEAKS = ("Traceback", "psycopg", "OperationalError", "sqlalchemy", "connection refused", 'File "/')
+
+sqlite_half = pytest.mark.skipif(databases.backend() != "sqlite", reason="backend-independent: runs in the SQLite half")
+
+
+def seed(tmp_path: Path, url: str, **settings: Any) -> dict[str, Any]:
+    """One member with a post and a write token, made through the services on the database at ``url``."""
+    from app import create_app
+    from app.auth.tokens import create_token
+    from app.extensions import db
+    from tests.conftest import Factory, make_config
+    from tests.test_posts_pages import publish
+
+    seeder = create_app(make_config(tmp_path, url, **settings))
+    with seeder.app_context():
+        member = Factory().user(clusters={"policy": "contributor"}, password=PASSWORD)
+        post = publish(member, tlp="AMBER")
+        _row, token = create_token(member, "faults", "write", 1)
+        db.session.commit()
+        seeded = {"email": member.email, "post_id": post.id, "token": token, "secret_key": seeder.config["SECRET_KEY"]}
+        db.session.remove()
+    db.engine.dispose()
+    return seeded
+
+
+def portal_env(tmp_path: Path, url: str, secret_key: str, **extra: str) -> dict[str, str]:
+    return {
+        "PAX_ENV": "testing",
+        "PAX_DATABASE_URL": url,
+        "PAX_SECRET_KEY": secret_key,
+        "PAX_KEYS_FILE": str(tmp_path / "keys.json"),
+        "PAX_KEYS_AUTOCREATE": "false",
+        "PAX_INSTANCE_PATH": str(tmp_path / "instance"),
+        **extra,
+    }
+
+
+def assert_clean_failure(answer: requests.Response, elapsed: float) -> None:
+    assert answer.status_code in (500, 503), (answer.status_code, answer.text[:300])
+    assert elapsed < 10, f"a request took {elapsed:.1f} s while the database was down"
+    for leak in LEAKS:
+        assert leak.lower() not in answer.text.lower(), f"{leak!r} leaked into the answer: {answer.text[:500]}"
+
+
+# --- PostgreSQL restarted mid-run -----------------------------------------------------------------
+
+
+@pytest.mark.skipif(databases.backend() == "sqlite", reason="about PostgreSQL: runs in the PostgreSQL half")
+@pytest.mark.skipif(pgcluster.available() is not None, reason=f"no private PostgreSQL: {pgcluster.available()}")
+@pytest.mark.timeout(180)
+def test_postgresql_restart_fails_cleanly_and_the_same_processes_recover(tmp_path: Path) -> None:
+    with pgcluster.private_cluster() as cluster:
+        admin = sa.create_engine(cluster.url(), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+        with admin.connect() as conn:
+            conn.execute(sa.text("CREATE DATABASE pax"))
+        admin.dispose()
+        url = cluster.url("pax")
+        databases.upgrade(url)
+        seeded = seed(tmp_path, url, STORAGE_URL=f"file://{tmp_path / 'blobs'}")
+        env = portal_env(tmp_path, url, seeded["secret_key"], PAX_STORAGE_URL=f"file://{tmp_path / 'blobs'}")
+        api = {"Authorization": f"Bearer {seeded['token']}"}
+        with gunicorn_support.running(["portal"], env, tmp_path, threads=2) as (portal,):
+            browser = requests.Session()
+            assert sign_in(browser, portal, seeded["email"], PASSWORD).status_code == 302
+            post_page = f"{portal.url}/posts/{seeded['post_id']}"
+            assert browser.get(post_page, timeout=10).status_code == 200
+            assert requests.get(portal.url + "/api/v1/me", headers=api, timeout=10).status_code == 200
+            processes = (portal.process.pid, portal.worker_pids())
+
+            cluster.stop()
+            for _round in range(2):  # the first request finds the pooled connections dead, the next none at all
+                started = time.monotonic()
+                page = browser.get(post_page, timeout=30)
+                assert_clean_failure(page, time.monotonic() - started)
+                assert page.headers["Content-Type"].startswith("text/html")
+                assert page.status_code == 503 and "temporarily unavailable" in page.text
+
+                started = time.monotonic()
+                answer = requests.get(portal.url + "/api/v1/me", headers=api, timeout=30)
+                assert_clean_failure(answer, time.monotonic() - started)
+                assert answer.status_code == 503 and answer.json()["error"]["code"] == "unavailable"
+                assert answer.headers["Retry-After"] == "30"
+
+                started = time.monotonic()
+                ready = requests.get(portal.url + "/readyz", timeout=30)
+                assert_clean_failure(ready, time.monotonic() - started)
+                assert ready.status_code == 503 and ready.json()["database"] == "unreachable"
+
+            cluster.start()
+            assert requests.get(portal.url + "/readyz", timeout=10).status_code == 200
+            assert browser.get(post_page, timeout=10).status_code == 200, "the session did not survive the restart"
+            assert requests.get(portal.url + "/api/v1/me", headers=api, timeout=10).json()["email"] == seeded["email"]
+            assert (portal.process.pid, portal.worker_pids()) == processes, "gunicorn restarted a process"
+
+
+# --- the object store unavailable during an upload -------------------------------------------------
+
+
+class CutAfter(io.BytesIO):
+    """A request body that cuts the object store off once ``after`` bytes of it have been read."""
+
+    def __init__(self, body: bytes, after: int, cut: Any):
+        super().__init__(body)
+        self._after = after
+        self._cut = cut
+
+    def _check(self) -> None:
+        if self._cut is not None and self.tell() >= self._after:
+            self._cut()
+            self._cut = None
+
+    def read(self, size: int | None = -1) -> bytes:
+        data = super().read(size)
+        self._check()
+        return data
+
+    def read1(self, size: int = -1) -> bytes:
+        data = super().read1(size)
+        self._check()
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        count = super().readinto(buffer)
+        self._check()
+        return count
+
+
+@pytest.fixture
+def s3_behind_a_switch(config_factory: Any, s3_endpoint: str) -> Iterator[tuple[Any, Any, str]]:
+    """The app on S3 (moto) reached through a forwarder the test can cut; yields (app, proxy, bucket)."""
+    from app import create_app
+    from app.extensions import db
+    from tests.conftest import IsolatedClient
+    from tests.support.s3 import create_bucket
+    from tests.support.tcpproxy import Forwarder
+
+    bucket = f"fault-{secrets.token_hex(4)}"
+    create_bucket(s3_endpoint, bucket)
+    with Forwarder(int(s3_endpoint.rsplit(":", 1)[1])) as proxy:
+        application = create_app(config_factory(STORAGE_URL=f"s3://{bucket}/pax", S3_ENDPOINT_URL=proxy.url))
+        application.test_client_class = IsolatedClient
+        with application.app_context():
+            yield application, proxy, bucket
+            db.session.remove()
+        databases.empty_tables(db.engine)
+
+
+def _multipart(name: str, content: bytes, fields: dict[str, str]) -> bytes:
+    parts = [
+        f'--paxfault\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n{value}\r\n'.encode()
+        for key, value in fields.items()
+    ]
+    head = f'--paxfault\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+    parts.append(head.encode() + b"Content-Type: text/plain\r\n\r\n" + content + b"\r\n")
+    return b"".join(parts) + b"--paxfault--\r\n"
+
+
+@sqlite_half
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("when", ["before", "during"])
+@pytest.mark.parametrize("through", ["page", "api"])
+def test_store_unavailable_during_upload_is_a_clear_error_and_stores_nothing(
+    s3_behind_a_switch: tuple[Any, Any, str], s3_endpoint: str, make: Any, through: str, when: str
+) -> None:
+    import boto3
+
+    from app.clusters.models import Attachment
+    from app.extensions import db
+    from app.files.models import StoredFile
+    from app.files.services import blob_store, sweep
+    from tests.conftest import sign_in as sign_in_client
+    from tests.test_api_posts import bearer
+    from tests.test_posts_pages import publish
+
+    app, proxy, bucket = s3_behind_a_switch
+    author = make.user(clusters={"policy": "contributor"})
+    post = publish(author, tlp="AMBER")
+    client = app.test_client()
+    fields: dict[str, str] = {}
+    headers: dict[str, str] = {}
+    if through == "page":
+        sign_in_client(client, make, author)
+        fields["csrf_token"] = csrf(client.get(f"/posts/{post.id}").get_data(as_text=True))
+        path = f"/posts/{post.id}/attachments"
+    else:
+        headers = bearer(author)
+        path = f"/api/v1/posts/{post.id}/attachments"
+    # During: past the first 8 MiB part (already sent to the store), before the upload completes.
+    content = b"".join(b"manifest line %07d\n" % n for n in range(500_000))  # 11 MiB
+    body = _multipart("manifest.txt", content, fields)
+    if when == "before":
+        proxy.cut()
+        stream: Any = io.BytesIO(body)
+    else:
+        stream = CutAfter(body, 10 * 1024 * 1024, proxy.cut)
+    answer = client.post(
+        path,
+        input_stream=stream,
+        headers={**headers, "Content-Length": str(len(body))},
+        content_type="multipart/form-data; boundary=paxfault",
+    )
+    proxy.restore()
+
+    assert answer.status_code == 503
+    if through == "api":
+        assert answer.get_json()["error"]["code"] == "unavailable"
+        assert "file store is unavailable" in answer.get_json()["error"]["message"]
+    else:
+        page = answer.get_data(as_text=True)
+        assert "file store is unavailable, so the file was not saved" in page
+        assert "Traceback" not in page
+    with app.app_context():  # this app's store (``make`` pushed the default app's context too)
+        assert db.session.scalar(sa.select(sa.func.count(Attachment.id))) == 0
+        assert db.session.scalar(sa.select(sa.func.count(StoredFile.id))) == 0
+        assert list(blob_store().list_blobs()) == []
+        s3 = boto3.client("s3", endpoint_url=s3_endpoint)
+        assert s3.list_objects_v2(Bucket=bucket).get("KeyCount", 0) == 0
+        # A multipart upload the store could not be told to abort is what the sweep is for.
+        sweep(0)
+        assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+
+
+# --- the process killed during an upload -----------------------------------------------------------
+
+
+@sqlite_half
+@pytest.mark.timeout(120)
+def test_process_killed_mid_upload_leaves_no_visible_record_and_sweep_removes_the_partial(
+    app: Any, make: Any, runner: Any, database_url: str, tmp_path: Path
+) -> None:
+    from tests.test_api_posts import bearer
+    from tests.test_posts_pages import publish
+
+    author = make.user(clusters={"policy": "contributor"}, password=PASSWORD)
+    post_id = publish(author, tlp="AMBER").id
+    api = bearer(author)
+    blobs = Path(app.config["STORAGE_URL"].removeprefix("file://"))
+    env = portal_env(tmp_path, database_url, app.config["SECRET_KEY"], PAX_STORAGE_URL=app.config["STORAGE_URL"]) | {
+        "PAX_KEYS_FILE": app.config["KEYS_FILE"]
+    }
+
+    portal = gunicorn_support.start("portal", env, tmp_path)
+    try:
+        size = 64 * 1024 * 1024
+        head = (
+            b'--paxkill\r\nContent-Disposition: form-data; name="file"; filename="huge.txt"\r\n'
+            b"Content-Type: text/plain\r\n\r\n"
+        )
+        tail = b"\r\n--paxkill--\r\n"
+        request = (
+            f"POST /api/v1/posts/{post_id}/attachments HTTP/1.1\r\nHost: 127.0.0.1:{portal.port}\r\n"
+            f"Authorization: {api['Authorization']}\r\n"
+            "Content-Type: multipart/form-data; boundary=paxkill\r\n"
+            f"Content-Length: {len(head) + size + len(tail)}\r\nConnection: close\r\n\r\n"
+        ).encode()
+        chunk = b"container MSCU1234565 sealed\n" * 36_000  # ~1 MiB
+        with socket.create_connection(("127.0.0.1", portal.port), timeout=10) as upload:
+            upload.sendall(request + head)
+            sent = 0
+            deadline = time.monotonic() + 30
+            partials: list[Path] = []
+            while sent < 8 * len(chunk) or not partials:
+                assert time.monotonic() < deadline, "the upload never reached the blob store"
+                upload.sendall(chunk)
+                sent += len(chunk)
+                time.sleep(0.05)  # slowly
+                partials = list((blobs / ".partial").glob("*")) if (blobs / ".partial").is_dir() else []
+            assert sent < size
+            portal.kill()  # master and worker, mid-body
+    finally:
+        portal.stop()
+    assert partials and all(p.exists() for p in partials), "the killed upload left no partial blob"
+
+    with gunicorn_support.running(["restarted"], env, tmp_path) as (restarted,):
+        shown = requests.get(f"{restarted.url}/api/v1/posts/{post_id}", headers=api, timeout=10).json()
+        assert shown["attachments"] == []
+        with requests.Session() as browser:
+            assert sign_in(browser, restarted, author.email, PASSWORD).status_code == 302
+            assert "huge.txt" not in browser.get(f"{restarted.url}/posts/{post_id}", timeout=10).text
+    from app.clusters.models import Attachment
+    from app.extensions import db
+    from app.files.models import StoredFile
+
+    db.session.commit()
+    assert db.session.scalar(sa.select(sa.func.count(Attachment.id))) == 0
+    assert db.session.scalar(sa.select(sa.func.count(StoredFile.id))) == 0
+
+    # What the killed process left is older than the sweep's grace period an hour later.
+    two_hours_ago = time.time() - 7200
+    for partial in partials:
+        os.utime(partial, (two_hours_ago, two_hours_ago))
+    swept = runner.invoke(args=["storage", "sweep", "--grace-hours", "1"])
+    assert swept.exit_code == 0, swept.output
+    assert f"Removed {len(partials)} unfinished uploads and 0 orphaned blobs." in swept.output
+    assert list((blobs / ".partial").glob("*")) == []
+    assert [p for p in blobs.rglob("*") if p.is_file()] == []
