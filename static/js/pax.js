@@ -30,10 +30,24 @@
     }
   }
 
+  /* ECL names a multiple select's toggle button by the field's label only, while the button
+     shows "Choose organisations" or the chosen names: add the button's own text to its name so
+     speech users can say what they see (WCAG 2.5.3, label in name). */
+  function nameMultiSelectToggles() {
+    var toggles = document.querySelectorAll(".ecl-select__multiple-toggle[aria-labelledby][id]");
+    Array.prototype.forEach.call(toggles, function (toggle) {
+      var ids = toggle.getAttribute("aria-labelledby").split(/\s+/);
+      if (ids.indexOf(toggle.id) === -1) {
+        toggle.setAttribute("aria-labelledby", ids.concat([toggle.id]).join(" "));
+      }
+    });
+  }
+
   function start() {
     if (window.ECL && typeof window.ECL.autoInit === "function") {
       window.ECL.autoInit();
     }
+    nameMultiSelectToggles();
     placeLoginArrow();
     window.addEventListener("resize", placeLoginArrow);
     document.addEventListener("keydown", closeLoginBoxOnEscape);
