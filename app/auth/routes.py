@@ -8,6 +8,7 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
+import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -53,6 +54,33 @@ def _lockout_message(user: User) -> str:
     until = locked_until(user)
     when = until.strftime("%H:%M UTC") if until else "a few minutes"
     return f"Too many failed sign-in attempts. For your security this account is locked; try again after {when}."
+
+
+def _sso_origin(url: str | None) -> str | None:
+    parts = urlsplit(url or "")
+    if parts.scheme not in ("http", "https") or not parts.netloc or any(c in parts.netloc for c in " ;,'\""):
+        return None
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+@bp.after_request
+def _sign_in_form_may_lead_to_sso(response: Response) -> Response:
+    """The e-mail form of the sign-in page ends, for an SSO domain, in redirects to the provider,
+    and browsers check every hop of a form's navigation against ``form-action``: the sign-in page
+    admits the enabled providers' origins besides its own (the issuer's and the discovery URL's)."""
+    if request.endpoint != "auth.login" or response.mimetype != "text/html":
+        return response
+    from app.security import CSP
+
+    rows = db.session.execute(
+        sa.select(IdentityProvider.issuer, IdentityProvider.metadata_url).where(IdentityProvider.enabled)
+    )
+    origins = sorted({o for row in rows for o in map(_sso_origin, row) if o})
+    if origins:
+        response.headers["Content-Security-Policy"] = CSP.replace(
+            "form-action 'self'", "form-action 'self' " + " ".join(origins)
+        )
+    return response
 
 
 # --- first factor ----------------------------------------------------------------------------------

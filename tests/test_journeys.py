@@ -1,0 +1,355 @@
+"""End-to-end journeys in Debian's chromium: people use the pages (labels, roles, buttons) of a
+live portal on loopback, and each journey ends with a screenshot under test-output/.
+
+The journeys do not depend on the database backend, so they run in the SQLite half only.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import hashlib
+import io
+import json
+import re
+import secrets
+import time
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyotp
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.support import databases
+from tests.support.browser import CHROMIUM_ARGS, chromium_path, live_server
+from tests.support.oidc import OidcProvider
+
+OUTPUT = Path(__file__).resolve().parent.parent / "test-output" / "journeys"
+CLUSTER = "operational-cooperation"
+PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(databases.backend() == "postgresql", reason="browser journeys run once, in the SQLite half"),
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+class Person:
+    """One browser context (cookies of its own) and the problems its pages report."""
+
+    def __init__(self, browser: Browser, base_url: str) -> None:
+        self.base_url = base_url
+        self.context = browser.new_context(accept_downloads=True)
+        self.context.set_default_timeout(10_000)
+        self.page: Page = self.context.new_page()
+        self.problems: list[str] = []
+        portal = base_url + "/"
+        self.page.on(
+            "console",
+            lambda msg: (
+                self.problems.append(msg.text)
+                if msg.type == "error"
+                and not msg.text.startswith("Failed to load resource")
+                and self.page.url.startswith(portal)
+                else None
+            ),
+        )
+        self.page.on("pageerror", lambda exc: self.problems.append(str(exc)))
+        self.page.on(
+            "response",
+            lambda r: (
+                self.problems.append(f"{r.status} {r.url}")
+                if r.status >= 400 and r.request.resource_type != "document" and r.url.startswith(portal)
+                else None
+            ),
+        )
+
+    def sign_in(self, email: str, password: str, totp_secret: str | None = None) -> None:
+        page = self.page
+        page.goto(self.base_url + "/login")
+        page.get_by_label("E-mail address").fill(email)
+        page.get_by_role("button", name="Continue").click()
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Sign in").click()
+        if totp_secret is not None:
+            page.wait_for_url(self.base_url + "/login/mfa")
+            page.get_by_label(re.compile("code", re.I)).first.fill(pyotp.TOTP(totp_secret).now())
+            page.get_by_role("button", name=re.compile("Verify|Sign in|Continue")).first.click()
+        page.wait_for_url(self.base_url + "/dashboard")
+
+    def screenshot(self, name: str) -> None:
+        OUTPUT.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(OUTPUT / f"{name}.png"), full_page=True)
+
+    def close(self) -> None:
+        self.context.close()
+
+
+def enrol_totp(user) -> str:  # type: ignore[no-untyped-def]
+    """Enrol TOTP through the MFA service with the previous step's code, so that the login may
+    use the current one (a code is accepted once per time step)."""
+    from app.auth import mfa
+    from app.extensions import db
+
+    secret = pyotp.random_base32()
+    assert mfa.enrol(user, secret, pyotp.TOTP(secret).at(time.time() - 30)) is not None
+    db.session.commit()
+    return secret
+
+
+def field(page: Page, label: str):  # type: ignore[no-untyped-def]
+    """The form field labelled ``label`` (labels of required fields end with a marker)."""
+    return page.get_by_label(re.compile(rf"^{re.escape(label)}(\W|$)"))
+
+
+def tick(page: Page, label: str) -> None:
+    """Tick an ECL checkbox the way a person does: by clicking its label (the box is drawn over it)."""
+    page.locator("label", has_text=label).first.click()
+    expect(page.get_by_label(label)).to_be_checked()
+
+
+def upload(page: Page, label: str, name: str, content: bytes, mime: str) -> None:
+    field(page, label).set_input_files({"name": name, "mimeType": mime, "buffer": content})
+
+
+def container_number() -> str:
+    from stdnum import iso6346
+
+    serial = f"PAXU{secrets.randbelow(10**6):06d}"
+    return serial + iso6346.calc_check_digit(serial)
+
+
+# --- (a) an operator signs in through company SSO and posts an AMBER best practice -------------
+
+
+def test_operator_signs_in_with_company_sso_and_posts_an_amber_best_practice(app, make, browser):
+    from app.auth.sso import add_provider
+    from app.extensions import db
+
+    domain = "terminal-journey.example"
+    org = make.org("terminal_operator", name="Journey Container Terminal", domain=domain)
+    operator = make.user(org=org, email=f"pia@{domain}", password=None, clusters={CLUSTER: "contributor"})
+    client_id, client_secret = f"pax-{secrets.token_hex(4)}", secrets.token_urlsafe(24)
+    idp = OidcProvider()
+    with idp, live_server(app) as base_url:
+        provider = add_provider(org, "Journey SSO", idp.issuer, client_id, client_secret)
+        db.session.commit()
+        idp.add_client(client_id, client_secret, [f"{base_url}/login/sso/{provider.id}/callback"])
+        idp.add_account(f"sub-{secrets.token_hex(4)}", operator.email, "Pia Terminal")
+        person = Person(browser, base_url)
+        page = person.page
+        page.goto(base_url + "/")
+        page.get_by_role("link", name="Sign in").first.click()
+        page.get_by_label("E-mail address").fill(operator.email)
+        page.get_by_role("button", name="Continue").click()
+        # The e-mail's domain sends the browser to the company's provider.
+        page.wait_for_url(re.compile(re.escape(idp.base_url) + "/interaction/"))
+        page.get_by_label("E-mail or subject").fill(operator.email)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(base_url + "/dashboard")
+        expect(page.get_by_role("heading", level=1)).to_contain_text("Welcome")
+
+        page.get_by_role("link", name="Operational cooperation").first.click()
+        page.get_by_role("link", name=re.compile("New post")).first.click()
+        page.get_by_label("Type of post").select_option(label="Best practice")
+        field(page, "Title").fill("Checking seals on reefer containers at the gate")
+        field(page, "Text").fill("Check the **seal number** against the booking at the gate.")
+        page.get_by_label("Tags").fill("seals, reefers")
+        page.get_by_text("TLP:AMBER", exact=True).first.click()
+        page.get_by_role("button", name="Publish").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Checking seals on reefer containers at the gate")
+        expect(page.get_by_text("TLP:AMBER").first).to_be_visible()
+
+        upload(page, "Add a file", "reefer-seal-checklist.pdf", PDF, "application/pdf")
+        page.get_by_role("button", name="Upload").click()
+        files = page.locator("#attachments")
+        expect(files.get_by_role("link", name=re.compile("reefer-seal-checklist.pdf"))).to_be_visible()
+        with page.expect_download() as download_info:
+            files.get_by_role("link", name=re.compile("reefer-seal-checklist.pdf")).first.click()
+        assert Path(download_info.value.path()).read_bytes() == PDF
+        person.screenshot("a-operator-sso-amber-best-practice")
+        assert person.problems == [], person.problems
+        person.close()
+
+
+# --- (b) a police officer signs in with TOTP and sees a cross-match ---------------------------
+
+
+def test_police_officer_signs_in_with_totp_and_sees_a_cross_match(app, make, browser):
+    from app.clusters.services import publish_post
+    from app.clusters.validation import parse_post
+
+    number = container_number()
+    customs = make.user(org=make.org("customs", name="Journey Customs"), clusters={CLUSTER: "contributor"})
+    make.enrol_mfa(customs)
+    with app.test_request_context():
+        publish_post(
+            customs,
+            parse_post(
+                {
+                    "type": "incident_note",
+                    "cluster": CLUSTER,
+                    "title": "Seizure in a reefer",
+                    "body": "Bags behind the cooling unit.",
+                    "tlp": "GREEN",
+                    "law_enforcement_only": True,
+                    "incident": {
+                        "port_locode": "NLRTM",
+                        "occurred_on": "2026-01-10",
+                        "modus_operandi": "rip_on_rip_off",
+                        "substance": "cocaine",
+                        "quantity_kg": 40,
+                        "container_numbers": [number],
+                    },
+                }
+            ),
+        )
+        from app.extensions import db
+
+        db.session.commit()
+    police = make.org("police", name="Journey Police")
+    officer = make.user(org=police, clusters={CLUSTER: "contributor"})
+    secret = enrol_totp(officer)
+
+    with live_server(app) as base_url:
+        person = Person(browser, base_url)
+        page = person.page
+        from tests.conftest import TEST_PASSWORD
+
+        person.sign_in(officer.email, TEST_PASSWORD, totp_secret=secret)
+        page.goto(base_url + f"/clusters/{CLUSTER}")
+        page.get_by_role("link", name=re.compile("New post")).first.click()
+        page.get_by_label("Type of post").select_option(label="Incident note")
+        field(page, "Title").fill("Rip-off attempt at the quay")
+        field(page, "Text").fill("Two bags found in the container at the quay.")
+        page.get_by_text("TLP:AMBER", exact=True).first.click()
+        tick(page, "Law enforcement only")
+        page.get_by_label("Port (UN/LOCODE)").fill("BEANR")
+        page.get_by_label("Date of the incident").fill("2026-01-12")
+        page.get_by_label("Modus operandi").select_option(value="rip_on_rip_off")
+        page.get_by_label("Substance").select_option(value="cocaine")
+        page.get_by_label("Quantity (kg)").fill("25")
+        page.get_by_label("Container numbers").fill(number)
+        page.get_by_role("button", name="Publish").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Rip-off attempt at the quay")
+        matches = page.get_by_role("region", name="Cross-match")
+        expect(matches).to_contain_text("1 hit with another organisation\u2019s incident note")
+        expect(matches).to_contain_text(number)
+        expect(matches).to_contain_text("Journey Customs")
+        person.screenshot("b-police-totp-cross-match")
+        assert person.problems == [], person.problems
+        person.close()
+
+
+# --- (c) + (d) a curator prepares a technical meeting; a member downloads its pack ------------
+
+
+def test_curator_updates_the_workplan_and_schedules_a_meeting_whose_pack_a_member_downloads(app, make, browser, runner):
+    from app.auth.services import find_user_by_email
+    from app.demo import DEMO_PASSWORD
+    from app.signing import verify
+
+    runner.invoke(args=["demo", "load"], catch_exceptions=False)
+    secret = enrol_totp(find_user_by_email("claire.martin@ec-home.example"))
+    notes = b"Agenda notes for the technical meeting.\n"
+    indicators = b"indicator,weight\nseal mismatch,3\nlate booking,2\n"
+
+    with live_server(app) as base_url:
+        curator = Person(browser, base_url)
+        page = curator.page
+        curator.sign_in("claire.martin@ec-home.example", DEMO_PASSWORD, totp_secret=secret)
+
+        # (c) The workplan: record its adoption, then update one item's progress.
+        page.get_by_role("link", name="Workplan").first.click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Workplan 2026")
+        page.goto(base_url + "/workplan/2026/adopt")
+        page.get_by_label("Adopted on").fill("2026-02-03")
+        page.get_by_role("button", name="Record as adopted").click()
+        expect(page.get_by_text("The 2026 workplan is recorded as adopted.")).to_be_visible()
+        page.get_by_role("link", name="Common risk indicators for container misuse").first.click()
+        page.get_by_role("link", name="Edit").first.click()
+        page.get_by_label("Progress (%)").fill("75")
+        page.get_by_role("button", name=re.compile("Save")).click()
+        expect(page.get_by_role("status")).to_contain_text("Saved: progress changed.")
+        expect(page.get_by_role("progressbar")).to_have_attribute("value", "75")
+        expect(page.get_by_role("row", name=re.compile("Claire Martin Progress 60 % 75 %"))).to_be_visible()
+
+        # The meeting, with two documents uploaded through the page; one is law enforcement only.
+        page.get_by_role("link", name="Meetings").first.click()
+        page.get_by_role("link", name=re.compile("Schedule")).first.click()
+        field(page, "Title").fill("Technical meeting on risk indicators")
+        page.get_by_label("Kind of meeting").select_option(value="technical")
+        page.get_by_label("Cluster").select_option(label="Operational cooperation")
+        day = (datetime.date.today() + datetime.timedelta(days=30)).isoformat()
+        page.get_by_label("Start date").fill(day)
+        page.get_by_label("Start time").fill("10:00")
+        page.get_by_label("End date").fill(day)
+        page.get_by_label("End time").fill("16:00")
+        page.get_by_label("Place").fill("Brussels")
+        page.get_by_text("TLP:GREEN", exact=True).first.click()
+        page.get_by_role("textbox", name="Agenda").fill("Welcome\nRisk indicators")
+        page.get_by_role("button", name="Schedule").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Technical meeting on risk indicators")
+        meeting_url = page.url
+
+        for title, name, content, mime, le_only in (
+            ("Notes for the meeting", "notes.txt", notes, "text/plain", False),
+            ("Indicators seen by police", "indicators.csv", indicators, "text/csv", True),
+        ):
+            page.get_by_role("link", name="Add a document").first.click()
+            field(page, "Title").fill(title)
+            if le_only:
+                tick(page, "Law enforcement only")
+            upload(page, "File", name, content, mime)
+            page.get_by_role("button", name="Upload").click()
+            page.wait_for_url(re.compile(re.escape(meeting_url)))
+            expect(page.get_by_text(title).first).to_be_visible()
+        curator.screenshot("c-curator-meeting-with-documents")
+        assert curator.problems == [], curator.problems
+        curator.close()
+
+        # (d) A member of the cluster downloads the pack from the meeting page.
+        member = Person(browser, base_url)
+        page = member.page
+        member.sign_in("jan.devries@rct.example", DEMO_PASSWORD)
+        page.get_by_role("link", name="Meetings").first.click()
+        page.get_by_role("link", name="Technical meeting on risk indicators").first.click()
+        expect(page.get_by_text("Notes for the meeting").first).to_be_visible()
+        expect(page.get_by_text("Indicators seen by police")).to_have_count(0)
+        with page.expect_download() as download_info:
+            page.get_by_role("link", name="Download meeting pack").click()
+        download = download_info.value
+        assert download.suggested_filename.endswith("-pack.zip")
+        pack = zipfile.ZipFile(io.BytesIO(Path(download.path()).read_bytes()))
+        assert pack.testzip() is None
+        manifest = pack.read("manifest.json")
+        public_key = base64.b64decode(page.request.get(base_url + "/api/v1/pack-key").json()["public_key"])
+        signature = base64.b64decode(pack.read("manifest.sig"))
+        assert verify(public_key, signature, manifest)
+        assert not verify(public_key, signature, manifest.replace(b'"withheld": 1', b'"withheld": 0'))
+        listed = json.loads(manifest)
+        assert listed["recipient"]["email"] == "jan.devries@rct.example"
+        assert listed["meeting"]["title"] == "Technical meeting on risk indicators"
+        assert listed["withheld"] == 1
+        assert [f["title"] for f in listed["files"]] == ["Notes for the meeting"]
+        for entry in listed["files"]:
+            data = pack.read(entry["name"])
+            assert hashlib.sha256(data).hexdigest() == entry["sha256"]
+            assert len(data) == entry["size"]
+        assert pack.read(listed["files"][0]["name"]) == notes
+        assert sorted(f["name"] for f in listed["files"]) == sorted(
+            n for n in pack.namelist() if n not in ("index.html", "manifest.json", "manifest.sig")
+        )
+        member.screenshot("d-member-meeting-pack")
+        assert member.problems == [], member.problems
+        member.close()
