@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.api.openapi import PAGE_PARAMS, READ, WRITE_BODY, _content, _errors, _ok, _operation, register_paths
+from app.api.openapi import (
+    FILE_CONTENT,
+    PAGE_PARAMS,
+    READ,
+    WRITE_BODY,
+    _content,
+    _errors,
+    _ok,
+    _operation,
+    register_paths,
+)
 from app.api.openapi_schemas import ref
 from app.clusters.models import Tlp
 from app.meetings.models import MeetingKind
@@ -267,11 +277,11 @@ PATHS: dict[str, Any] = {
             {
                 "200": {
                     "description": "The whole file, with Content-Disposition naming it. Every download is audited.",
-                    "content": {"application/octet-stream": {"schema": {"type": "string"}}},
+                    "content": FILE_CONTENT,
                 },
                 "206": {
                     "description": "The requested byte range, with Content-Range.",
-                    "content": {"application/octet-stream": {"schema": {"type": "string"}}},
+                    "content": FILE_CONTENT,
                 },
                 "416": {"description": "The range lies outside the file."},
                 **READ,

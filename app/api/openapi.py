@@ -16,9 +16,12 @@ from app.api.inputs import JSON_MAX_BYTES, MAX_PAGE, MAX_PER_PAGE
 from app.api.openapi_schemas import SCHEMAS, ref
 from app.clusters.models import PostType, Tlp
 from app.clusters.search import MAX_QUERY
+from app.files.sniff import ALLOWED as ALLOWED_FILES
 from app.routing import MAX_ID
 
 JSON = "application/json"
+#: A stored file is served with the media type sniffed at upload, one of those the portal accepts.
+FILE_CONTENT: dict[str, Any] = {media_type: {"schema": {"type": "string"}} for media_type in sorted(ALLOWED_FILES)}
 
 
 def _content(schema: dict[str, Any]) -> dict[str, Any]:
@@ -252,11 +255,11 @@ PATHS: dict[str, Any] = {
             {
                 "200": {
                     "description": "The whole file, with Content-Disposition naming it. Every download is audited.",
-                    "content": {"application/octet-stream": {"schema": {"type": "string"}}},
+                    "content": FILE_CONTENT,
                 },
                 "206": {
                     "description": "The requested byte range (Range: bytes=a-b), with Content-Range.",
-                    "content": {"application/octet-stream": {"schema": {"type": "string"}}},
+                    "content": FILE_CONTENT,
                 },
                 "416": {"description": "The range lies outside the file."},
                 **_errors(401, 404, 429),

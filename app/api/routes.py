@@ -6,8 +6,10 @@ views on it, so ``from app.api.routes import bp`` gives the whole API.
 
 from __future__ import annotations
 
-from flask import jsonify
-from werkzeug.exceptions import NotFound
+import contextlib
+
+from flask import current_app, jsonify, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.wrappers import Response
 
 from app.api import attachments, audit, meetings, openapi, packs, posts, stats, workplan  # noqa: F401  (their views register on bp)
@@ -32,8 +34,22 @@ def clusters() -> Response:
     return jsonify({"items": [cluster_json(c, r) for c, r in rows], "page": 1, "per_page": 100, "total": len(rows)})
 
 
-@bp.route("/", defaults={"path": ""})
-@bp.route("/<path:path>")
+_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+
+@bp.route("/", defaults={"path": ""}, methods=_METHODS)
+@bp.route("/<path:path>", methods=_METHODS)
 def unknown(path: str) -> None:
-    """Anything under /api/v1 without a route answers the uniform JSON 404."""
+    """Anything under /api/v1 without a route answers the uniform JSON 404, whatever the method.
+
+    A path that a real route serves, with a method it does not accept, stays 405.
+    """
+    adapter = current_app.create_url_adapter(request)
+    allowed = []
+    for method in _METHODS:
+        with contextlib.suppress(HTTPException):
+            if adapter is not None and adapter.match(request.path, method=method)[0] != request.endpoint:
+                allowed.append(method)
+    if allowed:
+        raise MethodNotAllowed(valid_methods=allowed)
     raise NotFound()

@@ -68,7 +68,7 @@ def excerpt(html: str, length: int = 240) -> str:
     """
     text = ""
     for chunk in _BLOCK_END.split(html or ""):
-        part = " ".join(Markup(chunk).striptags().split())  # noqa: S704 (only its text is kept)
+        part = " ".join(Markup(chunk).striptags().split())  # noqa: S704 (only its text is kept)  # nosec B704
         if part:
             text += ("" if not text else " " if text[-1] in ".!?:;" else " · ") + part
     if len(text) > length:

@@ -1,0 +1,1 @@
+"""Security scans and API conformance checks run by ``make audit`` (see README, Security scans)."""
