@@ -56,5 +56,48 @@ $(ASSETS_STAMP): package.json package-lock.json
 	cp -R node_modules/@ecl/preset-ec/dist/styles node_modules/@ecl/preset-ec/dist/scripts node_modules/@ecl/preset-ec/dist/images static/ecl/
 	touch $@
 
+# Security scans (README, Security scans): bandit, schemathesis, sqlmap and wapiti3 against a
+# throwaway portal on 127.0.0.1; the scanners live in their own venvs (their pins conflict).
+AUDIT_VENV := .venv-audit
+WAPITI_VENV := .venv-wapiti
+AUDIT_STAMP := $(AUDIT_VENV)/.installed
+WAPITI_STAMP := $(WAPITI_VENV)/.installed
+
+.PHONY: audit audit-deps
+
+audit: $(RUNTIME_STAMP) $(AUDIT_STAMP) $(WAPITI_STAMP)
+	$(PY) -m tools.audit.run all
+
+# For operators, not CI: pip-audit asks a vulnerability service (PyPI's by default) on the network.
+audit-deps: $(AUDIT_STAMP)
+	$(AUDIT_VENV)/bin/pip-audit --strict --no-deps --disable-pip --progress-spinner off \
+		-r constraints.txt -r requirements-audit.txt -r requirements-wapiti.txt
+
+$(AUDIT_STAMP): requirements-audit.txt
+	test -x $(AUDIT_VENV)/bin/python || $(PYTHON) -m venv $(AUDIT_VENV)
+	$(AUDIT_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-audit.txt
+	touch $@
+
+$(WAPITI_STAMP): requirements-wapiti.txt
+	test -x $(WAPITI_VENV)/bin/python || $(PYTHON) -m venv $(WAPITI_VENV)
+	$(WAPITI_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-wapiti.txt
+	touch $@
+
+# Load benchmark (README, Benchmarks): locust in its own venv inside .venv, gunicorn from .venv.
+# BENCH_LOAD_ARGS, e.g. "--duration 30 --backend sqlite".
+BENCH_VENV := $(VENV)/bench
+BENCH_STAMP := $(BENCH_VENV)/.installed
+BENCH_LOAD_ARGS ?=
+
+.PHONY: bench-load
+
+bench-load: $(RUNTIME_STAMP) $(ASSETS_STAMP) $(BENCH_STAMP)
+	$(PY) -m bench.load $(BENCH_LOAD_ARGS)
+
+$(BENCH_STAMP): $(RUNTIME_STAMP) bench/requirements-load.txt
+	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r bench/requirements-load.txt
+	touch $@
+
 clean:
-	rm -rf $(VENV) node_modules static/ecl test-output
+	rm -rf $(VENV) $(AUDIT_VENV) $(WAPITI_VENV) node_modules static/ecl test-output
