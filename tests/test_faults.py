@@ -40,23 +40,7 @@ sqlite_half = pytest.mark.skipif(databases.backend() != "sqlite", reason="backen
 
 
 def seed(tmp_path: Path, url: str, **settings: Any) -> dict[str, Any]:
-    """One member with a post and a write token, made through the services on the database at ``url``."""
-    from app import create_app
-    from app.auth.tokens import create_token
-    from app.extensions import db
-    from tests.conftest import Factory, make_config
-    from tests.test_posts_pages import publish
-
-    seeder = create_app(make_config(tmp_path, url, **settings))
-    with seeder.app_context():
-        member = Factory().user(clusters={"policy": "contributor"}, password=PASSWORD)
-        post = publish(member, tlp="AMBER")
-        _row, token = create_token(member, "faults", "write", 1)
-        db.session.commit()
-        seeded = {"email": member.email, "post_id": post.id, "token": token, "secret_key": seeder.config["SECRET_KEY"]}
-        db.session.remove()
-    db.engine.dispose()
-    return seeded
+    return gunicorn_support.seed_member(tmp_path, url, PASSWORD, **settings)
 
 
 def portal_env(tmp_path: Path, url: str, secret_key: str, **extra: str) -> dict[str, str]:

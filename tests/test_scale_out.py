@@ -70,12 +70,8 @@ def signed_in(browser: requests.Session, server: Gunicorn) -> bool:
 @pytest.fixture
 def shared(tmp_path: Path, s3_endpoint: str) -> Iterator[dict[str, Any]]:
     """A migrated database with one member, a post and a token; the environment both servers get."""
-    from app import create_app
-    from app.auth.tokens import create_token
     from app.extensions import db
-    from tests.conftest import Factory, make_config
     from tests.support.s3 import CREDENTIALS, create_bucket
-    from tests.test_posts_pages import publish
 
     store = redis.Redis.from_url(REDIS_URL)
     store.flushdb()
@@ -85,14 +81,8 @@ def shared(tmp_path: Path, s3_endpoint: str) -> Iterator[dict[str, Any]]:
     with databases.fresh_database(tmp_path, "scale") as url:
         databases.upgrade(url)
         settings = {"STORAGE_URL": f"s3://{bucket}/pax", "S3_ENDPOINT_URL": s3_endpoint, "SECRET_KEY": secret_key}
-        seeder = create_app(make_config(tmp_path, url, **settings))
-        with seeder.app_context():
-            member = Factory().user(clusters={"policy": "contributor"}, password=PASSWORD)
-            post = publish(member, tlp="AMBER")
-            _token, token = create_token(member, "scale-out", "write", 1)
-            db.session.commit()
-            email, post_id = member.email, post.id
-            db.session.remove()
+        seeded = gunicorn_support.seed_member(tmp_path, url, PASSWORD, **settings)
+        email, post_id, token = seeded["email"], seeded["post_id"], seeded["token"]
         env = {
             **CREDENTIALS,
             "PAX_ENV": "testing",

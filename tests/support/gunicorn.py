@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -134,3 +135,24 @@ def running(names: list[str], env: dict[str, str], log_dir: Path, **options: int
     finally:
         for server in servers:
             server.stop()
+
+
+def seed_member(tmp_path: Path, url: str, password: str, **settings: Any) -> dict[str, Any]:
+    """One policy contributor with an AMBER post and a write token, made through the services on
+    the database at ``url`` before any server starts (email, post_id, token, secret_key)."""
+    from app import create_app
+    from app.auth.tokens import create_token
+    from app.extensions import db
+    from tests.conftest import Factory, make_config
+    from tests.test_posts_pages import publish
+
+    seeder = create_app(make_config(tmp_path, url, **settings))
+    with seeder.app_context():
+        member = Factory().user(clusters={"policy": "contributor"}, password=password)
+        post = publish(member, tlp="AMBER")
+        _row, token = create_token(member, "seed", "write", 1)
+        db.session.commit()
+        seeded = {"email": member.email, "post_id": post.id, "token": token, "secret_key": seeder.config["SECRET_KEY"]}
+        db.session.remove()
+    db.engine.dispose()
+    return seeded
