@@ -103,8 +103,8 @@ def _audience(
     """
     is_author = author_id == user.id
     same_org = author_org_id == user.organisation_id
-    clusters = member_cluster_ids(user)
-    in_cluster = cluster_id.in_(clusters) if clusters else sa.false()
+    # A subquery rather than a list fetched first: one round trip fewer for every read that filters.
+    in_cluster = cluster_id.in_(sa.select(ClusterMembership.cluster_id).where(ClusterMembership.user_id == user.id))
     audience = sa.or_(
         is_author,
         tlp.in_([Tlp.CLEAR, Tlp.GREEN]),

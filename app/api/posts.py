@@ -39,10 +39,10 @@ def list_posts() -> Response:
     q = query_text(errors)
     raise_if(errors)
     if q:
-        result = search_visible(api_user(), q, filters, page, per_page)
+        result = search_visible(api_user(), q, filters, page, per_page, details=True)
         posts = [hit.post for hit in result.items]
     else:
-        result = feed(api_user(), filters, page, per_page)
+        result = feed(api_user(), filters, page, per_page, details=True)
         posts = result.items
     return jsonify(page_json(result, [post_json(p) for p in posts]))
 
@@ -57,7 +57,7 @@ def search() -> Response:
     q = query_text(errors, required=True)
     raise_if(errors)
     assert q is not None
-    result = search_visible(api_user(), q, filters, page, per_page)
+    result = search_visible(api_user(), q, filters, page, per_page, details=True)
     return jsonify(page_json(result, [hit_json(hit) for hit in result.items]))
 
 

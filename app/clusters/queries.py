@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import defer, lazyload, selectinload
 
 from app.clusters.models import (
     Attachment,
@@ -132,20 +132,42 @@ def with_details(stmt: sa.Select[Any]) -> sa.Select[Any]:
     )
 
 
-def feed(user: Any, filters: PostFilter, page: int = 1, per_page: int = 20) -> Page:
-    """Visible posts, newest first."""
+def as_cards(stmt: sa.Select[Any]) -> sa.Select[Any]:
+    """Load what a post card in a list shows (``pax.post_item``) in one query: no author account,
+    no Markdown source, nothing of the post's details (``Post.tag_names`` needs no query)."""
+    return stmt.options(lazyload(Post.author), defer(Post.body), defer(Post.body_text))
+
+
+def feed(user: Any, filters: PostFilter, page: int = 1, per_page: int = 20, details: bool = False) -> Page:
+    """Visible posts, newest first; ``details`` loads all of each post (the API), else cards."""
     page = max(1, page)
-    ids_stmt = filtered_ids(user, filters)
-    total, capped = capped_count(ids_stmt)
-    ids = list(db.session.scalars(ids_stmt.order_by(Post.id.desc()).limit(per_page).offset((page - 1) * per_page)))
-    return Page(items=posts_by_ids(ids), page=page, per_page=per_page, total=total, total_capped=capped)
+    offset = (page - 1) * per_page
+    ordered = filtered_ids(user, filters).order_by(Post.id.desc())
+    # One statement gives the page's ids and the capped count: the window counts the newest
+    # COUNT_CAP + 1 (or, further on, as many as reach this page) before the page is cut.
+    window = ordered.limit(max(COUNT_CAP + 1, offset + per_page)).subquery()
+    rows = db.session.execute(
+        sa.select(window.c.id, sa.func.count().over().label("n"))
+        .order_by(window.c.id.desc())
+        .limit(per_page)
+        .offset(offset)
+    ).all()
+    if rows:
+        total, capped = min(rows[0].n, COUNT_CAP), rows[0].n > COUNT_CAP
+    else:
+        total, capped = capped_count(ordered)
+    ids = [row.id for row in rows]
+    items = posts_by_ids(ids, details=details)
+    return Page(items=items, page=page, per_page=per_page, total=total, total_capped=capped)
 
 
-def posts_by_ids(ids: list[int]) -> list[Post]:
-    """Posts for ids already filtered by visibility, in the given order."""
+def posts_by_ids(ids: list[int], details: bool = False) -> list[Post]:
+    """Posts for ids already filtered by visibility, in the given order: whole with ``details``,
+    else as cards."""
     if not ids:
         return []
-    rows = {p.id: p for p in db.session.scalars(with_details(sa.select(Post).where(Post.id.in_(ids))))}
+    stmt = sa.select(Post).where(Post.id.in_(ids))
+    rows = {p.id: p for p in db.session.scalars(with_details(stmt) if details else as_cards(stmt))}
     return [rows[i] for i in ids if i in rows]
 
 

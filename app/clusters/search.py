@@ -47,7 +47,9 @@ def _highlight(text: str | None) -> Markup:
     return Markup(escaped.replace(START, "<mark>").replace(STOP, "</mark>"))  # noqa: S704 (escaped above)  # nosec B704
 
 
-def search(user: Any, query: str, filters: PostFilter | None = None, page: int = 1, per_page: int = 20) -> Page:
+def search(
+    user: Any, query: str, filters: PostFilter | None = None, page: int = 1, per_page: int = 20, details: bool = False
+) -> Page:
     words = terms(query)
     page = max(1, page)
     if not words:
@@ -63,7 +65,7 @@ def search(user: Any, query: str, filters: PostFilter | None = None, page: int =
         total = rows[0].total  # counted by the ranking query itself, over the whole window
     else:
         total = db.session.scalar(sa.select(sa.func.count()).select_from(candidates.subquery())) or 0
-    posts = {p.id: p for p in posts_by_ids([r.id for r in rows])}
+    posts = {p.id: p for p in posts_by_ids([r.id for r in rows], details=details)}
     hits = [Hit(post=posts[r.id], snippet=_highlight(r.snippet), rank=float(r.rank)) for r in rows if r.id in posts]
     return Page(items=hits, page=page, per_page=per_page, total=total, total_capped=window_full)
 

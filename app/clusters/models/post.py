@@ -130,7 +130,8 @@ class Post(Base):
 
     @property
     def tag_names(self) -> list[str]:
-        return [t.tag for t in self.tags]
+        # ``tags_text`` is written with ``tags`` (``services._apply``): no query for a list of cards.
+        return sorted(self.tags_text.split())
 
 
 class PostTag(Base):
