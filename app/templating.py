@@ -7,7 +7,7 @@ from datetime import datetime
 from flask import Flask
 from flask_login import current_user
 
-from app import policy
+from app import fragments, policy
 from app.db import utcnow
 from app.files.services import human_size
 from app.files.sniff import kind_label
@@ -23,6 +23,7 @@ def register(app: Flask) -> None:
             "current_year": utcnow().year,
         }
 
+    fragments.register(app)
     app.jinja_env.globals["human_size"] = human_size
     app.jinja_env.globals["file_kind_label"] = kind_label
 

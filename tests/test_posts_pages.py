@@ -549,3 +549,92 @@ def test_odd_input_is_refused_plainly_never_a_server_error(client, make, login_a
     assert submit_new(client, type="deliverable", workplan_item_id="²").status_code == 422
     assert submit_edit(client, post.id, title="Nul\x00title").status_code == 422
     assert post_count() == 1
+
+
+# --- what a feed page costs ------------------------------------------------------------------------
+
+
+def test_a_feed_card_changes_when_its_post_or_organisation_does(client, make, login_as):
+    """Cards are rendered once per version (app/fragments.py): an edit or a renamed organisation
+    must show at once, in the feed and on the dashboard."""
+    author = make.user(clusters={"policy": "contributor"})
+    post = publish(author, title="Seal audit", tlp="GREEN", tags=["seals"])
+    login_as(author)
+    before = client.get("/clusters/policy").get_data(as_text=True)
+    assert "Seal audit" in before and "pax-tlp--green" in before and ">seals<" in before
+
+    assert submit_edit(client, post.id, title="Seal audit, revised", tlp="AMBER", tags="gates").status_code == 302
+    after = client.get("/clusters/policy").get_data(as_text=True)
+    assert "Seal audit, revised" in after and "pax-tlp--amber" in after and ">gates<" in after
+    assert "pax-tlp--green" not in after and ">seals<" not in after
+
+    author.organisation.name = "Renamed Port Authority"
+    db.session.commit()
+    assert "Renamed Port Authority" in client.get("/clusters/policy").get_data(as_text=True)
+
+
+def test_a_feed_page_costs_the_same_statements_however_many_posts(app, client, make, login_as):
+    from sqlalchemy import event
+
+    author = make.user(clusters={"policy": "contributor"})
+    login_as(make.user(clusters={"policy": "reader"}))
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    def cost() -> int:
+        statements.clear()
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            assert client.get("/clusters/policy").status_code == 200
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        return len(statements)
+
+    publish(author, title="One", tags=["a"])
+    few = cost()
+    for n in range(24):
+        publish(author, title=f"Note {n}", tags=["a", f"t{n}"], tlp="AMBER" if n % 2 else "GREEN")
+    assert cost() == few
+    assert few <= 10, statements
+
+
+def test_feed_counts_stop_at_the_cap_on_every_page(app, make, monkeypatch):
+    from app.clusters import queries
+
+    author = make.user(clusters={"policy": "contributor"})
+    for n in range(9):
+        publish(author, title=f"Note {n}")
+    monkeypatch.setattr(queries, "COUNT_CAP", 5)
+    with app.test_request_context():
+        first = queries.feed(author, queries.PostFilter(), page=1, per_page=2)
+        assert [p.title for p in first.items] == ["Note 8", "Note 7"]
+        assert (first.total, first.total_capped, first.has_next) == (5, True, True)
+        # Past the cap the page still holds the right posts, and the count still says "more than".
+        fourth = queries.feed(author, queries.PostFilter(), page=4, per_page=2)
+        assert [p.title for p in fourth.items] == ["Note 2", "Note 1"]
+        assert (fourth.total, fourth.total_capped) == (5, True)
+        beyond = queries.feed(author, queries.PostFilter(), page=9, per_page=2)
+        assert (beyond.items, beyond.total, beyond.total_capped) == ([], 5, True)
+        monkeypatch.setattr(queries, "COUNT_CAP", 1000)
+        exact = queries.feed(author, queries.PostFilter(), page=5, per_page=2)
+        assert ([p.title for p in exact.items], exact.total, exact.total_capped) == (["Note 0"], 9, False)
+
+
+def test_the_fragment_cache_keeps_only_the_most_recent():
+    from markupsafe import escape
+
+    from app.fragments import FragmentCache
+
+    cache = FragmentCache(capacity=2)
+    renders: list[str] = []
+
+    def render(text: str):  # type: ignore[no-untyped-def]
+        return lambda: renders.append(text) or escape(text)
+
+    assert cache.get("a", render("A")) == "A" and cache.get("b", render("B")) == "B"
+    assert cache.get("a", render("A again")) == "A"  # a hit, and now the most recent
+    cache.get("c", render("C"))
+    assert len(cache) == 2 and cache.get("b", render("B again")) == "B again"
+    assert renders == ["A", "B", "C", "B again"]

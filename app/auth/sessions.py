@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Flask, current_app, g, request, session
 from flask_login import AnonymousUserMixin, login_user, logout_user
+from sqlalchemy.orm import joinedload
 
 from app.audit.services import record
 from app.db import utcnow
@@ -91,7 +92,10 @@ def current_session_row() -> Any:
         return None
     from app.auth.models import UserSession
 
-    row = db.session.scalar(sa.select(UserSession).where(UserSession.token_hash == token_hash(token)))
+    # The account (and its organisation) in the same statement: every signed-in request needs both.
+    row = db.session.scalar(
+        sa.select(UserSession).options(joinedload(UserSession.user)).where(UserSession.token_hash == token_hash(token))
+    )
     g.pax_session = row
     return row
 

@@ -24,7 +24,8 @@ from app.clusters.models import (
 )
 from app.extensions import db
 from app.files.services import FileMeta, FileUnavailable, file_meta
-from app.policy import visible_clusters, visible_comments, visible_posts
+from app.notifications.models import DeliveryMode, Subscription
+from app.policy import is_active_user, visible_clusters, visible_comments, visible_posts
 
 #: Counts stop here: "more than 1,000" is as useful to a reader as the exact figure, and a
 #: bounded count keeps a feed page's cost flat however many posts exist.
@@ -46,13 +47,36 @@ def clusters_with_membership(user: Any) -> list[tuple[Cluster, MembershipRole | 
     return [(cluster, role) for cluster, role in db.session.execute(stmt).all()]
 
 
-def member_count(cluster: Cluster) -> int:
-    return (
-        db.session.scalar(
-            sa.select(sa.func.count()).select_from(ClusterMembership).where(ClusterMembership.cluster_id == cluster.id)
-        )
-        or 0
+@dataclass(frozen=True)
+class ClusterFacts:
+    """What a cluster page says about the cluster and the reader."""
+
+    role: MembershipRole | None
+    members: int
+    following: DeliveryMode | None
+
+
+def cluster_facts(user: Any, cluster: Cluster) -> ClusterFacts:
+    """The reader's role in ``cluster``, its member count and how the reader follows it, in one
+    statement (three scalar subqueries) rather than three round trips."""
+    user_id = user.id if is_active_user(user) else None
+    role = sa.select(ClusterMembership.role).where(
+        ClusterMembership.user_id == user_id, ClusterMembership.cluster_id == cluster.id
     )
+    members = (
+        sa.select(sa.func.count()).select_from(ClusterMembership).where(ClusterMembership.cluster_id == cluster.id)
+    )
+    following = sa.select(Subscription.mode).where(
+        Subscription.user_id == user_id, Subscription.cluster_id == cluster.id
+    )
+    row = db.session.execute(
+        sa.select(
+            role.scalar_subquery().label("role"),
+            members.scalar_subquery().label("members"),
+            following.scalar_subquery().label("following"),
+        )
+    ).one()
+    return ClusterFacts(role=row.role, members=row.members or 0, following=row.following)
 
 
 @dataclass
@@ -124,7 +148,6 @@ def capped_count(stmt: sa.Select[Any], cap: int = COUNT_CAP) -> tuple[int, bool]
 def with_details(stmt: sa.Select[Any]) -> sa.Select[Any]:
     """Load what a post card shows in a fixed number of queries, whatever the page size."""
     return stmt.options(
-        selectinload(Post.tags),
         selectinload(Post.incident).selectinload(IncidentDetails.containers),
         selectinload(Post.recipient_orgs),
         selectinload(Post.recipient_users),
@@ -155,7 +178,7 @@ def feed(user: Any, filters: PostFilter, page: int = 1, per_page: int = 20, deta
     if rows:
         total, capped = min(rows[0].n, COUNT_CAP), rows[0].n > COUNT_CAP
     else:
-        total, capped = capped_count(ordered)
+        total, capped = capped_count(ordered, COUNT_CAP)
     ids = [row.id for row in rows]
     items = posts_by_ids(ids, details=details)
     return Page(items=items, page=page, per_page=per_page, total=total, total_capped=capped)

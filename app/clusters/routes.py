@@ -20,10 +20,10 @@ from app.clusters.forms import MODUS_LABELS, SUBSTANCE_LABELS, CommentForm, Post
 from app.clusters.models import Cluster, Post, PostType, Tlp
 from app.clusters.queries import (
     attachment_list,
+    cluster_facts,
     cluster_tags,
     clusters_with_membership,
     feed,
-    member_count,
     post_comments,
     post_history,
 )
@@ -34,7 +34,7 @@ from app.crossmatch.queries import hits as match_hits
 from app.extensions import db
 from app.files.services import human_size
 from app.files.sniff import ACCEPT_EXTENSIONS
-from app.policy import authorize, can, cluster_or_404, membership_role, post_or_404
+from app.policy import authorize, can, cluster_or_404, post_or_404
 from app.retention.queries import deletion_date
 from app.validation import ValidationError
 
@@ -100,8 +100,7 @@ def show(slug: str) -> str:
     return render_template(
         "clusters/show.html",
         cluster=cluster,
-        my_role=membership_role(current_user, cluster),
-        member_count=member_count(cluster),
+        facts=cluster_facts(current_user, cluster),
         page=feed(current_user, args.filters, args.page, PER_PAGE),
         args=args,
         tags=cluster_tags(current_user, cluster.id),

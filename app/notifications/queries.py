@@ -117,11 +117,3 @@ def clusters_with_modes(user: Any) -> list[tuple[Cluster, DeliveryMode | None]]:
         .order_by(Cluster.position)
     )
     return [(cluster, mode) for cluster, mode in db.session.execute(stmt).all()]
-
-
-def subscription_mode(user: Any, cluster: Cluster) -> DeliveryMode | None:
-    if not is_active_user(user):
-        return None
-    return db.session.scalar(
-        sa.select(Subscription.mode).where(Subscription.user_id == user.id, Subscription.cluster_id == cluster.id)
-    )

@@ -16,7 +16,6 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from app.clusters.forms import page_number
-from app.clusters.models import Cluster
 from app.notifications import queries, services
 from app.notifications.models import DeliveryMode
 from app.policy import authorize, cluster_or_404
@@ -69,12 +68,6 @@ class _LazyCount:
 @bp.app_context_processor
 def unread_notifications() -> dict[str, Any]:
     return {"unread_notifications": _LazyCount()}
-
-
-@bp.app_template_global("notification_subscription")
-def notification_subscription(cluster: Cluster) -> DeliveryMode | None:
-    """How the signed-in member follows ``cluster`` (for the cluster page's follow control)."""
-    return queries.subscription_mode(current_user, cluster)
 
 
 @bp.route("/")

@@ -1,0 +1,86 @@
+"""Rendered HTML fragments kept per process, keyed by everything they show.
+
+A list page is mostly post cards, and rendering a card's macros costs more than loading the
+post. A card shows nothing that depends on who reads it, so once the policy has let a post into
+a page its card can come from here. The key holds the post's identity, version and timestamps
+and every related value the card prints, so an edit, a rename or a reused id is a miss, never
+stale HTML; an entry is only ever reached through a post the reader's query just loaded.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any
+
+from flask import Flask, current_app, request
+from markupsafe import Markup
+
+#: Cards of the most recently shown posts; a card is about 1.5 KB.
+CAPACITY = 4096
+
+
+class FragmentCache:
+    """A bounded least-recently-used map of rendered fragments, safe across worker threads."""
+
+    def __init__(self, capacity: int = CAPACITY) -> None:
+        self.capacity = capacity
+        self._items: OrderedDict[Hashable, Markup] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, render: Callable[[], Markup]) -> Markup:
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+                return found
+        fragment = Markup(render())  # noqa: S704 (a macro's output, escaped by Jinja)  # nosec B704
+        with self._lock:
+            self._items[key] = fragment
+            self._items.move_to_end(key)
+            while len(self._items) > self.capacity:
+                self._items.popitem(last=False)
+        return fragment
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+def fragments() -> FragmentCache:
+    return current_app.extensions["pax_fragments"]
+
+
+def post_card(post: Any, heading_level: int = 2, show_cluster: bool = True) -> Markup:
+    """``pax.post_item`` for ``post`` (no custom description), rendered once per version."""
+    key = (
+        "post_item",
+        post.id,
+        post.version,
+        post.created_at,
+        post.updated_at,
+        post.author_org_id,
+        post.author_org.name,
+        post.cluster_id,
+        post.cluster.slug,
+        post.cluster.name,
+        heading_level,
+        show_cluster,
+        # Links are built under the request's prefix (a reverse proxy may mount PAX below /).
+        request.script_root,
+    )
+
+    def render() -> Markup:
+        macro = current_app.jinja_env.get_template("macros/pax.html").module.post_item  # type: ignore[attr-defined]
+        return macro(post, heading_level=heading_level, show_cluster=show_cluster)
+
+    return fragments().get(key, render)
+
+
+def register(app: Flask) -> None:
+    app.extensions["pax_fragments"] = FragmentCache()
+    app.jinja_env.globals["post_card"] = post_card
