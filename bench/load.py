@@ -13,8 +13,9 @@ runs these phases against gunicorn on 127.0.0.1:
 2. members: ``--users`` members browse feeds, search, open posts and the dashboard, download
    attachments and meeting packs (0.5-1.5 s between pages) for ``--duration`` seconds: requests/s,
    p50/p95/p99 and errors overall and for the feed page (goal: p99 < 250 ms, zero errors);
-3. capacity: the feed page alone, no pause, for ``--duration`` seconds, then the bare "hello" app
-   the same way: feed requests/s divided by hello requests/s (goal: at least 0.15).
+3. capacity: the feed page alone, no pause, for ``--duration`` seconds, then a plain SQLAlchemy +
+   Jinja 50-row page (bench/plain.py) and the bare "hello" app the same way: feed requests/s
+   divided by hello requests/s (goal: at least 0.15), and the plain page's ratios for scale.
 
 Run: ``make bench-load`` or ``.venv/bin/python -m bench.load [--duration 60] [--users 200]
 [--backend sqlite|postgresql] [--compare-seconds 15] [--worker-setting NAME]``.
@@ -356,6 +357,11 @@ def main(argv: list[str] | None = None) -> int:
             capacity = locust(base, "feed", args.users, args.duration, data_file, work)
             feed = capacity.get("feed") or capacity["overall"]
             print(feed.line())
+        with gunicorn("bench.plain:app", setting, env) as base:
+            plain_figures = locust(base, "plain", args.users, args.duration, data_file, work)
+            plain = plain_figures.get("plain") or plain_figures["overall"]
+            plain.label = "plain 50-row page"
+            print(plain.line())
         with gunicorn("bench.hello:app", setting, env) as base:
             hello_figures = locust(base, "hello", args.users, args.duration, data_file, work)
             hello = hello_figures.get("hello") or hello_figures["overall"]
@@ -364,8 +370,13 @@ def main(argv: list[str] | None = None) -> int:
 
         ratio = feed.rps / hello.rps if hello.rps else 0.0
         member_feed = members.get("feed") or members["overall"]
-        errors = members["overall"].failures + feed.failures + hello.failures
+        errors = members["overall"].failures + feed.failures + plain.failures + hello.failures
         print(f"\nfeed_rps / hello_rps = {feed.rps:.1f} / {hello.rps:.1f} = {ratio:.3f} (goal >= 0.15)")
+        if hello.rps and plain.rps:
+            print(
+                f"plain_rps / hello_rps = {plain.rps:.1f} / {hello.rps:.1f} = {plain.rps / hello.rps:.3f}"
+                f"; feed_rps / plain_rps = {feed.rps / plain.rps:.3f}"
+            )
         print(f"members' feed p99 = {member_feed.p99:.0f} ms (goal < 250 ms); errors in all phases: {errors} (goal 0)")
         met = ratio >= 0.15 and member_feed.p99 < 250 and errors == 0
         print("goals met" if met else "goals NOT met")

@@ -79,6 +79,15 @@ elif MODE == "feed":
         def feed(self) -> None:
             self.open(DATA["feeds"][0], "feed", DATA["feed_marker"])
 
+elif MODE == "plain":
+
+    class PlainVisitor(Visitor):
+        wait_time = constant(0)
+
+        @task
+        def plain(self) -> None:
+            self.open("/", "plain", "Plain page")
+
 else:
 
     class HelloVisitor(Visitor):

@@ -9,8 +9,10 @@ checked with their validation errors shown. Any serious or critical violation fa
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import pyotp
@@ -18,6 +20,7 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
+from app.auth.mfa import VALID_WINDOW
 from app.demo import DEMO_PASSWORD
 from tests.support import databases
 from tests.support.axe import FAILING_IMPACTS, Violation, axe_version, run_axe, summary
@@ -85,6 +88,8 @@ class Portal:
     ids: dict[str, Any]
     totp: dict[str, str]
     contexts: dict[str, BrowserContext] = field(default_factory=dict)
+    #: the last TOTP step each account signed in with: the portal accepts a step once
+    totp_steps: dict[str, int] = field(default_factory=dict)
     #: every violation found, of any impact, for the summary printed at the end
     found: list[Violation] = field(default_factory=list)
     checked: list[str] = field(default_factory=list)
@@ -147,7 +152,8 @@ def portal(test_root, database_url) -> Iterator[Portal]:  # type: ignore[no-unty
         for email in (CURATOR, ADMIN):
             user = db.session.scalar(sa.select(User).where(User.email == email))
             secret = pyotp.random_base32()
-            assert mfa.enrol(user, secret, pyotp.TOTP(secret).now()) is not None
+            # the previous step's code, so that a sign-in in this step is not a replay
+            assert mfa.enrol(user, secret, pyotp.TOTP(secret).at(time.time() - 30)) is not None
             totp[email] = secret
         member = db.session.scalar(sa.select(User).where(User.email == MEMBER))
         # an identity provider for the admin's provider page, at an organisation nobody here signs in for
@@ -197,6 +203,18 @@ def _new_context(portal: Portal) -> BrowserContext:
     return context
 
 
+def _unused_code(portal: Portal, email: str) -> str:
+    """A code for a time step this account has not signed in with yet, within the portal's
+    window of one step either side (waiting for the clock when both are used)."""
+    totp = pyotp.TOTP(portal.totp[email])
+    last = portal.totp_steps.get(email, -1)
+    while last + 1 > totp.timecode(datetime.now(UTC)) + VALID_WINDOW:
+        time.sleep(0.5)
+    step = max(totp.timecode(datetime.now(UTC)), last + 1)
+    portal.totp_steps[email] = step
+    return totp.generate_otp(step)
+
+
 def _sign_in(portal: Portal, page: Page, email: str, failing: list[Violation] | None = None) -> None:
     page.goto("/login")
     page.get_by_label("E-mail address").fill(email)
@@ -207,7 +225,7 @@ def _sign_in(portal: Portal, page: Page, email: str, failing: list[Violation] | 
     if page.url.endswith("/login/mfa"):
         if failing is not None:
             failing += portal.check(page, "/login/mfa (second factor)")
-        page.get_by_label(re.compile("code", re.I)).first.fill(pyotp.TOTP(portal.totp[email]).now())
+        page.get_by_label(re.compile("code", re.I)).first.fill(_unused_code(portal, email))
         page.get_by_role("button", name=re.compile("Verify|Continue|Sign in", re.I)).first.click()
     page.wait_for_url(re.compile(r"/dashboard$"))
 
