@@ -35,7 +35,7 @@ class FragmentCache:
             if found is not None:
                 self._items.move_to_end(key)
                 return found
-        fragment = Markup(render())  # noqa: S704 (a macro's output, escaped by Jinja)  # nosec B704
+        fragment = render()
         with self._lock:
             self._items[key] = fragment
             self._items.move_to_end(key)

@@ -43,18 +43,6 @@ def seed(tmp_path: Path, url: str, **settings: Any) -> dict[str, Any]:
     return gunicorn_support.seed_member(tmp_path, url, PASSWORD, **settings)
 
 
-def portal_env(tmp_path: Path, url: str, secret_key: str, **extra: str) -> dict[str, str]:
-    return {
-        "PAX_ENV": "testing",
-        "PAX_DATABASE_URL": url,
-        "PAX_SECRET_KEY": secret_key,
-        "PAX_KEYS_FILE": str(tmp_path / "keys.json"),
-        "PAX_KEYS_AUTOCREATE": "false",
-        "PAX_INSTANCE_PATH": str(tmp_path / "instance"),
-        **extra,
-    }
-
-
 def assert_clean_failure(answer: requests.Response, elapsed: float) -> None:
     assert answer.status_code in (500, 503), (answer.status_code, answer.text[:300])
     assert elapsed < 10, f"a request took {elapsed:.1f} s while the database was down"
@@ -76,8 +64,9 @@ def test_postgresql_restart_fails_cleanly_and_the_same_processes_recover(tmp_pat
         admin.dispose()
         url = cluster.url("pax")
         databases.upgrade(url)
-        seeded = seed(tmp_path, url, STORAGE_URL=f"file://{tmp_path / 'blobs'}")
-        env = portal_env(tmp_path, url, seeded["secret_key"], PAX_STORAGE_URL=f"file://{tmp_path / 'blobs'}")
+        storage_url = f"file://{tmp_path / 'blobs'}"
+        seeded = seed(tmp_path, url, STORAGE_URL=storage_url)
+        env = gunicorn_support.portal_env(tmp_path, url, seeded["secret_key"], PAX_STORAGE_URL=storage_url)
         api = {"Authorization": f"Bearer {seeded['token']}"}
         with gunicorn_support.running(["portal"], env, tmp_path, threads=2) as (portal,):
             browser = requests.Session()
@@ -255,9 +244,9 @@ def test_process_killed_mid_upload_leaves_no_visible_record_and_sweep_removes_th
     post_id = publish(author, tlp="AMBER").id
     api = bearer(author)
     blobs = Path(app.config["STORAGE_URL"].removeprefix("file://"))
-    env = portal_env(tmp_path, database_url, app.config["SECRET_KEY"], PAX_STORAGE_URL=app.config["STORAGE_URL"]) | {
-        "PAX_KEYS_FILE": app.config["KEYS_FILE"]
-    }
+    env = gunicorn_support.portal_env(
+        tmp_path, database_url, app.config["SECRET_KEY"], PAX_STORAGE_URL=app.config["STORAGE_URL"]
+    ) | {"PAX_KEYS_FILE": app.config["KEYS_FILE"]}
 
     portal = gunicorn_support.start("portal", env, tmp_path)
     try:

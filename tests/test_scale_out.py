@@ -83,20 +83,17 @@ def shared(tmp_path: Path, s3_endpoint: str) -> Iterator[dict[str, Any]]:
         settings = {"STORAGE_URL": f"s3://{bucket}/pax", "S3_ENDPOINT_URL": s3_endpoint, "SECRET_KEY": secret_key}
         seeded = gunicorn_support.seed_member(tmp_path, url, PASSWORD, **settings)
         email, post_id, token = seeded["email"], seeded["post_id"], seeded["token"]
-        env = {
+        env = gunicorn_support.portal_env(
+            tmp_path,
+            url,
+            secret_key,
             **CREDENTIALS,
-            "PAX_ENV": "testing",
-            "PAX_DATABASE_URL": url,
-            "PAX_SECRET_KEY": secret_key,
-            "PAX_KEYS_FILE": str(tmp_path / "keys.json"),
-            "PAX_KEYS_AUTOCREATE": "false",
-            "PAX_INSTANCE_PATH": str(tmp_path / "instance"),
-            "PAX_STORAGE_URL": settings["STORAGE_URL"],
-            "PAX_S3_ENDPOINT_URL": s3_endpoint,
-            "PAX_REDIS_URL": REDIS_URL,
-            "PAX_RATELIMIT_ENABLED": "true",
-            "PAX_RATELIMIT_LOGIN": f"{LOGIN_LIMIT} per minute",
-        }
+            PAX_STORAGE_URL=settings["STORAGE_URL"],
+            PAX_S3_ENDPOINT_URL=s3_endpoint,
+            PAX_REDIS_URL=REDIS_URL,
+            PAX_RATELIMIT_ENABLED="true",
+            PAX_RATELIMIT_LOGIN=f"{LOGIN_LIMIT} per minute",
+        )
         try:
             yield {"env": env, "email": email, "post_id": post_id, "token": token, "redis": store}
         finally:

@@ -137,6 +137,20 @@ def running(names: list[str], env: dict[str, str], log_dir: Path, **options: int
             server.stop()
 
 
+def portal_env(tmp_path: Path, url: str, secret_key: str, **extra: str) -> dict[str, str]:
+    """The environment of a portal process under test: its database, secret and keys file (made by
+    ``seed_member``), with ``extra`` settings on top."""
+    return {
+        "PAX_ENV": "testing",
+        "PAX_DATABASE_URL": url,
+        "PAX_SECRET_KEY": secret_key,
+        "PAX_KEYS_FILE": str(tmp_path / "keys.json"),
+        "PAX_KEYS_AUTOCREATE": "false",
+        "PAX_INSTANCE_PATH": str(tmp_path / "instance"),
+        **extra,
+    }
+
+
 def seed_member(tmp_path: Path, url: str, password: str, **settings: Any) -> dict[str, Any]:
     """One policy contributor with an AMBER post and a write token, made through the services on
     the database at ``url`` before any server starts (email, post_id, token, secret_key)."""
