@@ -4,7 +4,8 @@ A list page is mostly post cards, and rendering a card's macros costs more than 
 post. A card shows nothing that depends on who reads it, so once the policy has let a post into
 a page its card can come from here. The key holds the post's identity, version and timestamps
 and every related value the card prints, so an edit, a rename or a reused id is a miss, never
-stale HTML; an entry is only ever reached through a post the reader's query just loaded.
+stale HTML; an entry is only ever reached through a post, or a post's card columns
+(``queries.CARD_COLUMNS``), that the reader's policy-filtered query has just returned.
 """
 
 from __future__ import annotations
@@ -29,12 +30,17 @@ class FragmentCache:
         self._items: OrderedDict[Hashable, Markup] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: Hashable, render: Callable[[], Markup]) -> Markup:
+    def find(self, key: Hashable) -> Markup | None:
         with self._lock:
             found = self._items.get(key)
             if found is not None:
                 self._items.move_to_end(key)
-                return found
+            return found
+
+    def get(self, key: Hashable, render: Callable[[], Markup]) -> Markup:
+        found = self.find(key)
+        if found is not None:
+            return found
         fragment = render()
         with self._lock:
             self._items[key] = fragment
@@ -55,30 +61,29 @@ def fragments() -> FragmentCache:
     return current_app.extensions["pax_fragments"]
 
 
-def post_card(post: Any, heading_level: int = 2, show_cluster: bool = True) -> Markup:
-    """``pax.post_item`` for ``post`` (no custom description), rendered once per version."""
-    key = (
-        "post_item",
-        post.id,
-        post.version,
-        post.created_at,
-        post.updated_at,
-        post.author_org_id,
-        post.author_org.name,
-        post.cluster_id,
-        post.cluster.slug,
-        post.cluster.name,
-        heading_level,
-        show_cluster,
-        # Links are built under the request's prefix (a reverse proxy may mount PAX below /).
-        request.script_root,
-    )
+def post_card(item: Any, heading_level: int = 2, show_cluster: bool = True) -> Markup:
+    """``pax.post_item`` for a post or a ``PostCard`` (no custom description), rendered once per
+    version; a ``PostCard`` whose card is here needs no post loaded at all."""
+    from app.clusters.queries import PostCard, card_identity
+
+    # Links are built under the request's prefix (a reverse proxy may mount PAX below /).
+    shown = (heading_level, show_cluster, request.script_root)
+    if isinstance(item, PostCard):
+        found = fragments().find(("post_item", *item.identity, *shown))
+        if found is not None:
+            return found
+        loaded = item.post
+        if loaded is None:
+            return Markup("")
+        item = loaded
+    post = item
 
     def render() -> Markup:
         macro = current_app.jinja_env.get_template("macros/pax.html").module.post_item  # type: ignore[attr-defined]
         return macro(post, heading_level=heading_level, show_cluster=show_cluster)
 
-    return fragments().get(key, render)
+    # Keyed by the post as loaded now, so a card is never filed under an older version's key.
+    return fragments().get(("post_item", *card_identity(post), *shown), render)
 
 
 def register(app: Flask) -> None:

@@ -358,9 +358,13 @@ def _erase_user(user: User, target: Any) -> bool:
 
 
 def _post_in_cluster(user: User, cluster: Any) -> bool:
-    """Contributors and coordinators of a cluster post in it; readers only read."""
-    role = membership_role(user, cluster) if isinstance(cluster, Cluster) else None
-    return role in (MembershipRole.CONTRIBUTOR, MembershipRole.COORDINATOR)
+    return may_post_as(user, membership_role(user, cluster) if isinstance(cluster, Cluster) else None)
+
+
+def may_post_as(user: Any, role: MembershipRole | None) -> bool:
+    """``can(user, "create_post", cluster)`` for a page that has read the user's ``role`` in the
+    cluster already: contributors and coordinators of a cluster post in it; readers only read."""
+    return is_active_user(user) and role in (MembershipRole.CONTRIBUTOR, MembershipRole.COORDINATOR)
 
 
 def _edit_post(user: User, post: Any) -> bool:

@@ -91,13 +91,25 @@ def current_session_row() -> Any:
     if not token:
         return None
     from app.auth.models import UserSession
+    from app.notifications.queries import unread_count_of
 
-    # The account (and its organisation) in the same statement: every signed-in request needs both.
-    row = db.session.scalar(
-        sa.select(UserSession).options(joinedload(UserSession.user)).where(UserSession.token_hash == token_hash(token))
-    )
+    # The account (and its organisation) in the same statement: every signed-in request needs
+    # both; and the header's unread count, which every page shows.
+    found = db.session.execute(
+        sa.select(UserSession, unread_count_of(UserSession.user_id).label("unread"))
+        .options(joinedload(UserSession.user))
+        .where(UserSession.token_hash == token_hash(token))
+    ).one_or_none()
+    row = found.UserSession if found is not None else None
     g.pax_session = row
+    if found is not None:
+        g.pax_unread_at_start = found.unread
     return row
+
+
+def unread_at_start() -> int | None:
+    """The session's unread notifications as read with the session, if it was read this request."""
+    return g.get("pax_unread_at_start")
 
 
 def _session_is_live(row: Any) -> bool:

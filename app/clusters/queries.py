@@ -22,6 +22,7 @@ from app.clusters.models import (
     PostVersion,
     Tlp,
 )
+from app.directory.models import Organisation
 from app.extensions import db
 from app.files.services import FileMeta, FileUnavailable, file_meta
 from app.notifications.models import DeliveryMode, Subscription
@@ -56,27 +57,36 @@ class ClusterFacts:
     following: DeliveryMode | None
 
 
-def cluster_facts(user: Any, cluster: Cluster) -> ClusterFacts:
-    """The reader's role in ``cluster``, its member count and how the reader follows it, in one
-    statement (three scalar subqueries) rather than three round trips."""
+def _facts_columns(user: Any, cluster_id: Any) -> list[sa.Label[Any]]:
+    """The reader's role in the cluster, its member count and how the reader follows it, as
+    scalar subqueries: one statement rather than three round trips."""
     user_id = user.id if is_active_user(user) else None
     role = sa.select(ClusterMembership.role).where(
-        ClusterMembership.user_id == user_id, ClusterMembership.cluster_id == cluster.id
+        ClusterMembership.user_id == user_id, ClusterMembership.cluster_id == cluster_id
     )
     members = (
-        sa.select(sa.func.count()).select_from(ClusterMembership).where(ClusterMembership.cluster_id == cluster.id)
+        sa.select(sa.func.count()).select_from(ClusterMembership).where(ClusterMembership.cluster_id == cluster_id)
     )
     following = sa.select(Subscription.mode).where(
-        Subscription.user_id == user_id, Subscription.cluster_id == cluster.id
+        Subscription.user_id == user_id, Subscription.cluster_id == cluster_id
     )
-    row = db.session.execute(
-        sa.select(
-            role.scalar_subquery().label("role"),
-            members.scalar_subquery().label("members"),
-            following.scalar_subquery().label("following"),
-        )
-    ).one()
+    return [
+        role.scalar_subquery().label("role"),
+        members.scalar_subquery().label("members"),
+        following.scalar_subquery().label("following"),
+    ]
+
+
+def _facts(row: Any) -> ClusterFacts:
     return ClusterFacts(role=row.role, members=row.members or 0, following=row.following)
+
+
+def cluster_page(user: Any, slug: str) -> tuple[Cluster, ClusterFacts] | None:
+    """A visible cluster by slug with its ``ClusterFacts``, in one statement (None: no such cluster)."""
+    row = db.session.execute(
+        sa.select(Cluster, *_facts_columns(user, Cluster.id)).where(Cluster.slug == slug, visible_clusters(user))
+    ).one_or_none()
+    return None if row is None else (row.Cluster, _facts(row))
 
 
 @dataclass
@@ -162,25 +172,32 @@ def as_cards(stmt: sa.Select[Any]) -> sa.Select[Any]:
 
 
 def feed(user: Any, filters: PostFilter, page: int = 1, per_page: int = 20, details: bool = False) -> Page:
-    """Visible posts, newest first; ``details`` loads all of each post (the API), else cards."""
+    """Visible posts, newest first: whole posts with ``details`` (the API), else ``PostCard``s."""
     page = max(1, page)
     offset = (page - 1) * per_page
     ordered = filtered_ids(user, filters).order_by(Post.id.desc())
     # One statement gives the page's ids and the capped count: the window counts the newest
     # COUNT_CAP + 1 (or, further on, as many as reach this page) before the page is cut.
     window = ordered.limit(max(COUNT_CAP + 1, offset + per_page)).subquery()
-    rows = db.session.execute(
+    cut = (
         sa.select(window.c.id, sa.func.count().over().label("n"))
         .order_by(window.c.id.desc())
         .limit(per_page)
         .offset(offset)
-    ).all()
+    )
+    if details:
+        rows = db.session.execute(cut).all()
+    else:
+        # The same statement brings what identifies each card, so rendered cards need no post.
+        chosen = cut.subquery()
+        with_cards = sa.select(chosen.c.n, *CARD_COLUMNS).select_from(chosen).join(Post, Post.id == chosen.c.id)
+        rows = db.session.execute(_with_card_joins(with_cards).order_by(Post.id.desc())).all()
     if rows:
         total, capped = min(rows[0].n, COUNT_CAP), rows[0].n > COUNT_CAP
     else:
         total, capped = capped_count(ordered, COUNT_CAP)
     ids = [row.id for row in rows]
-    items = posts_by_ids(ids, details=details)
+    items: list[Any] = posts_by_ids(ids, details=True) if details else _cards(rows)
     return Page(items=items, page=page, per_page=per_page, total=total, total_capped=capped)
 
 
@@ -192,6 +209,83 @@ def posts_by_ids(ids: list[int], details: bool = False) -> list[Post]:
     stmt = sa.select(Post).where(Post.id.in_(ids))
     rows = {p.id: p for p in db.session.scalars(with_details(stmt) if details else as_cards(stmt))}
     return [rows[i] for i in ids if i in rows]
+
+
+#: What a rendered card (``pax.post_item`` via app/fragments.py) depends on: the post's identity,
+#: version and timestamps (an edit bumps them) and every related value the card prints.
+CARD_COLUMNS = (
+    Post.id,
+    Post.version,
+    Post.created_at,
+    Post.updated_at,
+    Post.author_org_id,
+    Organisation.name.label("author_org_name"),
+    Post.cluster_id,
+    Cluster.slug.label("cluster_slug"),
+    Cluster.name.label("cluster_name"),
+)
+
+
+def _with_card_joins(stmt: sa.Select[Any]) -> sa.Select[Any]:
+    return stmt.join(Organisation, Organisation.id == Post.author_org_id).join(Cluster, Cluster.id == Post.cluster_id)
+
+
+def card_identity(post: Post) -> tuple[Any, ...]:
+    """``CARD_COLUMNS`` of a loaded post, in the same order."""
+    return (
+        post.id,
+        post.version,
+        post.created_at,
+        post.updated_at,
+        post.author_org_id,
+        post.author_org.name,
+        post.cluster_id,
+        post.cluster.slug,
+        post.cluster.name,
+    )
+
+
+class _CardPosts:
+    """The posts behind one list's cards, loaded together the first time any card needs its post."""
+
+    def __init__(self, ids: list[int]) -> None:
+        self.ids = ids
+        self._posts: dict[int, Post] | None = None
+
+    def get(self, post_id: int) -> Post | None:
+        if self._posts is None:
+            self._posts = {post.id: post for post in posts_by_ids(self.ids)}
+        return self._posts.get(post_id)
+
+
+@dataclass(frozen=True, eq=False)
+class PostCard:
+    """A post in a list, as far as its card needs: ``identity`` (``CARD_COLUMNS``) finds a card
+    rendered before; the post itself is loaded, with the list's others, only when one is not."""
+
+    id: int
+    identity: tuple[Any, ...]
+    _posts: _CardPosts
+
+    @property
+    def post(self) -> Post | None:
+        """None when the post went between the list's query and this one (deleted meanwhile)."""
+        return self._posts.get(self.id)
+
+
+def _cards(rows: Any) -> list[PostCard]:
+    rows = list(rows)
+    posts = _CardPosts([row.id for row in rows])
+    return [PostCard(row.id, tuple(row)[-len(CARD_COLUMNS) :], posts) for row in rows]
+
+
+def post_cards(ids: list[int]) -> list[PostCard]:
+    """Cards for ids already filtered by visibility, in the given order."""
+    if not ids:
+        return []
+    stmt = _with_card_joins(sa.select(*CARD_COLUMNS).select_from(Post)).where(Post.id.in_(ids))
+    found = {row.id: row for row in db.session.execute(stmt)}
+    return _cards(found[i] for i in ids if i in found)
 
 
 def count_visible(user: Any, filters: PostFilter) -> tuple[int, bool]:

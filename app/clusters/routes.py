@@ -20,7 +20,7 @@ from app.clusters.forms import MODUS_LABELS, SUBSTANCE_LABELS, CommentForm, Post
 from app.clusters.models import Cluster, Post, PostType, Tlp
 from app.clusters.queries import (
     attachment_list,
-    cluster_facts,
+    cluster_page,
     cluster_tags,
     clusters_with_membership,
     feed,
@@ -34,7 +34,7 @@ from app.crossmatch.queries import hits as match_hits
 from app.extensions import db
 from app.files.services import human_size
 from app.files.sniff import ACCEPT_EXTENSIONS
-from app.policy import authorize, can, cluster_or_404, post_or_404
+from app.policy import authorize, can, cluster_or_404, may_post_as, post_or_404
 from app.retention.queries import deletion_date
 from app.validation import ValidationError
 
@@ -94,17 +94,20 @@ def index() -> str:
 @login_required
 def show(slug: str) -> str:
     """The cluster's feed: what the user may see of it, newest first, filtered and paged."""
-    cluster = _cluster_or_404(slug)
+    found = cluster_page(current_user, slug) if _SLUG.fullmatch(slug) else None
+    if found is None:
+        abort(404)
+    cluster, facts = found
     args = feed_args(request.args)
     args.filters.cluster_id = cluster.id
     return render_template(
         "clusters/show.html",
         cluster=cluster,
-        facts=cluster_facts(current_user, cluster),
+        facts=facts,
         page=feed(current_user, args.filters, args.page, PER_PAGE),
         args=args,
         tags=cluster_tags(current_user, cluster.id),
-        can_post=can(current_user, "create_post", cluster),
+        can_post=may_post_as(current_user, facts.role),
     )
 
 

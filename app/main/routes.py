@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from app.clusters.models import Post
-from app.clusters.queries import PostFilter, capped_count, clusters_with_membership, filtered_ids, posts_by_ids
+from app.clusters.queries import PostCard, PostFilter, capped_count, clusters_with_membership, filtered_ids, post_cards
 from app.db import utcnow
 from app.extensions import db
 from app.policy import member_cluster_ids
@@ -25,7 +25,7 @@ NEW_POSTS_SHOWN = 10
 
 @dataclass
 class NewPosts:
-    posts: list[Post]
+    posts: list[PostCard]
     total: int
     capped: bool
     since: datetime
@@ -45,7 +45,7 @@ def new_in_my_clusters(user: Any, since: datetime, first_visit: bool) -> NewPost
     )
     total, capped = capped_count(stmt)
     ids = list(db.session.scalars(stmt.order_by(Post.id.desc()).limit(NEW_POSTS_SHOWN)))
-    return NewPosts(posts_by_ids(ids), total, capped, since, first_visit)
+    return NewPosts(post_cards(ids), total, capped, since, first_visit)
 
 
 @bp.route("/")

@@ -94,18 +94,20 @@ def notification_page(user: Any, page: int = 1, per_page: int = 20) -> Page:
     return Page(items=rows, page=page, per_page=per_page, total=total)
 
 
+def unread_count_of(user_id: Any) -> sa.ScalarSelect[int]:
+    """How many notifications of ``user_id`` (a value or a column) are unread: a COUNT on an index."""
+    return (
+        sa.select(sa.func.count())
+        .select_from(Notification)
+        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+        .scalar_subquery()
+    )
+
+
 def unread_count(user: Any) -> int:
-    """How many of ``user``'s notifications are unread: one COUNT on an index."""
     if not is_active_user(user):
         return 0
-    return (
-        db.session.scalar(
-            sa.select(sa.func.count())
-            .select_from(Notification)
-            .where(Notification.user_id == user.id, Notification.read_at.is_(None))
-        )
-        or 0
-    )
+    return db.session.scalar(sa.select(unread_count_of(user.id))) or 0
 
 
 def clusters_with_modes(user: Any) -> list[tuple[Cluster, DeliveryMode | None]]:

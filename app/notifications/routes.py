@@ -15,6 +15,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
+from app.auth.sessions import unread_at_start
 from app.clusters.forms import page_number
 from app.notifications import queries, services
 from app.notifications.models import DeliveryMode
@@ -52,7 +53,13 @@ class _LazyCount:
 
     def _get(self) -> int:
         if self._value is None:
-            self._value = queries.unread_count(current_user) if current_user.is_authenticated else 0
+            if not current_user.is_authenticated:
+                self._value = 0
+            else:
+                # A GET changes no notification (marking read is a POST that redirects), so the
+                # count read with the session still holds when the header is rendered.
+                known = unread_at_start() if request.method in ("GET", "HEAD") else None
+                self._value = known if known is not None else queries.unread_count(current_user)
         return self._value
 
     def __bool__(self) -> bool:
