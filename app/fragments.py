@@ -10,54 +10,18 @@ stale HTML; an entry is only ever reached through a post, or a post's card colum
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Hashable
 from typing import Any
 
 from flask import Flask, current_app, request
 from markupsafe import Markup
 
+from app.lru import LruCache
+
 #: Cards of the most recently shown posts; a card is about 1.5 KB.
 CAPACITY = 4096
 
 
-class FragmentCache:
-    """A bounded least-recently-used map of rendered fragments, safe across worker threads."""
-
-    def __init__(self, capacity: int = CAPACITY) -> None:
-        self.capacity = capacity
-        self._items: OrderedDict[Hashable, Markup] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def find(self, key: Hashable) -> Markup | None:
-        with self._lock:
-            found = self._items.get(key)
-            if found is not None:
-                self._items.move_to_end(key)
-            return found
-
-    def get(self, key: Hashable, render: Callable[[], Markup]) -> Markup:
-        found = self.find(key)
-        if found is not None:
-            return found
-        fragment = render()
-        with self._lock:
-            self._items[key] = fragment
-            self._items.move_to_end(key)
-            while len(self._items) > self.capacity:
-                self._items.popitem(last=False)
-        return fragment
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-
-def fragments() -> FragmentCache:
+def fragments() -> LruCache[Markup]:
     return current_app.extensions["pax_fragments"]
 
 
@@ -87,5 +51,5 @@ def post_card(item: Any, heading_level: int = 2, show_cluster: bool = True) -> M
 
 
 def register(app: Flask) -> None:
-    app.extensions["pax_fragments"] = FragmentCache()
+    app.extensions["pax_fragments"] = LruCache[Markup](CAPACITY)
     app.jinja_env.globals["post_card"] = post_card

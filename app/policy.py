@@ -97,6 +97,12 @@ def _viewer(user: User) -> _Viewer:
     return _Viewer(user.id, user.organisation_id, user.organisation.is_law_enforcement)
 
 
+def viewer_key(user: Any) -> _Viewer | None:
+    """Everything of ``user`` the ``visible_*`` expressions are built from (None: sees nothing),
+    for callers that keep statements built with them."""
+    return _viewer(user) if is_active_user(user) else None
+
+
 def _audience(
     viewer: _Viewer,
     *,

@@ -646,12 +646,12 @@ def test_a_card_whose_post_is_deleted_after_the_list_query_is_left_out(app, make
     assert cards[0] == "" and "Kept" in cards[1]
 
 
-def test_the_fragment_cache_keeps_only_the_most_recent():
+def test_the_lru_cache_keeps_only_the_most_recent():
     from markupsafe import escape
 
-    from app.fragments import FragmentCache
+    from app.lru import LruCache
 
-    cache = FragmentCache(capacity=2)
+    cache = LruCache[str](capacity=2)
     renders: list[str] = []
 
     def render(text: str):  # type: ignore[no-untyped-def]

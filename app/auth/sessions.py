@@ -7,6 +7,7 @@ suspension, password or role change) ends the session on every app server at its
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from datetime import timedelta
@@ -84,22 +85,28 @@ def revoke_sessions(user_id: int, keep_current: bool = False) -> int:
     return result.rowcount or 0
 
 
+@functools.cache
+def _session_statement() -> sa.Select[Any]:
+    """The session row by its secret's hash, with the account (and its organisation): every
+    signed-in request needs both; and the header's unread count, which every page shows. Built
+    once with a bound parameter, so no request builds it or its cache key again."""
+    from app.auth.models import UserSession
+    from app.notifications.queries import unread_count_of
+
+    return (
+        sa.select(UserSession, unread_count_of(UserSession.user_id).label("unread"))
+        .options(joinedload(UserSession.user))
+        .where(UserSession.token_hash == sa.bindparam("token_hash"))
+    )
+
+
 def current_session_row() -> Any:
     if "pax_session" in g:
         return g.pax_session
     token = session.get(SESSION_KEY)
     if not token:
         return None
-    from app.auth.models import UserSession
-    from app.notifications.queries import unread_count_of
-
-    # The account (and its organisation) in the same statement: every signed-in request needs
-    # both; and the header's unread count, which every page shows.
-    found = db.session.execute(
-        sa.select(UserSession, unread_count_of(UserSession.user_id).label("unread"))
-        .options(joinedload(UserSession.user))
-        .where(UserSession.token_hash == token_hash(token))
-    ).one_or_none()
+    found = db.session.execute(_session_statement(), {"token_hash": token_hash(token)}).one_or_none()
     row = found.UserSession if found is not None else None
     g.pax_session = row
     if found is not None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import defer, lazyload, selectinload
@@ -25,8 +26,23 @@ from app.clusters.models import (
 from app.directory.models import Organisation
 from app.extensions import db
 from app.files.services import FileMeta, FileUnavailable, file_meta
+from app.lru import LruCache
 from app.notifications.models import DeliveryMode, Subscription
-from app.policy import is_active_user, visible_clusters, visible_comments, visible_posts
+from app.policy import is_active_user, viewer_key, visible_clusters, visible_comments, visible_posts
+
+_Built = TypeVar("_Built")
+
+#: Statements built for a viewer and a shape of query. SQLAlchemy keeps a statement's cache key on
+#: the statement, so running the same object again builds neither the policy's expression nor its
+#: key: a fifth of a feed page's CPU time (py-spy under bench/load.py). They hold bound values
+#: only (the viewer's ids, the filters), nothing of a request.
+_statements: LruCache[Any] = LruCache(4096)
+
+
+def built(key: tuple[Any, ...] | None, build: Callable[[], _Built]) -> _Built:
+    """``build()``, kept under ``key`` (None: not kept); ``key`` names everything it depends on."""
+    return build() if key is None else _statements.get(key, build)
+
 
 #: Counts stop here: "more than 1,000" is as useful to a reader as the exact figure, and a
 #: bounded count keeps a feed page's cost flat however many posts exist.
@@ -83,9 +99,13 @@ def _facts(row: Any) -> ClusterFacts:
 
 def cluster_page(user: Any, slug: str) -> tuple[Cluster, ClusterFacts] | None:
     """A visible cluster by slug with its ``ClusterFacts``, in one statement (None: no such cluster)."""
-    row = db.session.execute(
-        sa.select(Cluster, *_facts_columns(user, Cluster.id)).where(Cluster.slug == slug, visible_clusters(user))
-    ).one_or_none()
+    stmt = built(
+        ("cluster_page", viewer_key(user), slug),
+        lambda: sa.select(Cluster, *_facts_columns(user, Cluster.id)).where(
+            Cluster.slug == slug, visible_clusters(user)
+        ),
+    )
+    row = db.session.execute(stmt).one_or_none()
     return None if row is None else (row.Cluster, _facts(row))
 
 
@@ -175,6 +195,23 @@ def feed(user: Any, filters: PostFilter, page: int = 1, per_page: int = 20, deta
     """Visible posts, newest first: whole posts with ``details`` (the API), else ``PostCard``s."""
     page = max(1, page)
     offset = (page - 1) * per_page
+    shape = _filters_shape(filters)
+    key = None if shape is None else ("feed", viewer_key(user), shape, offset, per_page, details, COUNT_CAP)
+    ordered, stmt = built(key, lambda: _feed_statements(user, filters, offset, per_page, details))
+    rows = db.session.execute(stmt).all()
+    if rows:
+        total, capped = min(rows[0].n, COUNT_CAP), rows[0].n > COUNT_CAP
+    else:
+        total, capped = capped_count(ordered, COUNT_CAP)
+    ids = [row.id for row in rows]
+    items: list[Any] = posts_by_ids(ids, details=True) if details else _cards(rows)
+    return Page(items=items, page=page, per_page=per_page, total=total, total_capped=capped)
+
+
+def _feed_statements(
+    user: Any, filters: PostFilter, offset: int, per_page: int, details: bool
+) -> tuple[sa.Select[Any], sa.Select[Any]]:
+    """The visible posts in order, and the statement that reads one page of them."""
     ordered = filtered_ids(user, filters).order_by(Post.id.desc())
     # One statement gives the page's ids and the capped count: the window counts the newest
     # COUNT_CAP + 1 (or, further on, as many as reach this page) before the page is cut.
@@ -186,19 +223,19 @@ def feed(user: Any, filters: PostFilter, page: int = 1, per_page: int = 20, deta
         .offset(offset)
     )
     if details:
-        rows = db.session.execute(cut).all()
-    else:
-        # The same statement brings what identifies each card, so rendered cards need no post.
-        chosen = cut.subquery()
-        with_cards = sa.select(chosen.c.n, *CARD_COLUMNS).select_from(chosen).join(Post, Post.id == chosen.c.id)
-        rows = db.session.execute(_with_card_joins(with_cards).order_by(Post.id.desc())).all()
-    if rows:
-        total, capped = min(rows[0].n, COUNT_CAP), rows[0].n > COUNT_CAP
-    else:
-        total, capped = capped_count(ordered, COUNT_CAP)
-    ids = [row.id for row in rows]
-    items: list[Any] = posts_by_ids(ids, details=True) if details else _cards(rows)
-    return Page(items=items, page=page, per_page=per_page, total=total, total_capped=capped)
+        return ordered, cut
+    # The same statement brings what identifies each card, so rendered cards need no post.
+    chosen = cut.subquery()
+    with_cards = sa.select(chosen.c.n, *CARD_COLUMNS).select_from(chosen).join(Post, Post.id == chosen.c.id)
+    return ordered, _with_card_joins(with_cards).order_by(Post.id.desc())
+
+
+def _filters_shape(filters: PostFilter) -> tuple[Any, ...] | None:
+    """``filters`` as a key for ``built``; None for the filters whose values vary per visit
+    (a dashboard's "since", a list of ids), whose statements are not worth keeping."""
+    if filters.since is not None or filters.ids is not None:
+        return None
+    return (filters.cluster_id, filters.type, filters.tlp, filters.tag, filters.author_org_id)
 
 
 def posts_by_ids(ids: list[int], details: bool = False) -> list[Post]:
@@ -316,14 +353,19 @@ TAG_SAMPLE = 500
 
 def cluster_tags(user: Any, cluster_id: int | None = None, limit: int = 30) -> list[str]:
     """The most used tags among the newest posts the user may see."""
-    recent = filtered_ids(user, PostFilter(cluster_id=cluster_id)).order_by(Post.id.desc()).limit(TAG_SAMPLE).subquery()
-    stmt = (
-        sa.select(PostTag.tag, sa.func.count().label("n"))
-        .join(recent, recent.c.id == PostTag.post_id)
-        .group_by(PostTag.tag)
-        .order_by(sa.desc("n"), PostTag.tag)
-        .limit(limit)
-    )
+
+    def build() -> sa.Select[Any]:
+        recent = filtered_ids(user, PostFilter(cluster_id=cluster_id)).order_by(Post.id.desc()).limit(TAG_SAMPLE)
+        sample = recent.subquery()
+        return (
+            sa.select(PostTag.tag, sa.func.count().label("n"))
+            .join(sample, sample.c.id == PostTag.post_id)
+            .group_by(PostTag.tag)
+            .order_by(sa.desc("n"), PostTag.tag)
+            .limit(limit)
+        )
+
+    stmt = built(("tags", viewer_key(user), cluster_id, limit, TAG_SAMPLE), build)
     return [tag for tag, _n in db.session.execute(stmt)]
 
 
