@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, current_app, request
+from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
 from app.lru import LruCache
@@ -50,6 +51,28 @@ def post_card(item: Any, heading_level: int = 2, show_cluster: bool = True) -> M
     return fragments().get(("post_item", *card_identity(post), *shown), render)
 
 
+#: Stands in for the CSRF token in a rendered header; each request puts its own token there.
+CSRF_SLOT = "pax-csrf-token-slot"
+#: Headers of the most recent readers and pages (about 7 KB each).
+CHROME_CAPACITY = 1024
+
+
+def site_chrome(name: str, **shown: Any) -> Markup:
+    """A macro of templates/_chrome.html, rendered once per set of arguments. The macros read
+    nothing but their arguments (and url_for), so the arguments, which are what the fragment
+    shows, are its key: a reader's name, role or unread count changing is a different entry."""
+    key = (name, request.script_root, *sorted(shown.items()))
+
+    def render() -> Markup:
+        macro = getattr(current_app.jinja_env.get_template("_chrome.html").module, name)
+        return macro(**shown, **({"csrf": CSRF_SLOT} if name == "member_header" else {}))
+
+    html = current_app.extensions["pax_chrome"].get(key, render)
+    return html.replace(CSRF_SLOT, generate_csrf()) if CSRF_SLOT in html else html
+
+
 def register(app: Flask) -> None:
     app.extensions["pax_fragments"] = LruCache[Markup](CAPACITY)
+    app.extensions["pax_chrome"] = LruCache[Markup](CHROME_CAPACITY)
     app.jinja_env.globals["post_card"] = post_card
+    app.jinja_env.globals["site_chrome"] = site_chrome

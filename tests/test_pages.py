@@ -149,3 +149,34 @@ def test_hsts_and_secure_cookies_outside_local_runs(config_factory, make):
 
 def test_no_hsts_on_local_runs(client):
     assert "Strict-Transport-Security" not in client.get("/login").headers
+
+
+def test_the_header_is_each_readers_own_and_its_sign_out_works(client, make, login_as, new_client):
+    """The signed-in header is rendered once per set of values it shows (app/fragments.py): a
+    second reader of the same page gets their own name and role, a renamed account shows the new
+    name, and the sign-out form carries the request's own CSRF token."""
+    import re
+
+    from app.extensions import db
+
+    first = make.user(clusters={"policy": "reader"})
+    second = make.user(role="curator", clusters={"policy": "reader"})
+    first.name, second.name = "Ana Reader", "Bo Curator"
+    db.session.commit()
+    login_as(first)
+    page = client.get("/clusters/policy").get_data(as_text=True)
+    header = page.split("</header>")[0]
+    assert "Ana Reader" in header and "Role: Member" in header
+
+    other = new_client(second).get("/clusters/policy").get_data(as_text=True).split("</header>")[0]
+    assert "Bo Curator" in other and "Role: Curator" in other and "Ana Reader" not in other
+
+    first.name = "Ana Renamed"
+    db.session.commit()
+    again = client.get("/clusters/policy").get_data(as_text=True)
+    assert "Ana Renamed" in again.split("</header>")[0] and "Ana Reader" not in again
+
+    sign_out = re.search(r'action="/logout"[^>]*>\s*<input type="hidden" name="csrf_token" value="([^"]+)"', again)
+    assert sign_out and sign_out[1] != "pax-csrf-token-slot"
+    assert client.post("/logout", data={"csrf_token": sign_out[1]}).status_code == 302
+    assert client.get("/dashboard").status_code == 302
