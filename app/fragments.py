@@ -6,6 +6,10 @@ a page its card can come from here. The key holds the post's identity, version a
 and every related value the card prints, so an edit, a rename or a reused id is a miss, never
 stale HTML; an entry is only ever reached through a post, or a post's card columns
 (``queries.CARD_COLUMNS``), that the reader's policy-filtered query has just returned.
+
+Every page's site header and footer are kept the same way (``site_chrome``), keyed by exactly
+the values they print: a header holds its reader's name, e-mail, organisation and role, and is
+found again only under those values.
 """
 
 from __future__ import annotations
