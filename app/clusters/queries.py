@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -235,7 +236,8 @@ def _filters_shape(filters: PostFilter) -> tuple[Any, ...] | None:
     (a dashboard's "since", a list of ids), whose statements are not worth keeping."""
     if filters.since is not None or filters.ids is not None:
         return None
-    return (filters.cluster_id, filters.type, filters.tlp, filters.tag, filters.author_org_id)
+    # Every field, so a filter added later is part of the key without anyone remembering to.
+    return tuple(getattr(filters, f.name) for f in dataclasses.fields(filters))
 
 
 def posts_by_ids(ids: list[int], details: bool = False) -> list[Post]:
