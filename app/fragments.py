@@ -55,7 +55,8 @@ def post_card(item: Any, heading_level: int = 2, show_cluster: bool = True) -> M
     return fragments().get(("post_item", *card_identity(post), *shown), render)
 
 
-#: Stands in for the CSRF token in a rendered header; each request puts its own token there.
+#: Stands in for the CSRF token in a rendered header (base.html passes it as ``csrf``); each
+#: request puts its own token there.
 CSRF_SLOT = "pax-csrf-token-slot"
 #: Headers of the most recent readers and pages (about 7 KB each).
 CHROME_CAPACITY = 1024
@@ -69,7 +70,7 @@ def site_chrome(name: str, **shown: Any) -> Markup:
 
     def render() -> Markup:
         macro = getattr(current_app.jinja_env.get_template("_chrome.html").module, name)
-        return macro(**shown, **({"csrf": CSRF_SLOT} if name == "member_header" else {}))
+        return macro(**shown)
 
     html = current_app.extensions["pax_chrome"].get(key, render)
     return html.replace(CSRF_SLOT, generate_csrf()) if CSRF_SLOT in html else html
@@ -80,3 +81,4 @@ def register(app: Flask) -> None:
     app.extensions["pax_chrome"] = LruCache[Markup](CHROME_CAPACITY)
     app.jinja_env.globals["post_card"] = post_card
     app.jinja_env.globals["site_chrome"] = site_chrome
+    app.jinja_env.globals["csrf_slot"] = CSRF_SLOT

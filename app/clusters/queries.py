@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -251,37 +252,26 @@ def posts_by_ids(ids: list[int], details: bool = False) -> list[Post]:
 
 
 #: What a rendered card (``pax.post_item`` via app/fragments.py) depends on: the post's identity,
-#: version and timestamps (an edit bumps them) and every related value the card prints.
-CARD_COLUMNS = (
-    Post.id,
-    Post.version,
-    Post.created_at,
-    Post.updated_at,
-    Post.author_org_id,
-    Organisation.name.label("author_org_name"),
-    Post.cluster_id,
-    Cluster.slug.label("cluster_slug"),
-    Cluster.name.label("cluster_name"),
+#: version and timestamps (an edit bumps them) and every related value the card prints, each as
+#: its path on a loaded post and the column a list query reads it from.
+_CARD_FIELDS = (
+    ("id", Post.id),
+    ("version", Post.version),
+    ("created_at", Post.created_at),
+    ("updated_at", Post.updated_at),
+    ("author_org_id", Post.author_org_id),
+    ("author_org.name", Organisation.name.label("author_org_name")),
+    ("cluster_id", Post.cluster_id),
+    ("cluster.slug", Cluster.slug.label("cluster_slug")),
+    ("cluster.name", Cluster.name.label("cluster_name")),
 )
+CARD_COLUMNS = tuple(column for _path, column in _CARD_FIELDS)
+#: ``CARD_COLUMNS`` of a loaded post, in the same order.
+card_identity: Callable[[Post], tuple[Any, ...]] = operator.attrgetter(*(path for path, _column in _CARD_FIELDS))
 
 
 def _with_card_joins(stmt: sa.Select[Any]) -> sa.Select[Any]:
     return stmt.join(Organisation, Organisation.id == Post.author_org_id).join(Cluster, Cluster.id == Post.cluster_id)
-
-
-def card_identity(post: Post) -> tuple[Any, ...]:
-    """``CARD_COLUMNS`` of a loaded post, in the same order."""
-    return (
-        post.id,
-        post.version,
-        post.created_at,
-        post.updated_at,
-        post.author_org_id,
-        post.author_org.name,
-        post.cluster_id,
-        post.cluster.slug,
-        post.cluster.name,
-    )
 
 
 class _CardPosts:
