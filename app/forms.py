@@ -53,6 +53,15 @@ class ParsedForm(FlaskForm):
             else:
                 self.form_errors_extra.append(message)
 
+    def show_conflict(self, saved: ParsedForm, what: str) -> None:
+        """A stale save (409): keep every value the member typed, say that nothing was saved, and
+        put on each field whose saved value now differs from theirs what is saved now.
+
+        ``saved`` is this form filled in from the item as it is now; its version becomes this
+        form's, so saving again is a deliberate choice made having seen the change.
+        """
+        show_conflict(self, saved, what)
+
     def error_summary(self) -> list[tuple[str | None, str]]:
         """(field id or None, message) for the summary at the top of the page, in form order."""
         summary: list[tuple[str | None, str]] = [(None, m) for m in self.form_errors_extra]
@@ -60,3 +69,48 @@ class ParsedForm(FlaskForm):
             if f.name not in self.UNSHOWN_FIELDS:
                 summary.extend((f.id, message) for message in f.errors)
         return summary
+
+
+def show_conflict(form: FlaskForm, saved: FlaskForm, what: str) -> None:
+    """``ParsedForm.show_conflict`` for any form: a form without a place for messages above its
+    fields gets the explanation on its first field."""
+    from app.concurrency import STALE_PAGE
+
+    unshown = getattr(form, "UNSHOWN_FIELDS", ("csrf_token",))
+    shown = [
+        f for f in form if f.type not in ("CSRFTokenField", "HiddenField", "SubmitField") and f.name not in unshown
+    ]
+    if isinstance(getattr(form, "form_errors_extra", None), list):
+        form.form_errors_extra.append(STALE_PAGE.format(what=what))  # type: ignore[attr-defined]
+    elif shown:
+        shown[0].errors = [STALE_PAGE.format(what=what), *shown[0].errors]
+    for f in shown:
+        other = saved._fields.get(f.name)
+        if other is None or _comparable(other.data) == _comparable(f.data):
+            continue
+        f.errors = [*f.errors, f"Now saved: {_shown(other)}."]
+    if "version" in form and "version" in saved:
+        form["version"].data = saved["version"].data
+
+
+def _comparable(value: Any) -> Any:
+    if isinstance(value, str):
+        return " ".join(value.split())
+    if isinstance(value, list | tuple):
+        return sorted(_comparable(v) for v in value if v not in (None, ""))
+    return value if value not in (None, "") else None
+
+
+def _shown(f: Field) -> str:
+    """A field's saved value in words: choices by their labels, yes/no, lists joined, text cut short."""
+    value = f.data
+    labels = {str(c[0]): str(c[1]) for c in (getattr(f, "choices", None) or []) if isinstance(c, tuple | list)}
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        shown = ", ".join(labels.get(str(v), str(v)) for v in value if v)
+        return shown or "none"
+    if value in (None, ""):
+        return "empty"
+    text = labels.get(str(value), " ".join(str(value).split()))
+    return f"“{text[:200]}…”" if len(text) > 200 else f"“{text}”"

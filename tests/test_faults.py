@@ -90,6 +90,17 @@ def test_postgresql_restart_fails_cleanly_and_the_same_processes_recover(tmp_pat
                 assert answer.status_code == 503 and answer.json()["error"]["code"] == "unavailable"
                 assert answer.headers["Retry-After"] == "30"
 
+                # The sign-in page too (it used to be a 500: its after_request hook reads the providers).
+                for signing_in in (
+                    requests.get(portal.url + "/login", timeout=30),
+                    requests.post(portal.url + "/login", data={"email": seeded["email"]}, timeout=30),
+                    browser.get(portal.url + "/clusters/", timeout=30),
+                ):
+                    assert_clean_failure(signing_in, 0)
+                    assert signing_in.status_code == 503, (signing_in.request.method, signing_in.request.url)
+                    assert signing_in.headers["Retry-After"] == "30"
+                    assert "temporarily unavailable" in signing_in.text
+
                 started = time.monotonic()
                 ready = requests.get(portal.url + "/readyz", timeout=30)
                 assert_clean_failure(ready, time.monotonic() - started)
@@ -97,6 +108,7 @@ def test_postgresql_restart_fails_cleanly_and_the_same_processes_recover(tmp_pat
 
             cluster.start()
             assert requests.get(portal.url + "/readyz", timeout=10).status_code == 200
+            assert requests.get(portal.url + "/login", timeout=10).status_code == 200
             assert browser.get(post_page, timeout=10).status_code == 200, "the session did not survive the restart"
             assert requests.get(portal.url + "/api/v1/me", headers=api, timeout=10).json()["email"] == seeded["email"]
             assert (portal.process.pid, portal.worker_pids()) == processes, "gunicorn restarted a process"
@@ -303,3 +315,219 @@ def test_process_killed_mid_upload_leaves_no_visible_record_and_sweep_removes_th
     assert f"Removed {len(partials)} unfinished uploads and 0 orphaned blobs." in swept.output
     assert list((blobs / ".partial").glob("*")) == []
     assert [p for p in blobs.rglob("*") if p.is_file()] == []
+
+
+# --- Redis (the rate-limit store) going away and coming back ---------------------------------------
+
+
+@sqlite_half
+@pytest.mark.timeout(120)
+def test_redis_down_sign_in_and_api_keep_working_on_in_process_limits_and_recover(
+    config_factory: Any, make: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Redis cut off: sign-in and the API still answer (no 500), limits still hold (in process), one
+    warning is logged for the minute, not one per request; Redis back: counts go to it again."""
+    import logging
+
+    import redis
+
+    from app import create_app
+    from app.auth.tokens import create_token
+    from app.extensions import db
+    from tests.conftest import IsolatedClient, csrf_token_from
+    from tests.conftest import sign_in as sign_in_page
+    from tests.support.tcpproxy import Forwarder
+
+    member = make.user(clusters={"policy": "contributor"})
+    _row, token = create_token(member, "redis-fault", "read", 1)
+    db.session.commit()
+    api = {"Authorization": f"Bearer {token}"}
+    prefix = f"pax-fault-{secrets.token_hex(4)}"
+    store = redis.Redis.from_url("redis://127.0.0.1:6379/14")
+
+    def keys() -> int:
+        return len(store.keys(f"*{prefix}*"))
+
+    def failed_sign_in(client: Any, email: str) -> int:
+        page = client.get("/login")
+        assert page.status_code == 200, page.status_code
+        token = csrf_token_from(page.get_data(as_text=True))
+        answer = client.post("/login", data={"email": email, "password": "wrong", "csrf_token": token})
+        return int(answer.status_code)
+
+    with Forwarder(6379) as proxy:
+        url = f"redis://127.0.0.1:{proxy.port}/14"
+        portal = create_app(
+            config_factory(
+                RATELIMIT_ENABLED=True, REDIS_URL=url, RATELIMIT_STORAGE_URI=url, RATELIMIT_KEY_PREFIX=prefix
+            )
+        )
+        portal.config["PROPAGATE_EXCEPTIONS"] = False  # as in production: an error is a 500 page, not a raise
+        portal.test_client_class = IsolatedClient
+        browser = portal.test_client()
+        assert portal.test_client().get("/api/v1/me", headers=api).status_code == 200
+        assert failed_sign_in(portal.test_client(), "first@example.invalid") == 422
+        assert keys() > 0, "the limits are not counted in Redis to begin with"
+
+        proxy.cut()
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="pax.ratelimits"):
+            assert sign_in_page(browser, make, member).get("/clusters/").status_code == 200
+            for _ in range(5):
+                assert portal.test_client().get("/api/v1/me", headers=api).status_code == 200
+            # The per-account limit (5 a minute) still holds, counted in this process.
+            statuses = [failed_sign_in(portal.test_client(), "nobody@example.invalid") for _ in range(7)]
+        assert 500 not in statuses and statuses[0] == 422 and statuses[-1] == 429, statuses
+        warnings = [r for r in caplog.records if "rate-limit store unreachable" in r.getMessage()]
+        assert len(warnings) == 1, [r.getMessage() for r in caplog.records]
+
+        proxy.restore()
+        if keys():
+            store.delete(*store.keys(f"*{prefix}*"))
+        deadline, n = time.monotonic() + 60, 0
+        while keys() == 0 and time.monotonic() < deadline:  # Flask-Limiter re-checks with a growing pause
+            n += 1
+            assert failed_sign_in(portal.test_client(), f"probe{n}@example.invalid") == 422
+            time.sleep(0.5)
+        assert keys() > 0, "the limits did not go back to Redis"
+        db.session.remove()
+
+
+# --- the blob disk full ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def full_blob_disk(tmp_path: Path, config_factory: Any) -> Iterator[tuple[Any, Path]]:
+    """The app on a 2 MiB tmpfs of its own as blob directory (needs root, as CI has); yields (app, dir)."""
+    import subprocess
+
+    from app import create_app
+    from app.extensions import db
+    from tests.conftest import IsolatedClient
+
+    blobs = tmp_path / "tiny-blobs"
+    blobs.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m,mode=0700", "tmpfs", str(blobs)], check=False)
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        application = create_app(config_factory(STORAGE_URL=f"file://{blobs}"))
+        application.config["PROPAGATE_EXCEPTIONS"] = False  # as in production
+        application.test_client_class = IsolatedClient
+        with application.app_context():
+            yield application, blobs
+            db.session.remove()
+    finally:
+        subprocess.run(["umount", "-l", str(blobs)], check=False)
+
+
+@sqlite_half
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("through", ["page", "api"])
+def test_full_blob_disk_answers_507_keeps_nothing_and_the_portal_keeps_serving(
+    full_blob_disk: tuple[Any, Path], make: Any, through: str
+) -> None:
+    from app.clusters.models import Attachment
+    from app.extensions import db
+    from app.files.models import StoredFile
+    from tests.conftest import sign_in as sign_in_client
+    from tests.test_api_posts import bearer
+    from tests.test_posts_pages import publish
+
+    app, blobs = full_blob_disk
+    author = make.user(clusters={"policy": "contributor"})
+    post = publish(author, tlp="AMBER")
+    client = app.test_client()
+    fields: dict[str, str] = {}
+    headers: dict[str, str] = {}
+    if through == "page":
+        sign_in_client(client, make, author)
+        fields["csrf_token"] = csrf(client.get(f"/posts/{post.id}").get_data(as_text=True))
+        path = f"/posts/{post.id}/attachments"
+    else:
+        headers = bearer(author)
+        path = f"/api/v1/posts/{post.id}/attachments"
+
+    def upload(content: bytes) -> Any:
+        body = _multipart("manifest.txt", content, fields)
+        return client.post(
+            path,
+            input_stream=io.BytesIO(body),
+            headers={**headers, "Content-Length": str(len(body))},
+            content_type="multipart/form-data; boundary=paxfault",
+        )
+
+    big = b"".join(b"manifest line %07d\n" % n for n in range(200_000))  # 4.4 MiB on a 2 MiB disk
+    answer = upload(big)
+    assert answer.status_code == 507, answer.get_data(as_text=True)[:300]
+    if through == "api":
+        error = answer.get_json()["error"]
+        assert error["code"] == "storage_full" and "nothing of it was kept" in error["message"].lower()
+    else:
+        page = answer.get_data(as_text=True)
+        assert "no room left, so the file was not saved" in page and "Traceback" not in page
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Attachment.id))) == 0
+        assert db.session.scalar(sa.select(sa.func.count(StoredFile.id))) == 0
+    assert [p for p in blobs.rglob("*") if p.is_file()] == [], "a half-written blob was left"
+
+    # The portal keeps serving: pages, and an upload that fits.
+    assert client.get(f"/posts/{post.id}" if through == "page" else "/api/v1/me", headers=headers).status_code == 200
+    small = upload(b"seal numbers checked at gate 4\n")
+    assert small.status_code in (201, 302), small.get_data(as_text=True)[:300]
+
+
+# --- a damaged blob: the portal's own error, wherever the damage sits --------------------------------
+
+
+@sqlite_half
+@pytest.mark.parametrize("where", ["first", "last", "last-of-range"])
+def test_damaged_blob_is_a_clean_error_before_any_byte(client: Any, make: Any, where: str) -> None:
+    """Damage in the first or the last segment (of the file or of a Range) is found before the
+    status line: the API's JSON error (and the page's error page), never a server's bare 500."""
+    from app.clusters.models import Attachment
+    from app.extensions import db
+    from app.files import crypto
+    from app.files.services import blob_store
+    from tests.test_api_posts import bearer
+    from tests.test_posts_pages import publish
+
+    author = make.user(clusters={"policy": "contributor"})
+    post = publish(author, tlp="AMBER")
+    headers = bearer(author)
+    content = os.urandom(1_000_000).hex().encode()  # 2 MB: 31 segments, more than one write
+    body = _multipart("data.txt", content, {})
+    created = client.post(
+        f"/api/v1/posts/{post.id}/attachments",
+        input_stream=io.BytesIO(body),
+        headers={**headers, "Content-Length": str(len(body))},
+        content_type="multipart/form-data; boundary=paxfault",
+    )
+    assert created.status_code == 201, created.get_json()
+    attachment_id = created.get_json()["id"]
+    db.session.commit()
+    record = db.session.get(Attachment, attachment_id).file
+    reader = blob_store().open(record.blob_key)
+    raw = bytearray(reader.read(10**9))
+    reader.close()
+    stored = crypto.SEGMENT_SIZE + crypto.TAG_SIZE
+    offset = {
+        "first": crypto.HEADER_SIZE + 5,
+        "last": len(raw) - 3,
+        "last-of-range": crypto.HEADER_SIZE + 20 * stored + 7,
+    }
+    raw[offset[where]] ^= 0x01
+    with blob_store().writer(record.blob_key) as writer:
+        writer.write(bytes(raw))
+
+    wanted = dict(headers)
+    if where == "last-of-range":  # bytes 1 MiB .. segment 20, whose last segment is the damaged one
+        wanted["Range"] = f"bytes={crypto.SEGMENT_SIZE * 2}-{crypto.SEGMENT_SIZE * 20 + 100}"
+    answer = client.get(f"/api/v1/attachments/{attachment_id}", headers=wanted)
+    assert answer.status_code == 500 and answer.is_json, answer.status_code
+    assert answer.get_json()["error"]["code"] == "file_integrity"
+    assert content[:4096] not in answer.data
+    page = client.get(f"/api/v1/attachments/{attachment_id}", headers={**wanted, "Accept": "text/html"})
+    assert page.get_json()["error"]["code"] == "file_integrity"  # the API answers JSON whatever is asked

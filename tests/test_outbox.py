@@ -171,3 +171,71 @@ def test_outbox_commands(app, make, runner, smtp):
     assert len(smtp.inbox) == 1
     status = runner.invoke(args=["outbox", "status"]).output
     assert "sent     1" in status and "No message is pending." in status
+
+
+@pytest.mark.timeout(120)
+def test_overlapping_runs_deliver_each_message_exactly_once(app, make, smtp, monkeypatch):
+    """Two ``outbox send`` runs at once (a slow scheduler overlapping the next tick) pick the same
+    due messages; each message is claimed by exactly one of them and delivered once."""
+    import threading
+
+    import app.notifications.outbox as outbox
+    from app.notifications.services import queue_mail
+
+    user = make.user()
+    ids = [queue_mail(user, subject=f"Message {n}", body=f"Body {n}").id for n in range(5)]
+    db.session.commit()
+    ids = list(db.session.scalars(sa.select(OutboxMessage.id).where(OutboxMessage.user_id == user.id)))
+    assert len(ids) == 5
+    settings = smtp_settings(smtp.url)
+    t0 = utcnow() + timedelta(seconds=1)
+
+    # Both runs have listed the due messages before either claims one: they overlap completely.
+    barrier = threading.Barrier(2, timeout=20)
+    original = outbox._claim
+    started: set[str] = set()
+
+    def claim_after_both_listed(message_id, run_id, now, lease):  # type: ignore[no-untyped-def]
+        if run_id not in started:
+            started.add(run_id)
+            barrier.wait()
+        return original(message_id, run_id, now, lease)
+
+    monkeypatch.setattr(outbox, "_claim", claim_after_both_listed)
+    runs: list[object] = []
+
+    def run() -> None:
+        with app.app_context():
+            try:
+                runs.append(send_due(settings, MAIL_FROM, now=t0))
+            except BaseException as exc:  # reported below
+                runs.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert all(not isinstance(r, BaseException) for r in runs), runs
+    assert sum(r.sent for r in runs) == 5  # type: ignore[attr-defined]
+    subjects = sorted(str(received.message["Subject"]) for received in smtp.inbox)
+    assert subjects == sorted(f"Message {n}" for n in range(5)), subjects
+    fresh()
+    rows = db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.id.in_(ids))).all()
+    assert all(m.status is OutboxStatus.SENT and m.attempts == 1 and m.claimed_by is None for m in rows)
+    assert send_due(settings, MAIL_FROM, now=t0 + timedelta(hours=1)).sent == 0
+    assert len(smtp.inbox) == 5
+
+
+def test_a_run_that_died_after_claiming_leaves_a_claim_that_expires(make, smtp):
+    """A claim protects a message only for its lease: a run killed after claiming does not make
+    the message undeliverable for good."""
+    from app.notifications.outbox import _claim
+
+    message = one_mail_for(make)
+    settings = smtp_settings(smtp.url)
+    now = utcnow() + timedelta(seconds=1)
+    assert _claim(message.id, "dead-run", now, timedelta(seconds=-1))  # claimed, lease already over
+    assert send_due(settings, MAIL_FROM, now=now).sent == 1
+    assert _claim(message.id, "other", now, timedelta(minutes=5)) is False  # sent: nothing to claim
+    assert len(smtp.inbox) == 1

@@ -269,7 +269,9 @@ def test_a_stale_edit_is_not_silently_overwritten(client, make, login_as):
     assert submit_edit(client, post.id, title="Changed elsewhere").status_code == 302
     stale = client.post(f"/posts/{post.id}/edit", data=form_data(page, title="My late change"))
     assert stale.status_code == 409
-    assert "Someone changed this post while you were editing it" in stale.get_data(as_text=True)
+    text = stale.get_data(as_text=True)
+    assert "Someone else saved a change to this post while you were editing it" in text
+    assert "My late change" in text and "Now saved: “Changed elsewhere”" in text
     db.session.expire_all()
     assert db.session.get(Post, post.id).title == "Changed elsewhere"
 

@@ -29,7 +29,7 @@ def upload_attachment(post_id: str) -> tuple[Response, int, dict[str, str]]:
     try:
         attachment, meta = attach_upload(user, post)
     except UploadRefused as exc:
-        fields = {} if exc.status in (403, 503) else {"file": exc.message}
+        fields = {} if exc.status in (403, 503, 507) else {"file": exc.message}
         raise ApiError(exc.status, exc.message, fields) from None
     location = url_for("api.download_attachment", attachment_id=attachment.id)
     return jsonify(attachment_json(attachment, meta)), 201, {"Location": location}

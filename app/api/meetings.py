@@ -20,7 +20,9 @@ from app.api.inputs import cluster_id_from_slug, id_or_404, json_object, paginat
 from app.api.meetings_openapi import register
 from app.api.serializers import page_json, timestamp
 from app.audit.services import record_view
+from app.concurrency import check_if_match, etag, with_etag
 from app.errors import ApiError
+from app.extensions import db
 from app.files.http import send_stored_file
 from app.files.uploads import UploadRefused
 from app.meetings import documents, services
@@ -175,7 +177,8 @@ def create_meeting() -> tuple[Response, int, dict[str, str]]:
         raise ApiError(422, INVALID_MEETING, exc.fields) from None
     except services.NotAllowed as exc:
         raise ApiError(403, str(exc)) from None
-    return jsonify(meeting_json(user, meeting)), 201, {"Location": url_for("api.get_meeting", meeting_id=meeting.id)}
+    headers = {"Location": url_for("api.get_meeting", meeting_id=meeting.id), "ETag": etag(meeting, _shown(meeting))}
+    return jsonify(meeting_json(user, meeting)), 201, headers
 
 
 @bp.get("/meetings/<meeting_id>")
@@ -184,7 +187,12 @@ def get_meeting(meeting_id: str) -> Response:
     user = api_user()
     meeting = meeting_or_404(user, id_or_404(meeting_id))
     record_view(user, "meeting", meeting, via="api")
-    return jsonify(meeting_json(user, meeting))
+    return with_etag(jsonify(meeting_json(user, meeting)), meeting, _shown(meeting))
+
+
+def _shown(meeting: Meeting) -> list[tuple[int, int, int]]:
+    """What a meeting's ETag covers besides the meeting: its agenda items (id, version, position)."""
+    return [(item.id, item.version, item.position) for item in meeting.agenda]
 
 
 @bp.patch("/meetings/<meeting_id>")
@@ -193,6 +201,7 @@ def update_meeting(meeting_id: str) -> Response:
     """Change the fields sent; the others keep their values. ``agenda`` replaces the whole agenda."""
     user = api_user()
     meeting = meeting_or_404(user, id_or_404(meeting_id), need="edit_meeting")
+    check_if_match(meeting, _shown(meeting))
     data = _validated(json_object(), partial_of=meeting_to_input(meeting))
     try:
         services.update_meeting(user, meeting, data)
@@ -200,7 +209,9 @@ def update_meeting(meeting_id: str) -> Response:
         raise ApiError(422, INVALID_MEETING, exc.fields) from None
     except services.NotAllowed as exc:
         raise ApiError(403, str(exc)) from None
-    return jsonify(meeting_json(user, meeting))
+    db.session.flush()
+    db.session.expire(meeting, ["agenda"])
+    return with_etag(jsonify(meeting_json(user, meeting)), meeting, _shown(meeting))
 
 
 @bp.delete("/meetings/<meeting_id>")
@@ -208,6 +219,7 @@ def update_meeting(meeting_id: str) -> Response:
 def delete_meeting(meeting_id: str) -> Response:
     user = api_user()
     meeting = meeting_or_404(user, id_or_404(meeting_id), need="delete_meeting")
+    check_if_match(meeting, _shown(meeting))
     try:
         services.delete_meeting(user, meeting)
     except services.NotAllowed as exc:
@@ -228,7 +240,7 @@ def upload_meeting_document(meeting_id: str) -> tuple[Response, int, dict[str, s
     except documents.FieldRefused as exc:
         raise ApiError(422, "The document is not valid; see fields.", exc.fields) from None
     except UploadRefused as exc:
-        fields = {} if exc.status in (403, 503) else {"file": exc.message}
+        fields = {} if exc.status in (403, 503, 507) else {"file": exc.message}
         raise ApiError(exc.status, exc.message, fields) from None
     location = url_for("api.download_meeting_document", document_id=document.id)
     return jsonify(document_json(DocumentRow(document, meta))), 201, {"Location": location}
@@ -253,6 +265,7 @@ def download_meeting_document(document_id: str) -> Response:
 def delete_meeting_document(document_id: str) -> Response:
     user = api_user()
     document = meeting_document_or_404(user, id_or_404(document_id), need="remove_meeting_document")
+    check_if_match(document)
     try:
         documents.remove_document(user, document)
     except services.NotAllowed as exc:

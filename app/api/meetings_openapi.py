@@ -257,6 +257,10 @@ PATHS: dict[str, Any] = {
                     "201": _ok("The document as stored, encrypted.", "MeetingDocument", headers=_LOCATION),
                     **_errors(400, 401, 403, 404, 413, 415, 422, 429),
                     "503": {"description": "The file store is unavailable.", "content": _ERROR},
+                    "507": {
+                        "description": "The file store is full (code `storage_full`); nothing of the file was kept.",
+                        "content": _ERROR,
+                    },
                 },
                 description="Multipart form data: optional `title`, `tlp`, `agenda_item_id` and "
                 "`law_enforcement_only`, then one part named `file`. The type is sniffed from the content "

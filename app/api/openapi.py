@@ -44,7 +44,16 @@ ERROR_RESPONSES: dict[int, tuple[str, str]] = {
     401: ("Unauthorized", "No token, or an unknown, expired or revoked one, or the account is not active."),
     403: ("Forbidden", "The token's scope or the caller's role does not allow this."),
     404: ("NotFound", "Nothing here, or nothing the caller may see: the two look alike."),
-    409: ("Conflict", "This conflicts with the current state."),
+    409: (
+        "Conflict",
+        "This conflicts with the current state; for an edit, someone else saved a change to the item at the "
+        "same moment (code `edit_conflict`) and nothing of this request was saved: fetch it again and resend.",
+    ),
+    412: (
+        "PreconditionFailed",
+        "`If-Match` names a version that is no longer the item's current one (code `precondition_failed`); "
+        "nothing was changed: fetch the item again (new ETag) and resend.",
+    ),
     413: ("PayloadTooLarge", f"The body is larger than the API accepts ({JSON_MAX_BYTES:,} bytes for JSON)."),
     415: ("UnsupportedMediaType", "The body is not declared as application/json."),
     422: ("ValidationFailed", "Some values are not valid; `fields` names each with a message."),
@@ -237,6 +246,10 @@ PATHS: dict[str, Any] = {
                     ),
                     **_errors(400, 401, 403, 404, 413, 415, 429),
                     "503": {"description": "The file store is unavailable.", "content": _content(ref("Error"))},
+                    "507": {
+                        "description": "The file store is full (code `storage_full`); nothing of the file was kept.",
+                        "content": _content(ref("Error")),
+                    },
                 },
                 description="Multipart form data with one part named `file` (the filename is taken from it). "
                 "The type is sniffed from the content: PDF, Office and OpenDocument files, PNG, JPEG, GIF, WebP "
@@ -348,8 +361,57 @@ def register_paths(tag: dict[str, str], paths: dict[str, Any], schemas: dict[str
     DOCUMENT["tags"].insert(len(DOCUMENT["tags"]) - 1, tag)
     overlap = (set(paths) & set(PATHS)) | (set(schemas or {}) & set(SCHEMAS))
     assert not overlap, f"OpenAPI entries defined twice: {sorted(overlap)}"
-    PATHS.update(paths)
+    PATHS.update(with_concurrency(paths))
     SCHEMAS.update(schemas or {})
+
+
+# --- optimistic concurrency: ETag and If-Match (``app.concurrency``) ------------------------------------
+
+#: Items the API edits: their GET (and a change's answer) sends an ETag; PATCH, PUT and DELETE honour
+#: If-Match. The paths that create them send the new item's ETag with 201.
+VERSIONED_PATHS = frozenset(
+    {"/posts/{post_id}", "/meetings/{meeting_id}", "/meeting-documents/{document_id}", "/workplan/items/{item_id}"}
+)
+CREATING_PATHS = frozenset({"/posts", "/meetings", "/workplan/items"})
+ETAG_HEADER = {
+    "ETag": {
+        "description": 'The item\'s current version as a strong entity tag (for example `"v3"`): send it back '
+        "as `If-Match` to change or delete the item only if nobody has changed it since.",
+        "schema": {"type": "string"},
+    }
+}
+IF_MATCH = {
+    "name": "If-Match",
+    "in": "header",
+    "required": False,
+    "description": "The ETag of the copy this change is based on (or `*`). When the item has changed since, "
+    "the answer is 412 and nothing is changed. Without it the change applies to the current version; two "
+    "changes at the same moment still never overwrite each other silently: one of them gets 409.",
+    "schema": {"type": "string"},
+}
+
+
+def with_concurrency(paths: dict[str, Any]) -> dict[str, Any]:
+    """Describe ETag, If-Match, 409 and 412 on the operations of versioned items."""
+    for path, item in paths.items():
+        for method, operation in item.items():
+            if method == "parameters":
+                continue
+            responses = operation["responses"]
+            sends_tag = (path in VERSIONED_PATHS and method in ("get", "patch", "put")) or (
+                path in CREATING_PATHS and method == "post"
+            )
+            for status in ("200", "201"):
+                if sends_tag and status in responses and "$ref" not in responses[status]:
+                    answer = responses[status]
+                    responses[status] = {**answer, "headers": {**answer.get("headers", {}), **ETAG_HEADER}}
+            if path in VERSIONED_PATHS and method in ("patch", "put", "delete"):
+                operation["parameters"] = [*operation.get("parameters", []), IF_MATCH]
+                responses.update(_errors(409, 412))
+    return paths
+
+
+with_concurrency(PATHS)
 
 
 @bp.get("/openapi.json")

@@ -22,6 +22,7 @@ from app.clusters.queries import feed
 from app.clusters.search import search as search_visible
 from app.clusters.services import NotAllowed
 from app.clusters.validation import PostInput, parse_post
+from app.concurrency import check_if_match, etag, with_etag
 from app.errors import ApiError
 from app.policy import post_or_404
 from app.validation import ValidationError
@@ -79,7 +80,7 @@ def create_post() -> tuple[Response, int, dict[str, str]]:
     except NotAllowed as exc:
         raise ApiError(403, str(exc)) from None
     data = with_matches(post_json(post), api_user(), post)
-    return jsonify(data), 201, {"Location": url_for("api.get_post", post_id=post.id)}
+    return jsonify(data), 201, {"Location": url_for("api.get_post", post_id=post.id), "ETag": etag(post)}
 
 
 @bp.get("/posts/<post_id>")
@@ -87,15 +88,19 @@ def create_post() -> tuple[Response, int, dict[str, str]]:
 def get_post(post_id: str) -> Response:
     post = post_or_404(api_user(), id_or_404(post_id))
     record_view(api_user(), "post", post, via="api")
-    return jsonify(with_matches(post_json(post), api_user(), post))
+    return with_etag(jsonify(with_matches(post_json(post), api_user(), post)), post)
 
 
 @bp.patch("/posts/<post_id>")
 @token_required("write")
 def update_post(post_id: str) -> Response:
-    """Change the fields sent; the others keep their values. An edit that changes nothing is not a version."""
+    """Change the fields sent; the others keep their values. An edit that changes nothing is not a version.
+
+    ``If-Match`` (the ETag of a GET) makes it conditional: 412 when the post changed since.
+    """
     user = api_user()
     post = post_or_404(user, id_or_404(post_id), need="edit_post")
+    check_if_match(post)
     raw = json_object()
     current = post_to_input(post)
     data = _validated(raw, partial_of=current)
@@ -106,7 +111,7 @@ def update_post(post_id: str) -> Response:
             raise ApiError(422, INVALID_POST, exc.fields) from None
         except NotAllowed as exc:
             raise ApiError(403, str(exc)) from None
-    return jsonify(with_matches(post_json(post), user, post))
+    return with_etag(jsonify(with_matches(post_json(post), user, post)), post)
 
 
 @bp.delete("/posts/<post_id>")
@@ -114,6 +119,7 @@ def update_post(post_id: str) -> Response:
 def delete_post(post_id: str) -> Response:
     user = api_user()
     post = post_or_404(user, id_or_404(post_id), need="delete_post")
+    check_if_match(post)
     try:
         services.delete_post(user, post)
     except NotAllowed as exc:

@@ -19,6 +19,7 @@ from app.api.inputs import id_or_404, json_object
 from app.api.openapi import WRITE_BODY, _errors, _ok, _operation, register_paths
 from app.api.openapi_schemas import ref
 from app.api.serializers import timestamp
+from app.concurrency import check_if_match, etag, with_etag
 from app.errors import ApiError
 from app.policy import can, workplan_item_or_404
 from app.routing import MAX_ID
@@ -99,7 +100,8 @@ def workplan() -> Response:
 @token_required("read")
 def workplan_item(item_id: str) -> Response:
     user = api_user()
-    return jsonify(_item_with_history(user, workplan_item_or_404(user, id_or_404(item_id))))
+    item = workplan_item_or_404(user, id_or_404(item_id))
+    return with_etag(jsonify(_item_with_history(user, item)), item)
 
 
 def _parsed(raw: dict[str, Any], creating: bool) -> dict[str, Any]:
@@ -123,7 +125,7 @@ def create_workplan_item() -> tuple[Response, int, dict[str, str]]:
     except services.NotAllowed as exc:
         raise ApiError(403, str(exc)) from None
     location = url_for("api.workplan_item", item_id=item.id)
-    return jsonify(_item_with_history(user, item)), 201, {"Location": location}
+    return jsonify(_item_with_history(user, item)), 201, {"Location": location, "ETag": etag(item)}
 
 
 @bp.patch("/workplan/items/<item_id>")
@@ -132,6 +134,7 @@ def update_workplan_item(item_id: str) -> Response:
     """Change the fields sent; coordinators may send only status and progress."""
     user = api_user()
     item = workplan_item_or_404(user, id_or_404(item_id), need="update_workplan_item")
+    check_if_match(item)
     raw = json_object()
     allowed = services.allowed_fields(user, item)
     refused = sorted((set(raw) & set(ITEM_FIELDS)) - allowed) if allowed is not None else []
@@ -144,7 +147,7 @@ def update_workplan_item(item_id: str) -> Response:
         raise ApiError(422, INVALID_ITEM, exc.fields) from None
     except services.NotAllowed as exc:
         raise ApiError(403, str(exc)) from None
-    return jsonify(_item_with_history(user, item))
+    return with_etag(jsonify(_item_with_history(user, item)), item)
 
 
 # --- OpenAPI -------------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from app.clusters.queries import (
 from app.clusters.search import search as search_posts
 from app.clusters.search import terms
 from app.clusters.validation import parse_post
+from app.concurrency import StaleEdit, form_version
 from app.crossmatch.queries import hits as match_hits
 from app.extensions import db
 from app.files.services import human_size
@@ -177,15 +178,13 @@ def edit_post(post_id: int) -> Any:
     form = PostForm(post.cluster)
     if not form.validate():
         return _render_form(form, post, 422)
-    if form.version.data != str(post.version):
-        form.form_errors_extra.append(
-            f"Someone changed this post while you were editing it (it is now version {post.version}). "
-            "Your text is below; open the post in another tab to compare, then save again."
-        )
-        form.version.data = str(post.version)
-        return _render_form(form, post, 409)
     try:
-        services.edit_post(current_user, post, parse_post(form.to_raw()))
+        services.edit_post(current_user, post, parse_post(form.to_raw()), form_version(form.version.data))
+    except StaleEdit:
+        db.session.rollback()
+        current = post_or_404(current_user, post_id, "edit_post")
+        form.show_conflict(PostForm.for_post(current), "post")
+        return _render_form(form, current, 409)
     except ValidationError as exc:
         db.session.rollback()
         form.show_errors(exc)
@@ -206,7 +205,7 @@ def delete_post(post_id: int) -> Any:
         return render_template("clusters/post_delete.html", post=post)
     cluster, title = post.cluster, post.title
     try:
-        services.delete_post(current_user, post)
+        services.delete_post(current_user, post, form_version(request.form.get("version")))
     except services.NotAllowed:
         db.session.rollback()
         abort(403)

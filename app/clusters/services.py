@@ -25,6 +25,7 @@ from app.clusters.models import (
     PostVersion,
 )
 from app.clusters.validation import MAX_BODY, PostInput
+from app.concurrency import claim
 from app.crossmatch.services import index_note
 from app.db import utcnow
 from app.directory.models import Organisation
@@ -133,17 +134,22 @@ def publish_post(author: User, data: PostInput) -> Post:
     return post
 
 
-def edit_post(editor: User, post: Post, data: PostInput) -> Post:
-    """Change a post, keeping what it was as a version."""
+def edit_post(editor: User, post: Post, data: PostInput, expected_version: int | None = None) -> Post:
+    """Change a post, keeping what it was as a version.
+
+    ``expected_version`` is the version the editor's copy shows; a save from any other, or one
+    that loses to a simultaneous save, raises ``StaleEdit`` and writes nothing.
+    """
     if not can(editor, "edit_post", post):
         raise NotAllowed("Only the author or their organisation's focal point can edit this post.")
     cluster = cluster_by_slug(data.cluster)
     if cluster.id != post.cluster_id and not can(editor, "create_post", cluster):
         raise NotAllowed(f"Only contributors and coordinators of {cluster.name} can post in it.")
+    replaced = claim(post, expected_version)
     db.session.add(
         PostVersion(
             post_id=post.id,
-            version=post.version,
+            version=replaced,
             title=post.title,
             body=post.body,
             tlp=post.tlp,
@@ -154,7 +160,6 @@ def edit_post(editor: User, post: Post, data: PostInput) -> Post:
         )
     )
     _apply(post, data, cluster)
-    post.version += 1
     post.updated_at = utcnow()
     db.session.flush()
     record(
@@ -170,9 +175,11 @@ def edit_post(editor: User, post: Post, data: PostInput) -> Post:
     return post
 
 
-def delete_post(user: User, post: Post) -> None:
+def delete_post(user: User, post: Post, expected_version: int | None = None) -> None:
+    """Delete the post (``StaleEdit`` when it changed since ``expected_version`` or meanwhile)."""
     if not can(user, "delete_post", post):
         raise NotAllowed("Only the author or their organisation's focal point can delete this post.")
+    claim(post, expected_version)
     from app.clusters.attachments import shred_post_files
 
     log.info("post %s deleted by user %s", post.id, user.id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from app.concurrency import claim
 from app.directory.models import Organisation, OrganisationDomain, OrgType
 from app.extensions import db
 from app.validation import ValidationError, normalise_country, normalise_domain
@@ -66,6 +67,7 @@ def add_domain(organisation: Organisation, raw: str) -> OrganisationDomain:
     domain, problem = _checked_domain(raw, organisation)
     if problem:
         raise ValidationError({"domain": problem})
+    claim(organisation)
     row = OrganisationDomain(organisation=organisation, domain=domain)
     db.session.add(row)
     db.session.flush()

@@ -1,8 +1,10 @@
 """Sending a stored file over HTTP: streamed, with Range support, audited, never unauthenticated.
 
 The response starts only after ``open_file`` has checked the key, the blob's length and header
-and the first segment of the range. A later segment that fails authentication ends the stream
-early: the client sees a body shorter than its Content-Length (an error), never bad bytes.
+and the first and last segments of the range, and after the first write (1 MiB) is decrypted:
+damage there, or anywhere in a file of up to 1 MiB, is the portal's clean error page or JSON
+body. A segment in between that fails authentication ends the stream early: the client sees a
+body shorter than its Content-Length (an error), never bad bytes.
 """
 
 from __future__ import annotations
@@ -129,6 +131,9 @@ def send_stored_file(
     start, stop = span if isinstance(span, tuple) else (0, file.size)
     try:
         opened = open_file(file, start, stop)
+        pieces = decrypted_ahead(opened.chunks)
+        # Decrypted before the status line is sent: an error in it is still a clean answer.
+        first_piece = next(pieces, b"")
     except FileUnavailable as exc:
         failure(file, exc, actor, target, request.remote_addr)
         raise
@@ -146,7 +151,9 @@ def send_stored_file(
 
     def body() -> Iterator[bytes]:
         try:
-            yield from decrypted_ahead(opened.chunks)
+            if first_piece:
+                yield first_piece
+            yield from pieces
         except FileUnavailable as exc:
             failure(file, exc, actor, target, source)
             raise
@@ -157,6 +164,8 @@ def send_stored_file(
         mimetype=opened.meta.media_type,
         direct_passthrough=True,
     )
+    # A body never iterated (the client went away first) still stops the decrypting thread.
+    response.call_on_close(pieces.close)
     headers = response.headers
     headers["Content-Length"] = str(opened.length)
     headers["Content-Disposition"] = content_disposition(opened.meta.filename)

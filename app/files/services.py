@@ -254,9 +254,10 @@ def open_file(file: StoredFile, start: int = 0, stop: int | None = None) -> Open
     """Plaintext bytes ``start``..``stop`` of ``file``, decrypted segment by segment as they are read.
 
     Everything that can be checked before the first byte is: the data key, the metadata, the
-    blob's exact length and header, and the first segment of the range. A later segment that
-    fails authentication raises ``FileUnavailable`` from the iterator, so a response streaming
-    it is cut off instead of completed with bad data.
+    blob's exact length and header, and the first and the last segment of the range (the last
+    is where truncation and damage to the end show). A segment in between that fails
+    authentication raises ``FileUnavailable`` from the iterator, so a response streaming it is
+    cut off instead of completed with bad data.
     """
     stop = file.size if stop is None else stop
     dek = data_key(file)
@@ -289,6 +290,8 @@ def open_file(file: StoredFile, start: int = 0, stop: int | None = None) -> Open
     segments = crypto.decrypt_stream(decryptor, lambda n: read_exact(reader, n), first, last)
     try:
         opening = next(segments)
+        if last > first:
+            _check_segment(store, key, decryptor, last)
     except (crypto.IntegrityError, StorageError) as exc:
         reader.close()
         raise FileUnavailable("integrity" if isinstance(exc, crypto.IntegrityError) else "storage", str(exc)) from None
@@ -317,6 +320,15 @@ def open_file(file: StoredFile, start: int = 0, stop: int | None = None) -> Open
             reader.close()
 
     return OpenedFile(file=file, meta=meta, start=start, stop=stop, chunks=plaintext())
+
+
+def _check_segment(store: BlobStore, key: str, decryptor: crypto.SegmentDecryptor, index: int) -> None:
+    """Authenticate segment ``index`` of the blob on its own (``IntegrityError`` if it fails)."""
+    reader = store.open(key, decryptor.offset_of(index))
+    try:
+        decryptor.decrypt(index, read_exact(reader, decryptor.header.stored_segment_size))
+    finally:
+        reader.close()
 
 
 def read_all(file: StoredFile) -> bytes:

@@ -9,6 +9,7 @@ renamed into place, an S3 multipart upload is completed; an aborted write leaves
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import secrets
@@ -30,6 +31,14 @@ class StorageError(Exception):
 
 class BlobMissing(StorageError):
     """No blob under this key."""
+
+
+class StorageFull(StorageError):
+    """The blob store has no room left (a full disk or an exhausted quota); nothing was kept."""
+
+
+#: The errors a full disk or an exhausted quota gives.
+_NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
 def check_key(key: str) -> str:
@@ -112,6 +121,8 @@ class LocalStore:
         try:
             fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except OSError as exc:
+            if exc.errno in _NO_ROOM:
+                raise StorageFull("the blob directory's disk is full") from None
             raise StorageError(f"the blob directory is not writable: {exc.strerror}") from None
         try:
             with os.fdopen(fd, "wb", buffering=WRITE_BUFFER) as handle:
@@ -119,8 +130,10 @@ class LocalStore:
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(partial, final)
-        except BaseException:
+        except BaseException as exc:
             partial.unlink(missing_ok=True)
+            if _no_room(exc):
+                raise StorageFull("the blob directory's disk is full") from None
             raise
 
     def open(self, key: str, offset: int = 0) -> BlobReader:
@@ -306,6 +319,16 @@ class S3Store:
                     )
                     removed += 1
         return removed
+
+
+def _no_room(exc: BaseException) -> bool:
+    """A full disk, also when closing the file after the first error said so again."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno in _NO_ROOM:
+            return True
+        seen = seen.__context__
+    return False
 
 
 def _code(exc: Exception) -> str:

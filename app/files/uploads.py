@@ -8,6 +8,7 @@ fields before and after the file are collected (at most 64 KiB each).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -16,6 +17,8 @@ from flask import current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.http import parse_options_header
 from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
+
+log = logging.getLogger("pax.uploads")
 
 READ_SIZE = 256 * 1024
 MAX_FIELD_BYTES = 64 * 1024
@@ -175,15 +178,22 @@ def receive_upload(
     """Walk the request's multipart body once, as pages and API both need it.
 
     The fields before the file go to ``check_fields`` (a form's CSRF token), the file's name and
-    bytes to ``store``, then the rest of the body is read. Every refusal becomes
+    bytes to ``store``, then the rest of the body is read. Nothing read before it is kept in an
+    open transaction meanwhile (the session is committed first). Every refusal becomes
     ``UploadRefused``; the caller's transaction must then be rolled back, which also deletes a
     blob ``store`` already wrote.
     """
+    from app.errors import MESSAGES
+    from app.extensions import db
     from app.files.services import FileTooLarge
     from app.files.sniff import RejectedFile
-    from app.files.storage import StorageError
+    from app.files.storage import StorageError, StorageFull
 
     allow_large_body()
+    # End the request's transaction before the body streams in: what it read (the post, the
+    # caller) stays loaded, and no snapshot, row or lock is held for as long as a slow client
+    # takes. The records are written afterwards, in the request's one short transaction.
+    db.session.commit()
     try:
         form = MultipartUpload()
         filename = form.until_file()
@@ -200,6 +210,11 @@ def receive_upload(
     except (UploadError, RejectedFile) as exc:
         discard_rest()
         raise UploadRefused(415 if isinstance(exc, RejectedFile) else 400, str(exc)) from None
+    except StorageFull:
+        # Nothing of the file is kept (the store removed its partial blob); say so plainly.
+        log.error("upload refused: the blob store is full")
+        discard_rest()
+        raise UploadRefused(507, MESSAGES[507][2]) from None
     except StorageError:
         discard_rest()
         raise UploadRefused(

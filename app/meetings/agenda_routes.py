@@ -11,7 +11,9 @@ from typing import Any
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from app.concurrency import StaleEdit, form_version
 from app.extensions import db
+from app.forms import show_conflict
 from app.meetings import services
 from app.meetings.blueprint import bp
 from app.meetings.forms import AgendaItemForm, MinutesForm
@@ -31,6 +33,10 @@ def _item_or_404(meeting_id: int, agenda_item_id: int) -> tuple[Meeting, AgendaI
     if item is None:
         abort(404)
     return meeting, item
+
+
+def _agenda_item_form(item: AgendaItem) -> AgendaItemForm:
+    return AgendaItemForm(formdata=None, data={"title": item.title, "notes": item.notes, "version": str(item.version)})
 
 
 def _show_errors(form: AgendaItemForm, exc: ValidationError) -> None:
@@ -70,15 +76,18 @@ def agenda(meeting_id: int) -> Any:
 def edit_agenda_item(meeting_id: int, agenda_item_id: int) -> Any:
     meeting, item = _item_or_404(meeting_id, agenda_item_id)
     if request.method != "POST":
-        form = AgendaItemForm(formdata=None, data={"title": item.title, "notes": item.notes})
-        return render_template("meetings/agenda_item.html", meeting=meeting, item=item, form=form)
+        return render_template("meetings/agenda_item.html", meeting=meeting, item=item, form=_agenda_item_form(item))
     form = AgendaItemForm()
     status = 422
     if form.validate():
         try:
-            services.edit_agenda_item(
-                current_user, item, parse_agenda_item({"title": form.title.data, "notes": form.notes.data})
-            )
+            entry = parse_agenda_item({"title": form.title.data, "notes": form.notes.data})
+            services.edit_agenda_item(current_user, item, entry, form_version(form.version.data))
+        except StaleEdit:
+            db.session.rollback()
+            meeting, item = _item_or_404(meeting_id, agenda_item_id)
+            show_conflict(form, _agenda_item_form(item), "agenda item")
+            status = 409
         except ValidationError as exc:
             db.session.rollback()
             _show_errors(form, exc)
@@ -108,7 +117,7 @@ def remove_agenda_item(meeting_id: int, agenda_item_id: int) -> Any:
     if request.method == "GET":
         return render_template("meetings/agenda_item_delete.html", meeting=meeting, item=item)
     title = item.title
-    services.remove_agenda_item(current_user, item)
+    services.remove_agenda_item(current_user, item, form_version(request.form.get("version")))
     flash(f"“{title}” is removed from the agenda.", "success")
     return redirect(url_for("meetings.agenda", meeting_id=meeting.id))
 
@@ -118,16 +127,26 @@ def remove_agenda_item(meeting_id: int, agenda_item_id: int) -> Any:
 def minutes(meeting_id: int) -> Any:
     meeting = meeting_or_404(current_user, meeting_id, "edit_meeting")
     if request.method != "POST":
-        form = MinutesForm(formdata=None, data={"minutes": meeting.minutes})
-        return render_template("meetings/minutes.html", meeting=meeting, form=form)
+        return render_template("meetings/minutes.html", meeting=meeting, form=_minutes_form(meeting))
     form = MinutesForm()
+    status = 422
     if form.validate():
         try:
-            services.save_minutes(current_user, meeting, parse_minutes(form.minutes.data or ""))
+            text = parse_minutes(form.minutes.data or "")
+            services.save_minutes(current_user, meeting, text, form_version(form.version.data))
+        except StaleEdit:
+            db.session.rollback()
+            meeting = meeting_or_404(current_user, meeting_id, "edit_meeting")
+            show_conflict(form, _minutes_form(meeting), "meeting")
+            status = 409
         except ValidationError as exc:
             db.session.rollback()
             form.minutes.errors = [*form.minutes.errors, *exc.fields.values()]
         else:
             flash("The minutes are saved.", "success")
             return redirect(url_for("meetings.show", meeting_id=meeting.id, _anchor="minutes"))
-    return render_template("meetings/minutes.html", meeting=meeting, form=form), 422
+    return render_template("meetings/minutes.html", meeting=meeting, form=form), status
+
+
+def _minutes_form(meeting: Meeting) -> MinutesForm:
+    return MinutesForm(formdata=None, data={"minutes": meeting.minutes, "version": str(meeting.version)})

@@ -15,11 +15,13 @@ from flask_wtf.csrf import ValidationError as CsrfInvalid
 from flask_wtf.csrf import validate_csrf
 
 from app.clusters.models import Tlp
+from app.concurrency import StaleEdit, form_version
 from app.extensions import csrf, db
 from app.files.http import send_stored_file
 from app.files.services import FileUnavailable, file_meta, human_size
 from app.files.sniff import ACCEPT_EXTENSIONS
 from app.files.uploads import UploadError, UploadRefused
+from app.forms import show_conflict
 from app.meetings import documents
 from app.meetings.blueprint import bp
 from app.meetings.documents import FieldRefused
@@ -100,20 +102,28 @@ def edit_document(document_id: int) -> Any:
     meeting = doc.meeting
     markings = [t for t in Tlp if t.rank >= meeting.tlp.rank]
     if request.method != "POST":
-        form = DocumentForm(
-            formdata=None,
-            data={"title": doc.title, "tlp": doc.tlp.value, "law_enforcement_only": doc.law_enforcement_only},
-        )
+        form = _document_form(doc)
         return render_template("meetings/document_edit.html", doc=doc, meeting=meeting, form=form, markings=markings)
     form = DocumentForm()
+    status = 422
     if form.validate():
         tlp_value = form.tlp.data or ""
         try:
             if tlp_value not in Tlp.values():
                 raise ValidationError({"tlp": "Choose the marking."})
             documents.edit_document(
-                current_user, doc, form.title.data or "", Tlp(tlp_value), bool(form.law_enforcement_only.data)
+                current_user,
+                doc,
+                form.title.data or "",
+                Tlp(tlp_value),
+                bool(form.law_enforcement_only.data),
+                form_version(form.version.data),
             )
+        except StaleEdit:
+            db.session.rollback()
+            current = meeting_document_or_404(current_user, document_id, "remove_meeting_document")
+            show_conflict(form, _document_form(current), "meeting document")
+            status = 409
         except ValidationError as exc:
             db.session.rollback()
             for name, message in exc.fields.items():
@@ -125,7 +135,17 @@ def edit_document(document_id: int) -> Any:
     doc = meeting_document_or_404(current_user, document_id, "remove_meeting_document")
     return render_template(
         "meetings/document_edit.html", doc=doc, meeting=doc.meeting, form=form, markings=markings
-    ), 422
+    ), status
+
+
+def _document_form(doc: MeetingDocument) -> DocumentForm:
+    data = {
+        "title": doc.title,
+        "tlp": doc.tlp.value,
+        "law_enforcement_only": doc.law_enforcement_only,
+        "version": str(doc.version),
+    }
+    return DocumentForm(formdata=None, data=data)
 
 
 @bp.route(DOCUMENT + "/move", methods=["POST"])
@@ -150,6 +170,6 @@ def delete_document(document_id: int) -> Any:
     if request.method == "GET":
         return render_template("meetings/document_delete.html", doc=doc, meeting=meeting, name=name)
     meeting_id = meeting.id
-    documents.remove_document(current_user, doc)
+    documents.remove_document(current_user, doc, form_version(request.form.get("version")))
     flash(f"{name} is removed and its encrypted copy destroyed.", "success")
     return redirect(url_for("meetings.show", meeting_id=meeting_id))

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from app.audit.services import record
 from app.clusters.models import Tlp
+from app.concurrency import claim, expect_version
 from app.extensions import db
 from app.files.services import FileMeta, shred_files, store_file
 from app.files.uploads import UploadError, UploadRefused, receive_upload, upload_limit
@@ -139,16 +140,25 @@ class FieldRefused(UploadRefused):
         self.fields = fields
 
 
-def edit_document(actor: Any, document: MeetingDocument, title: str, tlp: Tlp, law_enforcement_only: bool) -> None:
-    """Change a document's title or marking (the meeting's or stricter)."""
+def edit_document(
+    actor: Any,
+    document: MeetingDocument,
+    title: str,
+    tlp: Tlp,
+    law_enforcement_only: bool,
+    expected_version: int | None = None,
+) -> None:
+    """Change a document's title or marking (the meeting's or stricter); ``StaleEdit`` from a stale copy."""
     if not can(actor, "remove_meeting_document", document):
         raise NotAllowed("Only the document's author and those who prepare the meeting change it.")
+    expect_version(document, expected_version)
     title = title.strip()
     if not title:
         raise ValidationError({"title": "Enter the title."})
     if len(title) > MAX_TITLE:
         raise ValidationError({"title": f"The title is too long: at most {MAX_TITLE} characters."})
     _check_marking(document.meeting, tlp)
+    claim(document, expected_version)
     document.title = title
     document.tlp = tlp
     document.law_enforcement_only = law_enforcement_only or document.meeting.law_enforcement_only
@@ -199,10 +209,11 @@ def move_document(actor: Any, document: MeetingDocument, direction: str) -> bool
     return True
 
 
-def remove_document(actor: Any, document: MeetingDocument) -> None:
+def remove_document(actor: Any, document: MeetingDocument, expected_version: int | None = None) -> None:
     """Delete the document and crypto-shred its file."""
     if not can(actor, "remove_meeting_document", document):
         raise NotAllowed("Only the document's author and those who prepare the meeting remove it.")
+    claim(document, expected_version)
     meeting = document.meeting
     document_id, file = document.id, document.file
     meeting.documents.remove(document)

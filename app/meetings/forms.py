@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    HiddenField,
     RadioField,
     SelectChoice,
     SelectField,
@@ -44,6 +45,9 @@ def schedulable(user: Any) -> tuple[list[MeetingKind], list[Cluster]]:
 
 class MeetingForm(ParsedForm):
     ERROR_FIELDS = {"starts_at": "starts_date", "ends_at": "ends_date"}
+    UNSHOWN_FIELDS = ("csrf_token", "version")
+    #: The meeting's version when the form was drawn (``app.concurrency``).
+    version = HiddenField()
     title = StringField("Title")
     kind = SelectField("Kind of meeting", choices=[], validate_choice=False)
     cluster = SelectField("Cluster", choices=[], validate_choice=False)
@@ -88,6 +92,7 @@ class MeetingForm(ParsedForm):
             "law_enforcement_only": meeting.law_enforcement_only,
             "recipient_orgs": [r.organisation.name for r in meeting.recipient_orgs],
             "recipient_users": "\n".join(r.user.email for r in meeting.recipient_users),
+            "version": str(meeting.version),
         }
         return cls(kinds, clusters, formdata=None, data=data)
 
@@ -120,10 +125,13 @@ class MeetingForm(ParsedForm):
 class AgendaItemForm(FlaskForm):
     title = StringField("Title")
     notes = TextAreaField("Notes")
+    version = HiddenField()
 
 
 class MinutesForm(FlaskForm):
     minutes = TextAreaField("Minutes")
+    #: The meeting's version: the minutes are part of it.
+    version = HiddenField()
 
 
 class DocumentForm(FlaskForm):
@@ -132,3 +140,4 @@ class DocumentForm(FlaskForm):
     title = StringField("Title")
     tlp = RadioField("TLP marking", choices=[SelectChoice(t.value, t.label) for t in Tlp], validate_choice=False)
     law_enforcement_only = BooleanField("Law enforcement only")
+    version = HiddenField()

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.clusters.models.post import Tlp
+from app.concurrency import versioned
 from app.db import Base, utcnow
 from app.enums import StrEnum, enum_column_type
 from app.files.models import StoredFile
@@ -67,6 +68,9 @@ class Meeting(Base):
     minutes_html: Mapped[str] = mapped_column(sa.Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Moves by one with each save; a save compares and sets it (``app.concurrency``).
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    __mapper_args__ = versioned(version)
 
     cluster: Mapped[Cluster | None] = relationship(lazy="joined")
     author: Mapped[User | None] = relationship(lazy="joined")
@@ -113,6 +117,9 @@ class AgendaItem(Base):
     title: Mapped[str] = mapped_column(sa.String(200))
     #: Plain text: presenter, purpose, expected outcome.
     notes: Mapped[str] = mapped_column(sa.Text, default="")
+    #: Moves by one with each save; a save compares and sets it (``app.concurrency``).
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    __mapper_args__ = versioned(version)
 
     meeting: Mapped[Meeting] = relationship(back_populates="agenda")
     documents: Mapped[list[MeetingDocument]] = relationship(
@@ -141,6 +148,9 @@ class MeetingDocument(Base):
     author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
     author_org_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Moves by one with each save; a save compares and sets it (``app.concurrency``).
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    __mapper_args__ = versioned(version)
 
     meeting: Mapped[Meeting] = relationship(back_populates="documents")
     agenda_item: Mapped[AgendaItem | None] = relationship(back_populates="documents")

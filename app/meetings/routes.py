@@ -18,6 +18,7 @@ from flask_login import current_user, login_required
 from app.audit.services import record_view
 from app.clusters.forms import page_number
 from app.clusters.models import Cluster, Tlp
+from app.concurrency import StaleEdit, form_version
 from app.extensions import db
 from app.files.services import human_size
 from app.files.sniff import ACCEPT_EXTENSIONS
@@ -169,7 +170,13 @@ def edit(meeting_id: int) -> Any:
     if not form.validate():
         return _render_form(form, meeting, 422)
     try:
-        services.update_meeting(current_user, meeting, parse_meeting(form.to_raw(False), local_zone=BRUSSELS))
+        data = parse_meeting(form.to_raw(False), local_zone=BRUSSELS)
+        services.update_meeting(current_user, meeting, data, form_version(form.version.data))
+    except StaleEdit:
+        db.session.rollback()
+        current = meeting_or_404(current_user, meeting_id, "edit_meeting")
+        form.show_conflict(MeetingForm.for_meeting(current, kinds, clusters), "meeting")
+        return _render_form(form, current, 409)
     except ValidationError as exc:
         db.session.rollback()
         form.show_errors(exc)
@@ -191,7 +198,7 @@ def delete(meeting_id: int) -> Any:
         return render_template("meetings/delete.html", meeting=meeting, documents=len(meeting.documents))
     title = meeting.title
     try:
-        services.delete_meeting(current_user, meeting)
+        services.delete_meeting(current_user, meeting, form_version(request.form.get("version")))
     except services.NotAllowed:
         db.session.rollback()
         abort(403)

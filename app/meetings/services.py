@@ -18,6 +18,7 @@ from app.audit.services import record
 from app.clusters.markdown import render
 from app.clusters.models import Cluster
 from app.clusters.services import NotAllowed, cluster_by_slug, resolve_recipients
+from app.concurrency import claim
 from app.db import utcnow
 from app.extensions import db
 from app.files.services import shred_files
@@ -88,21 +89,29 @@ def schedule_meeting(actor: Any, data: MeetingInput) -> Meeting:
     return meeting
 
 
-def update_meeting(actor: Any, meeting: Meeting, data: MeetingInput) -> Meeting:
-    """Change a meeting. Its documents keep a marking at least as strict as the meeting's."""
+def update_meeting(actor: Any, meeting: Meeting, data: MeetingInput, expected_version: int | None = None) -> Meeting:
+    """Change a meeting. Its documents keep a marking at least as strict as the meeting's.
+
+    ``StaleEdit`` when the editor's copy is not ``expected_version`` or a simultaneous save won.
+    """
     if not can(actor, "edit_meeting", meeting):
         raise NotAllowed("Only curators, the organiser and the cluster's coordinators edit this meeting.")
     cluster = cluster_by_slug(data.cluster) if data.cluster is not None else None
     if (data.kind, data.cluster) != (meeting.kind, meeting.cluster.slug if meeting.cluster else None):
         # Moving a meeting to another kind or cluster is scheduling it there.
         _may_schedule(actor, data.kind, cluster)
+    claim(meeting, expected_version)
     facts_before = meeting_facts(meeting)
     _apply(meeting, data, cluster)
     for document in meeting.documents:
+        tightened = False
         if document.tlp.rank < meeting.tlp.rank:
-            document.tlp = meeting.tlp
-        if meeting.law_enforcement_only:
-            document.law_enforcement_only = True
+            document.tlp, tightened = meeting.tlp, True
+        if meeting.law_enforcement_only and not document.law_enforcement_only:
+            document.law_enforcement_only, tightened = True, True
+        if tightened:
+            # A document form drawn before this must not put the looser marking back.
+            document.version += 1
     if data.agenda is not None:
         _replace_agenda(meeting, data.agenda)
     if data.minutes is not None and data.minutes != meeting.minutes:
@@ -115,10 +124,11 @@ def update_meeting(actor: Any, meeting: Meeting, data: MeetingInput) -> Meeting:
     return meeting
 
 
-def delete_meeting(actor: Any, meeting: Meeting) -> None:
+def delete_meeting(actor: Any, meeting: Meeting, expected_version: int | None = None) -> None:
     """Delete a meeting with its agenda, crypto-shredding its documents' files first."""
     if not can(actor, "delete_meeting", meeting):
         raise NotAllowed("Only curators and the organiser delete this meeting.")
+    claim(meeting, expected_version)
     meeting_id = meeting.id
     files = [d.file for d in meeting.documents]
     # The documents go as orphans in the same flush as their files' rows (their wrapped keys).
@@ -130,10 +140,11 @@ def delete_meeting(actor: Any, meeting: Meeting) -> None:
     log.info("meeting %s deleted by user %s (%s files shredded)", meeting_id, actor.id, shredded)
 
 
-def save_minutes(actor: Any, meeting: Meeting, minutes: str) -> Meeting:
+def save_minutes(actor: Any, meeting: Meeting, minutes: str, expected_version: int | None = None) -> Meeting:
     """Replace the minutes (Markdown, rendered and sanitised like a post's text)."""
     if not can(actor, "edit_meeting", meeting):
         raise NotAllowed("Only curators, the organiser and the cluster's coordinators write the minutes.")
+    claim(meeting, expected_version)
     meeting.minutes = minutes
     meeting.minutes_html = render(minutes)
     meeting.updated_at = utcnow()
@@ -202,8 +213,12 @@ def add_agenda_item(actor: Any, meeting: Meeting, entry: AgendaEntry) -> AgendaI
     return item
 
 
-def edit_agenda_item(actor: Any, item: AgendaItem, entry: AgendaEntry) -> AgendaItem:
+def edit_agenda_item(
+    actor: Any, item: AgendaItem, entry: AgendaEntry, expected_version: int | None = None
+) -> AgendaItem:
+    """Change an item's title and notes (``StaleEdit`` from a stale copy or a lost race)."""
     _may_prepare(actor, item.meeting)
+    claim(item, expected_version)
     item.title, item.notes = entry.title, entry.notes
     db.session.flush()
     record("meeting.agenda", actor=actor, target=("meeting", item.meeting_id), change="edit", item_id=item.id)
@@ -235,10 +250,11 @@ def move_agenda_item(actor: Any, item: AgendaItem, direction: str) -> bool:
     return True
 
 
-def remove_agenda_item(actor: Any, item: AgendaItem) -> None:
+def remove_agenda_item(actor: Any, item: AgendaItem, expected_version: int | None = None) -> None:
     """Remove an item; its documents move to the meeting as a whole and later items move up."""
     meeting = item.meeting
     _may_prepare(actor, meeting)
+    claim(item, expected_version)
     item_id = item.id
     _detach_documents(meeting, item)
     later = [i for i in meeting.agenda if i.position > item.position]

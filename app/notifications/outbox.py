@@ -1,8 +1,11 @@
 """Delivering the outbox over SMTP (``flask outbox send``) and reporting on it (``outbox status``).
 
 Messages are written by ``notify`` / ``queue_mail`` in the transaction of the action that caused
-them; this module only sends what is due. Each message is claimed, sent and marked in its own
-short transaction, so a run that dies half way never sends again what it already delivered. A
+them; this module only sends what is due. Each message is claimed (a conditional update, in a
+transaction of its own, so overlapping runs never both take it), then sent, then marked in a
+second short transaction, so a run that dies half way never sends again what it already
+delivered. The one documented duplicate: a crash after the SMTP server accepted a message and
+before it is marked sent; its claim expires and a later run sends it again. A
 failed attempt is retried with a doubling back-off; after ``MAX_ATTEMPTS`` the message is failed.
 What is recorded about a failure is the SMTP reply or the error's class and short text, never
 the mail, and the SMTP password appears in no log line or error.
@@ -11,6 +14,7 @@ the mail, and the SMTP password appears in no log line or error.
 from __future__ import annotations
 
 import logging
+import secrets
 import smtplib
 import ssl
 from dataclasses import dataclass, field
@@ -202,6 +206,9 @@ def send_due(
     """
     now = now or utcnow()
     run = DeliveryRun()
+    run_id = secrets.token_hex(8)
+    #: A claim outlives the slowest possible attempt, so it is never taken from a live run.
+    lease = timedelta(seconds=4 * timeout + 60)
     ids = list(
         db.session.scalars(
             sa.select(OutboxMessage.id)
@@ -214,19 +221,17 @@ def send_due(
     connection = _Connection(settings, timeout)
     try:
         for message_id in ids:
-            # Locked on PostgreSQL so that two runs at once never send the same message twice.
-            message = db.session.scalar(
-                sa.select(OutboxMessage)
-                .where(OutboxMessage.id == message_id, _due(now))
-                .with_for_update(skip_locked=True)
-            )
+            if not _claim(message_id, run_id, now, lease):
+                continue  # another run has it, or it was sent or changed meanwhile
+            # As the claim left it (the session may hold an older copy: commits do not expire it).
+            message = db.session.get(OutboxMessage, message_id, populate_existing=True)
             if message is None:
-                db.session.rollback()
                 continue
             try:
                 connection.send(build_mail(message, mail_from, now))
             except (smtplib.SMTPException, OSError) as exc:
                 _record_failure(message, exc, now, run)
+                message.claimed_by = message.claimed_until = None
                 db.session.commit()
                 if isinstance(exc, _CONNECTION_ERRORS):
                     connection.close()
@@ -237,12 +242,37 @@ def send_due(
             message.attempts += 1
             message.sent_at = now
             message.last_error = None
+            message.claimed_by = message.claimed_until = None
             db.session.commit()
             run.sent += 1
             log.info("outbox message %s sent", message_id)
     finally:
         connection.close()
     return run
+
+
+def _claim(message_id: int, run_id: str, now: datetime, lease: timedelta) -> bool:
+    """Take the message for this run, atomically, in a transaction of its own.
+
+    One conditional UPDATE: it changes the row only while the message is still due and nobody
+    holds an unexpired claim on it. Of two runs at once exactly one changes it (PostgreSQL makes
+    the other wait for the row and re-check; SQLite serialises writers), and only that one sends
+    it. No transaction or lock is held while talking to the SMTP server. A run that dies leaves
+    a claim that expires after ``lease``, and the message is due again then.
+    """
+    clock = utcnow()
+    claimed = db.session.execute(
+        sa.update(OutboxMessage)
+        .where(
+            OutboxMessage.id == message_id,
+            _due(now),
+            sa.or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < clock),
+        )
+        .values(claimed_by=run_id, claimed_until=clock + lease)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    return bool(claimed == 1)
 
 
 def _record_failure(message: OutboxMessage, exc: BaseException, now: datetime, run: DeliveryRun) -> None:

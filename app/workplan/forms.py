@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from wtforms import SelectChoice, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import HiddenField, SelectChoice, SelectField, SelectMultipleField, StringField, TextAreaField
 
 from app.clusters.models import Cluster
 from app.directory.models import Organisation
@@ -25,15 +25,22 @@ STATUS_CHOICES = [SelectChoice(s.value, s.label) for s in ItemStatus]
 class StatusForm(ParsedForm):
     """What a cluster's coordinators report: status and progress."""
 
+    UNSHOWN_FIELDS = ("csrf_token", "version")
+
     status = SelectField("Status", choices=STATUS_CHOICES, validate_choice=False)
     progress = StringField("Progress (%)")
+    #: The item's version when the form was drawn (``app.concurrency``).
+    version = HiddenField()
 
     def to_raw(self) -> dict[str, Any]:
         return {"status": self.status.data or None, "progress": (self.progress.data or "").strip() or None}
 
     @classmethod
     def for_item(cls, item: WorkplanItem) -> StatusForm:
-        return cls(formdata=None, data={"status": item.status.value, "progress": str(item.progress)})
+        return cls(
+            formdata=None,
+            data={"status": item.status.value, "progress": str(item.progress), "version": str(item.version)},
+        )
 
 
 class ItemForm(StatusForm):
@@ -80,6 +87,7 @@ class ItemForm(StatusForm):
                 "due_date": item.due_date.isoformat() if item.due_date else "",
                 "status": item.status.value,
                 "progress": str(item.progress),
+                "version": str(item.version),
             },
         )
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.concurrency import versioned
 from app.db import Base, utcnow
 from app.enums import StrEnum, enum_column_type
 
@@ -86,6 +87,9 @@ class WorkplanItem(Base):
     progress: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Moves by one with each save; a save compares and sets it (``app.concurrency``).
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    __mapper_args__ = versioned(version)
 
     workplan: Mapped[Workplan] = relationship(back_populates="items", lazy="joined")
     cluster: Mapped[Cluster] = relationship(lazy="joined")

@@ -14,6 +14,7 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask_login import current_user, login_required
 
 from app.audit.services import record
+from app.concurrency import StaleEdit, form_version
 from app.extensions import db
 from app.policy import authorize, can, workplan_item_or_404
 from app.validation import ValidationError
@@ -239,7 +240,13 @@ def edit_item(item_id: int) -> Any:
     if not form.validate():
         return _render_form(form, found, 422)
     try:
-        changes = services.update_item(current_user, found, parse_item(form.to_raw(), creating=False))
+        data = parse_item(form.to_raw(), creating=False)
+        changes = services.update_item(current_user, found, data, form_version(form.version.data))
+    except StaleEdit:
+        db.session.rollback()
+        current = workplan_item_or_404(current_user, item_id, "update_workplan_item")
+        form.show_conflict(ItemForm.for_item(current) if full else StatusForm.for_item(current), "workplan item")
+        return _render_form(form, current, 409)
     except ValidationError as exc:
         db.session.rollback()
         form.show_errors(exc)

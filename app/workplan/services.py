@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from app.audit.services import record
 from app.auth.models import User
 from app.clusters.services import NotAllowed, cluster_by_slug
+from app.concurrency import claim
 from app.db import utcnow
 from app.directory.models import Organisation
 from app.extensions import db
@@ -137,11 +138,15 @@ def allowed_fields(actor: User, item: WorkplanItem) -> frozenset[str] | None:
     return frozenset()
 
 
-def update_item(actor: User, item: WorkplanItem, data: dict[str, Any]) -> list[WorkplanItemChange]:
+def update_item(
+    actor: User, item: WorkplanItem, data: dict[str, Any], expected_version: int | None = None
+) -> list[WorkplanItemChange]:
     """Change the sent fields of ``item``; one history record per field whose value changed.
 
     Coordinators of the item's cluster may send only status and progress; anything else
     from them, or anything at all from others, raises ``NotAllowed``. Returns the records.
+    A save from a copy other than ``expected_version``, or one that loses to a simultaneous
+    save, raises ``StaleEdit`` and changes nothing.
     """
     allowed = allowed_fields(actor, item)
     if allowed is not None:
@@ -150,6 +155,7 @@ def update_item(actor: User, item: WorkplanItem, data: dict[str, Any]) -> list[W
         refused = sorted(set(data) - allowed)
         if refused:
             raise NotAllowed(f"Coordinators may change only the status and progress; not: {', '.join(refused)}.")
+    claim(item, expected_version)
     before = _displayed(item)
     _apply(item, data)
     db.session.flush()

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.concurrency import versioned
 from app.db import Base, utcnow
 
 if TYPE_CHECKING:
@@ -23,5 +24,8 @@ class Comment(Base):
     body: Mapped[str] = mapped_column(sa.Text)
     body_html: Mapped[str] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Moves by one with each save; a save compares and sets it (``app.concurrency``).
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    __mapper_args__ = versioned(version)
 
     author: Mapped[User | None] = relationship(lazy="joined")

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.concurrency import versioned
 from app.db import Base, utcnow
 from app.enums import StrEnum, enum_column_type
 
@@ -108,6 +109,7 @@ class Post(Base):
     #: Tags as one space-separated string too, so full-text search indexes them with the text.
     tags_text: Mapped[str] = mapped_column(sa.String(1000), default="")
     version: Mapped[int] = mapped_column(default=1)
+    __mapper_args__ = versioned(version)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

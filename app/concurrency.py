@@ -1,0 +1,123 @@
+"""Optimistic concurrency: every item members edit carries a version that each save compares and sets.
+
+An edit first *claims* the item: ``UPDATE ... SET version = v + 1 WHERE id = :id AND version = v``
+(SQLAlchemy's ``version_id_col``, declared by ``versioned``). Of two saves made from the same
+version, the second finds no row to update and becomes ``StaleEdit`` (409), whatever the
+database: PostgreSQL makes it wait for the first one's row lock and then re-checks the
+condition, SQLite serialises writers. Nothing else of the losing save is written, so a stale form
+can never overwrite, or loosen the marking of, what someone saved in between.
+
+Pages carry the version they were drawn from in a hidden ``version`` field and say ``expected``;
+the API sends it as a strong ``ETag`` and honours ``If-Match`` (412 when it does not match).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from flask import Response, request
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.extensions import db
+
+STALE_PAGE = (
+    "Someone else saved a change to this {what} while you were editing it, so nothing of yours was saved. "
+    "What you typed is kept below; each field that is now saved differently says how. "
+    "Check them, then save again."
+)
+STALE_API = "Someone else changed this {what} at the same time; fetch it again and resend your change."
+PRECONDITION_FAILED = (
+    "This {what} has changed since the version your If-Match names (it is now {etag}); "
+    "fetch it again and resend your change."
+)
+
+
+def versioned(version_column: Any) -> dict[str, Any]:
+    """``__mapper_args__`` that make every UPDATE and DELETE of the row compare its version.
+
+    The services set the next version themselves (``claim``), so the counter moves once per save.
+    """
+    return {"version_id_col": version_column, "version_id_generator": False}
+
+
+class StaleEdit(Exception):
+    """A save made from a version that is no longer the item's current one (answered 409)."""
+
+    def __init__(self, item: Any, expected: int | None = None):
+        self.item = item
+        self.expected = expected
+        self.what = describe(item)
+        super().__init__(STALE_API.format(what=self.what))
+
+
+def describe(item: Any) -> str:
+    """The kind of item, in words, for messages (``workplan item``, ``meeting document``)."""
+    name = type(item).__name__
+    return "".join(f" {c.lower()}" if c.isupper() else c for c in name).strip()
+
+
+def expect_version(item: Any, expected: int | None) -> None:
+    """Raise ``StaleEdit`` when the member's copy (``expected``) is not the item's current version."""
+    if expected is not None and expected != item.version:
+        raise StaleEdit(item, expected)
+
+
+def claim(item: Any, expected: int | None = None) -> int:
+    """Check ``expected`` (when given), then move the item to its next version in the database now.
+
+    Call it before writing anything else of the save: a concurrent save that got there first
+    turns this into ``StaleEdit`` (the caller's transaction must be rolled back, which the
+    request boundary or the view does). Returns the version the save started from.
+    """
+    expect_version(item, expected)
+    started_from: int = item.version
+    item.version = started_from + 1
+    try:
+        db.session.flush()
+    except StaleDataError:
+        raise StaleEdit(item, started_from) from None
+    return started_from
+
+
+def form_version(raw: str | None) -> int | None:
+    """The hidden ``version`` field of a page's form; a form without one is treated as stale-proof
+    only by the compare-and-set (None), a malformed one as stale (0)."""
+    if raw is None or raw == "":
+        return None
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else 0
+
+
+# --- HTTP: ETag and If-Match ----------------------------------------------------------------------
+
+
+def etag(item: Any, parts: Any = None) -> str:
+    """The item's entity tag: strong, so ``If-Match`` may use it (RFC 9110 8.8.3).
+
+    ``parts``: the versions of what the representation shows besides the item itself (a
+    meeting's agenda), folded into the tag so that a change to any of them changes it.
+    """
+    if parts is None:
+        return f'"v{item.version}"'
+    digest = hashlib.sha256(repr(parts).encode()).hexdigest()[:12]
+    return f'"v{item.version}-{digest}"'
+
+
+def with_etag(response: Response, item: Any, parts: Any = None) -> Response:
+    response.headers["ETag"] = etag(item, parts)
+    return response
+
+
+def check_if_match(item: Any, parts: Any = None) -> None:
+    """Honour ``If-Match``: absent means no precondition; ``*`` or the current tag passes; anything
+    else is 412. A weakened copy of our tag (``W/"v3"``, as some proxies make) matches too."""
+    from app.errors import ApiError
+
+    header = request.headers.get("If-Match")
+    if header is None:
+        return
+    current = etag(item, parts)
+    tags = [t.strip().removeprefix("W/") for t in header.split(",")]
+    if "*" in tags or current in tags:
+        return
+    raise ApiError(412, PRECONDITION_FAILED.format(what=describe(item), etag=current), code="precondition_failed")
