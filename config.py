@@ -94,7 +94,22 @@ class Config:
         self.SESSION_ABSOLUTE_HOURS = _env_int("PAX_SESSION_ABSOLUTE_HOURS", 12)
         self.LOGIN_MAX_FAILURES = _env_int("PAX_LOGIN_MAX_FAILURES", 5)
         self.LOGIN_LOCKOUT_MINUTES = _env_int("PAX_LOGIN_LOCKOUT_MINUTES", 15)
-        self.RATELIMIT_LOGIN = _env("PAX_RATELIMIT_LOGIN", "10 per minute")
+        #: Sign-in attempts: strictly per account (keyed on the typed e-mail address, failed attempts
+        #: only) and generously per client address, so a port office behind one NAT address signs in
+        #: at shift start. Flask-Limiter strings ("5 per minute", "100/minute").
+        self.LOGIN_LIMIT_PER_ACCOUNT = _env("PAX_LOGIN_LIMIT_PER_ACCOUNT", "5 per minute")
+        self.LOGIN_LIMIT_PER_ADDRESS = _env("PAX_LOGIN_LIMIT_PER_ADDRESS", "100 per minute")
+        #: A mailed password reset link works once, for this many minutes.
+        self.PASSWORD_RESET_MINUTES = _env_int("PAX_PASSWORD_RESET_MINUTES", 30)
+        #: An invitation's set-password link works once, for this many days.
+        self.INVITATION_DAYS = _env_int("PAX_INVITATION_DAYS", 7)
+        #: Minutes a re-entered password or second factor covers further sensitive account actions.
+        self.STEPUP_MINUTES = _env_int("PAX_STEPUP_MINUTES", 5)
+        #: Clock difference tolerated between PAX and an identity provider when checking the
+        #: ``iat``/``exp`` of ID tokens and back-channel logout tokens.
+        self.OIDC_CLOCK_SKEW_SECONDS = _env_int("PAX_OIDC_CLOCK_SKEW_SECONDS", 60)
+        #: A back-channel logout token older than this (by its ``iat``) is refused.
+        self.OIDC_LOGOUT_TOKEN_MAX_AGE_SECONDS = _env_int("PAX_OIDC_LOGOUT_TOKEN_MAX_AGE_SECONDS", 300)
         #: Reverse proxies in front of the portal whose X-Forwarded-For/-Proto are believed (0: none).
         self.PROXY_HOPS = _env_int("PAX_PROXY_HOPS", 0)
         self.DEBUG = _env_bool("PAX_DEBUG", self.DEBUG)
@@ -131,6 +146,21 @@ class Config:
             raise ConfigError("PAX_PROXY_HOPS must be the number of reverse proxies in front of the portal, 0 to 5")
         if self.MAX_UPLOAD_BYTES < 1:
             raise ConfigError("PAX_MAX_UPLOAD_BYTES must be a positive number of bytes")
+        if not 0 <= self.OIDC_CLOCK_SKEW_SECONDS <= 600:
+            raise ConfigError("PAX_OIDC_CLOCK_SKEW_SECONDS must be from 0 to 600 seconds")
+        if not 5 <= self.PASSWORD_RESET_MINUTES <= 24 * 60:
+            raise ConfigError("PAX_PASSWORD_RESET_MINUTES must be between 5 and 1440 minutes")
+        if not 1 <= self.INVITATION_DAYS <= 60:
+            raise ConfigError("PAX_INVITATION_DAYS must be between 1 and 60 days")
+        if not 0 <= self.STEPUP_MINUTES <= 60:
+            raise ConfigError("PAX_STEPUP_MINUTES must be between 0 and 60 minutes")
+        for name in ("LOGIN_LIMIT_PER_ACCOUNT", "LOGIN_LIMIT_PER_ADDRESS"):
+            try:
+                from limits import parse_many
+
+                parse_many(getattr(self, name) or "")
+            except ValueError:
+                raise ConfigError(f"PAX_{name} must be a rate such as '5 per minute'") from None
         if not 1 <= self.STATS_MIN_ORGANISATIONS <= 1000:
             raise ConfigError("PAX_STATS_MIN_ORGANISATIONS must be a whole number from 1 to 1000")
         for name, limit in RETENTION_LIMITS.items():

@@ -83,6 +83,7 @@ def load_keyring(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
+    from app import ratelimits
     from app.audit.chain import bind_keyring
     from app.auth import passwords
     from app.auth.sessions import init_login
@@ -96,7 +97,9 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    ratelimits.configure(app)
     limiter.init_app(app)
+    ratelimits.watch(app, limiter)
     oauth.init_app(app)
     init_login(app)
 
@@ -112,6 +115,8 @@ def register_blueprints(app: Flask) -> None:
     from app.api.routes import bp as api_bp
     from app.audit.routes import bp as audit_bp
     from app.auth.account import bp as account_bp
+    from app.auth.link_routes import bp as identity_links_bp
+    from app.auth.onboarding_routes import bp as onboarding_bp
     from app.auth.routes import bp as auth_bp
     from app.clusters.attachment_routes import bp as attachments_bp
     from app.clusters.routes import bp as clusters_bp
@@ -125,7 +130,9 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(onboarding_bp)
     app.register_blueprint(account_bp)
+    app.register_blueprint(identity_links_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(clusters_bp)
     app.register_blueprint(attachments_bp)

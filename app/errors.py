@@ -6,14 +6,17 @@ half-made change (the commit happens only when a view returns, see ``PaxFlask``)
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from app.concurrency import StaleEdit
 from app.files.services import FileUnavailable
 
 log = logging.getLogger("pax.errors")
@@ -26,6 +29,11 @@ MESSAGES: dict[int, tuple[str, str, str]] = {
     404: ("not_found", "Page not found", "There is nothing here, or you do not have access to it."),
     405: ("method_not_allowed", "Method not allowed", "This address does not accept that kind of request."),
     409: ("conflict", "Conflict", "This conflicts with the current state. Reload and try again."),
+    412: (
+        "precondition_failed",
+        "Changed meanwhile",
+        "This item has changed since the version you sent. Fetch it again and resend your change.",
+    ),
     413: ("payload_too_large", "Too large", "What you sent is larger than the portal accepts."),
     415: ("unsupported_media_type", "Unsupported type", "This kind of content is not accepted here."),
     422: ("validation_failed", "Check your input", "Some of the values sent are not valid."),
@@ -36,7 +44,16 @@ MESSAGES: dict[int, tuple[str, str, str]] = {
         "The portal could not complete this request. Nothing was saved; try again later.",
     ),
     503: ("unavailable", "Service unavailable", "The portal is temporarily unavailable. Try again in a few minutes."),
+    507: (
+        "storage_full",
+        "The file store is full",
+        "The file store has no room left, so the file was not saved. Nothing of it was kept. "
+        "The portal's administrators have been alerted; try again later.",
+    ),
 }
+
+#: Seconds a client is told to wait (``Retry-After``) when a dependency is down (README, "Failures").
+RETRY_AFTER_SECONDS = 30
 
 
 #: How each reason a stored file cannot be served is answered (status, API code, message).
@@ -140,6 +157,8 @@ def register(app: Flask) -> None:
             return error.get_response()
         # 404 and 405 always use our own words: an unknown route and a hidden item must look alike.
         detail = None if status in (404, 405, 500) else _plain_description(error)
+        if status == 429:
+            detail = _rate_limit_detail(error)
         if wants_json():
             response = json_error(status, detail or MESSAGES.get(status, MESSAGES[500])[2])
         else:
@@ -150,8 +169,26 @@ def register(app: Flask) -> None:
                 if value:
                     response.headers[header] = value
         if status == 429:
-            response.headers.setdefault("Retry-After", str(getattr(error, "retry_after", 60) or 60))
+            response.headers.setdefault("Retry-After", str(_retry_after_seconds()))
         return response
+
+    @app.errorhandler(StaleEdit)
+    def handle_stale_edit(error: StaleEdit) -> Response:
+        """A save that lost to another one made at the same time (the views that show a form
+        catch ``StaleEdit`` themselves, to keep what the member typed)."""
+        _rollback()
+        if wants_json():
+            return json_error(409, str(error), code="edit_conflict")
+        return error_page(409, STALE_PAGE_SHORT.format(what=error.what))
+
+    @app.errorhandler(StaleDataError)
+    def handle_stale_data(_error: StaleDataError) -> Response:
+        """A versioned row changed under a flush that no service claimed first: still a conflict."""
+        _rollback()
+        message = "Someone else changed this at the same time; nothing of yours was saved. Reload and try again."
+        if wants_json():
+            return json_error(409, message, code="edit_conflict")
+        return error_page(409, message)
 
     @app.errorhandler(FileUnavailable)
     def handle_file_unavailable(error: FileUnavailable) -> Response:
@@ -166,22 +203,69 @@ def register(app: Flask) -> None:
     def handle_unexpected(error: Exception) -> Response:
         _rollback()
         if _database_unavailable(error):
-            # The database is down or restarting: a passing outage, said as such (503, retry).
-            log.error("database unavailable on %s %s: %s", request.method, request.path, type(error).__name__)
-            response = json_error(503, MESSAGES[503][2]) if wants_json() else error_page(503)
-            response.headers["Retry-After"] = "30"
-            return response
+            return database_unavailable(error)
         log.exception("unhandled error on %s %s", request.method, request.url_rule or request.path)
         if wants_json():
             return json_error(500, MESSAGES[500][2])
         return error_page(500)
 
+    guard_response_hooks(app)
+
     @app.errorhandler(InternalServerError)
-    def handle_500(_error: InternalServerError) -> Response:
+    def handle_500(error: InternalServerError) -> Response:
+        """Also what Flask calls for an error raised outside the view (a ``before_request`` or
+        ``after_request`` hook, such as the sign-in page's): the database being down is still 503."""
         _rollback()
+        original = getattr(error, "original_exception", None)
+        if isinstance(original, Exception) and _database_unavailable(original):
+            return database_unavailable(original)
         if wants_json():
             return json_error(500, MESSAGES[500][2])
         return error_page(500)
+
+
+STALE_PAGE_SHORT = (
+    "Someone else saved a change to this {what} at the same moment, so nothing of yours was saved. "
+    "Go back, reload the page to see their change, and make yours again."
+)
+
+
+def guard_response_hooks(app: Flask) -> None:
+    """Make the ``after_request`` hooks registered so far (the blueprints') answer 503 when the
+    database is down, as views do.
+
+    A hook runs after the error handlers: one that reads the database (the sign-in page's, which
+    reads the identity providers for its CSP) would otherwise turn the outage into a 500 without
+    ``Retry-After``. The 503 then goes through the remaining hooks (security headers) as usual.
+    """
+    for name, hooks in app.after_request_funcs.items():
+        app.after_request_funcs[name] = [_guarded(hook) for hook in hooks]
+
+
+def _guarded(hook: Any) -> Any:
+    if getattr(hook, "_pax_guarded", False):
+        return hook
+
+    @functools.wraps(hook)
+    def guarded(response: Response) -> Response:
+        try:
+            return hook(response)  # type: ignore[no-any-return]
+        except Exception as exc:
+            if not _database_unavailable(exc):
+                raise
+            _rollback()
+            return database_unavailable(exc)
+
+    guarded._pax_guarded = True  # type: ignore[attr-defined]
+    return guarded
+
+
+def database_unavailable(error: BaseException) -> Response:
+    """The database is down or restarting: a passing outage, said as such (503, Retry-After)."""
+    log.error("database unavailable on %s %s: %s", request.method, request.path, type(error).__name__)
+    response = json_error(503, MESSAGES[503][2]) if wants_json() else error_page(503)
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 def _database_unavailable(error: Exception) -> bool:
@@ -191,6 +275,37 @@ def _database_unavailable(error: Exception) -> bool:
     if isinstance(error, OperationalError | InterfaceError):
         return True
     return isinstance(error, DBAPIError) and error.connection_invalidated
+
+
+def _retry_at() -> float:
+    """When the rate limit this request hit lets the client in again (epoch seconds)."""
+    import time
+
+    from app.extensions import limiter
+
+    try:
+        current = limiter.current_limit
+        return float(current.reset_at) if current is not None else time.time() + 60
+    except Exception:  # no limiter state for this request (e.g. a 429 raised by hand)
+        return time.time() + 60
+
+
+def _retry_after_seconds() -> int:
+    import time
+
+    return max(1, int(_retry_at() - time.time()))
+
+
+def _rate_limit_detail(error: HTTPException) -> str:
+    """A 429 in plain words with the time to try again, never "10 per 1 minute". Sign-in limits
+    bring their own words (``app.auth.throttle``): per account, or per network."""
+    from flask_limiter.errors import RateLimitExceeded
+
+    from app.auth.throttle import local_time
+
+    if isinstance(error, RateLimitExceeded) and error.limit.error_message:
+        return str(error.description)
+    return f"Too many requests from your network; try again at {local_time(_retry_at())} (Brussels time)."
 
 
 def _plain_description(error: HTTPException) -> str | None:

@@ -12,6 +12,7 @@ from app.auth.models import (
     UserSession,
     UserStatus,
 )
+from app.auth.onboarding_models import Invitation, PasswordReset
 from app.clusters.models import (
     Attachment,
     Cluster,
@@ -56,6 +57,7 @@ __all__ = [
     "IdentityProvider",
     "IncidentContainer",
     "IncidentDetails",
+    "Invitation",
     "MatchIdentifier",
     "Meeting",
     "MeetingDocument",
@@ -68,6 +70,7 @@ __all__ = [
     "Organisation",
     "OrganisationDomain",
     "OutboxMessage",
+    "PasswordReset",
     "Post",
     "PostRecipientOrg",
     "PostRecipientUser",

@@ -306,6 +306,20 @@ def approvable_users(user: Any) -> sa.ColumnElement[bool]:
     return sa.false()
 
 
+def visible_invitations(user: Any) -> sa.ColumnElement[bool]:
+    """Invitations ``user`` may list, resend and revoke: all for administrators, their own
+    organisation's for a focal point, none for anyone else."""
+    from app.auth.onboarding_models import Invitation
+
+    if not is_active_user(user):
+        return sa.false()
+    if user.role is GlobalRole.ADMIN:
+        return sa.true()
+    if user.is_focal_point:
+        return Invitation.organisation_id == user.organisation_id
+    return sa.false()
+
+
 def membership_role(user: Any, cluster: Cluster) -> MembershipRole | None:
     if not is_active_user(user):
         return None
@@ -343,6 +357,31 @@ def _approve(user: User, target: Any) -> bool:
     return user.is_focal_point and target.organisation_id == user.organisation_id
 
 
+def _focal_point(user: User, _target: Any) -> bool:
+    """The organisation's own sign-in page: its focal points (administrators have their own pages)."""
+    return bool(user.is_focal_point)
+
+
+def _focal_point_of_provider(user: User, provider: Any) -> bool:
+    """Decisions that belong to the provider's organisation, never to an administrator alone:
+    relying on the provider's second factor."""
+    from app.auth.models import IdentityProvider
+
+    return (
+        isinstance(provider, IdentityProvider)
+        and user.is_focal_point
+        and provider.organisation_id == user.organisation_id
+    )
+
+
+def _decide_identity_link(user: User, link: Any) -> bool:
+    """A provider identity asking to open an existing account: the focal point of the account's
+    organisation vouches for it (not the account itself, not an administrator)."""
+    from app.auth.links import may_decide
+
+    return may_decide(user, link)
+
+
 def _approvals_page(user: User, _target: Any) -> bool:
     return user.role is GlobalRole.ADMIN or user.is_focal_point
 
@@ -361,6 +400,26 @@ def _erase_user(user: User, target: Any) -> bool:
     """Administrators erase another account's personal data, once. Whether an account may be
     erased now (not an administrator) is the erasure service's refusal, shown on its page."""
     return _admin_on_other(user, target) and target.erased_at is None
+
+
+def _invite(user: User, organisation: Any) -> bool:
+    """Invite a colleague into ``organisation`` (None: open the invitations page): administrators
+    into any organisation, a focal point into their own only. An invitation makes a plain member
+    account without cluster memberships, so nobody grants themselves content access by it."""
+    if user.role is GlobalRole.ADMIN:
+        return True
+    if not user.is_focal_point:
+        return False
+    return organisation is None or getattr(organisation, "id", None) == user.organisation_id
+
+
+def _manage_invitation(user: User, invitation: Any) -> bool:
+    """Resend or revoke: whoever may invite into the invitation's organisation."""
+    from app.auth.onboarding_models import Invitation
+
+    if not isinstance(invitation, Invitation):
+        return False
+    return user.role is GlobalRole.ADMIN or (user.is_focal_point and invitation.organisation_id == user.organisation_id)
 
 
 def _post_in_cluster(user: User, cluster: Any) -> bool:
@@ -480,6 +539,8 @@ _RULES: dict[str, Callable[[User, Any], bool]] = {
     # organisation focal points and administrators
     "view_approvals": _approvals_page,
     "approve_user": _approve,
+    "invite_users": _invite,
+    "manage_invitation": _manage_invitation,
     # administrators only
     "administer": _admin,
     "manage_organisations": _admin,
@@ -491,7 +552,12 @@ _RULES: dict[str, Callable[[User, Any], bool]] = {
     "erase_user": _erase_user,
     "change_role": _admin_on_other,
     "reset_mfa": _admin_on_other,
+    "send_password_reset": _admin_on_other,
     "set_focal_point": _admin,
+    # an organisation's sign-in: its focal points decide (issue 16)
+    "manage_org_sign_in": _focal_point,
+    "confirm_mfa_exemption": _focal_point_of_provider,
+    "decide_identity_link": _decide_identity_link,
     # administrators and auditors
     "view_audit": _view_audit,
 }

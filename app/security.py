@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from urllib.parse import urlsplit
+
 from flask import Flask, Response
 
 CSP = "; ".join(
@@ -18,6 +21,23 @@ CSP = "; ".join(
         "object-src 'none'",
     ]
 )
+
+
+def web_origin(url: str | None) -> str | None:
+    """The ``scheme://host[:port]`` of an http(s) URL, or None when it cannot go in a CSP source list."""
+    parts = urlsplit(url or "")
+    if parts.scheme not in ("http", "https") or not parts.netloc or any(c in parts.netloc for c in " ;,'\""):
+        return None
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def csp_with_form_targets(urls: Iterable[str | None]) -> str:
+    """The CSP with ``form-action`` also admitting these URLs' origins: browsers check every hop
+    of a form's navigation, so a form whose answer redirects to an identity provider needs it."""
+    origins = sorted({o for o in map(web_origin, urls) if o})
+    if not origins:
+        return CSP
+    return CSP.replace("form-action 'self'", "form-action 'self' " + " ".join(origins))
 
 
 def register(app: Flask) -> None:

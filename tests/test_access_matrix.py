@@ -16,8 +16,10 @@ import sqlalchemy as sa
 from app.auth.models import User, UserStatus
 from app.extensions import db
 from tests.support.access_audit import AUDIT_ACCESS
+from tests.support.access_identity import IDENTITY_ACCESS
 from tests.support.access_meetings import MEETINGS_ACCESS
 from tests.support.access_notifications import NOTIFICATIONS_ACCESS
+from tests.support.access_onboarding import ONBOARDING_ACCESS
 from tests.support.access_packs import PACKS_ACCESS
 from tests.support.access_privacy import PRIVACY_ACCESS
 from tests.support.access_stats import STATS_ACCESS
@@ -44,6 +46,7 @@ ACCESS = {
     "auth.mfa_setup": "guest",
     "auth.sso_start": "guest",
     "auth.sso_callback": "guest",
+    "auth.sso_backchannel_logout": "guest",
     "auth.awaiting_approval": "guest",
     "main.dashboard": "signed_in",
     "clusters.index": "signed_in",
@@ -108,6 +111,8 @@ ACCESS.update(NOTIFICATIONS_ACCESS)
 ACCESS.update(PRIVACY_ACCESS)
 ACCESS.update(AUDIT_ACCESS)
 ACCESS.update(STATS_ACCESS)
+ACCESS.update(IDENTITY_ACCESS)
+ACCESS.update(ONBOARDING_ACCESS)
 
 #: The roles each workplan and meeting access class admits (``token_<class>`` is the same
 #: through the API). The sample workplan item and meeting belong to the policy cluster, whose
@@ -131,7 +136,7 @@ CURATION_ROLES = {
 QUERY = {"api.search": "?q=sample"}
 
 #: Signed-in actions whose success signs the user out, so they end on the sign-in page.
-SIGN_OUT = {"account.revoke_all_sessions", "account.remove_mfa"}
+SIGN_OUT = {"account.revoke_all_sessions", "account.remove_mfa", "account.sign_in_again"}
 
 
 @dataclass(frozen=True)
@@ -187,6 +192,20 @@ class World:
         from app.auth.sso import add_provider
 
         return add_provider(self.org, "Org SSO", "http://127.0.0.1:9", "pax", "secret").id
+
+    def invitation(self) -> int:
+        """An open invitation into the sample organisation, sent by its focal point."""
+        from app.auth.invitations import invite
+
+        return invite(self.focal, self.org, f"invitee@{self.org.email_domains[0]}", "Invited Colleague").id
+
+    def link_request(self) -> int:
+        """A provider identity asking to open the colleague's account (decided by the focal point)."""
+        from app.auth.links import request_link
+        from app.auth.models import IdentityProvider
+
+        provider = db.session.get(IdentityProvider, self.provider())
+        return request_link(self.colleague, provider, "sample-sub", self.colleague.email)[0].id
 
     def post(self) -> int:
         from app.clusters.services import publish_post
@@ -280,6 +299,9 @@ class World:
             "user_id": self.pending_user if approving else lambda: self.colleague.id,
             "organisation_id": lambda: self.org.id,
             "provider_id": self.provider,
+            "request_id": self.link_request,
+            "invitation_id": self.invitation,
+            "token": lambda: "no-such-link",
             "token_id": lambda: own.get("token_id", self.colleague_token.id),
             "session_id": lambda: own.get("session_id", 999999),
             "cluster_id": lambda: policy_id,
@@ -327,6 +349,10 @@ def _expected(access: str, role: str) -> str:
         return "ok"
     if access == "admin":
         return "ok" if role == "admin" else "denied"
+    if access == "focal_point":
+        return "ok" if role == "focal_point" else "denied"
+    if access == "link_owner":
+        return "denied"
     if access == "approver":
         return "ok" if role in ("admin", "focal_point") else "denied"
     if access == "contributor":

@@ -402,7 +402,9 @@ def test_added_provider_keeps_its_client_secret_sealed(admin_client, make):
     assert response.status_code == 302
     assert SECRET not in response.get_data(as_text=True)
     provider = db.session.scalar(sa.select(IdentityProvider).where(IdentityProvider.organisation_id == org.id))
-    assert provider is not None and provider.mfa_exempt_when_asserted and provider.enabled
+    # A new provider starts in testing, its MFA exemption only requested (issue 16).
+    assert provider is not None and provider.mfa_exempt_when_asserted and provider.status.value == "testing"
+    assert provider.mfa_exempt_confirmed_at is None
 
     for url in (response.headers["Location"], "/admin/identity-providers", f"/admin/organisations/{org.id}"):
         page = admin_client.get(url).get_data(as_text=True)
@@ -450,7 +452,7 @@ def test_editing_a_provider_keeps_or_replaces_the_secret(admin_client, make):
         "metadata_url": "",
         "client_id": "pax-portal-2",
         "client_secret": "",
-    }  # "enabled" and "mfa_exempt" unticked
+    }  # "mfa_exempt" unticked
     assert post(admin_client, url, changes, page=url).status_code == 302
     provider = fresh(IdentityProvider, provider.id)
     assert (provider.name, provider.client_id, provider.enabled, provider.mfa_exempt_when_asserted) == (
@@ -461,10 +463,10 @@ def test_editing_a_provider_keeps_or_replaces_the_secret(admin_client, make):
     )
     assert provider.client_secret_sealed == sealed_before
 
-    response = post(admin_client, url, {**changes, "client_secret": "a-new-secret-1234", "enabled": "y"}, page=url)
+    response = post(admin_client, url, {**changes, "client_secret": "a-new-secret-1234"}, page=url)
     assert response.status_code == 302
     provider = fresh(IdentityProvider, provider.id)
-    assert provider.enabled
+    assert provider.status.value == "testing"  # a new secret means a new test before use
     assert unseal(provider.client_secret_sealed, f"idp-client-secret:{provider.id}") == b"a-new-secret-1234"
     assert "a-new-secret-1234" not in admin_client.get(url).get_data(as_text=True)
 

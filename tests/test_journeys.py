@@ -7,6 +7,7 @@ The journeys do not depend on the database backend, so they run in the SQLite ha
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime
 import hashlib
 import io
@@ -21,6 +22,7 @@ from pathlib import Path
 import pyotp
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.support import databases
 from tests.support.browser import CHROMIUM_ARGS, chromium_path, live_server
@@ -133,8 +135,10 @@ def container_number() -> str:
 
 
 def test_operator_signs_in_with_company_sso_and_posts_an_amber_best_practice(app, make, browser):
+    from app.auth.models import Identity
     from app.auth.sso import add_provider
     from app.extensions import db
+    from tests.support.providers import ready
 
     domain = "terminal-journey.example"
     org = make.org("terminal_operator", name="Journey Container Terminal", domain=domain)
@@ -144,8 +148,13 @@ def test_operator_signs_in_with_company_sso_and_posts_an_amber_best_practice(app
     with idp, live_server(app) as base_url:
         provider = add_provider(org, "Journey SSO", idp.issuer, client_id, client_secret)
         db.session.commit()
+        ready(provider)  # tested and enabled, as an administrator does from the provider page
         idp.add_client(client_id, client_secret, [f"{base_url}/login/sso/{provider.id}/callback"])
-        idp.add_account(f"sub-{secrets.token_hex(4)}", operator.email, "Pia Terminal")
+        sub = f"sub-{secrets.token_hex(4)}"
+        idp.add_account(sub, operator.email, "Pia Terminal")
+        # Pia's account was linked to her company identity earlier (by her focal point, as issue 16 asks).
+        db.session.add(Identity(user_id=operator.id, provider_id=provider.id, subject=sub))
+        db.session.commit()
         person = Person(browser, base_url)
         page = person.page
         page.goto(base_url + "/")
@@ -353,3 +362,187 @@ def test_curator_updates_the_workplan_and_schedules_a_meeting_whose_pack_a_membe
         member.screenshot("d-member-meeting-pack")
         assert member.problems == [], member.problems
         member.close()
+
+
+# --- (e) an administrator tests a new identity provider, then enables it ----------------------
+
+WIDTHS = (1366, 320)
+
+
+def screenshots_at_widths(person: Person, name: str) -> None:
+    """Screenshots of the current page at a desktop and at the narrowest phone width; at each,
+    the page must not scroll sideways (long URLs and tables wrap or scroll inside themselves)."""
+    page = person.page
+    before = page.viewport_size
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900})
+        # A resized page settles over a few frames (scroll bars, the design system's scripts): wait
+        # up to 3 s for it to fit; a page that really overflows still does after that.
+        measure = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        with contextlib.suppress(PlaywrightTimeoutError):
+            page.wait_for_function(f"() => ({measure}) <= 0", timeout=3000)
+        overflow = page.evaluate(measure)
+        person.screenshot(f"{name}-{width}")
+        assert overflow <= 0, f"{name} at {width} px scrolls sideways by {overflow} px"
+    if before is not None:
+        page.set_viewport_size(before)
+
+
+def test_administrator_tests_a_new_provider_then_enables_it(app, make, browser):
+    import sqlalchemy as sa
+
+    from app.auth.models import IdentityProvider, ProviderStatus
+    from app.auth.services import find_user_by_email
+    from app.extensions import db
+    from tests.conftest import TEST_PASSWORD
+
+    domain = "tested-terminal.example"
+    org = make.org("terminal_operator", name="Journey Tested Terminal", domain=domain)
+    member = make.user(org=org, email=f"noor@{domain}", password=None)
+    admin = make.user(role="admin")
+    secret = enrol_totp(admin)
+    client_id, client_secret = f"pax-{secrets.token_hex(4)}", secrets.token_urlsafe(24)
+    idp = OidcProvider()
+    with idp, live_server(app) as base_url:
+        person = Person(browser, base_url)
+        page = person.page
+        person.sign_in(admin.email, TEST_PASSWORD, totp_secret=secret)
+
+        # The provider as the organisation's IT gave it: it starts in testing.
+        page.goto(base_url + "/admin/identity-providers")
+        field(page, "Organisation").select_option(label=org.name)
+        field(page, "Name shown at sign-in").fill("Tested Terminal sign-in")
+        field(page, "Issuer URL").fill(idp.issuer)
+        field(page, "Client id").fill(client_id)
+        field(page, "Client secret").fill(client_secret)
+        page.get_by_role("button", name="Add provider").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Tested Terminal sign-in")
+        expect(page.locator("#provider-state")).to_contain_text("In testing")
+        provider = db.session.scalar(sa.select(IdentityProvider).where(IdentityProvider.organisation_id == org.id))
+        redirect_uri = page.get_by_label("Redirect URI", exact=True).input_value()
+        assert redirect_uri == f"{base_url}/login/sso/{provider.id}/callback"
+        screenshots_at_widths(person, "e-admin-provider-in-testing")
+
+        # Not enabled before a test has passed.
+        field(page, "State").select_option(label="Enabled")
+        page.get_by_role("button", name="Change state").click()
+        expect(page.get_by_role("alert")).to_contain_text("The state was not changed")
+
+        # PAX registered at the provider with the redirect URI the page shows; the administrator's
+        # test account there.
+        idp.add_client(client_id, client_secret, [redirect_uri])
+        sub = f"sub-{secrets.token_hex(4)}"
+        idp.add_account(sub, f"it-tester@{domain}", "Ines Tester")
+        page.get_by_role("button", name="Run a test sign-in").click()
+        page.wait_for_url(re.compile(re.escape(idp.base_url) + "/interaction/"))
+        page.get_by_label("E-mail or subject").fill(f"it-tester@{domain}")
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(re.compile(re.escape(redirect_uri + "?")))
+        expect(page.get_by_role("heading", level=1)).to_have_text("Test sign-in through Tested Terminal sign-in")
+        expect(page.locator("#test-result")).to_contain_text("The test sign-in worked")
+        checks = page.get_by_role("table", name="What PAX checked")
+        for check in ("Discovery document", "Signing keys", "Redirect URI", "ID token", "Subject", "E-mail address"):
+            expect(checks.get_by_role("row", name=re.compile(rf"^{check} Passed"))).to_be_visible()
+        claims = page.get_by_role("region", name="What the provider said about the person")
+        expect(claims).to_contain_text(sub)
+        expect(claims).to_contain_text(f"it-tester@{domain}")
+        expect(claims).to_contain_text("Ines Tester")
+        expect(checks).to_contain_text("a new account would wait for approval")
+        screenshots_at_widths(person, "e-admin-provider-test-report")
+        # A test signs nobody in and creates no account: the administrator is still themselves.
+        assert find_user_by_email(f"it-tester@{domain}") is None
+        page.goto(base_url + "/dashboard")
+        expect(page.get_by_role("heading", level=1)).to_have_text(f"Welcome, {admin.name}")
+
+        page.goto(base_url + f"/admin/identity-providers/{provider.id}")
+        expect(page.get_by_text("Last successful test")).to_be_visible()
+        field(page, "State").select_option(label="Enabled")
+        page.get_by_role("button", name="Change state").click()
+        expect(page.get_by_text(f"is enabled: people of {org.name} are sent to it")).to_be_visible()
+        expect(page.locator("#provider-state")).to_contain_text("Enabled")
+        db.session.refresh(provider)
+        assert provider.status is ProviderStatus.ENABLED
+        person.screenshot("e-admin-provider-enabled")
+        assert person.problems == [], person.problems
+        person.close()
+
+        # A member of the organisation is now sent to the company's sign-in.
+        colleague = Person(browser, base_url)
+        page = colleague.page
+        page.goto(base_url + "/login")
+        page.get_by_label("E-mail address").fill(member.email)
+        page.get_by_role("button", name="Continue").click()
+        page.wait_for_url(re.compile(re.escape(idp.base_url) + "/interaction/"))
+        expect(page.get_by_label("E-mail or subject")).to_be_visible()
+        colleague.screenshot("e-member-sent-to-the-provider")
+        assert colleague.problems == [], colleague.problems
+        colleague.close()
+
+
+# --- (f) a company's sign-in service is down: the clear page, with and without password fallback --
+
+
+def test_unreachable_provider_gives_a_clear_page_with_or_without_password_fallback(app, make, browser):
+    from app.auth.models import Identity
+    from app.auth.providers import set_password_fallback
+    from app.auth.sso import add_provider
+    from app.extensions import db
+    from tests.conftest import TEST_PASSWORD
+    from tests.support.oidc import free_port
+    from tests.support.providers import ready
+
+    domain = "down-journey.example"
+    org = make.org("shipping_line", name="Journey Shipping Line", domain=domain)
+    focal = make.user(org=org, focal_point=True, email=f"focal@{domain}")
+    provider = add_provider(org, "Journey Shipping sign-in", f"http://127.0.0.1:{free_port()}", "pax", "secret")
+    db.session.commit()
+    ready(provider)  # enabled; its issuer is a closed loopback port
+    member = make.user(org=org, email=f"sam@{domain}")  # a PAX password too, from before the provider
+    db.session.add(Identity(user_id=member.id, provider_id=provider.id, subject="sam-at-the-company"))
+    set_password_fallback(org, True, focal)
+    db.session.commit()
+
+    def reach_the_unreachable_page(person: Person) -> Page:
+        page = person.page
+        page.goto(person.base_url + "/login")
+        page.get_by_label("E-mail address").fill(member.email)
+        page.get_by_role("button", name="Continue").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Sign-in did not succeed")
+        expect(page.get_by_role("alert")).to_contain_text(
+            "The sign-in service of Journey Shipping Line cannot be reached at the moment."
+        )
+        return page
+
+    with live_server(app) as base_url:
+        # The focal point lets PAX passwords stand in while the company's service is down.
+        person = Person(browser, base_url)
+        page = reach_the_unreachable_page(person)
+        expect(page.locator("#password-fallback")).to_contain_text("lets you sign in with your PAX password")
+        screenshots_at_widths(person, "f-unreachable-provider-with-fallback")
+        page.get_by_role("link", name="Sign in with your PAX password").click()
+        expect(page.get_by_label("E-mail address")).to_have_value(member.email)
+        page.get_by_label("Password").fill(TEST_PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(base_url + "/dashboard")
+        person.screenshot("f-member-signed-in-with-password-fallback")
+        assert person.problems == [], person.problems
+        person.close()
+
+        # The focal point refuses the fallback: the page says to call IT and offers no password.
+        set_password_fallback(org, False, focal)
+        db.session.commit()
+        person = Person(browser, base_url)
+        page = reach_the_unreachable_page(person)
+        expect(page.locator("#no-password-fallback")).to_contain_text("Contact your organisation's IT support")
+        expect(page.locator("#password-fallback")).to_have_count(0)
+        expect(page.get_by_role("link", name="Sign in with your PAX password")).to_have_count(0)
+        expect(page.get_by_label("Password")).to_have_count(0)
+        screenshots_at_widths(person, "f-unreachable-provider-without-fallback")
+        # Nor does the password step, asked for by address, let the linked account in.
+        page.goto(base_url + f"/login?password=1&email={member.email}")
+        page.get_by_label("Password").fill(TEST_PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_text("does not allow PAX passwords instead")).to_be_visible()
+        assert page.url.startswith(base_url + "/login")
+        assert person.problems == [], person.problems
+        person.close()

@@ -116,7 +116,7 @@ def test_repeated_failures_lock_the_account_until_a_time_given(app, client, make
     for _ in range(app.config["LOGIN_MAX_FAILURES"]):
         response = login(client, user.email, "wrong password!")
     text = response.get_data(as_text=True)
-    assert "try again after" in text and "UTC" in text
+    assert "try again after" in text and "(Brussels time)" in text
     # Even the right password is refused while the lockout lasts.
     locked = login(client, user.email, TEST_PASSWORD)
     assert locked.status_code == 422 and "locked" in locked.get_data(as_text=True)
@@ -152,7 +152,7 @@ def test_optional_enrolment_from_the_account_page(client, make, login_as, db_ses
 def test_login_rate_limit(config_factory):
     from app import create_app
 
-    app = create_app(config_factory(RATELIMIT_ENABLED=True, RATELIMIT_LOGIN="3 per minute"))
+    app = create_app(config_factory(RATELIMIT_ENABLED=True, LOGIN_LIMIT_PER_ADDRESS="3 per minute"))
     client = app.test_client()
     token = csrf_token_from(client.get("/login").get_data(as_text=True))
     statuses = [
@@ -163,7 +163,7 @@ def test_login_rate_limit(config_factory):
     assert statuses[3] == 429
     blocked = client.post("/login", data={"email": "x@y.example", "password": "p", "csrf_token": token})
     assert "Retry-After" in blocked.headers
-    assert "too many requests" in blocked.get_data(as_text=True).lower()
+    assert "too many attempts from your network" in blocked.get_data(as_text=True).lower()
 
 
 def test_login_rate_limit_counts_in_redis_across_app_instances(config_factory):
@@ -181,7 +181,7 @@ def test_login_rate_limit_counts_in_redis_across_app_instances(config_factory):
         create_app(
             config_factory(
                 RATELIMIT_ENABLED=True,
-                RATELIMIT_LOGIN="3 per minute",
+                LOGIN_LIMIT_PER_ADDRESS="3 per minute",
                 REDIS_URL=url,
                 RATELIMIT_STORAGE_URI=url,
                 RATELIMIT_KEY_PREFIX=prefix,

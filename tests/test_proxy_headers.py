@@ -32,7 +32,7 @@ def attempts(client: Any, forwarded_for: str, count: int) -> list[int]:
 def portal(config_factory: Any, hops: int) -> Any:
     from app import create_app
 
-    return create_app(config_factory(PROXY_HOPS=hops, RATELIMIT_ENABLED=True, RATELIMIT_LOGIN="2 per minute"))
+    return create_app(config_factory(PROXY_HOPS=hops, RATELIMIT_ENABLED=True, LOGIN_LIMIT_PER_ADDRESS="2 per minute"))
 
 
 def test_behind_one_proxy_each_client_has_its_own_limit(config_factory: Any) -> None:

@@ -92,7 +92,7 @@ def shared(tmp_path: Path, s3_endpoint: str) -> Iterator[dict[str, Any]]:
             PAX_S3_ENDPOINT_URL=s3_endpoint,
             PAX_REDIS_URL=REDIS_URL,
             PAX_RATELIMIT_ENABLED="true",
-            PAX_RATELIMIT_LOGIN=f"{LOGIN_LIMIT} per minute",
+            PAX_LOGIN_LIMIT_PER_ADDRESS=f"{LOGIN_LIMIT} per minute",
         )
         try:
             yield {"env": env, "email": email, "post_id": post_id, "token": token, "redis": store}

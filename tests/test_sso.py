@@ -14,6 +14,7 @@ from app.auth.sso import add_provider
 from app.extensions import db
 from tests.conftest import csrf_token_from
 from tests.support.oidc import OidcProvider, TamperingProxy, complete_login, free_port
+from tests.support.providers import ready
 
 DOMAIN = "terminal-sso.example"
 
@@ -48,8 +49,14 @@ class Sso:
             self.org, "Terminal SSO", issuer, self.client_id, self.client_secret, **provider_kwargs
         )
         db.session.commit()
+        ready(self.provider, confirm_mfa_exemption=True)  # tested and enabled, exemption confirmed by a focal point
         self.redirect_uri = f"http://localhost/login/sso/{self.provider.id}/callback"
         oidc.add_client(self.client_id, self.client_secret, [self.redirect_uri])
+
+    def link(self, user, sub: str) -> None:  # type: ignore[no-untyped-def]
+        """Link an existing account to the provider identity ``sub``, as its confirmed owner would."""
+        db.session.add(Identity(user_id=user.id, provider_id=self.provider.id, subject=sub))
+        db.session.commit()
 
     def account(self, email: str | None = None, **kwargs) -> str:  # type: ignore[no-untyped-def]
         sub = f"sub-{secrets.token_hex(6)}"
@@ -114,10 +121,11 @@ def test_approved_account_signs_in_through_sso(client, make, idp, db_session):
     assert [(i.provider_id, i.subject) for i in identities] == [(sso.provider.id, sub)]
 
 
-def test_existing_member_of_the_organisation_is_linked(client, make, idp):
+def test_linked_member_of_the_organisation_signs_in(client, make, idp):
     sso = Sso(make, idp)
     member = make.user(org=sso.org, email=f"known@{DOMAIN}", password=None)
     sub = sso.account(email=member.email)
+    sso.link(member, sub)
     response = sso_login(client, sso, sub, email=member.email)
     assert response.headers["Location"] == "/dashboard"
     assert member.name in client.get("/dashboard").get_data(as_text=True)
@@ -181,6 +189,7 @@ def test_replayed_state_is_refused(client, make, idp, app):
     sso = Sso(make, idp)
     member = make.user(org=sso.org, email=f"replay@{DOMAIN}", password=None)
     sub = sso.account(email=member.email)
+    sso.link(member, sub)
     callback = complete_login(start(client, member.email), sub)
     assert finish(client, callback).headers["Location"] == "/dashboard"
     attacker = app.test_client()
@@ -195,8 +204,7 @@ def test_replayed_state_is_refused(client, make, idp, app):
 
 def test_provider_down_gives_a_clear_page(client, make):
     org = make.org("shipping_line", domain="down.example")
-    add_provider(org, "Down SSO", f"http://127.0.0.1:{free_port()}", "pax", "secret")
-    db.session.commit()
+    ready(add_provider(org, "Down SSO", f"http://127.0.0.1:{free_port()}", "pax", "secret"))
     token = csrf_token_from(client.get("/login").get_data(as_text=True))
     to_start = client.post("/login", data={"email": "a@down.example", "csrf_token": token})
     response = client.get(to_start.headers["Location"])
@@ -208,6 +216,7 @@ def test_law_enforcement_user_must_enrol_mfa_after_sso(client, make, idp):
     sso = Sso(make, idp, org_type="police")
     member = make.user(org=sso.org, email=f"officer@{DOMAIN}", password=None)
     sub = sso.account(email=member.email, amr=["pwd"])
+    sso.link(member, sub)
     assert sso_login(client, sso, sub, email=member.email).headers["Location"] == "/login/mfa/setup"
     assert client.get("/dashboard").status_code == 302
 
@@ -216,6 +225,7 @@ def test_provider_mfa_assertion_is_honoured_when_the_provider_is_exempted(client
     sso = Sso(make, idp, org_type="police", mfa_exempt_when_asserted=True)
     member = make.user(org=sso.org, email=f"officer2@{DOMAIN}", password=None)
     sub = sso.account(email=member.email, amr=["pwd", "otp"], acr="urn:pax:mfa")
+    sso.link(member, sub)
     assert sso_login(client, sso, sub, email=member.email).headers["Location"] == "/dashboard"
 
 
@@ -223,6 +233,7 @@ def test_provider_mfa_assertion_is_ignored_without_exemption(client, make, idp):
     sso = Sso(make, idp, org_type="police")
     member = make.user(org=sso.org, email=f"officer3@{DOMAIN}", password=None)
     sub = sso.account(email=member.email, amr=["pwd", "otp"])
+    sso.link(member, sub)
     assert sso_login(client, sso, sub, email=member.email).headers["Location"] == "/login/mfa/setup"
 
 
@@ -230,6 +241,7 @@ def test_suspended_account_is_refused(client, make, idp):
     sso = Sso(make, idp)
     member = make.user(org=sso.org, email=f"gone@{DOMAIN}", password=None, status="suspended")
     sub = sso.account(email=member.email)
+    sso.link(member, sub)
     response = sso_login(client, sso, sub, email=member.email)
     assert response.status_code == 403
     assert "suspended" in response.get_data(as_text=True)

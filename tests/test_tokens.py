@@ -8,12 +8,14 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from app.auth.models import ApiToken
-from tests.conftest import csrf_token_from
+from tests.conftest import TEST_PASSWORD, csrf_token_from
 
 
 def create_on_account_page(client, name: str = "Port community system", scope: str = "read", days: str = "30"):  # type: ignore[no-untyped-def]
     token = csrf_token_from(client.get("/account/").get_data(as_text=True))
-    return client.post("/account/tokens", data={"name": name, "scope": scope, "days": days, "csrf_token": token})
+    # Creating a token asks for the password again (step-up, tests/test_stepup.py).
+    data = {"name": name, "scope": scope, "days": days, "csrf_token": token, "reauth_password": TEST_PASSWORD}
+    return client.post("/account/tokens", data=data)
 
 
 def secret_from(html: str) -> str:

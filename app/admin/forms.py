@@ -24,6 +24,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional
 
 from app.auth.models import GlobalRole, UserStatus
+from app.auth.sso import EMAIL_CLAIM_CHOICES
 from app.clusters.models import MembershipRole
 from app.directory.models import OrgType
 from app.validation import ValidationError
@@ -140,7 +141,13 @@ class ProviderSettings(FlaskForm):
         "Client id",
         validators=[DataRequired("Enter the client id PAX is registered under at the provider."), Length(max=255)],
     )
-    mfa_exempt = BooleanField("Accept the provider's MFA assertion")
+    email_claim = SelectField(
+        "Claim carrying the e-mail address",
+        choices=[SelectChoice(value, label) for value, label in EMAIL_CLAIM_CHOICES.items()],
+        default="email",
+        description="Entra ID and ADFS often send no email claim; choose the claim they use instead.",
+    )
+    mfa_exempt = BooleanField("Ask to accept the provider's MFA assertion (a focal point of the organisation confirms)")
 
 
 class ProviderForm(ProviderSettings):
@@ -161,7 +168,26 @@ class ProviderForm(ProviderSettings):
 
 class ProviderEditForm(ProviderSettings):
     client_secret = PasswordField("New client secret", validators=[Optional(), Length(max=1000)])
-    enabled = BooleanField("Enabled: users of the organisation can sign in through it")
+
+
+class ProviderStatusForm(FlaskForm):
+    """Enable or disable a provider (``app.auth.providers.set_status``); enabling needs a passed test."""
+
+    status = SelectField(
+        "State",
+        choices=[
+            SelectChoice("enabled", "Enabled"),
+            SelectChoice("disabled", "Disabled"),
+            SelectChoice("testing", "Testing"),
+        ],
+        validators=[DataRequired("Choose a state.")],
+    )
+
+
+class SignInPolicyForm(FlaskForm):
+    """The focal point's choice for the organisation's sign-in."""
+
+    password_fallback = BooleanField("Let people use their PAX password when our sign-in service cannot be reached")
 
 
 def choices(pairs: Iterable[tuple[object, str]], blank: str) -> list[SelectChoice]:

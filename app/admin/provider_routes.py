@@ -9,18 +9,21 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.admin import queries
 from app.admin.blueprint import bp
-from app.admin.forms import ProviderEditForm, ProviderForm, choices, show_errors
+from app.admin.forms import ProviderEditForm, ProviderForm, ProviderStatusForm, choices, show_errors
 from app.audit.services import record
-from app.auth.models import IdentityProvider
+from app.auth import provider_test
+from app.auth.models import IdentityProvider, ProviderStatus
+from app.auth.providers import set_status
 from app.auth.sso import add_provider, update_provider
 from app.directory.models import Organisation
 from app.extensions import db
 from app.policy import authorize
+from app.security import csp_with_form_targets
 from app.validation import ValidationError
 
 log = logging.getLogger("pax.admin")
@@ -61,6 +64,7 @@ def providers() -> Any:
             form.client_secret.data,
             metadata_url=form.metadata_url.data,
             mfa_exempt_when_asserted=form.mfa_exempt.data,
+            email_claim=form.email_claim.data,
         )
     except ValidationError as exc:
         db.session.rollback()
@@ -69,17 +73,30 @@ def providers() -> Any:
     log.info("admin %s added identity provider %s for organisation %s", current_user.id, provider.id, org_id)
     record("admin.idp_add", actor=current_user, target=("identity_provider", provider.id), target_org=org_id)
     flash(
-        f"The provider {provider.name} is added for {provider.organisation.name}. Register the redirect URI below "
-        "at the provider before its users sign in.",
+        f"The provider {provider.name} is added for {provider.organisation.name}. It starts in testing: register the "
+        "redirect URI below at the provider, run a test sign-in, then enable it.",
         "success",
     )
     return redirect(url_for("admin.provider", provider_id=provider.id))
 
 
-def _render_edit(provider: IdentityProvider, form: ProviderEditForm, status: int = 200) -> Any:
-    return render_template(
-        "admin/provider.html", provider=provider, form=form, redirect_uri=redirect_uri(provider)
-    ), status
+def _render_edit(
+    provider: IdentityProvider, form: ProviderEditForm, status: int = 200, status_form: ProviderStatusForm | None = None
+) -> Any:
+    response = make_response(
+        render_template(
+            "admin/provider.html",
+            provider=provider,
+            form=form,
+            status_form=status_form or ProviderStatusForm(formdata=None, status=provider.status.value),
+            redirect_uri=redirect_uri(provider),
+        ),
+        status,
+    )
+    # The "Run a test sign-in" form's answer redirects to the provider, and browsers check each
+    # hop against form-action: without the provider's origin the test stops at PAX's redirect.
+    response.headers["Content-Security-Policy"] = csp_with_form_targets([provider.issuer, provider.metadata_url])
+    return response
 
 
 @bp.route("/identity-providers/<int:provider_id>", methods=["GET", "POST"])
@@ -93,23 +110,23 @@ def provider(provider_id: int) -> Any:
             issuer=provider.issuer,
             metadata_url=provider.metadata_url or "",
             client_id=provider.client_id,
-            enabled=provider.enabled,
             mfa_exempt=provider.mfa_exempt_when_asserted,
+            email_claim=provider.email_claim,
         )
         return _render_edit(provider, form)
     form = ProviderEditForm()
     if not form.validate():
         return _render_edit(provider, form, 422)
     try:
-        update_provider(
+        changed = update_provider(
             provider,
             name=form.name.data,
             issuer=form.issuer.data,
             client_id=form.client_id.data,
             metadata_url=form.metadata_url.data,
-            enabled=form.enabled.data,
             mfa_exempt_when_asserted=form.mfa_exempt.data,
             client_secret=form.client_secret.data or None,
+            email_claim=form.email_claim.data,
         )
     except ValidationError as exc:
         db.session.rollback()
@@ -122,8 +139,57 @@ def provider(provider_id: int) -> Any:
         actor=current_user,
         target=("identity_provider", provider.id),
         target_org=provider.organisation_id,
-        enabled=provider.enabled,
+        fields=changed,  # names only: the secret's value never reaches the log
+        status=provider.status.value,
         new_client_credential=bool(form.client_secret.data),
     )
-    flash(f"The settings of {provider.name} are saved.{secret_note}", "success")
+    retest = (
+        " The connection settings changed, so the provider is back in testing: run a test sign-in, then enable it."
+        if provider.status is ProviderStatus.TESTING and changed
+        else ""
+    )
+    flash(f"The settings of {provider.name} are saved.{secret_note}{retest}", "success")
     return redirect(url_for("admin.provider", provider_id=provider.id))
+
+
+@bp.route("/identity-providers/<int:provider_id>/test", methods=["POST"])
+def test_provider(provider_id: int) -> Any:
+    """Start a real test sign-in; the provider's answer comes back to the usual callback, which
+    shows the report (``app.auth.provider_test``) and signs nobody in."""
+    authorize(current_user, "manage_identity_providers")
+    provider = queries.provider_or_404(provider_id)
+    log.info("admin %s started a test sign-in through provider %s", current_user.id, provider.id)
+    return provider_test.start(provider)
+
+
+@bp.route("/identity-providers/<int:provider_id>/status", methods=["POST"])
+def provider_status(provider_id: int) -> Any:
+    authorize(current_user, "manage_identity_providers")
+    provider = queries.provider_or_404(provider_id)
+    form = ProviderStatusForm()
+    if not form.validate():
+        return _render_edit(provider, _edit_form(provider), 422, status_form=form)
+    try:
+        set_status(provider, ProviderStatus(form.status.data), current_user)
+    except ValidationError as exc:  # refused before anything changed
+        show_errors(form, exc)
+        return _render_edit(provider, _edit_form(provider), 409, status_form=form)
+    words = {
+        ProviderStatus.ENABLED: "is enabled: people of {org} are sent to it when they sign in",
+        ProviderStatus.DISABLED: "is disabled: nobody signs in through it",
+        ProviderStatus.TESTING: "is back in testing: it is not offered at sign-in",
+    }
+    flash(f"{provider.name} " + words[provider.status].format(org=provider.organisation.name) + ".", "success")
+    return redirect(url_for("admin.provider", provider_id=provider.id))
+
+
+def _edit_form(provider: IdentityProvider) -> ProviderEditForm:
+    return ProviderEditForm(
+        formdata=None,
+        name=provider.name,
+        issuer=provider.issuer,
+        metadata_url=provider.metadata_url or "",
+        client_id=provider.client_id,
+        mfa_exempt=provider.mfa_exempt_when_asserted,
+        email_claim=provider.email_claim,
+    )

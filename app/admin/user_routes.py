@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -28,7 +28,10 @@ from app.admin.forms import (
 from app.audit.services import record
 from app.auth.accounts import change_role, reactivate_user, reset_mfa, revoke_membership, set_focal_point, suspend_user
 from app.auth.models import User, UserStatus
+from app.auth.onboarding_forms import InviteForm
 from app.auth.services import grant_membership
+from app.db import utcnow
+from app.directory.models import Organisation
 from app.extensions import db
 from app.policy import authorize, can, user_or_404
 from app.privacy.erasure import confirmation_matches, erase_user, erasure_problem, kept_items
@@ -44,6 +47,7 @@ USER_ACTIONS = (
     "reactivate_user",
     "change_role",
     "reset_mfa",
+    "send_password_reset",
     "set_focal_point",
     "manage_memberships",
     "erase_user",
@@ -239,3 +243,111 @@ def erase(user_id: int) -> Any:
         problem=problem,
         kept=kept_items(user),
     ), status
+
+
+@bp.route("/users/<int:user_id>/send-password-reset", methods=["POST"])
+def send_password_reset(user_id: int) -> Any:
+    """Mail the account's owner a single-use link to set a new password (``app.auth.reset``)."""
+    from app.auth.reset import send_reset
+
+    user = user_or_404(current_user, user_id, "send_password_reset")
+    try:
+        send_reset(user, current_user)
+    except ValidationError as exc:
+        return _refused(user, exc)
+    log.info("admin %s sent a password reset link to user %s", current_user.id, user.id)
+    _audit("admin.password_reset_sent", user)
+    minutes = current_app.config["PASSWORD_RESET_MINUTES"]
+    return _done(
+        user,
+        f"A link to set a new password is on its way to {user.email}. It works once, for {minutes} minutes; "
+        "their current password keeps working until they use it.",
+    )
+
+
+# --- invitations: administrators into any organisation, focal points into their own -----------------
+
+
+def _invite_form() -> InviteForm:
+    form = InviteForm()
+    if can(current_user, "administer"):
+        form.organisation.choices = choices(queries.organisation_choices(), "Choose an organisation")
+    return form
+
+
+def _render_invitations(form: InviteForm, status: int = 200, errors: list[str] | None = None) -> Any:
+    from app.auth.invitations import invitations_for
+
+    return render_template(
+        "admin/invitations.html",
+        form=form,
+        invitations=invitations_for(current_user),
+        choose_organisation=can(current_user, "administer"),
+        now=utcnow(),
+        days=current_app.config["INVITATION_DAYS"],
+        errors=errors or [],
+    ), status
+
+
+@bp.route("/invitations", methods=["GET", "POST"])
+def invitations() -> Any:
+    """Invite a colleague, and the invitations one may resend or withdraw."""
+    from app.auth.invitations import invite
+
+    authorize(current_user, "invite_users")
+    form = _invite_form()
+    if request.method == "GET":
+        return _render_invitations(form)
+    if not form.validate_on_submit():
+        return _render_invitations(form, 422)
+    if can(current_user, "administer"):
+        chosen = form.organisation.data or ""
+        organisation = db.session.get(Organisation, int(chosen)) if chosen.isdigit() else None
+        if organisation is None:
+            form.organisation.errors = ["Choose the organisation the colleague works for."]
+            return _render_invitations(form, 422)
+    else:
+        organisation = current_user.organisation
+    authorize(current_user, "invite_users", organisation)
+    try:
+        invitation = invite(current_user, organisation, form.email.data or "", form.name.data or "")
+    except ValidationError as exc:
+        db.session.rollback()
+        return _render_invitations(form, 422, errors=show_errors(form, exc))
+    how = "to sign in with their company account" if invitation.via_sso else "with a link to choose a password"
+    flash(f"{invitation.name} is invited: a mail is on its way to {invitation.email} {how}.", "success")
+    return redirect(url_for("admin.invitations"))
+
+
+@bp.route("/invitations/<int:invitation_id>/resend", methods=["POST"])
+def resend_invitation(invitation_id: int) -> Any:
+    from app.auth.invitations import resend
+
+    return _change_invitation(
+        invitation_id, resend, "The invitation is sent again to {email}; the earlier link no longer works."
+    )
+
+
+@bp.route("/invitations/<int:invitation_id>/revoke", methods=["POST"])
+def revoke_invitation(invitation_id: int) -> Any:
+    from app.auth.invitations import revoke
+
+    return _change_invitation(
+        invitation_id, revoke, "The invitation of {email} is withdrawn; its link no longer works."
+    )
+
+
+def _change_invitation(invitation_id: int, change: Any, done: str) -> Any:
+    """Resend or withdraw an invitation the viewer may manage; a refusal re-shows the list."""
+    from app.auth.invitations import invitation_or_404
+
+    authorize(current_user, "invite_users")
+    invitation = invitation_or_404(current_user, invitation_id)
+    authorize(current_user, "manage_invitation", invitation)
+    try:
+        change(current_user, invitation)
+    except ValidationError as exc:
+        db.session.rollback()
+        return _render_invitations(_invite_form(), 422, errors=list(exc.fields.values()))
+    flash(done.format(email=invitation.email), "success")
+    return redirect(url_for("admin.invitations"))

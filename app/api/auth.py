@@ -3,7 +3,8 @@
 Token use is audited, throttled by the token's last-use time: ``resolve_token`` writes
 ``last_used_at`` at most once per ``app.auth.tokens.TOUCH_INTERVAL`` (5 minutes), and each
 request that writes it records one ``api.token_use`` event. A token in constant use therefore
-leaves one event per token per 5 minutes, not one per request.
+leaves one event per token per 5 minutes, not one per request. Both are committed at once, in a
+transaction of their own, so no request holds the audit chain while its view runs.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from flask import g, request
 from app.audit.services import record
 from app.auth.tokens import resolve_token, scope_allows
 from app.errors import ApiError
+from app.extensions import db
 
 
 def token_required(scope: str = "read") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -37,6 +39,9 @@ def token_required(scope: str = "read") -> Callable[[Callable[..., Any]], Callab
                 raise ApiError(403, f"This token's scope is {token.scope.value}; this call needs {scope}.")
             if sa.inspect(token).attrs.last_used_at.history.has_changes():
                 record("api.token_use", actor=token.user, target=("token", token.id), endpoint=request.endpoint)
+                # Its own short transaction, before the view: chaining the record takes the audit
+                # chain's head, which must not stay taken while the view streams a slow upload.
+                db.session.commit()
             g.api_token = token
             g.api_user = token.user
             return view(*args, **kwargs)

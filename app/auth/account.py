@@ -11,10 +11,11 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from app.audit.services import record
-from app.auth import mfa
+from app.auth import mfa, stepup
 from app.auth.accounts import change_password, reset_mfa
-from app.auth.forms import MfaEnrolForm, PasswordChangeForm, TokenForm
+from app.auth.forms import MfaEnrolForm, PasswordChangeForm, StepUpForm, TokenForm
 from app.auth.models import UserSession
+from app.auth.passwords import password_problem
 from app.auth.sessions import current_session_row, end_session, revoke_sessions
 from app.auth.tokens import create_token, revoke_token, user_tokens
 from app.db import utcnow
@@ -48,8 +49,12 @@ def _live_sessions() -> list[UserSession]:
 
 def _render_overview(status: int = 200, **forms: Any) -> Any:
     context = {
-        "password_form": forms.get("password_form") or PasswordChangeForm(),
-        "token_form": forms.get("token_form") or TokenForm(),
+        "password_form": forms.get("password_form") or PasswordChangeForm(formdata=None),
+        "token_form": forms.get("token_form") or TokenForm(formdata=None),
+        "recovery_form": forms.get("recovery_form") or StepUpForm(formdata=None),
+        "remove_mfa_form": forms.get("remove_mfa_form") or StepUpForm(formdata=None),
+        "stepup": stepup.asks(),
+        "stepup_minutes": current_app.config["STEPUP_MINUTES"],
         "sessions": _live_sessions(),
         "current_session": current_session_row(),
         "tokens": user_tokens(current_user),
@@ -82,7 +87,15 @@ def data_export() -> Response:
 @bp.route("/password", methods=["POST"])
 def password() -> Any:
     form = PasswordChangeForm()
-    if form.validate_on_submit():
+    if not form.validate_on_submit():
+        return _render_overview(422, password_form=form)
+    if not stepup.require_recent_auth(form, password_field=form.current_password, action="password_change"):
+        # Say what else is wrong too, so one more try is enough.
+        if problem := password_problem(form.new_password.data or ""):
+            form.new_password.errors = [problem]
+        elif form.new_password.data != form.confirm_password.data:
+            form.confirm_password.errors = ["The two new passwords differ."]
+    else:
         try:
             change_password(
                 current_user, form.current_password.data, form.new_password.data, form.confirm_password.data
@@ -122,7 +135,7 @@ def revoke_one_session(session_id: int) -> Response:
 @limiter.limit("10 per minute")
 def tokens() -> Any:
     form = TokenForm()
-    if form.validate_on_submit():
+    if form.validate_on_submit() and stepup.require_recent_auth(form, action="token_create"):
         try:
             token, secret = create_token(current_user, form.name.data, form.scope.data, form.days.data)
         except ValidationError as exc:
@@ -173,6 +186,9 @@ def mfa_settings() -> Any:
 def new_recovery_codes() -> Any:
     if current_user.totp_secret_sealed is None:
         return redirect(url_for("account.mfa_settings"))
+    form = StepUpForm()
+    if not (form.validate_on_submit() and stepup.require_recent_auth(form, action="recovery_codes")):
+        return _render_overview(422, recovery_form=form)
     codes = mfa.replace_recovery_codes(current_user)
     record("auth.recovery_codes", actor=current_user, target=("user", current_user.id), count=len(codes))
     return render_template("auth/recovery_codes.html", codes=codes, next_url=url_for("account.index"))
@@ -183,8 +199,47 @@ def remove_mfa() -> Response:
     if mfa_required(current_user):
         flash("Your role requires a second factor; an administrator can reset it if you lose your device.", "error")
         return redirect(url_for("account.index"))
+    form = StepUpForm()
+    if not (form.validate_on_submit() and stepup.require_recent_auth(form, action="mfa_remove")):
+        return _render_overview(422, remove_mfa_form=form)
     reset_mfa(current_user)
     record("auth.mfa_remove", actor=current_user, target=("user", current_user.id))
     end_session()
     flash("Your second factor is removed. Sign in again.", "success")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/confirm", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+def confirm() -> Any:
+    """Prove it is you again (password and/or second factor), then go on to ``next``: the step-up
+    page for sensitive actions that live elsewhere (e.g. linking a provider identity)."""
+    from app.auth.routes import safe_next
+
+    form = StepUpForm()
+    target = safe_next(form.next.data if request.method == "POST" else request.args.get("next"))
+    target = target or url_for("account.index")
+    if request.method == "GET" and not stepup.asks().anything:
+        return redirect(target)
+    if request.method == "POST" and form.validate_on_submit() and stepup.require_recent_auth(form, action="confirm"):
+        return redirect(target)
+    form.next.data = target
+    status = 422 if request.method == "POST" else 200
+    return render_template(
+        "account/confirm.html",
+        form=form,
+        stepup=stepup.asks(),
+        stepup_minutes=current_app.config["STEPUP_MINUTES"],
+    ), status
+
+
+@bp.route("/confirm/sign-in-again", methods=["POST"])
+def sign_in_again() -> Response:
+    """For accounts that sign in only through their organisation: end this session and sign in
+    afresh, which counts as a recent re-authentication for ``PAX_STEPUP_MINUTES``."""
+    from app.auth.routes import safe_next
+
+    target = safe_next(request.form.get("next")) or url_for("account.index")
+    end_session()
+    flash("Sign in again to continue.", "info")
+    return redirect(url_for("auth.login", next=target))

@@ -4,6 +4,8 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, IntegerField, PasswordField, RadioField, SelectChoice, StringField
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
+from app.auth.stepup import StepUpFields
+
 
 class LoginForm(FlaskForm):
     """One form, two steps: the e-mail address first (home-realm discovery), then the password."""
@@ -34,7 +36,7 @@ class MfaEnrolForm(FlaskForm):
     )
 
 
-class PasswordChangeForm(FlaskForm):
+class PasswordChangeForm(StepUpFields, FlaskForm):
     current_password = PasswordField("Current password", validators=[DataRequired("Enter your current password.")])
     new_password = PasswordField(
         "New password", validators=[DataRequired("Enter a new password."), Length(max=1024, message="Too long.")]
@@ -42,7 +44,7 @@ class PasswordChangeForm(FlaskForm):
     confirm_password = PasswordField("New password again", validators=[DataRequired("Repeat the new password.")])
 
 
-class TokenForm(FlaskForm):
+class TokenForm(StepUpFields, FlaskForm):
     name = StringField(
         "Token name",
         validators=[DataRequired("Name the token, e.g. the system that uses it."), Length(max=100)],
@@ -64,3 +66,18 @@ class TokenForm(FlaskForm):
             NumberRange(min=1, max=365, message="Choose between 1 and 365 days."),
         ],
     )
+
+
+class StepUpForm(StepUpFields, FlaskForm):
+    """A sensitive action with nothing to fill in but the proof that it is you (``app.auth.stepup``)."""
+
+    next = HiddenField()
+
+
+class LinkConfirmForm(FlaskForm):
+    """The owner's proof for linking a provider identity: the password and the current code, every time."""
+
+    password = PasswordField(
+        "Your PAX password", validators=[DataRequired("Enter your password."), Length(max=1024, message="Too long.")]
+    )
+    code = StringField("Code from your authenticator app, or a recovery code", validators=[Optional(), Length(max=64)])

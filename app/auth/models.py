@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from flask_login import UserMixin
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, utcnow
@@ -93,6 +94,16 @@ class UserSession(Base):
     #: "password" or "sso:<provider id>".
     auth_method: Mapped[str] = mapped_column(sa.String(40))
     user_agent: Mapped[str] = mapped_column(sa.String(200), default="")
+    #: When the owner last proved it is them again inside this session (password and/or second
+    #: factor, see app.auth.stepup); sensitive account actions need it to be recent.
+    reauthenticated_at: Mapped[datetime | None] = mapped_column()
+    #: For an SSO sign-in: the provider, the user's ``sub`` there and the provider's session id
+    #: (``sid``), so that the provider's back-channel logout token finds the sessions to end.
+    identity_provider_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("identity_providers.id", ondelete="SET NULL"), index=True
+    )
+    sso_subject: Mapped[str | None] = mapped_column(sa.String(255))
+    sso_sid: Mapped[str | None] = mapped_column(sa.String(255))
 
     user: Mapped[User] = relationship()
 
@@ -108,8 +119,15 @@ class RecoveryCode(Base):
     used_at: Mapped[datetime | None] = mapped_column()
 
 
+class ProviderStatus(StrEnum):
+    #: New or with changed connection settings: not offered at sign-in until a test sign-in passed.
+    TESTING = "testing"
+    ENABLED = "enabled"
+    DISABLED = "disabled"
+
+
 class IdentityProvider(Base):
-    """An organisation's OpenID Connect provider; its users sign in through it."""
+    """An organisation's OpenID Connect provider; its users sign in through it once enabled."""
 
     __tablename__ = "identity_providers"
     __table_args__ = (sa.UniqueConstraint("organisation_id", "issuer"),)
@@ -123,13 +141,43 @@ class IdentityProvider(Base):
     client_id: Mapped[str] = mapped_column(sa.String(255))
     #: The client secret sealed under the keyring (app.sealed), never stored in clear.
     client_secret_sealed: Mapped[str] = mapped_column(sa.Text)
-    #: Users need no PAX TOTP when this provider's ID token asserts multi-factor (amr/acr).
+    #: The claim carrying the user's e-mail address: ``email`` for most providers,
+    #: ``preferred_username`` or ``upn`` for Entra ID and ADFS deployments that send no ``email``.
+    email_claim: Mapped[str] = mapped_column(sa.String(40), default="email", server_default="email")
+    #: An administrator asks that users need no PAX TOTP when this provider asserts multi-factor
+    #: (amr/acr); it takes effect only once a focal point of the organisation confirmed it.
     mfa_exempt_when_asserted: Mapped[bool] = mapped_column(default=False)
-    enabled: Mapped[bool] = mapped_column(default=True)
+    mfa_exempt_confirmed_at: Mapped[datetime | None] = mapped_column()
+    mfa_exempt_confirmed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    status: Mapped[ProviderStatus] = mapped_column(
+        enum_column_type(ProviderStatus, "provider_status"),
+        default=ProviderStatus.TESTING,
+        server_default=ProviderStatus.TESTING.value,
+    )
+    #: The last test sign-in that passed with the current connection settings (cleared when they change).
+    last_test_ok_at: Mapped[datetime | None] = mapped_column()
+    last_test_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     organisation: Mapped[Organisation] = relationship(lazy="joined")
+    last_test_by: Mapped[User | None] = relationship(foreign_keys=[last_test_by_id])
+    mfa_exempt_confirmed_by: Mapped[User | None] = relationship(foreign_keys=[mfa_exempt_confirmed_by_id])
+
+    @hybrid_property
+    def enabled(self) -> bool:
+        """Offered at sign-in: only an enabled provider signs anyone in."""
+        return self.status is ProviderStatus.ENABLED
+
+    @enabled.inplace.expression
+    @classmethod
+    def _enabled_expression(cls) -> sa.ColumnElement[bool]:
+        return cls.status == ProviderStatus.ENABLED
+
+    @property
+    def mfa_exemption_effective(self) -> bool:
+        """The provider's MFA assertion replaces PAX's second factor: requested and confirmed."""
+        return self.mfa_exempt_when_asserted and self.mfa_exempt_confirmed_at is not None
 
     @property
     def discovery_url(self) -> str:
@@ -151,6 +199,61 @@ class Identity(Base):
 
     user: Mapped[User] = relationship()
     provider: Mapped[IdentityProvider] = relationship()
+
+
+class LinkRequestStatus(StrEnum):
+    PENDING = "pending"
+    #: The account's owner proved control (password and second factor) and confirmed.
+    CONFIRMED = "confirmed"
+    #: The organisation's focal point approved.
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class IdentityLinkRequest(Base):
+    """A provider identity asking to sign in to an existing account that has no link to it yet.
+
+    It signs nobody in: the account's owner confirms it (with their password and second factor,
+    through the secret link only the browser of the attempt was given), or the organisation's
+    focal point approves it; then an ``Identity`` is created.
+    """
+
+    __tablename__ = "identity_link_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    provider_id: Mapped[int] = mapped_column(sa.ForeignKey("identity_providers.id", ondelete="CASCADE"), index=True)
+    subject: Mapped[str] = mapped_column(sa.String(255))
+    #: The address the provider claimed, as shown to the owner and the focal point.
+    email: Mapped[str] = mapped_column(sa.String(320))
+    #: SHA-256 of the secret in the owner's confirmation link.
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    status: Mapped[LinkRequestStatus] = mapped_column(
+        enum_column_type(LinkRequestStatus, "link_request_status"), default=LinkRequestStatus.PENDING
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    decided_at: Mapped[datetime | None] = mapped_column()
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    provider: Mapped[IdentityProvider] = relationship()
+
+
+class LogoutTokenUse(Base):
+    """A back-channel logout token's ``jti`` seen from a provider: a replayed token is refused.
+
+    Rows are kept until ``expires_at`` (the token's lifetime plus the clock-skew allowance), after
+    which the token's ``iat`` is too old to be accepted anyway.
+    """
+
+    __tablename__ = "logout_token_uses"
+    __table_args__ = (sa.UniqueConstraint("provider_id", "jti"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider_id: Mapped[int] = mapped_column(sa.ForeignKey("identity_providers.id", ondelete="CASCADE"))
+    jti: Mapped[str] = mapped_column(sa.String(255))
+    expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class TokenScope(StrEnum):

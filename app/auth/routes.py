@@ -9,19 +9,39 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from app.audit.services import record
-from app.auth import mfa
+from app.auth import mfa, provider_test, sso_protocol, throttle
 from app.auth.forms import LoginForm, MfaEnrolForm, MfaForm
+from app.auth.links import owner_can_confirm
 from app.auth.models import IdentityProvider, User, UserStatus
-from app.auth.services import LoginOutcome, authenticate, locked_until, record_failure, record_success
-from app.auth.sessions import end_session, start_session
+from app.auth.providers import password_allowed
+from app.auth.services import (
+    LoginOutcome,
+    authenticate,
+    locked_until,
+    login_locked_until,
+    record_failure,
+    record_success,
+)
+from app.auth.sessions import current_session_row, end_session, start_session
 from app.auth.sso import SsoError, SsoOutcome, claims_options, client_for, providers_for_email, resolve_sso_user
-from app.extensions import db, limiter
+from app.extensions import csrf, db, limiter
 from app.policy import mfa_required
+from app.security import csp_with_form_targets
 
 bp = Blueprint("auth", __name__)
 log = logging.getLogger("pax.auth")
@@ -37,7 +57,8 @@ PENDING_SECONDS = 600
 
 
 def _login_limit() -> str:
-    return current_app.config["RATELIMIT_LOGIN"]
+    """The generous per-address limit of every sign-in step (``PAX_LOGIN_LIMIT_PER_ADDRESS``)."""
+    return throttle.address_limit()
 
 
 def safe_next(target: str | None) -> str | None:
@@ -50,17 +71,9 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
-def _lockout_message(user: User) -> str:
-    until = locked_until(user)
-    when = until.strftime("%H:%M UTC") if until else "a few minutes"
-    return f"Too many failed sign-in attempts. For your security this account is locked; try again after {when}."
-
-
-def _sso_origin(url: str | None) -> str | None:
-    parts = urlsplit(url or "")
-    if parts.scheme not in ("http", "https") or not parts.netloc or any(c in parts.netloc for c in " ;,'\""):
-        return None
-    return f"{parts.scheme}://{parts.netloc}"
+def _lockout_message(user: User | None, email: str = "") -> str:
+    """The same words for a known account and for an address that names none."""
+    return throttle.lockout_message(login_locked_until(email, user) if email else locked_until(user) if user else None)
 
 
 @bp.after_request
@@ -70,16 +83,10 @@ def _sign_in_form_may_lead_to_sso(response: Response) -> Response:
     admits the enabled providers' origins besides its own (the issuer's and the discovery URL's)."""
     if request.endpoint != "auth.login" or response.mimetype != "text/html":
         return response
-    from app.security import CSP
-
     rows = db.session.execute(
         sa.select(IdentityProvider.issuer, IdentityProvider.metadata_url).where(IdentityProvider.enabled)
     )
-    origins = sorted({o for row in rows for o in map(_sso_origin, row) if o})
-    if origins:
-        response.headers["Content-Security-Policy"] = CSP.replace(
-            "form-action 'self'", "form-action 'self' " + " ".join(origins)
-        )
+    response.headers["Content-Security-Policy"] = csp_with_form_targets(url for row in rows for url in row)
     return response
 
 
@@ -87,13 +94,25 @@ def _sign_in_form_may_lead_to_sso(response: Response) -> Response:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_login_limit, methods=["POST"], scope="login-address", error_message=throttle.address_message)
+@limiter.limit(
+    throttle.account_limit,
+    methods=["POST"],
+    key_func=throttle.submitted_account,
+    scope="login-account",
+    deduct_when=throttle.failed_attempt,
+    error_message=throttle.account_message,
+)
 def login() -> Any:
     if current_user.is_authenticated:
         return redirect(url_for("main.dashboard"))
     form = LoginForm()
     if request.method == "GET":
         form.next.data = safe_next(request.args.get("next")) or ""
+        if request.args.get("password") == "1" and request.args.get("email"):
+            # The password step asked for by name: the unreachable-provider page's fallback link.
+            form.email.data = request.args["email"][:320]
+            return render_template("auth/login.html", form=form, step="password", error=None)
         return render_template("auth/login.html", form=form, step="email", error=None)
     if not form.validate_on_submit():
         step = "password" if form.password.data else "email"
@@ -111,31 +130,40 @@ def login() -> Any:
             return render_template("auth/login.html", form=form, step="password", error=None), 422
         return render_template("auth/login.html", form=form, step="password", error=None)
     outcome, user = authenticate(email, form.password.data)
+    if outcome is LoginOutcome.OK and user is not None and not password_allowed(user):
+        record("auth.login", actor=user, outcome="denied", method="password", reason="sso_only_policy")
+        error = (
+            f"{user.organisation.name} signs you in through its own sign-in service and does not allow PAX "
+            "passwords instead. Use your organisation's sign-in, or contact its IT support."
+        )
+        return render_template("auth/login.html", form=form, step="password", error=error), 422
     if outcome is LoginOutcome.OK and user is not None:
         return _after_first_factor(user, "password", mfa_asserted=False, next_url=form.next.data)
-    error = _lockout_message(user) if outcome is LoginOutcome.LOCKED and user else None
+    error = _lockout_message(user, email) if outcome is LoginOutcome.LOCKED else None
     error = error or OUTCOME_MESSAGES.get(outcome, BAD_CREDENTIALS)
     return render_template("auth/login.html", form=form, step="password", error=error), 422
 
 
-def _after_first_factor(user: User, method: str, mfa_asserted: bool, next_url: str | None) -> Response:
+def _after_first_factor(
+    user: User, method: str, mfa_asserted: bool, next_url: str | None, sso: dict[str, Any] | None = None
+) -> Response:
     """Second factor when enrolled or required (unless the SSO provider asserted one), then the session."""
     target = safe_next(next_url) or url_for("main.dashboard")
     enrolled = user.totp_secret_sealed is not None
     if enrolled and not mfa_asserted:
-        _set_pending(user, method, target)
+        _set_pending(user, method, target, sso)
         return redirect(url_for("auth.mfa_verify"))
     if not enrolled and mfa_required(user) and not mfa_asserted:
-        _set_pending(user, method, target)
+        _set_pending(user, method, target, sso)
         return redirect(url_for("auth.mfa_setup"))
     record_success(user)
-    start_session(user, method)
+    start_session(user, method, sso)
     return redirect(target)
 
 
-def _set_pending(user: User, method: str, target: str) -> None:
+def _set_pending(user: User, method: str, target: str, sso: dict[str, Any] | None = None) -> None:
     session.clear()
-    session[PENDING_KEY] = {"uid": user.id, "method": method, "next": target, "at": int(time.time())}
+    session[PENDING_KEY] = {"uid": user.id, "method": method, "next": target, "at": int(time.time()), "sso": sso}
 
 
 def _pending_user() -> tuple[User | None, dict[str, Any]]:
@@ -178,7 +206,7 @@ def mfa_verify() -> Any:
         elif method := _second_factor(user, form.code.data or ""):
             record("auth.mfa_verify", actor=user, method=method)
             record_success(user)
-            start_session(user, state["method"])
+            start_session(user, state["method"], state.get("sso"))
             left = mfa.recovery_codes_left(user)
             if left <= 3:
                 flash(f"You have {left} recovery codes left. Create new ones on your account page.", "warning")
@@ -208,7 +236,7 @@ def mfa_setup() -> Any:
         codes = mfa.enrol(user, secret, form.code.data or "")
         if codes is not None:
             record_success(user)
-            start_session(user, state["method"])
+            start_session(user, state["method"], state.get("sso"))
             return render_template("auth/recovery_codes.html", codes=codes, next_url=state["next"])
         form.code.errors = ["That code is not valid. Check your app's clock and enter the current code."]
     status = 422 if request.method == "POST" else 200
@@ -242,18 +270,23 @@ def sso_start(provider_id: int) -> Any:
 @bp.route("/login/sso/<int:provider_id>/callback")
 @limiter.limit(_login_limit)
 def sso_callback(provider_id: int) -> Any:
+    tested = db.session.get(IdentityProvider, provider_id)
+    if tested is not None and provider_test.is_test_run(tested):
+        return provider_test.finish(tested)  # an administrator's test sign-in: a report, no session
     provider = _enabled_provider_or_404(provider_id)
     if request.args.get("error"):
         return _sso_failure(provider, "denied")
     try:
-        token = client_for(provider).authorize_access_token(claims_options=claims_options(provider))
+        token = client_for(provider).authorize_access_token(
+            claims_options=claims_options(provider), leeway=sso_protocol.clock_skew()
+        )
     except Exception as exc:  # state, code, signature, issuer, audience or expiry refused, or provider down
         log.warning("SSO callback refused for provider %s: %s", provider.id, type(exc).__name__)
         return _sso_failure(provider, "refused")
-    claims = dict(token.get("userinfo") or {})
-    if not claims:
+    if not token.get("userinfo"):
         return _sso_failure(provider, "refused")
     try:
+        claims = sso_protocol.identity_claims(provider, dict(token["userinfo"]), token)
         result = resolve_sso_user(provider, claims)
     except SsoError as exc:
         db.session.rollback()  # a refused sign-in links and creates nothing
@@ -262,8 +295,51 @@ def sso_callback(provider_id: int) -> Any:
     if result.outcome is SsoOutcome.PENDING:
         _sso_refused(provider, "pending", result.user)
         return redirect(url_for("auth.awaiting_approval"))
+    if result.outcome is SsoOutcome.LINK_REQUIRED:
+        _sso_refused(provider, "link_required", result.user)
+        return render_template(
+            "auth/link_required.html",
+            provider=provider,
+            email=result.user.email,
+            owner_can_confirm=owner_can_confirm(result.user),
+            confirm_url=url_for("identity_links.confirm", token=result.link_token),
+        ), 403
     next_url = session.pop("pax_login_next", None)
-    return _after_first_factor(result.user, f"sso:{provider.id}", mfa_asserted=result.mfa_asserted, next_url=next_url)
+    sso = {"provider": provider.id, "sub": str(claims["sub"])[:255], "sid": str(claims.get("sid") or "")[:255]}
+    return _after_first_factor(
+        result.user, f"sso:{provider.id}", mfa_asserted=result.mfa_asserted, next_url=next_url, sso=sso
+    )
+
+
+@bp.route("/login/sso/<int:provider_id>/backchannel-logout", methods=["POST"])
+@csrf.exempt  # the provider's server posts here (Back-Channel Logout 1.0); the signed token is the proof
+def sso_backchannel_logout(provider_id: int) -> Response:
+    """End the PAX sessions that the provider's logout token names, on every app server at once
+    (sessions live in the database). Answers as section 2.8 asks: 200, or 400 with an error."""
+    provider = db.session.get(IdentityProvider, provider_id)
+    if provider is None:
+        abort(404)
+    try:
+        logout = sso_protocol.verify_logout_token(provider, request.form.get("logout_token", ""))
+    except sso_protocol.LogoutTokenError as exc:
+        log.warning("back-channel logout from provider %s refused: %s", provider.id, exc)
+        record("auth.backchannel_logout", outcome="denied", provider_id=provider.id, reason=str(exc))
+        return _no_store(jsonify(error="invalid_request", error_description="The logout token was refused."), 400)
+    ended = sso_protocol.end_provider_sessions(provider, logout)
+    user_id = sso_protocol.known_subject(provider, logout.subject)
+    record(
+        "auth.backchannel_logout",
+        actor=db.session.get(User, user_id) if user_id else None,
+        provider_id=provider.id,
+        sessions_ended=ended,
+    )
+    return _no_store(Response(status=200), 200)
+
+
+def _no_store(response: Response, status: int) -> Response:
+    response.status_code = status
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _enabled_provider_or_404(provider_id: int) -> IdentityProvider:
@@ -296,8 +372,19 @@ def _sso_refused(provider: IdentityProvider, reason: str, user: User | None = No
 def _sso_failure(provider: IdentityProvider, kind: str) -> tuple[str, int]:
     _sso_refused(provider, kind)
     status, message = SSO_FAILURES[kind]
+    fallback = None
+    if kind == "unreachable":
+        # The organisation's focal point decides whether PAX passwords stay usable meanwhile.
+        hint = (request.args.get("login_hint") or "")[:320]
+        fallback = {
+            "allowed": provider.organisation.password_fallback,
+            "url": url_for("auth.login", email=hint, password="1") if hint else url_for("auth.login"),  # noqa: S106
+        }
     return render_template(
-        "auth/sso_error.html", provider=provider, message=message.format(org=provider.organisation.name)
+        "auth/sso_error.html",
+        provider=provider,
+        message=message.format(org=provider.organisation.name),
+        fallback=fallback,
     ), status
 
 
@@ -311,8 +398,20 @@ def awaiting_approval() -> str:
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> Response:
+    """Sign out of PAX; after an SSO sign-in, on to the provider so it ends its own session too
+    (RP-initiated logout), back to the landing page."""
+    provider_session = current_session_row()
+    provider = None
     if current_user.is_authenticated:
         record("auth.logout", actor=current_user)
+        if provider_session is not None and provider_session.identity_provider_id is not None:
+            provider = db.session.get(IdentityProvider, provider_session.identity_provider_id)
     end_session()
     flash("You have signed out.", "success")
-    return redirect(url_for("main.landing"))
+    landing = url_for("main.landing", _external=True)
+    at_provider = sso_protocol.end_session_url(provider, landing) if provider is not None else None
+    if at_provider is None:
+        return redirect(url_for("main.landing"))
+    # A page, not a redirect: the sign-out form's navigation may only lead to our own origin
+    # (CSP form-action), and the provider's sign-out is a new navigation from this page.
+    return Response(render_template("auth/signed_out.html", provider=provider, provider_url=at_provider))

@@ -13,6 +13,7 @@ from flask import current_app
 from app.audit.services import record
 from app.auth.models import GlobalRole, User, UserStatus
 from app.auth.passwords import hash_password, needs_rehash, password_problem, verify_password
+from app.auth.throttle import unknown_failure, unknown_locked_until
 from app.clusters.models import Cluster, ClusterMembership, MembershipRole
 from app.db import utcnow
 from app.directory.models import Organisation
@@ -43,6 +44,14 @@ def locked_until(user: User) -> datetime | None:
     if user.locked_until is not None and user.locked_until > utcnow():
         return user.locked_until
     return None
+
+
+def login_locked_until(email: str, user: User | None) -> datetime | None:
+    """When the lockout of the typed address ends: the account's own when it exists, else the
+    same count kept for the address (``app.auth.throttle``), so the answer never tells them apart."""
+    if user is not None:
+        return locked_until(user)
+    return unknown_locked_until(email)
 
 
 def record_failure(user: User) -> None:
@@ -79,16 +88,18 @@ def authenticate(email: str, password: str) -> tuple[LoginOutcome, User | None]:
     recorded when the session starts (``app.auth.sessions.start_session``).
     """
     user = find_user_by_email(email)
-    if user is not None and locked_until(user):
+    if login_locked_until(email, user):
         _login_refused(user, LoginOutcome.LOCKED)
         return LoginOutcome.LOCKED, user
     if not verify_password(user.password_hash if user else None, password) or user is None:
         _login_refused(user, LoginOutcome.BAD_CREDENTIALS)
         if user is not None:
             record_failure(user)
-            if locked_until(user):
-                return LoginOutcome.LOCKED, user
+        else:
+            unknown_failure(email)
         log.info("local login failed")
+        if login_locked_until(email, user):
+            return LoginOutcome.LOCKED, user
         return LoginOutcome.BAD_CREDENTIALS, None
     if user.status is UserStatus.PENDING:
         _login_refused(user, LoginOutcome.PENDING)

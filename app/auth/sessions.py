@@ -37,13 +37,17 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def start_session(user: Any, auth_method: str) -> None:
+def start_session(user: Any, auth_method: str, sso: dict[str, Any] | None = None) -> None:
     """Sign ``user`` in with a fresh session (a new cookie secret, so no fixation); every
-    successful sign-in, local or SSO, is one ``auth.login`` event naming the session."""
+    successful sign-in, local or SSO, is one ``auth.login`` event naming the session.
+
+    ``sso`` (``provider``, ``sub``, ``sid``) ties an SSO session to the provider's own session,
+    so that the provider's back-channel logout ends it."""
     from app.auth.models import UserSession
 
     token = secrets.token_urlsafe(32)
     now = utcnow()
+    sso = sso or {}
     row = UserSession(
         user_id=user.id,
         token_hash=token_hash(token),
@@ -52,6 +56,9 @@ def start_session(user: Any, auth_method: str) -> None:
         expires_at=now + timedelta(hours=current_app.config["SESSION_ABSOLUTE_HOURS"]),
         auth_method=auth_method,
         user_agent=(request.user_agent.string or "")[:200],
+        identity_provider_id=sso.get("provider"),
+        sso_subject=(sso.get("sub") or None),
+        sso_sid=(sso.get("sid") or None),
     )
     db.session.add(row)
     db.session.flush()

@@ -3,6 +3,7 @@
 Authorization code flow with PKCE (S256), ``state`` and ``nonce`` (authlib keeps them in the
 session per client), and an ID token whose signature, issuer, audience and expiry are checked:
 authlib only checks ``aud`` when ``claims_options`` asks, so it always does here.
+Claims from UserInfo, back-channel and RP-initiated logout are in ``app.auth.sso_protocol``.
 
 Who the user becomes is decided by ``resolve_sso_user``: never an account of another
 organisation than the provider's, whatever e-mail address the provider claims.
@@ -20,7 +21,10 @@ import sqlalchemy as sa
 from authlib.integrations.flask_client import FlaskOAuth2App
 
 from app.audit.services import record
-from app.auth.models import Identity, IdentityProvider, User, UserStatus
+from app.auth.invitations import claim_sso_invitation
+from app.auth.links import request_link
+from app.auth.models import Identity, IdentityLinkRequest, IdentityProvider, User, UserStatus
+from app.auth.providers import CONNECTION_FIELDS, announce_change, back_to_testing
 from app.db import utcnow
 from app.directory.models import OrganisationDomain
 from app.extensions import db, oauth
@@ -115,6 +119,8 @@ def mfa_asserted(claims: dict[str, Any]) -> bool:
 class SsoOutcome(enum.Enum):
     ACTIVE = "active"
     PENDING = "pending"
+    #: An existing account has no link to this identity yet: nobody is signed in, a link request waits.
+    LINK_REQUIRED = "link_required"
 
 
 @dataclass
@@ -123,6 +129,9 @@ class SsoResult:
     outcome: SsoOutcome
     mfa_asserted: bool
     created: bool
+    #: For ``LINK_REQUIRED``: the request and the secret of the owner's confirmation address.
+    link_request: IdentityLinkRequest | None = None
+    link_token: str | None = None
 
 
 def resolve_sso_user(provider: IdentityProvider, claims: dict[str, Any]) -> SsoResult:
@@ -130,7 +139,10 @@ def resolve_sso_user(provider: IdentityProvider, claims: dict[str, Any]) -> SsoR
 
     A first login creates a pending account in the provider's organisation. An e-mail whose
     domain the organisation does not own is refused, and so is an existing account of
-    another organisation.
+    another organisation. An existing account of the organisation is never opened by its
+    e-mail address alone: without an ``Identity`` for this provider and subject, a link request
+    is recorded (``app.auth.links``) and the outcome is ``LINK_REQUIRED``. The provider's
+    multi-factor assertion counts only when a focal point confirmed the exemption.
     """
     org = provider.organisation
     subject = str(claims.get("sub") or "")
@@ -147,7 +159,7 @@ def resolve_sso_user(provider: IdentityProvider, claims: dict[str, Any]) -> SsoR
             f"The e-mail address {email} does not belong to {org.name}, so PAX cannot sign you in "
             f"through {org.name}'s sign-in service."
         )
-    asserted = provider.mfa_exempt_when_asserted and mfa_asserted(claims)
+    asserted = provider.mfa_exemption_effective and mfa_asserted(claims)
     identity = db.session.scalar(
         sa.select(Identity).where(Identity.provider_id == provider.id, Identity.subject == subject)
     )
@@ -159,6 +171,18 @@ def resolve_sso_user(provider: IdentityProvider, claims: dict[str, Any]) -> SsoR
         if user is not None and user.organisation_id != org.id:
             raise SsoError(
                 f"The account {email} belongs to another organisation; {org.name}'s sign-in service cannot open it."
+            )
+        if user is not None:
+            if user.status is UserStatus.SUSPENDED:
+                raise SsoError("Your account is suspended. Contact your organisation's focal point.", status=403)
+            link, token = request_link(user, provider, subject, email)
+            return SsoResult(
+                user=user,
+                outcome=SsoOutcome.LINK_REQUIRED,
+                mfa_asserted=False,
+                created=False,
+                link_request=link,
+                link_token=token,
             )
         if user is None:
             name = str(claims.get("name") or "").strip()[:200] or email.partition("@")[0]
@@ -174,7 +198,9 @@ def resolve_sso_user(provider: IdentityProvider, claims: dict[str, Any]) -> SsoR
                 target_org=org.id,
                 provider_id=provider.id,
             )
-            announce_pending_account(user)
+            # An invited colleague's first SSO sign-in needs no approval: the invitation was it.
+            if not claim_sso_invitation(user):
+                announce_pending_account(user)
         identity = Identity(user_id=user.id, provider_id=provider.id, subject=subject)
         db.session.add(identity)
     identity.last_login_at = utcnow()
@@ -220,6 +246,20 @@ def _settings_errors(
     return errors
 
 
+#: Where a provider may carry the user's e-mail address, as the admin form offers them.
+EMAIL_CLAIM_CHOICES = {
+    "email": "email (the standard claim)",
+    "preferred_username": "preferred_username (Entra ID)",
+    "upn": "upn (ADFS)",
+}
+
+
+def _email_claim_errors(email_claim: str) -> dict[str, str]:
+    if email_claim not in EMAIL_CLAIM_CHOICES:
+        return {"email_claim": "Choose the claim that carries the user's e-mail address."}
+    return {}
+
+
 def add_provider(
     organisation: Any,
     name: str,
@@ -228,13 +268,20 @@ def add_provider(
     client_secret: str,
     metadata_url: str | None = None,
     mfa_exempt_when_asserted: bool = False,
+    email_claim: str = "email",
 ) -> IdentityProvider:
-    """Register an organisation's OIDC provider; the client secret is sealed under the keyring."""
+    """Register an organisation's OIDC provider; the client secret is sealed under the keyring.
+
+    It starts in *testing* (``app.auth.providers``): nobody signs in through it before a test
+    sign-in passed and an administrator enabled it. An MFA exemption is only requested here; the
+    organisation's focal points, told by mail, confirm it.
+    """
     name, issuer, client_id = (name or "").strip(), (issuer or "").strip(), (client_id or "").strip()
     metadata_url = (metadata_url or "").strip() or None
     errors = _settings_errors(organisation, name, issuer, client_id, metadata_url)
     if not client_secret:
         errors["client_secret"] = "Enter the client secret."
+    errors.update(_email_claim_errors(email_claim))
     if errors:
         raise ValidationError(errors)
     provider = IdentityProvider(
@@ -245,10 +292,12 @@ def add_provider(
         client_id=client_id,
         client_secret_sealed="",
         mfa_exempt_when_asserted=mfa_exempt_when_asserted,
+        email_claim=email_claim,
     )
     db.session.add(provider)
     db.session.flush()
     provider.client_secret_sealed = seal(client_secret.encode(), secret_context(provider.id))
+    announce_change(provider, "added")
     return provider
 
 
@@ -259,30 +308,53 @@ def update_provider(
     issuer: str,
     client_id: str,
     metadata_url: str | None,
-    enabled: bool,
     mfa_exempt_when_asserted: bool,
     client_secret: str | None = None,
-) -> None:
-    """Change a provider's settings; a blank ``client_secret`` keeps the sealed one.
+    email_claim: str | None = None,
+) -> list[str]:
+    """Change a provider's settings; a blank ``client_secret`` keeps the sealed one. Returns the
+    names of the settings that changed (``client_secret`` when a new one was given; never its value).
 
     authlib's client is keyed by a fingerprint of these settings (``client_for``), so the next
-    sign-in uses the new ones.
+    sign-in uses the new ones. A change of the connection settings (``CONNECTION_FIELDS``) or of
+    the e-mail claim puts the provider back in *testing*; a new issuer or discovery address also
+    withdraws a confirmed MFA exemption. The organisation's focal points are told of any change.
     """
     name, issuer, client_id = (name or "").strip(), (issuer or "").strip(), (client_id or "").strip()
     metadata_url = (metadata_url or "").strip() or None
     errors = _settings_errors(provider.organisation, name, issuer, client_id, metadata_url, provider.id)
     errors.pop("organisation_id", None)  # an existing provider keeps working while domains change
+    if email_claim is not None:
+        errors.update(_email_claim_errors(email_claim))
     if errors:
         raise ValidationError(errors)
-    provider.name = name
-    provider.issuer = issuer
-    provider.client_id = client_id
-    provider.metadata_url = metadata_url
-    provider.enabled = enabled
-    provider.mfa_exempt_when_asserted = mfa_exempt_when_asserted
+    wanted: dict[str, Any] = {
+        "name": name,
+        "issuer": issuer,
+        "client_id": client_id,
+        "metadata_url": metadata_url,
+        "mfa_exempt_when_asserted": mfa_exempt_when_asserted,
+    }
+    if email_claim is not None:
+        wanted["email_claim"] = email_claim
+    changed = [field for field, value in wanted.items() if getattr(provider, field) != value]
+    exemption_requested = mfa_exempt_when_asserted and not provider.mfa_exempt_when_asserted
+    for field in changed:
+        setattr(provider, field, wanted[field])
     if client_secret:
         set_client_secret(provider, client_secret)
+        changed.append("client_secret")
+    if {"issuer", "metadata_url"} & set(changed) or not mfa_exempt_when_asserted or exemption_requested:
+        provider.mfa_exempt_confirmed_at = None
+        provider.mfa_exempt_confirmed_by_id = None
+    if set(changed) & {*CONNECTION_FIELDS, "email_claim"}:
+        back_to_testing(provider)
     db.session.flush()
+    if changed:
+        announce_change(provider, "changed")
+    if exemption_requested:
+        announce_change(provider, "mfa_exempt_requested")
+    return changed
 
 
 def set_client_secret(provider: IdentityProvider, client_secret: str) -> None:

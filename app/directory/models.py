@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.concurrency import versioned
 from app.db import Base, utcnow
 from app.enums import StrEnum, enum_column_type
 
@@ -57,6 +58,12 @@ class Organisation(Base):
     #: ISO 3166-1 alpha-2, upper case; validated against pycountry on every write path.
     country: Mapped[str] = mapped_column(sa.String(2))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Moves by one with each save; a save compares and sets it (``app.concurrency``).
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    __mapper_args__ = versioned(version)
+    #: Set by the organisation's focal point: whether people with a PAX password may still use it
+    #: when the organisation's own sign-in service cannot be reached. Off until the focal point says so.
+    password_fallback: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     domains: Mapped[list[OrganisationDomain]] = relationship(
         back_populates="organisation", cascade="all, delete-orphan", order_by="OrganisationDomain.domain"

@@ -10,6 +10,7 @@ functions hold no access rule of their own.
 from __future__ import annotations
 
 import logging
+import secrets
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -185,3 +186,39 @@ def announce_pending_account(user: User) -> None:
 def announce_approval(user: User) -> None:
     """Tell a just-approved person by mail; they have no portal list to look at until they sign in."""
     notify(user, "account.approved", dedupe_key=f"account.approved:{user.id}", mode=DeliveryMode.IMMEDIATE)
+
+
+# --- identity providers ----------------------------------------------------------------------------
+
+
+def _focal_points(organisation_id: int) -> list[User]:
+    return list(
+        db.session.scalars(
+            _reachable(
+                sa.select(User).where(User.is_focal_point.is_(True), User.organisation_id == organisation_id)
+            ).order_by(User.id)
+        )
+    )
+
+
+def announce_provider_change(provider: Any, change: str) -> None:
+    """Tell the organisation's focal points, by mail, that its sign-in service was added or
+    changed, or that relying on its second factor waits for their confirmation (``change``:
+    ``added``, ``changed``, ``mfa_exempt_requested``). Each occasion is told once."""
+    kind = {"added": "idp.added", "changed": "idp.changed", "mfa_exempt_requested": "idp.mfa_exempt_requested"}[change]
+    occasion = f"{kind}:{provider.id}:{secrets.token_hex(8)}"  # every change is its own occasion
+    for focal in _focal_points(provider.organisation_id):
+        notify(focal, kind, target=("identity_provider", provider.id), dedupe_key=occasion)
+
+
+def announce_link_request(link: Any) -> None:
+    """Tell the account's organisation's focal points that a provider identity waits to be linked."""
+    for focal in _focal_points(link.user.organisation_id):
+        if focal.id == link.user_id:
+            continue
+        notify(
+            focal,
+            "identity_link.pending",
+            target=("identity_link_request", link.id),
+            dedupe_key=f"identity_link.pending:{link.id}",
+        )

@@ -105,3 +105,7 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(sa.String(300))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column()
+    #: The ``outbox send`` run that is delivering the message, and until when its claim holds
+    #: (a run that dies leaves a claim that expires, and the message is due again after it).
+    claimed_by: Mapped[str | None] = mapped_column(sa.String(32))
+    claimed_until: Mapped[datetime | None] = mapped_column()

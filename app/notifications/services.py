@@ -34,6 +34,10 @@ KIND_TEXT = {
     "account.pending": "An account is waiting for your approval",
     "match.found": "An identifier in your incident note matches another organisation's note",
     "retention.warning": "An item you wrote will soon be deleted under the retention rules",
+    "idp.added": "A sign-in service was added for your organisation",
+    "idp.changed": "The settings of your organisation's sign-in service were changed",
+    "idp.mfa_exempt_requested": "Your confirmation is needed to rely on your sign-in service's second factor",
+    "identity_link.pending": "A sign-in service asks to open an account of your organisation",
 }
 
 #: Where a notification's link leads, by target type (endpoint, URL argument or None).
@@ -44,6 +48,9 @@ TARGET_ENDPOINTS: dict[str, tuple[str, str | None]] = {
     "meeting": ("meetings.show", "meeting_id"),
     "workplan_item": ("workplan.item", "item_id"),
     "user": ("admin.approvals", None),
+    # a focal point decides these on the organisation's sign-in page
+    "identity_provider": ("admin.sign_in_settings", None),
+    "identity_link_request": ("admin.sign_in_settings", None),
 }
 
 

@@ -16,8 +16,17 @@
 //                  ...any other client metadata}],
 //     "accounts": [{"sub": "...", "email": "...", "email_verified": true, "name": "...",
 //                   "amr": ["pwd", "otp"], "acr": "urn:...", "password": "optional"}],
-//     "admin_token": "random"             // enables POST /__admin/{accounts,clients}
+//     "admin_token": "random",            // enables POST /__admin/{accounts,clients,rotate-keys}
+//     "signing_alg": "RS256",             // or "ES256": the signing key's algorithm
+//     "id_token_claims": false            // true: a deployment that sets conformIdTokenClaims to
+//                                       // false, putting email and name in the ID token too
 //   }
+//
+// Everything else is oidc-provider's default configuration, as a company deployment runs it: in
+// particular conformIdTokenClaims stays true, so a code flow that issues an access token gets
+// only sub (and the session claims) in the ID token and email/name from the UserInfo endpoint
+// (OpenID Connect Core 5.4). What a real deployment must configure is configured here too and
+// says why where it is set.
 //
 // Flow: /auth redirects to our own interaction page GET /interaction/:uid (an HTML form with a
 // "login" field = e-mail or sub; a "password" field only checked when the account has one).
@@ -138,17 +147,32 @@ function clientMetadata(input) {
     grant_types: ['authorization_code'],
     response_types: ['code'],
     token_endpoint_auth_method: 'client_secret_basic',
+    // A relying party registered with a provider that signs with EC keys only asks for ES256
+    // (oidc-provider's client default is RS256, which such a keystore cannot sign).
+    ...(signingAlg === 'ES256' ? { id_token_signed_response_alg: 'ES256' } : {}),
     ...input,
   };
 }
 
 // --- keys --------------------------------------------------------------------------------------
 
-function generateSigningKey() {
-  const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const jwk = privateKey.export({ format: 'jwk' });
-  return { ...jwk, kid: `test-${crypto.randomBytes(6).toString('hex')}`, alg: 'RS256', use: 'sig' };
+const signingAlg = config.signing_alg ?? 'RS256';
+if (!['RS256', 'ES256'].includes(signingAlg)) {
+  throw new Error(`signing_alg must be RS256 or ES256, not ${signingAlg}`);
 }
+
+// A deployment brings its own signing keys (oidc-provider's built-in key is for development
+// only); rotation replaces them, and the next tokens carry the new key id.
+function generateSigningKey() {
+  const { privateKey } = signingAlg === 'ES256'
+    ? crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' })
+    : crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const jwk = privateKey.export({ format: 'jwk' });
+  return { ...jwk, kid: `test-${crypto.randomBytes(6).toString('hex')}`, alg: signingAlg, use: 'sig' };
+}
+
+let signingKeys = [generateSigningKey()];
+const cookieKeys = [crypto.randomBytes(32).toString('base64url')];
 
 // --- HTML --------------------------------------------------------------------------------------
 
@@ -215,48 +239,56 @@ function readBody(req, limit = 1024 * 1024) {
 // --- the provider ------------------------------------------------------------------------------
 
 function buildProvider(issuer) {
-  const acrValues = [...new Set([...accounts.values()].map((a) => a.acr).filter(Boolean))];
   const configuration = {
-    clients: (config.clients ?? []).map(clientMetadata),
+    // Clients added at run time become static ones when the provider is rebuilt (key rotation).
+    clients: [
+      ...(config.clients ?? []).map(clientMetadata).filter((c) => !addedClients.has(c.client_id)),
+      ...addedClients.values(),
+    ],
     findAccount,
-    jwks: { keys: [generateSigningKey()] },
-    cookies: { keys: [crypto.randomBytes(32).toString('base64url')] },
-    responseTypes: ['code'],
-    scopes: ['openid', 'email', 'profile', 'offline_access'],
-    // amr and acr ride in the openid scope so that they reach every ID token whenever the login
-    // result carried them (oidc-provider only emits claims present in the scope/claims mask).
+    jwks: { keys: signingKeys },
+    cookies: { keys: cookieKeys },
+    // The standard scope-to-claims mapping of OpenID Connect Core 5.4: without it a provider
+    // releases nothing but sub. amr and acr ride with openid, as at company providers that report
+    // how the user authenticated (Entra ID, Keycloak, Okta all do).
     claims: {
-      openid: ['sub', 'acr', 'amr'],
+      openid: ['sub', 'amr', 'acr'],
       email: ['email', 'email_verified'],
       profile: ['name', 'family_name', 'given_name', 'preferred_username', 'locale', 'updated_at'],
       acr: null,
-      amr: null,
       auth_time: null,
       sid: null,
       iss: null,
     },
-    acrValues,
-    // Scope claims (email, name) go into the ID token too, not only the userinfo response.
-    conformIdTokenClaims: false,
+    // The authentication context classes the provider's logins report (acr), as a deployment
+    // that signals MFA by acr lists them; oidc-provider releases acr only for listed values.
+    acrValues: [...new Set([...accounts.values()].map((a) => a.acr).filter(Boolean))],
+    ...(config.id_token_claims ? { conformIdTokenClaims: false } : {}),
+    // PKCE for every client, confidential ones included, as the issue and OAuth 2.0 Security
+    // BCP ask of deployments (oidc-provider's default requires it of public clients only).
     pkce: { required: () => true },
     features: {
+      // Our own interaction pages below replace the development-only ones.
       devInteractions: { enabled: false },
-      userinfo: { enabled: true },
-      revocation: { enabled: true },
-      rpInitiatedLogout: { enabled: true },
+      // Offered by providers that let relying parties end sessions when the user signs out
+      // at the company (Back-Channel Logout 1.0).
+      backchannelLogout: { enabled: true },
+    },
+    // oidc-provider refuses to call special-use addresses (its SSRF guard); PAX under test
+    // listens on loopback, as relying parties on a company's internal network are reached, so
+    // calls to loopback (back-channel logout tokens) go without the guard and all others with it.
+    fetch(url, options) {
+      const { hostname } = new URL(url);
+      if (['127.0.0.1', 'localhost', '[::1]'].includes(hostname)) {
+        const { dispatcher, ...rest } = options;
+        return globalThis.fetch(url, rest);
+      }
+      return globalThis.fetch(url, options);
     },
     interactions: {
       url(ctx, interaction) {
         return `/interaction/${interaction.uid}`;
       },
-    },
-    ttl: {
-      AccessToken: 3600,
-      AuthorizationCode: 120,
-      IdToken: 3600,
-      Interaction: 600,
-      Session: 3600,
-      Grant: 3600,
     },
     renderError(ctx, out, error) {
       ctx.type = 'html';
@@ -269,6 +301,9 @@ function buildProvider(issuer) {
     },
   };
   const provider = new Provider(issuer, configuration);
+  provider.on('backchannel.error', (ctx, error, client) => {
+    process.stderr.write(`backchannel logout to ${client.clientId} failed: ${error.stack ?? error}\n`);
+  });
   provider.on('server_error', (ctx, error) => {
     process.stderr.write(`server_error ${ctx.method} ${ctx.path}: ${error.stack ?? error}\n`);
   });
@@ -390,11 +425,16 @@ async function handleAdmin(provider, req, res, url) {
     if (url.pathname === '/__admin/accounts') {
       const account = addAccount(input);
       send(res, 201, JSON.stringify({ sub: account.sub }), 'application/json');
+    } else if (url.pathname === '/__admin/rotate-keys') {
+      // The provider rotates its signing key: the old key id disappears from its JWKS.
+      rotateKeys();
+      send(res, 201, JSON.stringify({ kid: signingKeys[0].kid }), 'application/json');
     } else if (url.pathname === '/__admin/clients') {
       const metadata = clientMetadata(input);
       await provider.Client.validate(metadata);
       // Not a static client: stored through the adapter, where Client.find looks next.
       await provider.Client.adapter.upsert(metadata.client_id, metadata);
+      addedClients.set(metadata.client_id, metadata);
       send(res, 201, JSON.stringify({ client_id: metadata.client_id }), 'application/json');
     } else {
       send(res, 404, '{"error":"not found"}\n', 'application/json');
@@ -408,6 +448,14 @@ async function handleAdmin(provider, req, res, url) {
 
 let provider;
 let providerCallback;
+let currentIssuer;
+const addedClients = new Map();
+
+function rotateKeys() {
+  signingKeys = [generateSigningKey()];
+  provider = buildProvider(currentIssuer);
+  providerCallback = provider.callback();
+}
 
 const server = http.createServer((req, res) => {
   if (!provider) {
@@ -459,6 +507,7 @@ server.listen(listenPort, '127.0.0.1', () => {
   const { port } = server.address();
   const origin = `http://127.0.0.1:${port}`;
   const issuer = String(config.issuer ?? '{origin}').replaceAll('{origin}', origin).replaceAll('{port}', String(port));
+  currentIssuer = issuer;
   try {
     provider = buildProvider(issuer);
     providerCallback = provider.callback();

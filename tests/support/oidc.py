@@ -1,12 +1,16 @@
 """A real OpenID Connect provider on loopback for SSO tests, a login robot and a tampering proxy.
 
 ``OidcProvider`` runs ``tests/oidc/provider.mjs`` (the certified npm package ``oidc-provider``
-9.x from ``node_modules``) as a child process on ``127.0.0.1``. Its clients use the
-authorization code flow with PKCE S256 required; ID tokens are RS256 with a key generated at
-start-up (published at ``jwks_uri``) and carry ``email``/``email_verified``/``name`` (scopes
-``email profile``) plus ``amr``/``acr`` when the account has them. Clients authenticate at the
-token endpoint with ``client_secret_basic`` or ``client_secret_post`` (oidc-provider accepts
-either for a client registered with one of them).
+9.x from ``node_modules``) as a child process on ``127.0.0.1``, in oidc-provider's default
+configuration plus what a deployment must configure (provider.mjs says what and why). Its
+clients use the authorization code flow with PKCE S256 required. ID tokens are RS256 (or ES256
+with ``signing_alg="ES256"``) with a key generated at start-up (published at ``jwks_uri``;
+``rotate_keys()`` replaces it) and carry ``sub`` plus ``amr``/``acr`` when the account has them;
+``email``/``email_verified``/``name`` come from the UserInfo endpoint, as a conformant provider
+answers a code flow, or in the ID token too with ``id_token_claims=True``. Back-channel logout
+is offered: a client registered with ``backchannel_logout_uri`` gets logout tokens when the
+browser signs out at the provider (``sign_out_at_provider``). Clients authenticate at the token
+endpoint with ``client_secret_basic`` or ``client_secret_post``.
 
 Login needs no browser: ``complete_login(authorization_url, "user@example.org")`` walks the
 provider's own interaction pages with ``requests`` and returns the redirect back to the client
@@ -111,7 +115,11 @@ class OidcProvider:
         client_secret: str | None = None,
         redirect_uris: Iterable[str] = (),
         startup_timeout: float = STARTUP_TIMEOUT,
+        signing_alg: str = "RS256",
+        id_token_claims: bool = False,
     ) -> None:
+        self._signing_alg = signing_alg
+        self._id_token_claims = id_token_claims
         self._requested_port = port
         self._issuer_template = issuer
         self._startup_timeout = startup_timeout
@@ -246,6 +254,8 @@ class OidcProvider:
                     "admin_token": self._admin_token,
                     "clients": self._clients,
                     "accounts": self._accounts,
+                    "signing_alg": self._signing_alg,
+                    "id_token_claims": self._id_token_claims,
                 },
                 indent=2,
             ),
@@ -342,7 +352,11 @@ class OidcProvider:
         self.stop()
         raise OidcProviderError(f"OIDC test provider {why}; its stderr:\n{stderr or '(empty)'}")
 
-    def _admin(self, path: str, payload: dict[str, Any]) -> None:
+    def rotate_keys(self) -> str:
+        """Replace the provider's signing key, as a provider's key rotation does; returns the new kid."""
+        return str(self._admin("/__admin/rotate-keys", {})["kid"])
+
+    def _admin(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
         response = requests.post(
             self.base_url + path,
             json=payload,
@@ -351,6 +365,7 @@ class OidcProvider:
         )
         if response.status_code != 201:
             raise OidcProviderError(f"provider refused {path}: {response.status_code} {response.text}")
+        return dict(response.json())
 
     def __enter__(self) -> OidcProvider:
         return self.start()
@@ -467,6 +482,21 @@ def complete_login(
     return _walk(authorization_url, "login-form", fields, session)
 
 
+def sign_out_at_provider(base_url: str, client_id: str, session: requests.Session) -> requests.Response:
+    """Sign the browser ``session`` out at the provider (RP-Initiated Logout's end-session page,
+    answering "Yes, sign me out"): the provider then sends back-channel logout tokens to every
+    client that has a ``backchannel_logout_uri`` and took part in that session."""
+    page = session.get(f"{base_url}/session/end", params={"client_id": client_id}, timeout=10)
+    page.raise_for_status()
+    finder = _FormFinder()
+    finder.feed(page.text)
+    form = finder.forms.get("op.logoutForm")
+    if form is None:
+        raise OidcProviderError(f"no logout form on the provider's page: {_error_text(page)}")
+    action = urljoin(page.url, form["action"])
+    return session.post(action, data={**form["inputs"], "logout": "yes"}, allow_redirects=False, timeout=15)
+
+
 def deny_login(authorization_url: str, session: requests.Session | None = None) -> str:
     """Press "Cancel" at the provider: returns the client redirect with ``error=access_denied``."""
     return _walk(authorization_url, "abort-form", {}, session)
@@ -533,6 +563,8 @@ class TamperingProxy:
         self._lock = threading.Lock()
         self._swap: tuple[str, str, str | None, str | None] | None = None
         self.corrupt_id_token = False
+        #: When set, UserInfo answers name this subject instead of the real one.
+        self.userinfo_subject: str | None = None
         self.requests_seen: list[tuple[str, str]] = []
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -555,6 +587,7 @@ class TamperingProxy:
         with self._lock:
             self._swap = None
             self.corrupt_id_token = False
+            self.userinfo_subject = None
             self.requests_seen.clear()
 
     # -- addresses --
@@ -654,6 +687,7 @@ class TamperingProxy:
         with self._lock:
             swap = self._swap
             corrupt = self.corrupt_id_token
+            userinfo_subject = self.userinfo_subject
             self.requests_seen.append((handler.command, handler.path))
 
         target = urlsplit(handler.path)
@@ -708,6 +742,9 @@ class TamperingProxy:
                             document[key] = {
                                 k: self._rewrite_url(v) if isinstance(v, str) else v for k, v in value.items()
                             }
+                    changed = True
+                if userinfo_subject is not None and path.endswith("/me") and "sub" in document:
+                    document["sub"] = userinfo_subject
                     changed = True
                 if corrupt and isinstance(document.get("id_token"), str):
                     document["id_token"] = corrupt_jws_signature(document["id_token"])
