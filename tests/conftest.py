@@ -343,6 +343,16 @@ def new_client(app: Flask, make: Factory) -> Callable[..., FlaskClient]:
 # --- object storage ------------------------------------------------------------------------------
 
 
+@pytest.fixture
+def smtp() -> Iterator[Any]:
+    """A real SMTP server (aiosmtpd) on loopback for this test; ``.inbox`` holds what it received."""
+    from tests.support.smtp import SmtpServer
+
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture(scope="session")
 def s3_endpoint() -> Iterator[str]:
     """moto's standalone S3 server on loopback, with the credentials boto3 will read."""

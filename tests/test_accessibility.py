@@ -61,9 +61,10 @@ SKIPPED = {
     "auth.mfa_setup": "checked while a law-enforcement user without TOTP signs in",
     "auth.awaiting_approval": "checked by test_anonymous_pages_and_sign_in_steps (SSO sends pending users there)",
     "main.landing": "checked by test_anonymous_pages_and_sign_in_steps",
-    "onboarding.reset_password": "a mailed single-use link; its dead-link page is checked by test_anonymous_pages_and_sign_in_steps",
-    "onboarding.accept_invitation": "a mailed single-use link; its dead-link page is checked by test_anonymous_pages_and_sign_in_steps",
-    "identity_links.confirm": "a single-use link given to the browser that tried SSO; tests/test_sso_links.py drives it",
+    # Single-use links: their dead-link pages are checked by test_anonymous_pages_and_sign_in_steps.
+    "onboarding.reset_password": "a mailed single-use link (tests/test_password_reset.py drives it)",
+    "onboarding.accept_invitation": "a mailed single-use link (tests/test_journey_invitation.py drives it)",
+    "identity_links.confirm": "a single-use link given to the browser that tried SSO (tests/test_sso_links.py)",
 }
 
 #: Endpoints only a curator may open (the rest of the member-facing pages use the member).

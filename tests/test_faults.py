@@ -176,6 +176,23 @@ def _multipart(name: str, content: bytes, fields: dict[str, str]) -> bytes:
     return b"".join(parts) + b"--paxfault--\r\n"
 
 
+def _uploader(app: Any, make: Any, through: str) -> tuple[Any, Any, str, dict[str, str], dict[str, str]]:
+    """An AMBER post's contributor ready to upload to it through the page (signed in, with the
+    form's CSRF token) or the API (bearer token): client, post, path, form fields, headers."""
+    from tests.conftest import sign_in as sign_in_client
+    from tests.test_api_posts import bearer
+    from tests.test_posts_pages import publish
+
+    author = make.user(clusters={"policy": "contributor"})
+    post = publish(author, tlp="AMBER")
+    client = app.test_client()
+    if through == "page":
+        sign_in_client(client, make, author)
+        fields = {"csrf_token": csrf(client.get(f"/posts/{post.id}").get_data(as_text=True))}
+        return client, post, f"/posts/{post.id}/attachments", fields, {}
+    return client, post, f"/api/v1/posts/{post.id}/attachments", {}, bearer(author)
+
+
 @sqlite_half
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("when", ["before", "during"])
@@ -189,23 +206,9 @@ def test_store_unavailable_during_upload_is_a_clear_error_and_stores_nothing(
     from app.extensions import db
     from app.files.models import StoredFile
     from app.files.services import blob_store, sweep
-    from tests.conftest import sign_in as sign_in_client
-    from tests.test_api_posts import bearer
-    from tests.test_posts_pages import publish
 
     app, proxy, bucket = s3_behind_a_switch
-    author = make.user(clusters={"policy": "contributor"})
-    post = publish(author, tlp="AMBER")
-    client = app.test_client()
-    fields: dict[str, str] = {}
-    headers: dict[str, str] = {}
-    if through == "page":
-        sign_in_client(client, make, author)
-        fields["csrf_token"] = csrf(client.get(f"/posts/{post.id}").get_data(as_text=True))
-        path = f"/posts/{post.id}/attachments"
-    else:
-        headers = bearer(author)
-        path = f"/api/v1/posts/{post.id}/attachments"
+    client, _post, path, fields, headers = _uploader(app, make, through)
     # During: past the first 8 MiB part (already sent to the store), before the upload completes.
     content = b"".join(b"manifest line %07d\n" % n for n in range(500_000))  # 11 MiB
     body = _multipart("manifest.txt", content, fields)
@@ -432,23 +435,9 @@ def test_full_blob_disk_answers_507_keeps_nothing_and_the_portal_keeps_serving(
     from app.clusters.models import Attachment
     from app.extensions import db
     from app.files.models import StoredFile
-    from tests.conftest import sign_in as sign_in_client
-    from tests.test_api_posts import bearer
-    from tests.test_posts_pages import publish
 
     app, blobs = full_blob_disk
-    author = make.user(clusters={"policy": "contributor"})
-    post = publish(author, tlp="AMBER")
-    client = app.test_client()
-    fields: dict[str, str] = {}
-    headers: dict[str, str] = {}
-    if through == "page":
-        sign_in_client(client, make, author)
-        fields["csrf_token"] = csrf(client.get(f"/posts/{post.id}").get_data(as_text=True))
-        path = f"/posts/{post.id}/attachments"
-    else:
-        headers = bearer(author)
-        path = f"/api/v1/posts/{post.id}/attachments"
+    client, post, path, fields, headers = _uploader(app, make, through)
 
     def upload(content: bytes) -> Any:
         body = _multipart("manifest.txt", content, fields)

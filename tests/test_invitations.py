@@ -4,9 +4,7 @@ accepted; focal points only into their own organisation; mail through the real S
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
-import pytest
 import sqlalchemy as sa
 
 from app.auth.models import User, UserStatus
@@ -14,26 +12,10 @@ from app.auth.onboarding_models import Invitation
 from app.clusters.models import ClusterMembership
 from app.extensions import db
 from tests.conftest import csrf_token_from, login
-from tests.support.smtp import SmtpServer
+from tests.support.smtp import deliver_outbox
 
 PASSWORD = "my first harbour password"
 LINK = re.compile(r"http://\S+(/invitation/\S+)")
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer().start()
-    yield server
-    server.stop()
-
-
-def deliver(app, runner, smtp) -> list:  # type: ignore[no-untyped-def]
-    app.config["SMTP_URL"] = smtp.url
-    result = runner.invoke(args=["outbox", "send"])
-    assert result.exit_code == 0, result.output
-    inbox = list(smtp.inbox)
-    smtp.inbox.clear()
-    return inbox
 
 
 def invite(client, email: str, name: str = "New Colleague", organisation: int | None = None):  # type: ignore[no-untyped-def]
@@ -71,7 +53,7 @@ def test_focal_point_invites_and_the_colleague_accepts(app, client, make, login_
     assert invite(client, email, "Nina Newcomer").status_code == 302
     listed = client.get("/admin/invitations").get_data(as_text=True)
     assert email in listed and "Waiting" in listed
-    [received] = deliver(app, runner, smtp)
+    [received] = deliver_outbox(app, runner, smtp)
     assert received.envelope_to == [email] and "invites you" in received.text and focal.name in received.text
     path = link_of(received)
     stored = db.session.scalar(sa.select(Invitation))
@@ -100,10 +82,10 @@ def test_resend_kills_the_old_link(app, client, make, login_as, runner, smtp):
     focal = make.user(focal_point=True)
     login_as(focal)
     invite(client, f"again@{focal.organisation.email_domains[0]}")
-    first = link_of(deliver(app, runner, smtp)[0])
+    first = link_of(deliver_outbox(app, runner, smtp)[0])
     invitation = db.session.scalar(sa.select(Invitation))
     assert post_button(client, f"/admin/invitations/{invitation.id}/resend").status_code == 302
-    second = link_of(deliver(app, runner, smtp)[0])
+    second = link_of(deliver_outbox(app, runner, smtp)[0])
     assert first != second
     assert app.test_client().get(first).status_code == 404
     assert accept(app.test_client(), second).status_code == 302
@@ -113,7 +95,7 @@ def test_revoke_kills_the_link(app, client, make, login_as, runner, smtp):
     focal = make.user(focal_point=True)
     login_as(focal)
     invite(client, f"revoked@{focal.organisation.email_domains[0]}")
-    path = link_of(deliver(app, runner, smtp)[0])
+    path = link_of(deliver_outbox(app, runner, smtp)[0])
     invitation = db.session.scalar(sa.select(Invitation))
     assert post_button(client, f"/admin/invitations/{invitation.id}/revoke").status_code == 302
     dead = app.test_client().get(path)
@@ -152,7 +134,7 @@ def test_administrator_invites_into_any_organisation(app, client, make, login_as
     org = make.org()
     login_as(admin)
     assert invite(client, f"boss@{org.email_domains[0]}", "Port Boss", organisation=org.id).status_code == 302
-    [received] = deliver(app, runner, smtp)
+    [received] = deliver_outbox(app, runner, smtp)
     assert accept(app.test_client(), link_of(received)).status_code == 302
     user = db.session.scalar(sa.select(User).where(User.email == f"boss@{org.email_domains[0]}"))
     assert user.organisation_id == org.id and user.role.value == "member"
@@ -185,7 +167,7 @@ def test_an_sso_organisation_is_told_to_use_company_sign_in(app, client, make, l
     login_as(focal)
     email = f"sso-user@{focal.organisation.email_domains[0]}"
     assert invite(client, email).status_code == 302
-    [received] = [m for m in deliver(app, runner, smtp) if m.envelope_to == [email]]
+    [received] = [m for m in deliver_outbox(app, runner, smtp) if m.envelope_to == [email]]
     assert "company account" in received.text
     page = app.test_client().get(link_of(received))
     assert page.status_code == 200 and "Sign in with your company account" in page.get_data(as_text=True)

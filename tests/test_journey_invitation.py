@@ -16,7 +16,6 @@ from playwright.sync_api import Browser, expect, sync_playwright
 
 from tests.support import databases
 from tests.support.browser import CHROMIUM_ARGS, chromium_path, live_server
-from tests.support.smtp import SmtpServer
 
 OUTPUT = Path(__file__).resolve().parent.parent / "test-output" / "journeys"
 
@@ -32,13 +31,6 @@ def browser() -> Iterator[Browser]:
         launched = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         yield launched
         launched.close()
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer().start()
-    yield server
-    server.stop()
 
 
 def field(page, label: str):  # type: ignore[no-untyped-def]

@@ -21,13 +21,6 @@ MAIL_FROM = "PAX <no-reply@pax.example>"
 
 
 @pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def stopped_smtp() -> Iterator[SmtpServer]:
     """A port nothing listens on yet: connections are refused until the test starts the server."""
     server = SmtpServer()

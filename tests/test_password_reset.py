@@ -4,10 +4,8 @@ session ends, the second factor stays; mail goes through the outbox to a real SM
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 
-import pytest
 import sqlalchemy as sa
 
 from app.audit.models import AuditEvent
@@ -17,25 +15,10 @@ from app.db import utcnow
 from app.extensions import db
 from app.notifications.models import OutboxMessage
 from tests.conftest import TEST_PASSWORD, csrf_token_from, login
-from tests.support.smtp import SmtpServer
+from tests.support.smtp import deliver_outbox
 
 NEW_PASSWORD = "a brand new harbour password"
 LINK = re.compile(r"http://\S+/login/reset/(\S+)")
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer().start()
-    yield server
-    server.stop()
-
-
-def deliver(app, runner, smtp) -> list:  # type: ignore[no-untyped-def]
-    """``flask outbox send`` to the real (aiosmtpd) server; returns what it received."""
-    app.config["SMTP_URL"] = smtp.url
-    result = runner.invoke(args=["outbox", "send"])
-    assert result.exit_code == 0, result.output
-    return smtp.inbox
 
 
 def ask_for_reset(client, email: str):  # type: ignore[no-untyped-def]
@@ -73,7 +56,7 @@ def test_reset_by_mail_through_smtp_ends_every_session_and_keeps_mfa(app, client
 
     answer = ask_for_reset(client, user.email.upper())
     assert answer.status_code == 200 and "If an account exists for that address" in answer.get_data(as_text=True)
-    [received] = deliver(app, runner, smtp)
+    [received] = deliver_outbox(app, runner, smtp)
     assert received.envelope_to == [user.email] and "new password" in received.message["Subject"]
     path = reset_path(received)
 
@@ -110,7 +93,7 @@ def test_reset_by_mail_through_smtp_ends_every_session_and_keeps_mfa(app, client
 def test_a_used_link_is_refused(client, make, app, runner, smtp):
     user = make.user()
     ask_for_reset(client, user.email)
-    path = reset_path(deliver(app, runner, smtp)[0])
+    path = reset_path(deliver_outbox(app, runner, smtp)[0])
     assert set_password(client, path).status_code == 302
     again = client.get(path)
     assert again.status_code == 404 and "does not work any more" in again.get_data(as_text=True)
@@ -120,7 +103,7 @@ def test_a_used_link_is_refused(client, make, app, runner, smtp):
 def test_an_expired_link_is_refused(client, make, app, runner, smtp):
     user = make.user()
     ask_for_reset(client, user.email)
-    path = reset_path(deliver(app, runner, smtp)[0])
+    path = reset_path(deliver_outbox(app, runner, smtp)[0])
     db.session.execute(sa.update(PasswordReset).values(expires_at=utcnow() - timedelta(seconds=1)))
     db.session.commit()
     assert client.get(path).status_code == 404
@@ -131,7 +114,7 @@ def test_a_newer_link_voids_the_older_one(client, make, app, runner, smtp):
     user = make.user()
     ask_for_reset(client, user.email)
     ask_for_reset(client, user.email)
-    first, second = deliver(app, runner, smtp)
+    first, second = deliver_outbox(app, runner, smtp)
     assert client.get(reset_path(first)).status_code == 404
     assert client.get(reset_path(second)).status_code == 200
 
@@ -147,13 +130,13 @@ def test_the_answer_does_not_show_whether_an_address_has_an_account(client, make
 
     assert known.status_code == unknown.status_code == 200
     assert text(known) == text(unknown)
-    assert len(deliver(app, runner, smtp)) == 1
+    assert len(deliver_outbox(app, runner, smtp)) == 1
 
 
 def test_the_new_password_must_be_acceptable(client, make, app, runner, smtp):
     user = make.user()
     ask_for_reset(client, user.email)
-    path = reset_path(deliver(app, runner, smtp)[0])
+    path = reset_path(deliver_outbox(app, runner, smtp)[0])
     short = set_password(client, path, "short")
     assert short.status_code == 422 and "at least 12 characters" in short.get_data(as_text=True)
     assert client.get(path).status_code == 200  # a refused password does not use up the link
@@ -165,7 +148,7 @@ def test_a_reset_clears_the_lockout(client, make, app, runner, smtp):
         login(client, user.email, "wrong password!")
     assert "locked" in login(client, user.email, TEST_PASSWORD).get_data(as_text=True)
     ask_for_reset(client, user.email)
-    assert set_password(client, reset_path(deliver(app, runner, smtp)[0])).status_code == 302
+    assert set_password(client, reset_path(deliver_outbox(app, runner, smtp)[0])).status_code == 302
     assert login(client, user.email, NEW_PASSWORD).headers["Location"] == "/dashboard"
 
 
@@ -174,7 +157,7 @@ def test_sso_only_and_suspended_accounts_get_no_link(client, make, app, runner, 
     suspended = make.user(status="suspended")
     for user in (sso_only, suspended):
         assert ask_for_reset(client, user.email).status_code == 200
-    inbox = deliver(app, runner, smtp)
+    inbox = deliver_outbox(app, runner, smtp)
     assert [m.envelope_to for m in inbox] == [[sso_only.email]]
     assert "/login/reset/" not in inbox[0].text and "no PAX password" in inbox[0].text
 
@@ -187,7 +170,7 @@ def test_administrator_sends_a_reset_link(client, make, login_as, app, runner, s
     assert "Send a password reset link" in page
     sent = client.post(f"/admin/users/{user.id}/send-password-reset", data={"csrf_token": csrf_token_from(page)})
     assert sent.status_code == 302
-    [received] = deliver(app, runner, smtp)
+    [received] = deliver_outbox(app, runner, smtp)
     assert received.envelope_to == [user.email] and "administrator" in received.text
     stored = db.session.scalar(sa.select(PasswordReset).where(PasswordReset.user_id == user.id))
     assert stored.requested_by_id == admin.id

@@ -62,3 +62,14 @@ class SmtpServer:
         if self._controller is not None:
             self._controller.stop()
             self._controller = None
+
+
+def deliver_outbox(app: Any, runner: Any, server: SmtpServer) -> list[Received]:
+    """Run ``flask outbox send`` against ``server`` and return (and take out of its inbox) what
+    it received."""
+    app.config["SMTP_URL"] = server.url
+    result = runner.invoke(args=["outbox", "send"])
+    assert result.exit_code == 0, result.output
+    received = list(server.inbox)
+    server.inbox.clear()
+    return received
