@@ -10,8 +10,6 @@ body shorter than its Content-Length (an error), never bad bytes.
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 import unicodedata
 from collections.abc import Iterator
 from typing import Any
@@ -21,6 +19,7 @@ from flask import Response, request
 
 from app.audit.services import record, record_apart
 from app.files.models import StoredFile
+from app.files.pipeline import ahead
 from app.files.services import FileUnavailable, open_file
 
 log = logging.getLogger("pax.files")
@@ -31,61 +30,16 @@ WRITE_SIZE = 1024 * 1024
 
 #: Writes decrypted ahead of the one being sent: bounds the memory a download holds.
 AHEAD = 2
-_END = object()
 
 
 def decrypted_ahead(chunks: Iterator[bytes], write_size: int = WRITE_SIZE) -> Iterator[bytes]:
     """``chunks`` regrouped into ``write_size`` pieces, decrypted by a thread while the server sends.
 
     AES-GCM and socket writes both release the GIL, so on two cores decryption overlaps the
-    sending instead of adding to it. Errors reach the consumer in order, after every good piece
-    before them; a consumer that stops early (client gone) stops the thread.
+    sending instead of adding to it (``app.files.pipeline.ahead``: errors in order, a consumer
+    that stops early stops the thread).
     """
-    pieces: queue.Queue[object] = queue.Queue(maxsize=AHEAD)
-    stopped = threading.Event()
-
-    def put(item: object) -> bool:
-        while not stopped.is_set():
-            try:
-                pieces.put(item, timeout=0.5)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce() -> None:
-        pending: list[bytes] = []
-        held = 0
-        try:
-            for chunk in chunks:
-                pending.append(chunk)
-                held += len(chunk)
-                if held >= write_size:
-                    if not put(b"".join(pending)):
-                        return
-                    pending, held = [], 0
-            if pending and not put(b"".join(pending)):
-                return
-            put(_END)
-        except BaseException as exc:  # handed to the consumer, which raises it in the response
-            put(exc)
-        finally:
-            close = getattr(chunks, "close", None)
-            if close:
-                close()
-
-    threading.Thread(target=produce, name="pax-decrypt-ahead", daemon=True).start()
-    try:
-        while True:
-            item = pieces.get()
-            if item is _END:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            assert isinstance(item, bytes)
-            yield item
-    finally:
-        stopped.set()
+    return ahead(chunks, write_size, depth=AHEAD, name="pax-decrypt-ahead")
 
 
 def content_disposition(filename: str, disposition: str = "attachment") -> str:

@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import queue
 import secrets
-import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,12 +26,15 @@ from sqlalchemy.orm import Session
 from app.extensions import db
 from app.files import crypto
 from app.files.models import StoredFile
+from app.files.pipeline import Behind
 from app.files.sniff import SNIFF_BYTES, Kind, safe_filename, sniff
 from app.files.storage import BlobMissing, BlobStore, StorageError, read_exact, store_from_url
 from app.sealed import SealError, keyring, seal, sealed_kek_id, unseal
 
 log = logging.getLogger("pax.files")
 
+#: Upload chunks waiting for encryption: bounds the memory an upload holds.
+ENCRYPT_AHEAD = 4
 #: Unfinished writes and unreferenced blobs younger than this are left alone by the sweep.
 SWEEP_GRACE_SECONDS = 3600
 
@@ -154,7 +155,8 @@ def store_file(
             encryptor.update(chunk)
 
         received = 0
-        with InThread(take) as worker:
+        # Hashing, AES-GCM and file writes release the GIL: they overlap the multipart parsing.
+        with Behind(take, depth=ENCRYPT_AHEAD, name="pax-encrypt") as worker:
             for chunk in body:
                 received += len(chunk)
                 if received > max_bytes:
@@ -171,44 +173,6 @@ def store_file(
     db.session.add(record)
     db.session.flush()
     return record, meta
-
-
-class InThread:
-    """Runs ``consume`` on each item in a second thread, so the caller's reading overlaps it.
-
-    An upload's multipart parsing is pure Python; hashing, AES-GCM and file writes release the
-    GIL, so on two cores they cost almost nothing next to the parsing. At most ``depth`` items
-    wait. Leaving the ``with`` block waits for the thread; its error, if any, is raised there.
-    """
-
-    def __init__(self, consume: Callable[[bytes], None], depth: int = 4):
-        self._consume = consume
-        self._items: queue.Queue[bytes | None] = queue.Queue(maxsize=depth)
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="pax-encrypt", daemon=True)
-
-    def _run(self) -> None:
-        while (item := self._items.get()) is not None:
-            if self._error is None:
-                try:
-                    self._consume(item)
-                except BaseException as exc:  # raised again in the caller's thread
-                    self._error = exc
-
-    def __enter__(self) -> InThread:
-        self._thread.start()
-        return self
-
-    def put(self, item: bytes) -> None:
-        if self._error is not None:
-            raise self._error
-        self._items.put(item)
-
-    def __exit__(self, *exc: object) -> None:
-        self._items.put(None)
-        self._thread.join()
-        if self._error is not None and exc[0] is None:
-            raise self._error
 
 
 def _dek_context(file_uuid: str) -> str:
