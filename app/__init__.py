@@ -111,6 +111,10 @@ def register_routing(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    """One convention: a package makes its blueprints in ``<package>/blueprint.py`` (the object, its
+    URL prefix, blueprint-wide hooks) and its ``routes`` modules register views on them. Each
+    blueprint is imported here through the module holding its views (for one shared by several
+    modules, the package's ``routes``, which imports the others), so every view is attached."""
     from app.admin.routes import bp as admin_bp
     from app.api.routes import bp as api_bp
     from app.audit.routes import bp as audit_bp

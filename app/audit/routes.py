@@ -9,17 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, render_template, request, stream_with_context
+from flask import Response, render_template, request, stream_with_context
 from flask_login import current_user, login_required
 
 from app.audit import queries
+from app.audit.blueprint import bp
 from app.audit.exports import csv_lines
 from app.audit.services import record
 from app.clusters.forms import page_number
 from app.policy import authorize
 from app.validation import ValidationError
-
-bp = Blueprint("audit", __name__)
 
 #: How the organisation's access page words each access action.
 ACCESS_LABELS = {

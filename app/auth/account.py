@@ -6,13 +6,14 @@ import json
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from app.audit.services import record
 from app.auth import mfa, stepup
 from app.auth.accounts import change_password, reset_mfa
+from app.auth.blueprint import account_bp as bp
 from app.auth.forms import MfaEnrolForm, PasswordChangeForm, StepUpForm, TokenForm
 from app.auth.models import UserSession
 from app.auth.passwords import password_problem
@@ -23,8 +24,6 @@ from app.extensions import db, limiter
 from app.policy import authorize, mfa_required
 from app.privacy.export import export_personal_data
 from app.validation import ValidationError
-
-bp = Blueprint("account", __name__, url_prefix="/account")
 
 
 @bp.before_request

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from app.auth import links
+from app.auth.blueprint import identity_links_bp as bp
 from app.auth.forms import LinkConfirmForm
 from app.policy import authorize
 from app.validation import ValidationError
-
-bp = Blueprint("identity_links", __name__, url_prefix="/account/identity-links")
 
 
 @bp.before_request

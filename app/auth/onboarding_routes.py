@@ -6,16 +6,15 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from app.auth import invitations, reset, throttle
+from app.auth.blueprint import onboarding_bp as bp
 from app.auth.onboarding_forms import ForgotPasswordForm, NewPasswordForm
 from app.extensions import limiter
 from app.validation import ValidationError
-
-bp = Blueprint("onboarding", __name__)
 
 #: The "Forgot your password?" answer takes at least this long, whether or not a mail is queued,
 #: so its timing does not tell which addresses have an account.

@@ -10,7 +10,6 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import (
-    Blueprint,
     abort,
     flash,
     jsonify,
@@ -25,6 +24,7 @@ from werkzeug.wrappers import Response
 
 from app.audit.services import record
 from app.auth import mfa, provider_test, sso_protocol, throttle
+from app.auth.blueprint import bp
 from app.auth.forms import LoginForm, MfaEnrolForm, MfaForm
 from app.auth.links import owner_can_confirm
 from app.auth.models import IdentityProvider, User, UserStatus
@@ -43,7 +43,6 @@ from app.extensions import csrf, db, limiter
 from app.policy import mfa_required
 from app.security import csp_with_form_targets
 
-bp = Blueprint("auth", __name__)
 log = logging.getLogger("pax.auth")
 
 BAD_CREDENTIALS = "The e-mail address or password is incorrect."

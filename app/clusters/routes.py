@@ -10,12 +10,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
 from app.audit.services import record_view
 from app.clusters import services
+from app.clusters.blueprint import bp
 from app.clusters.forms import MODUS_LABELS, SUBSTANCE_LABELS, CommentForm, PostForm, feed_args
 from app.clusters.models import Cluster, Post, PostType, Tlp
 from app.clusters.queries import (
@@ -38,8 +39,6 @@ from app.files.sniff import ACCEPT_EXTENSIONS
 from app.policy import authorize, can, cluster_or_404, may_post_as, post_or_404
 from app.retention.queries import deletion_date
 from app.validation import ValidationError
-
-bp = Blueprint("clusters", __name__)
 
 PER_PAGE = 20
 #: Post ids beyond the database's integer range are not found (rather than a database error).

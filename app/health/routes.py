@@ -2,13 +2,13 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, jsonify
+from flask import jsonify
 from werkzeug.wrappers import Response
 
 from app.extensions import db
+from app.health.blueprint import bp
 from app.migrations_state import migration_state
 
-bp = Blueprint("health", __name__)
 log = logging.getLogger("pax.health")
 
 

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, redirect, render_template, url_for
+from flask import redirect, render_template, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -13,9 +13,8 @@ from app.clusters.models import Post
 from app.clusters.queries import PostCard, PostFilter, capped_count, clusters_with_membership, filtered_ids, post_cards
 from app.db import utcnow
 from app.extensions import db
+from app.main.blueprint import bp
 from app.policy import member_cluster_ids
-
-bp = Blueprint("main", __name__)
 
 #: A first visit (or one after the field was cleared) shows what is new in this window.
 FIRST_VISIT_WINDOW = timedelta(days=14)

@@ -11,17 +11,16 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from app.auth.sessions import unread_at_start
 from app.clusters.forms import page_number
 from app.notifications import queries, services
+from app.notifications.blueprint import bp
 from app.notifications.models import DeliveryMode
 from app.policy import authorize, cluster_or_404
-
-bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 
 PER_PAGE = 20
 #: The choices of the settings page: form value, label, what it means.

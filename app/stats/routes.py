@@ -9,16 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, render_template, request
+from flask import Response, render_template, request
 from flask_login import current_user, login_required
 
 from app.clusters.forms import SUBSTANCE_LABELS
 from app.stats import chart, services
+from app.stats.blueprint import bp
 from app.stats.queries import seizure_statistics
 from app.stats.validation import GroupBy, parse_seizure_query, shown
 from app.validation import ValidationError
-
-bp = Blueprint("stats", __name__, url_prefix="/stats")
 
 FORM_FIELDS = ("group_by", "from", "to", "substance")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from app.audit.services import record
@@ -19,11 +19,10 @@ from app.extensions import db
 from app.policy import authorize, can, workplan_item_or_404
 from app.validation import ValidationError
 from app.workplan import exports, queries, services, timeline
+from app.workplan.blueprint import bp
 from app.workplan.forms import AdoptForm, ItemForm, StatusForm
 from app.workplan.models import ItemStatus, Workplan, WorkplanItem
 from app.workplan.validation import MAX_YEAR, MIN_YEAR, parse_date, parse_item
-
-bp = Blueprint("workplan", __name__, url_prefix="/workplan")
 
 YEAR = "/<int:year>"
 ITEM = "/items/<int:item_id>"

@@ -1,0 +1,7 @@
+"""The audit pages' blueprint; its views are in ``routes``."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("audit", __name__)

@@ -1,0 +1,7 @@
+"""The workplan pages' blueprint; its views are in ``routes``."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("workplan", __name__, url_prefix="/workplan")
