@@ -209,6 +209,7 @@ def register(app: Flask) -> None:
             return json_error(500, MESSAGES[500][2])
         return error_page(500)
 
+    _not_allowed(app)
     guard_response_hooks(app)
 
     @app.errorhandler(InternalServerError)
@@ -222,6 +223,19 @@ def register(app: Flask) -> None:
         if wants_json():
             return json_error(500, MESSAGES[500][2])
         return error_page(500)
+
+
+def _not_allowed(app: Flask) -> None:
+    """A service's ``NotAllowed`` that no view caught: 403 with its message, the API's uniform body
+    (code ``forbidden``) or the error page."""
+    from app.policy import NotAllowed
+
+    @app.errorhandler(NotAllowed)
+    def handle_not_allowed(error: NotAllowed) -> Response:
+        _rollback()
+        if wants_json():
+            return json_error(403, str(error))
+        return error_page(403, str(error))
 
 
 STALE_PAGE_SHORT = (
