@@ -93,7 +93,7 @@ def note(  # type: ignore[no-untyped-def]
 
 
 def edit(user, post: Post, **incident: Any) -> None:  # type: ignore[no-untyped-def]
-    from app.api.serializers import post_to_input
+    from app.api.posts import post_to_input
     from app.clusters.services import edit_post
 
     current = post_to_input(post)

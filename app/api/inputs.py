@@ -22,6 +22,7 @@ from app.clusters.search import MAX_QUERY
 from app.clusters.validation import TAG_RE
 from app.errors import ApiError
 from app.extensions import db
+from app.files.uploads import UploadRefused
 from app.routing import MAX_ID
 from app.validation import unsafe_text_errors
 
@@ -154,3 +155,11 @@ def id_or_404(raw: str) -> int:
     if not _NUMBER.fullmatch(raw) or not 1 <= int(raw) <= MAX_ID:
         abort(404)
     return int(raw)
+
+
+def upload_refused(exc: UploadRefused, invalid: str = "The upload is not valid; see fields.") -> ApiError:
+    """The uniform error for a refused upload: refused form fields are named (with ``invalid`` as
+    the message), a refused file is ``file``; a refusal of the caller or the store names nothing."""
+    if exc.fields:
+        return ApiError(exc.status, invalid, exc.fields)
+    return ApiError(exc.status, exc.message, {} if exc.status in (403, 503, 507) else {"file": exc.message})

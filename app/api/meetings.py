@@ -1,9 +1,11 @@
-"""Meetings over the API: list, schedule, read (with agenda and documents), change, delete, and
-their documents: upload (multipart, streamed into encryption), download, delete.
+"""Meetings over the API: list, schedule, read (with agenda and the caller's documents), change,
+delete; what a meeting's JSON holds; and their OpenAPI description. The documents themselves
+are ``app.api.meeting_documents``.
 
 Views only translate: the policy loads and authorises (``meeting_or_404``: hidden is 404,
-visible but not the caller's to change is 403), ``parse_meeting`` validates, the services write.
-Any error raises, which rolls the request's transaction back.
+visible but not the caller's to change is 403, as is a service's ``NotAllowed``),
+``parse_meeting`` validates, the services write. Any error raises, which rolls the request's
+transaction back.
 """
 
 from __future__ import annotations
@@ -17,19 +19,39 @@ from flask import Response, jsonify, request, url_for
 from app.api.auth import api_user, token_required
 from app.api.blueprint import bp
 from app.api.inputs import cluster_id_from_slug, id_or_404, json_object, pagination, raise_if
-from app.api.meetings_openapi import register
+from app.api.meeting_documents import document_json
 from app.api.serializers import page_json, timestamp
+from app.api.spec import (
+    PAGE_PARAMS,
+    STRINGS,
+    TIMESTAMP,
+    WRITE_BODY,
+    error_answers,
+    location_header,
+    ok,
+    operation,
+    path_id,
+    query_param,
+    ref,
+)
 from app.audit.services import record_view
+from app.clusters.models import Tlp
 from app.concurrency import check_if_match, etag, with_etag
 from app.errors import ApiError
 from app.extensions import db
-from app.files.http import send_stored_file
-from app.files.uploads import UploadRefused
-from app.meetings import documents, services
-from app.meetings.models import Meeting, MeetingDocument, MeetingKind
-from app.meetings.queries import DocumentRow, MeetingFilter, document_rows, meeting_page
-from app.meetings.validation import MeetingInput, parse_meeting
-from app.policy import can, meeting_document_or_404, meeting_or_404
+from app.meetings import services
+from app.meetings.models import Meeting, MeetingKind
+from app.meetings.queries import MeetingFilter, document_rows, meeting_page
+from app.meetings.validation import (
+    MAX_AGENDA,
+    MAX_AGENDA_NOTES,
+    MAX_LOCATION,
+    MAX_MINUTES,
+    MAX_TITLE,
+    MeetingInput,
+    parse_meeting,
+)
+from app.policy import can, meeting_or_404
 from app.validation import ValidationError
 
 INVALID_MEETING = "The meeting is not valid; see fields."
@@ -60,26 +82,6 @@ def meeting_summary_json(meeting: Meeting) -> dict[str, Any]:
         "updated_at": timestamp(meeting.updated_at),
         "url": f"/meetings/{meeting.id}",
         "calendar_url": f"/meetings/{meeting.id}/meeting.ics",
-    }
-
-
-def document_json(row: DocumentRow) -> dict[str, Any]:
-    """A document's description; ``filename`` and the rest are null if its key does not open."""
-    document, meta = row.document, row.meta
-    return {
-        "id": document.id,
-        "meeting_id": document.meeting_id,
-        "agenda_item_id": document.agenda_item_id,
-        "position": document.position,
-        "title": document.title,
-        "tlp": document.tlp.value,
-        "law_enforcement_only": document.law_enforcement_only,
-        "filename": meta.filename if meta else None,
-        "size": document.file.size,
-        "media_type": meta.media_type if meta else None,
-        "sha256": meta.sha256 if meta else None,
-        "created_at": timestamp(document.created_at),
-        "url": url_for("api.download_meeting_document", document_id=document.id, _external=True),
     }
 
 
@@ -175,8 +177,6 @@ def create_meeting() -> tuple[Response, int, dict[str, str]]:
         meeting = services.schedule_meeting(user, data)
     except ValidationError as exc:
         raise ApiError(422, INVALID_MEETING, exc.fields) from None
-    except services.NotAllowed as exc:
-        raise ApiError(403, str(exc)) from None
     headers = {"Location": url_for("api.get_meeting", meeting_id=meeting.id), "ETag": etag(meeting, _shown(meeting))}
     return jsonify(meeting_json(user, meeting)), 201, headers
 
@@ -207,8 +207,6 @@ def update_meeting(meeting_id: str) -> Response:
         services.update_meeting(user, meeting, data)
     except ValidationError as exc:
         raise ApiError(422, INVALID_MEETING, exc.fields) from None
-    except services.NotAllowed as exc:
-        raise ApiError(403, str(exc)) from None
     db.session.flush()
     db.session.expire(meeting, ["agenda"])
     return with_etag(jsonify(meeting_json(user, meeting)), meeting, _shown(meeting))
@@ -220,57 +218,168 @@ def delete_meeting(meeting_id: str) -> Response:
     user = api_user()
     meeting = meeting_or_404(user, id_or_404(meeting_id), need="delete_meeting")
     check_if_match(meeting, _shown(meeting))
-    try:
-        services.delete_meeting(user, meeting)
-    except services.NotAllowed as exc:
-        raise ApiError(403, str(exc)) from None
+    services.delete_meeting(user, meeting)
     return Response(status=204)
 
 
-# --- documents ---------------------------------------------------------------------------------------
+# --- OpenAPI -------------------------------------------------------------------------------------
 
+TAG = {"name": "meetings", "description": "Meetings, their agendas, minutes and encrypted documents."}
 
-@bp.post("/meetings/<meeting_id>/documents")
-@token_required("write")
-def upload_meeting_document(meeting_id: str) -> tuple[Response, int, dict[str, str]]:
-    user = api_user()
-    meeting = meeting_or_404(user, id_or_404(meeting_id), need="add_meeting_document")
-    try:
-        document, meta = documents.upload_document(user, meeting)
-    except documents.FieldRefused as exc:
-        raise ApiError(422, "The document is not valid; see fields.", exc.fields) from None
-    except UploadRefused as exc:
-        fields = {} if exc.status in (403, 503, 507) else {"file": exc.message}
-        raise ApiError(exc.status, exc.message, fields) from None
-    location = url_for("api.download_meeting_document", document_id=document.id)
-    return jsonify(document_json(DocumentRow(document, meta))), 201, {"Location": location}
+MEETING_ID = path_id("meeting_id", "meeting")
+LOCATION = location_header("The new resource's API URL.")
+_INSTANT = {"type": "string", "description": "YYYY-MM-DD (a UTC day) or ISO 8601 date and time with offset."}
 
+_SUMMARY: dict[str, Any] = {
+    "id": {"type": "integer", "minimum": 1},
+    "kind": {"enum": MeetingKind.values()},
+    "cluster": {"type": ["string", "null"], "description": "The cluster's slug (technical meetings only)."},
+    "title": {"type": "string", "maxLength": MAX_TITLE},
+    "starts_at": TIMESTAMP,
+    "ends_at": TIMESTAMP,
+    "location": {"type": "string", "maxLength": MAX_LOCATION},
+    "online": {"type": "boolean"},
+    "tlp": {"enum": Tlp.values()},
+    "law_enforcement_only": {"type": "boolean"},
+    "organiser": {"anyOf": [ref("Author"), {"type": "null"}], "description": "Null when the account is gone."},
+    "organisation": {"type": "string", "description": "The organiser's organisation."},
+    "recipient_orgs": STRINGS,
+    "recipient_users": STRINGS,
+    "created_at": TIMESTAMP,
+    "updated_at": TIMESTAMP,
+    "url": {"type": "string", "description": "The meeting's page in the portal, relative to its base URL."},
+    "calendar_url": {"type": "string", "description": "The meeting as an iCalendar file, relative to the base URL."},
+}
+_FULL: dict[str, Any] = {
+    **_SUMMARY,
+    "agenda": {"type": "array", "items": ref("AgendaItem"), "description": "In order."},
+    "documents": {
+        "type": "array",
+        "items": ref("MeetingDocument"),
+        "description": "The documents the caller may see: the meeting's own first, then by agenda item.",
+    },
+    "minutes": {"type": "string", "description": "Markdown, as written."},
+    "minutes_html": {"type": "string", "description": "The minutes rendered and sanitised: safe to show as is."},
+}
+_INPUT: dict[str, Any] = {
+    "title": {"type": "string", "minLength": 1, "maxLength": MAX_TITLE},
+    "kind": {"enum": MeetingKind.values()},
+    "cluster": {
+        "type": ["string", "null"],
+        "description": "A cluster's slug: required for technical, refused otherwise.",
+    },
+    "starts_at": {"type": "string", "format": "date-time", "description": "ISO 8601 with its offset (required)."},
+    "ends_at": {"type": "string", "format": "date-time", "description": "ISO 8601 with its offset; not before start."},
+    "location": {"type": ["string", "null"], "maxLength": MAX_LOCATION, "description": "Place; or online, or both."},
+    "online": {"type": ["boolean", "null"]},
+    "tlp": {"enum": Tlp.values()},
+    "law_enforcement_only": {"type": ["boolean", "null"]},
+    "recipient_orgs": {"type": ["array", "null"], "items": {"type": "string"}, "description": "Organisation names."},
+    "recipient_users": {"type": ["array", "null"], "items": {"type": "string"}, "description": "E-mail addresses."},
+    "agenda": {
+        "type": ["array", "null"],
+        "maxItems": MAX_AGENDA,
+        "items": {
+            "type": "object",
+            "required": ["title"],
+            "additionalProperties": False,
+            "properties": {
+                "title": {"type": "string", "minLength": 1, "maxLength": MAX_TITLE},
+                "notes": {"type": ["string", "null"], "maxLength": MAX_AGENDA_NOTES},
+            },
+        },
+        "description": "The whole agenda in order. In a PATCH it replaces the agenda, matched by position: "
+        "documents stay with the item at their position; those of items beyond the end move to the meeting.",
+    },
+    "minutes": {"type": ["string", "null"], "maxLength": MAX_MINUTES, "description": "Markdown."},
+}
 
-@bp.get("/meeting-documents/<document_id>")
-@token_required("read")
-def download_meeting_document(document_id: str) -> Response:
-    user = api_user()
-    document: MeetingDocument = meeting_document_or_404(user, id_or_404(document_id))
-    return send_stored_file(
-        document.file,
-        actor=user,
-        target=("meeting_document", document.id),
-        action="meeting.document_download",
-        target_org=document.author_org_id,
-    )
+SCHEMAS: dict[str, Any] = {
+    "MeetingSummary": {
+        "type": "object",
+        "required": list(_SUMMARY),
+        "additionalProperties": False,
+        "properties": _SUMMARY,
+    },
+    "Meeting": {"type": "object", "required": list(_FULL), "additionalProperties": False, "properties": _FULL},
+    "MeetingList": {
+        "type": "object",
+        "required": ["items", "page", "per_page", "total", "total_capped"],
+        "additionalProperties": False,
+        "properties": {
+            "items": {"type": "array", "items": ref("MeetingSummary")},
+            "page": {"type": "integer", "minimum": 1},
+            "per_page": {"type": "integer", "minimum": 1, "maximum": 100},
+            "total": {"type": "integer", "minimum": 0, "description": "Counted up to 1,000."},
+            "total_capped": {"type": "boolean"},
+        },
+    },
+    "AgendaItem": {
+        "type": "object",
+        "required": ["id", "position", "title", "notes"],
+        "additionalProperties": False,
+        "properties": {
+            "id": {"type": "integer"},
+            "position": {"type": "integer", "minimum": 1},
+            "title": {"type": "string"},
+            "notes": {"type": "string"},
+        },
+    },
+    "MeetingCreate": {
+        "type": "object",
+        "required": ["title", "kind", "starts_at", "ends_at", "tlp"],
+        "additionalProperties": False,
+        "properties": _INPUT,
+    },
+    "MeetingPatch": {"type": "object", "additionalProperties": False, "properties": _INPUT},
+}
 
-
-@bp.delete("/meeting-documents/<document_id>")
-@token_required("write")
-def delete_meeting_document(document_id: str) -> Response:
-    user = api_user()
-    document = meeting_document_or_404(user, id_or_404(document_id), need="remove_meeting_document")
-    check_if_match(document)
-    try:
-        documents.remove_document(user, document)
-    except services.NotAllowed as exc:
-        raise ApiError(403, str(exc)) from None
-    return Response(status=204)
-
-
-register()
+PATHS: dict[str, Any] = {
+    "/meetings": {
+        "get": operation(
+            "meetings_list",
+            "Visible meetings, earliest start first.",
+            "read",
+            {"200": ok("A page of meetings.", "MeetingList"), **error_answers(401, 422, 429)},
+            parameters=[
+                *PAGE_PARAMS,
+                query_param("cluster", "A cluster's slug; an unknown slug is 422.", {"type": "string"}),
+                query_param("kind", "Only meetings of this kind.", {"enum": MeetingKind.values()}),
+                query_param("from", "Only meetings starting at or after this.", _INSTANT),
+                query_param("to", "Only meetings starting at or before this (a date: that whole day).", _INSTANT),
+            ],
+        ),
+        "post": operation(
+            "meetings_create",
+            "Schedule a meeting: curators any kind; a cluster's coordinators its technical meetings.",
+            "write",
+            {"201": ok("The meeting as stored.", "Meeting", headers=LOCATION), **WRITE_BODY},
+            body="MeetingCreate",
+            description="`cluster` is required for technical meetings and refused for the others. `starts_at` and "
+            "`ends_at` carry their UTC offset. Give `location`, `online: true`, or both.",
+        ),
+    },
+    "/meetings/{meeting_id}": {
+        "parameters": [MEETING_ID],
+        "get": operation(
+            "meetings_get",
+            "One visible meeting with its agenda, minutes and the documents the caller may see.",
+            "read",
+            {"200": ok("The meeting.", "Meeting"), **error_answers(401, 404, 429)},
+        ),
+        "patch": operation(
+            "meetings_update",
+            "Change some fields of a meeting (curators, the organiser, the cluster's coordinators).",
+            "write",
+            {"200": ok("The meeting after the change.", "Meeting"), **error_answers(404), **WRITE_BODY},
+            body="MeetingPatch",
+            description="Documents looser than a new, stricter marking take the meeting's marking.",
+        ),
+        "delete": operation(
+            "meetings_delete",
+            "Delete a meeting and crypto-shred its documents (curators and the organiser).",
+            "write",
+            {"204": {"description": "Deleted."}, **error_answers(401, 403, 404, 429)},
+        ),
+    },
+}

@@ -1,37 +1,24 @@
-"""/api/v1 routes (CONTRACT.md). Every route but the OpenAPI document authenticates with a bearer token.
+"""/api/v1 routes (CONTRACT.md). Every route but the OpenAPI document and the pack key
+authenticates with a bearer token.
 
-The blueprint lives in ``app.api.blueprint``; importing the feature modules here registers their
-views on it, so ``from app.api.routes import bp`` gives the whole API.
+One module per resource holds its views, what it answers and its OpenAPI description
+(``app.api.posts``, ``app.api.meetings``, ...); they register on the blueprint of
+``app.api.blueprint``. ``app.api.openapi`` imports every resource module to build the document,
+so importing it here attaches every view, and ``from app.api.routes import bp`` gives the whole
+API. What is left here is the answer for a path no resource serves.
 """
 
 from __future__ import annotations
 
 import contextlib
 
-from flask import current_app, jsonify, request
+from flask import current_app, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
-from werkzeug.wrappers import Response
 
-from app.api import attachments, audit, meetings, openapi, packs, posts, stats, workplan  # noqa: F401  (their views register on bp)
-from app.api.auth import api_user, token_required
+from app.api import openapi  # noqa: F401  (it imports every resource module, whose views register on bp)
 from app.api.blueprint import bp
-from app.api.serializers import cluster_json, me_json
-from app.clusters.queries import clusters_with_membership
 
 __all__ = ["bp"]
-
-
-@bp.route("/me")
-@token_required("read")
-def me() -> Response:
-    return jsonify(me_json(api_user()))
-
-
-@bp.route("/clusters")
-@token_required("read")
-def clusters() -> Response:
-    rows = clusters_with_membership(api_user())
-    return jsonify({"items": [cluster_json(c, r) for c, r in rows], "page": 1, "per_page": 100, "total": len(rows)})
 
 
 _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]

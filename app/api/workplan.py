@@ -16,13 +16,11 @@ from flask import Response, jsonify, request, url_for
 from app.api.auth import api_user, token_required
 from app.api.blueprint import bp
 from app.api.inputs import id_or_404, json_object
-from app.api.openapi import WRITE_BODY, _errors, _ok, _operation, register_paths
-from app.api.openapi_schemas import ref
 from app.api.serializers import timestamp
+from app.api.spec import WRITE_BODY, error_answers, location_header, ok, operation, path_id, query_param, ref
 from app.concurrency import check_if_match, etag, with_etag
 from app.errors import ApiError
 from app.policy import can, workplan_item_or_404
-from app.routing import MAX_ID
 from app.validation import ValidationError
 from app.workplan import queries, services
 from app.workplan.models import ItemStatus, Workplan, WorkplanItem, WorkplanStatus
@@ -122,8 +120,6 @@ def create_workplan_item() -> tuple[Response, int, dict[str, str]]:
         item = services.create_item(user, data)
     except ValidationError as exc:
         raise ApiError(422, INVALID_ITEM, exc.fields) from None
-    except services.NotAllowed as exc:
-        raise ApiError(403, str(exc)) from None
     location = url_for("api.workplan_item", item_id=item.id)
     return jsonify(_item_with_history(user, item)), 201, {"Location": location, "ETag": etag(item)}
 
@@ -145,20 +141,14 @@ def update_workplan_item(item_id: str) -> Response:
         services.update_item(user, item, data)
     except ValidationError as exc:
         raise ApiError(422, INVALID_ITEM, exc.fields) from None
-    except services.NotAllowed as exc:
-        raise ApiError(403, str(exc)) from None
     return with_etag(jsonify(_item_with_history(user, item)), item)
 
 
 # --- OpenAPI -------------------------------------------------------------------------------------
 
-ITEM_ID = {
-    "name": "item_id",
-    "in": "path",
-    "required": True,
-    "description": "The workplan item's id.",
-    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
-}
+TAG = {"name": "workplan", "description": "The yearly workplan of the four clusters."}
+
+ITEM_ID = path_id("item_id", "workplan item")
 _date = {"type": ["string", "null"], "format": "date"}
 _ITEM_PROPERTIES: dict[str, Any] = {
     "id": {"type": "integer", "minimum": 1},
@@ -250,31 +240,29 @@ SCHEMAS: dict[str, Any] = {
         "properties": _INPUT_PROPERTIES,
     },
 }
-_LOCATION = {"Location": {"description": "The item's API URL.", "schema": {"type": "string"}}}
+_LOCATION = location_header("The item's API URL.")
 PATHS: dict[str, Any] = {
     "/workplan": {
-        "get": _operation(
+        "get": operation(
             "workplan_get",
             "The workplan of a year with its items (default: this year's, else the latest).",
             "read",
-            {"200": _ok("The workplan.", "Workplan"), **_errors(401, 404, 422, 429)},
+            {"200": ok("The workplan.", "Workplan"), **error_answers(401, 404, 422, 429)},
             parameters=[
-                {
-                    "name": "year",
-                    "in": "query",
-                    "required": False,
-                    "description": "The workplan's year; 404 when there is none.",
-                    "schema": {"type": "integer", "minimum": MIN_YEAR, "maximum": MAX_YEAR},
-                }
+                query_param(
+                    "year",
+                    "The workplan's year; 404 when there is none.",
+                    {"type": "integer", "minimum": MIN_YEAR, "maximum": MAX_YEAR},
+                )
             ],
         )
     },
     "/workplan/items": {
-        "post": _operation(
+        "post": operation(
             "workplan_create_item",
             "Add an item to a year's workplan (curators).",
             "write",
-            {"201": _ok("The item as stored.", "WorkplanItemDetail", headers=_LOCATION), **WRITE_BODY},
+            {"201": ok("The item as stored.", "WorkplanItemDetail", headers=_LOCATION), **WRITE_BODY},
             body="WorkplanItemCreate",
             description="The year's workplan is created as a draft if it does not exist. Lead organisations "
             "are named by their exact names. A caller who is not a curator gets 403.",
@@ -282,21 +270,19 @@ PATHS: dict[str, Any] = {
     },
     "/workplan/items/{item_id}": {
         "parameters": [ITEM_ID],
-        "get": _operation(
+        "get": operation(
             "workplan_get_item",
             "One workplan item with its history.",
             "read",
-            {"200": _ok("The item.", "WorkplanItemDetail"), **_errors(401, 404, 429)},
+            {"200": ok("The item.", "WorkplanItemDetail"), **error_answers(401, 404, 429)},
         ),
-        "patch": _operation(
+        "patch": operation(
             "workplan_update_item",
             "Change an item (curators; the cluster's coordinators only status and progress).",
             "write",
-            {"200": _ok("The item after the change.", "WorkplanItemDetail"), **_errors(404), **WRITE_BODY},
+            {"200": ok("The item after the change.", "WorkplanItemDetail"), **error_answers(404), **WRITE_BODY},
             body="WorkplanItemPatch",
             description="Each changed field is recorded in the history with who, when, and the old and new value.",
         ),
     },
 }
-
-register_paths({"name": "workplan", "description": "The yearly workplan of the four clusters."}, PATHS, SCHEMAS)

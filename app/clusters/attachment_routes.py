@@ -1,29 +1,26 @@
 """Attachment pages: upload to a post, download, remove. The post's audience decides who sees them.
 
-The upload reads the request body as a stream (``app.files.uploads``), so Flask-WTF's global
-CSRF check, which would parse the whole body first, is replaced here by checking the form's
-token field, which the form sends before the file.
+The upload reads the request body as a stream (``app.files.uploads.receive_upload``) and hands
+the file to ``attach_file``; Flask-WTF's global CSRF check, which would parse the whole body
+first, is replaced by ``check_csrf_field`` on the form's token, which the form sends before the file.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from flask_wtf.csrf import ValidationError as CsrfInvalid
-from flask_wtf.csrf import validate_csrf
 
-from app.clusters.attachments import attach_upload, remove_attachment
+from app.clusters.attachments import attach_file, remove_attachment
+from app.clusters.blueprint import attachments_bp as bp
 from app.clusters.routes import POST, render_post
 from app.extensions import csrf, db
 from app.files.http import send_stored_file
 from app.files.services import FileUnavailable, file_meta
-from app.files.uploads import UploadError, UploadRefused
+from app.files.uploads import UploadRefused, check_csrf_field, receive_upload
 from app.policy import attachment_or_404, post_or_404
 from app.routing import MAX_ID
-
-bp = Blueprint("attachments", __name__)
 
 ATTACHMENT = f"/attachments/<int(max={MAX_ID}):attachment_id>"
 
@@ -34,21 +31,15 @@ ATTACHMENT = f"/attachments/<int(max={MAX_ID}):attachment_id>"
 def upload(post_id: int) -> Any:
     post = post_or_404(current_user, post_id, "attach_file")
     try:
-        attachment, meta = attach_upload(current_user, post, check_fields=_check_csrf)
+        attachment, meta = receive_upload(
+            lambda upload: attach_file(current_user, post, upload.filename, upload.chunks, upload.max_bytes),
+            check_fields=check_csrf_field,
+        )
     except UploadRefused as exc:
         db.session.rollback()
         return render_post(post_or_404(current_user, post_id), status=exc.status, upload_errors=[exc.message])
     flash(f"“{meta.filename}” is attached, encrypted, with the post's marking.", "success")
     return redirect(url_for("clusters.post", post_id=post.id, _anchor=f"attachment-{attachment.id}"))
-
-
-def _check_csrf(fields: dict[str, str]) -> None:
-    try:
-        validate_csrf(fields.get("csrf_token"))
-    except CsrfInvalid:
-        raise UploadError(
-            "Your form expired or was not sent from this portal. Reload the page and choose the file again."
-        ) from None
 
 
 @bp.route(ATTACHMENT)

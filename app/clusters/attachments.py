@@ -1,4 +1,4 @@
-"""Writes on post attachments: attach a streamed upload, remove one, shred a post's files.
+"""Writes on post attachments: attach a streamed file, remove one, shred a post's files.
 
 Attachments take their post's audience (``policy.attachment_or_404``); only those who may edit
 the post add or remove them. Every download is an audit event (``app.files.http``).
@@ -7,7 +7,7 @@ the post add or remove them. Every download is an audit event (``app.files.http`
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
 from app.audit.services import record
@@ -15,7 +15,6 @@ from app.clusters.models import Attachment, Post
 from app.clusters.services import NotAllowed
 from app.extensions import db
 from app.files.services import FileMeta, shred_files, store_file
-from app.files.uploads import UploadRefused, receive_upload, upload_limit
 from app.policy import can
 
 log = logging.getLogger("pax.attachments")
@@ -39,20 +38,6 @@ def attach_file(
     record("attachment.upload", actor=user, target=("attachment", attachment.id), post_id=post.id, bytes=stored.size)
     log.info("attachment %s (%s bytes) added to post %s by user %s", attachment.id, stored.size, post.id, user.id)
     return attachment, meta
-
-
-def attach_upload(
-    user: Any, post: Post, check_fields: Callable[[dict[str, str]], None] | None = None
-) -> tuple[Attachment, FileMeta]:
-    """Attach the file the current request uploads (multipart ``file``); refusals are ``UploadRefused``."""
-
-    def store(filename: str, chunks: Iterator[bytes]) -> tuple[Attachment, FileMeta]:
-        try:
-            return attach_file(user, post, filename, chunks, upload_limit())
-        except NotAllowed as exc:
-            raise UploadRefused(403, str(exc)) from None
-
-    return receive_upload(store, check_fields)
 
 
 def remove_attachment(user: Any, attachment: Attachment) -> None:

@@ -14,9 +14,13 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from flask import current_app, request
+from flask_wtf.csrf import ValidationError as CsrfInvalid
+from flask_wtf.csrf import validate_csrf
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.http import parse_options_header
 from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
+
+from app.validation import ValidationError
 
 log = logging.getLogger("pax.uploads")
 
@@ -32,12 +36,14 @@ class UploadError(ValueError):
 
 
 class UploadRefused(Exception):
-    """An upload that stored nothing: the status to answer and the message for the member."""
+    """An upload that stored nothing: the status to answer, the message for the member and, for a
+    refused form field (422), a message per field."""
 
-    def __init__(self, status: int, message: str):
+    def __init__(self, status: int, message: str, fields: dict[str, str] | None = None):
         super().__init__(message)
         self.status = status
         self.message = message
+        self.fields = fields or {}
 
 
 def upload_limit() -> int:
@@ -172,22 +178,49 @@ def discard_rest() -> None:
 T = TypeVar("T")
 
 
+@dataclass(frozen=True)
+class IncomingFile:
+    """An upload's file as it arrives: the name the client gave it, the form fields sent before
+    it, its bytes (read from the request as they are consumed) and the most it may hold."""
+
+    filename: str
+    fields: dict[str, str]
+    chunks: Iterator[bytes]
+    max_bytes: int
+
+
+def check_csrf_field(fields: dict[str, str]) -> None:
+    """The CSRF check of a page's upload form, on its ``csrf_token`` field (sent before the file).
+
+    Flask-WTF's global check would parse the whole body first, so the upload views are exempt
+    from it and pass this to ``receive_upload`` instead.
+    """
+    try:
+        validate_csrf(fields.get("csrf_token"))
+    except CsrfInvalid:
+        raise UploadError(
+            "Your form expired or was not sent from this portal. Reload the page and choose the file again."
+        ) from None
+
+
 def receive_upload(
-    store: Callable[[str, Iterator[bytes]], T], check_fields: Callable[[dict[str, str]], None] | None = None
+    store: Callable[[IncomingFile], T], check_fields: Callable[[dict[str, str]], None] | None = None
 ) -> T:
     """Walk the request's multipart body once, as pages and API both need it.
 
-    The fields before the file go to ``check_fields`` (a form's CSRF token), the file's name and
-    bytes to ``store``, then the rest of the body is read. Nothing read before it is kept in an
-    open transaction meanwhile (the session is committed first). Every refusal becomes
-    ``UploadRefused``; the caller's transaction must then be rolled back, which also deletes a
-    blob ``store`` already wrote.
+    The fields before the file go to ``check_fields`` (a form's CSRF token), the file to
+    ``store`` (which hands it to a service), then the rest of the body is read. Nothing read
+    before it is kept in an open transaction meanwhile (the session is committed first). Every
+    refusal becomes ``UploadRefused``, the service's own too (``NotAllowed`` is 403, a
+    ``ValidationError`` 422 naming its fields); the caller's transaction must then be rolled
+    back, which also deletes a blob ``store`` already wrote.
     """
     from app.errors import MESSAGES
     from app.extensions import db
     from app.files.services import FileTooLarge
     from app.files.sniff import RejectedFile
     from app.files.storage import StorageError, StorageFull
+    from app.policy import NotAllowed
 
     allow_large_body()
     # End the request's transaction before the body streams in: what it read (the post, the
@@ -201,7 +234,7 @@ def receive_upload(
             check_fields(form.fields)
         if not filename:
             raise UploadError("Choose a file to upload: the 'file' part has no filename.")
-        stored = store(filename, form.file_chunks())
+        stored = store(IncomingFile(filename, dict(form.fields), form.file_chunks(), upload_limit()))
         form.rest()
         return stored
     except FileTooLarge as exc:
@@ -210,6 +243,12 @@ def receive_upload(
     except (UploadError, RejectedFile) as exc:
         discard_rest()
         raise UploadRefused(415 if isinstance(exc, RejectedFile) else 400, str(exc)) from None
+    except NotAllowed as exc:
+        discard_rest()
+        raise UploadRefused(403, str(exc)) from None
+    except ValidationError as exc:
+        discard_rest()
+        raise UploadRefused(422, " ".join(exc.fields.values()), exc.fields) from None
     except StorageFull:
         # Nothing of the file is kept (the store removed its partial blob); say so plainly.
         log.error("upload refused: the blob store is full")
@@ -220,6 +259,3 @@ def receive_upload(
         raise UploadRefused(
             503, "The file store is unavailable, so the file was not saved. Try again in a few minutes."
         ) from None
-    except UploadRefused:
-        discard_rest()
-        raise

@@ -1,8 +1,9 @@
 """Meeting document pages: upload, download, edit the title and marking, reorder, remove.
 
-The upload reads the request body as a stream (``app.files.uploads``), so Flask-WTF's global
-CSRF check, which would parse the whole body first, is replaced by checking the form's token
-field, which the form sends before the file (as ``app.clusters.attachment_routes`` does).
+The upload reads the request body as a stream (``app.files.uploads.receive_upload``) and hands
+the form's fields and the file to ``add_form_document``; Flask-WTF's global CSRF check, which
+would parse the whole body first, is replaced by ``check_csrf_field`` on the form's token, which
+the form sends before the file.
 """
 
 from __future__ import annotations
@@ -11,8 +12,6 @@ from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from flask_wtf.csrf import ValidationError as CsrfInvalid
-from flask_wtf.csrf import validate_csrf
 
 from app.clusters.models import Tlp
 from app.concurrency import StaleEdit, form_version
@@ -20,26 +19,16 @@ from app.extensions import csrf, db
 from app.files.http import send_stored_file
 from app.files.services import FileUnavailable, file_meta, human_size
 from app.files.sniff import ACCEPT_EXTENSIONS
-from app.files.uploads import UploadError, UploadRefused
+from app.files.uploads import UploadRefused, check_csrf_field, receive_upload
 from app.forms import show_conflict
 from app.meetings import documents
 from app.meetings.blueprint import bp
-from app.meetings.documents import FieldRefused
 from app.meetings.forms import DocumentForm
 from app.meetings.models import Meeting, MeetingDocument
 from app.policy import authorize, meeting_document_or_404, meeting_or_404
 from app.validation import ValidationError
 
 DOCUMENT = "/documents/<int:document_id>"
-
-
-def _check_csrf(fields: dict[str, str]) -> None:
-    try:
-        validate_csrf(fields.get("csrf_token"))
-    except CsrfInvalid:
-        raise UploadError(
-            "Your form expired or was not sent from this portal. Reload the page and choose the file again."
-        ) from None
 
 
 def _render_upload(
@@ -64,13 +53,16 @@ def upload_document(meeting_id: int) -> Any:
     if request.method != "POST":
         return _render_upload(meeting)
     try:
-        document, meta = documents.upload_document(current_user, meeting, check_fields=_check_csrf)
-    except FieldRefused as exc:
-        db.session.rollback()
-        return _render_upload(meeting_or_404(current_user, meeting_id), exc.status, exc.fields)
+        document, meta = receive_upload(
+            lambda upload: documents.add_form_document(
+                current_user, meeting, upload.fields, upload.filename, upload.chunks, upload.max_bytes
+            ),
+            check_fields=check_csrf_field,
+        )
     except UploadRefused as exc:
         db.session.rollback()
-        return _render_upload(meeting_or_404(current_user, meeting_id), exc.status, {"file": exc.message})
+        errors = exc.fields or {"file": exc.message}
+        return _render_upload(meeting_or_404(current_user, meeting_id), exc.status, errors)
     flash(f"“{meta.filename}” is added as “{document.title}”, encrypted, marked {document.tlp.label}.", "success")
     return redirect(url_for("meetings.show", meeting_id=meeting_id, _anchor=f"document-{document.id}"))
 

@@ -10,7 +10,7 @@ author change or remove it. Every write is an audit event; downloads are audited
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,7 +20,6 @@ from app.clusters.models import Tlp
 from app.concurrency import claim, expect_version
 from app.extensions import db
 from app.files.services import FileMeta, shred_files, store_file
-from app.files.uploads import UploadError, UploadRefused, receive_upload, upload_limit
 from app.meetings.models import AgendaItem, Meeting, MeetingDocument
 from app.meetings.services import NotAllowed, _next_document_position
 from app.meetings.validation import MAX_TITLE, parse_document_fields
@@ -107,37 +106,20 @@ def add_document(
     return document, meta
 
 
-def upload_document(actor: Any, meeting: Meeting, check_fields: Any = None) -> tuple[MeetingDocument, FileMeta]:
-    """Store the document the current request uploads (multipart: ``title``, ``tlp``,
-    ``agenda_item_id``, ``law_enforcement_only`` before ``file``). The plaintext streams into
-    encryption and never reaches a temporary file. Refusals are ``UploadRefused``; a refused
-    field is reported with its name as ``UploadRefused.fields``."""
-    fields: dict[str, str] = {}
-
-    def check(received: dict[str, str]) -> None:
-        if check_fields:
-            check_fields(received)
-        fields.update(received)
-
-    def store(filename: str, chunks: Iterator[bytes]) -> tuple[MeetingDocument, FileMeta]:
-        try:
-            title, tlp, le_only, item_id = parse_document_fields(fields, meeting.tlp)
-            item = _agenda_item(meeting, item_id)
-            return add_document(actor, meeting, item, title, tlp, le_only, filename, chunks, upload_limit())
-        except ValidationError as exc:
-            raise FieldRefused(exc.fields) from None
-        except NotAllowed as exc:
-            raise UploadRefused(403, str(exc)) from None
-
-    return receive_upload(store, check)
-
-
-class FieldRefused(UploadRefused):
-    """A form field of an upload is not valid (422): nothing was stored."""
-
-    def __init__(self, fields: dict[str, str]):
-        super().__init__(422, " ".join(fields.values()))
-        self.fields = fields
+def add_form_document(
+    actor: Any,
+    meeting: Meeting,
+    fields: dict[str, str],
+    filename: str,
+    chunks: Iterable[bytes],
+    max_bytes: int,
+) -> tuple[MeetingDocument, FileMeta]:
+    """``add_document`` as an upload form or the API's multipart fields describe it: ``fields``
+    holds their text values (``title``, ``tlp``, ``agenda_item_id``, ``law_enforcement_only``),
+    sent before the file. A refused field is a ``ValidationError`` naming it."""
+    title, tlp, le_only, item_id = parse_document_fields(fields, meeting.tlp)
+    item = _agenda_item(meeting, item_id)
+    return add_document(actor, meeting, item, title, tlp, le_only, filename, chunks, max_bytes)
 
 
 def edit_document(
@@ -223,11 +205,9 @@ def remove_document(actor: Any, document: MeetingDocument, expected_version: int
 
 
 __all__ = [
-    "FieldRefused",
-    "UploadError",
     "add_document",
+    "add_form_document",
     "edit_document",
     "move_document",
     "remove_document",
-    "upload_document",
 ]

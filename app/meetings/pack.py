@@ -25,12 +25,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask, current_app, has_request_context, render_template, request
+from flask import Flask, Response, current_app, has_request_context, render_template, request
 from sqlalchemy.orm import lazyload
 from zipstream import ZIP_STORED, ZipStream
 
+from app.audit.services import record
 from app.extensions import db
-from app.files.http import decrypted_ahead, failure
+from app.files.http import content_disposition, decrypted_ahead, failure
 from app.files.models import StoredFile
 from app.files.services import FileMeta, FileUnavailable, open_file
 from app.files.sniff import safe_filename
@@ -346,3 +347,27 @@ def pack_body(pack: Pack) -> Iterator[bytes]:
         yield from pack.stream
     finally:
         pack.plaintexts.close()
+
+
+def pack_response(pack: Pack, actor: Any) -> Response:
+    """The pack as a streamed zip download, and its one audit event (committed with the request:
+    the event records that the pack was handed out, ids and counts only, never titles or names)."""
+    record(
+        "meeting.pack_download",
+        actor=actor,
+        target=("meeting", pack.meeting.id),
+        target_org=pack.meeting.author_org_id,
+        document_ids=[entry.document.id for entry in pack.entries],
+        count=len(pack.entries),
+        withheld=pack.withheld,
+        bytes=pack.size,
+        key_id=pack.key_id,
+    )
+    response = Response(pack_body(pack), mimetype="application/zip", direct_passthrough=True)
+    headers = response.headers
+    headers["Content-Length"] = str(pack.size)
+    headers["Content-Disposition"] = content_disposition(pack.filename)
+    headers["Cache-Control"] = "private, no-store"
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response

@@ -1,7 +1,7 @@
 """The meeting pack download from the meeting page (``packs.download``); the API has its twin.
 
-Both answer through ``pack_response``: the pack's zip streamed with its length known, one
-audit event listing what was in it. A meeting the caller may not see is 404; one whose
+Both answer through ``app.meetings.pack.pack_response``: the pack's zip streamed with its length
+known, one audit event listing what was in it. A meeting the caller may not see is 404; one whose
 documents the caller may see none of answers a page saying so (404), never an empty zip.
 """
 
@@ -9,40 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, render_template, url_for
+from flask import current_app, render_template, url_for
 from flask_login import current_user, login_required
 
-from app.audit.services import record
-from app.files.http import content_disposition
+from app.meetings.blueprint import packs_bp as bp
 from app.meetings.models import Meeting
-from app.meetings.pack import EMPTY_MESSAGE, Pack, PackEmpty, build_pack, pack_body
+from app.meetings.pack import EMPTY_MESSAGE, PackEmpty, build_pack, pack_response
 from app.policy import meeting_or_404
-
-bp = Blueprint("packs", __name__, url_prefix="/meetings")
-
-
-def pack_response(pack: Pack, actor: Any) -> Response:
-    """The pack as a streamed zip download, and its one audit event (committed with the request:
-    the event records that the pack was handed out, ids and counts only, never titles or names)."""
-    record(
-        "meeting.pack_download",
-        actor=actor,
-        target=("meeting", pack.meeting.id),
-        target_org=pack.meeting.author_org_id,
-        document_ids=[entry.document.id for entry in pack.entries],
-        count=len(pack.entries),
-        withheld=pack.withheld,
-        bytes=pack.size,
-        key_id=pack.key_id,
-    )
-    response = Response(pack_body(pack), mimetype="application/zip", direct_passthrough=True)
-    headers = response.headers
-    headers["Content-Length"] = str(pack.size)
-    headers["Content-Disposition"] = content_disposition(pack.filename)
-    headers["Cache-Control"] = "private, no-store"
-    headers["X-Content-Type-Options"] = "nosniff"
-    headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
 
 
 def meeting_url(meeting: Meeting) -> str:
