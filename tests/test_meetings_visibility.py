@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from icalendar import Calendar
 
-from app.clusters.models import Tlp
 from app.extensions import db
+from app.markings import Tlp
 from tests.test_visibility_matrix import CLUSTER, LE_FLAGS, OTHER_CLUSTER, RELATIONS, TLPS, expected
 
 STRICTER = [(Tlp.AMBER, False), (Tlp.AMBER_STRICT, False), (Tlp.RED, False), (Tlp.GREEN, True)]

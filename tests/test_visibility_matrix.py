@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from app.clusters.models import Tlp
 from app.clusters.validation import parse_post
 from app.extensions import db
+from app.markings import Tlp
 
 TLPS = list(Tlp)
 LE_FLAGS = [False, True]

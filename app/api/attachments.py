@@ -14,11 +14,10 @@ from app.api.blueprint import bp
 from app.api.inputs import id_or_404
 from app.api.serializers import attachment_json
 from app.clusters.attachments import attach_upload, remove_attachment
-from app.clusters.services import NotAllowed
 from app.errors import ApiError
 from app.files.http import send_stored_file
 from app.files.uploads import UploadRefused
-from app.policy import attachment_or_404, post_or_404
+from app.policy import NotAllowed, attachment_or_404, post_or_404
 
 
 @bp.post("/posts/<post_id>/attachments")

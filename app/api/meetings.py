@@ -20,8 +20,8 @@ from app.api.inputs import cluster_id_from_slug, id_or_404, json_object, paginat
 from app.api.meetings_openapi import register
 from app.api.serializers import page_json, timestamp
 from app.audit.services import record_view
-from app.concurrency import check_if_match, etag, with_etag
 from app.errors import ApiError
+from app.etags import check_if_match, etag, with_etag
 from app.extensions import db
 from app.files.http import send_stored_file
 from app.files.uploads import UploadRefused
@@ -29,7 +29,7 @@ from app.meetings import documents, services
 from app.meetings.models import Meeting, MeetingDocument, MeetingKind
 from app.meetings.queries import DocumentRow, MeetingFilter, document_rows, meeting_page
 from app.meetings.validation import MeetingInput, parse_meeting
-from app.policy import can, meeting_document_or_404, meeting_or_404
+from app.policy import NotAllowed, can, meeting_document_or_404, meeting_or_404
 from app.validation import ValidationError
 
 INVALID_MEETING = "The meeting is not valid; see fields."
@@ -175,7 +175,7 @@ def create_meeting() -> tuple[Response, int, dict[str, str]]:
         meeting = services.schedule_meeting(user, data)
     except ValidationError as exc:
         raise ApiError(422, INVALID_MEETING, exc.fields) from None
-    except services.NotAllowed as exc:
+    except NotAllowed as exc:
         raise ApiError(403, str(exc)) from None
     headers = {"Location": url_for("api.get_meeting", meeting_id=meeting.id), "ETag": etag(meeting, _shown(meeting))}
     return jsonify(meeting_json(user, meeting)), 201, headers
@@ -207,7 +207,7 @@ def update_meeting(meeting_id: str) -> Response:
         services.update_meeting(user, meeting, data)
     except ValidationError as exc:
         raise ApiError(422, INVALID_MEETING, exc.fields) from None
-    except services.NotAllowed as exc:
+    except NotAllowed as exc:
         raise ApiError(403, str(exc)) from None
     db.session.flush()
     db.session.expire(meeting, ["agenda"])
@@ -222,7 +222,7 @@ def delete_meeting(meeting_id: str) -> Response:
     check_if_match(meeting, _shown(meeting))
     try:
         services.delete_meeting(user, meeting)
-    except services.NotAllowed as exc:
+    except NotAllowed as exc:
         raise ApiError(403, str(exc)) from None
     return Response(status=204)
 
@@ -268,7 +268,7 @@ def delete_meeting_document(document_id: str) -> Response:
     check_if_match(document)
     try:
         documents.remove_document(user, document)
-    except services.NotAllowed as exc:
+    except NotAllowed as exc:
         raise ApiError(403, str(exc)) from None
     return Response(status=204)
 

@@ -16,7 +16,7 @@ from app.api.openapi import (
     register_paths,
 )
 from app.api.openapi_schemas import ref
-from app.clusters.models import Tlp
+from app.markings import Tlp
 from app.meetings.models import MeetingKind
 from app.meetings.validation import MAX_AGENDA, MAX_AGENDA_NOTES, MAX_LOCATION, MAX_MINUTES, MAX_TITLE
 from app.routing import MAX_ID

@@ -14,9 +14,10 @@ from flask import Response, jsonify
 from app.api.blueprint import bp
 from app.api.inputs import JSON_MAX_BYTES, MAX_PAGE, MAX_PER_PAGE
 from app.api.openapi_schemas import SCHEMAS, ref
-from app.clusters.models import PostType, Tlp
+from app.clusters.models import PostType
 from app.clusters.search import MAX_QUERY
 from app.files.sniff import ALLOWED as ALLOWED_FILES
+from app.markings import Tlp
 from app.routing import MAX_ID
 
 JSON = "application/json"

@@ -10,10 +10,11 @@ from typing import Any
 
 from app.api.inputs import MAX_PER_PAGE
 from app.auth.models import GlobalRole
-from app.clusters.models import MembershipRole, ModusOperandi, PostType, Substance, Tlp
+from app.clusters.models import MembershipRole, ModusOperandi, PostType, Substance
 from app.clusters.validation import MAX_BODY, MAX_CONTAINERS, MAX_RECIPIENTS, MAX_TAGS, MAX_TITLE
 from app.crossmatch.models import IdentifierKind
 from app.directory.models import OrgType
+from app.markings import Tlp
 
 
 def ref(name: str) -> dict[str, str]:

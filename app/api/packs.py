@@ -17,11 +17,11 @@ from app.api.inputs import id_or_404
 from app.api.openapi import _content, _errors, _ok, _operation, register_paths
 from app.api.openapi_schemas import ref
 from app.errors import ApiError
+from app.keys.signing import ALGORITHM, key_id, public_key_b64
 from app.meetings.pack import EMPTY_MESSAGE, PackEmpty, build_pack
 from app.meetings.pack_routes import pack_response
 from app.policy import meeting_or_404
 from app.routing import MAX_ID
-from app.signing import ALGORITHM, key_id, public_key_b64
 
 #: Recipients and their tools may cache the key briefly; a rotated key shows within minutes.
 PACK_KEY_MAX_AGE = 300

@@ -1,4 +1,4 @@
-"""Posts over the API: list, search, create, read, edit, delete (CONTRACT.md, HTTP JSON API).
+"""Posts over the API: list, search, create, read, edit, delete (README, "API").
 
 Views only translate: the policy loads and authorises (``post_or_404``: hidden is 404, visible
 but not editable is 403), ``parse_post`` validates, the services write. Any error raises, which
@@ -20,11 +20,10 @@ from app.audit.services import record_view
 from app.clusters import services
 from app.clusters.queries import feed
 from app.clusters.search import search as search_visible
-from app.clusters.services import NotAllowed
 from app.clusters.validation import PostInput, parse_post
-from app.concurrency import check_if_match, etag, with_etag
 from app.errors import ApiError
-from app.policy import post_or_404
+from app.etags import check_if_match, etag, with_etag
+from app.policy import NotAllowed, post_or_404
 from app.validation import ValidationError
 
 INVALID_POST = "The post is not valid; see fields."

@@ -14,10 +14,11 @@ from typing import Any
 from flask import url_for
 
 from app.clusters.models import Attachment, MembershipRole, Post
-from app.clusters.queries import Page, attachment_list, clusters_with_membership
+from app.clusters.queries import attachment_list, clusters_with_membership
 from app.clusters.search import Hit
 from app.clusters.validation import IncidentInput, PostInput
 from app.files.services import FileMeta
+from app.pagination import Page
 
 
 def timestamp(value: datetime) -> str:

@@ -19,9 +19,9 @@ from app.api.inputs import id_or_404, json_object
 from app.api.openapi import WRITE_BODY, _errors, _ok, _operation, register_paths
 from app.api.openapi_schemas import ref
 from app.api.serializers import timestamp
-from app.concurrency import check_if_match, etag, with_etag
 from app.errors import ApiError
-from app.policy import can, workplan_item_or_404
+from app.etags import check_if_match, etag, with_etag
+from app.policy import NotAllowed, can, workplan_item_or_404
 from app.routing import MAX_ID
 from app.validation import ValidationError
 from app.workplan import queries, services
@@ -122,7 +122,7 @@ def create_workplan_item() -> tuple[Response, int, dict[str, str]]:
         item = services.create_item(user, data)
     except ValidationError as exc:
         raise ApiError(422, INVALID_ITEM, exc.fields) from None
-    except services.NotAllowed as exc:
+    except NotAllowed as exc:
         raise ApiError(403, str(exc)) from None
     location = url_for("api.workplan_item", item_id=item.id)
     return jsonify(_item_with_history(user, item)), 201, {"Location": location, "ETag": etag(item)}
@@ -145,7 +145,7 @@ def update_workplan_item(item_id: str) -> Response:
         services.update_item(user, item, data)
     except ValidationError as exc:
         raise ApiError(422, INVALID_ITEM, exc.fields) from None
-    except services.NotAllowed as exc:
+    except NotAllowed as exc:
         raise ApiError(403, str(exc)) from None
     return with_etag(jsonify(_item_with_history(user, item)), item)
 

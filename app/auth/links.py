@@ -212,15 +212,3 @@ def reject(link: IdentityLinkRequest, by: User) -> None:
         provider_id=link.provider_id,
         link_request_id=link.id,
     )
-
-
-def may_decide(user: Any, link: Any) -> bool:
-    """Policy predicate: the focal point of the account's organisation (never an administrator
-    alone, never the account itself)."""
-    return (
-        isinstance(link, IdentityLinkRequest)
-        and getattr(user, "is_focal_point", False)
-        and user.organisation_id == link.user.organisation_id
-        and user.id != link.user_id
-        and link.status is LinkRequestStatus.PENDING
-    )

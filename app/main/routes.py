@@ -10,9 +10,10 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from app.clusters.models import Post
-from app.clusters.queries import PostCard, PostFilter, capped_count, clusters_with_membership, filtered_ids, post_cards
+from app.clusters.queries import PostCard, PostFilter, clusters_with_membership, filtered_ids, post_cards
 from app.db import utcnow
 from app.extensions import db
+from app.pagination import capped_count
 from app.policy import member_cluster_ids
 
 bp = Blueprint("main", __name__)

@@ -14,7 +14,6 @@ from flask_login import current_user, login_required
 from flask_wtf.csrf import ValidationError as CsrfInvalid
 from flask_wtf.csrf import validate_csrf
 
-from app.clusters.models import Tlp
 from app.concurrency import StaleEdit, form_version
 from app.extensions import csrf, db
 from app.files.http import send_stored_file
@@ -22,6 +21,7 @@ from app.files.services import FileUnavailable, file_meta, human_size
 from app.files.sniff import ACCEPT_EXTENSIONS
 from app.files.uploads import UploadError, UploadRefused
 from app.forms import show_conflict
+from app.markings import Tlp
 from app.meetings import documents
 from app.meetings.blueprint import bp
 from app.meetings.documents import FieldRefused
