@@ -1,4 +1,4 @@
-"""/api/v1 routes (CONTRACT.md). Every route but the OpenAPI document authenticates with a bearer token.
+"""/api/v1 routes (README, "API"). Every route but the OpenAPI document authenticates with a bearer token.
 
 The blueprint lives in ``app.api.blueprint``; importing the feature modules here registers their
 views on it, so ``from app.api.routes import bp`` gives the whole API.
