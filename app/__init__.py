@@ -75,7 +75,7 @@ def configure_logging(app: Flask) -> None:
 
 
 def load_keyring(app: Flask) -> None:
-    from app.keyring import Keyring
+    from app.keys.keyring import Keyring
 
     app.extensions["pax_keyring"] = Keyring.load_or_create(
         Path(app.config["KEYS_FILE"]), create=app.config["KEYS_AUTOCREATE"]
@@ -117,7 +117,7 @@ def register_blueprints(app: Flask) -> None:
     modules, the package's ``routes``, which imports the others), so every view is attached."""
     from app.admin.routes import bp as admin_bp
     from app.api.routes import bp as api_bp
-    from app.audit.routes import bp as audit_bp
+    from app.audit_log.routes import bp as audit_bp
     from app.auth.account import bp as account_bp
     from app.auth.link_routes import bp as identity_links_bp
     from app.auth.onboarding_routes import bp as onboarding_bp
@@ -169,7 +169,7 @@ def register_template_helpers(app: Flask) -> None:
 
 
 def register_cli(app: Flask) -> None:
-    from app.cli import register
+    from app.cli.commands import register
 
     register(app)
 

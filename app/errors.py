@@ -315,7 +315,7 @@ def _rate_limit_detail(error: HTTPException) -> str:
     bring their own words (``app.auth.throttle``): per account, or per network."""
     from flask_limiter.errors import RateLimitExceeded
 
-    from app.auth.throttle import local_time
+    from app.ratelimits import local_time
 
     if isinstance(error, RateLimitExceeded) and error.limit.error_message:
         return str(error.description)

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from flask import abort, current_app
 
 from app.audit.models import ACCESS_ACTIONS, AuditEvent
-from app.auth.models import GlobalRole, User, UserStatus
+from app.auth.models import GlobalRole, IdentityLinkRequest, LinkRequestStatus, User, UserStatus
 from app.clusters.models import (
     Attachment,
     Cluster,
@@ -31,9 +31,9 @@ from app.clusters.models import (
     PostRecipientOrg,
     PostRecipientUser,
     PostType,
-    Tlp,
 )
 from app.extensions import db
+from app.markings import Marked, Tlp
 from app.meetings.models import (
     Meeting,
     MeetingDocument,
@@ -45,16 +45,12 @@ from app.workplan.models import WorkplanItem
 
 _Loaded = TypeVar("_Loaded")
 
-#: Accounts that must use a second factor (DESIGN.md, Identity).
+#: Accounts that must use a second factor.
 MFA_REQUIRED_ROLES = frozenset({GlobalRole.CURATOR, GlobalRole.ADMIN, GlobalRole.AUDITOR})
 
 
 def is_active_user(user: Any) -> bool:
     return isinstance(user, User) and user.status is UserStatus.ACTIVE
-
-
-def is_admin(user: Any) -> bool:
-    return is_active_user(user) and user.role is GlobalRole.ADMIN
 
 
 def mfa_required(user: User) -> bool:
@@ -105,16 +101,14 @@ def viewer_key(user: Any) -> _Viewer | None:
 
 def _audience(
     viewer: _Viewer,
+    item: type[Marked],
     *,
-    tlp: Any,
-    author_id: Any,
-    author_org_id: Any,
     cluster_id: Any,
-    law_enforcement_only: Any,
     recipient_org: sa.ColumnElement[bool],
     recipient_user: sa.ColumnElement[bool],
 ) -> sa.ColumnElement[bool]:
-    """DESIGN.md's access table for any marked item, given the item's columns.
+    """The access table (README, "Sharing: posts, markings, search") for a marked model ``item``,
+    given the cluster it lives in and whether the viewer is a named recipient.
 
     CLEAR and GREEN: every active member. AMBER: the item's cluster members, the author's
     organisation and named recipient organisations. AMBER+STRICT: the author's organisation and
@@ -122,8 +116,10 @@ def _audience(
     narrows any of these to law-enforcement users plus the author. The author always sees their
     own item; nobody else has an override, administrators and curators included.
     """
+    tlp = item.tlp
+    author_id = item.author_id
     is_author = author_id == viewer.id
-    same_org = author_org_id == viewer.organisation_id
+    same_org = item.author_org_id == viewer.organisation_id
     # A subquery rather than a list fetched first: one round trip fewer for every read that filters.
     in_cluster = cluster_id.in_(sa.select(ClusterMembership.cluster_id).where(ClusterMembership.user_id == viewer.id))
     audience = sa.or_(
@@ -135,11 +131,11 @@ def _audience(
     )
     if viewer.law_enforcement:
         return audience
-    return sa.and_(audience, sa.or_(law_enforcement_only.is_(False), is_author))
+    return sa.and_(audience, sa.or_(item.law_enforcement_only.is_(False), is_author))
 
 
 def visible_posts(user: Any) -> sa.ColumnElement[bool]:
-    """Posts ``user`` may see, as DESIGN.md's access table says; the one rule every read uses."""
+    """Posts ``user`` may see under the access table (``_audience``); the one rule every read uses."""
     if not is_active_user(user):
         return sa.false()
     return _visible_posts(_viewer(user))
@@ -151,11 +147,8 @@ def visible_posts(user: Any) -> sa.ColumnElement[bool]:
 def _visible_posts(viewer: _Viewer) -> sa.ColumnElement[bool]:
     return _audience(
         viewer,
-        tlp=Post.tlp,
-        author_id=Post.author_id,
-        author_org_id=Post.author_org_id,
+        Post,
         cluster_id=Post.cluster_id,
-        law_enforcement_only=Post.law_enforcement_only,
         recipient_org=sa.select(PostRecipientOrg.post_id)
         .where(PostRecipientOrg.post_id == Post.id, PostRecipientOrg.organisation_id == viewer.organisation_id)
         .exists(),
@@ -239,11 +232,8 @@ def visible_meetings(user: Any) -> sa.ColumnElement[bool]:
         return sa.false()
     return _audience(
         _viewer(user),
-        tlp=Meeting.tlp,
-        author_id=Meeting.author_id,
-        author_org_id=Meeting.author_org_id,
+        Meeting,
         cluster_id=Meeting.cluster_id,
-        law_enforcement_only=Meeting.law_enforcement_only,
         recipient_org=_meeting_recipient_org(user),
         recipient_user=_meeting_recipient_user(user),
     )
@@ -257,11 +247,8 @@ def visible_meeting_documents(user: Any) -> sa.ColumnElement[bool]:
         return sa.false()
     own = _audience(
         _viewer(user),
-        tlp=MeetingDocument.tlp,
-        author_id=MeetingDocument.author_id,
-        author_org_id=MeetingDocument.author_org_id,
+        MeetingDocument,
         cluster_id=Meeting.cluster_id,
-        law_enforcement_only=MeetingDocument.law_enforcement_only,
         recipient_org=_meeting_recipient_org(user),
         recipient_user=_meeting_recipient_user(user),
     )
@@ -334,11 +321,14 @@ def membership_role(user: Any, cluster: Cluster) -> MembershipRole | None:
 
 
 def can(user: Any, action: str, target: Any = None) -> bool:
-    """May ``user`` perform ``action`` on ``target``? Unknown actions are denied."""
+    """May ``user`` perform ``action`` on ``target``? An action name with no rule is a programming
+    error, not a refusal: it raises ``LookupError`` naming it, whoever asks."""
+    rule = _RULES.get(action)
+    if rule is None:
+        raise LookupError(f"policy.can: no rule for the action {action!r}")
     if not is_active_user(user):
         return False
-    rule = _RULES.get(action)
-    return bool(rule and rule(user, target))
+    return bool(rule(user, target))
 
 
 def _always(_user: User, _target: Any) -> bool:
@@ -376,10 +366,14 @@ def _focal_point_of_provider(user: User, provider: Any) -> bool:
 
 def _decide_identity_link(user: User, link: Any) -> bool:
     """A provider identity asking to open an existing account: the focal point of the account's
-    organisation vouches for it (not the account itself, not an administrator)."""
-    from app.auth.links import may_decide
-
-    return may_decide(user, link)
+    organisation vouches for it while it is pending (not the account itself, not an administrator)."""
+    return (
+        isinstance(link, IdentityLinkRequest)
+        and bool(user.is_focal_point)
+        and user.organisation_id == link.user.organisation_id
+        and user.id != link.user_id
+        and link.status is LinkRequestStatus.PENDING
+    )
 
 
 def _approvals_page(user: User, _target: Any) -> bool:

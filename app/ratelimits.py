@@ -14,7 +14,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Flask, Response
 from limits.storage import MemoryStorage, Storage, storage_from_string
@@ -22,6 +24,8 @@ from limits.storage import MemoryStorage, Storage, storage_from_string
 log = logging.getLogger("pax.ratelimits")
 
 #: Seconds between two warnings while the rate-limit store stays unreachable.
+#: Times in rate-limit, throttling and lockout messages are Brussels time, as the Alliance's meetings are.
+BRUSSELS = ZoneInfo("Europe/Brussels")
 WARN_EVERY = 60.0
 #: How long a request waits for Redis before counting in-process instead (seconds).
 REDIS_TIMEOUT = 0.5
@@ -112,3 +116,10 @@ def resilient_storage(app: Flask) -> ResilientStorage:
     """The rate-limit store named by ``RATELIMIT_STORAGE_URI``, falling back to process memory."""
     uri = app.config.get("RATELIMIT_STORAGE_URI") or "memory://"
     return ResilientStorage(storage_from_string(uri, **(app.config.get("RATELIMIT_STORAGE_OPTIONS") or {})))
+
+
+def local_time(moment: datetime | float) -> str:
+    """``09:14`` in Brussels time, for messages."""
+    if not isinstance(moment, datetime):
+        moment = datetime.fromtimestamp(moment, UTC)
+    return moment.astimezone(BRUSSELS).strftime("%H:%M")

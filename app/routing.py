@@ -7,10 +7,14 @@ PostgreSQL, which refuses them with an error rather than finding nothing.
 
 from __future__ import annotations
 
+import re
+
 from flask import Flask
 from werkzeug.routing import IntegerConverter, UnicodeConverter
 
 MAX_ID = 2**31 - 1
+#: A cluster's slug as links and the API name it; anything else names no cluster (404 or a refusal).
+SLUG = re.compile(r"[a-z0-9-]{1,64}")
 
 
 class IdConverter(IntegerConverter):

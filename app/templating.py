@@ -7,10 +7,12 @@ from datetime import datetime
 from flask import Flask
 from flask_login import current_user
 
-from app import fragments, policy
+from app import policy
+from app.clusters.cards import post_card
 from app.db import utcnow
 from app.files.services import human_size
 from app.files.sniff import kind_label
+from app.htmlcache import fragments
 
 
 def register(app: Flask) -> None:
@@ -24,6 +26,7 @@ def register(app: Flask) -> None:
         }
 
     fragments.register(app)
+    app.jinja_env.globals["post_card"] = post_card
     app.jinja_env.globals["human_size"] = human_size
     app.jinja_env.globals["file_kind_label"] = kind_label
 

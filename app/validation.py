@@ -26,11 +26,6 @@ def normalise_country(code: str) -> str | None:
     return code if pycountry.countries.get(alpha_2=code) is not None else None
 
 
-def country_name(code: str) -> str:
-    country = pycountry.countries.get(alpha_2=code)
-    return country.name if country else code
-
-
 def normalise_domain(domain: str) -> str | None:
     """A lower-case DNS name with at least two labels, or None when it is not one."""
     domain = (domain or "").strip().lower().rstrip(".")

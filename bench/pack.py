@@ -111,9 +111,10 @@ def store_meeting(env: dict[str, str], documents: list[tuple[Path, str]]) -> int
 
         from app import create_app
         from app.auth.models import User
-        from app.clusters.models import Cluster, Tlp
+        from app.clusters.models import Cluster
         from app.extensions import db
         from app.files.services import store_file
+        from app.markings import Tlp
         from app.meetings.models import AgendaItem, Meeting, MeetingDocument, MeetingKind
 
         app = create_app()

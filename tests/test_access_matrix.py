@@ -244,8 +244,9 @@ class World:
         colleague with one agenda item and one document."""
         from datetime import UTC, datetime
 
-        from app.clusters.models import Cluster, Tlp
+        from app.clusters.models import Cluster
         from app.files.services import store_file
+        from app.markings import Tlp
         from app.meetings.models import AgendaItem, Meeting, MeetingDocument, MeetingKind
         from app.workplan.models import WorkplanItem
         from app.workplan.services import workplan_of

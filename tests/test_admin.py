@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from app.auth.models import GlobalRole, IdentityProvider, RecoveryCode, User, UserStatus
 from app.directory.models import Organisation, OrganisationDomain
 from app.extensions import db
-from app.sealed import unseal
+from app.keys.sealed import unseal
 from tests.conftest import TEST_PASSWORD, csrf_token_from, login, sign_in
 
 

@@ -45,7 +45,7 @@ def actions(page: Any) -> list[str]:
 
 
 def test_filters_select_the_events_newest_first(log):
-    from app.audit.queries import log_page, parse_filters
+    from app.audit_log.queries import log_page, parse_filters
 
     auditor, member = log["auditor"], log["member"]
 
@@ -153,7 +153,7 @@ def test_a_member_sees_who_accessed_their_organisations_items_and_nothing_else(m
     assert f"Post {red.id}" in table and "Named informant" not in table  # the member may not see it
     assert "Other organisation" not in table
 
-    from app.audit.queries import organisation_access_page
+    from app.audit_log.queries import organisation_access_page
 
     # The other organisation sees only the access to its own post.
     outsider = organisation_access_page(reader)

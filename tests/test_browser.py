@@ -89,7 +89,7 @@ def test_member_follows_the_workplan_and_downloads_a_signed_meeting_pack(browser
     import json
     import zipfile
 
-    from app.signing import verify
+    from app.keys.signing import verify
 
     page, base_url, problems = browser_page
     OUTPUT.mkdir(exist_ok=True)

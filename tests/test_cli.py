@@ -1,4 +1,4 @@
-"""The operator's commands from CONTRACT.md, including how they fail."""
+"""The operator's commands in the README's "Command line", including how they fail."""
 
 from __future__ import annotations
 

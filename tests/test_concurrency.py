@@ -485,7 +485,7 @@ def test_simultaneous_service_saves_of_every_editable_type_never_lose_a_change(
         return lambda org, _cur: services.save_minutes(org, db.session.get(Meeting, meeting_id), text)
 
     def document_title(title: str) -> Any:
-        from app.clusters.models import Tlp
+        from app.markings import Tlp
 
         return lambda org, _cur: documents.edit_document(
             org, db.session.get(MeetingDocument, document_id), title, Tlp.GREEN, False

@@ -17,7 +17,7 @@ from flask import Flask
 from app.extensions import db
 from app.files.models import StoredFile
 from app.files.services import blob_store, file_meta, open_file, read_all
-from app.sealed import keyring
+from app.keys.sealed import keyring
 
 FIXTURE = Path(__file__).parent / "fixtures" / "files-v1"
 

@@ -27,7 +27,7 @@ from app.files.services import (
     store_file,
     sweep,
 )
-from app.sealed import keyring
+from app.keys.sealed import keyring
 
 SEG = crypto.SEGMENT_SIZE
 SIZES = [0, 1, SEG - 1, SEG, SEG + 1, 5 * 1024 * 1024 + 3]
@@ -225,7 +225,7 @@ def test_crypto_shred_leaves_nothing_decryptable(files_app: Flask) -> None:
     # No data key left in the database opens the backup's first segment, under any KEK.
     header = crypto.Header.parse(backup[: crypto.HEADER_SIZE])
     for wrapped, other_uuid in db.session.execute(sa.select(StoredFile.wrapped_dek, StoredFile.uuid)):
-        from app.sealed import unseal
+        from app.keys.sealed import unseal
 
         dek = unseal(wrapped, f"file-dek:{other_uuid}")
         decryptor = crypto.SegmentDecryptor(dek, bytes.fromhex(uuid), header, len(data))

@@ -266,7 +266,7 @@ def test_police_officer_signs_in_with_totp_and_sees_a_cross_match(app, make, bro
 def test_curator_updates_the_workplan_and_schedules_a_meeting_whose_pack_a_member_downloads(app, make, browser, runner):
     from app.auth.services import find_user_by_email
     from app.demo import DEMO_PASSWORD
-    from app.signing import verify
+    from app.keys.signing import verify
 
     runner.invoke(args=["demo", "load"], catch_exceptions=False)
     secret = enrol_totp(find_user_by_email("claire.martin@ec-home.example"))

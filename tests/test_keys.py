@@ -11,14 +11,14 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from app import keys
 from app.auth.models import IdentityProvider, User
 from app.auth.sso import add_provider
 from app.extensions import db
 from app.files.models import StoredFile
 from app.files.services import read_all, store_file
-from app.keyring import Keyring
-from app.sealed import keyring, unseal
+from app.keys import rotation
+from app.keys.keyring import Keyring
+from app.keys.sealed import keyring, unseal
 from tests.conftest import Factory
 
 
@@ -65,26 +65,26 @@ def test_rotation_interrupted_halfway_then_resumed(app: Flask, make: Factory) ->
     db.session.commit()
     old_kek = keyring().active_kek_id
 
-    def stop_after_first_batch(result: keys.RotationResult) -> None:
+    def stop_after_first_batch(result: rotation.RotationResult) -> None:
         raise Interrupted
 
     with pytest.raises(Interrupted):
-        keys.rotate(batch_size=3, after_batch=stop_after_first_batch)
+        rotation.rotate(batch_size=3, after_batch=stop_after_first_batch)
     db.session.rollback()
 
     new_kek = keyring().active_kek_id
     assert new_kek != old_kek
-    state = keys.status()
+    state = rotation.status()
     under = {k.kid: k.files for k in state.keks}
     assert under[new_kek] == 3 and under[old_kek] == 4  # one batch committed, the rest waits
     assert state.pending > 0
     assert old_kek in Keyring.load(keyring().path).keks  # kept while anything uses it
     _all_readable(contents)  # every file opens, whichever KEK wraps its key
 
-    result = keys.rotate(resume=True, batch_size=3)
+    result = rotation.rotate(resume=True, batch_size=3)
     assert result.new_kek_id is None
     assert result.retired == [old_kek]
-    assert keys.status().pending == 0
+    assert rotation.status().pending == 0
     assert old_kek not in Keyring.load(keyring().path).keks
     _all_readable(contents)
     assert set(db.session.scalars(sa.select(StoredFile.kek_id))) == {new_kek}
@@ -99,7 +99,7 @@ def test_rotation_interrupted_halfway_then_resumed(app: Flask, make: Factory) ->
 
 def test_new_files_use_the_new_kek_at_once(app: Flask) -> None:
     _files(1)
-    keys.rotate()
+    rotation.rotate()
     contents = _files(1)
     record = db.session.get(StoredFile, next(iter(contents)))
     assert record.kek_id == keyring().active_kek_id

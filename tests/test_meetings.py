@@ -44,7 +44,7 @@ def schedule(user: Any, **overrides: Any) -> Any:
 
 
 def add_doc(user: Any, meeting: Any, content: bytes = b"agenda text", tlp: str | None = None, **kw: Any) -> Any:
-    from app.clusters.models import Tlp
+    from app.markings import Tlp
     from app.meetings.documents import add_document
 
     item = kw.pop("item", None)
@@ -173,7 +173,7 @@ def test_minutes_are_rendered_and_sanitised(coordinator, client, login_as):
 
 
 def test_a_document_marking_looser_than_the_meeting_is_refused(coordinator, client, login_as):
-    from app.clusters.models import Tlp
+    from app.markings import Tlp
     from app.meetings.documents import add_document
     from app.validation import ValidationError
 

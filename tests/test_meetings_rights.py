@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from app.extensions import db
+from app.policy import NotAllowed
 from tests.conftest import csrf_token_from, sign_in
 from tests.test_api_posts import bearer
 from tests.test_meetings import technical
@@ -102,7 +103,7 @@ def _service(world: World, user: Any, action: str) -> bool:
     }
     try:
         calls[action]()
-    except services.NotAllowed:
+    except NotAllowed:
         db.session.rollback()
         return False
     db.session.commit()

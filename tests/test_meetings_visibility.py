@@ -1,5 +1,5 @@
 """Who sees which meetings and documents: every TLP x law-enforcement flag x viewer relation x
-read path, expected from DESIGN.md's table (``expected`` of the post matrix, the same table).
+read path, expected from the README's access table (``expected`` of the post matrix, the same table).
 
 Ten technical meetings, one per marking and flag, each with a document of its own marking; and
 a GREEN meeting whose documents are stricter than it (AMBER, AMBER+STRICT, RED, GREEN law
@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from icalendar import Calendar
 
-from app.clusters.models import Tlp
 from app.extensions import db
+from app.markings import Tlp
 from tests.test_visibility_matrix import CLUSTER, LE_FLAGS, OTHER_CLUSTER, RELATIONS, TLPS, expected
 
 STRICTER = [(Tlp.AMBER, False), (Tlp.AMBER_STRICT, False), (Tlp.RED, False), (Tlp.GREEN, True)]

@@ -25,10 +25,11 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from app.audit.models import AuditEvent
-from app.clusters.models import Cluster, Tlp
+from app.clusters.models import Cluster
 from app.extensions import db
 from app.files import crypto
 from app.files.services import FileUnavailable, blob_store, store_file
+from app.markings import Tlp
 from app.meetings.models import AgendaItem, Meeting, MeetingDocument, MeetingKind, MeetingRecipientUser
 from app.meetings.pack import EMPTY_MESSAGE, entry_names
 from tests.test_api_openapi import Conformance

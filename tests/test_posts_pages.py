@@ -452,7 +452,7 @@ def test_feed_lists_with_tlp_labels_filters_and_pages(client, make, login_as):
 def test_a_capped_count_reads_more_than(app):
     from flask import render_template_string
 
-    from app.clusters.queries import Page
+    from app.pagination import Page
 
     page = Page(items=[object()] * 20, page=1, per_page=20, total=1000, total_capped=True)
     with app.test_request_context():
@@ -633,8 +633,9 @@ def test_a_card_whose_post_is_deleted_after_the_list_query_is_left_out(app, make
     """The list query and the load of its cards' posts are two statements; a post deleted in
     between is missing from the page rather than an error."""
     from app.clusters import queries
+    from app.clusters.cards import post_card
     from app.clusters.services import delete_post
-    from app.fragments import fragments, post_card
+    from app.htmlcache.fragments import fragments
 
     author = make.user(clusters={"policy": "contributor"})
     publish(author, title="Kept")
@@ -651,7 +652,7 @@ def test_a_card_whose_post_is_deleted_after_the_list_query_is_left_out(app, make
 def test_the_lru_cache_keeps_only_the_most_recent():
     from markupsafe import escape
 
-    from app.lru import LruCache
+    from app.htmlcache.lru import LruCache
 
     cache = LruCache[str](capacity=2)
     renders: list[str] = []

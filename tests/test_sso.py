@@ -253,7 +253,7 @@ def test_client_secret_is_sealed(make, idp, db_session):
         sa.select(IdentityProvider.client_secret_sealed).where(IdentityProvider.id == sso.provider.id)
     )
     assert sso.client_secret not in stored
-    from app.sealed import unseal
+    from app.keys.sealed import unseal
 
     assert unseal(stored, f"idp-client-secret:{sso.provider.id}").decode() == sso.client_secret
 

@@ -1,6 +1,6 @@
 """Who sees what: every TLP marking x law-enforcement flag x viewer relation x read path.
 
-The expected answer comes from DESIGN.md's access table, written out once in ``expected``;
+The expected answer comes from the README's access table (Sharing), written out once in ``expected``;
 the read paths are every way a member can list, count, search or open a post. Zero leaks
 means every cell agrees.
 """
@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from app.clusters.models import Tlp
 from app.clusters.validation import parse_post
 from app.extensions import db
+from app.markings import Tlp
 
 TLPS = list(Tlp)
 LE_FLAGS = [False, True]
@@ -39,7 +39,7 @@ WORD = "quayside"
 
 
 def expected(tlp: Tlp, le_only: bool, relation: str) -> bool:
-    """DESIGN.md's table, read literally."""
+    """the README's access table, read literally."""
     if relation in ("pending", "suspended"):
         return False
     if relation == "author":

@@ -101,7 +101,7 @@ def test_every_change_is_recorded_with_who_when_old_and_new(app, curator, coordi
 
 
 def test_coordinator_cannot_change_other_fields_nor_other_clusters(app, curator, coordinator, make):
-    from app.workplan.services import NotAllowed
+    from app.policy import NotAllowed
 
     item = create(curator)
     with pytest.raises(NotAllowed):
@@ -468,7 +468,7 @@ def test_demo_details_are_idempotent_and_include_an_overdue_item(app, runner):
 def _meeting(author, tlp: str):  # type: ignore[no-untyped-def]
     from datetime import UTC, datetime
 
-    from app.clusters.models import Tlp
+    from app.markings import Tlp
     from app.meetings.models import Meeting, MeetingKind
 
     meeting = Meeting(

@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
+from app.policy import NotAllowed
 from tests.conftest import csrf_token_from, sign_in
 from tests.test_api_posts import bearer
 
@@ -185,7 +186,7 @@ def _service(world: World, action: str) -> None:
             item = db.session.get(WorkplanItem, world.item_id)
             services.update_item(user, item, parse_item({field: world.new_value(action)}, creating=False))
         db.session.commit()
-    except (services.NotAllowed, ValidationError):
+    except (NotAllowed, ValidationError):
         db.session.rollback()
 
 

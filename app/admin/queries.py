@@ -16,10 +16,10 @@ from sqlalchemy.orm import selectinload
 
 from app.auth.models import GlobalRole, Identity, IdentityProvider, User, UserSession, UserStatus
 from app.clusters.models import Cluster, ClusterMembership
-from app.clusters.queries import Page
 from app.db import utcnow
 from app.directory.models import Organisation
 from app.extensions import db
+from app.pagination import Page
 from app.policy import approvable_users
 
 USERS_PER_PAGE = 50

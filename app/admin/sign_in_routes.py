@@ -78,7 +78,8 @@ def confirm_mfa_exemption_route(provider_id: int) -> Any:
         flash(" ".join(exc.fields.values()), "error")
         return redirect(url_for("admin.sign_in_settings")), 409
     flash(
-        f"Confirmed: people who sign in through {provider.name} with its multi-factor sign-in need no PAX second factor.",
+        f"Confirmed: people who sign in through {provider.name} with its multi-factor sign-in "
+        "need no PAX second factor.",
         "success",
     )
     return redirect(url_for("admin.sign_in_settings"))

@@ -1,1 +1,1 @@
-"""The member systems' JSON API under /api/v1 (CONTRACT.md)."""
+"""The member systems' JSON API under /api/v1 (README, "API")."""

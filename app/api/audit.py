@@ -1,7 +1,7 @@
-"""``GET /audit``: the audit log for administrators' and auditors' own tools (CONTRACT.md).
+"""``GET /audit``: the audit log for administrators' and auditors' own tools (README, "API").
 
 Anyone else gets the uniform 403 before any filter is read, so the answer tells them nothing
-about the log. Filters are those of the audit page (``app.audit.queries.parse_filters``).
+about the log. Filters are those of the audit page (``app.audit_log.queries.parse_filters``).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from app.api.inputs import pagination, raise_if
 from app.api.serializers import timestamp
 from app.api.spec import PAGE_PARAMS, error_answers, ok, operation, query_param, ref
 from app.audit.models import OUTCOMES
-from app.audit.queries import LogRow, log_page, parse_filters
+from app.audit_log.queries import LogRow, log_page, parse_filters
 from app.errors import ApiError
 from app.policy import can
 from app.validation import ValidationError

@@ -16,14 +16,15 @@ from typing import Any
 import sqlalchemy as sa
 from flask import abort, current_app, request
 
-from app.clusters.models import Cluster, PostType, Tlp
+from app.clusters.models import Cluster, PostType
 from app.clusters.queries import PostFilter
 from app.clusters.search import MAX_QUERY
 from app.clusters.validation import TAG_RE
 from app.errors import ApiError
 from app.extensions import db
 from app.files.uploads import UploadRefused
-from app.routing import MAX_ID
+from app.markings import Tlp
+from app.routing import MAX_ID, SLUG
 from app.validation import unsafe_text_errors
 
 DEFAULT_PER_PAGE = 20
@@ -33,7 +34,6 @@ MAX_PAGE = 100_000
 JSON_MAX_BYTES = 2 * 1024 * 1024
 
 _NUMBER = re.compile(r"[0-9]{1,9}")
-_SLUG = re.compile(r"[a-z0-9-]{1,64}")
 #: ISO 6346 is written with the 26 letters and 10 digits only (spaces are separators).
 
 VALIDATION_MESSAGE = "Some of the values sent are not valid; see fields."
@@ -57,7 +57,7 @@ def pagination(errors: dict[str, str]) -> tuple[int, int]:
 
 
 def cluster_id_from_slug(slug: str, errors: dict[str, str]) -> int | None:
-    cluster_id = db.session.scalar(sa.select(Cluster.id).where(Cluster.slug == slug)) if _SLUG.fullmatch(slug) else None
+    cluster_id = db.session.scalar(sa.select(Cluster.id).where(Cluster.slug == slug)) if SLUG.fullmatch(slug) else None
     if cluster_id is None:
         slugs = db.session.scalars(sa.select(Cluster.slug).order_by(Cluster.position)).all()
         errors["cluster"] = f"Unknown cluster; choose one of: {', '.join(slugs)}."

@@ -26,10 +26,10 @@ from app.api.spec import (
     operation,
     path_id,
 )
-from app.clusters.models import Tlp
-from app.concurrency import check_if_match
+from app.etags import check_if_match
 from app.files.http import send_stored_file
 from app.files.uploads import UploadRefused, receive_upload
+from app.markings import Tlp
 from app.meetings import documents
 from app.meetings.models import MeetingDocument
 from app.meetings.queries import DocumentRow

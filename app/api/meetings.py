@@ -35,10 +35,10 @@ from app.api.spec import (
     ref,
 )
 from app.audit.services import record_view
-from app.clusters.models import Tlp
-from app.concurrency import check_if_match, etag, with_etag
 from app.errors import ApiError
+from app.etags import check_if_match, etag, with_etag
 from app.extensions import db
+from app.markings import Tlp
 from app.meetings import services
 from app.meetings.models import Meeting, MeetingKind
 from app.meetings.queries import MeetingFilter, document_rows, meeting_page

@@ -16,9 +16,9 @@ from app.api.blueprint import bp
 from app.api.inputs import id_or_404
 from app.api.spec import ERROR_CONTENT, error_answers, ok, operation, path_id
 from app.errors import ApiError
+from app.keys.signing import ALGORITHM, key_id, public_key_b64
 from app.meetings.pack import EMPTY_MESSAGE, PackEmpty, build_pack, pack_response
 from app.policy import meeting_or_404
-from app.signing import ALGORITHM, key_id, public_key_b64
 
 #: Recipients and their tools may cache the key briefly; a rotated key shows within minutes.
 PACK_KEY_MAX_AGE = 300

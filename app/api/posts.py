@@ -1,4 +1,4 @@
-"""Posts over the API: list, create, read, edit, delete (CONTRACT.md, HTTP JSON API); what a post's
+"""Posts over the API: list, create, read, edit, delete (README, "API"); what a post's
 JSON holds (with its cross-match hits); and the OpenAPI description of both.
 
 Views only translate: the policy loads and authorises (``post_or_404``: hidden is 404, visible
@@ -34,7 +34,7 @@ from app.api.spec import (
 )
 from app.audit.services import record_view
 from app.clusters import services
-from app.clusters.models import ModusOperandi, Post, PostType, Substance, Tlp
+from app.clusters.models import ModusOperandi, Post, PostType, Substance
 from app.clusters.queries import attachment_list, feed
 from app.clusters.search import MAX_QUERY
 from app.clusters.search import search as search_visible
@@ -48,10 +48,11 @@ from app.clusters.validation import (
     PostInput,
     parse_post,
 )
-from app.concurrency import check_if_match, etag, with_etag
 from app.crossmatch.models import IdentifierKind
 from app.crossmatch.queries import Hit, hits
 from app.errors import ApiError
+from app.etags import check_if_match, etag, with_etag
+from app.markings import Tlp
 from app.policy import can, post_or_404
 from app.validation import ValidationError
 

@@ -1,4 +1,4 @@
-"""/api/v1 routes (CONTRACT.md). Every route but the OpenAPI document and the pack key
+"""/api/v1 routes (README, "API"). Every route but the OpenAPI document and the pack key
 authenticates with a bearer token.
 
 One module per resource holds its views, what it answers and its OpenAPI description

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from app.clusters.queries import Page
+from app.pagination import Page
 
 
 def timestamp(value: datetime) -> str:

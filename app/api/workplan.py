@@ -18,8 +18,8 @@ from app.api.blueprint import bp
 from app.api.inputs import id_or_404, json_object
 from app.api.serializers import timestamp
 from app.api.spec import WRITE_BODY, error_answers, location_header, ok, operation, path_id, query_param, ref
-from app.concurrency import check_if_match, etag, with_etag
 from app.errors import ApiError
+from app.etags import check_if_match, etag, with_etag
 from app.policy import can, workplan_item_or_404
 from app.validation import ValidationError
 from app.workplan import queries, services

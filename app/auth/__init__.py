@@ -1,1 +1,1 @@
-"""Who the user is: local login, sessions, and (later) SSO, MFA and tokens."""
+"""Who the user is: local login, SSO (OIDC), MFA, sessions, password resets, invitations and API tokens."""

@@ -155,7 +155,7 @@ def confirm_by_owner(link: IdentityLinkRequest, user: User, password: str, code:
         raise ValidationError({"password": "Too many wrong attempts. Try again later."})
     errors: dict[str, str] = {}
     if not verify_password(user.password_hash, password or ""):
-        errors["password"] = "The password is incorrect."
+        errors["password"] = "The password is incorrect."  # noqa: S105 (a message to the member)
     if user.totp_secret_sealed is not None and not (
         mfa.verify_totp(user, code or "") or mfa.use_recovery_code(user, code or "")
     ):
@@ -211,16 +211,4 @@ def reject(link: IdentityLinkRequest, by: User) -> None:
         target_org=link.user.organisation_id,
         provider_id=link.provider_id,
         link_request_id=link.id,
-    )
-
-
-def may_decide(user: Any, link: Any) -> bool:
-    """Policy predicate: the focal point of the account's organisation (never an administrator
-    alone, never the account itself)."""
-    return (
-        isinstance(link, IdentityLinkRequest)
-        and getattr(user, "is_focal_point", False)
-        and user.organisation_id == link.user.organisation_id
-        and user.id != link.user_id
-        and link.status is LinkRequestStatus.PENDING
     )

@@ -22,7 +22,7 @@ from app.audit.services import record
 from app.auth.models import RecoveryCode, User
 from app.db import utcnow
 from app.extensions import db
-from app.sealed import SealError, seal, unseal
+from app.keys.sealed import SealError, seal, unseal
 
 ISSUER = "PAX European Ports Alliance"
 RECOVERY_CODE_COUNT = 10
@@ -31,7 +31,7 @@ VALID_WINDOW = 1
 
 
 def secret_context(user: User) -> str:
-    """What a TOTP seed is sealed under (``app.sealed``); rotation re-seals with it too."""
+    """What a TOTP seed is sealed under (``app.keys.sealed``); rotation re-seals with it too."""
     return f"totp-secret:{user.id}"
 
 

@@ -45,7 +45,7 @@ class User(UserMixin, Base):
     password_hash: Mapped[str | None] = mapped_column(sa.String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column()
-    #: TOTP seed sealed under the keyring (see app.sealed); NULL until MFA is enrolled.
+    #: TOTP seed sealed under the keyring (see app.keys.sealed); NULL until MFA is enrolled.
     totp_secret_sealed: Mapped[str | None] = mapped_column(sa.String(255))
     #: The last TOTP time step accepted: a code is accepted once only (RFC 6238 section 5.2).
     totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
@@ -139,7 +139,7 @@ class IdentityProvider(Base):
     #: Discovery document address when it is not ``<issuer>/.well-known/openid-configuration``.
     metadata_url: Mapped[str | None] = mapped_column(sa.String(500))
     client_id: Mapped[str] = mapped_column(sa.String(255))
-    #: The client secret sealed under the keyring (app.sealed), never stored in clear.
+    #: The client secret sealed under the keyring (app.keys.sealed), never stored in clear.
     client_secret_sealed: Mapped[str] = mapped_column(sa.Text)
     #: The claim carrying the user's e-mail address: ``email`` for most providers,
     #: ``preferred_username`` or ``upn`` for Entra ID and ADFS deployments that send no ``email``.

@@ -235,7 +235,8 @@ def _check_claims(provider: IdentityProvider, claims: dict[str, Any], report: Re
         report.claims.append(
             (
                 "second factor",
-                f"The provider {note}; the exemption is {'confirmed' if confirmed else 'not yet confirmed by a focal point'}.",
+                f"The provider {note}; the exemption is "
+                f"{'confirmed' if confirmed else 'not yet confirmed by a focal point'}.",
             )
         )
 

@@ -28,8 +28,8 @@ from app.auth.providers import CONNECTION_FIELDS, announce_change, back_to_testi
 from app.db import utcnow
 from app.directory.models import OrganisationDomain
 from app.extensions import db, oauth
+from app.keys.sealed import seal, unseal
 from app.notifications.fanout import announce_pending_account
-from app.sealed import seal, unseal
 from app.validation import ValidationError, normalise_domain
 
 log = logging.getLogger("pax.sso")
@@ -63,7 +63,7 @@ def providers_for_email(email: str) -> list[IdentityProvider]:
 
 
 def secret_context(provider_id: int) -> str:
-    """What a provider's client secret is sealed under (``app.sealed``); rotation re-seals with it too."""
+    """What a provider's client secret is sealed under (``app.keys.sealed``); rotation re-seals with it too."""
     return f"idp-client-secret:{provider_id}"
 
 

@@ -16,24 +16,14 @@ from __future__ import annotations
 import hashlib
 import time
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from flask import current_app, request
 
 from app.extensions import limiter
-from app.ratelimits import ResilientStorage, resilient_storage
+from app.ratelimits import ResilientStorage, local_time, resilient_storage
 
-#: Times in throttling and lockout messages are Brussels time, as the Alliance's meetings are.
-BRUSSELS = ZoneInfo("Europe/Brussels")
 #: How long the failure count of an unknown address is kept (a known account's never expires).
 UNKNOWN_FAILURES_KEPT = timedelta(days=1)
-
-
-def local_time(moment: datetime | float) -> str:
-    """``09:14`` in Brussels time, for messages."""
-    if not isinstance(moment, datetime):
-        moment = datetime.fromtimestamp(moment, UTC)
-    return moment.astimezone(BRUSSELS).strftime("%H:%M")
 
 
 def email_key(email: str | None) -> str:

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from app.audit.chain import audit_key, verify
 from app.audit.models import AuditChainHead
-from app.cli import OneLineUsageError, PaxGroup
+from app.cli.base import OneLineUsageError, PaxGroup
 from app.cli.schema import db_group
 from app.extensions import db
 

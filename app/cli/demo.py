@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import click
 
-from app.cli import PaxGroup, transactional
+from app.cli.base import PaxGroup, transactional
 from app.demo import load_demo
 
 demo_group = PaxGroup("demo", help="Demo data for local runs.")

@@ -6,7 +6,7 @@ import click
 
 from app.audit.services import record
 from app.auth.sso import EMAIL_CLAIM_CHOICES, add_provider
-from app.cli import OneLineUsageError, PaxGroup, transactional
+from app.cli.base import OneLineUsageError, PaxGroup, transactional
 from app.directory.services import find_organisation
 
 idp_group = PaxGroup("idp", help="Organisations' OpenID Connect identity providers.")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import click
 
-from app import keys
-from app.cli import OneLineUsageError, PaxGroup, transactional
+from app.cli.base import OneLineUsageError, PaxGroup, transactional
 from app.files.services import SWEEP_GRACE_SECONDS, FileUnavailable, sweep
 from app.files.storage import StorageError
-from app.keyring import KeyringError
+from app.keys import rotation
+from app.keys.keyring import KeyringError
 
 keys_group = PaxGroup("keys", help="The KEK keyring: its state and rotation.")
 storage_group = PaxGroup("storage", help="The encrypted blob store.")
@@ -18,7 +18,7 @@ storage_group = PaxGroup("storage", help="The encrypted blob store.")
 @transactional
 def status() -> None:
     """Show each KEK, what it wraps, and whether a rotation is unfinished."""
-    state = keys.status()
+    state = rotation.status()
     click.echo(f"Keyring: {state.keys_file}")
     click.echo(f"Active KEK: {state.active_kek_id}")
     for kek in state.keks:
@@ -45,11 +45,11 @@ def status() -> None:
 def rotate(resume: bool, batch_size: int) -> None:
     """Add a KEK, make it active, rewrap every data key under it and retire unused KEKs."""
 
-    def progress(result: keys.RotationResult) -> None:
+    def progress(result: rotation.RotationResult) -> None:
         click.echo(f"  rewrapped {result.rewrapped} data keys, re-sealed {result.resealed} secrets", err=True)
 
     try:
-        result = keys.rotate(resume=resume, batch_size=batch_size, after_batch=progress)
+        result = rotation.rotate(resume=resume, batch_size=batch_size, after_batch=progress)
     except (KeyringError, FileUnavailable) as exc:
         raise OneLineUsageError(f"rotation stopped: {exc}; fix it and run 'keys rotate --resume'") from exc
     if result.new_kek_id:

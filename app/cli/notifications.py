@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 import click
 from flask import current_app
 
-from app.cli import OneLineUsageError, PaxGroup, transactional
+from app.cli.base import OneLineUsageError, PaxGroup, transactional
 from app.db import utcnow
 from app.notifications.fanout import announce_overdue
 from app.notifications.models import OutboxStatus

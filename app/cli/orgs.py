@@ -3,7 +3,7 @@ from __future__ import annotations
 import click
 
 from app.audit.services import record
-from app.cli import PaxGroup, transactional
+from app.cli.base import PaxGroup, transactional
 from app.directory.models import OrgType
 from app.directory.services import create_organisation
 

@@ -18,8 +18,8 @@ from typing import Any
 
 import click
 
-from app.cli import OneLineUsageError, PaxGroup
-from app.signing import key_id_of, verify
+from app.cli.base import OneLineUsageError, PaxGroup
+from app.keys.signing import key_id_of, verify
 
 packs_group = PaxGroup("packs", help="Meeting packs: verify a downloaded pack offline.")
 
@@ -120,7 +120,7 @@ def check_pack(path: Path, public_key: bytes) -> PackCheck:
 
 def _public_key(given: str | None) -> bytes:
     if given is None:
-        from app.signing import public_key_raw
+        from app.keys.signing import public_key_raw
 
         return public_key_raw()
     try:

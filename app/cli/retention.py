@@ -6,7 +6,7 @@ from datetime import datetime
 
 import click
 
-from app.cli import PaxGroup, transactional
+from app.cli.base import PaxGroup, transactional
 from app.db import utcnow
 from app.extensions import db
 from app.retention.queries import PurgePlan, purge_plan

@@ -3,7 +3,7 @@ from __future__ import annotations
 import click
 from flask import current_app
 
-from app.cli import PaxGroup
+from app.cli.base import PaxGroup
 from app.migrations_state import alembic_config
 
 db_group = PaxGroup("db", help="Database schema (Alembic migrations).")

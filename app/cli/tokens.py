@@ -5,7 +5,7 @@ import click
 from app.auth.models import TokenScope
 from app.auth.services import find_user_by_email
 from app.auth.tokens import create_token
-from app.cli import OneLineUsageError, PaxGroup, transactional
+from app.cli.base import OneLineUsageError, PaxGroup, transactional
 
 tokens_group = PaxGroup("tokens", help="Personal access tokens for the API.")
 

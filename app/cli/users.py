@@ -8,7 +8,7 @@ from app.audit.services import record
 from app.auth.models import GlobalRole
 from app.auth.passwords import generate_password
 from app.auth.services import create_user, find_user_by_email, grant_membership
-from app.cli import OneLineUsageError, PaxGroup, transactional
+from app.cli.base import OneLineUsageError, PaxGroup, transactional
 from app.clusters.models import MembershipRole
 from app.directory.services import find_organisation
 from app.privacy.erasure import erase_user, erasure_problem

@@ -1,1 +1,1 @@
-"""The four PPP clusters, their memberships, and (later) the posts shared in them."""
+"""The four PPP clusters, their memberships, and the posts, comments and attachments shared in them."""

@@ -12,10 +12,9 @@ from typing import Any
 
 from app.audit.services import record
 from app.clusters.models import Attachment, Post
-from app.clusters.services import NotAllowed
 from app.extensions import db
 from app.files.services import FileMeta, shred_files, store_file
-from app.policy import can
+from app.policy import NotAllowed, can
 
 log = logging.getLogger("pax.attachments")
 

@@ -26,13 +26,16 @@ from wtforms import (
     TextAreaField,
 )
 
-from app.clusters.models import Cluster, ModusOperandi, Post, PostType, Substance, Tlp
+from app import parsers
+from app.clusters.models import Cluster, ModusOperandi, Post, PostType, Substance
 from app.clusters.queries import PostFilter
 from app.clusters.search import MAX_QUERY
 from app.clusters.validation import TAG_RE
 from app.directory.models import Organisation
 from app.extensions import db
 from app.forms import ParsedForm
+from app.markings import Tlp
+from app.pagination import page_number
 from app.validation import ValidationError
 from app.workplan.models import Workplan, WorkplanItem
 
@@ -79,17 +82,12 @@ def _split(value: str | None, separators: re.Pattern[str] = _LIST_SEPARATORS) ->
     return [part.strip() for part in separators.split(value or "") if part.strip()]
 
 
-def _is_number(value: str, max_digits: int) -> bool:
-    """ASCII digits only (``str.isdigit`` also accepts "²", which ``int`` refuses), not too many."""
-    return value.isascii() and value.isdigit() and len(value) <= max_digits
-
-
 def _id_or_text(value: str | None) -> int | str | None:
     """A select's value as the validator expects it: an id, None, or the odd text to be refused."""
     value = (value or "").strip()
     if not value:
         return None
-    return int(value) if _is_number(value, 10) and int(value) <= MAX_ID else value
+    return int(value) if parsers.is_number(value, 10) and int(value) <= MAX_ID else value
 
 
 class PostForm(ParsedForm):
@@ -257,14 +255,6 @@ class FeedArgs:
 
 
 #: Deeper than this a page number is a typo or a probe; the last page of a capped list is far less.
-MAX_PAGE = 100_000
-
-
-def page_number(args: MultiDict[str, str]) -> int:
-    raw = (args.get("page") or "1").strip()
-    return min(max(int(raw), 1), MAX_PAGE) if _is_number(raw, 8) else 1
-
-
 def feed_args(args: MultiDict[str, str], clusters: list[Cluster] | None = None) -> FeedArgs:
     """Read ``type``, ``tlp``, ``tag`` (and, with ``clusters``, ``cluster`` and ``q``) from a query string.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import operator
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -23,13 +23,14 @@ from app.clusters.models import (
     PostTag,
     PostType,
     PostVersion,
-    Tlp,
 )
 from app.directory.models import Organisation
 from app.extensions import db
 from app.files.services import FileMeta, FileUnavailable, file_meta
-from app.lru import LruCache
+from app.htmlcache.lru import LruCache
+from app.markings import Tlp
 from app.notifications.models import DeliveryMode, Subscription
+from app.pagination import COUNT_CAP, Page, capped_count
 from app.policy import is_active_user, viewer_key, visible_clusters, visible_comments, visible_posts
 
 _Built = TypeVar("_Built")
@@ -48,9 +49,6 @@ def built(key: tuple[Any, ...] | None, build: Callable[[], _Built]) -> _Built:
 
 #: Counts stop here: "more than 1,000" is as useful to a reader as the exact figure, and a
 #: bounded count keeps a feed page's cost flat however many posts exist.
-COUNT_CAP = 1000
-
-
 def clusters_with_membership(user: Any) -> list[tuple[Cluster, MembershipRole | None]]:
     """Visible clusters in workplan order, each with the user's membership role (or None)."""
     user_id = getattr(user, "id", None)
@@ -122,34 +120,6 @@ class PostFilter:
     ids: list[int] | None = None
 
 
-@dataclass
-class Page:
-    items: list[Any]
-    page: int
-    per_page: int
-    total: int
-    #: True when ``total`` stopped at the cap and there are more.
-    total_capped: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-    @property
-    def first(self) -> int:
-        """1-based position of the page's first item (0 when empty)."""
-        return (self.page - 1) * self.per_page + 1 if self.items else 0
-
-    @property
-    def last(self) -> int:
-        return (self.page - 1) * self.per_page + len(self.items)
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages or (self.total_capped and self.page * self.per_page < self.total + 1)
-
-
 def filtered_ids(user: Any, filters: PostFilter) -> sa.Select[Any]:
     stmt = sa.select(Post.id).where(visible_posts(user))
     if filters.cluster_id is not None:
@@ -169,12 +139,6 @@ def filtered_ids(user: Any, filters: PostFilter) -> sa.Select[Any]:
     if filters.ids is not None:
         stmt = stmt.where(Post.id.in_(filters.ids))
     return stmt
-
-
-def capped_count(stmt: sa.Select[Any], cap: int = COUNT_CAP) -> tuple[int, bool]:
-    """How many rows ``stmt`` yields, counting at most ``cap + 1``."""
-    n = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.limit(cap + 1).subquery())) or 0
-    return min(n, cap), n > cap
 
 
 def with_details(stmt: sa.Select[Any]) -> sa.Select[Any]:

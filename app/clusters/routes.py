@@ -18,7 +18,7 @@ from app.audit.services import record_view
 from app.clusters import services
 from app.clusters.blueprint import bp
 from app.clusters.forms import MODUS_LABELS, SUBSTANCE_LABELS, CommentForm, PostForm, feed_args
-from app.clusters.models import Cluster, Post, PostType, Tlp
+from app.clusters.models import Cluster, Post, PostType
 from app.clusters.queries import (
     attachment_list,
     cluster_page,
@@ -36,14 +36,15 @@ from app.crossmatch.queries import hits as match_hits
 from app.extensions import db
 from app.files.services import human_size
 from app.files.sniff import ACCEPT_EXTENSIONS
-from app.policy import authorize, can, cluster_or_404, may_post_as, post_or_404
+from app.markings import Tlp
+from app.policy import NotAllowed, authorize, can, cluster_or_404, may_post_as, post_or_404
 from app.retention.queries import deletion_date
+from app.routing import SLUG
 from app.validation import ValidationError
 
 PER_PAGE = 20
 #: Post ids beyond the database's integer range are not found (rather than a database error).
 POST = "/posts/<int(max=2147483647):post_id>"
-_SLUG = re.compile(r"[a-z0-9-]{1,64}")
 
 
 @bp.context_processor
@@ -79,7 +80,7 @@ def excerpt(html: str, length: int = 240) -> str:
 def _cluster_or_404(slug: str) -> Cluster:
     """``policy.cluster_or_404``, answering 404 for a slug no cluster could have before querying
     (PostgreSQL refuses a NUL character with an error, not an empty result)."""
-    if not _SLUG.fullmatch(slug):
+    if not SLUG.fullmatch(slug):
         abort(404)
     return cluster_or_404(current_user, slug)
 
@@ -94,7 +95,7 @@ def index() -> str:
 @login_required
 def show(slug: str) -> str:
     """The cluster's feed: what the user may see of it, newest first, filtered and paged."""
-    found = cluster_page(current_user, slug) if _SLUG.fullmatch(slug) else None
+    found = cluster_page(current_user, slug) if SLUG.fullmatch(slug) else None
     if found is None:
         abort(404)
     cluster, facts = found
@@ -161,7 +162,7 @@ def new_post(slug: str) -> Any:
         db.session.rollback()
         form.show_errors(exc)
         return _render_form(form, status=422)
-    except services.NotAllowed:
+    except NotAllowed:
         db.session.rollback()
         abort(403)
     flash(f"Your post “{post.title}” is published in {cluster.name}.", "success")
@@ -188,7 +189,7 @@ def edit_post(post_id: int) -> Any:
         db.session.rollback()
         form.show_errors(exc)
         return _render_form(form, post, 422)
-    except services.NotAllowed:
+    except NotAllowed:
         db.session.rollback()
         abort(403)
     flash(f"Your changes are saved as version {post.version}; the previous version is in the history.", "success")
@@ -205,7 +206,7 @@ def delete_post(post_id: int) -> Any:
     cluster, title = post.cluster, post.title
     try:
         services.delete_post(current_user, post, form_version(request.form.get("version")))
-    except services.NotAllowed:
+    except NotAllowed:
         db.session.rollback()
         abort(403)
     flash(f"The post “{title}” is deleted, with its history and comments.", "success")
@@ -261,7 +262,7 @@ def comment(post_id: int) -> Any:
         db.session.rollback()
         form.body.errors = [*form.body.errors, *exc.fields.values()]
         return render_post(post, form, 422)
-    except services.NotAllowed:
+    except NotAllowed:
         db.session.rollback()
         abort(403)
     flash("Your comment is added.", "success")

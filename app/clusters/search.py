@@ -20,8 +20,9 @@ import sqlalchemy as sa
 from markupsafe import Markup, escape
 
 from app.clusters.models import Post
-from app.clusters.queries import Page, PostFilter, filtered_ids, posts_by_ids
+from app.clusters.queries import PostFilter, filtered_ids, posts_by_ids
 from app.extensions import db
+from app.pagination import Page
 
 #: How many of the newest matching posts are considered.
 WINDOW = 1000

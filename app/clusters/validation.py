@@ -17,8 +17,10 @@ from typing import Any
 from stdnum import imo, iso6346
 from stdnum.exceptions import ValidationError as StdnumError
 
-from app.clusters.models import ModusOperandi, PostType, Substance, Tlp
+from app import parsers
+from app.clusters.models import ModusOperandi, PostType, Substance
 from app.db import utcnow
+from app.markings import Tlp
 from app.validation import ValidationError, normalise_country, unsafe_text_errors
 
 MAX_TITLE = 200
@@ -58,56 +60,6 @@ class PostInput:
     tags: list[str] = field(default_factory=list)
     workplan_item_id: int | None = None
     incident: IncidentInput | None = None
-
-
-def _choice(value: Any, enum_cls: Any, name: str, errors: dict[str, str], label: str) -> Any:
-    if value is None or value == "":
-        errors[name] = f"Choose the {label}."
-        return None
-    if not isinstance(value, str) or value not in enum_cls.values():
-        errors[name] = f"Choose one of: {', '.join(enum_cls.values())}."
-        return None
-    return enum_cls(value)
-
-
-def _text(value: Any, name: str, errors: dict[str, str], label: str, max_len: int) -> str:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        errors[name] = f"Enter the {label}."
-        return ""
-    if not isinstance(value, str):
-        errors[name] = f"The {label} must be text."
-        return ""
-    if "\x00" in value:
-        errors[name] = f"The {label} contains a character that is not allowed."
-        return ""
-    if len(value) > max_len:
-        errors[name] = f"The {label} is too long: at most {max_len:,} characters."
-        return ""
-    return value.strip() if max_len <= MAX_TITLE else value
-
-
-def _string_list(value: Any, name: str, errors: dict[str, str], max_items: int) -> list[str]:
-    if value is None:
-        return []
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        errors[name] = "Give a list of texts."
-        return []
-    if len(value) > max_items:
-        errors[name] = f"At most {max_items} entries."
-        return []
-    if any("\x00" in v or len(v) > 500 for v in value):
-        errors[name] = "An entry contains a character that is not allowed, or is too long."
-        return []
-    return [v.strip() for v in value if v.strip()]
-
-
-def _bool(value: Any, name: str, errors: dict[str, str]) -> bool:
-    if value is None:
-        return False
-    if not isinstance(value, bool):
-        errors[name] = "Give true or false."
-        return False
-    return value
 
 
 def parse_tags(values: list[str], errors: dict[str, str]) -> list[str]:
@@ -171,8 +123,10 @@ def _incident(raw: Any, errors: dict[str, str]) -> IncidentInput | None:
                 errors["incident.occurred_on"] = "The date is in the future."
             elif occurred_on.year < 1990:
                 errors["incident.occurred_on"] = "The date is before 1990."
-    modus = _choice(raw.get("modus_operandi"), ModusOperandi, "incident.modus_operandi", errors, "modus operandi")
-    substance = _choice(raw.get("substance"), Substance, "incident.substance", errors, "substance")
+    modus = parsers.choice(
+        raw.get("modus_operandi"), ModusOperandi, "incident.modus_operandi", errors, "modus operandi"
+    )
+    substance = parsers.choice(raw.get("substance"), Substance, "incident.substance", errors, "substance")
     quantity = raw.get("quantity_kg")
     quantity_kg = None
     if quantity is not None and quantity != "":
@@ -193,7 +147,9 @@ def _incident(raw: Any, errors: dict[str, str]) -> IncidentInput | None:
                     errors["incident.quantity_kg"] = "The quantity is implausibly large (over 1,000 tonnes)."
                 quantity_kg = quantity_kg.quantize(Decimal("0.001")) if "incident.quantity_kg" not in errors else None
     containers: list[str] = []
-    for number in _string_list(raw.get("container_numbers"), "incident.container_numbers", errors, MAX_CONTAINERS):
+    for number in parsers.string_list(
+        raw.get("container_numbers"), "incident.container_numbers", errors, MAX_CONTAINERS
+    ):
         try:
             containers.append(parse_container(number))
         except StdnumError:
@@ -238,18 +194,20 @@ def parse_post(raw: Any, partial_of: PostInput | None = None) -> PostInput:
     unknown = set(raw) - POST_FIELDS
     if unknown:
         errors["_"] = f"Unknown fields: {', '.join(sorted(unknown))}."
-    type_ = _choice(raw.get("type"), PostType, "type", errors, "type of post")
+    type_ = parsers.choice(raw.get("type"), PostType, "type", errors, "type of post")
     cluster = raw.get("cluster")
     if not isinstance(cluster, str) or not cluster:
         errors["cluster"] = "Choose the cluster."
         cluster = ""
-    title = _text(raw.get("title"), "title", errors, "title", MAX_TITLE)
-    body = _text(raw.get("body"), "body", errors, "text", MAX_BODY)
-    tlp = _choice(raw.get("tlp"), Tlp, "tlp", errors, "TLP marking")
-    le_only = _bool(raw.get("law_enforcement_only"), "law_enforcement_only", errors)
-    orgs = _string_list(raw.get("recipient_orgs"), "recipient_orgs", errors, MAX_RECIPIENTS)
-    users = [u.lower() for u in _string_list(raw.get("recipient_users"), "recipient_users", errors, MAX_RECIPIENTS)]
-    tags = parse_tags(_string_list(raw.get("tags"), "tags", errors, MAX_TAGS), errors)
+    title = parsers.text(raw.get("title"), "title", errors, "title", MAX_TITLE)
+    body = parsers.text(raw.get("body"), "body", errors, "text", MAX_BODY)
+    tlp = parsers.choice(raw.get("tlp"), Tlp, "tlp", errors, "TLP marking")
+    le_only = parsers.boolean(raw.get("law_enforcement_only"), "law_enforcement_only", errors)
+    orgs = parsers.string_list(raw.get("recipient_orgs"), "recipient_orgs", errors, MAX_RECIPIENTS)
+    users = [
+        u.lower() for u in parsers.string_list(raw.get("recipient_users"), "recipient_users", errors, MAX_RECIPIENTS)
+    ]
+    tags = parse_tags(parsers.string_list(raw.get("tags"), "tags", errors, MAX_TAGS), errors)
     item = raw.get("workplan_item_id")
     if item is not None and (isinstance(item, bool) or not isinstance(item, int) or not 1 <= item <= 2**31 - 1):
         errors["workplan_item_id"] = "Give the workplan item's id (a whole number)."

@@ -45,7 +45,7 @@ ORG_TYPE_LABELS = {
     OrgType.MEMBER_STATE: "Member State authority",
 }
 
-#: Organisation types whose users count as law enforcement (DESIGN.md, access model).
+#: Organisation types whose users count as law enforcement (they see law-enforcement-only items).
 LAW_ENFORCEMENT_TYPES = frozenset({OrgType.CUSTOMS, OrgType.POLICE, OrgType.EU_AGENCY})
 
 

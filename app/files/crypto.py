@@ -16,7 +16,7 @@ header in the associated data detects an edited header. This is the construction
 Hoang, Reyhanitabar, Rogaway and Vizár's "online AE" (as in Tink's AES-GCM streaming AEAD),
 built only from ``cryptography``'s AESGCM.
 
-The DEK is wrapped with AES-256-GCM under a KEK (``app.sealed``, the file uuid bound as
+The DEK is wrapped with AES-256-GCM under a KEK (``app.keys.sealed``, the file uuid bound as
 context), and the file's name, media type and digest are encrypted under the DEK itself, so
 destroying the wrapped DEK shreds the name with the content.
 """

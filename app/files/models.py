@@ -27,7 +27,7 @@ class StoredFile(Base):
     format: Mapped[int] = mapped_column(default=1)
     #: The KEK the data key is wrapped under, so rotation finds what it still has to rewrap.
     kek_id: Mapped[str] = mapped_column(sa.String(64), index=True)
-    #: The data key, sealed with AES-256-GCM under ``kek_id`` (``app.sealed``), the uuid bound.
+    #: The data key, sealed with AES-256-GCM under ``kek_id`` (``app.keys.sealed``), the uuid bound.
     wrapped_dek: Mapped[str] = mapped_column(sa.String(255))
     #: Original filename, media type and SHA-256 as JSON, AES-256-GCM under the data key.
     meta_sealed: Mapped[bytes] = mapped_column(sa.LargeBinary)

@@ -29,7 +29,7 @@ from app.files.models import StoredFile
 from app.files.pipeline import Behind
 from app.files.sniff import SNIFF_BYTES, Kind, safe_filename, sniff
 from app.files.storage import BlobMissing, BlobStore, StorageError, read_exact, store_from_url
-from app.sealed import SealError, keyring, seal, sealed_kek_id, unseal
+from app.keys.sealed import SealError, keyring, seal, sealed_kek_id, unseal
 
 log = logging.getLogger("pax.files")
 

@@ -10,10 +10,11 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from app.clusters.models import Post
-from app.clusters.queries import PostCard, PostFilter, capped_count, clusters_with_membership, filtered_ids, post_cards
+from app.clusters.queries import PostCard, PostFilter, clusters_with_membership, filtered_ids, post_cards
 from app.db import utcnow
 from app.extensions import db
 from app.main.blueprint import bp
+from app.pagination import capped_count
 from app.policy import member_cluster_ids
 
 #: A first visit (or one after the field was cleared) shows what is new in this window.

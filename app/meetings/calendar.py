@@ -16,9 +16,9 @@ from urllib.parse import urlsplit
 
 from flask import Response, current_app, url_for
 
-from app.clusters.models import Tlp
 from app.db import utcnow
 from app.files.http import content_disposition
+from app.markings import Tlp
 from app.meetings.models import Meeting
 
 PRODID = "-//European Ports Alliance//PAX meetings//EN"

@@ -12,8 +12,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from app.auth.services import find_user_by_email
-from app.clusters.models import Tlp
 from app.extensions import db
+from app.markings import Tlp
 from app.meetings.documents import add_document
 from app.meetings.models import Meeting, MeetingDocument
 from app.meetings.services import schedule_meeting

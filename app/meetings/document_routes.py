@@ -13,7 +13,6 @@ from typing import Any
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from app.clusters.models import Tlp
 from app.concurrency import StaleEdit, form_version
 from app.extensions import csrf, db
 from app.files.http import send_stored_file
@@ -21,6 +20,7 @@ from app.files.services import FileUnavailable, file_meta, human_size
 from app.files.sniff import ACCEPT_EXTENSIONS
 from app.files.uploads import UploadRefused, check_csrf_field, receive_upload
 from app.forms import show_conflict
+from app.markings import Tlp
 from app.meetings import documents
 from app.meetings.blueprint import bp
 from app.meetings.forms import DocumentForm

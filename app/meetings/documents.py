@@ -16,14 +16,14 @@ from typing import Any
 import sqlalchemy as sa
 
 from app.audit.services import record
-from app.clusters.models import Tlp
 from app.concurrency import claim, expect_version
 from app.extensions import db
 from app.files.services import FileMeta, shred_files, store_file
+from app.markings import Tlp
 from app.meetings.models import AgendaItem, Meeting, MeetingDocument
-from app.meetings.services import NotAllowed, _next_document_position
+from app.meetings.services import _next_document_position
 from app.meetings.validation import MAX_TITLE, parse_document_fields
-from app.policy import can, visible_meeting_documents
+from app.policy import NotAllowed, can, visible_meeting_documents
 from app.validation import ValidationError
 
 log = logging.getLogger("pax.meetings")

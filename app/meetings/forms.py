@@ -21,9 +21,10 @@ from wtforms import (
 )
 
 from app.clusters.forms import organisation_names
-from app.clusters.models import Cluster, Tlp
+from app.clusters.models import Cluster
 from app.extensions import db
 from app.forms import ParsedForm
+from app.markings import Tlp
 from app.meetings.models import Meeting, MeetingKind
 from app.meetings.validation import BRUSSELS
 from app.policy import can

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.clusters.models.post import Tlp
 from app.concurrency import versioned
 from app.db import Base, utcnow
 from app.enums import StrEnum, enum_column_type
 from app.files.models import StoredFile
+from app.markings import Marked, OrgRecipient, UserRecipient
 
 if TYPE_CHECKING:
     from app.auth.models import User
@@ -41,7 +41,7 @@ class MeetingKind(StrEnum):
         }[self.value]
 
 
-class Meeting(Base):
+class Meeting(Marked, Base):
     __tablename__ = "meetings"
     __table_args__ = (
         sa.CheckConstraint("ends_at >= starts_at", name="ends_after_start"),
@@ -58,11 +58,8 @@ class Meeting(Base):
     #: Where it takes place (a venue and city); empty for an online-only meeting.
     location: Mapped[str] = mapped_column(sa.String(300), default="")
     online: Mapped[bool] = mapped_column(default=False)
-    tlp: Mapped[Tlp] = mapped_column(enum_column_type(Tlp, "tlp"))
-    law_enforcement_only: Mapped[bool] = mapped_column(default=False)
-    #: The organiser; AMBER+STRICT and RED visibility key on them and their organisation.
-    author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
-    author_org_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"))
+    # The marking (``Marked``): its author is the organiser; AMBER+STRICT and RED visibility key
+    # on them and their organisation.
     #: Minutes in Markdown as written, and their sanitised rendering.
     minutes: Mapped[str] = mapped_column(sa.Text, default="")
     minutes_html: Mapped[str] = mapped_column(sa.Text, default="")
@@ -86,24 +83,16 @@ class Meeting(Base):
     )
 
 
-class MeetingRecipientOrg(Base):
+class MeetingRecipientOrg(OrgRecipient, Base):
     __tablename__ = "meeting_recipient_orgs"
 
     meeting_id: Mapped[int] = mapped_column(sa.ForeignKey("meetings.id", ondelete="CASCADE"), primary_key=True)
-    organisation_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True, index=True
-    )
-
-    organisation: Mapped[Organisation] = relationship(lazy="joined")
 
 
-class MeetingRecipientUser(Base):
+class MeetingRecipientUser(UserRecipient, Base):
     __tablename__ = "meeting_recipient_users"
 
     meeting_id: Mapped[int] = mapped_column(sa.ForeignKey("meetings.id", ondelete="CASCADE"), primary_key=True)
-    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
-
-    user: Mapped[User] = relationship(lazy="joined")
 
 
 class AgendaItem(Base):
@@ -127,7 +116,7 @@ class AgendaItem(Base):
     )
 
 
-class MeetingDocument(Base):
+class MeetingDocument(Marked, Base):
     """A document for a meeting or one of its agenda items; its bytes are a ``StoredFile``."""
 
     __tablename__ = "meeting_documents"
@@ -142,11 +131,8 @@ class MeetingDocument(Base):
     title: Mapped[str] = mapped_column(sa.String(200))
     #: Order among the documents of the same agenda item (or of the meeting as a whole).
     position: Mapped[int] = mapped_column(default=1)
-    #: The meeting's marking or a stricter one; the document's audience is the meeting's narrowed by it.
-    tlp: Mapped[Tlp] = mapped_column(enum_column_type(Tlp, "tlp"))
-    law_enforcement_only: Mapped[bool] = mapped_column(default=False)
-    author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
-    author_org_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"))
+    # The marking (``Marked``): the meeting's or a stricter one; the document's audience is the
+    # meeting's narrowed by it.
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     #: Moves by one with each save; a save compares and sets it (``app.concurrency``).
     version: Mapped[int] = mapped_column(default=1, server_default="1")

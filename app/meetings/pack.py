@@ -3,7 +3,7 @@
 The pack holds ``index.html`` (the agenda, linking to the files), ``manifest.json`` (what is in
 the pack, for whom, with each file's size, SHA-256 and marking, and how many documents were
 withheld from this recipient), ``manifest.sig`` (base64 Ed25519 signature over the manifest's
-exact bytes, see ``app.signing``) and the documents, numbered in agenda order.
+exact bytes, see ``app.keys.signing``) and the documents, numbered in agenda order.
 
 Every entry is stored (no compression: the documents are mostly compressed formats already),
 so the zip's length is known before the first byte and is sent as Content-Length. Documents are
@@ -35,9 +35,9 @@ from app.files.http import content_disposition, decrypted_ahead, failure
 from app.files.models import StoredFile
 from app.files.services import FileMeta, FileUnavailable, open_file
 from app.files.sniff import safe_filename
+from app.keys.signing import key_id, sign_manifest
 from app.meetings.models import AgendaItem, Meeting, MeetingDocument
 from app.policy import visible_meeting_documents
-from app.signing import key_id, sign_manifest
 
 #: The manifest's own format number: a recipient's verifier refuses what it does not know.
 MANIFEST_FORMAT = 1

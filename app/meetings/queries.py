@@ -10,11 +10,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from app.clusters.queries import Page, capped_count
 from app.db import utcnow
 from app.extensions import db
 from app.files.services import FileMeta, FileUnavailable, file_meta
 from app.meetings.models import AgendaItem, Meeting, MeetingDocument, MeetingKind
+from app.pagination import Page, capped_count
 from app.policy import visible_meeting_documents, visible_meetings
 
 #: The calendar of "all my meetings" starts this far back.

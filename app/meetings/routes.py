@@ -16,12 +16,12 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user, login_required
 
 from app.audit.services import record_view
-from app.clusters.forms import page_number
-from app.clusters.models import Cluster, Tlp
+from app.clusters.models import Cluster
 from app.concurrency import StaleEdit, form_version
 from app.extensions import db
 from app.files.services import human_size
 from app.files.sniff import ACCEPT_EXTENSIONS
+from app.markings import Tlp
 from app.meetings import agenda_routes, document_routes, services  # noqa: F401  (their views register on bp)
 from app.meetings.blueprint import bp
 from app.meetings.calendar import calendar_response
@@ -29,7 +29,8 @@ from app.meetings.forms import MeetingForm, schedulable
 from app.meetings.models import Meeting, MeetingKind
 from app.meetings.queries import MeetingFilter, calendar_meetings, document_rows, meeting_page
 from app.meetings.validation import BRUSSELS, parse_meeting
-from app.policy import authorize, can, meeting_or_404
+from app.pagination import page_number
+from app.policy import NotAllowed, authorize, can, meeting_or_404
 from app.validation import ValidationError
 
 __all__ = ["bp"]
@@ -146,7 +147,7 @@ def new() -> Any:
         db.session.rollback()
         form.show_errors(exc)
         return _render_form(form, status=422)
-    except services.NotAllowed as exc:
+    except NotAllowed as exc:
         db.session.rollback()
         form.form_errors_extra.append(str(exc))
         return _render_form(form, status=403)
@@ -181,7 +182,7 @@ def edit(meeting_id: int) -> Any:
         db.session.rollback()
         form.show_errors(exc)
         return _render_form(form, meeting, 422)
-    except services.NotAllowed as exc:
+    except NotAllowed as exc:
         db.session.rollback()
         form.form_errors_extra.append(str(exc))
         return _render_form(form, meeting, 403)
@@ -199,7 +200,7 @@ def delete(meeting_id: int) -> Any:
     title = meeting.title
     try:
         services.delete_meeting(current_user, meeting, form_version(request.form.get("version")))
-    except services.NotAllowed:
+    except NotAllowed:
         db.session.rollback()
         abort(403)
     flash(f"The meeting “{title}” is deleted and its documents destroyed.", "success")

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from app.audit.services import record
 from app.clusters.markdown import render
 from app.clusters.models import Cluster
-from app.clusters.services import NotAllowed, cluster_by_slug, resolve_recipients
+from app.clusters.services import cluster_by_slug, resolve_recipients
 from app.concurrency import claim
 from app.db import utcnow
 from app.extensions import db
@@ -32,7 +32,7 @@ from app.meetings.models import (
 )
 from app.meetings.validation import MAX_AGENDA, AgendaEntry, MeetingInput
 from app.notifications.fanout import announce_meeting, meeting_facts
-from app.policy import can
+from app.policy import NotAllowed, can
 from app.validation import ValidationError
 
 log = logging.getLogger("pax.meetings")

@@ -13,8 +13,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from app.clusters.models import Tlp
-from app.clusters.validation import MAX_RECIPIENTS, _bool, _choice, _string_list, _text
+from app import parsers
+from app.clusters.validation import MAX_RECIPIENTS
+from app.markings import Tlp
 from app.meetings.models import MeetingKind
 from app.validation import ValidationError, text_problem, unsafe_text_errors
 
@@ -126,7 +127,7 @@ def parse_agenda_item(raw: Any) -> AgendaEntry:
     errors: dict[str, str] = unsafe_text_errors({"title": raw.get("title")})
     if errors:
         raise ValidationError(errors)
-    title = _text(raw.get("title"), "title", errors, "title", MAX_TITLE)
+    title = parsers.text(raw.get("title"), "title", errors, "title", MAX_TITLE)
     notes = raw.get("notes") or ""
     if not isinstance(notes, str) or len(notes) > MAX_AGENDA_NOTES:
         errors["notes"] = f"The notes are text of at most {MAX_AGENDA_NOTES:,} characters."
@@ -161,8 +162,8 @@ def parse_meeting(raw: Any, partial_of: MeetingInput | None = None, local_zone: 
     unknown = set(raw) - MEETING_FIELDS
     if unknown:
         errors["_"] = f"Unknown fields: {', '.join(sorted(str(u)[:40] for u in unknown))}."
-    title = _text(raw.get("title"), "title", errors, "title", MAX_TITLE)
-    kind = _choice(raw.get("kind"), MeetingKind, "kind", errors, "kind of meeting")
+    title = parsers.text(raw.get("title"), "title", errors, "title", MAX_TITLE)
+    kind = parsers.choice(raw.get("kind"), MeetingKind, "kind", errors, "kind of meeting")
     cluster = raw.get("cluster")
     if cluster is not None and cluster != "" and not isinstance(cluster, str):
         errors["cluster"] = "Give the cluster's slug as text."
@@ -186,13 +187,15 @@ def parse_meeting(raw: Any, partial_of: MeetingInput | None = None, local_zone: 
     elif len(location) > MAX_LOCATION:
         errors["location"] = f"The place is too long: at most {MAX_LOCATION} characters."
     location = location.strip()
-    online = _bool(raw.get("online"), "online", errors)
+    online = parsers.boolean(raw.get("online"), "online", errors)
     if not location and not online and "location" not in errors and "online" not in errors:
         errors["location"] = "Give the place, or say the meeting is online (or both)."
-    tlp = _choice(raw.get("tlp"), Tlp, "tlp", errors, "TLP marking")
-    le_only = _bool(raw.get("law_enforcement_only"), "law_enforcement_only", errors)
-    orgs = _string_list(raw.get("recipient_orgs"), "recipient_orgs", errors, MAX_RECIPIENTS)
-    users = [u.lower() for u in _string_list(raw.get("recipient_users"), "recipient_users", errors, MAX_RECIPIENTS)]
+    tlp = parsers.choice(raw.get("tlp"), Tlp, "tlp", errors, "TLP marking")
+    le_only = parsers.boolean(raw.get("law_enforcement_only"), "law_enforcement_only", errors)
+    orgs = parsers.string_list(raw.get("recipient_orgs"), "recipient_orgs", errors, MAX_RECIPIENTS)
+    users = [
+        u.lower() for u in parsers.string_list(raw.get("recipient_users"), "recipient_users", errors, MAX_RECIPIENTS)
+    ]
     agenda = _agenda(raw.get("agenda"), errors)
     minutes = None
     if raw.get("minutes") is not None:

@@ -14,11 +14,11 @@ import sqlalchemy as sa
 
 from app.auth.models import User
 from app.clusters.models import Cluster, Post
-from app.clusters.queries import Page
 from app.extensions import db
 from app.meetings.models import Meeting
 from app.notifications.models import DeliveryMode, Notification, Subscription
 from app.notifications.services import KIND_TEXT, target_path
+from app.pagination import Page
 from app.policy import (
     approvable_users,
     is_active_user,

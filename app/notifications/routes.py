@@ -7,7 +7,6 @@ marks another member's notifications (someone else's id answers 404).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,11 +15,12 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from app.auth.sessions import unread_at_start
-from app.clusters.forms import page_number
 from app.notifications import queries, services
 from app.notifications.blueprint import bp
 from app.notifications.models import DeliveryMode
+from app.pagination import page_number
 from app.policy import authorize, cluster_or_404
+from app.routing import SLUG
 
 PER_PAGE = 20
 #: The choices of the settings page: form value, label, what it means.
@@ -34,7 +34,6 @@ _MODES: dict[str, DeliveryMode | None] = {
     "immediate": DeliveryMode.IMMEDIATE,
     "daily": DeliveryMode.DAILY,
 }
-_SLUG = re.compile(r"[a-z0-9-]{1,64}")
 
 
 @bp.before_request
@@ -158,7 +157,7 @@ def settings() -> Any:
 @bp.route("/follow/<slug>", methods=["POST"])
 def follow(slug: str) -> Response:
     """The cluster page's control: follow (immediately unless ``mode`` says otherwise) or stop."""
-    if not _SLUG.fullmatch(slug):
+    if not SLUG.fullmatch(slug):
         abort(404)
     cluster = cluster_or_404(current_user, slug)
     raw = request.form.get("mode") or "immediate"

@@ -1,7 +1,7 @@
 """The seizure statistics as a CSV file: the table of the page, audited as an export.
 
-Every text cell that a spreadsheet would run as a formula is neutralised the way the workplan
-export does it (``app.workplan.exports.neutralise``).
+Every text cell that a spreadsheet would run as a formula is neutralised by
+``app.csvguard.neutralise``, as in every export.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ import io
 from typing import Any
 
 from app.audit.services import record
+from app.csvguard import neutralise
 from app.stats.chart import kg_text
 from app.stats.queries import SeizureStatistics, seizure_statistics
 from app.stats.validation import SeizureQuery
-from app.workplan.exports import neutralise
 
 
 def table_header(stats: SeizureStatistics) -> list[str]:

@@ -1,8 +1,7 @@
 """The workplan of a year as CSV and XLSX: one row per item, the same columns in both.
 
-Spreadsheet programs run a cell that starts with ``=``, ``+``, ``-`` or ``@`` (and some a tab
-or carriage return) as a formula; every such text cell is prefixed with an apostrophe so an
-item title can never become a formula on a curator's machine (OWASP "CSV injection").
+Every text cell goes through ``app.csvguard.neutralise``, so an item title can never become a
+formula on a curator's machine.
 """
 
 from __future__ import annotations
@@ -12,6 +11,7 @@ import io
 from datetime import date
 from typing import Any
 
+from app.csvguard import neutralise
 from app.workplan.models import Workplan, WorkplanItem
 from app.workplan.services import show_leads
 
@@ -26,14 +26,6 @@ HEADER = [
     "Overdue",
     "Deliverables",
 ]
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(value: Any) -> Any:
-    """Text that a spreadsheet would read as a formula gets a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
 
 
 def rows(workplan: Workplan, items: list[WorkplanItem], counts: dict[int, int], today: date) -> list[list[Any]]:

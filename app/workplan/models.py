@@ -1,6 +1,6 @@
 """The Commission's yearly workplan: items per cluster, with their history.
 
-The workplan itself carries no marking: every active member sees it, as DESIGN.md says.
+The workplan itself carries no marking: every active member sees it (``app.policy.visible_workplan_items``).
 Deliverables posted against an item keep their own marking and are read through
 ``app.policy.visible_posts`` like every other post.
 """

@@ -16,7 +16,7 @@ from flask_login import current_user, login_required
 from app.audit.services import record
 from app.concurrency import StaleEdit, form_version
 from app.extensions import db
-from app.policy import authorize, can, workplan_item_or_404
+from app.policy import NotAllowed, authorize, can, workplan_item_or_404
 from app.validation import ValidationError
 from app.workplan import exports, queries, services, timeline
 from app.workplan.blueprint import bp
@@ -250,7 +250,7 @@ def edit_item(item_id: int) -> Any:
         db.session.rollback()
         form.show_errors(exc)
         return _render_form(form, found, 422)
-    except services.NotAllowed:
+    except NotAllowed:
         db.session.rollback()
         abort(403)
     flash(

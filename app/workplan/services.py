@@ -16,13 +16,13 @@ import sqlalchemy as sa
 
 from app.audit.services import record
 from app.auth.models import User
-from app.clusters.services import NotAllowed, cluster_by_slug
+from app.clusters.services import cluster_by_slug
 from app.concurrency import claim
 from app.db import utcnow
 from app.directory.models import Organisation
 from app.extensions import db
 from app.meetings.models import Meeting
-from app.policy import can, visible_meetings
+from app.policy import NotAllowed, can, visible_meetings
 from app.validation import ValidationError
 from app.workplan.models import ItemStatus, Workplan, WorkplanItem, WorkplanItemChange, WorkplanItemLead, WorkplanStatus
 from app.workplan.validation import COORDINATOR_FIELDS, REQUIRED_ON_CREATE

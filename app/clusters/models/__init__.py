@@ -14,7 +14,6 @@ from app.clusters.models.post import (
     PostType,
     PostVersion,
     Substance,
-    Tlp,
 )
 
 __all__ = [
@@ -33,5 +32,4 @@ __all__ = [
     "PostType",
     "PostVersion",
     "Substance",
-    "Tlp",
 ]

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.concurrency import versioned
 from app.db import Base, utcnow
 from app.enums import StrEnum, enum_column_type
+from app.markings import Marked, OrgRecipient, Tlp, UserRecipient
 
 if TYPE_CHECKING:
     from app.auth.models import User
@@ -37,28 +38,6 @@ class PostType(StrEnum):
         return {"best_practice": "Best practice", "incident_note": "Incident note", "deliverable": "Deliverable"}[
             self.value
         ]
-
-
-class Tlp(StrEnum):
-    """Traffic Light Protocol 2.0 markings, least to most restrictive."""
-
-    CLEAR = "CLEAR"
-    GREEN = "GREEN"
-    AMBER = "AMBER"
-    AMBER_STRICT = "AMBER+STRICT"
-    RED = "RED"
-
-    @property
-    def rank(self) -> int:
-        return list(Tlp).index(self)
-
-    @property
-    def label(self) -> str:
-        return f"TLP:{self.value}"
-
-    @property
-    def css(self) -> str:
-        return self.value.lower().replace("+", "-")
 
 
 class ModusOperandi(StrEnum):
@@ -83,7 +62,7 @@ class Substance(StrEnum):
     NONE = "none"
 
 
-class Post(Base):
+class Post(Marked, Base):
     __tablename__ = "posts"
     __table_args__ = (
         sa.Index("ix_posts_cluster_id_id", "cluster_id", "id"),
@@ -99,12 +78,6 @@ class Post(Base):
     body_html: Mapped[str] = mapped_column(sa.Text)
     #: The body as plain text (no Markdown syntax): what full-text search indexes and quotes.
     body_text: Mapped[str] = mapped_column(sa.Text, default="")
-    tlp: Mapped[Tlp] = mapped_column(enum_column_type(Tlp, "tlp"))
-    #: Narrows any marking to users of law-enforcement organisations plus the author.
-    law_enforcement_only: Mapped[bool] = mapped_column(default=False)
-    author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
-    #: The author's organisation when the post was written; AMBER+STRICT visibility keys on it.
-    author_org_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"))
     workplan_item_id: Mapped[int | None] = mapped_column(sa.ForeignKey("workplan_items.id"), index=True)
     #: Tags as one space-separated string too, so full-text search indexes them with the text.
     tags_text: Mapped[str] = mapped_column(sa.String(1000), default="")
@@ -144,32 +117,25 @@ class PostTag(Base):
     tag: Mapped[str] = mapped_column(sa.String(40), primary_key=True, index=True)
 
 
-class PostRecipientOrg(Base):
+class PostRecipientOrg(OrgRecipient, Base):
     """A named recipient organisation of an AMBER or AMBER+STRICT post."""
 
     __tablename__ = "post_recipient_orgs"
 
     post_id: Mapped[int] = mapped_column(sa.ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True)
-    organisation_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True, index=True
-    )
-
-    organisation: Mapped[Organisation] = relationship(lazy="joined")
 
 
-class PostRecipientUser(Base):
+class PostRecipientUser(UserRecipient, Base):
     """A named individual recipient of a RED post."""
 
     __tablename__ = "post_recipient_users"
 
     post_id: Mapped[int] = mapped_column(sa.ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True)
-    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
-
-    user: Mapped[User] = relationship(lazy="joined")
 
 
 class IncidentDetails(Base):
-    """The structured part of an incident note (CONTRACT.md, incident fields)."""
+    """The structured part of an incident note: where and when, how, what and how much, and the
+    containers and vessel involved (README, "Sharing: posts, markings, search")."""
 
     __tablename__ = "incident_details"
 

@@ -12,11 +12,11 @@ from typing import Any
 from flask import Response, render_template, request, stream_with_context
 from flask_login import current_user, login_required
 
-from app.audit import queries
-from app.audit.blueprint import bp
-from app.audit.exports import csv_lines
 from app.audit.services import record
-from app.clusters.forms import page_number
+from app.audit_log import queries
+from app.audit_log.blueprint import bp
+from app.audit_log.exports import csv_lines
+from app.pagination import page_number
 from app.policy import authorize
 from app.validation import ValidationError
 

@@ -20,8 +20,8 @@ from app.auth import mfa, sso
 from app.auth.models import IdentityProvider, User
 from app.extensions import db
 from app.files.services import kek_usage, rewrap_batch
-from app.keyring import Keyring
-from app.sealed import keyring, seal, sealed_kek_id, unseal
+from app.keys.keyring import Keyring
+from app.keys.sealed import keyring, seal, sealed_kek_id, unseal
 
 
 @dataclass
@@ -51,7 +51,7 @@ class KeysStatus:
         return sum(k.files + k.secrets for k in self.keks if not k.active) + sum(self.unknown.values())
 
 
-#: Every column holding a value sealed with ``app.sealed``, with the context it was sealed under.
+#: Every column holding a value sealed with ``app.keys.sealed``, with the context it was sealed under.
 _SEALED_COLUMNS: list[tuple[type, str, Callable[[Any], str]]] = [
     (User, "totp_secret_sealed", mfa.secret_context),
     (IdentityProvider, "client_secret_sealed", lambda provider: sso.secret_context(provider.id)),

@@ -15,7 +15,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask import current_app
 
-from app.keyring import Keyring, KeyringError
+from app.keys.keyring import Keyring, KeyringError
 
 PREFIX = "v1"
 

@@ -1,11 +1,12 @@
 """Rendered HTML fragments kept per process, keyed by everything they show.
 
-A list page is mostly post cards, and rendering a card's macros costs more than loading the
-post. A card shows nothing that depends on who reads it, so once the policy has let a post into
-a page its card can come from here. The key holds the post's identity, version and timestamps
-and every related value the card prints, so an edit, a rename or a reused id is a miss, never
-stale HTML; an entry is only ever reached through a post, or a post's card columns
-(``queries.CARD_COLUMNS``), that the reader's policy-filtered query has just returned.
+A list page is mostly post cards (``app.clusters.cards.post_card``), and rendering a card's
+macros costs more than loading the post. A card shows nothing that depends on who reads it, so
+once the policy has let a post into a page its card can come from here. The key holds the post's
+identity, version and timestamps and every related value the card prints, so an edit, a rename
+or a reused id is a miss, never stale HTML; an entry is only ever reached through a post, or a
+post's card columns (``app.clusters.queries.CARD_COLUMNS``), that the reader's policy-filtered
+query has just returned.
 
 Every page's site header and footer are kept the same way (``site_chrome``), keyed by exactly
 the values they print: a header holds its reader's name, e-mail, organisation and role, and is
@@ -20,7 +21,7 @@ from flask import Flask, current_app, request
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
-from app.lru import LruCache
+from app.htmlcache.lru import LruCache
 
 #: Cards of the most recently shown posts; a card is about 1.5 KB.
 CAPACITY = 4096
@@ -28,31 +29,6 @@ CAPACITY = 4096
 
 def fragments() -> LruCache[Markup]:
     return current_app.extensions["pax_fragments"]
-
-
-def post_card(item: Any, heading_level: int = 2, show_cluster: bool = True) -> Markup:
-    """``pax.post_item`` for a post or a ``PostCard`` (no custom description), rendered once per
-    version; a ``PostCard`` whose card is here needs no post loaded at all."""
-    from app.clusters.queries import PostCard, card_identity
-
-    # Links are built under the request's prefix (a reverse proxy may mount PAX below /).
-    shown = (heading_level, show_cluster, request.script_root)
-    if isinstance(item, PostCard):
-        found = fragments().find(("post_item", *item.identity, *shown))
-        if found is not None:
-            return found
-        loaded = item.post
-        if loaded is None:
-            return Markup("")
-        item = loaded
-    post = item
-
-    def render() -> Markup:
-        macro = current_app.jinja_env.get_template("macros/pax.html").module.post_item  # type: ignore[attr-defined]
-        return macro(post, heading_level=heading_level, show_cluster=show_cluster)
-
-    # Keyed by the post as loaded now, so a card is never filed under an older version's key.
-    return fragments().get(("post_item", *card_identity(post), *shown), render)
 
 
 #: Stands in for the CSRF token in a rendered header (base.html passes it as ``csrf``); each
@@ -79,6 +55,5 @@ def site_chrome(name: str, **shown: Any) -> Markup:
 def register(app: Flask) -> None:
     app.extensions["pax_fragments"] = LruCache[Markup](CAPACITY)
     app.extensions["pax_chrome"] = LruCache[Markup](CHROME_CAPACITY)
-    app.jinja_env.globals["post_card"] = post_card
     app.jinja_env.globals["site_chrome"] = site_chrome
     app.jinja_env.globals["csrf_slot"] = CSRF_SLOT

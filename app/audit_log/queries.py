@@ -20,10 +20,10 @@ from sqlalchemy.orm import aliased
 from app.audit.models import ACCESS_ACTIONS, OUTCOMES, AuditEvent
 from app.auth.models import User
 from app.clusters.models import Attachment, Post
-from app.clusters.queries import Page
 from app.directory.models import Organisation
 from app.extensions import db
 from app.meetings.models import Meeting, MeetingDocument
+from app.pagination import Page
 from app.policy import visible_audit_events, visible_meeting_documents, visible_meetings, visible_posts
 from app.routing import MAX_ID
 from app.validation import ValidationError, text_problem

@@ -15,7 +15,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from app.sealed import keyring
+from app.keys.sealed import keyring
 
 PURPOSE = "pack_signing_ed25519"
 ALGORITHM = "Ed25519"

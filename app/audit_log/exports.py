@@ -1,7 +1,7 @@
 """The filtered audit log as CSV, one line per event, written as it is read.
 
-Text cells that a spreadsheet would run as a formula are neutralised as in the workplan export
-(``app.workplan.exports.neutralise``): an actor's e-mail address or a details value can never
+Text cells that a spreadsheet would run as a formula are neutralised by ``app.csvguard``,
+as in every export: an actor's e-mail address or a details value can never
 become a formula on the auditor's machine.
 """
 
@@ -12,8 +12,8 @@ import io
 import json
 from collections.abc import Iterable, Iterator
 
-from app.audit.queries import LogRow
-from app.workplan.exports import neutralise
+from app.audit_log.queries import LogRow
+from app.csvguard import neutralise
 
 #: Characters sent at a time.
 CHUNK = 64 * 1024

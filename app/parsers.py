@@ -1,0 +1,68 @@
+"""Checking one submitted value: the parsers the page forms and the API share (through each
+feature's ``validation`` module), so both refuse the same input with the same words. ``choice``,
+``text``, ``string_list`` and ``boolean`` take the raw value, the field's ``name`` and an
+``errors`` dict; on a bad value they put one message under ``name`` and return an empty value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: Texts up to this length (titles, names) are stripped of surrounding blanks; longer ones
+#: (bodies in Markdown) are kept exactly as written.
+SHORT_TEXT = 200
+
+
+def is_number(value: str, max_digits: int) -> bool:
+    """ASCII digits only (``str.isdigit`` also accepts "²", which ``int`` refuses), not too many."""
+    return value.isascii() and value.isdigit() and len(value) <= max_digits
+
+
+def choice(value: Any, enum_cls: Any, name: str, errors: dict[str, str], label: str) -> Any:
+    if value is None or value == "":
+        errors[name] = f"Choose the {label}."
+        return None
+    if not isinstance(value, str) or value not in enum_cls.values():
+        errors[name] = f"Choose one of: {', '.join(enum_cls.values())}."
+        return None
+    return enum_cls(value)
+
+
+def text(value: Any, name: str, errors: dict[str, str], label: str, max_len: int) -> str:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        errors[name] = f"Enter the {label}."
+        return ""
+    if not isinstance(value, str):
+        errors[name] = f"The {label} must be text."
+        return ""
+    if "\x00" in value:
+        errors[name] = f"The {label} contains a character that is not allowed."
+        return ""
+    if len(value) > max_len:
+        errors[name] = f"The {label} is too long: at most {max_len:,} characters."
+        return ""
+    return value.strip() if max_len <= SHORT_TEXT else value
+
+
+def string_list(value: Any, name: str, errors: dict[str, str], max_items: int) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        errors[name] = "Give a list of texts."
+        return []
+    if len(value) > max_items:
+        errors[name] = f"At most {max_items} entries."
+        return []
+    if any("\x00" in v or len(v) > 500 for v in value):
+        errors[name] = "An entry contains a character that is not allowed, or is too long."
+        return []
+    return [v.strip() for v in value if v.strip()]
+
+
+def boolean(value: Any, name: str, errors: dict[str, str]) -> bool:
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        errors[name] = "Give true or false."
+        return False
+    return value
