@@ -16,12 +16,12 @@ from flask_wtf.csrf import validate_csrf
 
 from app.clusters.models import Tlp
 from app.concurrency import StaleEdit, form_version
-from app.extensions import csrf, db
+from app.extensions import csrf
 from app.files.http import send_stored_file
 from app.files.services import FileUnavailable, file_meta, human_size
 from app.files.sniff import ACCEPT_EXTENSIONS
 from app.files.uploads import UploadError, UploadRefused
-from app.forms import show_conflict
+from app.forms import after_refusal, refused, stale
 from app.meetings import documents
 from app.meetings.blueprint import bp
 from app.meetings.documents import FieldRefused
@@ -65,12 +65,9 @@ def upload_document(meeting_id: int) -> Any:
         return _render_upload(meeting)
     try:
         document, meta = documents.upload_document(current_user, meeting, check_fields=_check_csrf)
-    except FieldRefused as exc:
-        db.session.rollback()
-        return _render_upload(meeting_or_404(current_user, meeting_id), exc.status, exc.fields)
     except UploadRefused as exc:
-        db.session.rollback()
-        return _render_upload(meeting_or_404(current_user, meeting_id), exc.status, {"file": exc.message})
+        status, fields = exc.status, exc.fields if isinstance(exc, FieldRefused) else {"file": exc.message}
+        return after_refusal(lambda: _render_upload(meeting_or_404(current_user, meeting_id), status, fields))
     flash(f"“{meta.filename}” is added as “{document.title}”, encrypted, marked {document.tlp.label}.", "success")
     return redirect(url_for("meetings.show", meeting_id=meeting_id, _anchor=f"document-{document.id}"))
 
@@ -105,37 +102,46 @@ def edit_document(document_id: int) -> Any:
         form = _document_form(doc)
         return render_template("meetings/document_edit.html", doc=doc, meeting=meeting, form=form, markings=markings)
     form = DocumentForm()
-    status = 422
-    if form.validate():
-        tlp_value = form.tlp.data or ""
-        try:
-            if tlp_value not in Tlp.values():
-                raise ValidationError({"tlp": "Choose the marking."})
-            documents.edit_document(
-                current_user,
-                doc,
-                form.title.data or "",
-                Tlp(tlp_value),
-                bool(form.law_enforcement_only.data),
-                form_version(form.version.data),
-            )
-        except StaleEdit:
-            db.session.rollback()
-            current = meeting_document_or_404(current_user, document_id, "remove_meeting_document")
-            show_conflict(form, _document_form(current), "meeting document")
-            status = 409
-        except ValidationError as exc:
-            db.session.rollback()
-            for name, message in exc.fields.items():
-                field = getattr(form, name, form.title)
-                field.errors = [*field.errors, message]
-        else:
-            flash("The document is saved.", "success")
-            return redirect(url_for("meetings.show", meeting_id=meeting.id, _anchor=f"document-{doc.id}"))
-    doc = meeting_document_or_404(current_user, document_id, "remove_meeting_document")
-    return render_template(
-        "meetings/document_edit.html", doc=doc, meeting=doc.meeting, form=form, markings=markings
-    ), status
+
+    def render(_found: Any, status: int) -> tuple[str, int]:
+        shown = meeting_document_or_404(current_user, document_id, "remove_meeting_document")
+        return render_template(
+            "meetings/document_edit.html", doc=shown, meeting=shown.meeting, form=form, markings=markings
+        ), status
+
+    if not form.validate():
+        return render(doc, 422)
+    tlp_value = form.tlp.data or ""
+    try:
+        if tlp_value not in Tlp.values():
+            raise ValidationError({"tlp": "Choose the marking."})
+        documents.edit_document(
+            current_user,
+            doc,
+            form.title.data or "",
+            Tlp(tlp_value),
+            bool(form.law_enforcement_only.data),
+            form_version(form.version.data),
+        )
+    except StaleEdit as exc:
+        return stale(
+            form,
+            exc,
+            lambda: meeting_document_or_404(current_user, document_id, "remove_meeting_document"),
+            _document_form,
+            render,
+        )
+    except ValidationError as exc:
+        return refused(form, exc, lambda status: render(doc, status), show=lambda exc: _on_fields(form, exc))
+    flash("The document is saved.", "success")
+    return redirect(url_for("meetings.show", meeting_id=meeting.id, _anchor=f"document-{doc.id}"))
+
+
+def _on_fields(form: DocumentForm, exc: ValidationError) -> None:
+    """Each message on its field; one for no field of the form on the title."""
+    for name, message in exc.fields.items():
+        field = getattr(form, name, form.title)
+        field.errors = [*field.errors, message]
 
 
 def _document_form(doc: MeetingDocument) -> DocumentForm:
