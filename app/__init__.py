@@ -17,14 +17,37 @@ from config import Config, ConfigError, config_from_env
 
 
 class PaxFlask(Flask):
-    """Flask with PAX's transaction boundary: a view that returns commits once; one that raises rolls back."""
+    """Flask with PAX's one transaction boundary, as indico's ``RH.process``.
+
+    A view's writes are committed once, when it answers with a status below 400; an error status
+    or an exception anywhere in the request (hooks, view, commit) rolls them back, before the
+    error handlers (``app.errors``) draw the answer. The commit happens before the response's
+    body is streamed, so a streamed body never holds the transaction open. Routes neither commit
+    nor roll back; a write that must be kept although the request is refused uses
+    ``db.independent_transaction``.
+    """
 
     def dispatch_request(self) -> Any:
         from app.extensions import db
 
-        response = super().dispatch_request()
-        db.session.commit()
+        response = self.make_response(super().dispatch_request())
+        if response.status_code >= 400:
+            db.discard()
+        else:
+            db.session.commit()
         return response
+
+    def handle_user_exception(self, e: Exception) -> Any:
+        from app.extensions import db
+
+        db.discard()
+        return super().handle_user_exception(e)
+
+    def handle_exception(self, e: Exception) -> Any:
+        from app.extensions import db
+
+        db.discard()
+        return super().handle_exception(e)
 
 
 def create_app(config: Config | None = None) -> Flask:

@@ -61,8 +61,8 @@ def claim(item: Any, expected: int | None = None) -> int:
     """Check ``expected`` (when given), then move the item to its next version in the database now.
 
     Call it before writing anything else of the save: a concurrent save that got there first
-    turns this into ``StaleEdit`` (the caller's transaction must be rolled back, which the
-    request boundary or the view does). Returns the version the save started from.
+    turns this into ``StaleEdit`` (the caller's transaction must be rolled back: the request boundary
+    does, or ``app.forms.stale`` first when it shows the form again). Returns the version the save started from.
     """
     expect_version(item, expected)
     started_from: int = item.version

@@ -1,17 +1,25 @@
-"""The declarative base, the session, and the one transaction boundary per request.
+"""The declarative base, the session, and the transactions PAX uses.
 
 PAX uses plain SQLAlchemy 2.x: one engine per application, one scoped session per request
-(or CLI command). Writes are committed once, by ``PaxFlask.dispatch_request`` after the view
-returns, or by the CLI command; anything that raises is rolled back when the scope ends.
+(or CLI command). A request's writes are committed once, by the request boundary
+(``PaxFlask.dispatch_request``) when the view answers with a status below 400; an exception or
+an error status rolls them back. A CLI command commits or rolls back its own.
+
+The only other transactions are named ones, ``Database.independent_transaction``: a short
+write that must be kept although the request is refused (a failed sign-in's count, the audit
+event of a refused attempt).
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import DateTime, MetaData, create_engine, event
+from sqlalchemy import DateTime, MetaData, create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 from sqlalchemy.pool import NullPool
@@ -19,6 +27,8 @@ from sqlalchemy.types import TypeDecorator
 
 if TYPE_CHECKING:
     from flask import Flask
+
+log = logging.getLogger("pax.db")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -102,7 +112,7 @@ def include_object(obj: Any, name: str | None, type_: str, reflected: bool, comp
 
 
 class Database:
-    """Holds the application's engine and its scoped session."""
+    """Holds the application's engine, its scoped session and the named transactions beside it."""
 
     def __init__(self) -> None:
         self._factory = sessionmaker(expire_on_commit=False)
@@ -131,3 +141,60 @@ class Database:
         @app.teardown_appcontext
         def remove_session(_exc: BaseException | None) -> None:
             self.session.remove()
+
+    def discard(self) -> None:
+        """Roll back what the current session has not committed; the session stays usable.
+
+        The request boundary's own step (``PaxFlask``), also used by a page that shows a refused
+        form again, so that it shows what is stored. A broken connection must not hide the error
+        being answered, so a failing rollback is only logged.
+        """
+        try:
+            self.session.rollback()
+        except Exception:
+            log.exception("rollback failed")
+
+    @contextmanager
+    def independent_transaction(self) -> Iterator[Session]:
+        """A short transaction of its own, committed when the block ends without an exception:
+        for a write that must be kept although the request is refused and rolled back (the
+        failed sign-in count, the audit event of a refused attempt). Name each use for what it keeps.
+
+        The request's uncommitted changes are discarded first: the request is being refused, and
+        its locks (a row it updated, the audit chain head, SQLite's one write lock) would make this
+        transaction wait for a commit that never comes. Inside the block ``db.session`` is the new
+        session, so services (``record``...) write into it; objects loaded before belong to the
+        request's session: read what you need from them before the block, and load what you change
+        through the new session. Afterwards the request's session, started afresh, sees the write.
+
+        The session comes from the same sessionmaker as the request's (same bind), so a test that
+        binds it to one connection in SAVEPOINT mode gets a savepoint that is released here.
+        """
+        if self.session.registry.has():
+            self.discard()
+            outer: Session | None = self.session.registry()
+        else:
+            outer = None
+        session = self._factory()
+        self.session.registry.set(session)
+        try:
+            with session.begin():
+                if session.get_bind().dialect.name == "postgresql":
+                    # Never wait forever on a lock that someone else holds.
+                    session.execute(text("SET LOCAL lock_timeout = '5s'"))
+                yield session
+        finally:
+            session.close()
+            if outer is not None:
+                self.session.registry.set(outer)
+                outer.expire_all()  # what it loaded before is read again, as written now
+            else:
+                self.session.registry.clear()
+        if outer is not None and outer.in_transaction():
+            # A test bound to one connection in SAVEPOINT mode would lose the write when the
+            # request rolls back its savepoint, opened before this one: fail there, loudly.
+            from flask import current_app, has_app_context
+
+            if has_app_context() and current_app.testing:
+                raise RuntimeError("the request's session was used inside an independent transaction")
+            log.warning("the request's session was used inside an independent transaction")

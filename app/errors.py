@@ -1,7 +1,10 @@
 """One place answers errors: an ECL page for people, the uniform JSON body for the API.
 
-Every handler rolls the session back first, so a request that failed never commits a
-half-made change (the commit happens only when a view returns, see ``PaxFlask``).
+The request boundary (``PaxFlask``) has rolled the session back before any handler here runs,
+so a request that failed never commits a half-made change and its error page reads what is
+stored. A service's refusal (``NotAllowed``) answers 403 and invalid input (``ValidationError``)
+422, in pages and API alike; a page that shows the refused form again catches them itself
+(``app.forms.refused``).
 """
 
 from __future__ import annotations
@@ -18,8 +21,18 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from app.concurrency import StaleEdit
 from app.files.services import FileUnavailable
+from app.validation import ValidationError
 
 log = logging.getLogger("pax.errors")
+
+
+class Refusal(Exception):
+    """A refusal to do something to a thing the user may see: 403 in pages and API.
+
+    Services raise its one subclass, ``app.policy.NotAllowed``; it is declared here so that the
+    layers below the policy (this module, uploads) can answer it without importing upward.
+    """
+
 
 #: What a person is told, per status; the API uses the code names.
 MESSAGES: dict[int, tuple[str, str, str]] = {
@@ -123,19 +136,9 @@ FALLBACK_PAGE = """<!DOCTYPE html>
 """
 
 
-def _rollback() -> None:
-    from app.extensions import db
-
-    try:
-        db.session.rollback()
-    except Exception:  # a broken connection must not hide the original error
-        log.exception("rollback failed while handling an error")
-
-
 def register(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def handle_api_error(error: ApiError) -> Response:
-        _rollback()
         response = json_error(error.status, error.message, error.fields, error.code)
         if error.status == 401:
             response.headers["WWW-Authenticate"] = 'Bearer realm="PAX API"'
@@ -143,7 +146,6 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def handle_csrf(error: CSRFError) -> Response:
-        _rollback()
         detail = "Your form expired or was not sent from this portal. Go back, reload the page and try again."
         if wants_json():
             return json_error(400, detail, code="csrf_failed")
@@ -151,7 +153,6 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def handle_http(error: HTTPException) -> Response:
-        _rollback()
         status = error.code or 500
         if status < 400:
             return error.get_response()
@@ -172,11 +173,25 @@ def register(app: Flask) -> None:
             response.headers.setdefault("Retry-After", str(_retry_after_seconds()))
         return response
 
+    @app.errorhandler(Refusal)
+    def handle_refusal(error: Refusal) -> Response:
+        """A service refused the action to someone who may see the thing (403). Pages use the
+        portal's own words, as for any 403; the API body carries the service's reason."""
+        if wants_json():
+            return json_error(403, str(error) or MESSAGES[403][2])
+        return error_page(403)
+
+    @app.errorhandler(ValidationError)
+    def handle_validation(error: ValidationError) -> Response:
+        """Input a service refused, where no form shows it again: 422 with each field's message."""
+        if wants_json():
+            return json_error(422, MESSAGES[422][2], error.fields)
+        return error_page(422, " ".join(error.fields.values()) or None)
+
     @app.errorhandler(StaleEdit)
     def handle_stale_edit(error: StaleEdit) -> Response:
         """A save that lost to another one made at the same time (the views that show a form
         catch ``StaleEdit`` themselves, to keep what the member typed)."""
-        _rollback()
         if wants_json():
             return json_error(409, str(error), code="edit_conflict")
         return error_page(409, STALE_PAGE_SHORT.format(what=error.what))
@@ -184,7 +199,6 @@ def register(app: Flask) -> None:
     @app.errorhandler(StaleDataError)
     def handle_stale_data(_error: StaleDataError) -> Response:
         """A versioned row changed under a flush that no service claimed first: still a conflict."""
-        _rollback()
         message = "Someone else changed this at the same time; nothing of yours was saved. Reload and try again."
         if wants_json():
             return json_error(409, message, code="edit_conflict")
@@ -193,7 +207,6 @@ def register(app: Flask) -> None:
     @app.errorhandler(FileUnavailable)
     def handle_file_unavailable(error: FileUnavailable) -> Response:
         """A stored file that cannot be served: nothing of it was sent; already logged and audited."""
-        _rollback()
         status, code, detail = FILE_FAILURES[error.reason]
         if wants_json():
             return json_error(status, detail, code=code)
@@ -201,7 +214,6 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception) -> Response:
-        _rollback()
         if _database_unavailable(error):
             return database_unavailable(error)
         log.exception("unhandled error on %s %s", request.method, request.url_rule or request.path)
@@ -209,33 +221,18 @@ def register(app: Flask) -> None:
             return json_error(500, MESSAGES[500][2])
         return error_page(500)
 
-    _not_allowed(app)
     guard_response_hooks(app)
 
     @app.errorhandler(InternalServerError)
     def handle_500(error: InternalServerError) -> Response:
         """Also what Flask calls for an error raised outside the view (a ``before_request`` or
         ``after_request`` hook, such as the sign-in page's): the database being down is still 503."""
-        _rollback()
         original = getattr(error, "original_exception", None)
         if isinstance(original, Exception) and _database_unavailable(original):
             return database_unavailable(original)
         if wants_json():
             return json_error(500, MESSAGES[500][2])
         return error_page(500)
-
-
-def _not_allowed(app: Flask) -> None:
-    """A service's ``NotAllowed`` that no view caught: 403 with its message, the API's uniform body
-    (code ``forbidden``) or the error page."""
-    from app.policy import NotAllowed
-
-    @app.errorhandler(NotAllowed)
-    def handle_not_allowed(error: NotAllowed) -> Response:
-        _rollback()
-        if wants_json():
-            return json_error(403, str(error))
-        return error_page(403, str(error))
 
 
 STALE_PAGE_SHORT = (
@@ -267,7 +264,9 @@ def _guarded(hook: Any) -> Any:
         except Exception as exc:
             if not _database_unavailable(exc):
                 raise
-            _rollback()
+            from app.extensions import db
+
+            db.discard()
             return database_unavailable(exc)
 
     guarded._pax_guarded = True  # type: ignore[attr-defined]

@@ -4,16 +4,28 @@ Such forms carry no WTForms validators of their own: the parser that the API use
 so a page and the API refuse the same things with the same messages. The form adds what only a
 page needs: CSRF, refusing NUL characters, and putting each of the parser's messages next to its
 field (or above the form) with a summary for the top of the page.
+
+When a service refuses a save, the page is shown again by ``refused`` (422, or 403) or ``stale``
+(409): the request's changes are rolled back first, so the page shows what is stored, and what
+the member typed is kept.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from flask_wtf import FlaskForm
 from wtforms import Field
 
+from app.errors import Refusal
 from app.validation import ValidationError
+
+if TYPE_CHECKING:
+    from app.concurrency import StaleEdit
+
+R = TypeVar("R")
+T = TypeVar("T")
 
 
 class ParsedForm(FlaskForm):
@@ -69,6 +81,53 @@ class ParsedForm(FlaskForm):
             if f.name not in self.UNSHOWN_FIELDS:
                 summary.extend((f.id, message) for message in f.errors)
         return summary
+
+
+def after_refusal(render: Callable[[], R]) -> R:
+    """Draw the page that answers a refused save from what is stored: the request's changes are
+    rolled back first (the boundary would roll them back anyway; the page's own queries must not
+    show or flush them)."""
+    from app.extensions import db
+
+    db.discard()
+    return render()
+
+
+def refused(
+    form: Any,
+    exc: ValidationError | Refusal,
+    render: Callable[[int], R],
+    show: Callable[[ValidationError], Any] | None = None,
+) -> R:
+    """Show ``form`` again after a service refused its save, with what the member typed.
+
+    Invalid input answers 422 with each message next to its field (``show`` when the form
+    places them its own way, else the form's ``show_errors``); a ``NotAllowed`` answers 403 with
+    the service's reason above the form. ``render(status)`` draws the route's own page.
+    """
+    if isinstance(exc, Refusal):
+        form.form_errors_extra.append(str(exc))
+        return after_refusal(lambda: render(403))
+    (show or form.show_errors)(exc)
+    return after_refusal(lambda: render(422))
+
+
+def stale(
+    form: Any,
+    exc: StaleEdit,
+    reload: Callable[[], T],
+    saved: Callable[[T], FlaskForm],
+    render: Callable[[T, int], R],
+) -> R:
+    """Show ``form`` again after its save lost to another one (409): ``reload()`` finds the item
+    as it is now (access checked again), ``saved(item)`` is the form filled from it, and every
+    field keeps what the member typed with what is saved now beside it (``show_conflict``)."""
+    from app.extensions import db
+
+    db.discard()
+    current = reload()
+    show_conflict(form, saved(current), exc.what)
+    return render(current, 409)
 
 
 def show_conflict(form: FlaskForm, saved: FlaskForm, what: str) -> None:

@@ -32,6 +32,7 @@ from app.clusters.models import (
     PostRecipientUser,
     PostType,
 )
+from app.errors import Refusal
 from app.extensions import db
 from app.markings import Marked, Tlp
 from app.meetings.models import (
@@ -58,7 +59,7 @@ def mfa_required(user: User) -> bool:
     return user.role in MFA_REQUIRED_ROLES or user.organisation.is_law_enforcement
 
 
-class NotAllowed(Exception):
+class NotAllowed(Refusal):
     """A service's refusal: the user may see the thing but not do this to it (403 in pages and API)."""
 
 

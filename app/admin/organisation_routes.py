@@ -14,7 +14,7 @@ from app.admin.forms import DomainForm, OrganisationForm, show_errors
 from app.audit.services import record
 from app.directory.models import Organisation
 from app.directory.services import add_domain, create_organisation
-from app.extensions import db
+from app.forms import refused
 from app.policy import authorize
 from app.validation import ValidationError
 
@@ -38,9 +38,10 @@ def organisations() -> Any:
     try:
         org = create_organisation(form.name.data, form.type.data, form.country.data, form.domain_list())
     except ValidationError as exc:
-        db.session.rollback()
-        show_errors(form, exc, aliases={"email_domain": "email_domains"})
-        return _render_list(form, 422)
+        aliases = {"email_domain": "email_domains"}
+        return refused(
+            form, exc, lambda status: _render_list(form, status), lambda exc: show_errors(form, exc, aliases)
+        )
     log.info("admin %s created organisation %s", current_user.id, org.id)
     record(
         "admin.organisation_create",
@@ -80,9 +81,9 @@ def add_organisation_domain(organisation_id: int) -> Any:
     try:
         row = add_domain(org, form.domain.data)
     except ValidationError as exc:
-        db.session.rollback()
-        show_errors(form, exc)
-        return _render_organisation(org, form, 422)
+        return refused(
+            form, exc, lambda status: _render_organisation(org, form, status), lambda e: show_errors(form, e)
+        )
     log.info("admin %s added domain %s to organisation %s", current_user.id, row.domain, org.id)
     record(
         "admin.domain_add", actor=current_user, target=("organisation", org.id), target_org=org.id, domain=row.domain

@@ -22,6 +22,7 @@ from app.auth.providers import set_status
 from app.auth.sso import add_provider, update_provider
 from app.directory.models import Organisation
 from app.extensions import db
+from app.forms import refused
 from app.policy import authorize
 from app.security import csp_with_form_targets
 from app.validation import ValidationError
@@ -67,9 +68,7 @@ def providers() -> Any:
             email_claim=form.email_claim.data,
         )
     except ValidationError as exc:
-        db.session.rollback()
-        show_errors(form, exc)
-        return _render_list(form, 422)
+        return refused(form, exc, lambda status: _render_list(form, status), lambda e: show_errors(form, e))
     log.info("admin %s added identity provider %s for organisation %s", current_user.id, provider.id, org_id)
     record("admin.idp_add", actor=current_user, target=("identity_provider", provider.id), target_org=org_id)
     flash(
@@ -129,9 +128,7 @@ def provider(provider_id: int) -> Any:
             email_claim=form.email_claim.data,
         )
     except ValidationError as exc:
-        db.session.rollback()
-        show_errors(form, exc)
-        return _render_edit(provider, form, 422)
+        return refused(form, exc, lambda status: _render_edit(provider, form, status), lambda e: show_errors(form, e))
     secret_note = " The new client secret is stored sealed." if form.client_secret.data else ""
     log.info("admin %s updated identity provider %s", current_user.id, provider.id)
     record(

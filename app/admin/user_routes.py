@@ -33,6 +33,7 @@ from app.auth.services import grant_membership
 from app.db import utcnow
 from app.directory.models import Organisation
 from app.extensions import db
+from app.forms import after_refusal
 from app.policy import authorize, can, user_or_404
 from app.privacy.erasure import confirmation_matches, erase_user, erasure_problem, kept_items
 from app.privacy.forms import EraseForm
@@ -100,11 +101,10 @@ def _refused(user: User, exc: ValidationError, **forms: Any) -> Any:
 
     ``forms`` holds at most the one form that was sent, by its template name.
     """
-    db.session.rollback()
     messages = list(exc.fields.values())
     for form in forms.values():
         messages = show_errors(form, exc)
-    return _render_user(user, 422, errors=messages, **forms)
+    return after_refusal(lambda: _render_user(user, 422, errors=messages, **forms))
 
 
 def _audit(action: str, user: User, **details: Any) -> None:
@@ -312,8 +312,8 @@ def invitations() -> Any:
     try:
         invitation = invite(current_user, organisation, form.email.data or "", form.name.data or "")
     except ValidationError as exc:
-        db.session.rollback()
-        return _render_invitations(form, 422, errors=show_errors(form, exc))
+        errors = show_errors(form, exc)
+        return after_refusal(lambda: _render_invitations(form, 422, errors=errors))
     how = "to sign in with their company account" if invitation.via_sso else "with a link to choose a password"
     flash(f"{invitation.name} is invited: a mail is on its way to {invitation.email} {how}.", "success")
     return redirect(url_for("admin.invitations"))
@@ -347,7 +347,7 @@ def _change_invitation(invitation_id: int, change: Any, done: str) -> Any:
     try:
         change(current_user, invitation)
     except ValidationError as exc:
-        db.session.rollback()
-        return _render_invitations(_invite_form(), 422, errors=list(exc.fields.values()))
+        errors = list(exc.fields.values())
+        return after_refusal(lambda: _render_invitations(_invite_form(), 422, errors=errors))
     flash(done.format(email=invitation.email), "success")
     return redirect(url_for("admin.invitations"))

@@ -1,4 +1,4 @@
-"""Writing audit events: in the action's own transaction, or on their own when the action failed.
+"""Writing audit events: in the action's own transaction, or in one of their own when the request is refused.
 
 Details are facts about the event (ids, counts, reasons): the recorder accepts only short
 scalars under keys that do not name secrets, so content, keys and tokens cannot slip in by
@@ -12,8 +12,6 @@ import re
 from typing import Any
 
 from flask import has_request_context, request
-from sqlalchemy import text
-from sqlalchemy.orm import Session
 
 from app.audit.chain import mark_recorded
 from app.audit.models import AuditEvent
@@ -103,6 +101,24 @@ def record_view(actor: Any, target_type: str, item: Any, **details: Any) -> Audi
     )
 
 
+def record_refused(
+    action: str,
+    *,
+    actor: Any = None,
+    target: tuple[str, Any] | None = None,
+    target_org: Any = None,
+    outcome: str = "denied",
+    **details: Any,
+) -> AuditEvent:
+    """Keep the event of a refused attempt (a wrong password, a refused sign-in) although the
+    request answers with an error and is rolled back: it is written at once, in a transaction of
+    its own (``db.independent_transaction``), which first discards the request's own changes."""
+    event = _event(action, actor, target, outcome, details, target_org=target_org)
+    with db.independent_transaction() as session:
+        session.add(event)
+    return event
+
+
 def record_apart(
     action: str,
     *,
@@ -113,16 +129,14 @@ def record_apart(
     source: str | None = None,
     **details: Any,
 ) -> None:
-    """Write an event in its own transaction, for failures whose request is rolled back or already answered.
+    """Write an event in its own transaction (``db.independent_transaction``), for failures whose
+    request is rolled back or already answered; a failure to write it is logged, not raised.
 
     Usable outside the request context (a streaming response): pass ``source`` then.
     """
     event = _event(action, actor, target, outcome, details, source, target_org=target_org)
     try:
-        with Session(db.engine) as session, session.begin():
-            if session.get_bind().dialect.name == "postgresql":
-                # Never wait forever on a chain head that this very request may hold.
-                session.execute(text("SET LOCAL lock_timeout = '5s'"))
+        with db.independent_transaction() as session:
             session.add(event)
     except Exception:
         log.exception("could not write audit event %s", action)

@@ -37,7 +37,7 @@ def confirm(token: str) -> Any:
         if form.validate():
             try:
                 links.confirm_by_owner(link, current_user, form.password.data or "", form.code.data or "")
-            except ValidationError as exc:  # the refused attempt stays audited: this view returns, so it commits
+            except ValidationError as exc:  # the refused attempt stays audited, in its own transaction
                 for name, message in exc.fields.items():
                     field = getattr(form, name, None)
                     if field is not None:

@@ -23,7 +23,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from app.audit.services import record
+from app.audit.services import record, record_refused
 from app.auth import mfa
 from app.auth.models import (
     Identity,
@@ -161,10 +161,10 @@ def confirm_by_owner(link: IdentityLinkRequest, user: User, password: str, code:
     ):
         errors["code"] = "That code is not valid. Enter the current code from your app, or a recovery code."
     if errors:
-        record(
+        # The attempt is refused, but its audit event and the failure count are kept.
+        record_refused(
             "auth.identity_link_confirm",
             actor=user,
-            outcome="denied",
             target=("user", user.id),
             target_org=user.organisation_id,
             provider_id=link.provider_id,

@@ -22,7 +22,7 @@ from flask import (
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from app.audit.services import record
+from app.audit.services import record, record_refused
 from app.auth import mfa, provider_test, sso_protocol, throttle
 from app.auth.blueprint import bp
 from app.auth.forms import LoginForm, MfaEnrolForm, MfaForm
@@ -130,7 +130,7 @@ def login() -> Any:
         return render_template("auth/login.html", form=form, step="password", error=None)
     outcome, user = authenticate(email, form.password.data)
     if outcome is LoginOutcome.OK and user is not None and not password_allowed(user):
-        record("auth.login", actor=user, outcome="denied", method="password", reason="sso_only_policy")
+        record_refused("auth.login", actor=user, method="password", reason="sso_only_policy")
         error = (
             f"{user.organisation.name} signs you in through its own sign-in service and does not allow PAX "
             "passwords instead. Use your organisation's sign-in, or contact its IT support."
@@ -201,7 +201,7 @@ def mfa_verify() -> Any:
     if form.validate_on_submit():
         if locked_until(user):
             error = _lockout_message(user)
-            record("auth.mfa_verify", actor=user, outcome="denied", reason="locked")
+            record_refused("auth.mfa_verify", actor=user, reason="locked")
         elif method := _second_factor(user, form.code.data or ""):
             record("auth.mfa_verify", actor=user, method=method)
             record_success(user)
@@ -211,7 +211,7 @@ def mfa_verify() -> Any:
                 flash(f"You have {left} recovery codes left. Create new ones on your account page.", "warning")
             return redirect(state["next"])
         else:
-            record("auth.mfa_verify", actor=user, outcome="denied", reason="bad_code")
+            record_refused("auth.mfa_verify", actor=user, reason="bad_code")
             record_failure(user)
             error = _lockout_message(user) if locked_until(user) else "That code is not valid. Try the current code."
     status = 422 if request.method == "POST" else 200
@@ -288,11 +288,13 @@ def sso_callback(provider_id: int) -> Any:
         claims = sso_protocol.identity_claims(provider, dict(token["userinfo"]), token)
         result = resolve_sso_user(provider, claims)
     except SsoError as exc:
-        db.session.rollback()  # a refused sign-in links and creates nothing
-        _sso_refused(provider, "account_refused")
+        _sso_refused(provider, "account_refused")  # kept; the refused sign-in links and creates nothing
         return render_template("auth/sso_error.html", provider=provider, message=exc.message), exc.status
     if result.outcome is SsoOutcome.PENDING:
-        _sso_refused(provider, "pending", result.user)
+        # Answered with a redirect, so this commits with the pending account the sign-in made.
+        record(
+            "auth.login", actor=result.user, outcome="denied", method="sso", provider_id=provider.id, reason="pending"
+        )
         return redirect(url_for("auth.awaiting_approval"))
     if result.outcome is SsoOutcome.LINK_REQUIRED:
         _sso_refused(provider, "link_required", result.user)
@@ -322,7 +324,7 @@ def sso_backchannel_logout(provider_id: int) -> Response:
         logout = sso_protocol.verify_logout_token(provider, request.form.get("logout_token", ""))
     except sso_protocol.LogoutTokenError as exc:
         log.warning("back-channel logout from provider %s refused: %s", provider.id, exc)
-        record("auth.backchannel_logout", outcome="denied", provider_id=provider.id, reason=str(exc))
+        record_refused("auth.backchannel_logout", provider_id=provider.id, reason=str(exc))
         return _no_store(jsonify(error="invalid_request", error_description="The logout token was refused."), 400)
     ended = sso_protocol.end_provider_sessions(provider, logout)
     user_id = sso_protocol.known_subject(provider, logout.subject)
@@ -364,8 +366,9 @@ SSO_FAILURES = {
 
 
 def _sso_refused(provider: IdentityProvider, reason: str, user: User | None = None) -> None:
-    """A refused SSO sign-in is an ``auth.login`` event (denied) naming the provider and why."""
-    record("auth.login", actor=user, outcome="denied", method="sso", provider_id=provider.id, reason=reason)
+    """A refused SSO sign-in is an ``auth.login`` event (denied) naming the provider and why, kept
+    although the request answers with an error (``record_refused``)."""
+    record_refused("auth.login", actor=user, method="sso", provider_id=provider.id, reason=reason)
 
 
 def _sso_failure(provider: IdentityProvider, kind: str) -> tuple[str, int]:

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 
-from app.audit.services import record
+from app.audit.services import record, record_refused
 from app.auth.models import GlobalRole, User, UserStatus
 from app.auth.passwords import hash_password, needs_rehash, password_problem, verify_password
 from app.auth.throttle import unknown_failure, unknown_locked_until
@@ -55,7 +55,18 @@ def login_locked_until(email: str, user: User | None) -> datetime | None:
 
 
 def record_failure(user: User) -> None:
-    """Count a failed password or second-factor attempt; the limit locks the account for a while."""
+    """Count a failed password or second-factor attempt; the limit locks the account for a while.
+
+    The request that failed is refused and rolled back, but the count is kept: it is written at
+    once in a transaction of its own (``db.independent_transaction``), on the row as stored now.
+    """
+    user_id = user.id
+    with db.independent_transaction() as session:
+        count_failure(session.get_one(User, user_id))
+
+
+def count_failure(user: User) -> None:
+    """``record_failure`` inside a transaction that is kept already (a step-up's own)."""
     user.failed_logins += 1
     if user.failed_logins >= current_app.config["LOGIN_MAX_FAILURES"]:
         user.locked_until = utcnow() + timedelta(minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"])
@@ -76,9 +87,10 @@ def record_success(user: User) -> None:
 
 
 def _login_refused(user: User | None, outcome: LoginOutcome) -> None:
-    """An ``auth.login`` event with outcome denied and the reason. An address that names no
-    account is not kept (it may be a password typed into the wrong field): no actor then."""
-    record("auth.login", actor=user, outcome="denied", method="password", reason=outcome.value)
+    """An ``auth.login`` event with outcome denied and the reason, kept although the sign-in is
+    refused (``record_refused``). An address that names no account is not kept (it may be a
+    password typed into the wrong field): no actor then."""
+    record_refused("auth.login", actor=user, method="password", reason=outcome.value)
 
 
 def authenticate(email: str, password: str) -> tuple[LoginOutcome, User | None]:

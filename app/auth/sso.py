@@ -175,7 +175,15 @@ def resolve_sso_user(provider: IdentityProvider, claims: dict[str, Any]) -> SsoR
         if user is not None:
             if user.status is UserStatus.SUSPENDED:
                 raise SsoError("Your account is suspended. Contact your organisation's focal point.", status=403)
-            link, token = request_link(user, provider, subject, email)
+            # The sign-in answers 403, so the request is rolled back: the link request (and its
+            # notice to the focal points) is kept in a transaction of its own.
+            user_id, provider_id = user.id, provider.id
+            with db.independent_transaction() as session:
+                kept_user, kept_provider = (
+                    session.get_one(User, user_id),
+                    session.get_one(IdentityProvider, provider_id),
+                )
+                link, token = request_link(kept_user, kept_provider, subject, email)
             return SsoResult(
                 user=user,
                 outcome=SsoOutcome.LINK_REQUIRED,

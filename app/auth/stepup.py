@@ -34,11 +34,13 @@ from wtforms.validators import Length, Optional
 
 from app.audit.services import record
 from app.auth import mfa
+from app.auth.models import User, UserSession
 from app.auth.passwords import verify_password
-from app.auth.services import locked_until, record_failure
+from app.auth.services import count_failure, locked_until
 from app.auth.sessions import current_session_row
 from app.auth.throttle import lockout_message
 from app.db import utcnow
+from app.extensions import db
 
 log = logging.getLogger("pax.auth")
 
@@ -109,13 +111,6 @@ def asks(user: Any = None) -> Asks:
     return Asks(has_password, has_code, not has_password and not has_code)
 
 
-def remember() -> None:
-    """Count this session as recently re-authenticated (after a step-up or an equivalent proof)."""
-    row = current_session_row()
-    if row is not None:
-        row.reauthenticated_at = utcnow()
-
-
 def require_recent_auth(form: Any, *, password_field: Any = None, action: str = "") -> bool:
     """True when the signed-in user may do a sensitive action now.
 
@@ -124,11 +119,27 @@ def require_recent_auth(form: Any, *, password_field: Any = None, action: str = 
     stands in for ``form.reauth_password`` where the form already asks for the password (the
     password change's "current password"). A success is remembered on the session row; a failure puts plain errors
     on the form's fields, counts towards the account's lockout and is audited, without the secrets.
+
+    The proof is kept whatever comes next: a failure although its request is refused, a success
+    (the code used, the session's step-up) although the action may still refuse its input. So it
+    is checked and written in a transaction of its own (``db.independent_transaction``), which
+    first discards what the request changed so far (nothing of the action: the proof comes first).
     """
     user = current_user
     needed = asks(user)
     if not needed.anything:
         return True
+    user_id, row = user.id, current_session_row()
+    row_id = row.id if row is not None else None
+    with db.independent_transaction() as session:
+        proving = session.get_one(User, user_id)
+        ok = _prove(proving, form, needed, password_field, action)
+        if ok and row_id is not None:
+            session.get_one(UserSession, row_id).reauthenticated_at = utcnow()
+    return ok
+
+
+def _prove(user: Any, form: Any, needed: Asks, password_field: Any, action: str) -> bool:
     if needed.sign_in_again:
         minutes = current_app.config["STEPUP_MINUTES"]
         form.reauth_code.errors = [SIGN_IN_AGAIN.format(minutes=minutes)]
@@ -162,13 +173,12 @@ def require_recent_auth(form: Any, *, password_field: Any = None, action: str = 
             ok = False
     if not ok:
         if typed or code:
-            record_failure(user)
+            count_failure(user)
             if locked_until(user):
                 pw_field.errors = [lockout_message(locked_until(user))]
         record("auth.stepup", actor=user, outcome="denied", reason="bad_proof", step=action or None)
         log.info("step-up refused for user %s", user.id)
         return False
     user.failed_logins = 0
-    remember()
     record("auth.stepup", actor=user, step=action or None)
     return True

@@ -15,10 +15,11 @@ from flask_login import current_user, login_required
 from app.clusters.attachments import attach_file, remove_attachment
 from app.clusters.blueprint import attachments_bp as bp
 from app.clusters.routes import POST, render_post
-from app.extensions import csrf, db
+from app.extensions import csrf
 from app.files.http import send_stored_file
 from app.files.services import FileUnavailable, file_meta
 from app.files.uploads import UploadRefused, check_csrf_field, receive_upload
+from app.forms import after_refusal
 from app.policy import attachment_or_404, post_or_404
 from app.routing import MAX_ID
 
@@ -36,8 +37,10 @@ def upload(post_id: int) -> Any:
             check_fields=check_csrf_field,
         )
     except UploadRefused as exc:
-        db.session.rollback()
-        return render_post(post_or_404(current_user, post_id), status=exc.status, upload_errors=[exc.message])
+        status, errors = exc.status, [exc.message]
+        return after_refusal(
+            lambda: render_post(post_or_404(current_user, post_id), status=status, upload_errors=errors)
+        )
     flash(f"“{meta.filename}” is attached, encrypted, with the post's marking.", "success")
     return redirect(url_for("clusters.post", post_id=post.id, _anchor=f"attachment-{attachment.id}"))
 

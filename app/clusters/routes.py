@@ -33,11 +33,11 @@ from app.clusters.search import terms
 from app.clusters.validation import parse_post
 from app.concurrency import StaleEdit, form_version
 from app.crossmatch.queries import hits as match_hits
-from app.extensions import db
 from app.files.services import human_size
 from app.files.sniff import ACCEPT_EXTENSIONS
+from app.forms import refused, stale
 from app.markings import Tlp
-from app.policy import NotAllowed, authorize, can, cluster_or_404, may_post_as, post_or_404
+from app.policy import authorize, can, cluster_or_404, may_post_as, post_or_404
 from app.retention.queries import deletion_date
 from app.routing import SLUG
 from app.validation import ValidationError
@@ -159,12 +159,7 @@ def new_post(slug: str) -> Any:
     try:
         post = services.publish_post(current_user, parse_post(form.to_raw()))
     except ValidationError as exc:
-        db.session.rollback()
-        form.show_errors(exc)
-        return _render_form(form, status=422)
-    except NotAllowed:
-        db.session.rollback()
-        abort(403)
+        return refused(form, exc, lambda status: _render_form(form, status=status))
     flash(f"Your post “{post.title}” is published in {cluster.name}.", "success")
     return redirect(url_for("clusters.post", post_id=post.id))
 
@@ -180,18 +175,16 @@ def edit_post(post_id: int) -> Any:
         return _render_form(form, post, 422)
     try:
         services.edit_post(current_user, post, parse_post(form.to_raw()), form_version(form.version.data))
-    except StaleEdit:
-        db.session.rollback()
-        current = post_or_404(current_user, post_id, "edit_post")
-        form.show_conflict(PostForm.for_post(current), "post")
-        return _render_form(form, current, 409)
+    except StaleEdit as exc:
+        return stale(
+            form,
+            exc,
+            lambda: post_or_404(current_user, post_id, "edit_post"),
+            PostForm.for_post,
+            lambda current, status: _render_form(form, current, status),
+        )
     except ValidationError as exc:
-        db.session.rollback()
-        form.show_errors(exc)
-        return _render_form(form, post, 422)
-    except NotAllowed:
-        db.session.rollback()
-        abort(403)
+        return refused(form, exc, lambda status: _render_form(form, post, status))
     flash(f"Your changes are saved as version {post.version}; the previous version is in the history.", "success")
     return redirect(url_for("clusters.post", post_id=post.id))
 
@@ -204,11 +197,7 @@ def delete_post(post_id: int) -> Any:
     if request.method == "GET":
         return render_template("clusters/post_delete.html", post=post)
     cluster, title = post.cluster, post.title
-    try:
-        services.delete_post(current_user, post, form_version(request.form.get("version")))
-    except NotAllowed:
-        db.session.rollback()
-        abort(403)
+    services.delete_post(current_user, post, form_version(request.form.get("version")))
     flash(f"The post “{title}” is deleted, with its history and comments.", "success")
     return redirect(url_for("clusters.show", slug=cluster.slug))
 
@@ -259,12 +248,12 @@ def comment(post_id: int) -> Any:
     try:
         added = services.add_comment(current_user, post, form.body.data or "")
     except ValidationError as exc:
-        db.session.rollback()
-        form.body.errors = [*form.body.errors, *exc.fields.values()]
-        return render_post(post, form, 422)
-    except NotAllowed:
-        db.session.rollback()
-        abort(403)
+        return refused(
+            form,
+            exc,
+            lambda status: render_post(post, form, status),
+            show=lambda exc: form.body.errors.extend(exc.fields.values()),
+        )
     flash("Your comment is added.", "success")
     return redirect(url_for("clusters.post", post_id=post.id, _anchor=f"comment-{added.id}"))
 

@@ -215,12 +215,11 @@ def receive_upload(
     ``ValidationError`` 422 naming its fields); the caller's transaction must then be rolled
     back, which also deletes a blob ``store`` already wrote.
     """
-    from app.errors import MESSAGES
+    from app.errors import MESSAGES, Refusal
     from app.extensions import db
     from app.files.services import FileTooLarge
     from app.files.sniff import RejectedFile
     from app.files.storage import StorageError, StorageFull
-    from app.policy import NotAllowed
 
     allow_large_body()
     # End the request's transaction before the body streams in: what it read (the post, the
@@ -243,7 +242,7 @@ def receive_upload(
     except (UploadError, RejectedFile) as exc:
         discard_rest()
         raise UploadRefused(415 if isinstance(exc, RejectedFile) else 400, str(exc)) from None
-    except NotAllowed as exc:
+    except Refusal as exc:
         discard_rest()
         raise UploadRefused(403, str(exc)) from None
     except ValidationError as exc:

@@ -12,8 +12,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from app.concurrency import StaleEdit, form_version
-from app.extensions import db
-from app.forms import show_conflict
+from app.forms import refused, stale
 from app.meetings import services
 from app.meetings.blueprint import bp
 from app.meetings.forms import AgendaItemForm, MinutesForm
@@ -64,9 +63,12 @@ def agenda(meeting_id: int) -> Any:
             current_user, meeting, parse_agenda_item({"title": form.title.data, "notes": form.notes.data})
         )
     except ValidationError as exc:
-        db.session.rollback()
-        _show_errors(form, exc)
-        return _render_agenda(meeting_or_404(current_user, meeting_id), form, 422)
+        return refused(
+            form,
+            exc,
+            lambda status: _render_agenda(meeting_or_404(current_user, meeting_id), form, status),
+            show=lambda exc: _show_errors(form, exc),
+        )
     flash(f"“{item.title}” is item {item.position} of the agenda.", "success")
     return redirect(url_for("meetings.agenda", meeting_id=meeting.id, _anchor=f"item-{item.id}"))
 
@@ -78,23 +80,29 @@ def edit_agenda_item(meeting_id: int, agenda_item_id: int) -> Any:
     if request.method != "POST":
         return render_template("meetings/agenda_item.html", meeting=meeting, item=item, form=_agenda_item_form(item))
     form = AgendaItemForm()
-    status = 422
-    if form.validate():
-        try:
-            entry = parse_agenda_item({"title": form.title.data, "notes": form.notes.data})
-            services.edit_agenda_item(current_user, item, entry, form_version(form.version.data))
-        except StaleEdit:
-            db.session.rollback()
-            meeting, item = _item_or_404(meeting_id, agenda_item_id)
-            show_conflict(form, _agenda_item_form(item), "agenda item")
-            status = 409
-        except ValidationError as exc:
-            db.session.rollback()
-            _show_errors(form, exc)
-        else:
-            flash("The agenda item is saved.", "success")
-            return redirect(url_for("meetings.agenda", meeting_id=meeting.id, _anchor=f"item-{item.id}"))
-    return render_template("meetings/agenda_item.html", meeting=meeting, item=item, form=form), status
+
+    def render(found: tuple[Meeting, AgendaItem], status: int) -> tuple[str, int]:
+        return render_template("meetings/agenda_item.html", meeting=found[0], item=found[1], form=form), status
+
+    if not form.validate():
+        return render((meeting, item), 422)
+    try:
+        entry = parse_agenda_item({"title": form.title.data, "notes": form.notes.data})
+        services.edit_agenda_item(current_user, item, entry, form_version(form.version.data))
+    except StaleEdit as exc:
+        return stale(
+            form,
+            exc,
+            lambda: _item_or_404(meeting_id, agenda_item_id),
+            lambda found: _agenda_item_form(found[1]),
+            render,
+        )
+    except ValidationError as exc:
+        return refused(
+            form, exc, lambda status: render((meeting, item), status), show=lambda exc: _show_errors(form, exc)
+        )
+    flash("The agenda item is saved.", "success")
+    return redirect(url_for("meetings.agenda", meeting_id=meeting.id, _anchor=f"item-{item.id}"))
 
 
 @bp.route(ITEM + "/move", methods=["POST"])
@@ -129,23 +137,26 @@ def minutes(meeting_id: int) -> Any:
     if request.method != "POST":
         return render_template("meetings/minutes.html", meeting=meeting, form=_minutes_form(meeting))
     form = MinutesForm()
-    status = 422
-    if form.validate():
-        try:
-            text = parse_minutes(form.minutes.data or "")
-            services.save_minutes(current_user, meeting, text, form_version(form.version.data))
-        except StaleEdit:
-            db.session.rollback()
-            meeting = meeting_or_404(current_user, meeting_id, "edit_meeting")
-            show_conflict(form, _minutes_form(meeting), "meeting")
-            status = 409
-        except ValidationError as exc:
-            db.session.rollback()
-            form.minutes.errors = [*form.minutes.errors, *exc.fields.values()]
-        else:
-            flash("The minutes are saved.", "success")
-            return redirect(url_for("meetings.show", meeting_id=meeting.id, _anchor="minutes"))
-    return render_template("meetings/minutes.html", meeting=meeting, form=form), status
+
+    def render(shown: Meeting, status: int) -> tuple[str, int]:
+        return render_template("meetings/minutes.html", meeting=shown, form=form), status
+
+    if not form.validate():
+        return render(meeting, 422)
+    try:
+        text = parse_minutes(form.minutes.data or "")
+        services.save_minutes(current_user, meeting, text, form_version(form.version.data))
+    except StaleEdit as exc:
+        return stale(form, exc, lambda: meeting_or_404(current_user, meeting_id, "edit_meeting"), _minutes_form, render)
+    except ValidationError as exc:
+        return refused(
+            form,
+            exc,
+            lambda status: render(meeting, status),
+            show=lambda exc: form.minutes.errors.extend(exc.fields.values()),
+        )
+    flash("The minutes are saved.", "success")
+    return redirect(url_for("meetings.show", meeting_id=meeting.id, _anchor="minutes"))
 
 
 def _minutes_form(meeting: Meeting) -> MinutesForm:

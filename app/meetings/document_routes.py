@@ -14,12 +14,12 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_login import current_user, login_required
 
 from app.concurrency import StaleEdit, form_version
-from app.extensions import csrf, db
+from app.extensions import csrf
 from app.files.http import send_stored_file
 from app.files.services import FileUnavailable, file_meta, human_size
 from app.files.sniff import ACCEPT_EXTENSIONS
 from app.files.uploads import UploadRefused, check_csrf_field, receive_upload
-from app.forms import show_conflict
+from app.forms import after_refusal, refused, stale
 from app.markings import Tlp
 from app.meetings import documents
 from app.meetings.blueprint import bp
@@ -60,9 +60,8 @@ def upload_document(meeting_id: int) -> Any:
             check_fields=check_csrf_field,
         )
     except UploadRefused as exc:
-        db.session.rollback()
-        errors = exc.fields or {"file": exc.message}
-        return _render_upload(meeting_or_404(current_user, meeting_id), exc.status, errors)
+        status, fields = exc.status, exc.fields or {"file": exc.message}
+        return after_refusal(lambda: _render_upload(meeting_or_404(current_user, meeting_id), status, fields))
     flash(f"“{meta.filename}” is added as “{document.title}”, encrypted, marked {document.tlp.label}.", "success")
     return redirect(url_for("meetings.show", meeting_id=meeting_id, _anchor=f"document-{document.id}"))
 
@@ -97,37 +96,46 @@ def edit_document(document_id: int) -> Any:
         form = _document_form(doc)
         return render_template("meetings/document_edit.html", doc=doc, meeting=meeting, form=form, markings=markings)
     form = DocumentForm()
-    status = 422
-    if form.validate():
-        tlp_value = form.tlp.data or ""
-        try:
-            if tlp_value not in Tlp.values():
-                raise ValidationError({"tlp": "Choose the marking."})
-            documents.edit_document(
-                current_user,
-                doc,
-                form.title.data or "",
-                Tlp(tlp_value),
-                bool(form.law_enforcement_only.data),
-                form_version(form.version.data),
-            )
-        except StaleEdit:
-            db.session.rollback()
-            current = meeting_document_or_404(current_user, document_id, "remove_meeting_document")
-            show_conflict(form, _document_form(current), "meeting document")
-            status = 409
-        except ValidationError as exc:
-            db.session.rollback()
-            for name, message in exc.fields.items():
-                field = getattr(form, name, form.title)
-                field.errors = [*field.errors, message]
-        else:
-            flash("The document is saved.", "success")
-            return redirect(url_for("meetings.show", meeting_id=meeting.id, _anchor=f"document-{doc.id}"))
-    doc = meeting_document_or_404(current_user, document_id, "remove_meeting_document")
-    return render_template(
-        "meetings/document_edit.html", doc=doc, meeting=doc.meeting, form=form, markings=markings
-    ), status
+
+    def render(_found: Any, status: int) -> tuple[str, int]:
+        shown = meeting_document_or_404(current_user, document_id, "remove_meeting_document")
+        return render_template(
+            "meetings/document_edit.html", doc=shown, meeting=shown.meeting, form=form, markings=markings
+        ), status
+
+    if not form.validate():
+        return render(doc, 422)
+    tlp_value = form.tlp.data or ""
+    try:
+        if tlp_value not in Tlp.values():
+            raise ValidationError({"tlp": "Choose the marking."})
+        documents.edit_document(
+            current_user,
+            doc,
+            form.title.data or "",
+            Tlp(tlp_value),
+            bool(form.law_enforcement_only.data),
+            form_version(form.version.data),
+        )
+    except StaleEdit as exc:
+        return stale(
+            form,
+            exc,
+            lambda: meeting_document_or_404(current_user, document_id, "remove_meeting_document"),
+            _document_form,
+            render,
+        )
+    except ValidationError as exc:
+        return refused(form, exc, lambda status: render(doc, status), show=lambda exc: _on_fields(form, exc))
+    flash("The document is saved.", "success")
+    return redirect(url_for("meetings.show", meeting_id=meeting.id, _anchor=f"document-{doc.id}"))
+
+
+def _on_fields(form: DocumentForm, exc: ValidationError) -> None:
+    """Each message on its field; one for no field of the form on the title."""
+    for name, message in exc.fields.items():
+        field = getattr(form, name, form.title)
+        field.errors = [*field.errors, message]
 
 
 def _document_form(doc: MeetingDocument) -> DocumentForm:

@@ -175,12 +175,8 @@ def check_document(document: MeetingDocument, actor: Any) -> FileMeta:
         next(opened.chunks, None)
         opened.chunks.close()
     except FileUnavailable as exc:
-        target = ("meeting_document", document.id)
-        # The request fails and is rolled back anyway; doing it now releases SQLite's one write
-        # lock (held if the request already wrote, e.g. a token's last use), which the failure's
-        # own audit transaction needs.
-        db.session.rollback()
-        failure(document.file, exc, actor, target, None)
+        # Audited in a transaction of its own, which first discards the request's changes.
+        failure(document.file, exc, actor, ("meeting_document", document.id), None)
         raise
     return opened.meta
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from app.audit.services import record_view
@@ -21,6 +21,7 @@ from app.concurrency import StaleEdit, form_version
 from app.extensions import db
 from app.files.services import human_size
 from app.files.sniff import ACCEPT_EXTENSIONS
+from app.forms import refused, stale
 from app.markings import Tlp
 from app.meetings import agenda_routes, document_routes, services  # noqa: F401  (their views register on bp)
 from app.meetings.blueprint import bp
@@ -143,14 +144,8 @@ def new() -> Any:
         return _render_form(form, status=422)
     try:
         meeting = services.schedule_meeting(current_user, parse_meeting(form.to_raw(True), local_zone=BRUSSELS))
-    except ValidationError as exc:
-        db.session.rollback()
-        form.show_errors(exc)
-        return _render_form(form, status=422)
-    except NotAllowed as exc:
-        db.session.rollback()
-        form.form_errors_extra.append(str(exc))
-        return _render_form(form, status=403)
+    except (ValidationError, NotAllowed) as exc:
+        return refused(form, exc, lambda status: _render_form(form, status=status))
     flash(f"The meeting “{meeting.title}” is scheduled.", "success")
     return redirect(url_for("meetings.show", meeting_id=meeting.id))
 
@@ -173,19 +168,16 @@ def edit(meeting_id: int) -> Any:
     try:
         data = parse_meeting(form.to_raw(False), local_zone=BRUSSELS)
         services.update_meeting(current_user, meeting, data, form_version(form.version.data))
-    except StaleEdit:
-        db.session.rollback()
-        current = meeting_or_404(current_user, meeting_id, "edit_meeting")
-        form.show_conflict(MeetingForm.for_meeting(current, kinds, clusters), "meeting")
-        return _render_form(form, current, 409)
-    except ValidationError as exc:
-        db.session.rollback()
-        form.show_errors(exc)
-        return _render_form(form, meeting, 422)
-    except NotAllowed as exc:
-        db.session.rollback()
-        form.form_errors_extra.append(str(exc))
-        return _render_form(form, meeting, 403)
+    except StaleEdit as exc:
+        return stale(
+            form,
+            exc,
+            lambda: meeting_or_404(current_user, meeting_id, "edit_meeting"),
+            lambda current: MeetingForm.for_meeting(current, kinds, clusters),
+            lambda current, status: _render_form(form, current, status),
+        )
+    except (ValidationError, NotAllowed) as exc:
+        return refused(form, exc, lambda status: _render_form(form, meeting, status))
     flash("Your changes to the meeting are saved.", "success")
     return redirect(url_for("meetings.show", meeting_id=meeting.id))
 
@@ -198,11 +190,7 @@ def delete(meeting_id: int) -> Any:
     if request.method == "GET":
         return render_template("meetings/delete.html", meeting=meeting, documents=len(meeting.documents))
     title = meeting.title
-    try:
-        services.delete_meeting(current_user, meeting, form_version(request.form.get("version")))
-    except NotAllowed:
-        db.session.rollback()
-        abort(403)
+    services.delete_meeting(current_user, meeting, form_version(request.form.get("version")))
     flash(f"The meeting “{title}” is deleted and its documents destroyed.", "success")
     return redirect(url_for("meetings.index"))
 

@@ -15,8 +15,8 @@ from flask_login import current_user, login_required
 
 from app.audit.services import record
 from app.concurrency import StaleEdit, form_version
-from app.extensions import db
-from app.policy import NotAllowed, authorize, can, workplan_item_or_404
+from app.forms import refused, stale
+from app.policy import authorize, can, workplan_item_or_404
 from app.validation import ValidationError
 from app.workplan import exports, queries, services, timeline
 from app.workplan.blueprint import bp
@@ -164,9 +164,9 @@ def adopt(year: int) -> Any:
         assert adopted_on is not None
         services.adopt_workplan(current_user, workplan, form.meetings.get(chosen), adopted_on)
     except ValidationError as exc:
-        db.session.rollback()
-        form.show_errors(exc)
-        return render_template("workplan/adopt.html", workplan=workplan, form=form), 422
+        return refused(
+            form, exc, lambda status: (render_template("workplan/adopt.html", workplan=workplan, form=form), status)
+        )
     flash(f"The {year} workplan is recorded as adopted.", "success")
     return redirect(url_for("workplan.year", year=year))
 
@@ -220,9 +220,7 @@ def new_item() -> Any:
     try:
         created = services.create_item(current_user, parse_item(form.to_raw(), creating=True))
     except ValidationError as exc:
-        db.session.rollback()
-        form.show_errors(exc)
-        return _render_form(form, None, 422)
+        return refused(form, exc, lambda status: _render_form(form, None, status))
     flash(f"“{created.title}” is added to the {created.workplan.year} workplan.", "success")
     return redirect(url_for("workplan.item", item_id=created.id))
 
@@ -241,18 +239,16 @@ def edit_item(item_id: int) -> Any:
     try:
         data = parse_item(form.to_raw(), creating=False)
         changes = services.update_item(current_user, found, data, form_version(form.version.data))
-    except StaleEdit:
-        db.session.rollback()
-        current = workplan_item_or_404(current_user, item_id, "update_workplan_item")
-        form.show_conflict(ItemForm.for_item(current) if full else StatusForm.for_item(current), "workplan item")
-        return _render_form(form, current, 409)
+    except StaleEdit as exc:
+        return stale(
+            form,
+            exc,
+            lambda: workplan_item_or_404(current_user, item_id, "update_workplan_item"),
+            ItemForm.for_item if full else StatusForm.for_item,
+            lambda current, status: _render_form(form, current, status),
+        )
     except ValidationError as exc:
-        db.session.rollback()
-        form.show_errors(exc)
-        return _render_form(form, found, 422)
-    except NotAllowed:
-        db.session.rollback()
-        abort(403)
+        return refused(form, exc, lambda status: _render_form(form, found, status))
     flash(
         f"Saved: {', '.join(c.field.replace('_', ' ') for c in changes)} changed." if changes else "Nothing changed.",
         "success",
