@@ -67,17 +67,23 @@ def test_provider_cannot_claim_a_password_account_until_its_owner_confirms(clien
     sign_in(client, make, owner)
     page = client.get(confirm_url)
     assert page.status_code == 200 and "Confirm only if that was you" in page.get_data(as_text=True)
-    wrong = client.post(
-        confirm_url,
-        data={"password": "not-it", "code": "000000", "csrf_token": csrf_token_from(page.get_data(as_text=True))},
-    )
-    assert wrong.status_code == 422
+    # A code beside a wrong password is neither judged nor spent: the refusal names only the
+    # password (no oracle for codes), and a valid code sent so stays usable.
+    recovery_code = make.mfa[owner.id][1].pop()  # this time step's TOTP code was spent at enrolment
+    for code in ("000000", recovery_code):
+        wrong = client.post(
+            confirm_url,
+            data={"password": "not-it", "code": code, "csrf_token": csrf_token_from(page.get_data(as_text=True))},
+        )
+        assert wrong.status_code == 422
+        assert "password is incorrect" in wrong.get_data(as_text=True)
+        assert "code is not valid" not in wrong.get_data(as_text=True)
     assert db_session.scalar(sa.select(sa.func.count()).select_from(Identity)) == 0
     done = client.post(
         confirm_url,
         data={
             "password": "correct horse battery staple",
-            "code": make.mfa[owner.id][1].pop(),  # this time step's TOTP code was spent at enrolment
+            "code": recovery_code,
             "csrf_token": csrf_token_from(page.get_data(as_text=True)),
         },
     )

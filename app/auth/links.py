@@ -156,7 +156,9 @@ def confirm_by_owner(link: IdentityLinkRequest, user: User, password: str, code:
     errors: dict[str, str] = {}
     if not verify_password(user.password_hash, password or ""):
         errors["password"] = "The password is incorrect."  # noqa: S105 (a message to the member)
-    if user.totp_secret_sealed is not None and not (
+    # The code is tried only after the password: a refused attempt is rolled back, so a code
+    # checked beside a wrong password would stay unspent and could be tried again.
+    elif user.totp_secret_sealed is not None and not (
         mfa.verify_totp(user, code or "") or mfa.use_recovery_code(user, code or "")
     ):
         errors["code"] = "That code is not valid. Enter the current code from your app, or a recovery code."
