@@ -188,7 +188,9 @@ def test_focal_points_are_told_by_mail_when_a_provider_is_added_or_changed(make,
     assert added.status_code == 302, added.get_data(as_text=True)[:500]
     provider = db_session.scalar(sa.select(IdentityProvider).where(IdentityProvider.organisation_id == org.id))
     assert provider.status is ProviderStatus.TESTING
-    mails = lambda: db_session.scalars(sa.select(OutboxMessage).where(OutboxMessage.user_id == focal.id)).all()  # noqa: E731
+    mails = lambda: db_session.scalars(  # noqa: E731
+        sa.select(OutboxMessage).where(OutboxMessage.user_id == focal.id).order_by(OutboxMessage.id)
+    ).all()
     assert len(mails()) == 1 and "sign-in service was added" in mails()[0].subject
     url = f"/admin/identity-providers/{provider.id}"
     changed = admin_client.post(
