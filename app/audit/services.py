@@ -13,7 +13,6 @@ from typing import Any
 
 from flask import has_request_context, request
 from sqlalchemy import text
-from sqlalchemy.orm import Session
 
 from app.audit.chain import mark_recorded
 from app.audit.models import AuditEvent
@@ -119,7 +118,9 @@ def record_apart(
     """
     event = _event(action, actor, target, outcome, details, source, target_org=target_org)
     try:
-        with Session(db.engine) as session, session.begin():
+        # The app's sessionmaker, not a Session of its own: it shares the request's bind (tests bind it to
+        # one connection), never the request's session or transaction.
+        with db.session.session_factory() as session, session.begin():
             if session.get_bind().dialect.name == "postgresql":
                 # Never wait forever on a chain head that this very request may hold.
                 session.execute(text("SET LOCAL lock_timeout = '5s'"))
