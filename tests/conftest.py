@@ -2,8 +2,18 @@
 
 ``PAX_TEST_DB=postgresql`` runs the suite against a fresh database on the PostgreSQL server
 (``PAX_TEST_PG_URL``, default postgres@127.0.0.1:5432), created for this run and dropped after.
-Without it the suite runs on a fresh SQLite file. Tables are emptied after every test, except
-the clusters the first migration creates.
+Without it the suite runs on a fresh SQLite file.
+
+Each test process builds one app (``SharedApp``) and every test runs inside one connection's
+transaction that is rolled back at its end (``rolled_back``): the app's sessionmaker is bound to
+that connection with ``join_transaction_mode="create_savepoint"``, so the request's scoped
+session and any other session made from the sessionmaker commit into SAVEPOINTs, never for
+real, and requests still see what earlier requests committed. Tests whose data must be seen by
+another connection (live servers and threads, subprocesses, a second app, code that opens its
+own connection from the engine, or a write that must outlive the rollback of a request's
+SAVEPOINT) ask for ``committed_db`` (fixture or marker; ``config_factory`` implies it): their
+commits are real and the tables are emptied after the test, except the clusters the first
+migration creates. ``own_app`` gives a test that adds routes an app of its own.
 """
 
 from __future__ import annotations
@@ -14,72 +24,18 @@ import re
 import secrets
 import socket
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import jinja2
-import jinja2.bccache
 import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
-from werkzeug.routing import Rule
 
 from tests.support import databases
 
 TEST_PASSWORD = "correct horse battery staple"
-
-
-# --- one compiled copy of each template for the whole run ---------------------------------
-
-
-class _RunBytecodeCache(jinja2.BytecodeCache):
-    """Every test builds its own app, and each app's Jinja environment would compile every
-    template it renders again (most of a page test's time). Compiled templates are kept for the
-    run instead, keyed by Jinja on the template's name and source checksum."""
-
-    def __init__(self) -> None:
-        self._compiled: dict[str, bytes] = {}
-
-    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        if bucket.key in self._compiled:
-            bucket.bytecode_from_string(self._compiled[bucket.key])
-
-    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        self._compiled[bucket.key] = bucket.bytecode_to_string()
-
-
-_RUN_BYTECODE_CACHE = _RunBytecodeCache()
-_create_jinja_environment = Flask.create_jinja_environment
-
-
-def _jinja_environment_with_run_cache(self: Flask) -> Any:
-    environment = _create_jinja_environment(self)
-    environment.bytecode_cache = _RUN_BYTECODE_CACHE
-    return environment
-
-
-Flask.create_jinja_environment = _jinja_environment_with_run_cache  # type: ignore[method-assign]
-
-# Werkzeug compiles a URL builder (Python source, then ``compile``) for every rule of every new
-# app; a test builds an app and then asks for a handful of URLs, so the rest is built only when
-# first asked for. Same builders, same URLs: only when they are made changes.
-_compile_builder = Rule._compile_builder
-
-
-def _builder_compiled_on_first_use(self: Rule, append_unknown: bool = True) -> Any:
-    compiled: Callable[..., tuple[str, str]] | None = None
-
-    def build(rule: Rule, **values: Any) -> tuple[str, str]:
-        nonlocal compiled
-        if compiled is None:
-            compiled = _compile_builder(rule, append_unknown)
-        return compiled(rule, **values)
-
-    return build
-
-
-Rule._compile_builder = _builder_compiled_on_first_use  # type: ignore[method-assign]
 
 
 # --- no traffic beyond this machine --------------------------------------------------------
@@ -154,8 +110,35 @@ def make_config(test_root: Path, database_url: str, **overrides: Any):  # type: 
     return config
 
 
+def _committed(request: pytest.FixtureRequest) -> bool:
+    """Whether the test needs committed data that other connections see (module docstring)."""
+    return request.node.get_closest_marker("committed_db") is not None or bool(
+        {"committed_db", "config_factory"} & set(request.fixturenames)
+    )
+
+
 @pytest.fixture
-def config_factory(test_root: Path, database_url: str) -> Callable[..., Any]:
+def committed_db(database_url: str) -> Iterator[str]:
+    """Commits are real and seen by every connection (live servers, threads, subprocesses, a
+    second app); the tables are emptied afterwards. Also ``@pytest.mark.committed_db``."""
+    yield database_url
+    _empty_tables(database_url)
+
+
+def _empty_tables(database_url: str) -> None:
+    from app.db import make_engine
+
+    engine = make_engine(database_url, pooled=False)
+    try:
+        databases.empty_tables(engine)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def config_factory(test_root: Path, database_url: str, committed_db: str) -> Callable[..., Any]:
+    """Settings for a test's own app (``create_app(config_factory(**overrides))``); such tests
+    run on committed data, since a second app is a second user of the database."""
     return lambda **overrides: make_config(test_root, database_url, **overrides)
 
 
@@ -171,17 +154,104 @@ class IsolatedClient(FlaskClient):
             return super().open(*args, **kwargs)
 
 
+class SharedApp:
+    """One app per test process, built on first use and again only when another app was built
+    since (a test's own ``create_app`` re-binds the process-wide extensions: the database,
+    limiter, OAuth registry). Each test gets it with the settings it was built with, an empty
+    blob store of its own, and empty per-app caches and counters."""
+
+    def __init__(self, test_root: Path, database_url: str) -> None:
+        self.test_root = test_root
+        self.database_url = database_url
+        self.app: Flask | None = None
+        self.config: dict[str, Any] = {}
+
+    def _current(self) -> bool:
+        from app.extensions import db, oauth
+
+        return self.app is not None and oauth.app is self.app and db.engine is self.engine
+
+    def get(self, own: bool = False) -> Flask:
+        """The shared app, or with ``own`` a new one for this test only (it adds routes)."""
+        from app import create_app
+        from app.extensions import db
+
+        if own:
+            application = create_app(make_config(self.test_root, self.database_url))
+            application.test_client_class = IsolatedClient
+            return application
+        if not self._current():
+            self.app = create_app(make_config(self.test_root, self.database_url))
+            self.app.test_client_class = IsolatedClient
+            self.config = dict(self.app.config)
+            self.engine = db.engine
+        assert self.app is not None
+        self.reset(self.app)
+        return self.app
+
+    def reset(self, app: Flask) -> None:
+        from app.extensions import limiter
+        from app.files import services as files
+
+        app.config.clear()
+        app.config.update(self.config)
+        app.config["STORAGE_URL"] = f"file://{self.test_root / 'blobs' / secrets.token_hex(6)}"
+        files.init_app(app)
+        for cache in ("pax_fragments", "pax_chrome"):
+            app.extensions[cache].clear()
+        app.extensions.pop("pax_login_failures", None)
+        limiter.enabled = app.config["RATELIMIT_ENABLED"]
+        limiter._storage_dead = False
+        if limiter.enabled:
+            limiter.reset()
+
+
+@pytest.fixture(scope="session")
+def shared_app(test_root: Path, database_url: str) -> SharedApp:
+    return SharedApp(test_root, database_url)
+
+
+@contextmanager
+def rolled_back(database: Any) -> Iterator[Any]:
+    """Every session made while this is open, the request's scoped one and any other made from
+    the app's sessionmaker, joins one connection whose outer transaction is rolled back at the
+    end: a session's commit releases a SAVEPOINT (indico's fixtures do the same)."""
+    factory = database.session.session_factory
+    settings = dict(factory.kw)
+    connection = database.engine.connect()
+    outer = connection.begin()
+    if connection.dialect.name == "sqlite":
+        # pysqlite begins a transaction only before a write; without BEGIN, releasing the first
+        # SAVEPOINT would commit.
+        connection.exec_driver_sql("BEGIN")
+    database.session.remove()
+    factory.configure(bind=connection, join_transaction_mode="create_savepoint")
+    try:
+        yield connection
+    finally:
+        database.session.remove()
+        factory.kw.clear()
+        factory.kw.update(settings)
+        outer.rollback()
+        connection.close()
+
+
 @pytest.fixture
-def app(config_factory: Callable[..., Any]) -> Iterator[Flask]:
-    from app import create_app
+def app(request: pytest.FixtureRequest, shared_app: SharedApp) -> Iterator[Flask]:
+    """The process's app, in a transaction rolled back after the test; with ``committed_db``
+    (marker or fixture) its commits are real and the tables are emptied after the test."""
     from app.extensions import db
 
-    application = create_app(config_factory())
-    application.test_client_class = IsolatedClient
+    application = shared_app.get(own=request.node.get_closest_marker("own_app") is not None)
     with application.app_context():
-        yield application
-        db.session.remove()
-    databases.empty_tables(db.engine)
+        if _committed(request):
+            yield application
+            db.session.remove()
+        else:
+            with rolled_back(db):
+                yield application
+    if _committed(request):
+        _empty_tables(shared_app.database_url)
 
 
 @pytest.fixture
@@ -385,17 +455,13 @@ def storage_settings(request: pytest.FixtureRequest, test_root: Path) -> dict[st
 
 
 @pytest.fixture
-def files_app(config_factory: Callable[..., Any], storage_settings: dict[str, Any]) -> Iterator[Flask]:
+def files_app(app: Flask, storage_settings: dict[str, Any]) -> Flask:
     """The app on each blob store backend."""
-    from app import create_app
-    from app.extensions import db
+    from app.files import services as files
 
-    application = create_app(config_factory(**storage_settings))
-    application.test_client_class = IsolatedClient
-    with application.app_context():
-        yield application
-        db.session.remove()
-    databases.empty_tables(db.engine)
+    app.config.update(storage_settings)
+    files.init_app(app)
+    return app
 
 
 def pytest_report_header(config: pytest.Config) -> str:

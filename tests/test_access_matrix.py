@@ -2,12 +2,34 @@
 
 A route added without an entry in ``ACCESS`` fails ``test_every_route_has_an_access_rule``, so
 no page can ship without someone deciding who may reach it.
+
+Each route has an access class (``ACCESS``), and ``_expected(class, role)`` gives the answer
+each of the nine roles gets: ok, login (redirect to sign-in), unauthorized (401), denied (403 or
+404), not_found, or no server error. The matrix is asserted on two levels:
+
+- ``test_policy_answers_each_role_as_its_access_class_says``: for every role and every access
+  class, the policy decides as ``_expected`` says, on the same sample world the HTTP cases use.
+  ``POLICY_CHECKS`` names the ``policy.can`` actions the class's routes ask (the routes call
+  them through ``authorize``, ``can`` and the ``*_or_404`` helpers); an active role must get
+  every one of them exactly when it expects ok, and must see the sample cluster, post, meeting,
+  meeting document and workplan item through the ``visible_*`` expressions. An inactive role
+  (anonymous, pending, suspended) is refused by every action and every ``visible_*``
+  expression, its session is not loaded (login) and its token is not resolved (unauthorized).
+- ``test_route_answers_each_role_as_its_rule_says``: over HTTP, every route and method gets one
+  request per distinct expected answer (so each route is still seen to answer ok, login,
+  unauthorized or denied where its rule says it can). The role asked for an answer rotates
+  through the roles that share it from route to route (``_http_cases``), so across the routes of
+  an access class every role is still asked over HTTP too. Routes whose answer does not depend
+  on a policy decision (public, guest, not_found, link_owner) are still asked as every role.
+
+Before this split every route was asked over HTTP as all nine roles; every (role, route) pair
+asserted then is asserted now, over HTTP or through the policy predicate its route uses.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -191,7 +213,9 @@ class World:
     def provider(self) -> int:
         from app.auth.sso import add_provider
 
-        return add_provider(self.org, "Org SSO", "http://127.0.0.1:9", "pax", "secret").id
+        if not hasattr(self, "_provider"):
+            self._provider = add_provider(self.org, "Org SSO", "http://127.0.0.1:9", "pax", "secret")
+        return self._provider.id
 
     def invitation(self) -> int:
         """An open invitation into the sample organisation, sent by its focal point."""
@@ -367,8 +391,29 @@ def _expected(access: str, role: str) -> str:
     raise AssertionError(f"unknown access class {access}")
 
 
-@pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize("cell", CELLS, ids=lambda c: f"{c.method} {c.rule}")
+#: Access classes whose answer no policy decision gives (anyone reaches them, or nobody does by
+#: the sample address): their routes are asked as every role over HTTP.
+WITHOUT_POLICY = {"public", "guest", "not_found", "link_owner"}
+
+
+def _http_cases() -> Iterator[tuple[Cell, str]]:
+    """Each route with one role per answer it gives, rotating through the roles that share it."""
+    for index, cell in enumerate(CELLS):
+        access = ACCESS.get(cell.endpoint, "public")
+        if access in WITHOUT_POLICY:
+            yield from ((cell, role) for role in ROLES)
+            continue
+        by_answer: dict[str, list[str]] = {}
+        for role in ROLES:
+            by_answer.setdefault(_expected(access, role), []).append(role)
+        for roles in by_answer.values():
+            yield cell, roles[index % len(roles)]
+
+
+HTTP_CASES = list(_http_cases())
+
+
+@pytest.mark.parametrize(("cell", "role"), HTTP_CASES, ids=[f"{c.method} {c.rule}-{r}" for c, r in HTTP_CASES])
 def test_route_answers_each_role_as_its_rule_says(cell, role, app, make):
     from app.auth.tokens import create_token
     from tests.conftest import csrf_token_from, sign_in
@@ -423,3 +468,157 @@ def test_route_answers_each_role_as_its_rule_says(cell, role, app, make):
         assert status == 401, where
     elif expected == "not_found":
         assert status == 404, where
+
+
+# --- the same matrix, asked of the policy --------------------------------------------------------
+
+#: The ``policy.can`` actions the routes of each access class ask, with the sample object they
+#: are asked about (``World.target``); ``token_<class>`` asks the same through the API.
+POLICY_CHECKS: dict[str, list[tuple[str, str | None]]] = {
+    "signed_in": [("view_dashboard", None), ("view_cluster", "cluster"), ("manage_own_account", None)],
+    "token": [("view_cluster", "cluster")],
+    "admin": [
+        ("administer", None),
+        ("manage_organisations", None),
+        ("manage_identity_providers", None),
+        ("manage_memberships", "colleague"),
+        ("view_users", "colleague"),
+        ("suspend_user", "colleague"),
+        ("reactivate_user", "colleague"),
+        ("erase_user", "colleague"),
+        ("change_role", "colleague"),
+        ("reset_mfa", "colleague"),
+        ("send_password_reset", "colleague"),
+        ("set_focal_point", "colleague"),
+    ],
+    "approver": [
+        ("view_approvals", None),
+        ("approve_user", "pending_user"),
+        ("invite_users", None),
+        ("invite_users", "org"),
+        ("manage_invitation", "invitation"),
+    ],
+    "focal_point": [
+        ("manage_org_sign_in", None),
+        ("confirm_mfa_exemption", "provider"),
+        ("decide_identity_link", "link_request"),
+    ],
+    "contributor": [("create_post", "cluster")],
+    "commenter": [("comment_post", "post")],
+    "post_editor": [("edit_post", "post"), ("delete_post", "post"), ("attach_file", "post")],
+    "curator": [("manage_workplan", None)],
+    "workplan_updater": [("update_workplan_item", "item")],
+    "meeting_scheduler": [("open_meeting_form", None), ("schedule_meeting", "cluster")],
+    "meeting_preparer": [("edit_meeting", "meeting"), ("add_meeting_document", "meeting")],
+    "meeting_deleter": [("delete_meeting", "meeting")],
+    "document_remover": [("remove_meeting_document", "document")],
+    "audit_viewer": [("view_audit", None)],
+}
+POLICY_CHECKS["token_editor"] = POLICY_CHECKS["post_editor"]
+for _name in CURATION_ROLES:
+    POLICY_CHECKS[f"token_{_name}"] = POLICY_CHECKS[_name]
+
+
+def test_every_access_class_has_policy_checks():
+    classes = set(ACCESS.values()) - WITHOUT_POLICY
+    assert sorted(classes - set(POLICY_CHECKS)) == []
+
+
+def _target(world: World, name: str | None):  # type: ignore[no-untyped-def]
+    from app.auth.models import IdentityLinkRequest, IdentityProvider
+    from app.auth.onboarding_models import Invitation
+    from app.clusters.models import Cluster, Post
+    from app.meetings.models import Meeting, MeetingDocument
+    from app.workplan.models import WorkplanItem
+
+    if name is None:
+        return None
+    if not hasattr(world, "_targets"):
+        world.workplan_and_meeting("year")
+        world._targets = {
+            "cluster": db.session.scalar(sa.select(Cluster).where(Cluster.slug == "policy")),
+            "org": world.org,
+            "colleague": world.colleague,
+            "pending_user": db.session.get(User, world.pending_user()),
+            "invitation": db.session.get(Invitation, world.invitation()),
+            "provider": db.session.get(IdentityProvider, world.provider()),
+            "link_request": db.session.get(IdentityLinkRequest, world.link_request()),
+            "post": db.session.get(Post, world.post()),
+            "item": db.session.get(WorkplanItem, world.item.id),
+            "meeting": db.session.get(Meeting, world.meeting.id),
+            "document": db.session.get(MeetingDocument, world.document.id),
+        }
+        db.session.commit()
+    return world._targets[name]
+
+
+def _sees_the_samples(world: World, user) -> dict[str, bool]:  # type: ignore[no-untyped-def]
+    """Whether ``user`` finds each sample object through its ``visible_*`` expression."""
+    from app import policy
+    from app.clusters.models import Cluster, Post
+    from app.meetings.models import Meeting, MeetingDocument
+    from app.workplan.models import WorkplanItem
+
+    def found(stmt: sa.Select) -> bool:
+        return db.session.scalar(stmt) is not None
+
+    document = _target(world, "document")
+    return {
+        "cluster": found(sa.select(Cluster.id).where(Cluster.slug == "policy", policy.visible_clusters(user))),
+        "post": found(sa.select(Post.id).where(Post.id == _target(world, "post").id, policy.visible_posts(user))),
+        "meeting": found(
+            sa.select(Meeting.id).where(Meeting.id == _target(world, "meeting").id, policy.visible_meetings(user))
+        ),
+        "document": found(
+            sa.select(MeetingDocument.id)
+            .join(Meeting, Meeting.id == MeetingDocument.meeting_id)
+            .where(MeetingDocument.id == document.id, policy.visible_meeting_documents(user))
+        ),
+        "item": found(
+            sa.select(WorkplanItem.id).where(
+                WorkplanItem.id == _target(world, "item").id, policy.visible_workplan_items(user)
+            )
+        ),
+    }
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_policy_answers_each_role_as_its_access_class_says(role, app, make):
+    """Every (access class, role) pair of the matrix, asked of ``policy.can`` and ``visible_*``."""
+    from app import policy
+    from app.auth.sessions import AnonymousUser
+    from app.auth.tokens import create_token, resolve_token
+
+    world = World(make, app)
+    secret = None
+    if role == "anonymous":
+        user = AnonymousUser()
+    else:
+        user = world.account(role)
+        _token, secret = create_token(user, "matrix", "write", 30)
+        if role in ("pending", "suspended"):
+            user.status = UserStatus(role)
+        db.session.commit()
+    samples = _sees_the_samples(world, user)
+    resolved = resolve_token(secret) if secret else None
+    wrong: list[str] = []
+    if role in ACTIVE:
+        wrong += [f"does not see the sample {name}" for name, seen in samples.items() if not seen]
+        if not user.is_active:
+            wrong.append("its session would not be loaded")
+        if resolved is None or resolved.user_id != user.id:
+            wrong.append("its token is not resolved")
+    else:
+        wrong += [f"sees the sample {name}" for name, seen in samples.items() if seen]
+        if getattr(user, "is_active", False):
+            wrong.append("its session would be loaded")
+        if resolved is not None:
+            wrong.append("its token is resolved")
+    for access in sorted(set(ACCESS.values()) - WITHOUT_POLICY):
+        expected = _expected(access, role)
+        assert expected in ("ok", "denied", "login", "unauthorized"), (access, role, expected)
+        for action, target_name in POLICY_CHECKS[access]:
+            allowed = policy.can(user, action, _target(world, target_name))
+            if allowed != (expected == "ok"):
+                wrong.append(f"{access}: can({action}, {target_name}) is {allowed}, expected {expected}")
+    assert wrong == [], f"{role}: {wrong}"

@@ -28,6 +28,8 @@ from tests.support.browser import CHROMIUM_ARGS, chromium_path, live_server
 
 pytestmark = [
     pytest.mark.browser,
+    pytest.mark.committed_db,
+    pytest.mark.slow,
     pytest.mark.skipif(
         databases.backend() == "postgresql", reason="pages do not depend on the database: run once, in the SQLite half"
     ),

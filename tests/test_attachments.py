@@ -443,6 +443,7 @@ def _damage(attachment_id: int, offset: int) -> None:
         writer.write(bytes(raw))
 
 
+@pytest.mark.committed_db
 def test_damaged_first_segment_is_a_clear_error_and_an_audit_event(client, author, post) -> None:
     headers = bearer(author)
     attachment_id = api_upload(client, post.id, b"secret text " * 100, "t.txt", headers).get_json()["id"]

@@ -27,6 +27,8 @@ EVENTS = AuditEvent.__table__
 HEAD = AuditChainHead.__table__
 postgresql_only = pytest.mark.skipif(backend() != "postgresql", reason="roles and triggers are PostgreSQL's")
 sqlite_only = pytest.mark.skipif(backend() != "sqlite", reason="the SQLite refusal")
+# ``audit verify``, the triggers' refusals and the app role read and write on connections of their own.
+pytestmark = pytest.mark.committed_db
 
 
 @contextlib.contextmanager

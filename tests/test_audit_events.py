@@ -39,6 +39,7 @@ def events(**where: Any) -> list[AuditEvent]:
     return list(db.session.scalars(stmt))
 
 
+@pytest.mark.committed_db
 def test_a_whole_flow_is_recorded_without_a_secret_or_a_word_of_content(app, client, make, runner):
     from app.auth.tokens import create_token
 

@@ -12,7 +12,7 @@ from tests.support.browser import CHROMIUM_ARGS, chromium_path, live_server
 
 OUTPUT = Path(__file__).resolve().parent.parent / "test-output"
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.committed_db, pytest.mark.slow]
 
 
 @pytest.fixture

@@ -236,6 +236,7 @@ def test_demo_accounts_sign_in(runner, client):
     assert login(client, "anna.peeters@portofantwerpbruges.example", DEMO_PASSWORD).status_code == 302
 
 
+@pytest.mark.slow
 def test_pax_console_script_runs_the_same_commands(test_root, database_url):
     pax = Path(sys.executable).with_name("pax")
     assert pax.exists(), "the pax console script is not installed"

@@ -396,6 +396,7 @@ def _race(monkeypatch: Any, calls: list[Any]) -> list[Any]:
 
 
 @pytest.mark.timeout(120)
+@pytest.mark.committed_db
 def test_simultaneous_api_saves_give_one_success_and_one_409(make, organiser, curator, app, monkeypatch):
     for url, headers, _change in _api_cases(make, organiser, curator):
         clients = [app.test_client(), app.test_client()]
@@ -419,6 +420,7 @@ def test_simultaneous_api_saves_give_one_success_and_one_409(make, organiser, cu
 
 
 @pytest.mark.timeout(120)
+@pytest.mark.committed_db
 def test_simultaneous_page_saves_of_a_post_give_one_success_and_one_409(make, app, new_client, monkeypatch):
     """The case that used to be a 500: two saves of the same post at the same moment collided on
     the unique (post, version) index of its history."""
@@ -443,6 +445,7 @@ def test_simultaneous_page_saves_of_a_post_give_one_success_and_one_409(make, ap
 
 
 @pytest.mark.timeout(120)
+@pytest.mark.committed_db
 def test_simultaneous_service_saves_of_every_editable_type_never_lose_a_change(
     make, organiser, curator, app, monkeypatch
 ):

@@ -249,6 +249,8 @@ def test_store_unavailable_during_upload_is_a_clear_error_and_stores_nothing(
 
 @sqlite_half
 @pytest.mark.timeout(120)
+@pytest.mark.committed_db
+@pytest.mark.slow
 def test_process_killed_mid_upload_leaves_no_visible_record_and_sweep_removes_the_partial(
     app: Any, make: Any, runner: Any, database_url: str, tmp_path: Path
 ) -> None:
@@ -325,6 +327,7 @@ def test_process_killed_mid_upload_leaves_no_visible_record_and_sweep_removes_th
 
 @sqlite_half
 @pytest.mark.timeout(120)
+@pytest.mark.slow
 def test_redis_down_sign_in_and_api_keep_working_on_in_process_limits_and_recover(
     config_factory: Any, make: Any, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -21,6 +21,8 @@ OUTPUT = Path(__file__).resolve().parent.parent / "test-output" / "journeys"
 
 pytestmark = [
     pytest.mark.browser,
+    pytest.mark.committed_db,
+    pytest.mark.slow,
     pytest.mark.skipif(databases.backend() == "postgresql", reason="browser journeys run once, in the SQLite half"),
 ]
 

@@ -34,6 +34,8 @@ PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 
 pytestmark = [
     pytest.mark.browser,
+    pytest.mark.committed_db,
+    pytest.mark.slow,
     pytest.mark.skipif(databases.backend() == "postgresql", reason="browser journeys run once, in the SQLite half"),
 ]
 

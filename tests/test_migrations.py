@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -13,6 +14,7 @@ from tests.support import databases
 CLUSTER_SLUGS = ["operational-cooperation", "infiltration-corruption", "policy", "innovation"]
 
 
+@pytest.mark.slow
 def test_upgrade_to_head_then_downgrade_to_base(test_root):
     with databases.fresh_database(test_root, "updown") as url:
         databases.upgrade(url, "head")
@@ -50,6 +52,7 @@ def test_every_migration_is_date_prefixed():
     assert all(name[:8].isdigit() and name[8] == "_" for name in names)
 
 
+@pytest.mark.slow
 def test_upgrades_keep_existing_rows(test_root):
     """Rows written under the first revision survive every later migration (SQLite rebuilds tables)."""
     from alembic.script import ScriptDirectory

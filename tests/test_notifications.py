@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
@@ -179,6 +180,7 @@ def test_overdue_items_notify_lead_focal_points_and_coordinators_once(make, runn
 # --- accounts --------------------------------------------------------------------------------------
 
 
+@pytest.mark.committed_db
 def test_pending_account_tells_approvers_and_approval_tells_the_person(make, client, login_as):
     from app.auth.sso import add_provider, resolve_sso_user
 
@@ -212,6 +214,7 @@ def test_pending_account_tells_approvers_and_approval_tells_the_person(make, cli
 # --- the in-portal list ----------------------------------------------------------------------------
 
 
+@pytest.mark.committed_db
 def test_list_shows_titles_only_while_visible_and_marks_read(make, client, login_as, new_client):
     from app.clusters.services import edit_post
     from app.clusters.validation import parse_post
@@ -256,6 +259,7 @@ def test_list_shows_titles_only_while_visible_and_marks_read(make, client, login
     assert all(n.read_at is not None for n in told(reader, "post.new"))
 
 
+@pytest.mark.committed_db
 def test_settings_and_follow_control_save_subscriptions(make, client, login_as):
     member = make.user(clusters={CLUSTER: "reader"})
     login_as(member)

@@ -167,6 +167,7 @@ def test_outbox_commands(app, make, runner, smtp):
 
 
 @pytest.mark.timeout(120)
+@pytest.mark.committed_db
 def test_overlapping_runs_deliver_each_message_exactly_once(app, make, smtp, monkeypatch):
     """Two ``outbox send`` runs at once (a slow scheduler overlapping the next tick) pick the same
     due messages; each message is claimed by exactly one of them and delivered once."""
@@ -220,6 +221,7 @@ def test_overlapping_runs_deliver_each_message_exactly_once(app, make, smtp, mon
     assert len(smtp.inbox) == 5
 
 
+@pytest.mark.committed_db
 def test_a_run_that_died_after_claiming_leaves_a_claim_that_expires(make, smtp):
     """A claim protects a message only for its lease: a run killed after claiming does not make
     the message undeliverable for good."""

@@ -435,6 +435,7 @@ def _damage(document: MeetingDocument, offset: int | None) -> None:
 
 
 @pytest.mark.parametrize("offset", [crypto.HEADER_SIZE + 3, 2, None], ids=["segment", "header", "missing"])
+@pytest.mark.committed_db
 def test_a_damaged_document_is_a_clean_error_before_any_byte(client, world, new_client, offset) -> None:
     _damage(world.docs["amber"], offset)
     answer = api_pack(client, world.meeting.id, world.member)

@@ -76,6 +76,7 @@ def error_app(app):
     return app
 
 
+@pytest.mark.own_app
 @pytest.mark.parametrize("code", ERROR_CODES)
 def test_error_pages_are_html_in_the_portal_style(error_app, code, caplog):
     client = error_app.test_client()
@@ -89,6 +90,7 @@ def test_error_pages_are_html_in_the_portal_style(error_app, code, caplog):
     assert "Traceback" not in text
 
 
+@pytest.mark.own_app
 @pytest.mark.parametrize("code", ERROR_CODES)
 def test_api_errors_are_uniform_json(error_app, code):
     client = error_app.test_client()

@@ -122,6 +122,7 @@ def erase_page(browser: Any, user_id: int) -> str:
     return page.get_data(as_text=True)
 
 
+@pytest.mark.committed_db
 def test_erasure_removes_every_way_in_and_keeps_the_organisations_post(departed, make, new_client, app):
     from app.api.posts import post_summary_json
     from app.auth.sso import resolve_sso_user

@@ -583,7 +583,9 @@ def test_a_feed_page_costs_the_same_statements_however_many_posts(app, client, m
     statements: list[str] = []
 
     def count(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
-        statements.append(statement)
+        # The test's transaction wraps each request's in a SAVEPOINT; a server has none.
+        if "SAVEPOINT" not in statement:
+            statements.append(statement)
 
     def cost() -> int:
         statements.clear()

@@ -28,6 +28,7 @@ from tests.support import gunicorn as gunicorn_support
 from tests.support.gunicorn import Gunicorn
 
 pytestmark = [
+    pytest.mark.slow,
     pytest.mark.skipif(databases.backend() == "sqlite", reason="app servers share PostgreSQL, not SQLite"),
     pytest.mark.timeout(180),
 ]

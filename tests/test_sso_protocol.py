@@ -474,6 +474,7 @@ def test_session_sso_columns_are_empty_for_password_sign_ins(client, make, db_se
 # --- two app servers ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_backchannel_logout_ends_a_live_session_on_two_app_servers(tmp_path, idp, capsys):
     """A company offboards an employee: signing them out at the provider ends their PAX session on
     every app server, since sessions live in the shared database. Prints how long it took."""

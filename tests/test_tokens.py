@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from app.auth.models import ApiToken
@@ -104,6 +105,7 @@ def test_token_of_a_suspended_user_stops_working(client, make, db_session):
     assert api_me(client, secret).status_code == 401
 
 
+@pytest.mark.own_app
 def test_read_token_cannot_write(app, client, make, db_session):
     from app.api.auth import token_required
     from app.auth.tokens import create_token
