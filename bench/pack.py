@@ -34,7 +34,6 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,6 +43,7 @@ if __package__ in (None, ""):
     # Run as a script (``python bench/pack.py``): make the project importable.
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from app.files.pipeline import grouped
 from bench.crypto import (
     HTTP_CHUNK,
     MIB,
@@ -165,20 +165,6 @@ def store_meeting(env: dict[str, str], documents: list[tuple[Path, str]]) -> int
 # --- the baseline server -----------------------------------------------------------------------------
 
 
-def regrouped(pieces: Iterator[bytes], size: int = HTTP_CHUNK) -> Iterator[bytes]:
-    """``pieces`` joined into ``size`` writes, as ``app.files.http.decrypted_ahead`` sends the portal's."""
-    pending: list[bytes] = []
-    held = 0
-    for piece in pieces:
-        pending.append(piece)
-        held += len(piece)
-        if held >= size:
-            yield b"".join(pending)
-            pending, held = [], 0
-    if pending:
-        yield b"".join(pending)
-
-
 def plain_app() -> Flask:
     """The same plaintext files zipped with zipstream-ng as they are read, with no encryption.
 
@@ -203,7 +189,7 @@ def plain_app() -> Flask:
         stream.add(base64.b64encode(os.urandom(64)), "manifest.sig")
         for path in sorted(folder.iterdir()):
             stream.add_path(str(path), path.name)
-        response = Response(regrouped(iter(stream)), mimetype="application/zip", direct_passthrough=True)
+        response = Response(grouped(iter(stream), HTTP_CHUNK), mimetype="application/zip", direct_passthrough=True)
         response.headers["Content-Length"] = str(len(stream))
         return response
 

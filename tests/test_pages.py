@@ -154,7 +154,7 @@ def test_no_hsts_on_local_runs(client):
 
 
 def test_the_header_is_each_readers_own_and_its_sign_out_works(client, make, login_as, new_client):
-    """The signed-in header is rendered once per set of values it shows (app/fragments.py): a
+    """The signed-in header is rendered once per set of values it shows (app/htmlcache/fragments.py): a
     second reader of the same page gets their own name and role, a renamed account shows the new
     name, and the sign-out form carries the request's own CSRF token."""
     import re

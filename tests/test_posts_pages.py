@@ -557,7 +557,7 @@ def test_odd_input_is_refused_plainly_never_a_server_error(client, make, login_a
 
 
 def test_a_feed_card_changes_when_its_post_or_organisation_does(client, make, login_as):
-    """Cards are rendered once per version (app/fragments.py): an edit or a renamed organisation
+    """Cards are rendered once per version (app/htmlcache/fragments.py): an edit or a renamed organisation
     must show at once, in the feed and on the dashboard."""
     author = make.user(clusters={"policy": "contributor"})
     post = publish(author, title="Seal audit", tlp="GREEN", tags=["seals"])

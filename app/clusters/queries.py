@@ -215,7 +215,7 @@ def posts_by_ids(ids: list[int], details: bool = False) -> list[Post]:
     return [rows[i] for i in ids if i in rows]
 
 
-#: What a rendered card (``pax.post_item`` via app/fragments.py) depends on: the post's identity,
+#: What a rendered card (``pax.post_item`` via app/htmlcache/fragments.py) depends on: the post's identity,
 #: version and timestamps (an edit bumps them) and every related value the card prints, each as
 #: its path on a loaded post and the column a list query reads it from.
 _CARD_FIELDS = (

@@ -70,7 +70,7 @@ class Pipe(Generic[T]):
             yield item
 
 
-def _grouped(chunks: Iterable[bytes], size: int) -> Iterator[bytes]:
+def grouped(chunks: Iterable[bytes], size: int) -> Iterator[bytes]:
     """``chunks`` joined into pieces of at least ``size`` bytes (the last may be smaller)."""
     pending: list[bytes] = []
     held = 0
@@ -95,7 +95,7 @@ def ahead(chunks: Iterator[bytes], group_size: int, depth: int, name: str) -> It
 
     def produce() -> None:
         try:
-            for piece in _grouped(chunks, group_size):
+            for piece in grouped(chunks, group_size):
                 if not pipe.send(piece):
                     return
             pipe.close()
