@@ -12,6 +12,10 @@ import sqlalchemy as sa
 
 from tests.conftest import TEST_PASSWORD, login
 
+# The probe views are routes of their own, and what is kept or dropped is read back as another
+# request would see it: committed, not inside the test's rolled-back transaction.
+pytestmark = [pytest.mark.own_app, pytest.mark.committed_db]
+
 ORIGINAL = "Probe Organisation"
 CHANGED = "Changed by a refused request"
 
