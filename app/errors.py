@@ -137,102 +137,116 @@ FALLBACK_PAGE = """<!DOCTYPE html>
 
 
 def register(app: Flask) -> None:
-    @app.errorhandler(ApiError)
-    def handle_api_error(error: ApiError) -> Response:
-        response = json_error(error.status, error.message, error.fields, error.code)
-        if error.status == 401:
-            response.headers["WWW-Authenticate"] = 'Bearer realm="PAX API"'
-        return response
-
-    @app.errorhandler(CSRFError)
-    def handle_csrf(error: CSRFError) -> Response:
-        detail = "Your form expired or was not sent from this portal. Go back, reload the page and try again."
-        if wants_json():
-            return json_error(400, detail, code="csrf_failed")
-        return error_page(400, detail)
-
-    @app.errorhandler(HTTPException)
-    def handle_http(error: HTTPException) -> Response:
-        status = error.code or 500
-        if status < 400:
-            return error.get_response()
-        # 404 and 405 always use our own words: an unknown route and a hidden item must look alike.
-        detail = None if status in (404, 405, 500) else _plain_description(error)
-        if status == 429:
-            detail = _rate_limit_detail(error)
-        if wants_json():
-            response = json_error(status, detail or MESSAGES.get(status, MESSAGES[500])[2])
-        else:
-            response = error_page(status, detail)
-        for header in ("Allow", "Retry-After"):
-            if header in error.get_headers():
-                value = dict(error.get_headers()).get(header)
-                if value:
-                    response.headers[header] = value
-        if status == 429:
-            response.headers.setdefault("Retry-After", str(_retry_after_seconds()))
-        return response
-
-    @app.errorhandler(Refusal)
-    def handle_refusal(error: Refusal) -> Response:
-        """A service refused the action to someone who may see the thing (403). Pages use the
-        portal's own words, as for any 403; the API body carries the service's reason."""
-        if wants_json():
-            return json_error(403, str(error) or MESSAGES[403][2])
-        return error_page(403)
-
-    @app.errorhandler(ValidationError)
-    def handle_validation(error: ValidationError) -> Response:
-        """Input a service refused, where no form shows it again: 422 with each field's message."""
-        if wants_json():
-            return json_error(422, MESSAGES[422][2], error.fields)
-        return error_page(422, " ".join(error.fields.values()) or None)
-
-    @app.errorhandler(StaleEdit)
-    def handle_stale_edit(error: StaleEdit) -> Response:
-        """A save that lost to another one made at the same time (the views that show a form
-        catch ``StaleEdit`` themselves, to keep what the member typed)."""
-        if wants_json():
-            return json_error(409, str(error), code="edit_conflict")
-        return error_page(409, STALE_PAGE_SHORT.format(what=error.what))
-
-    @app.errorhandler(StaleDataError)
-    def handle_stale_data(_error: StaleDataError) -> Response:
-        """A versioned row changed under a flush that no service claimed first: still a conflict."""
-        message = "Someone else changed this at the same time; nothing of yours was saved. Reload and try again."
-        if wants_json():
-            return json_error(409, message, code="edit_conflict")
-        return error_page(409, message)
-
-    @app.errorhandler(FileUnavailable)
-    def handle_file_unavailable(error: FileUnavailable) -> Response:
-        """A stored file that cannot be served: nothing of it was sent; already logged and audited."""
-        status, code, detail = FILE_FAILURES[error.reason]
-        if wants_json():
-            return json_error(status, detail, code=code)
-        return error_page(status, detail)
-
-    @app.errorhandler(Exception)
-    def handle_unexpected(error: Exception) -> Response:
-        if _database_unavailable(error):
-            return database_unavailable(error)
-        log.exception("unhandled error on %s %s", request.method, request.url_rule or request.path)
-        if wants_json():
-            return json_error(500, MESSAGES[500][2])
-        return error_page(500)
-
+    """Answer every error the portal raises, and let the response hooks answer a database outage."""
+    for error, handler in (
+        (ApiError, handle_api_error),
+        (CSRFError, handle_csrf),
+        (HTTPException, handle_http),
+        (Refusal, handle_refusal),
+        (ValidationError, handle_validation),
+        (StaleEdit, handle_stale_edit),
+        (StaleDataError, handle_stale_data),
+        (FileUnavailable, handle_file_unavailable),
+        (Exception, handle_unexpected),
+        (InternalServerError, handle_500),
+    ):
+        app.register_error_handler(error, handler)
     guard_response_hooks(app)
 
-    @app.errorhandler(InternalServerError)
-    def handle_500(error: InternalServerError) -> Response:
-        """Also what Flask calls for an error raised outside the view (a ``before_request`` or
-        ``after_request`` hook, such as the sign-in page's): the database being down is still 503."""
-        original = getattr(error, "original_exception", None)
-        if isinstance(original, Exception) and _database_unavailable(original):
-            return database_unavailable(original)
-        if wants_json():
-            return json_error(500, MESSAGES[500][2])
-        return error_page(500)
+
+def handle_api_error(error: ApiError) -> Response:
+    response = json_error(error.status, error.message, error.fields, error.code)
+    if error.status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="PAX API"'
+    return response
+
+
+def handle_csrf(error: CSRFError) -> Response:
+    detail = "Your form expired or was not sent from this portal. Go back, reload the page and try again."
+    if wants_json():
+        return json_error(400, detail, code="csrf_failed")
+    return error_page(400, detail)
+
+
+def handle_http(error: HTTPException) -> Response:
+    status = error.code or 500
+    if status < 400:
+        return error.get_response()
+    # 404 and 405 always use our own words: an unknown route and a hidden item must look alike.
+    detail = None if status in (404, 405, 500) else _plain_description(error)
+    if status == 429:
+        detail = _rate_limit_detail(error)
+    if wants_json():
+        response = json_error(status, detail or MESSAGES.get(status, MESSAGES[500])[2])
+    else:
+        response = error_page(status, detail)
+    for header in ("Allow", "Retry-After"):
+        if header in error.get_headers():
+            value = dict(error.get_headers()).get(header)
+            if value:
+                response.headers[header] = value
+    if status == 429:
+        response.headers.setdefault("Retry-After", str(_retry_after_seconds()))
+    return response
+
+
+def handle_refusal(error: Refusal) -> Response:
+    """A service refused the action to someone who may see the thing (403). Pages use the
+    portal's own words, as for any 403; the API body carries the service's reason."""
+    if wants_json():
+        return json_error(403, str(error) or MESSAGES[403][2])
+    return error_page(403)
+
+
+def handle_validation(error: ValidationError) -> Response:
+    """Input a service refused, where no form shows it again: 422 with each field's message."""
+    if wants_json():
+        return json_error(422, MESSAGES[422][2], error.fields)
+    return error_page(422, " ".join(error.fields.values()) or None)
+
+
+def handle_stale_edit(error: StaleEdit) -> Response:
+    """A save that lost to another one made at the same time (the views that show a form
+    catch ``StaleEdit`` themselves, to keep what the member typed)."""
+    if wants_json():
+        return json_error(409, str(error), code="edit_conflict")
+    return error_page(409, STALE_PAGE_SHORT.format(what=error.what))
+
+
+def handle_stale_data(_error: StaleDataError) -> Response:
+    """A versioned row changed under a flush that no service claimed first: still a conflict."""
+    message = "Someone else changed this at the same time; nothing of yours was saved. Reload and try again."
+    if wants_json():
+        return json_error(409, message, code="edit_conflict")
+    return error_page(409, message)
+
+
+def handle_file_unavailable(error: FileUnavailable) -> Response:
+    """A stored file that cannot be served: nothing of it was sent; already logged and audited."""
+    status, code, detail = FILE_FAILURES[error.reason]
+    if wants_json():
+        return json_error(status, detail, code=code)
+    return error_page(status, detail)
+
+
+def handle_unexpected(error: Exception) -> Response:
+    if _database_unavailable(error):
+        return database_unavailable(error)
+    log.exception("unhandled error on %s %s", request.method, request.url_rule or request.path)
+    if wants_json():
+        return json_error(500, MESSAGES[500][2])
+    return error_page(500)
+
+
+def handle_500(error: InternalServerError) -> Response:
+    """Also what Flask calls for an error raised outside the view (a ``before_request`` or
+    ``after_request`` hook, such as the sign-in page's): the database being down is still 503."""
+    original = getattr(error, "original_exception", None)
+    if isinstance(original, Exception) and _database_unavailable(original):
+        return database_unavailable(original)
+    if wants_json():
+        return json_error(500, MESSAGES[500][2])
+    return error_page(500)
 
 
 STALE_PAGE_SHORT = (
