@@ -114,6 +114,67 @@ def test_postgresql_restart_fails_cleanly_and_the_same_processes_recover(tmp_pat
             assert (portal.process.pid, portal.worker_pids()) == processes, "gunicorn restarted a process"
 
 
+# --- SQLite held by another process -----------------------------------------------------------------
+
+
+@pytest.mark.skipif(databases.backend() != "sqlite", reason="about SQLite: runs in the SQLite half")
+@pytest.mark.timeout(180)
+@pytest.mark.slow
+def test_sqlite_held_by_another_process_fails_cleanly_and_the_same_processes_recover(tmp_path: Path) -> None:
+    """SQLite has no server to go down: what takes it away from the portal is another process
+    holding its write lock (a backup, an operator's ``sqlite3`` shell, a stuck job). Every request
+    that must write then answers 503 with Retry-After once the busy timeout passes, nothing half
+    written; when the lock is released the same processes write again."""
+    import sqlite3
+
+    from tests.test_api_posts import best_practice
+
+    path = tmp_path / "pax.db"
+    url = f"sqlite:///{path}"
+    databases.upgrade(url)
+    seeded = seed(tmp_path, url)
+    env = gunicorn_support.portal_env(tmp_path, url, seeded["secret_key"])
+    api = {"Authorization": f"Bearer {seeded['token']}"}
+    with gunicorn_support.running(["portal"], env, tmp_path, threads=2) as (portal,):
+        browser = requests.Session()
+        assert sign_in(browser, portal, seeded["email"], PASSWORD).status_code == 302
+        post_page = f"{portal.url}/posts/{seeded['post_id']}"
+        assert browser.get(post_page, timeout=10).status_code == 200
+        processes = (portal.process.pid, portal.worker_pids())
+
+        holder = sqlite3.connect(path, isolation_level=None)
+        holder.execute("BEGIN EXCLUSIVE")
+        try:
+            writes = (
+                (
+                    "api",
+                    lambda: requests.post(portal.url + "/api/v1/posts", json=best_practice(cluster="policy"), headers=api, timeout=30),
+                ),
+                ("sign-in", lambda: sign_in(requests.Session(), portal, seeded["email"], PASSWORD)),
+                ("AMBER read (audited)", lambda: browser.get(post_page, timeout=30)),
+            )
+            for what, write in writes:
+                started = time.monotonic()
+                answer = write()
+                assert_clean_failure(answer, time.monotonic() - started)
+                assert answer.status_code == 503, (what, answer.status_code, answer.text[:300])
+                assert answer.headers["Retry-After"] == "30", what
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+
+        created = requests.post(portal.url + "/api/v1/posts", json=best_practice(cluster="policy"), headers=api, timeout=10)
+        assert created.status_code == 201, created.text[:300]
+        assert browser.get(post_page, timeout=10).status_code == 200
+        assert sign_in(requests.Session(), portal, seeded["email"], PASSWORD).status_code == 302
+        assert (portal.process.pid, portal.worker_pids()) == processes, "gunicorn restarted a process"
+    with sqlite3.connect(path) as check:
+        titles = [
+            row[0] for row in check.execute("SELECT title FROM posts WHERE title = ?", (best_practice()["title"],))
+        ]
+    assert len(titles) == 1, "the refused post was half written, or the later one lost"
+
+
 # --- the object store unavailable during an upload -------------------------------------------------
 
 
