@@ -148,7 +148,9 @@ def test_sqlite_held_by_another_process_fails_cleanly_and_the_same_processes_rec
             writes = (
                 (
                     "api",
-                    lambda: requests.post(portal.url + "/api/v1/posts", json=best_practice(cluster="policy"), headers=api, timeout=30),
+                    lambda: requests.post(
+                        portal.url + "/api/v1/posts", json=best_practice(cluster="policy"), headers=api, timeout=30
+                    ),
                 ),
                 ("sign-in", lambda: sign_in(requests.Session(), portal, seeded["email"], PASSWORD)),
                 ("AMBER read (audited)", lambda: browser.get(post_page, timeout=30)),
@@ -163,7 +165,9 @@ def test_sqlite_held_by_another_process_fails_cleanly_and_the_same_processes_rec
             holder.execute("ROLLBACK")
             holder.close()
 
-        created = requests.post(portal.url + "/api/v1/posts", json=best_practice(cluster="policy"), headers=api, timeout=10)
+        created = requests.post(
+            portal.url + "/api/v1/posts", json=best_practice(cluster="policy"), headers=api, timeout=10
+        )
         assert created.status_code == 201, created.text[:300]
         assert browser.get(post_page, timeout=10).status_code == 200
         assert sign_in(requests.Session(), portal, seeded["email"], PASSWORD).status_code == 302
@@ -584,3 +588,64 @@ def test_damaged_blob_is_a_clean_error_before_any_byte(client: Any, make: Any, w
     assert content[:4096] not in answer.data
     page = client.get(f"/api/v1/attachments/{attachment_id}", headers={**wanted, "Accept": "text/html"})
     assert page.get_json()["error"]["code"] == "file_integrity"  # the API answers JSON whatever is asked
+
+
+@pytest.mark.committed_db
+def test_damage_in_the_middle_cuts_the_first_download_and_refuses_the_next_before_any_byte(
+    client: Any, make: Any, runner: Any
+) -> None:
+    """Damage in a middle segment of a large file shows only when the stream reaches it, after
+    the status line: that download is cut short (never bad bytes) and the file is marked
+    damaged, so the next request gets the clean error before any byte. ``storage verify`` finds
+    the same damage by itself, and clears the mark once the blob is restored from a backup."""
+    from app.clusters.models import Attachment
+    from app.extensions import db
+    from app.files import crypto
+    from app.files.services import BlobDamaged, blob_store
+    from tests.test_api_posts import bearer
+    from tests.test_posts_pages import publish
+
+    author = make.user(clusters={"policy": "contributor"})
+    post = publish(author, tlp="AMBER")
+    headers = bearer(author)
+    content = os.urandom(1_000_000).hex().encode()  # 2 MB: 31 segments, the damage after the first write
+    body = _multipart("data.txt", content, {})
+    created = client.post(
+        f"/api/v1/posts/{post.id}/attachments",
+        input_stream=io.BytesIO(body),
+        headers={**headers, "Content-Length": str(len(body))},
+        content_type="multipart/form-data; boundary=paxfault",
+    )
+    assert created.status_code == 201, created.get_json()
+    attachment_id = created.get_json()["id"]
+    url = f"/api/v1/attachments/{attachment_id}"
+    record = db.session.get(Attachment, attachment_id).file
+    reader = blob_store().open(record.blob_key)
+    original = reader.read(10**9)
+    reader.close()
+    damaged = bytearray(original)
+    damaged[crypto.HEADER_SIZE + 20 * (crypto.SEGMENT_SIZE + crypto.TAG_SIZE) + 7] ^= 0x01
+    with blob_store().writer(record.blob_key) as writer:
+        writer.write(bytes(damaged))
+
+    first = client.get(url, headers=headers, buffered=False)
+    assert first.status_code == 200 and int(first.headers["Content-Length"]) == len(content)
+    received = b""
+    with pytest.raises(BlobDamaged):
+        for piece in first.response:
+            received += piece
+    first.close()
+    assert len(received) < len(content) and content.startswith(received), "bad or extra bytes were sent"
+
+    again = client.get(url, headers=headers)
+    assert again.status_code == 500 and again.get_json()["error"]["code"] == "file_integrity"
+    assert content[:4096] not in again.data
+
+    scrub = runner.invoke(args=["storage", "verify"])
+    assert scrub.exit_code == 1 and "1 damaged" in scrub.output, scrub.output
+
+    with blob_store().writer(record.blob_key) as writer:
+        writer.write(original)
+    restored = runner.invoke(args=["storage", "verify"])
+    assert restored.exit_code == 0 and "1 restored" in restored.output, restored.output
+    assert client.get(url, headers=headers).data == content

@@ -4,7 +4,8 @@ The response starts only after ``open_file`` has checked the key, the blob's len
 and the first and last segments of the range, and after the first write (1 MiB) is decrypted:
 damage there, or anywhere in a file of up to 1 MiB, is the portal's clean error page or JSON
 body. A segment in between that fails authentication ends the stream early: the client sees a
-body shorter than its Content-Length (an error), never bad bytes.
+body shorter than its Content-Length (an error), never bad bytes; the file is marked damaged,
+so every later request for it gets the clean error before any byte (as after ``storage verify``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from flask import Response, request
 from app.audit.services import record, record_apart
 from app.files.models import StoredFile
 from app.files.pipeline import ahead
-from app.files.services import FileUnavailable, open_file
+from app.files.services import BlobDamaged, FileUnavailable, mark_damaged, open_file
 
 log = logging.getLogger("pax.files")
 
@@ -69,6 +70,8 @@ def failure(file: StoredFile, exc: FileUnavailable, actor: Any, target: tuple[st
     record_apart(
         f"file.{exc.reason}_failure", actor=actor, target=target, source=source, file_id=file.id, reason=str(exc)
     )
+    if isinstance(exc, BlobDamaged):
+        mark_damaged(file.id)
 
 
 def send_stored_file(

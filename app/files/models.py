@@ -35,6 +35,9 @@ class StoredFile(Base):
     size: Mapped[int] = mapped_column(sa.BigInteger)
     uploaded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: When a download or ``storage verify`` found the blob failing authentication: from then on
+    #: the file is refused before any byte, until ``storage verify`` finds it whole again (restored).
+    damaged_at: Mapped[datetime | None]
 
     @property
     def blob_key(self) -> str:

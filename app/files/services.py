@@ -15,7 +15,7 @@ import logging
 import secrets
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -23,6 +23,7 @@ from flask import Flask, current_app
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from app.db import utcnow
 from app.extensions import db
 from app.files import crypto
 from app.files.models import StoredFile
@@ -51,6 +52,14 @@ class FileUnavailable(Exception):
     def __init__(self, reason: str, message: str):
         super().__init__(message)
         self.reason = reason
+
+
+class BlobDamaged(FileUnavailable):
+    """The blob is there but fails authentication or has the wrong length: it stays refused
+    (``mark_damaged``) until ``storage verify`` finds it whole again."""
+
+    def __init__(self, message: str):
+        super().__init__("integrity", message)
 
 
 @dataclass(frozen=True)
@@ -220,9 +229,14 @@ def open_file(file: StoredFile, start: int = 0, stop: int | None = None) -> Open
     Everything that can be checked before the first byte is: the data key, the metadata, the
     blob's exact length and header, and the first and the last segment of the range (the last
     is where truncation and damage to the end show). A segment in between that fails
-    authentication raises ``FileUnavailable`` from the iterator, so a response streaming it is
-    cut off instead of completed with bad data.
+    authentication raises ``BlobDamaged`` from the iterator, so a response streaming it is cut
+    off instead of completed with bad data; the file is then marked damaged (``mark_damaged``),
+    and every later request is refused here, before any byte, wherever the damage sits.
     """
+    if file.damaged_at is not None:
+        raise FileUnavailable(
+            "integrity", f"The file's blob failed its integrity check on {file.damaged_at:%Y-%m-%d %H:%M} UTC."
+        )
     stop = file.size if stop is None else stop
     dek = data_key(file)
     meta = file_meta(file, dek)
@@ -237,10 +251,10 @@ def open_file(file: StoredFile, start: int = 0, stop: int | None = None) -> Open
     except StorageError as exc:
         raise FileUnavailable("storage", f"The file store cannot be read: {exc}") from None
     except crypto.IntegrityError as exc:
-        raise FileUnavailable("integrity", str(exc)) from None
+        raise BlobDamaged(str(exc)) from None
     if stored != crypto.blob_size(file.size, header.segment_size):
         reader.close()
-        raise FileUnavailable("integrity", "The file's encrypted blob has the wrong length (truncated or extended).")
+        raise BlobDamaged("The file's encrypted blob has the wrong length (truncated or extended).")
     decryptor = crypto.SegmentDecryptor(dek, bytes.fromhex(file.uuid), header, file.size)
     segment = header.segment_size
     first = start // segment
@@ -256,9 +270,12 @@ def open_file(file: StoredFile, start: int = 0, stop: int | None = None) -> Open
         opening = next(segments)
         if last > first:
             _check_segment(store, key, decryptor, last)
-    except (crypto.IntegrityError, StorageError) as exc:
+    except crypto.IntegrityError as exc:
         reader.close()
-        raise FileUnavailable("integrity" if isinstance(exc, crypto.IntegrityError) else "storage", str(exc)) from None
+        raise BlobDamaged(str(exc)) from None
+    except StorageError as exc:
+        reader.close()
+        raise FileUnavailable("storage", str(exc)) from None
 
     def plaintext() -> Iterator[bytes]:
         try:
@@ -277,7 +294,7 @@ def open_file(file: StoredFile, start: int = 0, stop: int | None = None) -> Open
                 try:
                     chunk = next(segments)
                 except crypto.IntegrityError as exc:
-                    raise FileUnavailable("integrity", str(exc)) from None
+                    raise BlobDamaged(str(exc)) from None
                 except StorageError as exc:
                     raise FileUnavailable("storage", str(exc)) from None
         finally:
@@ -327,6 +344,62 @@ def sweep(grace_seconds: int = SWEEP_GRACE_SECONDS) -> dict[str, int]:
             store.delete(key)
             orphans += 1
     return {"unfinished": unfinished, "orphans": orphans}
+
+
+def mark_damaged(file_id: int) -> None:
+    """Remember that the file's blob failed authentication: from now on it is refused before any
+    byte. Kept in a transaction of its own, as the request that found the damage fails."""
+    try:
+        with db.independent_transaction() as session:
+            session.execute(
+                sa.update(StoredFile)
+                .where(StoredFile.id == file_id, StoredFile.damaged_at.is_(None))
+                .values(damaged_at=utcnow())
+            )
+    except Exception:
+        log.exception("could not mark file %s damaged", file_id)
+
+
+@dataclass
+class VerifyResult:
+    checked: int = 0
+    damaged: list[int] = field(default_factory=list)
+    restored: list[int] = field(default_factory=list)
+    unreadable: list[int] = field(default_factory=list)
+
+
+def verify_blobs(batch_size: int = 100) -> VerifyResult:
+    """Authenticate every stored file's whole blob (a scrub): mark the damaged ones, so they are
+    refused before any byte, and clear the mark of those that verify again (restored from a
+    backup). A blob the store cannot read now (``StorageError``) is reported, not marked."""
+    result = VerifyResult()
+    last_id = 0
+    while True:
+        files = db.session.scalars(
+            sa.select(StoredFile).where(StoredFile.id > last_id).order_by(StoredFile.id).limit(batch_size)
+        ).all()
+        if not files:
+            return result
+        for file in files:
+            last_id = file.id
+            result.checked += 1
+            was_damaged, file.damaged_at = file.damaged_at, None
+            try:
+                for _chunk in open_file(file).chunks:
+                    pass
+            except BlobDamaged:
+                file.damaged_at = was_damaged or utcnow()
+                result.damaged.append(file.id)
+            except FileUnavailable as exc:
+                file.damaged_at = was_damaged
+                if exc.reason == "integrity":  # the blob is missing
+                    result.damaged.append(file.id)
+                else:
+                    result.unreadable.append(file.id)
+            else:
+                if was_damaged is not None:
+                    result.restored.append(file.id)
+        db.session.flush()
 
 
 def kek_usage() -> dict[str, int]:
