@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 
 CSP = "; ".join(
     [
@@ -54,6 +54,9 @@ def register(app: Flask) -> None:
         headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
         if not local:
             headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-        if response.mimetype == "text/html" or "Set-Cookie" in headers:
+        # Pages, API answers and files carry marked content: no cache (a proxy's, a shared
+        # computer's) may keep them. Only our static assets, the same for everyone, may be cached;
+        # a response that says otherwise on purpose (the public pack-signing key) keeps its word.
+        if request.endpoint != "static":
             headers.setdefault("Cache-Control", "no-store")
         return response

@@ -267,3 +267,16 @@ def test_a_note_that_may_not_reveal_a_hit_notifies_nobody_on_that_side(make, oth
     assert [n.target_id for n in match_notifications(police)] == [theirs.id]
     assert len(match_notifications(port)) == (0 if other_le_only else 1)
     assert len(hits(port, mine)) == (0 if other_le_only else 1)
+
+
+def test_an_empty_box_never_says_no_note_shares_the_container_when_a_hidden_one_does(make, new_client):
+    """A law-enforcement-only note shares the container but may not reveal the hit to a port
+    authority: the box says there is no match the reader may see, not that no note shares it."""
+    shared = container()
+    port = author(make, org_type="port_authority")
+    mine = note(port, [shared])
+    note(author(make), [shared], le_only=True)
+    page = new_client(port).get(f"/posts/{mine.id}").get_data(as_text=True)
+    box = page.split('id="matches"', 1)[1].split("</section>", 1)[0]
+    assert "No match that you may see" in box
+    assert "No other organisation" not in box and shared not in box

@@ -127,6 +127,22 @@ def test_security_headers_on_every_response(client):
         assert headers["Referrer-Policy"] == "same-origin"
 
 
+def test_nothing_marked_is_cacheable_only_static_assets_are(client, make):
+    """Every API answer carrying marked content (and every page) says no-store; the static
+    stylesheet may be cached, and the public pack-signing key keeps its own caching."""
+    from tests.test_api_posts import bearer
+    from tests.test_posts_pages import publish
+
+    author = make.user(clusters={"policy": "contributor"})
+    post = publish(author, tlp="AMBER")
+    headers = bearer(author)
+    for path in (f"/api/v1/posts/{post.id}", "/api/v1/posts", "/api/v1/me", "/api/v1/nope", "/api/v1/stats/seizures"):
+        answer = client.get(path, headers=headers)
+        assert answer.headers.get("Cache-Control") == "no-store", (path, answer.status_code)
+    assert "no-store" not in client.get("/static/css/pax.css").headers.get("Cache-Control", "")
+    assert "public" in client.get("/api/v1/pack-key").headers["Cache-Control"]
+
+
 def test_no_inline_script_in_pages(client, make, login_as):
     import re
 
