@@ -213,8 +213,7 @@ def log_rows(viewer: Any, found: AuditFilter, batch: int = EXPORT_BATCH) -> Iter
 
 @dataclass
 class AccessRow:
-    """One access to an item of the viewer's organisation. ``title`` and the link ids are set only
-    when the viewer may see the item; otherwise the page names it by type and number."""
+    """One access to an item of the viewer's organisation that the viewer may see."""
 
     event: AuditEvent
     actor_name: str | None
@@ -274,16 +273,19 @@ def _visible_columns(viewer: Any) -> tuple[Any, Any, Any]:
 
 
 def organisation_access_page(viewer: Any, page: int = 1, per_page: int = PER_PAGE) -> Page:
-    """Views, downloads and packs of items of ``viewer``'s organisation, newest first."""
+    """Views, downloads and packs of items of ``viewer``'s organisation that ``viewer`` may see
+    now, newest first. Who read a RED post of a colleague is that post's audience's business:
+    accesses to an item the viewer may not see are not listed, not even by number."""
+    title, post_id, meeting_id = _visible_columns(viewer)
     stmt = sa.select(AuditEvent).where(
         visible_audit_events(viewer),
         AuditEvent.target_org_id == viewer.organisation_id,
         AuditEvent.action.in_(ACCESS_ACTIONS),
+        sa.or_(post_id.is_not(None), meeting_id.is_not(None)),
     )
     total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.with_only_columns(AuditEvent.id).subquery()))
     pages = max(1, -(-(total or 0) // per_page))
     page = min(page, pages)
-    title, post_id, meeting_id = _visible_columns(viewer)
     rows = db.session.execute(
         stmt.add_columns(User.name, _ActorOrg.name, title, post_id, meeting_id)
         .outerjoin(User, User.id == AuditEvent.actor_id)
