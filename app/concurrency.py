@@ -25,6 +25,12 @@ STALE_PAGE = (
     "Check them, then save again."
 )
 STALE_API = "Someone else changed this {what} at the same time; fetch it again and resend your change."
+ORDER_CHANGED = (
+    "Someone changed the order of these {what}s meanwhile, so nothing was moved. "
+    "Look at the order as it is now, and move again if you still want to."
+)
+#: A move button drawn for an item with no neighbour on that side (``form_neighbour``).
+NO_NEIGHBOUR = (0, 0)
 
 
 def versioned(version_column: Any) -> dict[str, Any]:
@@ -38,10 +44,12 @@ def versioned(version_column: Any) -> dict[str, Any]:
 class StaleEdit(Exception):
     """A save made from a version that is no longer the item's current one (answered 409)."""
 
-    def __init__(self, item: Any, expected: int | None = None):
+    def __init__(self, item: Any, expected: int | None = None, detail: str | None = None):
         self.item = item
         self.expected = expected
         self.what = describe(item)
+        #: What a page says instead of the general message (``claim_swap``: nothing moved).
+        self.detail = detail
         super().__init__(STALE_API.format(what=self.what))
 
 
@@ -72,6 +80,49 @@ def claim(item: Any, expected: int | None = None) -> int:
     except StaleDataError:
         raise StaleEdit(item, started_from) from None
     return started_from
+
+
+def claim_swap(item: Any, other: Any, expected: int | None, neighbour: tuple[int, int] | None) -> bool:
+    """Claim both items a move swaps, or raise ``StaleEdit`` saying that the order changed.
+
+    ``expected`` is the moved item's version and ``neighbour`` the (id, version) of the item the
+    member saw on that side (``NO_NEIGHBOUR`` for none; None when the button did not say), so a
+    move from a page drawn before another move is refused rather than swapping other items than
+    the ones the member saw. The rows are claimed in id order: two moves touching the same rows
+    never wait on each other in a circle, and the second to claim one finds it changed (409).
+    Returns False, claiming nothing, when there is nothing to swap with.
+    """
+    what = describe(item)
+    try:
+        expect_version(item, expected)
+        seen = NO_NEIGHBOUR if other is None else (other.id, other.version)
+        if neighbour is not None and neighbour != seen:
+            raise StaleEdit(item, expected)
+        if other is None:
+            return False
+        for row in sorted((item, other), key=lambda r: r.id):
+            started_from = row.version
+            row.version = started_from + 1
+            try:
+                db.session.flush()
+            except StaleDataError:
+                raise StaleEdit(row, started_from) from None
+    except StaleEdit as exc:
+        raise StaleEdit(exc.item, exc.expected, detail=ORDER_CHANGED.format(what=what)) from None
+    return True
+
+
+def form_neighbour(raw: str | None) -> tuple[int, int] | None:
+    """The hidden ``neighbour`` field of a move button: ``id:version`` of the item it swaps with,
+    ``none`` when the page showed none on that side; absent is None, malformed never matches."""
+    if raw is None or raw == "":
+        return None
+    if raw == "none":
+        return NO_NEIGHBOUR
+    left, _, right = raw.partition(":")
+    if left.isascii() and left.isdigit() and right.isascii() and right.isdigit() and len(raw) < 24:
+        return int(left), int(right)
+    return (-1, -1)
 
 
 def form_version(raw: str | None) -> int | None:

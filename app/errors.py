@@ -210,7 +210,7 @@ def handle_stale_edit(error: StaleEdit) -> Response:
     catch ``StaleEdit`` themselves, to keep what the member typed)."""
     if wants_json():
         return json_error(409, str(error), code="edit_conflict")
-    return error_page(409, STALE_PAGE_SHORT.format(what=error.what))
+    return error_page(409, error.detail or STALE_PAGE_SHORT.format(what=error.what))
 
 
 def handle_stale_data(_error: StaleDataError) -> Response:

@@ -447,6 +447,12 @@ def _comment_on(user: User, post: Any) -> bool:
     return _post_in_cluster(user, post.cluster)
 
 
+def _edit_comment(user: User, comment: Any) -> bool:
+    """Only the comment's author changes its words, while they may still see it (callers load it
+    visibly, ``comment_or_404``); nobody else, not coordinators nor focal points."""
+    return isinstance(comment, Comment) and comment.author_id is not None and comment.author_id == user.id
+
+
 def _see_matches(user: User, post: Any) -> bool:
     """Who is shown an incident note's cross-match hits (callers load the note visibly): its
     author, the focal point of the author's organisation and, when that organisation is a
@@ -521,6 +527,7 @@ _RULES: dict[str, Callable[[User, Any], bool]] = {
     "delete_post": _edit_post,
     "attach_file": _edit_post,
     "comment_post": _comment_on,
+    "edit_comment": _edit_comment,
     "see_matches": _see_matches,
     # the workplan and meetings: curators, coordinators, organisers
     "manage_workplan": _curator,
@@ -612,6 +619,15 @@ def post_or_404(user: Any, post_id: int, need: str = "view") -> Post:
     """
     post = db.session.scalar(sa.select(Post).where(Post.id == post_id, visible_posts(user)))
     return _found_and_allowed(user, post, need)
+
+
+def comment_or_404(user: Any, post_id: int, comment_id: int, need: str = "view") -> Comment:
+    """Load a comment of the post ``post_id`` that the user may see (404 otherwise, as its post)
+    and, for ``need`` other than view, may act on (403)."""
+    comment = db.session.scalar(
+        sa.select(Comment).where(Comment.id == comment_id, Comment.post_id == post_id, visible_comments(user))
+    )
+    return _found_and_allowed(user, comment, need)
 
 
 def workplan_item_or_404(user: Any, item_id: int, need: str = "view") -> WorkplanItem:

@@ -56,7 +56,8 @@ ACTIVE = {"member", "coordinator", "focal_point", "curator", "admin", "auditor"}
 #: token: the API, any active account's bearer token; contributor: contributors and coordinators
 #: of the sample cluster; commenter: those plus the author's organisation; post_editor: the
 #: author's organisation's focal point (the sample post's author is not among the roles);
-#: token_editor: the same through the API.
+#: token_editor: the same through the API; comment_author: the sample comment's author, who is
+#: the sample organisation's focal point (nobody else edits a comment, coordinators included).
 ACCESS = {
     "main.landing": "public",
     "health.healthz": "public",
@@ -81,6 +82,7 @@ ACCESS = {
     "clusters.comment": "commenter",
     "clusters.edit_post": "post_editor",
     "clusters.delete_post": "post_editor",
+    "clusters.edit_comment": "comment_author",
     "account.index": "signed_in",
     "account.mfa_settings": "signed_in",
     "account.new_recovery_codes": "signed_in",
@@ -121,9 +123,11 @@ ACCESS = {
     "attachments.upload": "post_editor",
     "attachments.download": "signed_in",
     "attachments.delete": "post_editor",
+    "attachments.edit": "post_editor",
     "api.upload_attachment": "token_editor",
     "api.download_attachment": "token",
     "api.delete_attachment": "token_editor",
+    "api.update_attachment": "token_editor",
 }
 
 ACCESS.update(WORKPLAN_ACCESS)
@@ -252,6 +256,15 @@ class World:
         attachment, _meta = attach_file(self.colleague, post, "sample.txt", [b"sample text"], 10**6)
         return attachment.id
 
+    def comment(self) -> int:
+        """A comment on the sample post by the sample organisation's focal point."""
+        from app.clusters.services import add_comment
+        from app.policy import post_or_404
+
+        if not hasattr(self, "_comment"):
+            self._comment = add_comment(self.focal, post_or_404(self.focal, self.post()), "Sample comment")
+        return self._comment.id
+
     def workplan_and_meeting(self, name: str) -> int:
         if not hasattr(self, "item"):
             self._workplan_and_meeting()
@@ -333,6 +346,7 @@ class World:
             "slug": lambda: "policy",
             "post_id": self.post,
             "attachment_id": self.attachment,
+            "comment_id": self.comment,
             "path": lambda: "no-such-thing",
             "filename": lambda: "css/pax.css",
         }
@@ -384,7 +398,7 @@ def _expected(access: str, role: str) -> str:
         return "ok" if role in ("member", "coordinator") else "denied"
     if access == "commenter":
         return "ok" if role in ("member", "coordinator", "focal_point") else "denied"
-    if access == "post_editor":
+    if access in ("post_editor", "comment_author"):
         return "ok" if role == "focal_point" else "denied"
     if access in CURATION_ROLES:
         return "ok" if role in CURATION_ROLES[access] else "denied"
@@ -506,6 +520,7 @@ POLICY_CHECKS: dict[str, list[tuple[str, str | None]]] = {
     "contributor": [("create_post", "cluster")],
     "commenter": [("comment_post", "post")],
     "post_editor": [("edit_post", "post"), ("delete_post", "post"), ("attach_file", "post")],
+    "comment_author": [("edit_comment", "comment")],
     "curator": [("manage_workplan", None)],
     "workplan_updater": [("update_workplan_item", "item")],
     "meeting_scheduler": [("open_meeting_form", None), ("schedule_meeting", "cluster")],
@@ -527,7 +542,7 @@ def test_every_access_class_has_policy_checks():
 def _target(world: World, name: str | None):  # type: ignore[no-untyped-def]
     from app.auth.models import IdentityLinkRequest, IdentityProvider
     from app.auth.onboarding_models import Invitation
-    from app.clusters.models import Cluster, Post
+    from app.clusters.models import Cluster, Comment, Post
     from app.meetings.models import Meeting, MeetingDocument
     from app.workplan.models import WorkplanItem
 
@@ -544,6 +559,7 @@ def _target(world: World, name: str | None):  # type: ignore[no-untyped-def]
             "provider": db.session.get(IdentityProvider, world.provider()),
             "link_request": db.session.get(IdentityLinkRequest, world.link_request()),
             "post": db.session.get(Post, world.post()),
+            "comment": db.session.get(Comment, world.comment()),
             "item": db.session.get(WorkplanItem, world.item.id),
             "meeting": db.session.get(Meeting, world.meeting.id),
             "document": db.session.get(MeetingDocument, world.document.id),

@@ -13,9 +13,10 @@ from flask import Response, jsonify, url_for
 
 from app.api.auth import api_user, token_required
 from app.api.blueprint import bp
-from app.api.inputs import id_or_404, upload_refused
+from app.api.inputs import id_or_404, json_object, upload_refused
 from app.api.spec import (
     UPLOAD_FAILURES,
+    WRITE_BODY,
     error_answers,
     file_download,
     location_header,
@@ -24,12 +25,24 @@ from app.api.spec import (
     operation,
     path_id,
 )
-from app.clusters.attachments import attach_file, remove_attachment
+from app.clusters.attachments import (
+    MAX_DESCRIPTION,
+    attach_file,
+    details_of,
+    download_name,
+    edit_attachment_details,
+    parse_attachment_details,
+    remove_attachment,
+)
 from app.clusters.models import Attachment
+from app.errors import ApiError
+from app.etags import check_if_match, etag, with_etag
 from app.files.http import send_stored_file
-from app.files.services import FileMeta
+from app.files.services import FileMeta, FileUnavailable, file_meta
+from app.files.sniff import MAX_NAME_BYTES
 from app.files.uploads import UploadRefused, receive_upload
 from app.policy import attachment_or_404, post_or_404
+from app.validation import ValidationError
 
 
 @bp.post("/posts/<post_id>/attachments")
@@ -44,7 +57,7 @@ def upload_attachment(post_id: str) -> tuple[Response, int, dict[str, str]]:
     except UploadRefused as exc:
         raise upload_refused(exc) from None
     location = url_for("api.download_attachment", attachment_id=attachment.id)
-    return jsonify(attachment_json(attachment, meta)), 201, {"Location": location}
+    return jsonify(attachment_json(attachment, meta)), 201, {"Location": location, "ETag": etag(attachment)}
 
 
 @bp.get("/attachments/<attachment_id>")
@@ -58,6 +71,7 @@ def download_attachment(attachment_id: str) -> Response:
         target=("attachment", attachment.id),
         action="attachment.download",
         target_org=attachment.post.author_org_id,
+        filename=download_name(attachment),
     )
 
 
@@ -66,8 +80,30 @@ def download_attachment(attachment_id: str) -> Response:
 def delete_attachment(attachment_id: str) -> Response:
     user = api_user()
     attachment = attachment_or_404(user, id_or_404(attachment_id), need="attach_file")
+    check_if_match(attachment)
     remove_attachment(user, attachment)
     return Response(status=204)
+
+
+@bp.patch("/attachments/<attachment_id>")
+@token_required("write")
+def update_attachment(attachment_id: str) -> Response:
+    """Change the name a file is shown and downloaded under, or its description; ``If-Match``
+    (the ``"v<version>"`` tag of the attachment) makes it conditional: 412 when it changed since."""
+    user = api_user()
+    attachment = attachment_or_404(user, id_or_404(attachment_id), need="attach_file")
+    check_if_match(attachment)
+    try:
+        meta: FileMeta | None = file_meta(attachment.file)
+    except FileUnavailable:
+        meta = None
+    try:
+        details = parse_attachment_details(json_object(), details_of(attachment), meta.filename if meta else "")
+    except ValidationError as exc:
+        raise ApiError(422, "The file's details are not valid; see fields.", exc.fields) from None
+    if details != details_of(attachment):
+        edit_attachment_details(user, attachment, details)
+    return with_etag(jsonify(attachment_json(attachment, meta)), attachment)
 
 
 def attachment_json(attachment: Attachment, meta: FileMeta | None) -> dict[str, Any]:
@@ -75,7 +111,10 @@ def attachment_json(attachment: Attachment, meta: FileMeta | None) -> dict[str, 
     return {
         "id": attachment.id,
         "post_id": attachment.post_id,
-        "filename": meta.filename if meta else None,
+        "filename": (attachment.display_name or meta.filename) if meta else None,
+        "original_filename": meta.filename if meta else None,
+        "description": attachment.description,
+        "version": attachment.version,
         "size": attachment.file.size,
         "sha256": meta.sha256 if meta else None,
         "media_type": meta.media_type if meta else None,
@@ -93,19 +132,60 @@ ATTACHMENT_ID = path_id("attachment_id", "attachment")
 SCHEMAS: dict[str, Any] = {
     "Attachment": {
         "type": "object",
-        "required": ["id", "post_id", "filename", "size", "sha256", "media_type", "created_at", "url"],
+        "required": [
+            "id",
+            "post_id",
+            "filename",
+            "original_filename",
+            "description",
+            "version",
+            "size",
+            "sha256",
+            "media_type",
+            "created_at",
+            "url",
+        ],
         "additionalProperties": False,
         "description": "A file of a post. The name, type and digest are stored encrypted; they are null only "
         "if the file's key cannot be opened (the administrators are alerted).",
         "properties": {
             "id": {"type": "integer"},
             "post_id": {"type": "integer"},
-            "filename": {"type": ["string", "null"], "description": "Sanitised: no path, no control characters."},
+            "filename": {
+                "type": ["string", "null"],
+                "description": "The name the file is shown and downloaded under: its display name if one is set, "
+                "else the uploaded name. Sanitised: no path, no control characters.",
+            },
+            "original_filename": {"type": ["string", "null"], "description": "The name it was uploaded under."},
+            "description": {"type": ["string", "null"], "maxLength": MAX_DESCRIPTION},
+            "version": {
+                "type": "integer",
+                "minimum": 1,
+                "description": 'Moves with each change of the details; `"v<version>"` is the tag `If-Match` takes.',
+            },
             "size": {"type": "integer", "minimum": 0, "description": "Bytes."},
             "sha256": {"type": ["string", "null"], "pattern": "^[0-9a-f]{64}$"},
             "media_type": {"type": ["string", "null"], "description": "Sniffed from the content, not declared."},
             "created_at": {"type": "string", "format": "date-time"},
             "url": {"type": "string", "description": "Where to download it (GET, read scope)."},
+        },
+    },
+    "AttachmentPatch": {
+        "type": "object",
+        "additionalProperties": False,
+        "description": "The fields sent change; the others keep their values.",
+        "properties": {
+            "display_name": {
+                "type": ["string", "null"],
+                "maxLength": MAX_NAME_BYTES,
+                "description": "Plain text, no / or \\, no control characters, keeping the uploaded name's "
+                "extension (at most 200 bytes); empty or null: the uploaded name.",
+            },
+            "description": {
+                "type": ["string", "null"],
+                "maxLength": MAX_DESCRIPTION,
+                "description": "One line of plain text; empty or null removes it.",
+            },
         },
     },
     "AttachmentUpload": {
@@ -146,6 +226,15 @@ PATHS: dict[str, Any] = {
             "The file's bytes, decrypted as they are streamed; supports single byte ranges.",
             "read",
             file_download("The requested byte range (Range: bytes=a-b), with Content-Range."),
+        ),
+        "patch": operation(
+            "attachments_update",
+            "Change a file's display name or description (the post's author or their organisation's focal point).",
+            "write",
+            {"200": ok("The file's description after the change.", "Attachment"), **error_answers(404), **WRITE_BODY},
+            body="AttachmentPatch",
+            description="The download's own `ETag` names the bytes (for `If-Range`); the details' version is "
+            'the `version` field, and `If-Match` takes it as `"v<version>"` (the tag this answer sends).',
         ),
         "delete": operation(
             "attachments_delete",

@@ -17,7 +17,7 @@ from flask import Response, jsonify
 
 from app.api import attachments, audit, clusters, me, meeting_documents, meetings, packs, posts, search, stats, workplan
 from app.api.blueprint import bp
-from app.api.spec import ERROR_RESPONSES, content, error_answers, operation, ref
+from app.api.spec import ERROR_RESPONSES, JSON, content, error_answers, operation, ref
 
 #: The resource modules, in the order of the document's tags.
 RESOURCES: tuple[ModuleType, ...] = (
@@ -95,9 +95,15 @@ def _error_response(status: int) -> dict[str, Any]:
 #: Items the API edits: their GET (and a change's answer) sends an ETag; PATCH, PUT and DELETE honour
 #: If-Match. The paths that create them send the new item's ETag with 201.
 VERSIONED_PATHS = frozenset(
-    {"/posts/{post_id}", "/meetings/{meeting_id}", "/meeting-documents/{document_id}", "/workplan/items/{item_id}"}
+    {
+        "/posts/{post_id}",
+        "/meetings/{meeting_id}",
+        "/meeting-documents/{document_id}",
+        "/workplan/items/{item_id}",
+        "/attachments/{attachment_id}",
+    }
 )
-CREATING_PATHS = frozenset({"/posts", "/meetings", "/workplan/items"})
+CREATING_PATHS = frozenset({"/posts", "/meetings", "/workplan/items", "/posts/{post_id}/attachments"})
 ETAG_HEADER = {
     "ETag": {
         "description": 'The item\'s current version as a strong entity tag (for example `"v3"`): send it back '
@@ -127,7 +133,9 @@ def with_concurrency(paths: dict[str, Any]) -> dict[str, Any]:
                 path in CREATING_PATHS and method == "post"
             )
             for status in ("200", "201"):
-                if sends_tag and status in responses and "$ref" not in responses[status]:
+                # A file download's own ETag names its bytes (If-Range), not the item's version.
+                described_json = JSON in responses.get(status, {}).get("content", {})
+                if sends_tag and status in responses and "$ref" not in responses[status] and described_json:
                     answer = responses[status]
                     responses[status] = {**answer, "headers": {**answer.get("headers", {}), **ETAG_HEADER}}
             if path in VERSIONED_PATHS and method in ("patch", "put", "delete"):

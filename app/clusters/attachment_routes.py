@@ -12,16 +12,27 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from app.clusters.attachments import attach_file, remove_attachment
+from app.clusters.attachments import (
+    attach_file,
+    details_of,
+    download_name,
+    edit_attachment_details,
+    parse_attachment_details,
+    remove_attachment,
+)
 from app.clusters.blueprint import attachments_bp as bp
+from app.clusters.forms import AttachmentForm
+from app.clusters.models import Attachment
 from app.clusters.routes import POST, render_post
+from app.concurrency import StaleEdit, form_version
 from app.extensions import csrf
 from app.files.http import send_stored_file
 from app.files.services import FileUnavailable, file_meta
 from app.files.uploads import UploadRefused, check_csrf_field, receive_upload
-from app.forms import after_refusal
+from app.forms import after_refusal, refused, stale
 from app.policy import attachment_or_404, post_or_404
 from app.routing import MAX_ID
+from app.validation import ValidationError
 
 ATTACHMENT = f"/attachments/<int(max={MAX_ID}):attachment_id>"
 
@@ -55,7 +66,61 @@ def download(attachment_id: int) -> Any:
         target=("attachment", attachment.id),
         action="attachment.download",
         target_org=attachment.post.author_org_id,
+        filename=download_name(attachment),
     )
+
+
+def _stored_name(attachment: Attachment) -> str:
+    """The uploaded file's own name ("file" if its key does not open: nothing to keep then)."""
+    try:
+        return file_meta(attachment.file).filename
+    except FileUnavailable:
+        return ""
+
+
+def _render_details(form: AttachmentForm, attachment: Attachment, status: int = 200) -> tuple[str, int]:
+    page = render_template(
+        "clusters/attachment_form.html",
+        form=form,
+        attachment=attachment,
+        post=attachment.post,
+        stored_name=_stored_name(attachment),
+    )
+    return page, status
+
+
+@bp.route(ATTACHMENT + "/edit", methods=["GET", "POST"])
+@login_required
+def edit(attachment_id: int) -> Any:
+    """The name a file is shown and downloaded under, and its description (those who may edit the post)."""
+    attachment = attachment_or_404(current_user, attachment_id, "attach_file")
+    stored_name = _stored_name(attachment)
+    if request.method != "POST":
+        return _render_details(AttachmentForm.for_attachment(attachment, stored_name), attachment)
+    form = AttachmentForm()
+    if not form.validate():
+        return _render_details(form, attachment, 422)
+    try:
+        raw = {"display_name": form.display_name.data or "", "description": form.description.data or ""}
+        details = parse_attachment_details(raw, details_of(attachment), stored_name)
+        edit_attachment_details(current_user, attachment, details, form_version(form.version.data))
+    except StaleEdit as exc:
+        return stale(
+            form,
+            exc,
+            lambda: attachment_or_404(current_user, attachment_id, "attach_file"),
+            lambda current: AttachmentForm.for_attachment(current, stored_name),
+            lambda current, status: _render_details(form, current, status),
+        )
+    except ValidationError as exc:
+
+        def show(exc: ValidationError) -> None:
+            for name, message in exc.fields.items():
+                getattr(form, name, form.display_name).errors.append(message)
+
+        return refused(form, exc, lambda status: _render_details(form, attachment, status), show=show)
+    flash("The file's details are saved.", "success")
+    return redirect(url_for("clusters.post", post_id=attachment.post_id, _anchor=f"attachment-{attachment.id}"))
 
 
 @bp.route(ATTACHMENT + "/delete", methods=["GET", "POST"])

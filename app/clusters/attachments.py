@@ -7,19 +7,119 @@ the post add or remove them. Every download is an audit event (``app.files.http`
 from __future__ import annotations
 
 import logging
+import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from app.audit.services import record
 from app.clusters.models import Attachment, Post
+from app.concurrency import claim
 from app.extensions import db
 from app.files.services import FileMeta, shred_files, store_file
+from app.files.sniff import MAX_NAME_BYTES, safe_filename
 from app.policy import NotAllowed, can
+from app.validation import ValidationError, text_problem
 
 log = logging.getLogger("pax.attachments")
 
 #: Most attachments one post carries.
 MAX_PER_POST = 50
+#: The longest description of an attachment, in characters.
+MAX_DESCRIPTION = 500
+
+
+@dataclass(frozen=True)
+class AttachmentDetails:
+    #: None: the uploaded file's own name.
+    display_name: str | None
+    description: str | None
+
+
+def _name_problem(name: str, stored_name: str) -> str | None:
+    if len(name.encode()) > MAX_NAME_BYTES:
+        return f"A file name has at most {MAX_NAME_BYTES} bytes (about {MAX_NAME_BYTES} letters)."
+    if "/" in name or "\\" in name:
+        return "A file name cannot contain / or \\: it is a name, not a path."
+    if text_problem(name, multiline=False) or any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in name):
+        return "A file name cannot contain control or invisible formatting characters."
+    if name.startswith("."):
+        return "A file name cannot start with a dot."
+    if any(ch in name for ch in '<>:"|?*'):
+        return 'A file name cannot contain any of < > : " | ? *.'
+    kept = stored_name.rpartition(".")[2].lower() if "." in stored_name else ""
+    given = name.rpartition(".")[2].lower() if "." in name else ""
+    if kept != given:
+        if kept:
+            return f"Keep the file's extension: the name must end in .{kept}."
+        return "Keep the name without an extension."
+    return None
+
+
+def parse_attachment_details(raw: dict[str, Any], current: AttachmentDetails, stored_name: str) -> AttachmentDetails:
+    """The details a page or an API body sets (fields not sent keep ``current``), or
+    ``ValidationError`` with one message per field. An empty name goes back to the file's own."""
+    errors: dict[str, str] = {}
+    name, description = current.display_name, current.description
+    if "display_name" in raw:
+        value = raw["display_name"]
+        if value is not None and not isinstance(value, str):
+            errors["display_name"] = "Give the name as text."
+        else:
+            text = (value or "").strip()
+            text = text if text_problem(text, multiline=False) else " ".join(text.split())
+            problem = _name_problem(text, stored_name) if text else None
+            if problem:
+                errors["display_name"] = problem
+            name = None if not text or text == stored_name else text
+    if "description" in raw:
+        value = raw["description"]
+        if value is not None and not isinstance(value, str):
+            errors["description"] = "Give the description as text."
+        else:
+            text = (value or "").strip()
+            if text_problem(text, multiline=False):
+                errors["description"] = "A description is one line of plain text, without control characters."
+            elif len(text) > MAX_DESCRIPTION:
+                errors["description"] = f"A description has at most {MAX_DESCRIPTION} characters."
+            description = text or None
+    if errors:
+        raise ValidationError(errors)
+    return AttachmentDetails(name, description)
+
+
+def download_name(attachment: Attachment) -> str | None:
+    """The name a download carries: the display name, cleaned as an uploaded name is; None for
+    the stored file's own."""
+    return safe_filename(attachment.display_name) if attachment.display_name else None
+
+
+def details_of(attachment: Attachment) -> AttachmentDetails:
+    return AttachmentDetails(attachment.display_name, attachment.description)
+
+
+def edit_attachment_details(
+    user: Any, attachment: Attachment, details: AttachmentDetails, expected_version: int | None = None
+) -> Attachment:
+    """Set the name an attachment is shown and downloaded under and its description (those who
+    may edit the post; ``StaleEdit`` from a stale copy or a lost race). The audit event says what
+    changed, not the words."""
+    if not can(user, "attach_file", attachment.post):
+        raise NotAllowed("Only the author or their organisation's focal point can change this post's files.")
+    changed = sorted(k for k, v in vars(details).items() if getattr(attachment, k) != v)
+    claim(attachment, expected_version)
+    attachment.display_name, attachment.description = details.display_name, details.description
+    db.session.flush()
+    record(
+        "attachment.edit",
+        actor=user,
+        target=("attachment", attachment.id),
+        target_org=attachment.post.author_org_id,
+        post_id=attachment.post_id,
+        version=attachment.version,
+        changed=changed,
+    )
+    return attachment
 
 
 def attach_file(

@@ -27,7 +27,7 @@ from wtforms import (
 )
 
 from app import parsers
-from app.clusters.models import Cluster, ModusOperandi, Post, PostType, Substance
+from app.clusters.models import Attachment, Cluster, Comment, ModusOperandi, Post, PostType, Substance
 from app.clusters.queries import PostFilter
 from app.clusters.search import MAX_QUERY
 from app.clusters.validation import TAG_RE
@@ -220,6 +220,32 @@ class PostForm(ParsedForm):
 
 class CommentForm(FlaskForm):
     body = TextAreaField("Your comment")
+
+
+class CommentEditForm(FlaskForm):
+    body = TextAreaField("Your comment")
+    #: The comment's version the page was drawn from (``app.concurrency``).
+    version = HiddenField()
+
+    @classmethod
+    def for_comment(cls, comment: Comment) -> CommentEditForm:
+        return cls(formdata=None, data={"body": comment.body, "version": str(comment.version)})
+
+
+class AttachmentForm(FlaskForm):
+    display_name = StringField("File name")
+    description = TextAreaField("Description")
+    #: The attachment's version the page was drawn from (``app.concurrency``).
+    version = HiddenField()
+
+    @classmethod
+    def for_attachment(cls, attachment: Attachment, stored_name: str) -> AttachmentForm:
+        data = {
+            "display_name": attachment.display_name or stored_name,
+            "description": attachment.description or "",
+            "version": str(attachment.version),
+        }
+        return cls(formdata=None, data=data)
 
 
 def organisation_names() -> list[str]:

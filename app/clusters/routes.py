@@ -17,8 +17,8 @@ from markupsafe import Markup
 from app.audit.services import record_view
 from app.clusters import services
 from app.clusters.blueprint import bp
-from app.clusters.forms import MODUS_LABELS, SUBSTANCE_LABELS, CommentForm, PostForm, feed_args
-from app.clusters.models import Cluster, Post, PostType
+from app.clusters.forms import MODUS_LABELS, SUBSTANCE_LABELS, CommentEditForm, CommentForm, PostForm, feed_args
+from app.clusters.models import Cluster, Comment, Post, PostType
 from app.clusters.queries import (
     attachment_list,
     cluster_page,
@@ -37,7 +37,7 @@ from app.files.services import human_size
 from app.files.sniff import ACCEPT_EXTENSIONS
 from app.forms import refused, stale
 from app.markings import Tlp
-from app.policy import authorize, can, cluster_or_404, may_post_as, post_or_404
+from app.policy import authorize, can, cluster_or_404, comment_or_404, may_post_as, post_or_404
 from app.retention.queries import deletion_date
 from app.routing import SLUG
 from app.validation import ValidationError
@@ -211,10 +211,12 @@ def render_post(
     """The post page; also answers a failed comment or upload, with the errors in place."""
     can_comment = can(current_user, "comment_post", post)
     can_see_matches = can(current_user, "see_matches", post)
+    comments = post_comments(current_user, post)
     return render_template(
         "clusters/post.html",
         post=post,
-        comments=post_comments(current_user, post),
+        comments=comments,
+        editable_comments={c.id for c in comments if can(current_user, "edit_comment", c)},
         attachments=attachment_list(post),
         can_attach=can(current_user, "attach_file", post),
         upload_errors=upload_errors or [],
@@ -256,6 +258,45 @@ def comment(post_id: int) -> Any:
         )
     flash("Your comment is added.", "success")
     return redirect(url_for("clusters.post", post_id=post.id, _anchor=f"comment-{added.id}"))
+
+
+COMMENT = POST + "/comments/<int(max=2147483647):comment_id>"
+
+
+def _render_comment_form(form: CommentEditForm, comment: Comment, status: int = 200) -> tuple[str, int]:
+    post = post_or_404(current_user, comment.post_id)
+    return render_template("clusters/comment_form.html", form=form, post=post, comment=comment), status
+
+
+@bp.route(COMMENT + "/edit", methods=["GET", "POST"])
+@login_required
+def edit_comment(post_id: int, comment_id: int) -> Any:
+    """One's own comment: its words, from the version the page was drawn from."""
+    found = comment_or_404(current_user, post_id, comment_id, "edit_comment")
+    if request.method != "POST":
+        return _render_comment_form(CommentEditForm.for_comment(found), found)
+    form = CommentEditForm()
+    if not form.validate():
+        return _render_comment_form(form, found, 422)
+    try:
+        services.edit_comment(current_user, found, form.body.data or "", form_version(form.version.data))
+    except StaleEdit as exc:
+        return stale(
+            form,
+            exc,
+            lambda: comment_or_404(current_user, post_id, comment_id, "edit_comment"),
+            CommentEditForm.for_comment,
+            lambda current, status: _render_comment_form(form, current, status),
+        )
+    except ValidationError as exc:
+        return refused(
+            form,
+            exc,
+            lambda status: _render_comment_form(form, found, status),
+            show=lambda exc: form.body.errors.extend(exc.fields.values()),
+        )
+    flash("Your comment is changed.", "success")
+    return redirect(url_for("clusters.post", post_id=post_id, _anchor=f"comment-{comment_id}"))
 
 
 @bp.route(POST + "/history")

@@ -37,6 +37,9 @@ from app.workplan.models import WorkplanItem
 
 log = logging.getLogger("pax.posts")
 
+#: The longest comment, in characters.
+MAX_COMMENT = MAX_BODY // 10
+
 
 def cluster_by_slug(slug: str) -> Cluster:
     """The cluster a form or API body names; an unknown slug is a ``cluster`` field error."""
@@ -189,16 +192,45 @@ def delete_post(user: User, post: Post, expected_version: int | None = None) -> 
     db.session.flush()
 
 
-def add_comment(user: User, post: Post, body: str) -> Comment:
-    if not can(user, "comment_post", post):
-        raise NotAllowed("Readers of this cluster cannot comment.")
+def _comment_text(body: str) -> str:
+    """A comment's text as it is kept: trimmed, not empty, not too long (a ``body`` field error)."""
     text = (body or "").strip()
     if not text:
         raise ValidationError({"body": "Write your comment."})
-    if len(text) > MAX_BODY // 10 or "\x00" in text:
-        raise ValidationError({"body": f"A comment has at most {MAX_BODY // 10:,} characters."})
+    if len(text) > MAX_COMMENT or "\x00" in text:
+        raise ValidationError({"body": f"A comment has at most {MAX_COMMENT:,} characters."})
+    return text
+
+
+def add_comment(user: User, post: Post, body: str) -> Comment:
+    if not can(user, "comment_post", post):
+        raise NotAllowed("Readers of this cluster cannot comment.")
+    text = _comment_text(body)
     comment = Comment(post_id=post.id, author_id=user.id, body=text, body_html=render(text))
     db.session.add(comment)
     db.session.flush()
     record("comment.create", actor=user, target=("comment", comment.id), target_org=post.author_org_id, post_id=post.id)
+    return comment
+
+
+def edit_comment(user: User, comment: Comment, body: str, expected_version: int | None = None) -> Comment:
+    """Change the words of one's own comment (``StaleEdit`` from a stale copy or a lost race).
+
+    A comment whose version is above 1 has been edited, and says so. The audit event names the
+    comment and its version, never its words.
+    """
+    if not can(user, "edit_comment", comment):
+        raise NotAllowed("Only the comment's author can change it.")
+    text = _comment_text(body)
+    claim(comment, expected_version)
+    comment.body, comment.body_html = text, render(text)
+    db.session.flush()
+    record(
+        "comment.edit",
+        actor=user,
+        target=("comment", comment.id),
+        target_org=db.session.scalar(sa.select(Post.author_org_id).where(Post.id == comment.post_id)),
+        post_id=comment.post_id,
+        version=comment.version,
+    )
     return comment

@@ -75,10 +75,17 @@ def failure(file: StoredFile, exc: FileUnavailable, actor: Any, target: tuple[st
 
 
 def send_stored_file(
-    file: StoredFile, *, actor: Any, target: tuple[str, Any], action: str, target_org: Any = None
+    file: StoredFile,
+    *,
+    actor: Any,
+    target: tuple[str, Any],
+    action: str,
+    target_org: Any = None,
+    filename: str | None = None,
 ) -> Response:
     """The file as an attachment download; one ``action`` audit event with the bytes sent,
-    naming ``target_org`` (the organisation whose item it is) so that organisation sees it."""
+    naming ``target_org`` (the organisation whose item it is) so that organisation sees it.
+    ``filename``: the name to save it under instead of the uploaded one (already cleaned)."""
     etag = f'"{file.uuid}"'
     span = _requested_range(file.size, etag)
     if span == "unsatisfiable":
@@ -125,7 +132,7 @@ def send_stored_file(
     response.call_on_close(pieces.close)
     headers = response.headers
     headers["Content-Length"] = str(opened.length)
-    headers["Content-Disposition"] = content_disposition(opened.meta.filename)
+    headers["Content-Disposition"] = content_disposition(filename or opened.meta.filename)
     headers["Accept-Ranges"] = "bytes"
     headers["ETag"] = etag
     headers["Cache-Control"] = "private, no-store"

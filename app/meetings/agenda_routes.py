@@ -11,7 +11,7 @@ from typing import Any
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from app.concurrency import StaleEdit, form_version
+from app.concurrency import StaleEdit, form_neighbour, form_version
 from app.forms import refused, stale
 from app.meetings import services
 from app.meetings.blueprint import bp
@@ -113,7 +113,13 @@ def move_agenda_item(meeting_id: int, agenda_item_id: int) -> Any:
     if direction not in ("up", "down"):
         flash("Choose whether to move the item up or down.", "error")
         return redirect(url_for("meetings.agenda", meeting_id=meeting.id)), 303
-    services.move_agenda_item(current_user, item, direction)
+    services.move_agenda_item(
+        current_user,
+        item,
+        direction,
+        form_version(request.form.get("version")),
+        form_neighbour(request.form.get("neighbour")),
+    )
     return redirect(url_for("meetings.agenda", meeting_id=meeting.id, _anchor=f"item-{item.id}"))
 
 

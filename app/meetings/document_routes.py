@@ -13,7 +13,7 @@ from typing import Any
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from app.concurrency import StaleEdit, form_version
+from app.concurrency import StaleEdit, form_neighbour, form_version
 from app.extensions import csrf
 from app.files.http import send_stored_file
 from app.files.services import FileUnavailable, file_meta, human_size
@@ -157,7 +157,13 @@ def move_document(document_id: int) -> Any:
     if direction not in ("up", "down"):
         flash("Choose whether to move the document up or down.", "error")
         return redirect(url_for("meetings.show", meeting_id=doc.meeting_id)), 303
-    documents.move_document(current_user, doc, direction)
+    documents.move_document(
+        current_user,
+        doc,
+        direction,
+        form_version(request.form.get("version")),
+        form_neighbour(request.form.get("neighbour")),
+    )
     return redirect(url_for("meetings.show", meeting_id=doc.meeting_id, _anchor=f"document-{doc.id}"))
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from app.audit.services import record
-from app.concurrency import claim, expect_version
+from app.concurrency import claim, claim_swap, expect_version
 from app.extensions import db
 from app.files.services import FileMeta, shred_files, store_file
 from app.markings import Tlp
@@ -154,9 +154,17 @@ def edit_document(
     )
 
 
-def move_document(actor: Any, document: MeetingDocument, direction: str) -> bool:
+def move_document(
+    actor: Any,
+    document: MeetingDocument,
+    direction: str,
+    expected_version: int | None = None,
+    neighbour: tuple[int, int] | None = None,
+) -> bool:
     """Swap the document with the neighbour ``up``/``down`` that the actor sees, among the documents
-    of the same agenda item (or of the meeting as a whole); False when there is none."""
+    of the same agenda item (or of the meeting as a whole); False when there is none. A move from
+    an older order than the one stored, or one that loses to a simultaneous move, raises
+    ``StaleEdit`` (``claim_swap``)."""
     meeting = document.meeting
     if not can(actor, "edit_meeting", meeting):
         raise NotAllowed("Only those who prepare the meeting arrange its documents.")
@@ -177,7 +185,7 @@ def move_document(actor: Any, document: MeetingDocument, direction: str) -> bool
     before = [d for d in siblings if (d.position, d.id) < key]
     after = [d for d in siblings if (d.position, d.id) > key]
     other = (before[-1] if before else None) if direction == "up" else (after[0] if after else None)
-    if other is None:
+    if not claim_swap(document, other, expected_version, neighbour) or other is None:
         return False
     document.position, other.position = other.position, document.position
     db.session.flush()

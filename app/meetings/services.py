@@ -18,7 +18,7 @@ from app.audit.services import record
 from app.clusters.markdown import render
 from app.clusters.models import Cluster
 from app.clusters.services import cluster_by_slug, resolve_recipients
-from app.concurrency import claim
+from app.concurrency import claim, claim_swap
 from app.db import utcnow
 from app.extensions import db
 from app.files.services import shred_files
@@ -225,8 +225,18 @@ def edit_agenda_item(
     return item
 
 
-def move_agenda_item(actor: Any, item: AgendaItem, direction: str) -> bool:
-    """Swap the item with its neighbour ``up`` or ``down``; False when it is already at that end."""
+def move_agenda_item(
+    actor: Any,
+    item: AgendaItem,
+    direction: str,
+    expected_version: int | None = None,
+    neighbour: tuple[int, int] | None = None,
+) -> bool:
+    """Swap the item with its neighbour ``up`` or ``down``; False when it is already at that end.
+
+    ``expected_version`` and ``neighbour`` are what the member's page showed (``claim_swap``): a
+    move from an older order, or one that loses to a simultaneous move, raises ``StaleEdit``.
+    """
     meeting = item.meeting
     _may_prepare(actor, meeting)
     if direction not in ("up", "down"):
@@ -234,9 +244,9 @@ def move_agenda_item(actor: Any, item: AgendaItem, direction: str) -> bool:
     items = list(meeting.agenda)
     index = items.index(item)
     other_index = index - 1 if direction == "up" else index + 1
-    if not 0 <= other_index < len(items):
+    other = items[other_index] if 0 <= other_index < len(items) else None
+    if not claim_swap(item, other, expected_version, neighbour) or other is None:
         return False
-    other = items[other_index]
     mine, theirs = item.position, other.position
     # Three flushes, so the unique (meeting_id, position) holds after each statement.
     item.position = 0

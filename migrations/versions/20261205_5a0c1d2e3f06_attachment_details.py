@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa  # noqa: F401
-from alembic import op  # noqa: F401
+import sqlalchemy as sa
+from alembic import op
 
 revision: str = "5a0c1d2e3f06"
 down_revision: str | None = "5a0c1d2e3f05"
@@ -18,9 +18,19 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+#: The attachments' table (the model ``Attachment``).
+TABLE = "post_attachments"
+
+
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table(TABLE, schema=None) as batch_op:
+        batch_op.add_column(sa.Column("version", sa.Integer(), nullable=False, server_default="1"))
+        batch_op.add_column(sa.Column("display_name", sa.String(length=255), nullable=True))
+        batch_op.add_column(sa.Column("description", sa.String(length=500), nullable=True))
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table(TABLE, schema=None) as batch_op:
+        batch_op.drop_column("description")
+        batch_op.drop_column("display_name")
+        batch_op.drop_column("version")

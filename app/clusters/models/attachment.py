@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.concurrency import versioned
 from app.db import Base, utcnow
 from app.files.models import StoredFile
 
@@ -22,6 +23,14 @@ class Attachment(Base):
     post_id: Mapped[int] = mapped_column(sa.ForeignKey("posts.id", ondelete="CASCADE"), index=True)
     file_id: Mapped[int] = mapped_column(sa.ForeignKey("stored_files.id", ondelete="CASCADE"), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: The name the file is shown and downloaded under; NULL: the uploaded file's own name (kept,
+    #: encrypted, in its ``StoredFile``).
+    display_name: Mapped[str | None] = mapped_column(sa.String(255))
+    #: A short plain-text description shown beside the file.
+    description: Mapped[str | None] = mapped_column(sa.String(500))
+    #: Moves by one with each save of the details; a save compares and sets it (``app.concurrency``).
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    __mapper_args__ = versioned(version)
 
     post: Mapped[Post] = relationship(back_populates="attachments")
     file: Mapped[StoredFile] = relationship(lazy="joined")
