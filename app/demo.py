@@ -314,6 +314,39 @@ def _load_content(created: dict[str, int]) -> None:
             created["attachments"] = created.get("attachments", 0) + 1
 
 
+#: (e-mail, post title, comment): a conversation under a post, so the demo shows comments and
+#: each commenter's own edit link.
+COMMENTS = [
+    (
+        "anna.peeters@portofantwerpbruges.example",
+        "Broken seals found on a vessel from Guayaquil",
+        "Thank you. We saw the same seal type at the Europa Terminal last month; our security team will "
+        "share its photos with customs.",
+    ),
+    (
+        "marc.dubois@customs-be.example",
+        "Broken seals found on a vessel from Guayaquil",
+        "Received. Please keep the replaced seals for our officers.",
+    ),
+]
+
+
+def _load_comments(created: dict[str, int]) -> None:
+    import sqlalchemy as sa
+
+    from app.clusters.models import Comment, Post
+    from app.clusters.services import add_comment
+    from app.extensions import db
+
+    for email, title, body in COMMENTS:
+        author = find_user_by_email(email)
+        post = db.session.scalar(sa.select(Post).where(Post.title == title))
+        if post is None or db.session.scalar(sa.select(Comment.id).where(Comment.body == body)) is not None:
+            continue
+        add_comment(author, post, body)
+        created["comments"] = created.get("comments", 0) + 1
+
+
 #: (e-mail, cluster, delivery mode): members who follow a cluster, so the demo has notifications.
 SUBSCRIPTIONS = [
     ("anna.peeters@portofantwerpbruges.example", "operational-cooperation", "immediate"),
@@ -369,6 +402,7 @@ def load_demo() -> dict[str, int]:
                 created["memberships"] += 1
     _load_subscriptions(created)
     _load_content(created)
+    _load_comments(created)
     from app.meetings.demo import load_meetings_demo
     from app.workplan.demo import load_workplan_demo
 

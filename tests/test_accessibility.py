@@ -110,7 +110,7 @@ class Portal:
 def _demo_ids() -> dict[str, Any]:
     """Parameter values for the url_map's rules, from the demo data."""
     from app.auth.models import IdentityProvider, User
-    from app.clusters.models import Attachment, Post
+    from app.clusters.models import Attachment, Comment, Post
     from app.extensions import db
     from app.meetings.models import AgendaItem, Meeting, MeetingDocument
     from app.workplan.models import Workplan, WorkplanItem
@@ -134,6 +134,9 @@ def _demo_ids() -> dict[str, Any]:
         "document_id": db.session.scalar(sa.select(MeetingDocument.id).where(MeetingDocument.meeting_id == meeting.id)),
         "year": db.session.scalar(sa.select(sa.func.max(Workplan.year))),
         "item_id": db.session.scalar(sa.select(sa.func.min(WorkplanItem.id))),
+        "comment_id": db.session.scalar(
+            sa.select(sa.func.min(Comment.id)).where(Comment.author_id == member.id, Comment.post_id == post_id)
+        ),
         "user_id": member.id,
         "organisation_id": member.organisation_id,
         "provider_id": db.session.scalar(sa.select(sa.func.min(IdentityProvider.id))),
@@ -179,6 +182,10 @@ def portal(test_root, database_url) -> Iterator[Portal]:  # type: ignore[no-unty
         own = db.session.scalar(sa.select(Post).where(Post.author_id == member.id).order_by(Post.id))
         content = b"Checklist for sealing empty containers.\n"
         attach_file(member, own, "sealing-checklist.txt", [content], len(content))
+        # and a comment of the member's own under it, for the comment's edit page
+        from app.clusters.services import add_comment
+
+        add_comment(member, own, "Updated: the checklist is attached.")
         db.session.commit()
         ids = _demo_ids()
         db.session.remove()
