@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from flask_wtf import FlaskForm
-from wtforms import Field
+from wtforms import Field, SelectChoice
 
 from app.errors import Refusal
 from app.validation import ValidationError
@@ -130,6 +130,15 @@ def stale(
     return render(current, 409)
 
 
+def stale_action(message: str, render: Callable[[int], R]) -> R:
+    """Answer a button pressed on a stale page (no typed input to keep): nothing was done, and the
+    page is drawn again (409) from what is stored now, with ``message`` saying so above it."""
+    from flask import flash
+
+    flash(message, "error")
+    return after_refusal(lambda: render(409))
+
+
 def show_conflict(form: FlaskForm, saved: FlaskForm, what: str) -> None:
     """``ParsedForm.show_conflict`` for any form: a form without a place for messages above its
     fields gets the explanation on its first field."""
@@ -163,7 +172,8 @@ def _comparable(value: Any) -> Any:
 def _shown(f: Field) -> str:
     """A field's saved value in words: choices by their labels, yes/no, lists joined, text cut short."""
     value = f.data
-    labels = {str(c[0]): str(c[1]) for c in (getattr(f, "choices", None) or []) if isinstance(c, tuple | list)}
+    choices = [(c.value, c.label) if isinstance(c, SelectChoice) else c for c in getattr(f, "choices", None) or []]
+    labels = {str(c[0]): str(c[1]) for c in choices if isinstance(c, tuple | list)}
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, list | tuple):

@@ -118,6 +118,12 @@ class FocalPointForm(FlaskForm):
 
 
 class MembershipForm(FlaskForm):
+    """Grant a membership, or change the role of one the page showed.
+
+    ``version`` is the version of the membership in the chosen cluster that the page showed, ``0``
+    when it showed none (``app.auth.services.grant_membership``).
+    """
+
     cluster = SelectField("Cluster", choices=[], validators=[DataRequired("Choose a cluster.")], validate_choice=False)
     role = SelectField(
         "Role in the cluster",
@@ -125,6 +131,7 @@ class MembershipForm(FlaskForm):
         validators=[DataRequired("Choose a role.")],
         validate_choice=False,
     )
+    version = HiddenField()
 
 
 class ProviderSettings(FlaskForm):
@@ -168,6 +175,7 @@ class ProviderForm(ProviderSettings):
 
 class ProviderEditForm(ProviderSettings):
     client_secret = PasswordField("New client secret", validators=[Optional(), Length(max=1000)])
+    version = HiddenField()
 
 
 class ProviderStatusForm(FlaskForm):
@@ -182,6 +190,7 @@ class ProviderStatusForm(FlaskForm):
         ],
         validators=[DataRequired("Choose a state.")],
     )
+    version = HiddenField()
 
 
 class SignInPolicyForm(FlaskForm):

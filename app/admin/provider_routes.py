@@ -20,9 +20,10 @@ from app.auth import provider_test
 from app.auth.models import IdentityProvider, ProviderStatus
 from app.auth.providers import set_status
 from app.auth.sso import add_provider, update_provider
+from app.concurrency import StaleEdit, expect_version, form_version
 from app.directory.models import Organisation
 from app.extensions import db
-from app.forms import refused
+from app.forms import refused, stale, stale_action
 from app.policy import authorize
 from app.security import csp_with_form_targets
 from app.validation import ValidationError
@@ -87,7 +88,7 @@ def _render_edit(
             "admin/provider.html",
             provider=provider,
             form=form,
-            status_form=status_form or ProviderStatusForm(formdata=None, status=provider.status.value),
+            status_form=status_form or _status_form(provider),
             redirect_uri=redirect_uri(provider),
         ),
         status,
@@ -103,16 +104,7 @@ def provider(provider_id: int) -> Any:
     authorize(current_user, "manage_identity_providers")
     provider = queries.provider_or_404(provider_id)
     if request.method == "GET":
-        form = ProviderEditForm(
-            formdata=None,
-            name=provider.name,
-            issuer=provider.issuer,
-            metadata_url=provider.metadata_url or "",
-            client_id=provider.client_id,
-            mfa_exempt=provider.mfa_exempt_when_asserted,
-            email_claim=provider.email_claim,
-        )
-        return _render_edit(provider, form)
+        return _render_edit(provider, _edit_form(provider))
     form = ProviderEditForm()
     if not form.validate():
         return _render_edit(provider, form, 422)
@@ -126,6 +118,19 @@ def provider(provider_id: int) -> Any:
             mfa_exempt_when_asserted=form.mfa_exempt.data,
             client_secret=form.client_secret.data or None,
             email_claim=form.email_claim.data,
+            expected_version=form_version(form.version.data),
+        )
+    except StaleEdit as exc:
+        new_secret = bool(form.client_secret.data)
+        form.client_secret.data = ""  # never drawn again, nor compared with what is saved
+        if new_secret:
+            form.client_secret.errors = ["Nothing was saved: enter the new client secret again."]
+        return stale(
+            form,
+            exc,
+            lambda: queries.provider_or_404(provider_id),
+            _edit_form,
+            lambda current, status: _render_edit(current, form, status),
         )
     except ValidationError as exc:
         return refused(form, exc, lambda status: _render_edit(provider, form, status), lambda e: show_errors(form, e))
@@ -155,6 +160,14 @@ def test_provider(provider_id: int) -> Any:
     shows the report (``app.auth.provider_test``) and signs nobody in."""
     authorize(current_user, "manage_identity_providers")
     provider = queries.provider_or_404(provider_id)
+    try:  # a test started from a stale page would test settings its administrator has not seen
+        expect_version(provider, form_version(request.form.get("version")))
+    except StaleEdit:
+        return stale_action(
+            f"Someone changed {provider.name} since your page showed it, so no test was started. "
+            "Its settings as they are now are shown below: run the test again to test them.",
+            lambda status: _render_edit(provider, _edit_form(provider), status),
+        )
     log.info("admin %s started a test sign-in through provider %s", current_user.id, provider.id)
     return provider_test.start(provider)
 
@@ -167,7 +180,15 @@ def provider_status(provider_id: int) -> Any:
     if not form.validate():
         return _render_edit(provider, _edit_form(provider), 422, status_form=form)
     try:
-        set_status(provider, ProviderStatus(form.status.data), current_user)
+        set_status(provider, ProviderStatus(form.status.data), current_user, form_version(form.version.data))
+    except StaleEdit as exc:
+        return stale(
+            form,
+            exc,
+            lambda: queries.provider_or_404(provider_id),
+            _status_form,
+            lambda current, status: _render_edit(current, _edit_form(current), status, status_form=form),
+        )
     except ValidationError as exc:  # refused before anything changed
         show_errors(form, exc)
         return _render_edit(provider, _edit_form(provider), 409, status_form=form)
@@ -189,4 +210,9 @@ def _edit_form(provider: IdentityProvider) -> ProviderEditForm:
         client_id=provider.client_id,
         mfa_exempt=provider.mfa_exempt_when_asserted,
         email_claim=provider.email_claim,
+        version=provider.version,
     )
+
+
+def _status_form(provider: IdentityProvider) -> ProviderStatusForm:
+    return ProviderStatusForm(formdata=None, status=provider.status.value, version=provider.version)

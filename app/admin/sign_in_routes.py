@@ -12,7 +12,7 @@ import logging
 from typing import Any
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -21,7 +21,9 @@ from app.admin.forms import SignInPolicyForm
 from app.auth import links
 from app.auth.models import IdentityProvider
 from app.auth.providers import confirm_mfa_exemption, set_password_fallback
+from app.concurrency import StaleEdit, form_version
 from app.extensions import db
+from app.forms import stale_action
 from app.policy import authorize, can
 from app.validation import ValidationError
 
@@ -72,8 +74,15 @@ def confirm_mfa_exemption_route(provider_id: int) -> Any:
     provider = db.session.get(IdentityProvider, provider_id)
     if provider is None or not can(current_user, "confirm_mfa_exemption", provider):
         abort(404 if provider is None else 403)
+    name = provider.name  # read before a failed save needs a rollback
     try:
-        confirm_mfa_exemption(provider, current_user)
+        confirm_mfa_exemption(provider, current_user, form_version(request.form.get("version")))
+    except StaleEdit:  # the provider changed since the page showed it: confirm what is saved now
+        return stale_action(
+            f"Someone changed {name} since your page showed it, so nothing was confirmed. "
+            "Its settings as they are now are shown below: confirm again if your decision still holds.",
+            lambda status: _render(SignInPolicyForm(formdata=None), status),
+        )
     except ValidationError as exc:
         flash(" ".join(exc.fields.values()), "error")
         return redirect(url_for("admin.sign_in_settings")), 409

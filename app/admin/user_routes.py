@@ -30,10 +30,11 @@ from app.auth.accounts import change_role, reactivate_user, reset_mfa, revoke_me
 from app.auth.models import User, UserStatus
 from app.auth.onboarding_forms import InviteForm
 from app.auth.services import grant_membership
+from app.concurrency import StaleEdit, form_version
 from app.db import utcnow
 from app.directory.models import Organisation
 from app.extensions import db
-from app.forms import after_refusal
+from app.forms import after_refusal, stale, stale_action
 from app.policy import authorize, can, user_or_404
 from app.privacy.erasure import confirmation_matches, erase_user, erasure_problem, kept_items
 from app.privacy.forms import EraseForm
@@ -73,13 +74,20 @@ def users() -> Any:
 
 def _render_user(user: User, status: int = 200, errors: list[str] | None = None, **forms: Any) -> Any:
     role_form = forms.get("role_form") or RoleForm(formdata=None, role=user.role.value)
-    membership_form = forms.get("membership_form") or MembershipForm(formdata=None)
-    membership_form.cluster.choices = choices(queries.cluster_choices(), "Choose a cluster")
+    memberships = queries.user_memberships(user)
+    membership_form = forms.get("membership_form")
+    clusters = queries.cluster_choices()
+    if membership_form is None:  # a new membership, in a cluster the page shows none in
+        membership_form = MembershipForm(formdata=None, version="0")
+        held = {m.cluster.slug for m in memberships}
+        clusters = [(slug, name) for slug, name in clusters if slug not in held]
+    membership_form.cluster.choices = choices(clusters, "Choose a cluster")
     context = {
         "user": user,
         "allowed": {action: can(current_user, action, user) for action in USER_ACTIONS},
         "is_self": user.id == current_user.id,
-        "memberships": queries.user_memberships(user),
+        "memberships": memberships,
+        "membership_roles": list(MEMBERSHIP_NAMES.items()),
         "identities": queries.user_identities(user),
         "live_sessions": queries.live_session_count(user),
         "role_form": role_form,
@@ -94,6 +102,26 @@ def _render_user(user: User, status: int = 200, errors: list[str] | None = None,
 def user(user_id: int) -> Any:
     authorize(current_user, "view_users")
     return _render_user(user_or_404(current_user, user_id, "view_users"))
+
+
+def _membership_form(user: User, cluster_slug: str) -> MembershipForm:
+    """The membership form filled from ``user``'s membership in a cluster as it is now (none: version 0)."""
+    held = next((m for m in queries.user_memberships(user) if m.cluster.slug == cluster_slug), None)
+    return MembershipForm(
+        formdata=None,
+        cluster=cluster_slug,
+        role=held.role.value if held else "",
+        version=str(held.version if held else 0),
+    )
+
+
+def _said_removed(form: MembershipForm) -> MembershipForm:
+    """A conflict over a membership that is gone says so in words (not "Now saved: empty")."""
+    if form.version.data == "0":
+        form.role.errors = [
+            "Now: not a member of this cluster." if e == "Now saved: empty." else e for e in form.role.errors
+        ]
+    return form
 
 
 def _refused(user: User, exc: ValidationError, **forms: Any) -> Any:
@@ -198,7 +226,15 @@ def grant(user_id: int) -> Any:
     if not form.validate_on_submit():
         return _render_user(user, 422, membership_form=form)
     try:
-        membership = grant_membership(user, form.cluster.data, form.role.data)
+        membership = grant_membership(user, form.cluster.data, form.role.data, form_version(form.version.data))
+    except StaleEdit as exc:
+        return stale(
+            form,
+            exc,
+            lambda: user_or_404(current_user, user_id, "manage_memberships"),
+            lambda current: _membership_form(current, form.cluster.data),
+            lambda current, status: _render_user(current, status, membership_form=_said_removed(form)),
+        )
     except ValidationError as exc:
         return _refused(user, exc, membership_form=form)
     log.info(
@@ -214,8 +250,15 @@ def revoke(user_id: int, cluster_id: int) -> Any:
     membership = next((m for m in queries.user_memberships(user) if m.cluster_id == cluster_id), None)
     if membership is None:
         abort(404)
-    cluster_name = membership.cluster.name
-    revoke_membership(user, cluster_id)
+    cluster_name, name = membership.cluster.name, user.name  # read before a failed save needs a rollback
+    try:
+        revoke_membership(membership, form_version(request.form.get("version")))
+    except StaleEdit:
+        return stale_action(
+            f"Someone changed {name}'s membership of “{cluster_name}” since your page showed it, so it was "
+            "not revoked. It is shown below as it is now: revoke it again if you still mean to.",
+            lambda status: _render_user(user, status),
+        )
     log.info("admin %s revoked membership of user %s in cluster %s", current_user.id, user.id, cluster_id)
     _audit("admin.membership_revoke", user, cluster_id=cluster_id)
     return _done(user, f"{user.name} is no longer a member of “{cluster_name}”.")

@@ -12,6 +12,7 @@ from app.auth.models import GlobalRole, Identity, RecoveryCode, User, UserStatus
 from app.auth.passwords import hash_password, password_problem, verify_password
 from app.auth.sessions import revoke_sessions
 from app.clusters.models import ClusterMembership
+from app.concurrency import claim
 from app.extensions import db
 from app.notifications.fanout import announce_approval
 from app.validation import ValidationError
@@ -94,12 +95,12 @@ def change_password(user: User, current: str, new: str, confirm: str) -> None:
     revoke_sessions(user.id, keep_current=True)
 
 
-def revoke_membership(user: User, cluster_id: int) -> None:
-    db.session.execute(
-        sa.delete(ClusterMembership).where(
-            ClusterMembership.user_id == user.id, ClusterMembership.cluster_id == cluster_id
-        )
-    )
+def revoke_membership(membership: ClusterMembership, expected_version: int | None = None) -> None:
+    """End a membership; ``StaleEdit`` (nothing removed) when it changed since the administrator's
+    page showed it (``expected_version``) or a simultaneous change won."""
+    claim(membership, expected_version)
+    db.session.delete(membership)
+    db.session.flush()
 
 
 def _active_admins() -> int:

@@ -8,6 +8,7 @@ from flask_login import UserMixin
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.concurrency import versioned
 from app.db import Base, utcnow
 from app.enums import StrEnum, enum_column_type
 
@@ -159,6 +160,9 @@ class IdentityProvider(Base):
     last_test_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    #: Compared and set by each change of settings, state or MFA confirmation (``app.concurrency``).
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    __mapper_args__ = versioned(version)
 
     organisation: Mapped[Organisation] = relationship(lazy="joined")
     last_test_by: Mapped[User | None] = relationship(foreign_keys=[last_test_by_id])

@@ -7,6 +7,7 @@ a marked request to ``finish``, which exchanges the code exactly as a sign-in wo
 token's signature, issuer, audience, nonce and expiry checked; claims completed from UserInfo),
 and renders a report of what came back instead of signing anyone in or creating any account.
 A test in which every check passed is recorded on the provider; only then may it be enabled.
+A test counts only for the provider's version it started from: a change saved while it ran fails it.
 """
 
 from __future__ import annotations
@@ -110,7 +111,12 @@ def start(provider: IdentityProvider) -> Any:
     report = Report(provider)
     if not _check_discovery_and_keys(provider, report):
         return _finish_report(report)
-    session[TEST_KEY] = {"provider": provider.id, "admin": current_user.id, "at": int(time.time())}
+    session[TEST_KEY] = {
+        "provider": provider.id,
+        "admin": current_user.id,
+        "at": int(time.time()),
+        "version": provider.version,
+    }
     try:
         return client_for(provider).authorize_redirect(redirect_uri(provider), prompt="login")
     except Exception as exc:  # the provider went away between the checks and now
@@ -135,8 +141,15 @@ def finish(provider: IdentityProvider) -> Any:
     """The callback of a test run: check the answer, show the report, sign nobody in."""
     from app.auth import sso_protocol
 
-    session.pop(TEST_KEY, None)
+    marker = session.pop(TEST_KEY, None) or {}
     report = Report(provider)
+    if marker.get("version") != provider.version:
+        report.add(
+            "Settings tested",
+            False,
+            "Someone changed this provider while the test ran, so the test says nothing about the settings "
+            "saved now. Run it again.",
+        )
     _check_discovery_and_keys(provider, report)
     error = request.args.get("error")
     if error:

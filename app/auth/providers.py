@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from app.audit.services import record
 from app.auth.models import Identity, IdentityProvider, ProviderStatus, User
+from app.concurrency import claim
 from app.db import utcnow
 from app.extensions import db
 from app.validation import ValidationError
@@ -44,8 +45,14 @@ def record_test_success(provider: IdentityProvider, admin: User) -> None:
     db.session.flush()
 
 
-def set_status(provider: IdentityProvider, status: ProviderStatus, actor: Any) -> None:
-    """Enable, disable or put back to testing; enabling needs a passed test with the current settings."""
+def set_status(
+    provider: IdentityProvider, status: ProviderStatus, actor: Any, expected_version: int | None = None
+) -> None:
+    """Enable, disable or put back to testing; enabling needs a passed test with the current settings.
+
+    ``StaleEdit`` when the administrator's page showed another version (``expected_version``) or a
+    simultaneous change won: a stale page never re-enables a provider someone just disabled.
+    """
     if status is ProviderStatus.ENABLED and provider.last_test_ok_at is None:
         raise ValidationError(
             {
@@ -53,6 +60,7 @@ def set_status(provider: IdentityProvider, status: ProviderStatus, actor: Any) -
                 "it until PAX has seen it work."
             }
         )
+    claim(provider, expected_version)
     before = provider.status
     provider.status = status
     db.session.flush()
@@ -66,10 +74,15 @@ def set_status(provider: IdentityProvider, status: ProviderStatus, actor: Any) -
     )
 
 
-def confirm_mfa_exemption(provider: IdentityProvider, focal: User) -> None:
-    """The organisation's focal point agrees that the provider's own multi-factor sign-in replaces PAX's."""
+def confirm_mfa_exemption(provider: IdentityProvider, focal: User, expected_version: int | None = None) -> None:
+    """The organisation's focal point agrees that the provider's own multi-factor sign-in replaces PAX's.
+
+    ``StaleEdit`` when the provider changed since the focal point's page showed it (``expected_version``):
+    a confirmation given for one issuer never carries over to settings the focal point has not seen.
+    """
     if not provider.mfa_exempt_when_asserted:
         raise ValidationError({"mfa_exempt": "No administrator has asked to rely on this provider's second factor."})
+    claim(provider, expected_version)
     provider.mfa_exempt_confirmed_at = utcnow()
     provider.mfa_exempt_confirmed_by_id = focal.id
     db.session.flush()

@@ -15,6 +15,7 @@ from app.auth.models import GlobalRole, User, UserStatus
 from app.auth.passwords import hash_password, needs_rehash, password_problem, verify_password
 from app.auth.throttle import unknown_failure, unknown_locked_until
 from app.clusters.models import Cluster, ClusterMembership, MembershipRole
+from app.concurrency import StaleEdit, claim
 from app.db import utcnow
 from app.directory.models import Organisation
 from app.extensions import db
@@ -167,8 +168,17 @@ def create_user(
     return user
 
 
-def grant_membership(user: User, cluster_slug: str, role: str) -> ClusterMembership:
-    """Give ``user`` a role in a cluster, replacing any role they had there."""
+def grant_membership(
+    user: User, cluster_slug: str, role: str, expected_version: int | None = None
+) -> ClusterMembership:
+    """Give ``user`` a role in a cluster, replacing any role they had there.
+
+    ``expected_version`` is the version of the membership the administrator's page showed, ``0``
+    when it showed none; ``StaleEdit`` (nothing changed) when the membership is no longer that one:
+    changed, removed or granted meanwhile, or a simultaneous save won. So a stale page never puts
+    back a role someone has just lowered or removed. ``None`` (the CLI, the demo) only guards
+    against a simultaneous save.
+    """
     errors: dict[str, str] = {}
     cluster = db.session.scalar(sa.select(Cluster).where(Cluster.slug == cluster_slug))
     if cluster is None:
@@ -184,10 +194,18 @@ def grant_membership(user: User, cluster_slug: str, role: str) -> ClusterMembers
             ClusterMembership.user_id == user.id, ClusterMembership.cluster_id == cluster.id
         )
     )
-    if membership is None:
-        membership = ClusterMembership(user=user, cluster=cluster, role=MembershipRole(role))
-        db.session.add(membership)
-    else:
+    if membership is not None:
+        claim(membership, expected_version)
         membership.role = MembershipRole(role)
-    db.session.flush()
+        db.session.flush()
+        return membership
+    if expected_version:  # the page showed a membership that is gone: not put back from a stale page
+        raise StaleEdit(ClusterMembership(user_id=user.id, cluster_id=cluster.id), expected_version)
+    membership = ClusterMembership(user_id=user.id, cluster_id=cluster.id, role=MembershipRole(role))
+    try:
+        with db.session.begin_nested():  # a simultaneous grant in the same cluster got there first
+            db.session.add(membership)
+    except sa.exc.IntegrityError:
+        raise StaleEdit(membership, expected_version) from None
+    db.session.expire(user, ["memberships"])
     return membership

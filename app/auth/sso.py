@@ -25,6 +25,7 @@ from app.auth.invitations import claim_sso_invitation
 from app.auth.links import request_link
 from app.auth.models import Identity, IdentityLinkRequest, IdentityProvider, User, UserStatus
 from app.auth.providers import CONNECTION_FIELDS, announce_change, back_to_testing
+from app.concurrency import claim
 from app.db import utcnow
 from app.directory.models import OrganisationDomain
 from app.extensions import db, oauth
@@ -319,6 +320,7 @@ def update_provider(
     mfa_exempt_when_asserted: bool,
     client_secret: str | None = None,
     email_claim: str | None = None,
+    expected_version: int | None = None,
 ) -> list[str]:
     """Change a provider's settings; a blank ``client_secret`` keeps the sealed one. Returns the
     names of the settings that changed (``client_secret`` when a new one was given; never its value).
@@ -327,6 +329,8 @@ def update_provider(
     sign-in uses the new ones. A change of the connection settings (``CONNECTION_FIELDS``) or of
     the e-mail claim puts the provider back in *testing*; a new issuer or discovery address also
     withdraws a confirmed MFA exemption. The organisation's focal points are told of any change.
+    ``StaleEdit`` (nothing changed) when the administrator's form was drawn from another version
+    (``expected_version``) or a simultaneous save won.
     """
     name, issuer, client_id = (name or "").strip(), (issuer or "").strip(), (client_id or "").strip()
     metadata_url = (metadata_url or "").strip() or None
@@ -336,6 +340,7 @@ def update_provider(
         errors.update(_email_claim_errors(email_claim))
     if errors:
         raise ValidationError(errors)
+    claim(provider, expected_version)
     wanted: dict[str, Any] = {
         "name": name,
         "issuer": issuer,

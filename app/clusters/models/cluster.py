@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.concurrency import versioned
 from app.db import Base, utcnow
 from app.enums import StrEnum, enum_column_type
 
@@ -43,6 +44,9 @@ class ClusterMembership(Base):
     cluster_id: Mapped[int] = mapped_column(sa.ForeignKey("clusters.id", ondelete="CASCADE"), index=True)
     role: Mapped[MembershipRole] = mapped_column(enum_column_type(MembershipRole, "membership_role"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Compared and set by each role change or removal (``app.concurrency``).
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    __mapper_args__ = versioned(version)
 
     user: Mapped[User] = relationship(back_populates="memberships")
     cluster: Mapped[Cluster] = relationship(back_populates="memberships", lazy="joined")
