@@ -548,3 +548,49 @@ def test_unreachable_provider_gives_a_clear_page_with_or_without_password_fallba
         assert page.url.startswith(base_url + "/login")
         assert person.problems == [], person.problems
         person.close()
+
+
+def test_member_edits_their_comment_and_a_files_details(app, make, browser):
+    """A contributor corrects their comment and gives a file a clearer name and a description:
+    both pages fit a phone, the comment shows it was edited, the file downloads under its new name."""
+    from app.clusters.attachments import attach_file
+    from app.clusters.services import add_comment
+    from app.extensions import db
+    from tests.conftest import TEST_PASSWORD
+    from tests.test_posts_pages import publish
+
+    author = make.user(clusters={CLUSTER: "contributor"})
+    post = publish(author, cluster=CLUSTER, tlp="AMBER", title="Night shift gate checks")
+    content = b"gate,checked\nA,yes\n"
+    attach_file(author, post, "scan0001.csv", [content], len(content))
+    comment = add_comment(author, post, "The checklist is atached.")
+    db.session.commit()
+
+    with live_server(app) as base_url:
+        person = Person(browser, base_url)
+        page = person.page
+        person.sign_in(author.email, TEST_PASSWORD)
+        page.goto(f"{base_url}/posts/{post.id}")
+        page.get_by_role("link", name="Edit your comment").click()
+        field(page, "Your comment").fill("The checklist is attached.")
+        screenshots_at_widths(person, "g-comment-edit")
+        page.get_by_role("button", name="Save").click()
+        page.wait_for_url(re.compile(rf".*/posts/{post.id}(#comment-{comment.id})?$"))
+        own = page.locator(f"#comment-{comment.id}")
+        expect(own).to_contain_text("The checklist is attached.")
+        expect(own).to_contain_text("edited")
+
+        page.locator("#attachments").get_by_role("link", name="Edit").first.click()
+        field(page, "File name").fill("night-shift-gate-checks.csv")
+        field(page, "Description").fill("Which gates were checked on the night of 3 November.")
+        screenshots_at_widths(person, "g-file-details")
+        page.get_by_role("button", name="Save").click()
+        files = page.locator("#attachments")
+        expect(files).to_contain_text("night-shift-gate-checks.csv")
+        expect(files).to_contain_text("Which gates were checked")
+        with page.expect_download() as download:
+            files.get_by_role("link", name=re.compile("night-shift-gate-checks")).first.click()
+        assert download.value.suggested_filename == "night-shift-gate-checks.csv"
+        assert Path(download.value.path()).read_bytes() == content
+        assert person.problems == []
+        person.close()
