@@ -148,7 +148,9 @@ def test_sqlite_held_by_another_process_fails_cleanly_and_the_same_processes_rec
             writes = (
                 (
                     "api",
-                    lambda: requests.post(portal.url + "/api/v1/posts", json=best_practice(cluster="policy"), headers=api, timeout=30),
+                    lambda: requests.post(
+                        portal.url + "/api/v1/posts", json=best_practice(cluster="policy"), headers=api, timeout=30
+                    ),
                 ),
                 ("sign-in", lambda: sign_in(requests.Session(), portal, seeded["email"], PASSWORD)),
                 ("AMBER read (audited)", lambda: browser.get(post_page, timeout=30)),
@@ -163,7 +165,9 @@ def test_sqlite_held_by_another_process_fails_cleanly_and_the_same_processes_rec
             holder.execute("ROLLBACK")
             holder.close()
 
-        created = requests.post(portal.url + "/api/v1/posts", json=best_practice(cluster="policy"), headers=api, timeout=10)
+        created = requests.post(
+            portal.url + "/api/v1/posts", json=best_practice(cluster="policy"), headers=api, timeout=10
+        )
         assert created.status_code == 201, created.text[:300]
         assert browser.get(post_page, timeout=10).status_code == 200
         assert sign_in(requests.Session(), portal, seeded["email"], PASSWORD).status_code == 302
