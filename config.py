@@ -118,6 +118,8 @@ class Config:
         self.STATS_MIN_ORGANISATIONS = _env_int("PAX_STATS_MIN_ORGANISATIONS", 3)
         #: ...from everyone outside law enforcement, and from law enforcement too when this is on.
         self.STATS_SUPPRESS_FOR_LAW_ENFORCEMENT = _env_bool("PAX_STATS_SUPPRESS_FOR_LAW_ENFORCEMENT", False)
+        #: Distinct statistics filter combinations one account may ask for per day (UTC).
+        self.STATS_DAILY_COMBINATIONS = _env_int("PAX_STATS_DAILY_COMBINATIONS", 50)
         #: Retention, counted from a post's creation (``flask retention purge``); 0 keeps it until deleted.
         self.RETENTION_INCIDENT_NOTE_MONTHS = _env_int("PAX_RETENTION_INCIDENT_NOTE_MONTHS", 24)
         self.RETENTION_BEST_PRACTICE_MONTHS = _env_int("PAX_RETENTION_BEST_PRACTICE_MONTHS", 0)
@@ -163,6 +165,8 @@ class Config:
                 raise ConfigError(f"PAX_{name} must be a rate such as '5 per minute'") from None
         if not 1 <= self.STATS_MIN_ORGANISATIONS <= 1000:
             raise ConfigError("PAX_STATS_MIN_ORGANISATIONS must be a whole number from 1 to 1000")
+        if not 1 <= self.STATS_DAILY_COMBINATIONS <= 10000:
+            raise ConfigError("PAX_STATS_DAILY_COMBINATIONS must be a whole number from 1 to 10000")
         for name, limit in RETENTION_LIMITS.items():
             value = getattr(self, name)
             if not 0 <= value <= limit:

@@ -325,13 +325,16 @@ def _retry_after_seconds() -> int:
 
 def _rate_limit_detail(error: HTTPException) -> str:
     """A 429 in plain words with the time to try again, never "10 per 1 minute". Sign-in limits
-    bring their own words (``app.auth.throttle``): per account, or per network."""
+    bring their own words (``app.auth.throttle``): per account, or per network; so does a 429
+    raised by hand with a description (the statistics' daily bound)."""
     from flask_limiter.errors import RateLimitExceeded
 
     from app.ratelimits import local_time
 
     if isinstance(error, RateLimitExceeded) and error.limit.error_message:
         return str(error.description)
+    if not isinstance(error, RateLimitExceeded) and _plain_description(error):
+        return str(error.description)  # a 429 raised by a service with its own words (statistics bound)
     return f"Too many requests from your network; try again at {local_time(_retry_at())} (Brussels time)."
 
 

@@ -1,7 +1,10 @@
 """Seizure statistics over the API: ``GET /stats/seizures`` (read scope).
 
-The same figures as the page, from ``app.stats.queries``: withheld groups appear only as a
-count, and no total includes them. Bad parameters are 422 with a message per field.
+The same figures as the page, from ``app.stats.services.answer``: withheld groups (primary and
+secondary suppression) appear only as a count, and no total includes them. Fixed reporting
+periods only: ``period`` is a quarter or a year, and ``from``/``to`` are refused (422 in plain
+words). Bad parameters are 422 with a message per field; a new filter combination beyond the
+daily bound is 429.
 """
 
 from __future__ import annotations
@@ -15,8 +18,9 @@ from app.api.blueprint import bp
 from app.api.spec import error_answers, ok, operation, query_param, ref
 from app.clusters.models import Substance
 from app.errors import ApiError
-from app.stats.queries import SeizureStatistics, seizure_statistics
-from app.stats.validation import GroupBy, parse_seizure_query
+from app.stats.queries import SeizureStatistics
+from app.stats.services import answer
+from app.stats.validation import NO_FREE_RANGES, GroupBy, parse_seizure_query
 from app.validation import ValidationError
 
 INVALID_QUERY = "The statistics parameters are not valid; see fields."
@@ -26,8 +30,9 @@ def statistics_json(stats: SeizureStatistics) -> dict[str, Any]:
     query = stats.query
     return {
         "group_by": query.group_by.value,
-        "from": query.start.isoformat() if query.start else None,
-        "to": query.end.isoformat() if query.end else None,
+        "period": query.period.key if query.period else None,
+        "from": query.period.first_day.isoformat() if query.period else None,
+        "to": query.period.last_day.isoformat() if query.period else None,
         "substance": query.substance.value if query.substance else None,
         "items": [
             {
@@ -50,15 +55,17 @@ def stats_seizures() -> Response:
     try:
         query = parse_seizure_query(request.args)
     except ValidationError as exc:
-        raise ApiError(422, INVALID_QUERY, exc.fields) from None
-    return jsonify(statistics_json(seizure_statistics(api_user(), query)))
+        message = NO_FREE_RANGES if {"from", "to"} & set(exc.fields) else INVALID_QUERY
+        raise ApiError(422, message, exc.fields) from None
+    return jsonify(statistics_json(answer(api_user(), query, via="api")))
 
 
 # --- OpenAPI -------------------------------------------------------------------------------------
 
 TAG = {"name": "stats", "description": "Seizure statistics aggregated from incident notes."}
 
-_date = {"type": "string", "format": "date"}
+_period = {"type": "string", "pattern": "^[0-9]{4}(-Q[1-4])?$", "examples": ["2025-Q3", "2025"]}
+_refused = {"type": "string", "description": "Refused (422): free date ranges are not offered."}
 
 PATHS: dict[str, Any] = {
     "/stats/seizures": {
@@ -66,21 +73,33 @@ PATHS: dict[str, Any] = {
             "stats_seizures",
             "Incident notes per port, substance, quarter or modus operandi: notes, kilograms, organisations.",
             "read",
-            {"200": ok("The groups the caller may see.", "SeizureStatistics"), **error_answers(401, 422, 429)},
+            {
+                "200": ok("The groups the caller may see.", "SeizureStatistics"),
+                **error_answers(401, 422, 429),
+            },
             parameters=[
                 query_param(
                     "group_by", "What to group by (default port).", {"enum": GroupBy.values(), "default": "port"}
                 ),
-                query_param("from", "Only incidents that occurred on or after this day (YYYY-MM-DD).", _date),
-                query_param("to", "Only incidents that occurred on or before this day (YYYY-MM-DD).", _date),
+                query_param(
+                    "period",
+                    "The reporting period: a calendar quarter (`2025-Q3`) or year (`2025`); every period when absent.",
+                    _period,
+                ),
+                query_param("from", "Not offered: any value is refused with 422 (use `period`).", _refused),
+                query_param("to", "Not offered: any value is refused with 422 (use `period`).", _refused),
                 query_param("substance", "Only incidents with this substance.", {"enum": Substance.values()}),
             ],
             description="Counts the incident notes the caller may see plus every other one that is not "
             "TLP:RED and not law-enforcement-only (law-enforcement callers: law-enforcement-only ones too). "
             "A group reported by fewer distinct organisations than `PAX_STATS_MIN_ORGANISATIONS` (3) is "
-            "withheld from callers outside law enforcement: it is not in `items` and only counted in "
-            "`withheld_groups`. Not paged: one item per group. Quarters are `YYYY-Qn` of the day the "
-            "incident occurred, in time order; other groups come largest quantity first.",
+            "withheld from callers outside law enforcement, and so is any group that would let it be worked "
+            "out by subtraction from a total, another group or another period (secondary suppression): "
+            "it is not in `items` and only counted in `withheld_groups`. Fixed reporting periods only "
+            "(`period`); free date ranges (`from`, `to`) are refused with 422. Each account may ask for "
+            "`PAX_STATS_DAILY_COMBINATIONS` (50) distinct filter combinations a day (UTC); a new one beyond "
+            "that is 429. Not paged: one item per group. Quarters are `YYYY-Qn` of the day the incident "
+            "occurred, in time order; other groups come largest quantity first.",
         )
     }
 }
@@ -88,18 +107,24 @@ PATHS: dict[str, Any] = {
 SCHEMAS: dict[str, Any] = {
     "SeizureStatistics": {
         "type": "object",
-        "required": ["group_by", "from", "to", "substance", "items", "withheld_groups", "min_organisations"],
+        "required": ["group_by", "period", "from", "to", "substance", "items", "withheld_groups", "min_organisations"],
         "additionalProperties": False,
         "properties": {
             "group_by": {"enum": GroupBy.values()},
-            "from": {"type": ["string", "null"], "format": "date"},
-            "to": {"type": ["string", "null"], "format": "date"},
+            "period": {
+                "type": ["string", "null"],
+                "pattern": "^[0-9]{4}(-Q[1-4])?$",
+                "description": "The reporting period; null for every period on record.",
+            },
+            "from": {"type": ["string", "null"], "format": "date", "description": "The period's first day."},
+            "to": {"type": ["string", "null"], "format": "date", "description": "The period's last day."},
             "substance": {"enum": [*Substance.values(), None]},
             "items": {"type": "array", "items": ref("SeizureGroup")},
             "withheld_groups": {
                 "type": "integer",
                 "minimum": 0,
-                "description": "Groups left out because too few organisations reported them.",
+                "description": "Groups left out because too few organisations reported them, or because "
+                "they would let such a group be worked out by subtraction.",
             },
             "min_organisations": {
                 "type": ["integer", "null"],

@@ -1,9 +1,13 @@
-"""Seizure statistics: incident notes aggregated by port, substance, quarter or modus operandi.
+"""Seizure statistics: incident notes aggregated by port, substance, quarter or modus operandi,
+for one fixed reporting period (a quarter or a year) or every period.
 
-Which notes count is ``policy.statistics_sources``; how many reporting organisations a group
-needs before the user sees it is ``policy.statistics_min_organisations``. Both are applied in
-SQL (WHERE and HAVING), so a withheld group's figures never leave the database: the user learns
-only how many groups were withheld.
+Which notes count is ``policy.statistics_sources`` (applied in SQL); how many reporting
+organisations a group needs before the user sees it is ``policy.statistics_min_organisations``.
+The counted notes' dimensions (never their content) are read once and cut into every cell any
+view could show (``app.stats.suppression``), so a cell withheld in one view is withheld in all,
+and secondary suppression keeps it from being worked out from totals, margins or neighbouring
+periods. A withheld cell's figures never leave this module: the user learns only how many
+groups were withheld.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from app.clusters.forms import MODUS_LABELS, SUBSTANCE_LABELS
 from app.clusters.models import IncidentDetails, ModusOperandi, Post, PostType, Substance
 from app.extensions import db
 from app.policy import statistics_min_organisations, statistics_sources
+from app.stats.suppression import ALL, CellKey, CountedNote, SeizureCube
 from app.stats.validation import GroupBy, SeizureQuery
 
 
@@ -35,7 +40,7 @@ class SeizureGroup:
 class SeizureStatistics:
     query: SeizureQuery
     groups: list[SeizureGroup]
-    #: Groups left out because too few organisations reported them (their figures are not loaded).
+    #: Groups left out, too few organisations reported them or they would give such a group away.
     withheld: int
     #: The threshold applied to this user; 1 when nothing is withheld from them.
     min_organisations: int
@@ -50,82 +55,88 @@ class SeizureStatistics:
         return sum((g.quantity_kg for g in self.groups), Decimal(0))
 
 
-def _notes(user: Any, query: SeizureQuery) -> sa.Subquery:
-    """One row per counted note: its group key column(s) ``k1`` (and ``k2``), organisation, quantity.
-
-    The keys are plain columns of a subquery so that the outer GROUP BY names columns, never
-    expressions with bound parameters (which PostgreSQL would not recognise as the same).
-    """
-    keys: list[sa.ColumnElement[Any]]
-    if query.group_by is GroupBy.PORT:
-        keys = [IncidentDetails.port_locode.label("k1")]
-    elif query.group_by is GroupBy.SUBSTANCE:
-        keys = [IncidentDetails.substance.label("k1")]
-    elif query.group_by is GroupBy.MODUS_OPERANDI:
-        keys = [IncidentDetails.modus_operandi.label("k1")]
-    else:
-        month = sa.cast(sa.extract("month", IncidentDetails.occurred_on), sa.Integer)
-        keys = [
-            sa.cast(sa.extract("year", IncidentDetails.occurred_on), sa.Integer).label("k1"),
-            ((month + 2) // 3).label("k2"),
-        ]
+def counted_notes(user: Any) -> list[CountedNote]:
+    """The dimensions of every incident note counted for ``user``: port, modus, substance, day, organisation, kg."""
     stmt = (
-        sa.select(*keys, Post.author_org_id.label("org_id"), IncidentDetails.quantity_kg.label("kg"))
+        sa.select(
+            IncidentDetails.port_locode,
+            IncidentDetails.modus_operandi,
+            IncidentDetails.substance,
+            IncidentDetails.occurred_on,
+            Post.author_org_id,
+            IncidentDetails.quantity_kg,
+        )
         .join(IncidentDetails, IncidentDetails.post_id == Post.id)
         .where(Post.type == PostType.INCIDENT_NOTE, statistics_sources(user))
     )
-    if query.start is not None:
-        stmt = stmt.where(IncidentDetails.occurred_on >= query.start)
-    if query.end is not None:
-        stmt = stmt.where(IncidentDetails.occurred_on <= query.end)
-    if query.substance is not None:
-        stmt = stmt.where(IncidentDetails.substance == query.substance)
-    return stmt.subquery("counted")
+    return [
+        CountedNote(
+            port=row[0],
+            modus=ModusOperandi(row[1]).value,
+            substance=Substance(row[2]).value,
+            occurred_on=row[3],
+            org_id=row[4],
+            kg=None if row[5] is None else Decimal(str(row[5])),
+        )
+        for row in db.session.execute(stmt)
+    ]
 
 
-def _key_and_label(group_by: GroupBy, row: Any) -> tuple[str, str]:
-    if group_by is GroupBy.QUARTER:
-        text = f"{row.k1:04d}-Q{row.k2}"
-        return text, text
-    if group_by is GroupBy.SUBSTANCE:
-        value = Substance(row.k1)
-        return value.value, SUBSTANCE_LABELS[value]
-    if group_by is GroupBy.MODUS_OPERANDI:
-        modus = ModusOperandi(row.k1)
-        return modus.value, MODUS_LABELS[modus]
-    return row.k1, row.k1
+def _view_keys(cube: SeizureCube, query: SeizureQuery) -> list[tuple[CellKey, str, str]]:
+    """The cells ``query`` shows, each with its group's key and label."""
+    substance = query.substance.value if query.substance else None
+    period = query.period
+    quarters = set(period.quarters()) if period else set()
+    wanted: list[tuple[CellKey, str, str]] = []
+    for key in cube.cells:
+        cut, cell_substance, cell_period = key
+        if query.group_by is GroupBy.QUARTER:
+            if cut != ALL or cell_substance != substance:
+                continue
+            if cell_period is None or cell_period.quarter is None:
+                continue
+            if period is not None and cell_period not in quarters:
+                continue
+            wanted.append((key, cell_period.key, cell_period.key))
+            continue
+        if cell_period != period:
+            continue
+        if query.group_by is GroupBy.SUBSTANCE:
+            if cut == ALL and cell_substance is not None and substance in (None, cell_substance):
+                value = Substance(cell_substance)
+                wanted.append((key, value.value, SUBSTANCE_LABELS[value]))
+            continue
+        kind = "port" if query.group_by is GroupBy.PORT else "modus"
+        if cut[0] == kind and cell_substance == substance:
+            value_text = str(cut[1])
+            label = value_text if kind == "port" else MODUS_LABELS[ModusOperandi(value_text)]
+            wanted.append((key, value_text, label))
+    return wanted
+
+
+def statistics_from(cube: SeizureCube, query: SeizureQuery, min_organisations: int) -> SeizureStatistics:
+    """The view ``query`` asks for, cut from ``cube``: the cells shown and how many are withheld."""
+    groups = []
+    withheld = 0
+    for key, group_key, label in _view_keys(cube, query):
+        cell = cube.cells[key]
+        if cell.withheld:
+            withheld += 1
+            continue
+        kg = cell.quantity_kg.quantize(Decimal("0.001"))
+        groups.append(SeizureGroup(group_key, label, cell.notes, kg, cell.organisations))
+    if query.group_by is GroupBy.QUARTER:
+        groups.sort(key=lambda g: g.key)
+    else:
+        groups.sort(key=lambda g: (-g.quantity_kg, -g.notes, g.key))
+    return SeizureStatistics(query, groups, withheld, min_organisations)
 
 
 def seizure_statistics(user: Any, query: SeizureQuery) -> SeizureStatistics:
     """Per group: the number of incident notes, their total quantity (kg; notes without one add
-    nothing) and the number of distinct reporting organisations; groups below the user's
-    threshold are counted as withheld instead. Quarters are in time order, other groups by
-    quantity, largest first."""
-    notes = _notes(user, query)
-    keys = [c for c in notes.c if c.name in ("k1", "k2")]
-    organisations = sa.func.count(sa.distinct(notes.c.org_id))
+    nothing) and the number of distinct reporting organisations; withheld groups (primary and
+    secondary suppression, ``app.stats.suppression``) are only counted. Quarters are in time
+    order, other groups by quantity, largest first."""
     minimum = statistics_min_organisations(user)
-    stmt = (
-        sa.select(
-            *keys,
-            sa.func.count().label("notes"),
-            sa.func.coalesce(sa.func.sum(notes.c.kg), 0).label("kg"),
-            organisations.label("organisations"),
-        )
-        .group_by(*keys)
-        .having(organisations >= minimum)
-    )
-    if query.group_by is GroupBy.QUARTER:
-        stmt = stmt.order_by(*keys)
-    else:
-        stmt = stmt.order_by(sa.desc("kg"), sa.desc("notes"), *keys)
-    groups = []
-    for row in db.session.execute(stmt):
-        key, label = _key_and_label(query.group_by, row)
-        kg = Decimal(str(row.kg)).quantize(Decimal("0.001"))
-        groups.append(SeizureGroup(key, label, row.notes, kg, row.organisations))
-    withheld = 0
-    if minimum > 1:
-        small = sa.select(*keys).group_by(*keys).having(organisations < minimum).subquery()
-        withheld = db.session.scalar(sa.select(sa.func.count()).select_from(small)) or 0
-    return SeizureStatistics(query, groups, withheld, minimum)
+    cube = SeizureCube(counted_notes(user), minimum)
+    return statistics_from(cube, query, minimum)

@@ -1,8 +1,9 @@
 """The seizure statistics page and its CSV export (``/stats/seizures``).
 
 Every active member may open them; what they count and what they withhold is decided by the
-policy inside ``app.stats.queries``. Bad parameters answer the page with the form's errors
-(422), the values sent kept in the form.
+policy inside ``app.stats.queries``. Bad parameters (a free date range among them) answer the
+page with the form's errors (422), the values sent kept in the form; a new filter combination
+beyond the daily bound is a 429 (``app.stats.services.answer``).
 """
 
 from __future__ import annotations
@@ -15,17 +16,19 @@ from flask_login import current_user, login_required
 from app.clusters.forms import SUBSTANCE_LABELS
 from app.stats import chart, services
 from app.stats.blueprint import bp
-from app.stats.queries import seizure_statistics
-from app.stats.validation import GroupBy, parse_seizure_query, shown
+from app.stats.validation import NO_FREE_RANGES, GroupBy, parse_seizure_query, shown
 from app.validation import ValidationError
 
-FORM_FIELDS = ("group_by", "from", "to", "substance")
+FORM_FIELDS = ("group_by", "period", "substance")
 
 
 def _form_context(errors: dict[str, str] | None = None) -> dict[str, Any]:
+    errors = dict(errors or {})
+    if {"from", "to"} & set(errors):  # a free range: say why beside the field that replaced it
+        errors.setdefault("period", NO_FREE_RANGES)
     return {
         "values": {name: shown(request.args.get(name) or "") for name in FORM_FIELDS},
-        "errors": errors or {},
+        "errors": errors,
         "group_options": [(g.value, g.label) for g in GroupBy],
         "substance_options": [("", "All substances")] + [(s.value, label) for s, label in SUBSTANCE_LABELS.items()],
     }
@@ -38,7 +41,7 @@ def seizures() -> Any:
         query = parse_seizure_query(request.args)
     except ValidationError as exc:
         return render_template("stats/seizures.html", stats=None, **_form_context(exc.fields)), 422
-    stats = seizure_statistics(current_user, query)
+    stats = services.answer(current_user, query)
     return render_template(
         "stats/seizures.html",
         stats=stats,

@@ -1,24 +1,32 @@
 """Reading the parameters of the seizure statistics, the same for the page, the CSV and the API.
 
 ``parse_seizure_query`` takes the query string and returns a ``SeizureQuery`` or raises
-``ValidationError`` with one message per bad parameter (``group_by``, ``from``, ``to``,
-``substance``). Messages never repeat more than a short, printable part of what was sent.
+``ValidationError`` with one message per bad parameter (``group_by``, ``period``,
+``substance``). Statistics cover fixed reporting periods only, a calendar quarter (``2025-Q3``)
+or a calendar year (``2025``), never a free date range: ``from`` and ``to`` are refused in
+plain words, because two overlapping ranges subtracted would isolate the notes between them.
+Messages never repeat more than a short, printable part of what was sent.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from app.clusters.models import Substance
 from app.enums import StrEnum
 from app.validation import ValidationError
 
 MIN_YEAR, MAX_YEAR = 1900, 2100
-_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_PERIOD = re.compile(r"([0-9]{4})(?:-Q([0-9]))?")
 _PRINTABLE = re.compile(r"[^\x20-\x7e]")
+#: Said for ``from`` and ``to``, whatever they hold.
+NO_FREE_RANGES = (
+    "Statistics are given for fixed reporting periods only, not for free date ranges: "
+    "choose a period, a quarter such as 2025-Q3 or a year such as 2025."
+)
 
 
 class GroupBy(StrEnum):
@@ -37,25 +45,59 @@ class GroupBy(StrEnum):
         }[self.value]
 
 
+@dataclass(frozen=True, order=True)
+class Period:
+    """A fixed reporting period: a calendar quarter, or a whole calendar year when ``quarter`` is None."""
+
+    year: int
+    quarter: int | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.year:04d}" if self.quarter is None else f"{self.year:04d}-Q{self.quarter}"
+
+    @property
+    def first_day(self) -> date:
+        return date(self.year, 1 if self.quarter is None else 3 * self.quarter - 2, 1)
+
+    @property
+    def last_day(self) -> date:
+        if self.quarter is None or self.quarter == 4:
+            return date(self.year, 12, 31)
+        return date(self.year, 3 * self.quarter + 1, 1) - timedelta(days=1)
+
+    def quarters(self) -> Iterator[Period]:
+        """The quarters this period is made of (itself when it is one)."""
+        if self.quarter is not None:
+            yield self
+        else:
+            yield from (Period(self.year, q) for q in range(1, 5))
+
+    @classmethod
+    def of(cls, day: date) -> Period:
+        """The quarter ``day`` falls in."""
+        return cls(day.year, (day.month + 2) // 3)
+
+
 @dataclass(frozen=True)
 class SeizureQuery:
     group_by: GroupBy = GroupBy.PORT
-    #: Incidents that occurred on or after this day...
-    start: date | None = None
-    #: ...and on or before this one.
-    end: date | None = None
+    #: The reporting period; None for every period on record.
+    period: Period | None = None
     substance: Substance | None = None
 
     def as_args(self) -> dict[str, str]:
         """The query string that asks for these statistics again (CSV link, API)."""
         args = {"group_by": self.group_by.value}
-        if self.start:
-            args["from"] = self.start.isoformat()
-        if self.end:
-            args["to"] = self.end.isoformat()
+        if self.period:
+            args["period"] = self.period.key
         if self.substance:
             args["substance"] = self.substance.value
         return args
+
+    def combination(self) -> str:
+        """The filter combination as one short text: what the daily bound counts and the audit keeps."""
+        return "&".join(f"{name}={value}" for name, value in sorted(self.as_args().items()))
 
 
 def shown(value: str) -> str:
@@ -63,22 +105,19 @@ def shown(value: str) -> str:
     return _PRINTABLE.sub("", value)[:40]
 
 
-def _date(raw: str, name: str, errors: dict[str, str]) -> date | None:
-    raw = raw.strip()
-    if not raw:
-        return None
-    if not _DATE.fullmatch(raw):
-        errors[name] = f"{shown(raw)!r} is not a date: use YYYY-MM-DD."
-        return None
-    try:
-        value = date.fromisoformat(raw)
-    except ValueError:
-        errors[name] = f"{raw} is not a day of the calendar: use YYYY-MM-DD."
-        return None
-    if not MIN_YEAR <= value.year <= MAX_YEAR:
-        errors[name] = f"Give a date from {MIN_YEAR} to {MAX_YEAR}."
-        return None
-    return value
+def parse_period(raw: str) -> Period:
+    """``2025-Q3`` (a calendar quarter) or ``2025`` (a calendar year); ``ValueError`` in plain words otherwise."""
+    match = _PERIOD.fullmatch(raw.strip().upper())
+    if not match:
+        raise ValueError(
+            f"{shown(raw)!r} is not a reporting period: use a quarter such as 2025-Q3 or a year such as 2025."
+        )
+    year, quarter = int(match.group(1)), match.group(2)
+    if quarter is not None and not 1 <= int(quarter) <= 4:
+        raise ValueError(f"A year has quarters Q1 to Q4, not Q{quarter}.")
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise ValueError(f"Give a period from {MIN_YEAR} to {MAX_YEAR}.")
+    return Period(year, None if quarter is None else int(quarter))
 
 
 def parse_seizure_query(args: Mapping[str, str]) -> SeizureQuery:
@@ -91,10 +130,16 @@ def parse_seizure_query(args: Mapping[str, str]) -> SeizureQuery:
             group_by = GroupBy(raw_group)
         else:
             errors["group_by"] = f"Group by one of: {', '.join(GroupBy.values())}."
-    start = _date(args.get("from") or "", "from", errors)
-    end = _date(args.get("to") or "", "to", errors)
-    if start and end and start > end:
-        errors["to"] = "The end date comes before the start date."
+    for name in ("from", "to"):
+        if name in args:
+            errors[name] = NO_FREE_RANGES
+    period = None
+    raw_period = (args.get("period") or "").strip()
+    if raw_period:
+        try:
+            period = parse_period(raw_period)
+        except ValueError as exc:
+            errors["period"] = str(exc)
     raw_substance = (args.get("substance") or "").strip()
     substance = None
     if raw_substance:
@@ -104,4 +149,4 @@ def parse_seizure_query(args: Mapping[str, str]) -> SeizureQuery:
             errors["substance"] = f"Choose one of: {', '.join(Substance.values())}."
     if errors:
         raise ValidationError(errors)
-    return SeizureQuery(group_by, start, end, substance)
+    return SeizureQuery(group_by, period, substance)
