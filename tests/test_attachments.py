@@ -458,7 +458,12 @@ def test_damaged_first_segment_is_a_clear_error_and_an_audit_event(client, autho
     assert "attachment.download" not in actions
 
 
-def test_damaged_later_segment_cuts_the_download_short(client, author, post) -> None:
+def test_damaged_later_segment_cuts_the_download_short(client, author, post, monkeypatch) -> None:
+    """Beyond what is authenticated whole before sending (lowered here from 64 MiB, so that a
+    3 MB file stands for a long one), damage shows only when the stream reaches it."""
+    from app.files import http
+
+    monkeypatch.setattr(http, "VERIFIED_WHOLE_UP_TO", 1024 * 1024)
     headers = bearer(author)
     data = os.urandom(1_500_000).hex().encode()  # 3 MB: the server writes 1 MiB at a time
     attachment_id = api_upload(client, post.id, data, "t.txt", headers).get_json()["id"]
