@@ -25,6 +25,8 @@ from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmake
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
+from app.sqlite_writers import queue_writers
+
 if TYPE_CHECKING:
     from flask import Flask
 
@@ -79,7 +81,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def make_engine(url: str, echo: bool = False, pooled: bool = True) -> Engine:
     """An engine with the connection settings PAX relies on for each backend."""
     if url.startswith("sqlite"):
-        if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        on_disk = url.startswith("sqlite:///") and url != "sqlite:///:memory:"
+        if on_disk:
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
             url,
@@ -88,6 +91,8 @@ def make_engine(url: str, echo: bool = False, pooled: bool = True) -> Engine:
             **({} if pooled else {"poolclass": NullPool}),
         )
         event.listen(engine, "connect", _sqlite_pragmas)
+        if on_disk:
+            queue_writers(engine, Path(url.removeprefix("sqlite:///")))
         return engine
     if not pooled:
         return create_engine(url, echo=echo, poolclass=NullPool)

@@ -59,6 +59,7 @@ KERNEL = (
     "app.ratelimits",
     "app.routing",
     "app.security",
+    "app.sqlite_writers",
     "app.validation",
 )
 POLICY = ("app.policy",)
