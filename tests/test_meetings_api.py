@@ -122,3 +122,24 @@ def test_api_responses_match_the_openapi_document(make, coordinator, curator, cl
     ours = {(p, m) for p, item in check.document["paths"].items() for m in item if m != "parameters"
             if p.startswith(("/meetings", "/meeting-documents")) and not p.endswith("/pack")}  # fmt: skip
     assert mine == ours
+
+
+def test_document_positions_are_counted_among_what_the_caller_may_see(make, client):
+    """A withheld document leaves no gap: the API's positions are 1, 2, 3... among the documents
+    the caller may see, as packs number them, so nobody learns where withheld ones sit."""
+    from tests.test_packs import add_document, make_meeting
+
+    organiser = make.user(role="curator", org_type="commission", clusters={"policy": "coordinator"})
+    reader = make.user(org_type="port_authority", clusters={"policy": "reader"})
+    meeting = make_meeting(organiser)
+    opening = add_document(meeting, 2, "Risk register", b"a", "a.txt", order=1)
+    withheld = add_document(
+        meeting, 2, "Informant report", b"b", "b.txt", tlp="AMBER", law_enforcement_only=True, order=2
+    )
+    closing = add_document(meeting, 2, "Mitigations", b"c", "c.txt", order=3)
+    db.session.commit()
+
+    listed = client.get(f"/api/v1/meetings/{meeting.id}", headers=bearer(reader)).get_json()["documents"]
+    assert [(d["id"], d["position"]) for d in listed] == [(opening.id, 1), (closing.id, 2)]
+    everything = client.get(f"/api/v1/meetings/{meeting.id}", headers=bearer(organiser)).get_json()["documents"]
+    assert [(d["id"], d["position"]) for d in everything] == [(opening.id, 1), (withheld.id, 2), (closing.id, 3)]

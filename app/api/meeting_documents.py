@@ -32,7 +32,7 @@ from app.files.uploads import UploadRefused, receive_upload
 from app.markings import Tlp
 from app.meetings import documents
 from app.meetings.models import MeetingDocument
-from app.meetings.queries import DocumentRow
+from app.meetings.queries import DocumentRow, document_row
 from app.meetings.validation import MAX_TITLE
 from app.policy import meeting_document_or_404, meeting_or_404
 
@@ -44,7 +44,7 @@ def document_json(row: DocumentRow) -> dict[str, Any]:
         "id": document.id,
         "meeting_id": document.meeting_id,
         "agenda_item_id": document.agenda_item_id,
-        "position": document.position,
+        "position": row.position,
         "title": document.title,
         "tlp": document.tlp.value,
         "law_enforcement_only": document.law_enforcement_only,
@@ -63,7 +63,7 @@ def upload_meeting_document(meeting_id: str) -> tuple[Response, int, dict[str, s
     user = api_user()
     meeting = meeting_or_404(user, id_or_404(meeting_id), need="add_meeting_document")
     try:
-        document, meta = receive_upload(
+        document, _meta = receive_upload(
             lambda upload: documents.add_form_document(
                 user, meeting, upload.fields, upload.filename, upload.chunks, upload.max_bytes
             )
@@ -71,7 +71,7 @@ def upload_meeting_document(meeting_id: str) -> tuple[Response, int, dict[str, s
     except UploadRefused as exc:
         raise upload_refused(exc, "The document is not valid; see fields.") from None
     location = url_for("api.download_meeting_document", document_id=document.id)
-    return jsonify(document_json(DocumentRow(document, meta))), 201, {"Location": location}
+    return jsonify(document_json(document_row(user, document))), 201, {"Location": location}
 
 
 @bp.get("/meeting-documents/<document_id>")
@@ -128,7 +128,11 @@ SCHEMAS: dict[str, Any] = {
             "id": {"type": "integer"},
             "meeting_id": {"type": "integer"},
             "agenda_item_id": {"type": ["integer", "null"], "description": "Null: a document of the whole meeting."},
-            "position": {"type": "integer", "description": "Order within its agenda item (or the meeting)."},
+            "position": {
+                "type": "integer",
+                "description": "Order within its agenda item (or the meeting), counted among the documents "
+                "the caller may see: 1, 2, 3...",
+            },
             "title": {"type": "string"},
             "tlp": {"enum": Tlp.values(), "description": "The meeting's marking or a stricter one."},
             "law_enforcement_only": {"type": "boolean"},

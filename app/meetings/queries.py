@@ -94,6 +94,9 @@ class DocumentRow:
     document: MeetingDocument
     #: None when the file's key does not open (shown as unavailable; the page still renders).
     meta: FileMeta | None
+    #: 1, 2, 3... among the documents of its agenda item (or of the meeting) that the viewer may
+    #: see, as packs number them: the stored position would show where withheld documents sit.
+    position: int = 1
 
 
 def visible_documents(user: Any, meeting: Meeting) -> list[MeetingDocument]:
@@ -117,13 +120,20 @@ def visible_documents(user: Any, meeting: Meeting) -> list[MeetingDocument]:
 def document_rows(user: Any, meeting: Meeting) -> list[DocumentRow]:
     """``visible_documents`` with each file's decrypted name, type and digest."""
     rows = []
+    seen: dict[int | None, int] = {}
     for document in visible_documents(user, meeting):
         try:
             meta: FileMeta | None = file_meta(document.file)
         except FileUnavailable:
             meta = None
-        rows.append(DocumentRow(document, meta))
+        seen[document.agenda_item_id] = seen.get(document.agenda_item_id, 0) + 1
+        rows.append(DocumentRow(document, meta, seen[document.agenda_item_id]))
     return rows
+
+
+def document_row(user: Any, document: MeetingDocument) -> DocumentRow:
+    """The row of one document ``user`` may see, numbered as in ``document_rows``."""
+    return next(row for row in document_rows(user, document.meeting) if row.document.id == document.id)
 
 
 def agenda_item_of(meeting: Meeting, agenda_item_id: int) -> AgendaItem | None:
