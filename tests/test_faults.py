@@ -540,21 +540,16 @@ def test_full_blob_disk_answers_507_keeps_nothing_and_the_portal_keeps_serving(
 
 
 @sqlite_half
-@pytest.mark.parametrize("where", ["first", "last", "last-of-range"])
-def test_damaged_blob_is_a_clean_error_before_any_byte(client: Any, make: Any, where: str) -> None:
-    """Damage in the first or the last segment (of the file or of a Range) is found before the
-    status line: the API's JSON error (and the page's error page), never a server's bare 500."""
-    from app.clusters.models import Attachment
-    from app.extensions import db
-    from app.files import crypto
-    from app.files.services import blob_store
+def _stored_two_megabytes(client: Any, make: Any) -> tuple[dict[str, str], bytes, int]:
+    """An AMBER post's 2 MB attachment (31 segments, more than one write), uploaded through the
+    API by its author: (the author's API headers, the content, the attachment's id)."""
     from tests.test_api_posts import bearer
     from tests.test_posts_pages import publish
 
     author = make.user(clusters={"policy": "contributor"})
     post = publish(author, tlp="AMBER")
     headers = bearer(author)
-    content = os.urandom(1_000_000).hex().encode()  # 2 MB: 31 segments, more than one write
+    content = os.urandom(1_000_000).hex().encode()
     body = _multipart("data.txt", content, {})
     created = client.post(
         f"/api/v1/posts/{post.id}/attachments",
@@ -563,7 +558,19 @@ def test_damaged_blob_is_a_clean_error_before_any_byte(client: Any, make: Any, w
         content_type="multipart/form-data; boundary=paxfault",
     )
     assert created.status_code == 201, created.get_json()
-    attachment_id = created.get_json()["id"]
+    return headers, content, created.get_json()["id"]
+
+
+@pytest.mark.parametrize("where", ["first", "last", "last-of-range"])
+def test_damaged_blob_is_a_clean_error_before_any_byte(client: Any, make: Any, where: str) -> None:
+    """Damage in the first or the last segment (of the file or of a Range) is found before the
+    status line: the API's JSON error (and the page's error page), never a server's bare 500."""
+    from app.clusters.models import Attachment
+    from app.extensions import db
+    from app.files import crypto
+    from app.files.services import blob_store
+
+    headers, content, attachment_id = _stored_two_megabytes(client, make)
     db.session.commit()
     record = db.session.get(Attachment, attachment_id).file
     reader = blob_store().open(record.blob_key)
@@ -605,22 +612,8 @@ def test_damage_in_the_middle_is_a_clean_error_or_cuts_one_download_and_refuses_
     from app.extensions import db
     from app.files import crypto, http
     from app.files.services import BlobDamaged, blob_store
-    from tests.test_api_posts import bearer
-    from tests.test_posts_pages import publish
 
-    author = make.user(clusters={"policy": "contributor"})
-    post = publish(author, tlp="AMBER")
-    headers = bearer(author)
-    content = os.urandom(1_000_000).hex().encode()  # 2 MB: 31 segments, the damage after the first write
-    body = _multipart("data.txt", content, {})
-    created = client.post(
-        f"/api/v1/posts/{post.id}/attachments",
-        input_stream=io.BytesIO(body),
-        headers={**headers, "Content-Length": str(len(body))},
-        content_type="multipart/form-data; boundary=paxfault",
-    )
-    assert created.status_code == 201, created.get_json()
-    attachment_id = created.get_json()["id"]
+    headers, content, attachment_id = _stored_two_megabytes(client, make)
     url = f"/api/v1/attachments/{attachment_id}"
     record = db.session.get(Attachment, attachment_id).file
     reader = blob_store().open(record.blob_key)
