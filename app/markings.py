@@ -9,7 +9,8 @@ and ``UserRecipient`` are the named recipient organisations (AMBER, AMBER+STRICT
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
@@ -41,6 +42,81 @@ class Tlp(StrEnum):
     @property
     def css(self) -> str:
         return self.value.lower().replace("+", "-")
+
+
+#: The markings whose audience names recipient organisations, and the one that names people.
+ORG_RECIPIENT_TLPS = frozenset({Tlp.AMBER, Tlp.AMBER_STRICT})
+USER_RECIPIENT_TLPS = frozenset({Tlp.RED})
+
+
+@dataclass(frozen=True)
+class Marking:
+    """An item's marking as its audience reads it: the TLP, the "law enforcement only" flag and
+    the named recipients (organisation and user ids) that marking uses."""
+
+    tlp: Tlp
+    law_enforcement_only: bool = False
+    recipient_orgs: frozenset[int] = frozenset()
+    recipient_users: frozenset[int] = frozenset()
+
+    @classmethod
+    def of(cls, item: Any) -> Marking:
+        """The marking ``item`` (a post, meeting or meeting document) carries now."""
+        return cls(
+            item.tlp,
+            bool(item.law_enforcement_only),
+            frozenset(r.organisation_id for r in getattr(item, "recipient_orgs", ())),
+            frozenset(r.user_id for r in getattr(item, "recipient_users", ())),
+        )
+
+    @classmethod
+    def proposed(cls, tlp: Tlp, law_enforcement_only: bool, orgs: Any = (), users: Any = ()) -> Marking:
+        """The marking an edit asks for, with its resolved recipient organisations and people."""
+        return cls(tlp, law_enforcement_only, frozenset(o.id for o in orgs), frozenset(u.id for u in users))
+
+    @property
+    def named_orgs(self) -> frozenset[int]:
+        """The recipient organisations the TLP lets into the audience (AMBER, AMBER+STRICT)."""
+        return self.recipient_orgs if self.tlp in ORG_RECIPIENT_TLPS else frozenset()
+
+    @property
+    def named_users(self) -> frozenset[int]:
+        """The named people the TLP lets into the audience (RED)."""
+        return self.recipient_users if self.tlp in USER_RECIPIENT_TLPS else frozenset()
+
+
+def loosens(old: Marking, new: Marking) -> bool:
+    """Whether changing ``old`` into ``new`` makes the marking less strict (TLP 2.0: only the
+    originator may): a looser TLP, dropping "law enforcement only", or, at the same TLP, any change
+    of the recipients that TLP names (removing them, as DESIGN.md says, and adding them, which
+    widens the audience). A stricter TLP may drop recipients the new TLP does not use; naming anyone
+    not named before stays the originator's decision (a RED name may be an outsider to the AMBER
+    audience), except when tightening from CLEAR or GREEN, which every member sees already."""
+    if new.tlp.rank < old.tlp.rank:
+        return True
+    if old.law_enforcement_only and not new.law_enforcement_only:
+        return True
+    if new.tlp is old.tlp:
+        return (new.named_orgs, new.named_users) != (old.named_orgs, old.named_users)
+    if old.tlp in (Tlp.CLEAR, Tlp.GREEN):
+        return False
+    return not (new.named_orgs <= old.named_orgs and new.named_users <= old.named_users)
+
+
+def marking_details(old: Marking, new: Marking) -> dict[str, Any]:
+    """What an audit event of a change of marking keeps: both TLPs, flags and recipient counts,
+    never who the recipients are."""
+    return {
+        "old_tlp": old.tlp.value,
+        "new_tlp": new.tlp.value,
+        "old_law_enforcement_only": old.law_enforcement_only,
+        "new_law_enforcement_only": new.law_enforcement_only,
+        "old_recipient_orgs": len(old.recipient_orgs),
+        "new_recipient_orgs": len(new.recipient_orgs),
+        "old_recipient_users": len(old.recipient_users),
+        "new_recipient_users": len(new.recipient_users),
+        "loosened": loosens(old, new),
+    }
 
 
 class Marked:

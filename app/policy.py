@@ -34,7 +34,7 @@ from app.clusters.models import (
 )
 from app.errors import Refusal
 from app.extensions import db
-from app.markings import Marked, Tlp
+from app.markings import Marked, Marking, Tlp, loosens
 from app.meetings.models import (
     Meeting,
     MeetingDocument,
@@ -432,6 +432,26 @@ def _edit_post(user: User, post: Any) -> bool:
     if not isinstance(post, Post):
         return False
     return post.author_id == user.id or (user.is_focal_point and post.author_org_id == user.organisation_id)
+
+
+#: Why a change of marking was refused (``check_marking_change``).
+LOOSEN_REFUSAL = "Only the author or their organisation's focal point may make this marking less strict."
+
+
+def may_loosen(user: Any, item: Any) -> bool:
+    """Whether ``user`` may make the marking of ``item`` (a post, meeting or meeting document) less
+    strict: its author, or a focal point of the author's organisation (TLP 2.0: only the
+    originator loosens). Nobody else, administrators and curators included; they may tighten."""
+    if not is_active_user(user) or not isinstance(item, Marked):
+        return False
+    return item.author_id == user.id or (bool(user.is_focal_point) and item.author_org_id == user.organisation_id)
+
+
+def check_marking_change(user: Any, item: Any, old: Marking, new: Marking) -> None:
+    """Raise ``NotAllowed`` when changing ``item``'s marking from ``old`` to ``new`` loosens it
+    (``app.markings.loosens``) and ``user`` may not loosen it. Callers check the edit right first."""
+    if loosens(old, new) and not may_loosen(user, item):
+        raise NotAllowed(LOOSEN_REFUSAL)
 
 
 def _comment_on(user: User, post: Any) -> bool:

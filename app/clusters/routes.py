@@ -37,7 +37,7 @@ from app.files.services import human_size
 from app.files.sniff import ACCEPT_EXTENSIONS
 from app.forms import refused, stale
 from app.markings import Tlp
-from app.policy import authorize, can, cluster_or_404, comment_or_404, may_post_as, post_or_404
+from app.policy import NotAllowed, authorize, can, cluster_or_404, comment_or_404, may_post_as, post_or_404
 from app.retention.queries import deletion_date
 from app.routing import SLUG
 from app.validation import ValidationError
@@ -183,7 +183,7 @@ def edit_post(post_id: int) -> Any:
             PostForm.for_post,
             lambda current, status: _render_form(form, current, status),
         )
-    except ValidationError as exc:
+    except (ValidationError, NotAllowed) as exc:
         return refused(form, exc, lambda status: _render_form(form, post, status))
     flash(f"Your changes are saved as version {post.version}; the previous version is in the history.", "success")
     return redirect(url_for("clusters.post", post_id=post.id))

@@ -30,8 +30,9 @@ from app.crossmatch.services import index_note
 from app.db import utcnow
 from app.directory.models import Organisation
 from app.extensions import db
-from app.notifications.fanout import announce_post
-from app.policy import NotAllowed, can
+from app.markings import Marking
+from app.notifications.fanout import announce_post, record_marking_change
+from app.policy import NotAllowed, can, check_marking_change
 from app.validation import ValidationError
 from app.workplan.models import WorkplanItem
 
@@ -82,8 +83,10 @@ def _workplan_item(data: PostInput, cluster: Cluster) -> WorkplanItem | None:
     return item
 
 
-def _apply(post: Post, data: PostInput, cluster: Cluster) -> None:
-    orgs, users = resolve_recipients(data.recipient_orgs, data.recipient_users)
+def _apply(
+    post: Post, data: PostInput, cluster: Cluster, recipients: tuple[list[Organisation], list[User]] | None = None
+) -> None:
+    orgs, users = recipients or resolve_recipients(data.recipient_orgs, data.recipient_users)
     item = _workplan_item(data, cluster)
     post.type = data.type
     post.cluster = cluster
@@ -140,6 +143,9 @@ def publish_post(author: User, data: PostInput) -> Post:
 def edit_post(editor: User, post: Post, data: PostInput, expected_version: int | None = None) -> Post:
     """Change a post, keeping what it was as a version.
 
+    Only the author or their organisation's focal point loosens its marking
+    (``policy.check_marking_change``); a change of marking is audited and told to them.
+
     ``expected_version`` is the version the editor's copy shows; a save from any other, or one
     that loses to a simultaneous save, raises ``StaleEdit`` and writes nothing.
     """
@@ -148,6 +154,10 @@ def edit_post(editor: User, post: Post, data: PostInput, expected_version: int |
     cluster = cluster_by_slug(data.cluster)
     if cluster.id != post.cluster_id and not can(editor, "create_post", cluster):
         raise NotAllowed(f"Only contributors and coordinators of {cluster.name} can post in it.")
+    recipients = resolve_recipients(data.recipient_orgs, data.recipient_users)
+    old_marking = Marking.of(post)
+    new_marking = Marking.proposed(data.tlp, data.law_enforcement_only, *recipients)
+    check_marking_change(editor, post, old_marking, new_marking)
     replaced = claim(post, expected_version)
     db.session.add(
         PostVersion(
@@ -162,7 +172,7 @@ def edit_post(editor: User, post: Post, data: PostInput, expected_version: int |
             written_at=post.updated_at,
         )
     )
-    _apply(post, data, cluster)
+    _apply(post, data, cluster, recipients)
     post.updated_at = utcnow()
     db.session.flush()
     record(
@@ -173,6 +183,7 @@ def edit_post(editor: User, post: Post, data: PostInput, expected_version: int |
         version=post.version,
         tlp=post.tlp.value,
     )
+    record_marking_change(editor, post, old_marking, new_marking)
     index_note(post)
     log.info("post %s edited (version %s) by user %s", post.id, post.version, editor.id)
     return post

@@ -25,7 +25,7 @@ from app.meetings import documents
 from app.meetings.blueprint import bp
 from app.meetings.forms import DocumentForm
 from app.meetings.models import Meeting, MeetingDocument
-from app.policy import authorize, meeting_document_or_404, meeting_or_404
+from app.policy import NotAllowed, authorize, meeting_document_or_404, meeting_or_404
 from app.validation import ValidationError
 
 DOCUMENT = "/documents/<int:document_id>"
@@ -127,6 +127,10 @@ def edit_document(document_id: int) -> Any:
         )
     except ValidationError as exc:
         return refused(form, exc, lambda status: render(doc, status), show=lambda exc: _on_fields(form, exc))
+    except NotAllowed as exc:
+        # The document form has no place above its fields: the reason goes on the marking.
+        form.tlp.errors = [*form.tlp.errors, str(exc)]
+        return after_refusal(lambda: render(doc, 403))
     flash("The document is saved.", "success")
     return redirect(url_for("meetings.show", meeting_id=meeting.id, _anchor=f"document-{doc.id}"))
 

@@ -19,11 +19,12 @@ from app.audit.services import record
 from app.concurrency import claim, claim_swap, expect_version
 from app.extensions import db
 from app.files.services import FileMeta, shred_files, store_file
-from app.markings import Tlp
+from app.markings import Marking, Tlp
 from app.meetings.models import AgendaItem, Meeting, MeetingDocument
 from app.meetings.services import _next_document_position
 from app.meetings.validation import MAX_TITLE, parse_document_fields
-from app.policy import NotAllowed, can, visible_meeting_documents
+from app.notifications.fanout import record_marking_change
+from app.policy import NotAllowed, can, check_marking_change, visible_meeting_documents
 from app.validation import ValidationError
 
 log = logging.getLogger("pax.meetings")
@@ -130,7 +131,9 @@ def edit_document(
     law_enforcement_only: bool,
     expected_version: int | None = None,
 ) -> None:
-    """Change a document's title or marking (the meeting's or stricter); ``StaleEdit`` from a stale copy."""
+    """Change a document's title or marking (the meeting's or stricter); ``StaleEdit`` from a stale
+    copy. Only its author or their organisation's focal point loosens the marking
+    (``policy.check_marking_change``); a change of marking is audited and told to them."""
     if not can(actor, "remove_meeting_document", document):
         raise NotAllowed("Only the document's author and those who prepare the meeting change it.")
     expect_version(document, expected_version)
@@ -140,10 +143,13 @@ def edit_document(
     if len(title) > MAX_TITLE:
         raise ValidationError({"title": f"The title is too long: at most {MAX_TITLE} characters."})
     _check_marking(document.meeting, tlp)
+    old_marking = Marking.of(document)
+    new_marking = Marking(tlp, law_enforcement_only or document.meeting.law_enforcement_only)
+    check_marking_change(actor, document, old_marking, new_marking)
     claim(document, expected_version)
     document.title = title
-    document.tlp = tlp
-    document.law_enforcement_only = law_enforcement_only or document.meeting.law_enforcement_only
+    document.tlp = new_marking.tlp
+    document.law_enforcement_only = new_marking.law_enforcement_only
     db.session.flush()
     record(
         "meeting.document_update",
@@ -152,6 +158,7 @@ def edit_document(
         meeting_id=document.meeting_id,
         tlp=tlp.value,
     )
+    record_marking_change(actor, document, old_marking, new_marking, meeting_id=document.meeting_id)
 
 
 def move_document(

@@ -15,13 +15,16 @@ from typing import Any
 import sqlalchemy as sa
 
 from app.audit.services import record
+from app.auth.models import User
 from app.clusters.markdown import render
 from app.clusters.models import Cluster
 from app.clusters.services import cluster_by_slug, resolve_recipients
 from app.concurrency import claim, claim_swap
 from app.db import utcnow
+from app.directory.models import Organisation
 from app.extensions import db
 from app.files.services import shred_files
+from app.markings import Marking
 from app.meetings.models import (
     AgendaItem,
     Meeting,
@@ -31,8 +34,8 @@ from app.meetings.models import (
     MeetingRecipientUser,
 )
 from app.meetings.validation import MAX_AGENDA, AgendaEntry, MeetingInput
-from app.notifications.fanout import announce_meeting, meeting_facts
-from app.policy import NotAllowed, can
+from app.notifications.fanout import announce_meeting, meeting_facts, record_marking_change
+from app.policy import NotAllowed, can, check_marking_change
 from app.validation import ValidationError
 
 log = logging.getLogger("pax.meetings")
@@ -45,8 +48,13 @@ def _may_schedule(actor: Any, kind: MeetingKind, cluster: Cluster | None) -> Non
         raise NotAllowed(f"Only curators schedule a {kind.label[0].lower()}{kind.label[1:]}.")
 
 
-def _apply(meeting: Meeting, data: MeetingInput, cluster: Cluster | None) -> None:
-    orgs, users = resolve_recipients(data.recipient_orgs, data.recipient_users)
+def _apply(
+    meeting: Meeting,
+    data: MeetingInput,
+    cluster: Cluster | None,
+    recipients: tuple[list[Organisation], list[User]] | None = None,
+) -> None:
+    orgs, users = recipients or resolve_recipients(data.recipient_orgs, data.recipient_users)
     meeting.kind = data.kind
     meeting.cluster = cluster
     meeting.cluster_id = cluster.id if cluster else None
@@ -92,6 +100,10 @@ def schedule_meeting(actor: Any, data: MeetingInput) -> Meeting:
 def update_meeting(actor: Any, meeting: Meeting, data: MeetingInput, expected_version: int | None = None) -> Meeting:
     """Change a meeting. Its documents keep a marking at least as strict as the meeting's.
 
+    Only the organiser or their organisation's focal point loosens its marking
+    (``policy.check_marking_change``); every change of the meeting's or a document's marking is
+    audited and told to the item's originators.
+
     ``StaleEdit`` when the editor's copy is not ``expected_version`` or a simultaneous save won.
     """
     if not can(actor, "edit_meeting", meeting):
@@ -100,18 +112,24 @@ def update_meeting(actor: Any, meeting: Meeting, data: MeetingInput, expected_ve
     if (data.kind, data.cluster) != (meeting.kind, meeting.cluster.slug if meeting.cluster else None):
         # Moving a meeting to another kind or cluster is scheduling it there.
         _may_schedule(actor, data.kind, cluster)
+    recipients = resolve_recipients(data.recipient_orgs, data.recipient_users)
+    old_marking = Marking.of(meeting)
+    new_marking = Marking.proposed(data.tlp, data.law_enforcement_only, *recipients)
+    check_marking_change(actor, meeting, old_marking, new_marking)
     claim(meeting, expected_version)
     facts_before = meeting_facts(meeting)
-    _apply(meeting, data, cluster)
+    _apply(meeting, data, cluster, recipients)
+    tightened_documents = []
     for document in meeting.documents:
-        tightened = False
+        before = Marking.of(document)
         if document.tlp.rank < meeting.tlp.rank:
-            document.tlp, tightened = meeting.tlp, True
+            document.tlp = meeting.tlp
         if meeting.law_enforcement_only and not document.law_enforcement_only:
-            document.law_enforcement_only, tightened = True, True
-        if tightened:
+            document.law_enforcement_only = True
+        if Marking.of(document) != before:
             # A document form drawn before this must not put the looser marking back.
             document.version += 1
+            tightened_documents.append((document, before))
     if data.agenda is not None:
         _replace_agenda(meeting, data.agenda)
     if data.minutes is not None and data.minutes != meeting.minutes:
@@ -119,6 +137,9 @@ def update_meeting(actor: Any, meeting: Meeting, data: MeetingInput, expected_ve
     meeting.updated_at = utcnow()
     db.session.flush()
     record("meeting.update", actor=actor, target=("meeting", meeting.id), tlp=meeting.tlp.value)
+    record_marking_change(actor, meeting, old_marking, new_marking)
+    for document, before in tightened_documents:
+        record_marking_change(actor, document, before, Marking.of(document), meeting_id=meeting.id)
     announce_meeting(meeting, changed=meeting_facts(meeting) != facts_before)
     log.info("meeting %s updated by user %s", meeting.id, actor.id)
     return meeting

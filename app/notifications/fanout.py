@@ -17,13 +17,15 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from app.audit.services import record
 from app.auth.models import GlobalRole, User, UserStatus
 from app.clusters.models import ClusterMembership, MembershipRole, Post
 from app.extensions import db
-from app.meetings.models import Meeting, MeetingKind, MeetingRecipientOrg, MeetingRecipientUser
+from app.markings import Marking, marking_details
+from app.meetings.models import Meeting, MeetingDocument, MeetingKind, MeetingRecipientOrg, MeetingRecipientUser
 from app.notifications.models import DeliveryMode, Subscription
 from app.notifications.services import notify
-from app.policy import approvable_users, visible_meetings, visible_posts
+from app.policy import approvable_users, visible_meeting_documents, visible_meetings, visible_posts
 from app.workplan.models import ItemStatus, WorkplanItem, WorkplanItemLead
 
 log = logging.getLogger("pax.notifications")
@@ -32,6 +34,13 @@ log = logging.getLogger("pax.notifications")
 def _reachable(stmt: sa.Select[Any]) -> sa.Select[Any]:
     """Accounts that can be told anything at all."""
     return stmt.where(User.status == UserStatus.ACTIVE, User.erased_at.is_(None))
+
+
+def _these_or_focal_points(these: sa.ColumnElement[bool], organisation_id: int, but: int) -> sa.Select[Any]:
+    """Reachable accounts that ``these`` selects or that are focal points of ``organisation_id``,
+    except the account ``but``, in id order."""
+    focal = sa.and_(User.is_focal_point.is_(True), User.organisation_id == organisation_id)
+    return _reachable(sa.select(User).where(sa.or_(these, focal), User.id != but).order_by(User.id))
 
 
 def _admits(query: sa.Select[Any]) -> bool:
@@ -119,6 +128,59 @@ def announce_meeting(meeting: Meeting, *, changed: bool = False) -> None:
         log.info("meeting %s: %s invitations, %s change notices", meeting.id, invitations, changes)
 
 
+# --- changes of marking ----------------------------------------------------------------------------
+
+
+def _sees_item_now(user: User, item: Any) -> bool:
+    if isinstance(item, Post):
+        return _admits(sa.select(Post.id).where(Post.id == item.id, visible_posts(user)))
+    if isinstance(item, Meeting):
+        return _admits(sa.select(Meeting.id).where(Meeting.id == item.id, visible_meetings(user)))
+    if isinstance(item, MeetingDocument):
+        return _admits(
+            sa.select(MeetingDocument.id)
+            .join(Meeting, Meeting.id == MeetingDocument.meeting_id)
+            .where(MeetingDocument.id == item.id, visible_meeting_documents(user))
+        )
+    raise TypeError(f"no marking to announce on {type(item).__name__}")
+
+
+def record_marking_change(
+    editor: User, item: Post | Meeting | MeetingDocument, old: Marking, new: Marking, **details: Any
+) -> None:
+    """A change of ``item``'s marking from ``old`` to ``new`` (nothing when they are equal): one
+    ``<type>.marking_change`` audit event (markings, flags and recipient counts, never names or
+    content) and a notice to the item's originators (``announce_marking_change``)."""
+    if old == new:
+        return
+    target_type = {Post: "post", Meeting: "meeting", MeetingDocument: "meeting_document"}[type(item)]
+    record(
+        f"{target_type}.marking_change",
+        actor=editor,
+        target=(target_type, item.id),
+        target_org=item.author_org_id,
+        **details,
+        **marking_details(old, new),
+    )
+    announce_marking_change(editor, item)
+
+
+def announce_marking_change(editor: User, item: Post | Meeting | MeetingDocument) -> int:
+    """Tell the item's author and the focal points of the author's organisation (not ``editor``)
+    that its marking changed, each only when the policy lets them see the item with its new
+    marking. A meeting document's notice links to its meeting. Returns how many were told."""
+    stmt = _these_or_focal_points(User.id == item.author_id, item.author_org_id, editor.id)
+    if isinstance(item, Post):
+        target = ("post", item.id)
+    else:
+        target = ("meeting", item.meeting_id if isinstance(item, MeetingDocument) else item.id)
+    told = 0
+    for user in db.session.scalars(stmt).all():
+        if _sees_item_now(user, item) and notify(user, "marking.changed", target=target, tlp=item.tlp):
+            told += 1
+    return told
+
+
 # --- the workplan ----------------------------------------------------------------------------------
 
 
@@ -167,17 +229,7 @@ def announce_overdue(today: date) -> OverdueRun:
 def announce_pending_account(user: User) -> None:
     """Tell those who may approve a new pending account (its organisation's focal points and the
     administrators, as the policy's ``approvable_users`` decides) that it waits for them."""
-    candidates = _reachable(
-        sa.select(User)
-        .where(
-            sa.or_(
-                User.role == GlobalRole.ADMIN,
-                sa.and_(User.is_focal_point.is_(True), User.organisation_id == user.organisation_id),
-            ),
-            User.id != user.id,
-        )
-        .order_by(User.id)
-    )
+    candidates = _these_or_focal_points(User.role == GlobalRole.ADMIN, user.organisation_id, user.id)
     for approver in db.session.scalars(candidates).all():
         if _admits(sa.select(User.id).where(User.id == user.id, approvable_users(approver))):
             notify(approver, "account.pending", target=("user", user.id), dedupe_key=f"account.pending:{user.id}")

@@ -65,7 +65,8 @@ class Notification(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
     #: ``post.new``, ``meeting.invitation``, ``meeting.changed``, ``workplan.overdue``,
-    #: ``account.approved``, ``account.pending``, ``match.found``, ``retention.warning``.
+    #: ``account.approved``, ``account.pending``, ``match.found``, ``retention.warning``,
+    #: ``marking.changed`` (the rest: ``app.notifications.services.KIND_TEXT``).
     kind: Mapped[str] = mapped_column(sa.String(40))
     target_type: Mapped[str | None] = mapped_column(sa.String(32))
     target_id: Mapped[int | None] = mapped_column()
