@@ -15,7 +15,7 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 
 from app.audit.services import record_view
-from app.clusters import services
+from app.clusters import member_routes, services  # noqa: F401  (member_routes' views register on bp)
 from app.clusters.blueprint import bp
 from app.clusters.forms import MODUS_LABELS, SUBSTANCE_LABELS, CommentEditForm, CommentForm, PostForm, feed_args
 from app.clusters.models import Cluster, Comment, Post, PostType
@@ -37,7 +37,7 @@ from app.files.services import human_size
 from app.files.sniff import ACCEPT_EXTENSIONS
 from app.forms import refused, stale
 from app.markings import Tlp
-from app.policy import authorize, can, cluster_or_404, comment_or_404, may_post_as, post_or_404
+from app.policy import NotAllowed, authorize, can, cluster_or_404, comment_or_404, may_post_as, post_or_404
 from app.retention.queries import deletion_date
 from app.routing import SLUG
 from app.validation import ValidationError
@@ -183,7 +183,7 @@ def edit_post(post_id: int) -> Any:
             PostForm.for_post,
             lambda current, status: _render_form(form, current, status),
         )
-    except ValidationError as exc:
+    except (ValidationError, NotAllowed) as exc:  # NotAllowed: recipients the editor may not add
         return refused(form, exc, lambda status: _render_form(form, post, status))
     flash(f"Your changes are saved as version {post.version}; the previous version is in the history.", "success")
     return redirect(url_for("clusters.post", post_id=post.id))

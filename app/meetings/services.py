@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from app.audit.services import record
 from app.clusters.markdown import render
 from app.clusters.models import Cluster
-from app.clusters.services import cluster_by_slug, resolve_recipients
+from app.clusters.services import cluster_by_slug, refuse_self_added_recipients, resolve_recipients
 from app.concurrency import claim, claim_swap
 from app.db import utcnow
 from app.extensions import db
@@ -45,8 +45,9 @@ def _may_schedule(actor: Any, kind: MeetingKind, cluster: Cluster | None) -> Non
         raise NotAllowed(f"Only curators schedule a {kind.label[0].lower()}{kind.label[1:]}.")
 
 
-def _apply(meeting: Meeting, data: MeetingInput, cluster: Cluster | None) -> None:
+def _apply(meeting: Meeting, data: MeetingInput, cluster: Cluster | None, actor: Any) -> None:
     orgs, users = resolve_recipients(data.recipient_orgs, data.recipient_users)
+    refuse_self_added_recipients(actor, meeting, "meeting", orgs, users)
     meeting.kind = data.kind
     meeting.cluster = cluster
     meeting.cluster_id = cluster.id if cluster else None
@@ -68,7 +69,7 @@ def schedule_meeting(actor: Any, data: MeetingInput) -> Meeting:
     cluster = cluster_by_slug(data.cluster) if data.cluster is not None else None
     _may_schedule(actor, data.kind, cluster)
     meeting = Meeting(author_id=actor.id, author_org_id=actor.organisation_id, minutes="", minutes_html="")
-    _apply(meeting, data, cluster)
+    _apply(meeting, data, cluster, actor)
     db.session.add(meeting)
     db.session.flush()
     if data.agenda:
@@ -102,7 +103,7 @@ def update_meeting(actor: Any, meeting: Meeting, data: MeetingInput, expected_ve
         _may_schedule(actor, data.kind, cluster)
     claim(meeting, expected_version)
     facts_before = meeting_facts(meeting)
-    _apply(meeting, data, cluster)
+    _apply(meeting, data, cluster, actor)
     for document in meeting.documents:
         tightened = False
         if document.tlp.rank < meeting.tlp.rank:
