@@ -398,7 +398,7 @@ def load_demo() -> dict[str, int]:
             )
             created["users"] += 1
             for slug, role in spec.clusters:
-                grant_membership(user, slug, role)
+                grant_membership(user, slug, role, actor=None)
                 created["memberships"] += 1
     _load_subscriptions(created)
     _load_content(created)

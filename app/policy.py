@@ -318,6 +318,83 @@ def membership_role(user: Any, cluster: Cluster) -> MembershipRole | None:
     )
 
 
+# --- nobody grants access to themselves ----------------------------------------------------------
+
+#: Accounts that administer or curate: they never hand themselves, or each other within their own
+#: organisation, access to content (DESIGN.md "Nobody grants access to themselves").
+CO_ADMIN_ROLES = frozenset({GlobalRole.ADMIN, GlobalRole.CURATOR})
+
+
+def is_co_admin(actor: Any, member: Any) -> bool:
+    """Both administer or curate, in the same organisation (``CO_ADMIN_ROLES``)."""
+    return (
+        actor.role in CO_ADMIN_ROLES
+        and member.role in CO_ADMIN_ROLES
+        and member.organisation_id == actor.organisation_id
+    )
+
+
+def self_grant_refusal(actor: Any, member: Any) -> str | None:
+    """Why ``actor`` may not give ``member`` a membership or a role in a cluster, or None: nobody
+    gives one to themselves, and an administrator or curator not to an administrator or curator
+    of their own organisation."""
+    if not isinstance(member, User) or not is_active_user(actor):
+        return "You may not grant access."
+    if member.id == actor.id:
+        return "Nobody grants access to themselves: ask the cluster's coordinator or your focal point."
+    if is_co_admin(actor, member):
+        return (
+            "Administrators and curators do not grant access to an administrator or curator of their "
+            "own organisation: ask the cluster's coordinator or your organisation's focal point."
+        )
+    return None
+
+
+def recipient_refusal(actor: Any, author_id: int | None, orgs: Any, users: Any) -> str | None:
+    """Why ``actor``, saving a post or meeting written by ``author_id``, may not add the named
+    recipient organisations ``orgs`` and people ``users`` (those it did not name before), or None.
+    The author chose the audience and names whom they like; anyone else never names themselves,
+    and an administrator or curator neither a co-administrator of their own organisation nor
+    their own organisation."""
+    if getattr(actor, "id", None) == author_id:
+        return None
+    for user in users:
+        if user.id == actor.id:
+            return "Nobody names themselves a recipient of an item they did not write: ask its author."
+        if is_co_admin(actor, user):
+            return (
+                "Administrators and curators do not name an administrator or curator of their own "
+                "organisation as a recipient of an item they did not write: ask its author."
+            )
+    if actor.role in CO_ADMIN_ROLES and any(org.id == actor.organisation_id for org in orgs):
+        return (
+            "Administrators and curators do not name their own organisation as a recipient of an item "
+            "they did not write: ask its author."
+        )
+    return None
+
+
+def membership_refusal(actor: Any, member: Any, cluster: Any) -> str | None:
+    """Why ``actor`` may not grant ``member`` a membership of ``cluster`` (or change or end their
+    role there), or None when they may. A membership comes from the cluster's coordinator, the
+    member's organisation's focal point, or an administrator (onboarding), and never from oneself
+    nor, for administrators and curators, for a co-administrator of one's own organisation."""
+    if (reason := self_grant_refusal(actor, member)) is not None:
+        return reason
+    if actor.role is GlobalRole.ADMIN:
+        return None
+    if actor.is_focal_point and member.organisation_id == actor.organisation_id:
+        return None
+    if _coordinates(actor, cluster):
+        return None
+    return "Memberships are granted by the cluster's coordinator or the member's focal point."
+
+
+def may_grant_membership(actor: Any, member: Any, cluster: Any) -> bool:
+    """``membership_refusal`` as a yes/no, for pages that offer the form."""
+    return membership_refusal(actor, member, cluster) is None
+
+
 # --- actions ---------------------------------------------------------------------------------------
 
 
@@ -532,6 +609,15 @@ def _remove_meeting_document(user: User, document: Any) -> bool:
     return document.author_id == user.id or _prepare_meeting(user, document.meeting)
 
 
+def _manage_cluster_members(user: User, cluster: Any) -> bool:
+    """The grant form of a cluster's member page: its coordinators, focal points (for their
+    organisation's people) and administrators (for others than themselves and their own
+    organisation's administrators and curators); each grant is judged by ``membership_refusal``."""
+    return isinstance(cluster, Cluster) and (
+        user.role is GlobalRole.ADMIN or bool(user.is_focal_point) or _coordinates(user, cluster)
+    )
+
+
 def _view_audit(user: User, _target: Any) -> bool:
     """The whole audit log (page, export, API) is for administrators and auditors."""
     return user.role in (GlobalRole.ADMIN, GlobalRole.AUDITOR)
@@ -560,6 +646,8 @@ _RULES: dict[str, Callable[[User, Any], bool]] = {
     "delete_meeting": _delete_meeting,
     # organisation focal points and administrators
     "view_approvals": _approvals_page,
+    # a cluster's coordinators, focal points and administrators; never for themselves
+    "manage_cluster_members": _manage_cluster_members,
     "approve_user": _approve,
     "invite_users": _invite,
     "manage_invitation": _manage_invitation,

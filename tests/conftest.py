@@ -343,7 +343,7 @@ class Factory:
             is_focal_point=focal_point,
         )
         for slug, membership_role in (clusters or {}).items():
-            grant_membership(user, slug, membership_role)
+            grant_membership(user, slug, membership_role, actor=None)
         db.session.commit()
         return user
 

@@ -79,6 +79,8 @@ ACCESS = {
     "clusters.search": "signed_in",
     "clusters.organisation_posts": "signed_in",
     "clusters.new_post": "contributor",
+    "clusters.members": "signed_in",
+    "clusters.grant_member": "member_granter",
     "clusters.comment": "commenter",
     "clusters.edit_post": "post_editor",
     "clusters.delete_post": "post_editor",
@@ -154,6 +156,8 @@ CURATION_ROLES = {
     "meeting_preparer": {"curator", "coordinator"},
     "meeting_deleter": {"curator"},
     "document_remover": {"curator", "coordinator"},
+    # a cluster's member page's grant form (issue 19): its coordinators, focal points, administrators
+    "member_granter": {"admin", "focal_point", "coordinator"},
     # the audit log: administrators and auditors (tests/support/access_audit.py)
     "audit_viewer": {"admin", "auditor"},
 }
@@ -528,6 +532,7 @@ POLICY_CHECKS: dict[str, list[tuple[str, str | None]]] = {
     "meeting_deleter": [("delete_meeting", "meeting")],
     "document_remover": [("remove_meeting_document", "document")],
     "audit_viewer": [("view_audit", None)],
+    "member_granter": [("manage_cluster_members", "cluster")],
 }
 POLICY_CHECKS["token_editor"] = POLICY_CHECKS["post_editor"]
 for _name in CURATION_ROLES:

@@ -35,7 +35,7 @@ from app.db import utcnow
 from app.directory.models import Organisation
 from app.extensions import db
 from app.forms import after_refusal, stale, stale_action
-from app.policy import authorize, can, user_or_404
+from app.policy import NotAllowed, authorize, can, user_or_404
 from app.privacy.erasure import confirmation_matches, erase_user, erasure_problem, kept_items
 from app.privacy.forms import EraseForm
 from app.validation import ValidationError
@@ -124,11 +124,14 @@ def _said_removed(form: MembershipForm) -> MembershipForm:
     return form
 
 
-def _refused(user: User, exc: ValidationError, **forms: Any) -> Any:
-    """Nothing of a refused action is kept; the account's page says why, with the input kept.
+def _refused(user: User, exc: ValidationError | NotAllowed, **forms: Any) -> Any:
+    """Nothing of a refused action is kept; the account's page says why, with the input kept
+    (422 for invalid input, 403 with the policy's reason for a ``NotAllowed``).
 
     ``forms`` holds at most the one form that was sent, by its template name.
     """
+    if isinstance(exc, NotAllowed):
+        return after_refusal(lambda: _render_user(user, 403, errors=[str(exc)], **forms))
     messages = list(exc.fields.values())
     for form in forms.values():
         messages = show_errors(form, exc)
@@ -226,7 +229,9 @@ def grant(user_id: int) -> Any:
     if not form.validate_on_submit():
         return _render_user(user, 422, membership_form=form)
     try:
-        membership = grant_membership(user, form.cluster.data, form.role.data, form_version(form.version.data))
+        membership = grant_membership(
+            user, form.cluster.data, form.role.data, form_version(form.version.data), actor=current_user
+        )
     except StaleEdit as exc:
         return stale(
             form,
@@ -235,7 +240,7 @@ def grant(user_id: int) -> Any:
             lambda current: _membership_form(current, form.cluster.data),
             lambda current, status: _render_user(current, status, membership_form=_said_removed(form)),
         )
-    except ValidationError as exc:
+    except (ValidationError, NotAllowed) as exc:
         return _refused(user, exc, membership_form=form)
     log.info(
         "admin %s granted user %s %s in cluster %s", current_user.id, user.id, membership.role, membership.cluster_id
@@ -252,7 +257,9 @@ def revoke(user_id: int, cluster_id: int) -> Any:
         abort(404)
     cluster_name, name = membership.cluster.name, user.name  # read before a failed save needs a rollback
     try:
-        revoke_membership(membership, form_version(request.form.get("version")))
+        revoke_membership(membership, form_version(request.form.get("version")), actor=current_user)
+    except NotAllowed as exc:
+        return _refused(user, exc)
     except StaleEdit:
         return stale_action(
             f"Someone changed {name}'s membership of “{cluster_name}” since your page showed it, so it was "

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from app.auth.models import GlobalRole, Identity, RecoveryCode, User, UserStatus
 from app.auth.passwords import hash_password, password_problem, verify_password
+from app.auth.services import refuse_membership_change
 from app.auth.sessions import revoke_sessions
 from app.clusters.models import ClusterMembership
 from app.concurrency import claim
@@ -95,9 +96,13 @@ def change_password(user: User, current: str, new: str, confirm: str) -> None:
     revoke_sessions(user.id, keep_current=True)
 
 
-def revoke_membership(membership: ClusterMembership, expected_version: int | None = None) -> None:
-    """End a membership; ``StaleEdit`` (nothing removed) when it changed since the administrator's
-    page showed it (``expected_version``) or a simultaneous change won."""
+def revoke_membership(
+    membership: ClusterMembership, expected_version: int | None = None, *, actor: User | None
+) -> None:
+    """End a membership as ``actor`` (whoever may grant it, ``app.policy.membership_refusal``:
+    else ``NotAllowed``, the attempt audited); ``StaleEdit`` (nothing removed) when it changed
+    since the page showed it (``expected_version``) or a simultaneous change won."""
+    refuse_membership_change(actor, membership.user, membership.cluster, "membership.revoke")
     claim(membership, expected_version)
     db.session.delete(membership)
     db.session.flush()

@@ -61,7 +61,9 @@ class User(UserMixin, Base):
     erased_at: Mapped[datetime | None] = mapped_column()
 
     organisation: Mapped[Organisation] = relationship(back_populates="users", lazy="joined")
-    memberships: Mapped[list[ClusterMembership]] = relationship(back_populates="user", cascade="all, delete-orphan")
+    memberships: Mapped[list[ClusterMembership]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", foreign_keys="ClusterMembership.user_id"
+    )
 
     @property
     def is_active(self) -> bool:  # flask-login: only active accounts hold a session

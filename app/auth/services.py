@@ -19,6 +19,7 @@ from app.concurrency import StaleEdit, claim
 from app.db import utcnow
 from app.directory.models import Organisation
 from app.extensions import db
+from app.policy import NotAllowed, membership_refusal
 from app.validation import ValidationError
 
 log = logging.getLogger("pax.auth")
@@ -168,12 +169,42 @@ def create_user(
     return user
 
 
-def grant_membership(
-    user: User, cluster_slug: str, role: str, expected_version: int | None = None
-) -> ClusterMembership:
-    """Give ``user`` a role in a cluster, replacing any role they had there.
+def refuse_membership_change(
+    actor: User | None, member: User, cluster: Cluster, action: str, **details: object
+) -> None:
+    """Raise ``NotAllowed`` (with the policy's plain reason) when ``actor`` may not grant, change or
+    end ``member``'s membership of ``cluster``, after recording the refused attempt in a
+    transaction of its own so it survives the request's rollback. ``actor`` None is the operator's
+    command line (server access, README "Command line"), which the policy does not judge."""
+    if actor is None:
+        return
+    reason = membership_refusal(actor, member, cluster)
+    if reason is None:
+        return
+    record_refused(
+        action,
+        actor=actor,
+        target=("user", member.id),
+        target_org=member.organisation_id,
+        cluster_id=cluster.id,
+        reason=reason,
+        **details,
+    )
+    raise NotAllowed(reason)
 
-    ``expected_version`` is the version of the membership the administrator's page showed, ``0``
+
+def grant_membership(
+    user: User, cluster_slug: str, role: str, expected_version: int | None = None, *, actor: User | None
+) -> ClusterMembership:
+    """Give ``user`` a role in a cluster, replacing any role they had there, as ``actor``.
+
+    ``actor`` must be allowed by ``app.policy.membership_refusal`` (the cluster's coordinator, the
+    member's focal point, an administrator; never themselves, never an administrator or curator
+    for a co-administrator of their own organisation): else ``NotAllowed``, the attempt audited.
+    ``actor`` None is the operator's command line or the demo loader. The membership remembers
+    who granted the role it has now, and when.
+
+    ``expected_version`` is the version of the membership the page showed, ``0``
     when it showed none; ``StaleEdit`` (nothing changed) when the membership is no longer that one:
     changed, removed or granted meanwhile, or a simultaneous save won. So a stale page never puts
     back a role someone has just lowered or removed. ``None`` (the CLI, the demo) only guards
@@ -189,6 +220,8 @@ def grant_membership(
     if errors:
         raise ValidationError(errors)
     assert cluster is not None
+    refuse_membership_change(actor, user, cluster, "membership.grant", role=role)
+    granted_by_id = actor.id if actor is not None else None
     membership = db.session.scalar(
         sa.select(ClusterMembership).where(
             ClusterMembership.user_id == user.id, ClusterMembership.cluster_id == cluster.id
@@ -197,11 +230,18 @@ def grant_membership(
     if membership is not None:
         claim(membership, expected_version)
         membership.role = MembershipRole(role)
+        membership.granted_by_id, membership.granted_at = granted_by_id, utcnow()
         db.session.flush()
         return membership
     if expected_version:  # the page showed a membership that is gone: not put back from a stale page
         raise StaleEdit(ClusterMembership(user_id=user.id, cluster_id=cluster.id), expected_version)
-    membership = ClusterMembership(user_id=user.id, cluster_id=cluster.id, role=MembershipRole(role))
+    membership = ClusterMembership(
+        user_id=user.id,
+        cluster_id=cluster.id,
+        role=MembershipRole(role),
+        granted_by_id=granted_by_id,
+        granted_at=utcnow(),
+    )
     try:
         with db.session.begin_nested():  # a simultaneous grant in the same cluster got there first
             db.session.add(membership)

@@ -51,7 +51,7 @@ def grant(email: str, cluster_slug: str, role: str) -> None:
     user = find_user_by_email(email)
     if user is None:
         raise OneLineUsageError(f"no user with e-mail {email!r}")
-    membership = grant_membership(user, cluster_slug, role)
+    membership = grant_membership(user, cluster_slug, role, actor=None)  # the operator (server access)
     record(
         "admin.membership_grant",
         target=("user", user.id),

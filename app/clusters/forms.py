@@ -25,9 +25,10 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.validators import DataRequired
 
 from app import parsers
-from app.clusters.models import Attachment, Cluster, Comment, ModusOperandi, Post, PostType, Substance
+from app.clusters.models import Attachment, Cluster, Comment, MembershipRole, ModusOperandi, Post, PostType, Substance
 from app.clusters.queries import PostFilter
 from app.clusters.search import MAX_QUERY
 from app.clusters.validation import TAG_RE
@@ -319,3 +320,23 @@ def feed_args(args: MultiDict[str, str], clusters: list[Cluster] | None = None) 
                 result.values["cluster"] = slug
         result.q = (args.get("q") or "").strip()[:MAX_QUERY]
     return result
+
+
+#: The roles a member page offers, as (value, label).
+MEMBER_ROLES = [(r.value, r.value.capitalize()) for r in MembershipRole]
+
+
+class MemberGrantForm(FlaskForm):
+    """Grant a membership of the cluster whose member page shows it, or change a role it listed.
+
+    ``version`` is the version of that person's membership the page showed, ``0`` when it showed
+    none (``app.auth.services.grant_membership``)."""
+
+    email = StringField("E-mail address of the person", validators=[DataRequired("Enter an e-mail address.")])
+    role = SelectField(
+        "Role in the cluster",
+        choices=[SelectChoice(value, label) for value, label in MEMBER_ROLES],
+        validators=[DataRequired("Choose a role.")],
+        validate_choice=False,
+    )
+    version = HiddenField(default="0")

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.orm import defer, lazyload, selectinload
 
+from app.auth.models import User, UserStatus
 from app.clusters.models import (
     Attachment,
     Cluster,
@@ -342,3 +343,18 @@ def attachment_list(post: Post) -> list[AttachmentRow]:
             meta = None
         rows.append(AttachmentRow(attachment, meta))
     return rows
+
+
+def cluster_members(cluster: Cluster) -> list[ClusterMembership]:
+    """The cluster's members with their role and who granted it when, by organisation and name.
+    Every active member may see who belongs to a cluster (``view_cluster``); no content is read."""
+    return list(
+        db.session.scalars(
+            sa.select(ClusterMembership)
+            .join(User, User.id == ClusterMembership.user_id)
+            .join(Organisation, Organisation.id == User.organisation_id)
+            .where(ClusterMembership.cluster_id == cluster.id, User.status == UserStatus.ACTIVE)
+            .options(selectinload(ClusterMembership.user).joinedload(User.organisation))
+            .order_by(Organisation.name, User.name)
+        )
+    )

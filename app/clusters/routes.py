@@ -15,7 +15,7 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 
 from app.audit.services import record_view
-from app.clusters import services
+from app.clusters import member_routes, services  # noqa: F401  (member_routes' views register on bp)
 from app.clusters.blueprint import bp
 from app.clusters.forms import MODUS_LABELS, SUBSTANCE_LABELS, CommentEditForm, CommentForm, PostForm, feed_args
 from app.clusters.models import Cluster, Comment, Post, PostType
@@ -183,7 +183,7 @@ def edit_post(post_id: int) -> Any:
             PostForm.for_post,
             lambda current, status: _render_form(form, current, status),
         )
-    except (ValidationError, NotAllowed) as exc:
+    except (ValidationError, NotAllowed) as exc:  # NotAllowed: a loosening or recipients the editor may not make
         return refused(form, exc, lambda status: _render_form(form, post, status))
     flash(f"Your changes are saved as version {post.version}; the previous version is in the history.", "success")
     return redirect(url_for("clusters.post", post_id=post.id))

@@ -7,10 +7,11 @@ comments, and crypto-shreds its attachments (``app.clusters.attachments``).
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import sqlalchemy as sa
 
-from app.audit.services import record
+from app.audit.services import record, record_refused
 from app.auth.models import User, UserStatus
 from app.clusters.markdown import plain_text, render
 from app.clusters.models import (
@@ -32,7 +33,7 @@ from app.directory.models import Organisation
 from app.extensions import db
 from app.markings import Marking
 from app.notifications.fanout import announce_post, record_marking_change
-from app.policy import NotAllowed, can, check_marking_change
+from app.policy import NotAllowed, can, check_marking_change, recipient_refusal
 from app.validation import ValidationError
 from app.workplan.models import WorkplanItem
 
@@ -74,6 +75,29 @@ def resolve_recipients(org_names: list[str], emails: list[str]) -> tuple[list[Or
     return orgs, users
 
 
+def refuse_self_added_recipients(
+    actor: User, item: Any, kind: str, orgs: list[Organisation], users: list[User]
+) -> None:
+    """``NotAllowed`` with ``app.policy.recipient_refusal``'s reason when ``actor`` adds to ``item``
+    (a post or meeting, ``kind`` naming which) recipients it may not: themselves, and for
+    administrators and curators a co-administrator or their own organisation. Recipients the item
+    names already are not added. The refused attempt is audited in a transaction of its own."""
+    added_orgs = [o for o in orgs if o.id not in {r.organisation_id for r in item.recipient_orgs}]
+    added_users = [u for u in users if u.id not in {r.user_id for r in item.recipient_users}]
+    reason = recipient_refusal(actor, item.author_id, added_orgs, added_users)
+    if reason is None:
+        return
+    record_refused(
+        f"{kind}.recipients",
+        actor=actor,
+        target=(kind, item.id) if item.id is not None else None,
+        organisations=[o.id for o in added_orgs],
+        users=[u.id for u in added_users],
+        reason=reason,
+    )
+    raise NotAllowed(reason)
+
+
 def _workplan_item(data: PostInput, cluster: Cluster) -> WorkplanItem | None:
     if data.workplan_item_id is None:
         return None
@@ -84,9 +108,14 @@ def _workplan_item(data: PostInput, cluster: Cluster) -> WorkplanItem | None:
 
 
 def _apply(
-    post: Post, data: PostInput, cluster: Cluster, recipients: tuple[list[Organisation], list[User]] | None = None
+    post: Post,
+    data: PostInput,
+    cluster: Cluster,
+    actor: User,
+    recipients: tuple[list[Organisation], list[User]] | None = None,
 ) -> None:
     orgs, users = recipients or resolve_recipients(data.recipient_orgs, data.recipient_users)
+    refuse_self_added_recipients(actor, post, "post", orgs, users)
     item = _workplan_item(data, cluster)
     post.type = data.type
     post.cluster = cluster
@@ -122,7 +151,7 @@ def publish_post(author: User, data: PostInput) -> Post:
     if not can(author, "create_post", cluster):
         raise NotAllowed(f"Only contributors and coordinators of {cluster.name} can post in it.")
     post = Post(author_id=author.id, author_org_id=author.organisation_id, version=1)
-    _apply(post, data, cluster)
+    _apply(post, data, cluster, author)
     db.session.add(post)
     db.session.flush()
     record(
@@ -172,7 +201,7 @@ def edit_post(editor: User, post: Post, data: PostInput, expected_version: int |
             written_at=post.updated_at,
         )
     )
-    _apply(post, data, cluster, recipients)
+    _apply(post, data, cluster, editor, recipients)
     post.updated_at = utcnow()
     db.session.flush()
     record(

@@ -18,7 +18,7 @@ from app.audit.services import record
 from app.auth.models import User
 from app.clusters.markdown import render
 from app.clusters.models import Cluster
-from app.clusters.services import cluster_by_slug, resolve_recipients
+from app.clusters.services import cluster_by_slug, refuse_self_added_recipients, resolve_recipients
 from app.concurrency import claim, claim_swap
 from app.db import utcnow
 from app.directory.models import Organisation
@@ -52,9 +52,11 @@ def _apply(
     meeting: Meeting,
     data: MeetingInput,
     cluster: Cluster | None,
+    actor: Any,
     recipients: tuple[list[Organisation], list[User]] | None = None,
 ) -> None:
     orgs, users = recipients or resolve_recipients(data.recipient_orgs, data.recipient_users)
+    refuse_self_added_recipients(actor, meeting, "meeting", orgs, users)
     meeting.kind = data.kind
     meeting.cluster = cluster
     meeting.cluster_id = cluster.id if cluster else None
@@ -76,7 +78,7 @@ def schedule_meeting(actor: Any, data: MeetingInput) -> Meeting:
     cluster = cluster_by_slug(data.cluster) if data.cluster is not None else None
     _may_schedule(actor, data.kind, cluster)
     meeting = Meeting(author_id=actor.id, author_org_id=actor.organisation_id, minutes="", minutes_html="")
-    _apply(meeting, data, cluster)
+    _apply(meeting, data, cluster, actor)
     db.session.add(meeting)
     db.session.flush()
     if data.agenda:
@@ -118,7 +120,7 @@ def update_meeting(actor: Any, meeting: Meeting, data: MeetingInput, expected_ve
     check_marking_change(actor, meeting, old_marking, new_marking)
     claim(meeting, expected_version)
     facts_before = meeting_facts(meeting)
-    _apply(meeting, data, cluster, recipients)
+    _apply(meeting, data, cluster, actor, recipients)
     tightened_documents = []
     for document in meeting.documents:
         before = Marking.of(document)

@@ -47,6 +47,12 @@ class ClusterMembership(Base):
     #: Compared and set by each role change or removal (``app.concurrency``).
     version: Mapped[int] = mapped_column(default=1, server_default="1")
     __mapper_args__ = versioned(version)
+    #: Who granted the role held now (its last grant or role change); None: the operator's command
+    #: line or the demo, or an account since removed.
+    granted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    #: When the role held now was granted; None for memberships older than this record.
+    granted_at: Mapped[datetime | None] = mapped_column()
 
-    user: Mapped[User] = relationship(back_populates="memberships")
+    user: Mapped[User] = relationship(back_populates="memberships", foreign_keys=[user_id])
+    granted_by: Mapped[User | None] = relationship(foreign_keys=[granted_by_id], lazy="joined")
     cluster: Mapped[Cluster] = relationship(back_populates="memberships", lazy="joined")
