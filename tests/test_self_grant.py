@@ -300,7 +300,9 @@ def test_a_curator_cannot_name_their_organisation_through_the_api(world, client,
     db.session.expire_all()
     assert db.session.scalars(sa.select(MeetingRecipientOrg)).all() == []
     assert len(refusals("meeting.recipients", curator.id)) == 1
+    # Naming another organisation is not self-granting, but it widens the audience: only the
+    # originator loosens (issue 19, item 1), so the curator is refused for that reason instead.
     named = client.patch(
         f"/api/v1/meetings/{meeting.id}", json={"recipient_orgs": [world["port"].name]}, headers=headers
     )
-    assert named.status_code == 200, named.get_json()
+    assert named.status_code == 403 and "less strict" in named.get_json()["error"]["message"]

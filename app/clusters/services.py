@@ -107,15 +107,8 @@ def _workplan_item(data: PostInput, cluster: Cluster) -> WorkplanItem | None:
     return item
 
 
-def _apply(
-    post: Post,
-    data: PostInput,
-    cluster: Cluster,
-    actor: User,
-    recipients: tuple[list[Organisation], list[User]] | None = None,
-) -> None:
-    orgs, users = recipients or resolve_recipients(data.recipient_orgs, data.recipient_users)
-    refuse_self_added_recipients(actor, post, "post", orgs, users)
+def _apply(post: Post, data: PostInput, cluster: Cluster, recipients: tuple[list[Organisation], list[User]]) -> None:
+    orgs, users = recipients
     item = _workplan_item(data, cluster)
     post.type = data.type
     post.cluster = cluster
@@ -151,7 +144,7 @@ def publish_post(author: User, data: PostInput) -> Post:
     if not can(author, "create_post", cluster):
         raise NotAllowed(f"Only contributors and coordinators of {cluster.name} can post in it.")
     post = Post(author_id=author.id, author_org_id=author.organisation_id, version=1)
-    _apply(post, data, cluster, author)
+    _apply(post, data, cluster, resolve_recipients(data.recipient_orgs, data.recipient_users))
     db.session.add(post)
     db.session.flush()
     record(
@@ -184,6 +177,8 @@ def edit_post(editor: User, post: Post, data: PostInput, expected_version: int |
     if cluster.id != post.cluster_id and not can(editor, "create_post", cluster):
         raise NotAllowed(f"Only contributors and coordinators of {cluster.name} can post in it.")
     recipients = resolve_recipients(data.recipient_orgs, data.recipient_users)
+    # The more specific refusal first: naming oneself is refused whatever the marking does.
+    refuse_self_added_recipients(editor, post, "post", *recipients)
     old_marking = Marking.of(post)
     new_marking = Marking.proposed(data.tlp, data.law_enforcement_only, *recipients)
     check_marking_change(editor, post, old_marking, new_marking)
@@ -201,7 +196,7 @@ def edit_post(editor: User, post: Post, data: PostInput, expected_version: int |
             written_at=post.updated_at,
         )
     )
-    _apply(post, data, cluster, editor, recipients)
+    _apply(post, data, cluster, recipients)
     post.updated_at = utcnow()
     db.session.flush()
     record(

@@ -49,14 +49,9 @@ def _may_schedule(actor: Any, kind: MeetingKind, cluster: Cluster | None) -> Non
 
 
 def _apply(
-    meeting: Meeting,
-    data: MeetingInput,
-    cluster: Cluster | None,
-    actor: Any,
-    recipients: tuple[list[Organisation], list[User]] | None = None,
+    meeting: Meeting, data: MeetingInput, cluster: Cluster | None, recipients: tuple[list[Organisation], list[User]]
 ) -> None:
-    orgs, users = recipients or resolve_recipients(data.recipient_orgs, data.recipient_users)
-    refuse_self_added_recipients(actor, meeting, "meeting", orgs, users)
+    orgs, users = recipients
     meeting.kind = data.kind
     meeting.cluster = cluster
     meeting.cluster_id = cluster.id if cluster else None
@@ -78,7 +73,7 @@ def schedule_meeting(actor: Any, data: MeetingInput) -> Meeting:
     cluster = cluster_by_slug(data.cluster) if data.cluster is not None else None
     _may_schedule(actor, data.kind, cluster)
     meeting = Meeting(author_id=actor.id, author_org_id=actor.organisation_id, minutes="", minutes_html="")
-    _apply(meeting, data, cluster, actor)
+    _apply(meeting, data, cluster, resolve_recipients(data.recipient_orgs, data.recipient_users))
     db.session.add(meeting)
     db.session.flush()
     if data.agenda:
@@ -115,12 +110,14 @@ def update_meeting(actor: Any, meeting: Meeting, data: MeetingInput, expected_ve
         # Moving a meeting to another kind or cluster is scheduling it there.
         _may_schedule(actor, data.kind, cluster)
     recipients = resolve_recipients(data.recipient_orgs, data.recipient_users)
+    # The more specific refusal first: naming oneself is refused whatever the marking does.
+    refuse_self_added_recipients(actor, meeting, "meeting", *recipients)
     old_marking = Marking.of(meeting)
     new_marking = Marking.proposed(data.tlp, data.law_enforcement_only, *recipients)
     check_marking_change(actor, meeting, old_marking, new_marking)
     claim(meeting, expected_version)
     facts_before = meeting_facts(meeting)
-    _apply(meeting, data, cluster, actor, recipients)
+    _apply(meeting, data, cluster, recipients)
     tightened_documents = []
     for document in meeting.documents:
         before = Marking.of(document)
