@@ -647,3 +647,81 @@ def test_damage_in_the_middle_is_a_clean_error_or_cuts_one_download_and_refuses_
     restored = runner.invoke(args=["storage", "verify"])
     assert restored.exit_code == 0 and "1 restored" in restored.output, restored.output
     assert client.get(url, headers=headers).data == content
+
+
+# --- a slow upload beside other members' work ---------------------------------------------------------
+
+
+def _another_member(tmp_path: Path, url: str) -> dict[str, Any]:
+    """A second policy contributor with an AMBER post and a write token, beside ``seed``'s."""
+    from app import create_app
+    from app.auth.tokens import create_token
+    from app.extensions import db
+    from tests.conftest import Factory, make_config
+    from tests.test_posts_pages import publish
+
+    seeder = create_app(make_config(tmp_path, url))
+    with seeder.app_context():
+        factory = Factory()
+        factory.counter = 1000  # other e-mail addresses than the first seed's
+        member = factory.user(clusters={"policy": "contributor"}, password=PASSWORD)
+        post = publish(member, tlp="AMBER")
+        _row, token = create_token(member, "seed", "write", 1)
+        db.session.commit()
+        made = {"post_id": post.id, "token": token}
+        db.session.remove()
+    db.engine.dispose()
+    return made
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.slow
+def test_a_slow_upload_keeps_no_lock_other_members_write_and_read_meanwhile(tmp_path: Path) -> None:
+    """An organisation's system uploads over a slow link (1 MiB at 256 KiB/s, a token not used
+    for a while): meanwhile another member publishes notes and reads an AMBER post (each read an
+    audit record) without waiting for it, and the upload is stored when it ends."""
+    import http.client
+    import threading
+
+    from tests.test_api_posts import best_practice
+
+    with databases.fresh_database(tmp_path, "slow-upload") as url:
+        databases.upgrade(url)
+        uploader = seed(tmp_path, url)
+        member = _another_member(tmp_path, url)
+        env = gunicorn_support.portal_env(tmp_path, url, uploader["secret_key"])
+        with gunicorn_support.running(["portal"], env, tmp_path, threads=4) as (portal,):
+            content = os.urandom(512 * 1024).hex().encode()  # 1 MiB
+            body = _multipart("slow.txt", content, {})
+            answer: dict[str, Any] = {}
+
+            def slow_upload() -> None:
+                host, port = portal.url.removeprefix("http://").split(":")
+                conn = http.client.HTTPConnection(host, int(port), timeout=60)
+                conn.putrequest("POST", f"/api/v1/posts/{uploader['post_id']}/attachments")
+                conn.putheader("Authorization", f"Bearer {uploader['token']}")
+                conn.putheader("Content-Type", "multipart/form-data; boundary=paxfault")
+                conn.putheader("Content-Length", str(len(body)))
+                conn.endheaders()
+                for start in range(0, len(body), 64 * 1024):
+                    conn.send(body[start : start + 64 * 1024])
+                    time.sleep(0.25)  # 256 KiB/s
+                response = conn.getresponse()
+                answer["status"], answer["body"] = response.status, response.read()
+
+            sender = threading.Thread(target=slow_upload)
+            sender.start()
+            time.sleep(0.5)  # the upload is under way
+            api = {"Authorization": f"Bearer {member['token']}"}
+            slowest = 0.0
+            while sender.is_alive():
+                started = time.monotonic()
+                created = requests.post(
+                    portal.url + "/api/v1/posts", json=best_practice(cluster="policy"), headers=api, timeout=30
+                )
+                read = requests.get(f"{portal.url}/api/v1/posts/{member['post_id']}", headers=api, timeout=30)
+                slowest = max(slowest, time.monotonic() - started)
+                assert created.status_code == 201 and read.status_code == 200, (created.text[:200], read.text[:200])
+            sender.join()
+            assert answer["status"] == 201, answer["body"][:300]
+            assert slowest < 2, f"a member waited {slowest:.1f} s for a write and a read beside the upload"
