@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 
 from app.cli.base import OneLineUsageError, PaxGroup, transactional
-from app.extensions import db
 from app.files.services import SWEEP_GRACE_SECONDS, FileUnavailable, sweep, verify_blobs
 from app.files.storage import StorageError
 from app.keys import rotation
@@ -88,5 +87,4 @@ def verify_command() -> None:
         if ids:
             click.echo(f"{label} file ids: {', '.join(map(str, ids))}")
     if result.damaged or result.unreadable:
-        db.session.commit()  # the marks are kept although the command reports failure
         raise SystemExit(1)

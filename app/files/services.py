@@ -223,7 +223,7 @@ class OpenedFile:
         return self.stop - self.start
 
 
-def open_file(file: StoredFile, start: int = 0, stop: int | None = None) -> OpenedFile:
+def open_file(file: StoredFile, start: int = 0, stop: int | None = None, despite_mark: bool = False) -> OpenedFile:
     """Plaintext bytes ``start``..``stop`` of ``file``, decrypted segment by segment as they are read.
 
     Everything that can be checked before the first byte is: the data key, the metadata, the
@@ -231,9 +231,10 @@ def open_file(file: StoredFile, start: int = 0, stop: int | None = None) -> Open
     is where truncation and damage to the end show). A segment in between that fails
     authentication raises ``BlobDamaged`` from the iterator, so a response streaming it is cut
     off instead of completed with bad data; the file is then marked damaged (``mark_damaged``),
-    and every later request is refused here, before any byte, wherever the damage sits.
+    and every later request is refused here, before any byte, wherever the damage sits
+    (``despite_mark`` reads it anyway: ``verify_blobs`` checking whether it was restored).
     """
-    if file.damaged_at is not None:
+    if file.damaged_at is not None and not despite_mark:
         raise FileUnavailable(
             "integrity", f"The file's blob failed its integrity check on {file.damaged_at:%Y-%m-%d %H:%M} UTC."
         )
@@ -350,14 +351,23 @@ def mark_damaged(file_id: int) -> None:
     """Remember that the file's blob failed authentication: from now on it is refused before any
     byte. Kept in a transaction of its own, as the request that found the damage fails."""
     try:
-        with db.independent_transaction() as session:
-            session.execute(
-                sa.update(StoredFile)
-                .where(StoredFile.id == file_id, StoredFile.damaged_at.is_(None))
-                .values(damaged_at=utcnow())
-            )
+        _set_damage_marks(damaged=[file_id], restored=[])
     except Exception:
         log.exception("could not mark file %s damaged", file_id)
+
+
+def _set_damage_marks(damaged: list[int], restored: list[int]) -> None:
+    """Mark ``damaged`` files (keeping the date of an earlier mark) and clear ``restored`` ones, in
+    a short transaction of its own: no lock is held while blobs are read."""
+    with db.independent_transaction() as session:
+        if damaged:
+            session.execute(
+                sa.update(StoredFile)
+                .where(StoredFile.id.in_(damaged), StoredFile.damaged_at.is_(None))
+                .values(damaged_at=utcnow())
+            )
+        if restored:
+            session.execute(sa.update(StoredFile).where(StoredFile.id.in_(restored)).values(damaged_at=None))
 
 
 @dataclass
@@ -371,7 +381,8 @@ class VerifyResult:
 def verify_blobs(batch_size: int = 100) -> VerifyResult:
     """Authenticate every stored file's whole blob (a scrub): mark the damaged ones, so they are
     refused before any byte, and clear the mark of those that verify again (restored from a
-    backup). A blob the store cannot read now (``StorageError``) is reported, not marked."""
+    backup). A blob the store cannot read now (``StorageError``) is reported, not marked. The
+    marks of each batch are written in a short transaction of their own after its blobs are read."""
     result = VerifyResult()
     last_id = 0
     while True:
@@ -380,26 +391,26 @@ def verify_blobs(batch_size: int = 100) -> VerifyResult:
         ).all()
         if not files:
             return result
+        last_id = files[-1].id
+        damaged: list[int] = []
+        restored: list[int] = []
         for file in files:
-            last_id = file.id
             result.checked += 1
-            was_damaged, file.damaged_at = file.damaged_at, None
             try:
-                for _chunk in open_file(file).chunks:
+                for _chunk in open_file(file, despite_mark=True).chunks:
                     pass
             except BlobDamaged:
-                file.damaged_at = was_damaged or utcnow()
-                result.damaged.append(file.id)
+                damaged.append(file.id)
             except FileUnavailable as exc:
-                file.damaged_at = was_damaged
-                if exc.reason == "integrity":  # the blob is missing
-                    result.damaged.append(file.id)
-                else:
-                    result.unreadable.append(file.id)
+                # A missing blob is damage too, but nothing to mark: the file answers so anyway.
+                (result.damaged if exc.reason == "integrity" else result.unreadable).append(file.id)
             else:
-                if was_damaged is not None:
-                    result.restored.append(file.id)
-        db.session.flush()
+                if file.damaged_at is not None:
+                    restored.append(file.id)
+        result.damaged += damaged
+        result.restored += restored
+        if damaged or restored:
+            _set_damage_marks(damaged, restored)
 
 
 def kek_usage() -> dict[str, int]:
