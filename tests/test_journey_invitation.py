@@ -8,38 +8,16 @@ Backend-independent, so it runs in the SQLite half only (as tests/test_journeys.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import expect
 
-from tests.support import databases
-from tests.support.browser import CHROMIUM_ARGS, chromium_path, live_server
+from tests.support.browser import live_server
 
-OUTPUT = Path(__file__).resolve().parent.parent / "test-output" / "journeys"
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.committed_db,
-    pytest.mark.slow,
-    pytest.mark.skipif(databases.backend() == "postgresql", reason="browser journeys run once, in the SQLite half"),
-]
+# The journeys' browser (one Chromium per module), markers, output folder and field finder.
+from tests.test_journeys import OUTPUT, browser, field, pytestmark  # noqa: F401
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
-def field(page, label: str):  # type: ignore[no-untyped-def]
-    return page.get_by_label(re.compile(rf"^{re.escape(label)}(\W|$)"))
-
-
-def test_invited_colleague_goes_from_the_mail_link_to_the_dashboard(app, make, runner, smtp, browser):
+def test_invited_colleague_goes_from_the_mail_link_to_the_dashboard(app, make, runner, smtp, browser):  # noqa: F811
     from tests.conftest import TEST_PASSWORD
 
     focal = make.user(focal_point=True)
