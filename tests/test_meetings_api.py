@@ -143,3 +143,8 @@ def test_document_positions_are_counted_among_what_the_caller_may_see(make, clie
     assert [(d["id"], d["position"]) for d in listed] == [(opening.id, 1), (closing.id, 2)]
     everything = client.get(f"/api/v1/meetings/{meeting.id}", headers=bearer(organiser)).get_json()["documents"]
     assert [(d["id"], d["position"]) for d in everything] == [(opening.id, 1), (withheld.id, 2), (closing.id, 3)]
+    # One document's answer (after an upload) counts the same way.
+    from app.meetings.queries import document_row
+
+    assert document_row(reader, closing, None).position == 2
+    assert document_row(organiser, closing, None).position == 3

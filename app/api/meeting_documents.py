@@ -63,7 +63,7 @@ def upload_meeting_document(meeting_id: str) -> tuple[Response, int, dict[str, s
     user = api_user()
     meeting = meeting_or_404(user, id_or_404(meeting_id), need="add_meeting_document")
     try:
-        document, _meta = receive_upload(
+        document, meta = receive_upload(
             lambda upload: documents.add_form_document(
                 user, meeting, upload.fields, upload.filename, upload.chunks, upload.max_bytes
             )
@@ -71,7 +71,7 @@ def upload_meeting_document(meeting_id: str) -> tuple[Response, int, dict[str, s
     except UploadRefused as exc:
         raise upload_refused(exc, "The document is not valid; see fields.") from None
     location = url_for("api.download_meeting_document", document_id=document.id)
-    return jsonify(document_json(document_row(user, document))), 201, {"Location": location}
+    return jsonify(document_json(document_row(user, document, meta))), 201, {"Location": location}
 
 
 @bp.get("/meeting-documents/<document_id>")

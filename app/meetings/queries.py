@@ -131,9 +131,22 @@ def document_rows(user: Any, meeting: Meeting) -> list[DocumentRow]:
     return rows
 
 
-def document_row(user: Any, document: MeetingDocument) -> DocumentRow:
-    """The row of one document ``user`` may see, numbered as in ``document_rows``."""
-    return next(row for row in document_rows(user, document.meeting) if row.document.id == document.id)
+def document_row(user: Any, document: MeetingDocument, meta: FileMeta | None) -> DocumentRow:
+    """The row of one document ``user`` may see, numbered as in ``document_rows``: one count of the
+    visible documents before it in its agenda item (or the meeting)."""
+    before = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(MeetingDocument)
+        .where(
+            MeetingDocument.meeting_id == document.meeting_id,
+            MeetingDocument.agenda_item_id.is_(None)
+            if document.agenda_item_id is None
+            else MeetingDocument.agenda_item_id == document.agenda_item_id,
+            sa.tuple_(MeetingDocument.position, MeetingDocument.id) < sa.tuple_(document.position, document.id),
+            visible_meeting_documents(user),
+        )
+    )
+    return DocumentRow(document, meta, (before or 0) + 1)
 
 
 def agenda_item_of(meeting: Meeting, agenda_item_id: int) -> AgendaItem | None:
