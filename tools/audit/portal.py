@@ -134,6 +134,13 @@ class Portal:
             "60",
             "--graceful-timeout",
             "5",
+            # gunicorn's 2 s default suits clients that connect directly. Behind a reverse proxy, as
+            # deployed, idle connections outlive the proxy's own timeout, so the server never closes one
+            # a client is about to reuse. The scanners are such clients: with the default, a PATCH sent
+            # on a connection gunicorn had just closed failed the audit ("EOF occurred in violation of
+            # protocol"), and non-idempotent requests are not retried.
+            "--keep-alive",
+            "75",
         ]
         # No request-line limit: the scanners test the application, and gunicorn's 414 page for a
         # request line over 4 KiB (the reverse proxy's job in production) is not an API response.
