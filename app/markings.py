@@ -5,17 +5,26 @@ that go with them.
 author's organisation: what ``app.policy`` reads to decide an item's audience. ``OrgRecipient``
 and ``UserRecipient`` are the named recipient organisations (AMBER, AMBER+STRICT) and people
 (RED) of a marked item; each table adds the key of the item it names recipients for.
+
+``MarkingSnapshot`` keeps a marking as it stood when something was written: a post's earlier
+versions, its comments and its files each point to the one in force then, so the past keeps its
+marking when the item's changes (TLP 2.0). One row per distinct marking, shared by everything
+written under it.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
+from app.db import Base, utcnow
 from app.enums import StrEnum, enum_column_type
+from app.extensions import db
 
 if TYPE_CHECKING:
     from app.auth.models import User
@@ -159,3 +168,81 @@ class UserRecipient:
     @declared_attr
     def user(cls) -> Mapped[User]:
         return relationship(lazy="joined")
+
+
+class MarkingSnapshot(Marked, Base):
+    """A marking as it stood at one moment: TLP, flag, author, the author's organisation, the
+    cluster and the named recipients. ``app.policy`` reads it with the same access rule as the
+    item itself; what was written under it is shown only to those it admits *and* the item admits
+    now. Rows are never changed: ``key`` identifies the marking, so writing under an unchanged
+    marking reuses its row."""
+
+    __tablename__ = "marking_snapshots"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: SHA-256 of the marking's canonical form (``snapshot_key``).
+    key: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    cluster_id: Mapped[int | None] = mapped_column(sa.ForeignKey("clusters.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    recipient_orgs: Mapped[list[MarkingSnapshotOrg]] = relationship(cascade="all, delete-orphan")
+    recipient_users: Mapped[list[MarkingSnapshotUser]] = relationship(cascade="all, delete-orphan")
+
+
+class MarkingSnapshotOrg(OrgRecipient, Base):
+    __tablename__ = "marking_snapshot_orgs"
+
+    snapshot_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("marking_snapshots.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class MarkingSnapshotUser(UserRecipient, Base):
+    __tablename__ = "marking_snapshot_users"
+
+    snapshot_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("marking_snapshots.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+def snapshot_key(marking: Marking, author_id: int | None, author_org_id: int, cluster_id: int | None) -> str:
+    recipients = (
+        ",".join(map(str, sorted(marking.recipient_orgs))) + ";" + ",".join(map(str, sorted(marking.recipient_users)))
+    )
+    canonical = (
+        f"{marking.tlp.value}|{int(marking.law_enforcement_only)}|{author_id}|{author_org_id}|{cluster_id}|{recipients}"
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def snapshot_of(item: Any, cluster_id: int | None = None) -> MarkingSnapshot:
+    """The snapshot of the marking ``item`` (a post, meeting or meeting document) carries now,
+    made if no earlier write used the same marking. ``cluster_id`` defaults to the item's."""
+    marking = Marking.of(item)
+    if cluster_id is None:
+        cluster_id = getattr(item, "cluster_id", None)
+    key = snapshot_key(marking, item.author_id, item.author_org_id, cluster_id)
+    found = db.session.scalar(sa.select(MarkingSnapshot).where(MarkingSnapshot.key == key))
+    if found is not None:
+        return found
+    snapshot = MarkingSnapshot(
+        key=key,
+        tlp=marking.tlp,
+        law_enforcement_only=marking.law_enforcement_only,
+        author_id=item.author_id,
+        author_org_id=item.author_org_id,
+        cluster_id=cluster_id,
+        recipient_orgs=[MarkingSnapshotOrg(organisation_id=o) for o in sorted(marking.recipient_orgs)],
+        recipient_users=[MarkingSnapshotUser(user_id=u) for u in sorted(marking.recipient_users)],
+    )
+    # Two writers may make the same snapshot at once: the loser's savepoint rolls back and it
+    # takes the winner's row.
+    try:
+        with db.session.begin_nested():
+            db.session.add(snapshot)
+    except sa.exc.IntegrityError:
+        found = db.session.scalar(sa.select(MarkingSnapshot).where(MarkingSnapshot.key == key))
+        if found is None:
+            raise
+        return found
+    return snapshot

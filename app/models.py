@@ -30,6 +30,7 @@ from app.clusters.models import (
 from app.crossmatch.models import IdentifierKind, MatchIdentifier
 from app.directory.models import Organisation, OrganisationDomain, OrgType
 from app.files.models import StoredFile
+from app.markings import MarkingSnapshot, MarkingSnapshotOrg, MarkingSnapshotUser
 from app.meetings.models import (
     AgendaItem,
     Meeting,
@@ -58,6 +59,9 @@ __all__ = [
     "IncidentContainer",
     "IncidentDetails",
     "Invitation",
+    "MarkingSnapshot",
+    "MarkingSnapshotOrg",
+    "MarkingSnapshotUser",
     "MatchIdentifier",
     "Meeting",
     "MeetingDocument",

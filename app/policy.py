@@ -31,10 +31,12 @@ from app.clusters.models import (
     PostRecipientOrg,
     PostRecipientUser,
     PostType,
+    PostVersion,
 )
+from app.directory.models import Organisation
 from app.errors import Refusal
 from app.extensions import db
-from app.markings import Marked, Marking, Tlp, loosens
+from app.markings import Marked, Marking, MarkingSnapshot, MarkingSnapshotOrg, MarkingSnapshotUser, Tlp, loosens
 from app.meetings.models import (
     Meeting,
     MeetingDocument,
@@ -83,15 +85,22 @@ def member_cluster_ids(user: Any, roles: tuple[MembershipRole, ...] | None = Non
 
 @dataclass(frozen=True)
 class _Viewer:
-    """What of an account the access rule reads (memberships are a subquery, read at query time)."""
+    """What of an account the access rule reads (memberships are a subquery, read at query time).
 
-    id: int
-    organisation_id: int
-    law_enforcement: bool
+    Values for one account; or, for ``audience_of``, the columns of every account, so the same
+    rule lists everyone an item admits."""
+
+    id: Any
+    organisation_id: Any
+    law_enforcement: Any
 
 
 def _viewer(user: User) -> _Viewer:
     return _Viewer(user.id, user.organisation_id, user.organisation.is_law_enforcement)
+
+
+#: Every account at once: the rule applied to these columns admits the rows of ``User``.
+_EVERYONE = _Viewer(User.id, User.organisation_id, Organisation.is_law_enforcement)
 
 
 def viewer_key(user: Any) -> _Viewer | None:
@@ -100,39 +109,108 @@ def viewer_key(user: Any) -> _Viewer | None:
     return _viewer(user) if is_active_user(user) else None
 
 
-def _audience(
-    viewer: _Viewer,
-    item: type[Marked],
-    *,
-    cluster_id: Any,
-    recipient_org: sa.ColumnElement[bool],
-    recipient_user: sa.ColumnElement[bool],
-) -> sa.ColumnElement[bool]:
-    """The access table (README, "Sharing: posts, markings, search") for a marked model ``item``,
-    given the cluster it lives in and whether the viewer is a named recipient.
+#: Why a viewer is in an item's audience, in the order the "who can see this" panel gives them.
+AUDIENCE_RULES = ("author", "all_members", "author_org", "cluster", "recipient_org", "named_person")
+
+
+@dataclass(frozen=True)
+class _Terms:
+    """A marked model with the cluster it lives in and whether the viewer is a named recipient."""
+
+    item: Any
+    cluster_id: Any
+    recipient_org: sa.ColumnElement[bool]
+    recipient_user: sa.ColumnElement[bool]
+
+
+def _audience_rules(viewer: _Viewer, terms: _Terms) -> dict[str, sa.ColumnElement[bool]]:
+    """The access table (README, "Sharing: posts, markings, search"), one clause per reason a viewer
+    is admitted (``AUDIENCE_RULES``), before "law enforcement only" narrows them.
 
     CLEAR and GREEN: every active member. AMBER: the item's cluster members, the author's
     organisation and named recipient organisations. AMBER+STRICT: the author's organisation and
-    named recipient organisations. RED: the author and named recipients. "Law enforcement only"
-    narrows any of these to law-enforcement users plus the author. The author always sees their
-    own item; nobody else has an override, administrators and curators included.
+    named recipient organisations. RED: the author and named recipients. The author always sees
+    their own item; nobody else has an override, administrators and curators included.
     """
+    item = terms.item
     tlp = item.tlp
-    author_id = item.author_id
-    is_author = author_id == viewer.id
-    same_org = item.author_org_id == viewer.organisation_id
+    shared_with_orgs = tlp.in_([Tlp.AMBER, Tlp.AMBER_STRICT])
     # A subquery rather than a list fetched first: one round trip fewer for every read that filters.
-    in_cluster = cluster_id.in_(sa.select(ClusterMembership.cluster_id).where(ClusterMembership.user_id == viewer.id))
-    audience = sa.or_(
-        is_author,
-        tlp.in_([Tlp.CLEAR, Tlp.GREEN]),
-        sa.and_(tlp == Tlp.AMBER, sa.or_(in_cluster, same_org, recipient_org)),
-        sa.and_(tlp == Tlp.AMBER_STRICT, sa.or_(same_org, recipient_org)),
-        sa.and_(tlp == Tlp.RED, recipient_user),
+    in_cluster = terms.cluster_id.in_(
+        sa.select(ClusterMembership.cluster_id).where(ClusterMembership.user_id == viewer.id)
     )
-    if viewer.law_enforcement:
-        return audience
-    return sa.and_(audience, sa.or_(item.law_enforcement_only.is_(False), is_author))
+    return {
+        "author": item.author_id == viewer.id,
+        "all_members": tlp.in_([Tlp.CLEAR, Tlp.GREEN]),
+        "author_org": sa.and_(shared_with_orgs, item.author_org_id == viewer.organisation_id),
+        "cluster": sa.and_(tlp == Tlp.AMBER, in_cluster),
+        "recipient_org": sa.and_(shared_with_orgs, terms.recipient_org),
+        "named_person": sa.and_(tlp == Tlp.RED, terms.recipient_user),
+    }
+
+
+def _law_enforcement_gate(viewer: _Viewer, item: Any) -> sa.ColumnElement[bool] | None:
+    """ "Law enforcement only" narrows any marking to law-enforcement users plus the author
+    (None: nothing narrows, the viewer is law enforcement)."""
+    if viewer.law_enforcement is True:
+        return None
+    gate = sa.or_(item.law_enforcement_only.is_(False), item.author_id == viewer.id)
+    if viewer.law_enforcement is False:
+        return gate
+    return sa.or_(viewer.law_enforcement.is_(True), gate)
+
+
+def _audience(viewer: _Viewer, terms: _Terms) -> sa.ColumnElement[bool]:
+    """Whether ``viewer`` is in the audience of ``terms.item``: any rule of ``_audience_rules``
+    admits them and "law enforcement only" does not shut them out."""
+    audience = sa.or_(*_audience_rules(viewer, terms).values())
+    gate = _law_enforcement_gate(viewer, terms.item)
+    return audience if gate is None else sa.and_(audience, gate)
+
+
+def _post_terms(viewer: _Viewer) -> _Terms:
+    return _Terms(
+        Post,
+        Post.cluster_id,
+        recipient_org=sa.select(PostRecipientOrg.post_id)
+        .where(PostRecipientOrg.post_id == Post.id, PostRecipientOrg.organisation_id == viewer.organisation_id)
+        .exists(),
+        recipient_user=sa.select(PostRecipientUser.post_id)
+        .where(PostRecipientUser.post_id == Post.id, PostRecipientUser.user_id == viewer.id)
+        .exists(),
+    )
+
+
+def _snapshot_terms(viewer: _Viewer) -> _Terms:
+    return _Terms(
+        MarkingSnapshot,
+        MarkingSnapshot.cluster_id,
+        recipient_org=sa.select(MarkingSnapshotOrg.snapshot_id)
+        .where(
+            MarkingSnapshotOrg.snapshot_id == MarkingSnapshot.id,
+            MarkingSnapshotOrg.organisation_id == viewer.organisation_id,
+        )
+        .exists(),
+        recipient_user=sa.select(MarkingSnapshotUser.snapshot_id)
+        .where(MarkingSnapshotUser.snapshot_id == MarkingSnapshot.id, MarkingSnapshotUser.user_id == viewer.id)
+        .exists(),
+    )
+
+
+def _meeting_terms(viewer: _Viewer, item: Any = Meeting) -> _Terms:
+    return _Terms(
+        item,
+        Meeting.cluster_id,
+        recipient_org=sa.select(MeetingRecipientOrg.meeting_id)
+        .where(
+            MeetingRecipientOrg.meeting_id == Meeting.id,
+            MeetingRecipientOrg.organisation_id == viewer.organisation_id,
+        )
+        .exists(),
+        recipient_user=sa.select(MeetingRecipientUser.meeting_id)
+        .where(MeetingRecipientUser.meeting_id == Meeting.id, MeetingRecipientUser.user_id == viewer.id)
+        .exists(),
+    )
 
 
 def visible_posts(user: Any) -> sa.ColumnElement[bool]:
@@ -146,16 +224,39 @@ def visible_posts(user: Any) -> sa.ColumnElement[bool]:
 # the viewer's ids and kind, so every feed, count and search of a request shares one.
 @functools.lru_cache(maxsize=2048)
 def _visible_posts(viewer: _Viewer) -> sa.ColumnElement[bool]:
-    return _audience(
-        viewer,
-        Post,
-        cluster_id=Post.cluster_id,
-        recipient_org=sa.select(PostRecipientOrg.post_id)
-        .where(PostRecipientOrg.post_id == Post.id, PostRecipientOrg.organisation_id == viewer.organisation_id)
-        .exists(),
-        recipient_user=sa.select(PostRecipientUser.post_id)
-        .where(PostRecipientUser.post_id == Post.id, PostRecipientUser.user_id == viewer.id)
-        .exists(),
+    return _audience(viewer, _post_terms(viewer))
+
+
+def _written_under_visible_marking(viewer: _Viewer, marking_id: Any) -> sa.ColumnElement[bool]:
+    """What was written under the marking ``marking_id`` (a column) is shown only to those that
+    marking admits; NULL: nothing of its own narrows it."""
+    admitted = sa.select(MarkingSnapshot.id).where(_audience(viewer, _snapshot_terms(viewer)))
+    return sa.or_(marking_id.is_(None), marking_id.in_(admitted))
+
+
+def visible_post_versions(user: Any) -> sa.ColumnElement[bool]:
+    """Earlier versions of posts ``user`` may see: the post admits them now *and* the marking the
+    version was written under admitted them (TLP 2.0: the past keeps its marking)."""
+    if not is_active_user(user):
+        return sa.false()
+    viewer = _viewer(user)
+    # Its own FROM even where the caller joins ``Post`` already.
+    post_visible = (
+        sa.select(Post.id).where(Post.id == PostVersion.post_id, _visible_posts(viewer)).correlate_except(Post).exists()
+    )
+    return sa.and_(post_visible, _written_under_visible_marking(viewer, PostVersion.marking_id))
+
+
+def visible_attachments(user: Any) -> sa.ColumnElement[bool]:
+    """Files ``user`` may see: their post admits them now and the marking the file was added under
+    admitted them. Callers join ``Post`` on ``Attachment.post_id``."""
+    if not is_active_user(user):
+        return sa.false()
+    viewer = _viewer(user)
+    return sa.and_(
+        Post.id == Attachment.post_id,
+        _visible_posts(viewer),
+        _written_under_visible_marking(viewer, Attachment.marking_id),
     )
 
 
@@ -206,23 +307,8 @@ def statistics_min_organisations(user: Any) -> int:
     return max(1, config["STATS_MIN_ORGANISATIONS"])
 
 
-def _meeting_recipient_org(user: User) -> sa.ColumnElement[bool]:
-    return (
-        sa.select(MeetingRecipientOrg.meeting_id)
-        .where(
-            MeetingRecipientOrg.meeting_id == Meeting.id,
-            MeetingRecipientOrg.organisation_id == user.organisation_id,
-        )
-        .exists()
-    )
-
-
-def _meeting_recipient_user(user: User) -> sa.ColumnElement[bool]:
-    return (
-        sa.select(MeetingRecipientUser.meeting_id)
-        .where(MeetingRecipientUser.meeting_id == Meeting.id, MeetingRecipientUser.user_id == user.id)
-        .exists()
-    )
+def _visible_meetings(viewer: _Viewer) -> sa.ColumnElement[bool]:
+    return _audience(viewer, _meeting_terms(viewer))
 
 
 def visible_meetings(user: Any) -> sa.ColumnElement[bool]:
@@ -231,13 +317,12 @@ def visible_meetings(user: Any) -> sa.ColumnElement[bool]:
     so their AMBER audience is the organiser's organisation and the named organisations."""
     if not is_active_user(user):
         return sa.false()
-    return _audience(
-        _viewer(user),
-        Meeting,
-        cluster_id=Meeting.cluster_id,
-        recipient_org=_meeting_recipient_org(user),
-        recipient_user=_meeting_recipient_user(user),
-    )
+    return _visible_meetings(_viewer(user))
+
+
+def _visible_meeting_documents(viewer: _Viewer) -> sa.ColumnElement[bool]:
+    own = _audience(viewer, _meeting_terms(viewer, MeetingDocument))
+    return sa.and_(Meeting.id == MeetingDocument.meeting_id, _visible_meetings(viewer), own)
 
 
 def visible_meeting_documents(user: Any) -> sa.ColumnElement[bool]:
@@ -246,19 +331,107 @@ def visible_meeting_documents(user: Any) -> sa.ColumnElement[bool]:
     named recipients. Callers join ``Meeting`` on ``MeetingDocument.meeting_id``."""
     if not is_active_user(user):
         return sa.false()
-    own = _audience(
-        _viewer(user),
-        MeetingDocument,
-        cluster_id=Meeting.cluster_id,
-        recipient_org=_meeting_recipient_org(user),
-        recipient_user=_meeting_recipient_user(user),
-    )
-    return sa.and_(Meeting.id == MeetingDocument.meeting_id, visible_meetings(user), own)
+    return _visible_meeting_documents(_viewer(user))
 
 
 def visible_comments(user: Any) -> sa.ColumnElement[bool]:
-    """Comments share their post's audience, never a wider one."""
-    return sa.select(Post.id).where(Post.id == Comment.post_id, visible_posts(user)).exists()
+    """Comments share their post's audience now and the one they were written under, never a wider."""
+    if not is_active_user(user):
+        return sa.false()
+    viewer = _viewer(user)
+    # Its own FROM even where the caller joins ``Post`` already.
+    post_visible = (
+        sa.select(Post.id).where(Post.id == Comment.post_id, _visible_posts(viewer)).correlate_except(Post).exists()
+    )
+    return sa.and_(post_visible, _written_under_visible_marking(viewer, Comment.marking_id))
+
+
+# --- audiences: everyone an item admits, and why ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AudienceMember:
+    """One active account an item admits, and every rule of ``AUDIENCE_RULES`` that admits it."""
+
+    user_id: int
+    organisation_id: int
+    rules: tuple[str, ...]
+
+
+def _audience_members(
+    admitted: sa.ColumnElement[bool], rules: dict[str, sa.ColumnElement[bool]], *where: Any
+) -> list[AudienceMember]:
+    """The active accounts for which ``admitted`` (a ``visible_*`` expression built on
+    ``_EVERYONE``) holds, with the ``rules`` that hold for each."""
+    names = list(rules)
+    stmt = (
+        sa.select(User.id, User.organisation_id, *(sa.case((rule, 1), else_=0).label(n) for n, rule in rules.items()))
+        .join(Organisation, Organisation.id == User.organisation_id)
+        .where(User.status == UserStatus.ACTIVE, admitted, *where)
+        .order_by(User.id)
+    )
+    return [
+        AudienceMember(row[0], row[1], tuple(n for n, hit in zip(names, row[2:], strict=True) if hit))
+        for row in db.session.execute(stmt)
+    ]
+
+
+def audience_of(item: Any) -> list[AudienceMember]:
+    """Everyone ``item`` (a post, attachment, meeting or meeting document) admits now, from the
+    same expressions the ``visible_*`` reads use, applied to every account at once."""
+    viewer = _EVERYONE
+    if isinstance(item, Post):
+        terms = _post_terms(viewer)
+        return _audience_members(_audience(viewer, terms), _audience_rules(viewer, terms), Post.id == item.id)
+    if isinstance(item, Attachment):
+        terms = _post_terms(viewer)
+        admitted = sa.and_(
+            Post.id == Attachment.post_id,
+            _audience(viewer, terms),
+            _written_under_visible_marking(viewer, Attachment.marking_id),
+        )
+        return _audience_members(admitted, _audience_rules(viewer, terms), Attachment.id == item.id)
+    if isinstance(item, Meeting):
+        terms = _meeting_terms(viewer)
+        return _audience_members(_audience(viewer, terms), _audience_rules(viewer, terms), Meeting.id == item.id)
+    if isinstance(item, MeetingDocument):
+        terms = _meeting_terms(viewer, MeetingDocument)
+        return _audience_members(
+            _visible_meeting_documents(viewer), _audience_rules(viewer, terms), MeetingDocument.id == item.id
+        )
+    raise TypeError(f"no audience for {type(item).__name__}")
+
+
+@dataclass(frozen=True)
+class ProposedMarking:
+    """A marking an edit form asks for, as literal values the access rule reads like columns."""
+
+    tlp: Any
+    law_enforcement_only: Any
+    author_id: Any
+    author_org_id: Any
+
+
+def proposed_audience(item: Any, marking: Marking, cluster_id: int | None = None) -> list[AudienceMember]:
+    """Everyone ``item`` (a post or meeting) would admit with ``marking`` (and, for a post, in
+    ``cluster_id``): the same rule as ``audience_of``, read from the proposed values, nothing written."""
+    viewer = _EVERYONE
+    kind = Post if isinstance(item, Post) else Meeting
+    proposed = ProposedMarking(
+        sa.literal(marking.tlp, kind.tlp.type),
+        sa.literal(marking.law_enforcement_only, sa.Boolean()),
+        sa.literal(item.author_id, sa.Integer()),
+        sa.literal(item.author_org_id, sa.Integer()),
+    )
+    if cluster_id is None:
+        cluster_id = item.cluster_id
+    terms = _Terms(
+        proposed,
+        sa.literal(cluster_id, sa.Integer()),
+        recipient_org=User.organisation_id.in_(sorted(marking.recipient_orgs)),
+        recipient_user=User.id.in_(sorted(marking.recipient_users)),
+    )
+    return _audience_members(_audience(viewer, terms), _audience_rules(viewer, terms))
 
 
 def visible_audit_events(user: Any) -> sa.ColumnElement[bool]:
@@ -707,11 +880,12 @@ def user_or_404(viewer: Any, user_id: int, action: str) -> User:
 
 
 def attachment_or_404(user: Any, attachment_id: int, need: str = "view") -> Attachment:
-    """Load an attachment of a post the user may see (404 otherwise); ``need`` is checked on the post."""
+    """Load an attachment the user may see (``visible_attachments``, 404 otherwise); ``need`` is
+    checked on its post."""
     attachment = db.session.scalar(
         sa.select(Attachment)
         .join(Post, Post.id == Attachment.post_id)
-        .where(Attachment.id == attachment_id, visible_posts(user))
+        .where(Attachment.id == attachment_id, visible_attachments(user))
     )
     if attachment is None:
         abort(404)

@@ -35,7 +35,7 @@ from app.api.spec import (
 from app.audit.services import record_view
 from app.clusters import services
 from app.clusters.models import ModusOperandi, Post, PostType, Substance
-from app.clusters.queries import attachment_list, feed
+from app.clusters.queries import attachment_list, feed, visible_attachment_ids
 from app.clusters.search import MAX_QUERY
 from app.clusters.search import search as search_visible
 from app.clusters.validation import (
@@ -74,7 +74,8 @@ def list_posts() -> Response:
     else:
         result = feed(api_user(), filters, page, per_page, details=True)
         posts = result.items
-    return jsonify(page_json(result, [post_json(p) for p in posts]))
+    visible = visible_attachment_ids(api_user(), [p.id for p in posts])
+    return jsonify(page_json(result, [post_json(p, visible) for p in posts]))
 
 
 def _validated(raw: dict[str, Any], partial_of: PostInput | None = None) -> PostInput:
@@ -174,8 +175,9 @@ def post_summary_json(post: Post) -> dict[str, Any]:
     }
 
 
-def post_json(post: Post) -> dict[str, Any]:
-    """A whole post, as ``GET /posts/{id}`` answers it."""
+def post_json(post: Post, visible_files: set[int] | None = None) -> dict[str, Any]:
+    """A whole post, as ``GET /posts/{id}`` answers it to the token's user: only the files they
+    may see (``visible_files``: those ``visible_attachment_ids`` gave for a page of posts)."""
     data = post_summary_json(post)
     data.update(
         {
@@ -185,7 +187,9 @@ def post_json(post: Post) -> dict[str, Any]:
             "recipient_users": sorted(r.user.email for r in post.recipient_users),
             "workplan_item_id": post.workplan_item_id,
             "incident": incident_json(post),
-            "attachments": [attachment_json(row.attachment, row.meta) for row in attachment_list(post)],
+            "attachments": [
+                attachment_json(row.attachment, row.meta) for row in attachment_list(api_user(), post, visible_files)
+            ],
         }
     )
     return data

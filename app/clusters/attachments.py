@@ -18,6 +18,7 @@ from app.concurrency import claim
 from app.extensions import db
 from app.files.services import FileMeta, shred_files, store_file
 from app.files.sniff import MAX_NAME_BYTES, safe_filename
+from app.markings import snapshot_of
 from app.policy import NotAllowed, can
 from app.validation import ValidationError, text_problem
 
@@ -131,7 +132,7 @@ def attach_file(
     if len(post.attachments) >= MAX_PER_POST:
         raise NotAllowed(f"A post carries at most {MAX_PER_POST} files; remove one first.")
     stored, meta = store_file("attachment", chunks, filename, user, max_bytes)
-    attachment = Attachment(post=post, file=stored)
+    attachment = Attachment(post=post, file=stored, marking_id=snapshot_of(post).id)
     db.session.add(attachment)
     db.session.flush()
     record("attachment.upload", actor=user, target=("attachment", attachment.id), post_id=post.id, bytes=stored.size)

@@ -32,7 +32,15 @@ from app.htmlcache.lru import LruCache
 from app.markings import Tlp
 from app.notifications.models import DeliveryMode, Subscription
 from app.pagination import COUNT_CAP, Page, capped_count
-from app.policy import is_active_user, viewer_key, visible_clusters, visible_comments, visible_posts
+from app.policy import (
+    is_active_user,
+    viewer_key,
+    visible_attachments,
+    visible_clusters,
+    visible_comments,
+    visible_post_versions,
+    visible_posts,
+)
 
 _Built = TypeVar("_Built")
 
@@ -286,12 +294,23 @@ def count_visible(user: Any, filters: PostFilter) -> tuple[int, bool]:
     return capped_count(filtered_ids(user, filters))
 
 
-def post_history(post: Post) -> list[PostVersion]:
-    return list(
-        db.session.scalars(
-            sa.select(PostVersion).where(PostVersion.post_id == post.id).order_by(PostVersion.version.desc())
-        )
+@dataclass(frozen=True)
+class HistoryRow:
+    number: int
+    #: None: an earlier version ``user`` may not see (its marking then did not admit them).
+    version: PostVersion | None
+
+
+def post_history(user: Any, post: Post) -> list[HistoryRow]:
+    """Every earlier version of a post ``user`` may see, newest first; each version shows only to
+    those who may see the post now and whom the marking it was written under admitted
+    (``policy.visible_post_versions``). The others are there by number only."""
+    stmt = (
+        sa.select(PostVersion, visible_post_versions(user).label("visible"))
+        .where(PostVersion.post_id == post.id)
+        .order_by(PostVersion.version.desc())
     )
+    return [HistoryRow(v.version, v if visible else None) for v, visible in db.session.execute(stmt)]
 
 
 def post_comments(user: Any, post: Post) -> list[Comment]:
@@ -333,10 +352,31 @@ class AttachmentRow:
     meta: FileMeta | None
 
 
-def attachment_list(post: Post) -> list[AttachmentRow]:
-    """A visible post's attachments with their decrypted names and types."""
+def visible_attachment_ids(user: Any, post_ids: list[int]) -> set[int]:
+    """The files of the posts ``post_ids`` that ``user`` may see, in one query."""
+    if not post_ids:
+        return set()
+    return set(
+        db.session.scalars(
+            sa.select(Attachment.id)
+            .join(Post, Post.id == Attachment.post_id)
+            .where(Attachment.post_id.in_(post_ids), visible_attachments(user))
+        )
+    )
+
+
+def attachment_list(user: Any, post: Post, visible: set[int] | None = None) -> list[AttachmentRow]:
+    """The files of a visible post that ``user`` may see (``policy.visible_attachments``: a file
+    added under a stricter marking stays under it), with their decrypted names and types.
+    ``visible``: the ids ``visible_attachment_ids`` gave for a page of posts."""
+    if not post.attachments:
+        return []
+    if visible is None:
+        visible = visible_attachment_ids(user, [post.id])
     rows = []
     for attachment in post.attachments:
+        if attachment.id not in visible:
+            continue
         try:
             meta: FileMeta | None = file_meta(attachment.file)
         except FileUnavailable:

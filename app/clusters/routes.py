@@ -217,7 +217,7 @@ def render_post(
         post=post,
         comments=comments,
         editable_comments={c.id for c in comments if can(current_user, "edit_comment", c)},
-        attachments=attachment_list(post),
+        attachments=attachment_list(current_user, post),
         can_attach=can(current_user, "attach_file", post),
         upload_errors=upload_errors or [],
         accept_extensions=",".join(ACCEPT_EXTENSIONS),
@@ -302,7 +302,8 @@ def edit_comment(post_id: int, comment_id: int) -> Any:
 @bp.route(POST + "/history")
 @login_required
 def history(post_id: int) -> str:
-    """Earlier versions of a post, for everyone who may see the post."""
+    """Earlier versions of a post: each to those who may see the post now and whom its own marking
+    admitted; the others by number only."""
     post = post_or_404(current_user, post_id)
     record_view(current_user, "post", post, via="history")
-    return render_template("clusters/post_history.html", post=post, versions=post_history(post))
+    return render_template("clusters/post_history.html", post=post, versions=post_history(current_user, post))

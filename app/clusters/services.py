@@ -31,7 +31,7 @@ from app.crossmatch.services import index_note
 from app.db import utcnow
 from app.directory.models import Organisation
 from app.extensions import db
-from app.markings import Marking
+from app.markings import Marking, snapshot_of
 from app.notifications.fanout import announce_post, record_marking_change
 from app.policy import NotAllowed, can, check_marking_change, recipient_refusal
 from app.validation import ValidationError
@@ -183,6 +183,8 @@ def edit_post(editor: User, post: Post, data: PostInput, expected_version: int |
     new_marking = Marking.proposed(data.tlp, data.law_enforcement_only, *recipients)
     check_marking_change(editor, post, old_marking, new_marking)
     replaced = claim(post, expected_version)
+    # Before the change: the version being replaced keeps the marking it was written under.
+    written_under = snapshot_of(post)
     db.session.add(
         PostVersion(
             post_id=post.id,
@@ -194,6 +196,7 @@ def edit_post(editor: User, post: Post, data: PostInput, expected_version: int |
             tags_text=post.tags_text,
             replaced_by_id=editor.id,
             written_at=post.updated_at,
+            marking_id=written_under.id,
         )
     )
     _apply(post, data, cluster, recipients)
@@ -241,7 +244,9 @@ def add_comment(user: User, post: Post, body: str) -> Comment:
     if not can(user, "comment_post", post):
         raise NotAllowed("Readers of this cluster cannot comment.")
     text = _comment_text(body)
-    comment = Comment(post_id=post.id, author_id=user.id, body=text, body_html=render(text))
+    comment = Comment(
+        post_id=post.id, author_id=user.id, body=text, body_html=render(text), marking_id=snapshot_of(post).id
+    )
     db.session.add(comment)
     db.session.flush()
     record("comment.create", actor=user, target=("comment", comment.id), target_org=post.author_org_id, post_id=post.id)

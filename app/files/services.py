@@ -96,6 +96,9 @@ _DOOMED = "pax_blobs_doomed"
 
 @event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
+    # Releasing a savepoint fires this too; the blobs are kept or dropped with the outermost one.
+    if session.in_nested_transaction():
+        return
     session.info.pop(_WRITTEN, None)
     for store, key in session.info.pop(_DOOMED, []):
         _delete_quietly(store, key)

@@ -162,10 +162,10 @@ def record_marking_change(
         **details,
         **marking_details(old, new),
     )
-    announce_marking_change(editor, item)
+    announce_marking_change(editor, item, old)
 
 
-def announce_marking_change(editor: User, item: Post | Meeting | MeetingDocument) -> int:
+def announce_marking_change(editor: User, item: Post | Meeting | MeetingDocument, old: Marking) -> int:
     """Tell the item's author and the focal points of the author's organisation (not ``editor``)
     that its marking changed, each only when the policy lets them see the item with its new
     marking. A meeting document's notice links to its meeting. Returns how many were told."""
@@ -176,7 +176,12 @@ def announce_marking_change(editor: User, item: Post | Meeting | MeetingDocument
         target = ("meeting", item.meeting_id if isinstance(item, MeetingDocument) else item.id)
     told = 0
     for user in db.session.scalars(stmt).all():
-        if _sees_item_now(user, item) and notify(user, "marking.changed", target=target, tlp=item.tlp):
+        told_now = (
+            notify(user, "marking.changed", target=target, tlp=item.tlp, previous_tlp=old.tlp, actor=editor)
+            if _sees_item_now(user, item)
+            else None
+        )
+        if told_now:
             told += 1
     return told
 

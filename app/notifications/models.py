@@ -72,6 +72,9 @@ class Notification(Base):
     target_id: Mapped[int | None] = mapped_column()
     #: The target's marking when notified (shown beside the link; decides what mail may say).
     tlp: Mapped[str | None] = mapped_column(sa.String(16))
+    #: ``marking.changed``: the marking before the change, and who changed it.
+    previous_tlp: Mapped[str | None] = mapped_column(sa.String(16))
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     dedupe_key: Mapped[str | None] = mapped_column(sa.String(120))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     read_at: Mapped[datetime | None] = mapped_column()

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 
 from app.auth.models import User
 from app.clusters.models import Cluster, Post
@@ -39,6 +40,8 @@ class NotificationRow:
     url: str | None
     #: The notification names a target the reader can no longer see (or that is gone).
     hidden: bool
+    #: Who made the change (``marking.changed``), when the account still exists.
+    actor: str | None = None
 
     @property
     def unread(self) -> bool:
@@ -50,9 +53,11 @@ def notification_page(user: Any, page: int = 1, per_page: int = 20) -> Page:
     page = max(1, page)
     mine = Notification.user_id == user.id
     total = db.session.scalar(sa.select(sa.func.count()).select_from(Notification).where(mine)) or 0
+    actor = aliased(User)
     stmt = (
-        sa.select(Notification, Post.title, Meeting.title, WorkplanItem.title, User.name)
+        sa.select(Notification, actor.name, Post.title, Meeting.title, WorkplanItem.title, User.name)
         .select_from(Notification)
+        .outerjoin(actor, actor.id == Notification.actor_id)
         .outerjoin(
             Post, sa.and_(Notification.target_type == "post", Post.id == Notification.target_id, visible_posts(user))
         )
@@ -79,7 +84,7 @@ def notification_page(user: Any, page: int = 1, per_page: int = 20) -> Page:
         .offset((page - 1) * per_page)
     )
     rows = []
-    for notification, *titles in db.session.execute(stmt).all():
+    for notification, actor_name, *titles in db.session.execute(stmt).all():
         title = next((t for t in titles if t is not None), None)
         has_target = notification.target_type is not None and notification.target_id is not None
         rows.append(
@@ -89,6 +94,7 @@ def notification_page(user: Any, page: int = 1, per_page: int = 20) -> Page:
                 title=title,
                 url=target_path(notification.target_type, notification.target_id) if title is not None else None,
                 hidden=has_target and title is None,
+                actor=actor_name,
             )
         )
     return Page(items=rows, page=page, per_page=per_page, total=total)

@@ -17,10 +17,12 @@ import sqlalchemy as sa
 from flask import current_app, url_for
 
 from app.auth.models import User, UserStatus
-from app.clusters.models import Cluster
+from app.clusters.models import Cluster, Post
 from app.db import utcnow
 from app.extensions import db
+from app.meetings.models import Meeting
 from app.notifications.models import DeliveryMode, MailState, Notification, OutboxMessage, Subscription
+from app.policy import visible_meetings, visible_posts
 
 log = logging.getLogger("pax.notifications")
 
@@ -83,6 +85,8 @@ def notify(
     tlp: Any = None,
     dedupe_key: str | None = None,
     mode: DeliveryMode | None = DeliveryMode.IMMEDIATE,
+    previous_tlp: Any = None,
+    actor: User | None = None,
 ) -> Notification | None:
     """Notify ``user`` of ``kind`` about ``target``; ``mode`` None means in the portal only.
 
@@ -106,6 +110,8 @@ def notify(
         target_type=target_type,
         target_id=target_id,
         tlp=getattr(tlp, "value", tlp),
+        previous_tlp=getattr(previous_tlp, "value", previous_tlp),
+        actor_id=actor.id if actor is not None else None,
         dedupe_key=dedupe_key,
         mail_state=MailState.NONE if mode is None else MailState.DIGEST,
     )
@@ -133,10 +139,13 @@ def absolute_url(path: str) -> str:
 def body_for(notification: Notification) -> str:
     """One notification's mail: what happened, the marking, the link. Never the item itself."""
     link = target_link(notification.target_type, notification.target_id)
+    marking = marking_text(notification.tlp)
+    if notification.previous_tlp:
+        marking += f" (was {marking_text(notification.previous_tlp)})"
     lines = [
         KIND_TEXT[notification.kind] + ".",
         "",
-        f"Marking: {marking_text(notification.tlp)}",
+        f"Marking: {marking}",
         f"Open it in PAX (sign-in required): {link}",
         "",
         _footer(),
@@ -234,6 +243,15 @@ def digest_body(notifications: list[Notification]) -> str:
     return "\n".join(lines)
 
 
+def _target_still_visible(user: User, notification: Notification) -> bool:
+    kind = {"post": (Post, visible_posts), "meeting": (Meeting, visible_meetings)}.get(notification.target_type or "")
+    if kind is None or notification.target_id is None:
+        return True
+    model, visible = kind
+    found = db.session.scalar(sa.select(model.id).where(model.id == notification.target_id, visible(user)))
+    return found is not None
+
+
 def queue_digests(*, now: datetime | None = None) -> DigestRun:
     """Put one mail per user in the outbox listing their notifications waiting for the digest
     (created up to ``now``), and mark those queued, in the caller's transaction.
@@ -257,6 +275,11 @@ def queue_digests(*, now: datetime | None = None) -> DigestRun:
         for notification in notifications:
             notification.mail_state = MailState.QUEUED if deliverable else MailState.NONE
         if not deliverable:
+            continue
+        # A notification of an item the reader may no longer see (its marking tightened since)
+        # stays in the portal, where it says so, and leaves the mail.
+        notifications = [n for n in notifications if _target_still_visible(user, n)]
+        if not notifications:
             continue
         count = len(notifications)
         subject = f"PAX: your daily digest ({count} {'notification' if count == 1 else 'notifications'})"

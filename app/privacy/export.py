@@ -12,6 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 
 from app.audit.models import AuditEvent
 from app.audit.services import record
@@ -19,8 +20,10 @@ from app.auth.models import ApiToken, Identity, IdentityProvider, RecoveryCode, 
 from app.clusters.models import Cluster, ClusterMembership, Comment, Post, PostRecipientUser
 from app.db import utcnow
 from app.extensions import db
+from app.markings import MarkingSnapshot
 from app.meetings.models import Meeting, MeetingDocument, MeetingRecipientUser
 from app.notifications.models import Notification, OutboxMessage, Subscription
+from app.policy import visible_comments
 from app.workplan.models import WorkplanItemChange
 
 FORMAT = "pax-personal-data/1"
@@ -219,15 +222,35 @@ def _posts(user: User) -> list[dict[str, Any]]:
 
 
 def _comments(user: User) -> list[dict[str, Any]]:
+    """The member's comments, each with the marking it was written under. Where the comment's
+    post is one they may no longer see, nothing of the post as it is now (its cluster, its
+    marking) is given: only that the comment exists."""
+    written_under = aliased(MarkingSnapshot)
     rows = _rows(
-        sa.select(Comment.id, Comment.post_id, Cluster.slug, Post.tlp, Comment.created_at)
+        sa.select(
+            Comment.id,
+            Comment.post_id,
+            Cluster.slug,
+            Post.tlp,
+            written_under.tlp.label("written_under"),
+            visible_comments(user).label("visible"),
+            Comment.created_at,
+        )
         .join(Post, Post.id == Comment.post_id)
         .join(Cluster, Cluster.id == Post.cluster_id)
+        .outerjoin(written_under, written_under.id == Comment.marking_id)
         .where(Comment.author_id == user.id)
         .order_by(Comment.created_at, Comment.id)
     )
     return [
-        {"id": r.id, "post_id": r.post_id, "cluster": r.slug, "tlp": r.tlp.value, "created_at": _time(r.created_at)}
+        {
+            "id": r.id,
+            "post_id": r.post_id if r.visible else None,
+            "cluster": r.slug if r.visible else None,
+            # The stricter of the marking it was written under and its post's now: what holds for it.
+            "tlp": max(filter(None, (r.tlp, r.written_under)), key=lambda t: t.rank).value if r.visible else None,
+            "created_at": _time(r.created_at),
+        }
         for r in rows
     ]
 

@@ -1,4 +1,5 @@
-"""A file attached to a post. It has the post's audience; its bytes are a ``StoredFile``."""
+"""A file attached to a post. Its audience is the post's now and the one it was added under
+(``app.policy.visible_attachments``); its bytes are a ``StoredFile``."""
 
 from __future__ import annotations
 
@@ -23,6 +24,9 @@ class Attachment(Base):
     post_id: Mapped[int] = mapped_column(sa.ForeignKey("posts.id", ondelete="CASCADE"), index=True)
     file_id: Mapped[int] = mapped_column(sa.ForeignKey("stored_files.id", ondelete="CASCADE"), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: The marking in force when this was written (``app.markings.MarkingSnapshot``): it is shown
+    #: only to those that marking admits and the post admits now. NULL: no marking of its own.
+    marking_id: Mapped[int | None] = mapped_column(sa.ForeignKey("marking_snapshots.id"), index=True)
     #: The name the file is shown and downloaded under; NULL: the uploaded file's own name (kept,
     #: encrypted, in its ``StoredFile``).
     display_name: Mapped[str | None] = mapped_column(sa.String(255))

@@ -14,7 +14,8 @@ if TYPE_CHECKING:
 
 
 class Comment(Base):
-    """A comment on a post; its audience is the post's, never wider (``app.policy.visible_comments``)."""
+    """A comment on a post; its audience is the post's now and the one it was written under, never
+    wider (``app.policy.visible_comments``)."""
 
     __tablename__ = "comments"
 
@@ -24,6 +25,9 @@ class Comment(Base):
     body: Mapped[str] = mapped_column(sa.Text)
     body_html: Mapped[str] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: The marking in force when this was written (``app.markings.MarkingSnapshot``): it is shown
+    #: only to those that marking admits and the post admits now. NULL: no marking of its own.
+    marking_id: Mapped[int | None] = mapped_column(sa.ForeignKey("marking_snapshots.id"), index=True)
     #: Moves by one with each save; a save compares and sets it (``app.concurrency``).
     version: Mapped[int] = mapped_column(default=1, server_default="1")
     __mapper_args__ = versioned(version)

@@ -188,5 +188,8 @@ class PostVersion(Base):
     replaced_at: Mapped[datetime] = mapped_column(default=utcnow)
     #: When this version was written.
     written_at: Mapped[datetime] = mapped_column()
+    #: The marking in force when this was written (``app.markings.MarkingSnapshot``): it is shown
+    #: only to those that marking admits and the post admits now. NULL: no marking of its own.
+    marking_id: Mapped[int | None] = mapped_column(sa.ForeignKey("marking_snapshots.id"), index=True)
 
     replaced_by: Mapped[User | None] = relationship()
