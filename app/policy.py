@@ -157,7 +157,7 @@ def _law_enforcement_gate(viewer: _Viewer, item: Any) -> sa.ColumnElement[bool] 
     gate = sa.or_(item.law_enforcement_only.is_(False), item.author_id == viewer.id)
     if viewer.law_enforcement is False:
         return gate
-    return sa.or_(viewer.law_enforcement.is_(True), gate)
+    return sa.or_(viewer.law_enforcement, gate)
 
 
 def _audience(viewer: _Viewer, terms: _Terms) -> sa.ColumnElement[bool]:
