@@ -137,7 +137,9 @@ def _audience_rules(viewer: _Viewer, terms: _Terms) -> dict[str, sa.ColumnElemen
     shared_with_orgs = tlp.in_([Tlp.AMBER, Tlp.AMBER_STRICT])
     # A subquery rather than a list fetched first: one round trip fewer for every read that filters.
     in_cluster = terms.cluster_id.in_(
-        sa.select(ClusterMembership.cluster_id).where(ClusterMembership.user_id == viewer.id)
+        sa.select(ClusterMembership.cluster_id)
+        .where(ClusterMembership.user_id == viewer.id)
+        .correlate_except(ClusterMembership)
     )
     return {
         "author": item.author_id == viewer.id,
@@ -174,9 +176,11 @@ def _post_terms(viewer: _Viewer) -> _Terms:
         Post.cluster_id,
         recipient_org=sa.select(PostRecipientOrg.post_id)
         .where(PostRecipientOrg.post_id == Post.id, PostRecipientOrg.organisation_id == viewer.organisation_id)
+        .correlate_except(PostRecipientOrg)
         .exists(),
         recipient_user=sa.select(PostRecipientUser.post_id)
         .where(PostRecipientUser.post_id == Post.id, PostRecipientUser.user_id == viewer.id)
+        .correlate_except(PostRecipientUser)
         .exists(),
     )
 
@@ -190,9 +194,11 @@ def _snapshot_terms(viewer: _Viewer) -> _Terms:
             MarkingSnapshotOrg.snapshot_id == MarkingSnapshot.id,
             MarkingSnapshotOrg.organisation_id == viewer.organisation_id,
         )
+        .correlate_except(MarkingSnapshotOrg)
         .exists(),
         recipient_user=sa.select(MarkingSnapshotUser.snapshot_id)
         .where(MarkingSnapshotUser.snapshot_id == MarkingSnapshot.id, MarkingSnapshotUser.user_id == viewer.id)
+        .correlate_except(MarkingSnapshotUser)
         .exists(),
     )
 
@@ -206,9 +212,11 @@ def _meeting_terms(viewer: _Viewer, item: Any = Meeting) -> _Terms:
             MeetingRecipientOrg.meeting_id == Meeting.id,
             MeetingRecipientOrg.organisation_id == viewer.organisation_id,
         )
+        .correlate_except(MeetingRecipientOrg)
         .exists(),
         recipient_user=sa.select(MeetingRecipientUser.meeting_id)
         .where(MeetingRecipientUser.meeting_id == Meeting.id, MeetingRecipientUser.user_id == viewer.id)
+        .correlate_except(MeetingRecipientUser)
         .exists(),
     )
 
@@ -230,7 +238,13 @@ def _visible_posts(viewer: _Viewer) -> sa.ColumnElement[bool]:
 def _written_under_visible_marking(viewer: _Viewer, marking_id: Any) -> sa.ColumnElement[bool]:
     """What was written under the marking ``marking_id`` (a column) is shown only to those that
     marking admits; NULL: nothing of its own narrows it."""
-    admitted = sa.select(MarkingSnapshot.id).where(_audience(viewer, _snapshot_terms(viewer)))
+    # Explicit correlation throughout: with ``_EVERYONE`` these subqueries sit two levels below
+    # the ``users`` row they are asked for, where automatic correlation does not reach.
+    admitted = (
+        sa.select(MarkingSnapshot.id)
+        .where(_audience(viewer, _snapshot_terms(viewer)))
+        .correlate_except(MarkingSnapshot)
+    )
     return sa.or_(marking_id.is_(None), marking_id.in_(admitted))
 
 

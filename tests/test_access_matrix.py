@@ -124,6 +124,7 @@ ACCESS = {
     "api.delete_post": "token_editor",
     "attachments.upload": "post_editor",
     "attachments.download": "signed_in",
+    "attachments.audience": "signed_in",
     "attachments.delete": "post_editor",
     "attachments.edit": "post_editor",
     "api.upload_attachment": "token_editor",

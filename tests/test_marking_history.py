@@ -153,7 +153,9 @@ def test_every_read_path_after_every_change_of_marking(world: dict[str, Any]) ->
                 if both:
                     digest_expected[reader].add(post.id)
             exported = {c["id"]: c for c in _comments(commenter)}[comment.id]
-            if (exported["post_id"] is not None) != (admits(old, "member") and admits(new, "member") or commenter is author):
+            if (exported["post_id"] is not None) != (
+                (admits(old, "member") and admits(new, "member")) or commenter is author
+            ):
                 wrong.append((old, new, "export", exported))
     assert cells == len(marks) * (len(marks) - 1) * len(READERS)
     assert not wrong, f"{len(wrong)} of {cells} cells wrong, e.g. {wrong[:8]}"

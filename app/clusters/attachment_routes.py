@@ -25,6 +25,7 @@ from app.clusters.forms import AttachmentForm
 from app.clusters.models import Attachment
 from app.clusters.routes import POST, render_post
 from app.concurrency import StaleEdit, form_version
+from app.directory.audience import audience_panel
 from app.extensions import csrf
 from app.files.http import send_stored_file
 from app.files.services import FileUnavailable, file_meta
@@ -54,6 +55,31 @@ def upload(post_id: int) -> Any:
         )
     flash(f"“{meta.filename}” is attached, encrypted, with the post's marking.", "success")
     return redirect(url_for("clusters.post", post_id=post.id, _anchor=f"attachment-{attachment.id}"))
+
+
+@bp.route(ATTACHMENT + "/audience")
+@login_required
+def audience(attachment_id: int) -> str:
+    """Who can see a file, and why: its post's audience now, narrowed by the marking it was added under."""
+    attachment = attachment_or_404(current_user, attachment_id)
+    post = attachment.post
+    title = attachment.display_name or _stored_name(attachment) or "A file"
+    return render_template(
+        "directory/audience.html",
+        title=title,
+        noun="file",
+        tlp=post.tlp,
+        law_enforcement_only=post.law_enforcement_only,
+        note="A file is seen by those who may see its post now and whom the post's marking admitted when it was added.",
+        panel=audience_panel(current_user, attachment),
+        breadcrumb=[
+            (post.cluster.name, url_for("clusters.show", slug=post.cluster.slug)),
+            (post.title, url_for("clusters.post", post_id=post.id)),
+            ("Who can see it", url_for("attachments.audience", attachment_id=attachment.id)),
+        ],
+        back_label="Back to the post",
+        back_url=url_for("clusters.post", post_id=post.id, _anchor=f"attachment-{attachment.id}"),
+    )
 
 
 @bp.route(ATTACHMENT)

@@ -33,10 +33,11 @@ from app.clusters.search import terms
 from app.clusters.validation import parse_post
 from app.concurrency import StaleEdit, form_version
 from app.crossmatch.queries import hits as match_hits
+from app.directory.audience import audience_change, audience_panel
 from app.files.services import human_size
 from app.files.sniff import ACCEPT_EXTENSIONS
 from app.forms import refused, stale
-from app.markings import Tlp
+from app.markings import Marking, Tlp
 from app.policy import NotAllowed, authorize, can, cluster_or_404, comment_or_404, may_post_as, post_or_404
 from app.retention.queries import deletion_date
 from app.routing import SLUG
@@ -139,8 +140,21 @@ def search() -> str:
 # --- writing posts -------------------------------------------------------------------------------
 
 
-def _render_form(form: PostForm, post: Post | None = None, status: int = 200) -> tuple[str, int]:
-    return render_template("clusters/post_form.html", form=form, cluster=form.cluster, post=post), status
+def _render_form(
+    form: PostForm, post: Post | None = None, status: int = 200, audience_preview: str | None = None
+) -> tuple[str, int]:
+    return render_template(
+        "clusters/post_form.html", form=form, cluster=form.cluster, post=post, audience_preview=audience_preview
+    ), status
+
+
+def _audience_preview(post: Post, form: PostForm) -> str:
+    """The edit form's "how would the audience change" line for what the form holds now."""
+    data = parse_post(form.to_raw())
+    orgs, users = services.resolve_recipients(data.recipient_orgs, data.recipient_users)
+    cluster = services.cluster_by_slug(data.cluster)
+    marking = Marking.proposed(data.tlp, data.law_enforcement_only, orgs, users)
+    return audience_change(post, marking, cluster.id).sentence("post")
 
 
 @bp.route("/clusters/<slug>/posts/new", methods=["GET", "POST"])
@@ -173,6 +187,11 @@ def edit_post(post_id: int) -> Any:
     form = PostForm(post.cluster)
     if not form.validate():
         return _render_form(form, post, 422)
+    if request.form.get("preview") == "audience":
+        try:
+            return _render_form(form, post, audience_preview=_audience_preview(post, form))
+        except ValidationError as exc:
+            return refused(form, exc, lambda status: _render_form(form, post, status))
     try:
         services.edit_post(current_user, post, parse_post(form.to_raw()), form_version(form.version.data))
     except StaleEdit as exc:
@@ -229,6 +248,7 @@ def render_post(
         can_see_matches=can_see_matches,
         matches=match_hits(current_user, post) if can_see_matches else [],
         retention_date=deletion_date(post),
+        audience=audience_panel(current_user, post),
     ), status
 
 

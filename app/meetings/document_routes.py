@@ -14,6 +14,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_login import current_user, login_required
 
 from app.concurrency import StaleEdit, form_neighbour, form_version
+from app.directory.audience import audience_panel
 from app.extensions import csrf
 from app.files.http import send_stored_file
 from app.files.services import FileUnavailable, file_meta, human_size
@@ -64,6 +65,30 @@ def upload_document(meeting_id: int) -> Any:
         return after_refusal(lambda: _render_upload(meeting_or_404(current_user, meeting_id), status, fields))
     flash(f"“{meta.filename}” is added as “{document.title}”, encrypted, marked {document.tlp.label}.", "success")
     return redirect(url_for("meetings.show", meeting_id=meeting_id, _anchor=f"document-{document.id}"))
+
+
+@bp.route(DOCUMENT + "/audience")
+@login_required
+def document_audience(document_id: int) -> str:
+    """Who can see a meeting document, and why: its meeting's audience narrowed by its own marking."""
+    doc = meeting_document_or_404(current_user, document_id)
+    meeting = doc.meeting
+    return render_template(
+        "directory/audience.html",
+        title=doc.title,
+        noun="document",
+        tlp=doc.tlp,
+        law_enforcement_only=doc.law_enforcement_only,
+        note="A document is seen by those who may see its meeting and whom its own marking admits.",
+        panel=audience_panel(current_user, doc),
+        breadcrumb=[
+            ("Meetings", url_for("meetings.index")),
+            (meeting.title, url_for("meetings.show", meeting_id=meeting.id)),
+            ("Who can see it", url_for("meetings.document_audience", document_id=doc.id)),
+        ],
+        back_label="Back to the meeting",
+        back_url=url_for("meetings.show", meeting_id=meeting.id, _anchor=f"document-{doc.id}"),
+    )
 
 
 @bp.route(DOCUMENT)

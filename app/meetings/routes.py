@@ -18,6 +18,7 @@ from flask_login import current_user, login_required
 from app.audit.services import record_view
 from app.clusters.models import Cluster
 from app.concurrency import StaleEdit, form_version
+from app.directory.audience import audience_panel
 from app.extensions import db
 from app.files.services import human_size
 from app.files.sniff import ACCEPT_EXTENSIONS
@@ -217,6 +218,7 @@ def render_meeting(meeting: Meeting, status: int = 200) -> tuple[str, int]:
         has_pack="packs.download" in current_app.view_functions,
         accept_extensions=",".join(ACCEPT_EXTENSIONS),
         max_upload=human_size(current_app.config["MAX_UPLOAD_BYTES"]),
+        audience=audience_panel(current_user, meeting),
     ), status
 
 

@@ -43,11 +43,44 @@
     });
   }
 
+  // The edit form's "who would see it" line follows the marking fields as they change; without
+  // script the "Check who would see it" button asks the same question.
+  var AUDIENCE_FIELDS = ["tlp", "law_enforcement_only", "recipient_orgs", "recipient_users", "cluster"];
+
+  function followAudience() {
+    var region = document.querySelector("[data-pax-audience-preview]");
+    var form = region && region.closest("form");
+    if (!form || !window.fetch || !window.DOMParser) {
+      return;
+    }
+    var timer = null;
+    function ask() {
+      var data = new FormData(form);
+      data.set("preview", "audience");
+      window.fetch(form.action, { method: "POST", body: data, credentials: "same-origin" })
+        .then(function (response) { return response.text(); })
+        .then(function (html) {
+          var answer = new DOMParser().parseFromString(html, "text/html").querySelector("[data-pax-audience-preview]");
+          if (answer) {
+            region.innerHTML = answer.innerHTML;
+          }
+        })
+        .catch(function () { /* the button still asks the same question */ });
+    }
+    form.addEventListener("change", function (event) {
+      if (event.target && AUDIENCE_FIELDS.indexOf(event.target.name) !== -1) {
+        window.clearTimeout(timer);
+        timer = window.setTimeout(ask, 300);
+      }
+    });
+  }
+
   function start() {
     if (window.ECL && typeof window.ECL.autoInit === "function") {
       window.ECL.autoInit();
     }
     nameMultiSelectToggles();
+    followAudience();
     placeLoginArrow();
     window.addEventListener("resize", placeLoginArrow);
     document.addEventListener("keydown", closeLoginBoxOnEscape);

@@ -10,6 +10,7 @@ MEETINGS_ACCESS: dict[str, str] = {
     "meetings.show": "signed_in",
     "meetings.ics": "signed_in",
     "meetings.document": "signed_in",
+    "meetings.document_audience": "signed_in",
     "meetings.new": "meeting_scheduler",
     "meetings.edit": "meeting_preparer",
     "meetings.agenda": "meeting_preparer",

@@ -1,0 +1,148 @@
+"""Who can see an item, and why: the panel on posts, files, meetings and meeting documents, and
+the change a new marking would make to it.
+
+Both come from ``app.policy.audience_of`` / ``proposed_audience``: the ``visible_*`` rule applied
+to every account at once, never a second copy of it. The panel counts people per organisation
+and per rule; it names people only to the item's own organisation (a RED item's named
+recipients), and never anyone an organisation outside it could not otherwise learn.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from app.auth.models import User
+from app.directory.models import Organisation
+from app.extensions import db
+from app.markings import Marking
+from app.policy import AUDIENCE_RULES, AudienceMember, audience_of, proposed_audience
+
+RULE_LABELS = {
+    "author": "Author",
+    "all_members": "Every member (TLP:CLEAR and TLP:GREEN)",
+    "author_org": "The author's organisation",
+    "cluster": "Member of the cluster",
+    "recipient_org": "Named recipient organisation",
+    "named_person": "Named person",
+}
+assert set(RULE_LABELS) == set(AUDIENCE_RULES)
+
+
+@dataclass
+class OrganisationAudience:
+    name: str
+    law_enforcement: bool
+    #: Distinct people of this organisation the item admits.
+    people: int = 0
+    #: (rule label, people admitted by it), in ``AUDIENCE_RULES`` order; a person may count under several.
+    rules: list[tuple[str, int]] = field(default_factory=list)
+    #: Names of the named people here; only filled for viewers of the item's own organisation.
+    named: list[str] = field(default_factory=list)
+
+
+@dataclass
+class AudiencePanel:
+    organisations: list[OrganisationAudience]
+    people: int
+    law_enforcement_only: bool
+    #: Whether this viewer is shown named people's names (the item's own organisation).
+    names_shown: bool
+
+    @property
+    def organisation_count(self) -> int:
+        return len(self.organisations)
+
+
+def _panel(members: list[AudienceMember], viewer: Any, author_org_id: int, law_enforcement_only: bool) -> AudiencePanel:
+    org_ids = {m.organisation_id for m in members}
+    orgs = (
+        {o.id: o for o in db.session.scalars(sa.select(Organisation).where(Organisation.id.in_(org_ids)))}
+        if org_ids
+        else {}
+    )
+    names_shown = viewer.organisation_id == author_org_id
+    named_ids = [m.user_id for m in members if "named_person" in m.rules]
+    names = (
+        {row.id: row.name for row in db.session.execute(sa.select(User.id, User.name).where(User.id.in_(named_ids)))}
+        if names_shown and named_ids
+        else {}
+    )
+    by_org: dict[int, list[AudienceMember]] = {}
+    for member in members:
+        by_org.setdefault(member.organisation_id, []).append(member)
+    rows = []
+    for org_id, people in by_org.items():
+        org = orgs[org_id]
+        counts = Counter(rule for person in people for rule in person.rules)
+        rows.append(
+            OrganisationAudience(
+                name=org.name,
+                law_enforcement=org.is_law_enforcement,
+                people=len(people),
+                rules=[(RULE_LABELS[r], counts[r]) for r in AUDIENCE_RULES if counts[r]],
+                named=sorted(names[p.user_id] for p in people if p.user_id in names),
+            )
+        )
+    # The author's organisation first, then by name.
+    rows.sort(key=lambda row: (row.name != orgs[author_org_id].name if author_org_id in orgs else True, row.name))
+    return AudiencePanel(rows, len(members), law_enforcement_only, names_shown)
+
+
+def audience_panel(viewer: Any, item: Any) -> AudiencePanel:
+    """The panel for ``item`` (a post, attachment, meeting or meeting document) as ``viewer``,
+    who may see it, is shown it."""
+    marked = item.post if hasattr(item, "post") and not hasattr(item, "tlp") else item
+    return _panel(audience_of(item), viewer, marked.author_org_id, bool(marked.law_enforcement_only))
+
+
+@dataclass(frozen=True)
+class AudienceChange:
+    """How a proposed marking would change an item's audience."""
+
+    organisations_added: int
+    organisations_removed: int
+    people_added: int
+    people_removed: int
+
+    @property
+    def unchanged(self) -> bool:
+        return not (self.organisations_added or self.organisations_removed or self.people_added or self.people_removed)
+
+    def sentence(self, noun: str = "post") -> str:
+        """One plain sentence for the edit form."""
+        if self.unchanged:
+            return f"This change does not change who can see the {noun}."
+        parts = []
+        if self.organisations_added or self.people_added:
+            parts.append(
+                f"visible to {_count(self.organisations_added, 'more organisation')}"
+                f" ({_count(self.people_added, 'more person', 'more people')})"
+            )
+        if self.organisations_removed or self.people_removed:
+            parts.append(
+                f"hidden from {_count(self.organisations_removed, 'organisation')}"
+                f" ({_count(self.people_removed, 'person', 'people')})"
+            )
+        return f"This makes the {noun} " + " and ".join(parts) + "."
+
+
+def _count(n: int, singular: str, plural: str | None = None) -> str:
+    return f"{n:,} {singular if n == 1 else (plural or singular + 's')}"
+
+
+def audience_change(item: Any, marking: Marking, cluster_id: int | None = None) -> AudienceChange:
+    """What saving ``marking`` (and, for a post, moving it to ``cluster_id``) on ``item`` would do
+    to its audience; an organisation counts as added or removed when all its people are."""
+    now = {m.user_id: m.organisation_id for m in audience_of(item)}
+    then = {m.user_id: m.organisation_id for m in proposed_audience(item, marking, cluster_id)}
+    orgs_now, orgs_then = set(now.values()), set(then.values())
+    return AudienceChange(
+        organisations_added=len(orgs_then - orgs_now),
+        organisations_removed=len(orgs_now - orgs_then),
+        people_added=len(then.keys() - now.keys()),
+        people_removed=len(now.keys() - then.keys()),
+    )
