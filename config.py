@@ -51,6 +51,12 @@ def _env_int(name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {value!r}") from exc
 
 
+def _contact_uri(value: str | None) -> str:
+    """A security contact as a URI: a bare e-mail address becomes ``mailto:``."""
+    value = (value or "").strip()
+    return f"mailto:{value}" if "@" in value and ":" not in value else value
+
+
 #: Retention settings and the largest value each accepts (100 years, or a year of warning).
 RETENTION_LIMITS = {
     "RETENTION_INCIDENT_NOTE_MONTHS": 1200,
@@ -124,8 +130,8 @@ class Config:
         self.OUTBOUND_MAX_REDIRECTS = _env_int("PAX_OUTBOUND_MAX_REDIRECTS", 3)
         #: The ``Contact`` of ``/.well-known/security.txt`` (RFC 9116): a mailto: or https: URI, or an
         #: e-mail address; default security@ the portal's host.
-        self.SECURITY_CONTACT = _env(
-            "PAX_SECURITY_CONTACT", "mailto:security@" + (urlsplit(self.BASE_URL or "").hostname or "localhost")
+        self.SECURITY_CONTACT = _contact_uri(
+            _env("PAX_SECURITY_CONTACT", "security@" + (urlsplit(self.BASE_URL or "").hostname or "localhost"))
         )
         #: The ``Policy`` of security.txt: the address of the vulnerability disclosure policy (optional).
         self.SECURITY_POLICY_URL = _env("PAX_SECURITY_POLICY_URL")
@@ -199,20 +205,20 @@ class Config:
             raise ConfigError("PAX_OUTBOUND_MAX_BYTES must be from 1024 to 16777216 bytes")
         if not 0 <= self.OUTBOUND_MAX_REDIRECTS <= 10:
             raise ConfigError("PAX_OUTBOUND_MAX_REDIRECTS must be from 0 to 10")
-        contact = urlsplit(self.security_contact())
-        if contact.scheme not in ("mailto", "https", "tel") or not (contact.path or contact.netloc):
+        contact = urlsplit(self.SECURITY_CONTACT)
+        if (
+            contact.scheme not in ("mailto", "https", "tel")
+            or not (contact.path or contact.netloc)
+            or any(c.isspace() for c in self.SECURITY_CONTACT)
+        ):
             raise ConfigError("PAX_SECURITY_CONTACT must be an e-mail address or a mailto:, https: or tel: URI")
-        if self.SECURITY_POLICY_URL and urlsplit(self.SECURITY_POLICY_URL).scheme != "https":
+        policy = self.SECURITY_POLICY_URL
+        if policy and (urlsplit(policy).scheme != "https" or any(c.isspace() for c in policy)):
             raise ConfigError("PAX_SECURITY_POLICY_URL must be an https:// address")
         for name, limit in RETENTION_LIMITS.items():
             value = getattr(self, name)
             if not 0 <= value <= limit:
                 raise ConfigError(f"PAX_{name} must be between 0 and {limit}, got {value}")
-
-    def security_contact(self) -> str:
-        """``PAX_SECURITY_CONTACT`` as a URI: a bare e-mail address becomes ``mailto:``."""
-        value = (self.SECURITY_CONTACT or "").strip()
-        return value if ":" in value or "@" not in value else f"mailto:{value}"
 
 
 class DevelopmentConfig(Config):
