@@ -12,9 +12,12 @@ from __future__ import annotations
 import ipaddress
 import json
 import socket
+import ssl
 import threading
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -26,7 +29,7 @@ from app.audit.models import AuditEvent
 from app.auth.models import IdentityProvider
 from app.auth.sso import add_provider, update_provider
 from app.extensions import db
-from app.outbound import OutboundPolicy, OutboundRefused, check_url, forbidden_kind, get_json, parse_networks
+from app.outbound import OutboundPolicy, OutboundRefused, check_url, forbidden_kind, get_json, guard, parse_networks
 from app.validation import ValidationError
 from tests.conftest import csrf_token_from, sign_in
 from tests.support.providers import ready
@@ -38,9 +41,10 @@ class Server:
     """A tiny HTTP server on ``host``: ``routes`` maps a path to a function answering
     ``(status, headers, body)``; ``hits`` lists the paths asked for."""
 
-    def __init__(self, host: str) -> None:
+    def __init__(self, host: str, tls: tuple[Path, Path] | None = None) -> None:
         self.routes: dict[str, Callable[[], tuple[int, dict[str, str], bytes]]] = {}
         self.hits: list[str] = []
+        self.hosts: list[str | None] = []
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -52,6 +56,7 @@ class Server:
             def _answer(self) -> None:
                 path = urlsplit(self.path).path
                 owner.hits.append(path)
+                owner.hosts.append(self.headers.get("Host"))
                 length = int(self.headers.get("Content-Length") or 0)
                 if length:
                     self.rfile.read(length)
@@ -71,7 +76,11 @@ class Server:
 
         self._server = ThreadingHTTPServer((host, 0), Handler)
         self._server.daemon_threads = True
-        self.base = f"http://{host}:{self._server.server_address[1]}"
+        if tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+        self.base = f"{'https' if tls else 'http'}://{host}:{self._server.server_address[1]}"
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
     def json(self, path: str, document: dict[str, Any]) -> str:
@@ -238,6 +247,65 @@ def test_dns_rebinding_gains_nothing(outside, inside, monkeypatch):
         get_json(f"http://rebind.example:{port}/doc", policy())
 
 
+def _certificate(folder: Path, name: str) -> tuple[Path, Path]:
+    """A self-signed certificate for the DNS name ``name`` only (no IP address in it)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_path, key_path
+
+
+def test_https_connects_to_the_checked_address_and_still_names_the_host(tmp_path, monkeypatch, outside):
+    """The connection goes to the address that was checked, yet TLS (SNI, certificate check) and
+    ``Host`` name the host: the certificate names idp.test only, so the same server reached by its
+    address fails the check."""
+    cert, key = _certificate(tmp_path, "idp.test")
+    server = Server("127.0.0.2", tls=(cert, key))
+    real = socket.getaddrinfo
+
+    def idp_test(host: str, *args: Any, **kwargs: Any) -> Any:
+        return real("127.0.0.2" if host == "idp.test" else host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", idp_test)
+    port = urlsplit(server.base).port
+    try:
+        server.json("/doc", {"tls": True})
+        with guard(requests.Session(), policy(allow_http=False)) as session:
+            session.verify = str(cert)
+            assert session.get(f"https://idp.test:{port}/doc").json() == {"tls": True}
+            with pytest.raises(requests.exceptions.SSLError):
+                session.get(f"https://127.0.0.2:{port}/doc")
+            server.redirect("/down", outside.json("/doc", {"tls": False}))  # a downgrade to plain http
+            with pytest.raises(OutboundRefused, match="https://"):
+                session.get(f"https://idp.test:{port}/down")
+        assert server.hosts == [f"idp.test:{port}", f"idp.test:{port}"]
+        assert outside.hits == []
+    finally:
+        server.close()
+
+
 # --- scheme, redirects, size ---------------------------------------------------------------------------
 
 
@@ -261,11 +329,6 @@ def test_a_redirect_to_the_metadata_service_is_refused(outside):
     url = outside.redirect("/moved", "http://169.254.169.254/latest/meta-data/")
     with pytest.raises(OutboundRefused, match="link-local"):
         get_json(url, policy())
-
-
-def test_a_redirect_from_https_to_http_is_refused_when_only_https_is_allowed(outside):
-    with pytest.raises(OutboundRefused, match="https://"):
-        get_json("http://127.0.0.2:1/x", policy(allow_http=False))
 
 
 def test_redirects_are_bounded(outside):
