@@ -523,6 +523,12 @@ def test_back_channel_logout_does_not_fetch_keys_from_the_portals_network(guarde
     assert response.get_json()["error"] == "invalid_request"
 
 
+def test_back_channel_logout_does_not_fetch_discovery_from_the_portals_network(guarded, make, client, inside):
+    provider = _provider(make, inside.base, inside.json("/.well-known/openid-configuration", {"issuer": inside.base}))
+    response = client.post(f"/login/sso/{provider.id}/backchannel-logout", data={"logout_token": "a.b.c"})
+    assert response.status_code == 400
+
+
 def test_an_end_session_endpoint_that_is_not_a_web_address_is_not_offered(guarded, make, outside):
     from app.auth.sso_protocol import end_session_url
 

@@ -115,17 +115,17 @@ class LogoutRequest:
 
 def _decode(provider: IdentityProvider, raw: str) -> Any:
     client = client_for(provider)
-    advertised = client.load_server_metadata().get("id_token_signing_alg_values_supported") or ["RS256"]
-    registry = JWSRegistry(algorithms=[a for a in advertised if a in SIGNING_ALGORITHMS] or ["RS256"])
     try:
+        advertised = client.load_server_metadata().get("id_token_signing_alg_values_supported") or ["RS256"]
+        registry = JWSRegistry(algorithms=[a for a in advertised if a in SIGNING_ALGORITHMS] or ["RS256"])
         try:
             return jwt.decode(raw, KeySet.import_key_set(client.fetch_jwk_set()), registry=registry)
         except InvalidKeyIdError:
             return jwt.decode(raw, KeySet.import_key_set(client.fetch_jwk_set(force=True)), registry=registry)
     except (JoseError, ValueError) as exc:
         raise LogoutTokenError(f"signature or format refused ({type(exc).__name__})") from exc
-    except (OutboundRefused, requests.RequestException) as exc:  # the keys could not be read, or not from there
-        raise LogoutTokenError(f"signing keys unavailable ({type(exc).__name__})") from exc
+    except (OutboundRefused, requests.RequestException) as exc:  # not readable, or not from there
+        raise LogoutTokenError(f"discovery or signing keys unavailable ({type(exc).__name__})") from exc
 
 
 def verify_logout_token(provider: IdentityProvider, raw: str) -> LogoutRequest:
