@@ -63,10 +63,18 @@ WAPITI_VENV := .venv-wapiti
 AUDIT_STAMP := $(AUDIT_VENV)/.installed
 WAPITI_STAMP := $(WAPITI_VENV)/.installed
 
-.PHONY: audit audit-deps
+.PHONY: audit audit-deps sbom
 
 audit: $(RUNTIME_STAMP) $(AUDIT_STAMP) $(WAPITI_STAMP)
 	$(PY) -m tools.audit.run all
+
+# CycloneDX SBOM (JSON) of the packages installed for SBOM_PYTHON, validated (README, Software bill
+# of materials); cyclonedx-py runs from .venv-audit. make audit makes and checks one too.
+SBOM_PYTHON ?= $(PY)
+SBOM_OUTPUT ?= build/sbom.cdx.json
+
+sbom: $(RUNTIME_STAMP) $(AUDIT_STAMP)
+	$(PY) -m tools.sbom $(SBOM_OUTPUT) --python $(SBOM_PYTHON)
 
 # For operators, not CI: pip-audit asks a vulnerability service (PyPI's by default) on the network.
 audit-deps: $(AUDIT_STAMP)

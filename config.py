@@ -7,6 +7,7 @@ into the environment (without overriding what is already set) by ``load_dotenv_o
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -48,6 +49,12 @@ def _env_int(name: str, default: int) -> int:
         return int(value)
     except ValueError as exc:
         raise ConfigError(f"{name} must be a whole number, got {value!r}") from exc
+
+
+def _contact_uri(value: str | None) -> str:
+    """A security contact as a URI: a bare e-mail address becomes ``mailto:``."""
+    value = (value or "").strip()
+    return f"mailto:{value}" if "@" in value and ":" not in value else value
 
 
 #: Retention settings and the largest value each accepts (100 years, or a year of warning).
@@ -110,6 +117,24 @@ class Config:
         self.OIDC_CLOCK_SKEW_SECONDS = _env_int("PAX_OIDC_CLOCK_SKEW_SECONDS", 60)
         #: A back-channel logout token older than this (by its ``iat``) is refused.
         self.OIDC_LOGOUT_TOKEN_MAX_AGE_SECONDS = _env_int("PAX_OIDC_LOGOUT_TOKEN_MAX_AGE_SECONDS", 300)
+        #: Outbound requests to addresses administrators enter (identity providers; ``app.outbound``):
+        #: plain http only when this is on (never in production)...
+        self.OUTBOUND_ALLOW_HTTP = _env_bool("PAX_OUTBOUND_ALLOW_HTTP", self.LOCAL_RUN)
+        #: ...and these networks (comma-separated, e.g. "10.20.0.0/16") are reached although they
+        #: are loopback, private, link-local or reserved; local runs allow loopback.
+        self.OUTBOUND_ALLOW_NETWORKS = _env(
+            "PAX_OUTBOUND_ALLOW_NETWORKS", "127.0.0.0/8,::1/128" if self.LOCAL_RUN else ""
+        )
+        self.OUTBOUND_TIMEOUT_SECONDS = _env_int("PAX_OUTBOUND_TIMEOUT_SECONDS", 10)
+        self.OUTBOUND_MAX_BYTES = _env_int("PAX_OUTBOUND_MAX_BYTES", 1024 * 1024)
+        self.OUTBOUND_MAX_REDIRECTS = _env_int("PAX_OUTBOUND_MAX_REDIRECTS", 3)
+        #: The ``Contact`` of ``/.well-known/security.txt`` (RFC 9116): a mailto: or https: URI, or an
+        #: e-mail address; default security@ the portal's host.
+        self.SECURITY_CONTACT = _contact_uri(
+            _env("PAX_SECURITY_CONTACT", "security@" + (urlsplit(self.BASE_URL or "").hostname or "localhost"))
+        )
+        #: The ``Policy`` of security.txt: the address of the vulnerability disclosure policy (optional).
+        self.SECURITY_POLICY_URL = _env("PAX_SECURITY_POLICY_URL")
         #: Reverse proxies in front of the portal whose X-Forwarded-For/-Proto are believed (0: none).
         self.PROXY_HOPS = _env_int("PAX_PROXY_HOPS", 0)
         self.DEBUG = _env_bool("PAX_DEBUG", self.DEBUG)
@@ -167,6 +192,29 @@ class Config:
             raise ConfigError("PAX_STATS_MIN_ORGANISATIONS must be a whole number from 1 to 1000")
         if not 1 <= self.STATS_DAILY_COMBINATIONS <= 10000:
             raise ConfigError("PAX_STATS_DAILY_COMBINATIONS must be a whole number from 1 to 10000")
+        for network in filter(None, (n.strip() for n in (self.OUTBOUND_ALLOW_NETWORKS or "").split(","))):
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ConfigError(
+                    f"PAX_OUTBOUND_ALLOW_NETWORKS must list networks such as 10.20.0.0/16, got {network!r}"
+                ) from None
+        if not 1 <= self.OUTBOUND_TIMEOUT_SECONDS <= 60:
+            raise ConfigError("PAX_OUTBOUND_TIMEOUT_SECONDS must be from 1 to 60 seconds")
+        if not 1024 <= self.OUTBOUND_MAX_BYTES <= 16 * 1024 * 1024:
+            raise ConfigError("PAX_OUTBOUND_MAX_BYTES must be from 1024 to 16777216 bytes")
+        if not 0 <= self.OUTBOUND_MAX_REDIRECTS <= 10:
+            raise ConfigError("PAX_OUTBOUND_MAX_REDIRECTS must be from 0 to 10")
+        contact = urlsplit(self.SECURITY_CONTACT)
+        if (
+            contact.scheme not in ("mailto", "https", "tel")
+            or not (contact.path or contact.netloc)
+            or any(c.isspace() for c in self.SECURITY_CONTACT)
+        ):
+            raise ConfigError("PAX_SECURITY_CONTACT must be an e-mail address or a mailto:, https: or tel: URI")
+        policy = self.SECURITY_POLICY_URL
+        if policy and (urlsplit(policy).scheme != "https" or any(c.isspace() for c in policy)):
+            raise ConfigError("PAX_SECURITY_POLICY_URL must be an https:// address")
         for name, limit in RETENTION_LIMITS.items():
             value = getattr(self, name)
             if not 0 <= value <= limit:
@@ -200,6 +248,10 @@ class ProductionConfig(Config):
             raise ConfigError("PAX_SECRET_KEY must be set to a random value of at least 32 characters in production")
         if self.DEBUG:
             raise ConfigError("PAX_DEBUG must be off in production")
+        if self.OUTBOUND_ALLOW_HTTP:
+            raise ConfigError(
+                "PAX_OUTBOUND_ALLOW_HTTP must be off in production: identity providers are reached over https"
+            )
         if self.ARGON2_PROFILE != "RFC_9106_LOW_MEMORY":
             raise ConfigError("PAX_ARGON2_PROFILE must be RFC_9106_LOW_MEMORY in production")
         if not Path(self.KEYS_FILE).is_file():

@@ -60,6 +60,8 @@ ACTIVE = {"member", "coordinator", "focal_point", "curator", "admin", "auditor"}
 #: the sample organisation's focal point (nobody else edits a comment, coordinators included).
 ACCESS = {
     "main.landing": "public",
+    "main.security_txt": "public",
+    "main.security_txt_legacy": "public",
     "health.healthz": "public",
     "health.readyz": "public",
     "static": "public",

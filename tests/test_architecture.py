@@ -54,6 +54,7 @@ KERNEL = (
     "app.logging",
     "app.markings",
     "app.migrations_state",
+    "app.outbound",  # the guard on requests to addresses administrators enter
     "app.pagination",
     "app.parsers",
     "app.ratelimits",

@@ -27,6 +27,7 @@ from app.auth.models import Identity, IdentityProvider, User
 from app.auth.providers import record_test_success
 from app.auth.sso import SsoError, claims_options, client_for, mfa_asserted
 from app.extensions import db
+from app.outbound import OutboundRefused, get_json
 from app.policy import can
 
 log = logging.getLogger("pax.admin")
@@ -62,15 +63,11 @@ def redirect_uri(provider: IdentityProvider) -> str:
     return url_for("auth.sso_callback", provider_id=provider.id, _external=True)
 
 
-def _fetch_json(url: str) -> Any:
-    response = requests.get(url, timeout=10, headers={"Accept": "application/json"})
-    response.raise_for_status()
-    return response.json()
-
-
 def _check_discovery_and_keys(provider: IdentityProvider, report: Report) -> bool:
     try:
-        metadata = _fetch_json(provider.discovery_url)
+        metadata = get_json(provider.discovery_url)
+    except OutboundRefused as exc:
+        return report.add("Discovery document", False, f"PAX did not read {provider.discovery_url}: {exc.message}")
     except (requests.RequestException, ValueError) as exc:
         log.info("provider test %s: discovery failed: %s", provider.id, type(exc).__name__)
         return report.add(
@@ -92,7 +89,9 @@ def _check_discovery_and_keys(provider: IdentityProvider, report: Report) -> boo
     report.add("Discovery document", True, f"Read from {provider.discovery_url}; the issuer matches.")
     jwks_uri = str(metadata.get("jwks_uri") or "")
     try:
-        keys = _fetch_json(jwks_uri).get("keys") if jwks_uri else None
+        keys = get_json(jwks_uri).get("keys") if jwks_uri else None
+    except OutboundRefused as exc:
+        return report.add("Signing keys", False, f"PAX did not read the signing keys from {jwks_uri}: {exc.message}")
     except (requests.RequestException, ValueError, AttributeError) as exc:
         log.info("provider test %s: JWKS failed: %s", provider.id, type(exc).__name__)
         keys = None
@@ -121,7 +120,8 @@ def start(provider: IdentityProvider) -> Any:
         return client_for(provider).authorize_redirect(redirect_uri(provider), prompt="login")
     except Exception as exc:  # the provider went away between the checks and now
         session.pop(TEST_KEY, None)
-        report.add("Authorization request", False, f"PAX could not start the sign-in ({type(exc).__name__}).")
+        why = exc.message if isinstance(exc, OutboundRefused) else f"({type(exc).__name__})"
+        report.add("Authorization request", False, f"PAX could not start the sign-in {why}.")
         return _finish_report(report)
 
 
@@ -165,6 +165,10 @@ def finish(provider: IdentityProvider) -> Any:
         token = client_for(provider).authorize_access_token(
             claims_options=claims_options(provider), leeway=sso_protocol.clock_skew()
         )
+    except OutboundRefused as exc:
+        log.info("provider test %s: token request refused: %s", provider.id, exc.reason)
+        report.add("ID token", False, f"PAX did not ask the provider's token endpoint: {exc.message}")
+        return _finish_report(report)
     except Exception as exc:  # state, code, signature, issuer, audience, nonce or expiry refused
         log.info("provider test %s: token refused: %s", provider.id, type(exc).__name__)
         report.add(

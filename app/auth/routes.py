@@ -40,6 +40,7 @@ from app.auth.services import (
 from app.auth.sessions import current_session_row, end_session, start_session
 from app.auth.sso import SsoError, SsoOutcome, claims_options, client_for, providers_for_email, resolve_sso_user
 from app.extensions import csrf, db, limiter
+from app.outbound import OutboundRefused
 from app.policy import mfa_required
 from app.security import csp_with_form_targets
 
@@ -261,6 +262,9 @@ def sso_start(provider_id: int) -> Any:
         client = client_for(provider)
         extra = {"login_hint": hint} if hint else {}
         return client.authorize_redirect(redirect_uri, **extra)
+    except OutboundRefused as exc:  # the provider's addresses point where PAX does not go
+        log.warning("SSO start refused for provider %s: %s", provider.id, exc.reason)
+        return _sso_failure(provider, "unreachable", reason="outbound_refused")
     except Exception as exc:  # discovery failed: the provider is down or misconfigured
         log.warning("SSO start failed for provider %s: %s", provider.id, type(exc).__name__)
         return _sso_failure(provider, "unreachable")
@@ -279,6 +283,9 @@ def sso_callback(provider_id: int) -> Any:
         token = client_for(provider).authorize_access_token(
             claims_options=claims_options(provider), leeway=sso_protocol.clock_skew()
         )
+    except OutboundRefused as exc:  # the token endpoint or the keys are where PAX does not go
+        log.warning("SSO callback refused for provider %s: %s", provider.id, exc.reason)
+        return _sso_failure(provider, "refused", reason="outbound_refused")
     except Exception as exc:  # state, code, signature, issuer, audience or expiry refused, or provider down
         log.warning("SSO callback refused for provider %s: %s", provider.id, type(exc).__name__)
         return _sso_failure(provider, "refused")
@@ -371,8 +378,9 @@ def _sso_refused(provider: IdentityProvider, reason: str, user: User | None = No
     record_refused("auth.login", actor=user, method="sso", provider_id=provider.id, reason=reason)
 
 
-def _sso_failure(provider: IdentityProvider, kind: str) -> tuple[str, int]:
-    _sso_refused(provider, kind)
+def _sso_failure(provider: IdentityProvider, kind: str, reason: str | None = None) -> tuple[str, int]:
+    """The generic page for a failed SSO sign-in of ``kind``; the audit record says ``reason`` (default: the kind)."""
+    _sso_refused(provider, reason or kind)
     status, message = SSO_FAILURES[kind]
     fallback = None
     if kind == "unreachable":

@@ -19,6 +19,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from authlib.integrations.flask_client import FlaskOAuth2App
+from authlib.integrations.requests_client import OAuth2Session
 
 from app.audit.services import record
 from app.auth.invitations import claim_sso_invitation
@@ -31,6 +32,7 @@ from app.directory.models import OrganisationDomain
 from app.extensions import db, oauth
 from app.keys.sealed import seal, unseal
 from app.notifications.fanout import announce_pending_account
+from app.outbound import guard, url_problem
 from app.validation import ValidationError, normalise_domain
 
 log = logging.getLogger("pax.sso")
@@ -68,6 +70,19 @@ def secret_context(provider_id: int) -> str:
     return f"idp-client-secret:{provider_id}"
 
 
+class GuardedOAuth2Session(OAuth2Session):
+    """authlib's HTTP session behind the outbound guard (``app.outbound``): discovery, JWKS, token
+    and UserInfo requests reach only addresses PAX may contact, with bounded redirects, time and size."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        guard(self)
+
+
+class GuardedOAuth2App(FlaskOAuth2App):
+    client_cls = GuardedOAuth2Session
+
+
 def client_for(provider: IdentityProvider) -> FlaskOAuth2App:
     """authlib's client for this provider; a changed setting yields a fresh registration."""
     fingerprint = hashlib.sha256(
@@ -89,6 +104,7 @@ def client_for(provider: IdentityProvider) -> FlaskOAuth2App:
             client_id=provider.client_id,
             client_secret=unseal(provider.client_secret_sealed, secret_context(provider.id)).decode(),
             server_metadata_url=provider.discovery_url,
+            client_cls=GuardedOAuth2App,
             client_kwargs={
                 "scope": SCOPES,
                 "code_challenge_method": "S256",
@@ -240,8 +256,12 @@ def _settings_errors(
         errors["name"] = "Enter a name of 1 to 200 characters."
     if not issuer.startswith(("https://", "http://")) or len(issuer) > 500:
         errors["issuer"] = "Enter the provider's issuer URL (https://...)."
+    elif problem := url_problem(issuer):
+        errors["issuer"] = problem
     if metadata_url and (not metadata_url.startswith(("https://", "http://")) or len(metadata_url) > 500):
         errors["metadata_url"] = "Enter the discovery document's URL (https://...)."
+    elif metadata_url and (problem := url_problem(metadata_url)):
+        errors["metadata_url"] = problem
     if not client_id or len(client_id) > 255:
         errors["client_id"] = "Enter the client id PAX is registered under at the provider."
     if "issuer" not in errors:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import requests
 import sqlalchemy as sa
 from flask import current_app
 from joserfc import jwt
@@ -33,6 +34,7 @@ from app.auth.models import Identity, IdentityProvider, LogoutTokenUse, UserSess
 from app.auth.sso import EMAIL_CLAIM_CHOICES, SsoError, client_for
 from app.db import utcnow
 from app.extensions import db
+from app.outbound import OutboundRefused, check_url, current_policy
 
 log = logging.getLogger("pax.sso")
 
@@ -113,15 +115,17 @@ class LogoutRequest:
 
 def _decode(provider: IdentityProvider, raw: str) -> Any:
     client = client_for(provider)
-    advertised = client.load_server_metadata().get("id_token_signing_alg_values_supported") or ["RS256"]
-    registry = JWSRegistry(algorithms=[a for a in advertised if a in SIGNING_ALGORITHMS] or ["RS256"])
     try:
+        advertised = client.load_server_metadata().get("id_token_signing_alg_values_supported") or ["RS256"]
+        registry = JWSRegistry(algorithms=[a for a in advertised if a in SIGNING_ALGORITHMS] or ["RS256"])
         try:
             return jwt.decode(raw, KeySet.import_key_set(client.fetch_jwk_set()), registry=registry)
         except InvalidKeyIdError:
             return jwt.decode(raw, KeySet.import_key_set(client.fetch_jwk_set(force=True)), registry=registry)
     except (JoseError, ValueError) as exc:
         raise LogoutTokenError(f"signature or format refused ({type(exc).__name__})") from exc
+    except (OutboundRefused, requests.RequestException) as exc:  # not readable, or not from there
+        raise LogoutTokenError(f"discovery or signing keys unavailable ({type(exc).__name__})") from exc
 
 
 def verify_logout_token(provider: IdentityProvider, raw: str) -> LogoutRequest:
@@ -203,8 +207,10 @@ def end_session_url(provider: IdentityProvider, post_logout_redirect_uri: str) -
     """
     try:
         client = client_for(provider)
-        if not client.load_server_metadata().get("end_session_endpoint"):
+        endpoint = client.load_server_metadata().get("end_session_endpoint")
+        if not endpoint:
             return None
+        check_url(str(endpoint), current_policy(), resolve_host=False)  # the browser goes there: https only
         return str(
             client.create_logout_url(post_logout_redirect_uri=post_logout_redirect_uri, client_id=provider.client_id)[
                 "url"

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask import redirect, render_template, url_for
+from flask import current_app, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -70,3 +70,35 @@ def dashboard() -> str:
     )
     current_user.dashboard_seen_at = utcnow()
     return html
+
+
+#: How far ahead security.txt's ``Expires`` lies; RFC 9116 asks for less than a year.
+SECURITY_TXT_VALID = timedelta(days=180)
+
+
+@bp.route("/.well-known/security.txt")
+def security_txt() -> Response:
+    """Whom to tell about a vulnerability (RFC 9116), from ``PAX_SECURITY_CONTACT``.
+
+    ``Expires`` is computed from today (midnight UTC, so the answer is stable all day and can be
+    cached), ``Canonical`` from ``PAX_BASE_URL``, ``Policy`` from ``PAX_SECURITY_POLICY_URL`` when set."""
+    config = current_app.config
+    today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+    lines = [
+        f"Contact: {config['SECURITY_CONTACT']}",
+        f"Expires: {(today + SECURITY_TXT_VALID).strftime('%Y-%m-%dT%H:%M:%SZ')}",
+        "Preferred-Languages: en",
+        f"Canonical: {config['BASE_URL'].rstrip('/')}/.well-known/security.txt",
+    ]
+    if config.get("SECURITY_POLICY_URL"):
+        lines.append(f"Policy: {config['SECURITY_POLICY_URL']}")
+    response = Response("\n".join(lines) + "\n", mimetype="text/plain")
+    response.headers["Content-Type"] = "text/plain; charset=utf-8"
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
+@bp.route("/security.txt")
+def security_txt_legacy() -> Response:
+    """The file's legacy place (RFC 9116 section 3): a redirect to the canonical one."""
+    return redirect(url_for("main.security_txt"), 301)  # type: ignore[return-value]

@@ -1,6 +1,7 @@
-"""``make audit``: bandit, schemathesis, sqlmap and wapiti against a throwaway portal on 127.0.0.1.
+"""``make audit``: bandit, schemathesis, sqlmap and wapiti against a throwaway portal on 127.0.0.1,
+and the CycloneDX SBOM (``tools.sbom``) made and validated.
 
-    .venv/bin/python -m tools.audit.run [all|bandit|schemathesis|sqlmap|wapiti]...
+    .venv/bin/python -m tools.audit.run [all|bandit|sbom|schemathesis|sqlmap|wapiti]...
 
 bandit reads the source. The other three run against one portal started here (``tools.audit.portal``:
 fresh SQLite database with the demo data, production profile, HTTPS with a throwaway certificate,
@@ -245,8 +246,24 @@ def wapiti(portal: Portal | None) -> None:
 
 # --- main --------------------------------------------------------------------------------------------
 
+# --- SBOM ------------------------------------------------------------------------------------------
+
+
+def sbom(_portal: Portal | None) -> None:
+    """``make sbom``'s CycloneDX SBOM of the portal's venv, made and validated (``tools.sbom``)."""
+    from tools import sbom as cyclonedx
+
+    try:
+        bom = cyclonedx.check(cyclonedx.build())
+    except cyclonedx.SbomError as exc:
+        raise Finding(str(exc)) from exc
+    print(f"sbom: {cyclonedx.DEFAULT_OUTPUT.relative_to(ROOT)}, CycloneDX {bom['specVersion']}, ", end="")
+    print(f"{len(bom['components'])} components, valid; every runtime pin present")
+
+
 TOOLS: dict[str, Callable[[Portal | None], None]] = {
     "bandit": bandit,
+    "sbom": sbom,
     "schemathesis": schemathesis,
     "sqlmap": sqlmap,
     "wapiti": wapiti,
@@ -281,9 +298,11 @@ def main(argv: list[str]) -> int:
             failed.append(name)
         timings.append(f"{name} {time.monotonic() - t0:.0f} s")
 
-    if "bandit" in names:
-        one("bandit", None)
-    live = [n for n in names if n != "bandit"]
+    offline = ("bandit", "sbom")  # read the source and the venv: no portal needed
+    for name in offline:
+        if name in names:
+            one(name, None)
+    live = [n for n in names if n not in offline]
     if live:
         t0 = time.monotonic()
         with Portal("scan") as portal:
