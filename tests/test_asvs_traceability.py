@@ -4,7 +4,8 @@ The table must hold exactly ASVS 5.0.0's Level 1 and 2 requirements of its chapt
 ASVS's level; every test it names must exist in `tests/` (found with ``ast``, not by importing);
 every README section it points to must exist; and every applicable requirement that is not a gap
 must name a test or a README section. Open gaps are listed by an ``xfail`` test so they stay in
-sight without failing the suite.
+sight without failing the suite. The threat model (`docs/security/threat-model.md`) may name only
+tests that exist, too.
 
 ``python -m tests.test_asvs_traceability`` prints the counts and the open gaps.
 """
@@ -23,6 +24,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLE = ROOT / "docs" / "security" / "asvs-5.0-l2.md"
+THREAT_MODEL = ROOT / "docs" / "security" / "threat-model.md"
 README = ROOT / "README.md"
 TESTS = ROOT / "tests"
 
@@ -305,6 +307,14 @@ def test_every_named_test_exists() -> None:
         if node.split("[")[0] not in known
     ]
     assert not missing, "tests named in the table that do not exist:\n" + "\n".join(missing)
+
+
+def test_the_threat_model_names_only_existing_tests() -> None:
+    """The threat model's evidence is held to the same rule as the table's."""
+    named = [f"{path}::{name}" for path, name in NODE.findall(THREAT_MODEL.read_text(encoding="utf-8"))]
+    assert len(named) > 50, "the threat model should name its evidence"
+    missing = sorted({node for node in named if node.split("[")[0] not in existing_tests()})
+    assert not missing, f"tests named in the threat model that do not exist: {missing}"
 
 
 def test_every_readme_section_named_exists() -> None:
