@@ -7,6 +7,7 @@ directly (password rules, the source of random secrets).
 
 from __future__ import annotations
 
+import ast
 import importlib
 import inspect
 import re
@@ -190,3 +191,126 @@ def test_session_cookie_carries_no_personal_data(app: Flask, make) -> None:
     text = repr(data).lower()
     for private in (user.email.lower(), user.name.lower(), "password", "access_token", "id_token"):
         assert private not in text, private
+
+
+#: Pages that answer GET with a form (a confirmation, a one-time link's, an edit form); their POST acts.
+CONFIRMATION_PAGES = {
+    "onboarding.reset_password",
+    "onboarding.accept_invitation",
+    "account.confirm",
+    "identity_links.confirm",
+    "admin.erase",
+    "clusters.delete_post",
+    "attachments.delete",
+    "meetings.remove_agenda_item",
+    "meetings.delete_document",
+    "meetings.delete",
+    # forms: GET draws the form, POST saves it
+    "clusters.edit_post",
+    "clusters.edit_comment",
+    "attachments.edit",
+    "workplan.edit_item",
+    "meetings.edit_agenda_item",
+    "meetings.upload_document",
+    "meetings.edit_document",
+    "meetings.edit",
+}
+CHANGE_WORDS = re.compile(
+    r"logout|revoke|delete|remove|suspend|reactivate|approve|reject|grant|reset|enable|disable|rotate|move|erase"
+    r"|resend|confirm|mark|follow|accept|decide|upload|publish|create|update|edit|save|invite|link"
+)
+
+
+def test_changes_are_never_made_by_a_get(app: Flask, client, make, login_as) -> None:
+    """v5.0.0-3.5.3: a route named for a change accepts GET only as a confirmation page, whose
+    GET changes nothing (the change is its POST, with a CSRF token)."""
+    offending = [
+        f"{rule.rule} {rule.endpoint}"
+        for rule in app.url_map.iter_rules()
+        if "GET" in rule.methods
+        and CHANGE_WORDS.search(rule.endpoint.split(".")[-1])
+        and rule.endpoint not in CONFIRMATION_PAGES
+    ]
+    assert not offending, offending
+    endpoints = {rule.endpoint: rule.methods for rule in app.url_map.iter_rules()}
+    for endpoint in CONFIRMATION_PAGES:
+        assert "POST" in endpoints[endpoint], endpoint
+
+    from tests.test_posts_pages import publish
+
+    author = make.user(clusters={"policy": "contributor"})
+    post = publish(author, title="Still here")
+    login_as(author)
+    assert client.get(f"/posts/{post.id}/delete").status_code == 200
+    assert client.get(f"/posts/{post.id}").status_code == 200
+
+
+DANGEROUS_CALLS = {
+    "eval",
+    "exec",
+    "compile",
+    "__import__",
+    "os.system",
+    "os.popen",
+    "os.exec",
+    "subprocess",
+    "pickle.loads",
+    "pickle.load",
+    "marshal.loads",
+    "yaml.load",
+    "shelve.open",
+    "render_template_string",
+    "Template",
+}
+
+
+def _called_names(tree: ast.AST) -> set[str]:
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Name):
+                names.add(func.id)
+            elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+                names.add(f"{func.value.id}.{func.attr}")
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            module = getattr(node, "module", None) or ""
+            names |= {module or alias.name for alias in node.names if (module or alias.name).startswith("subprocess")}
+            names |= {alias.name for alias in node.names if alias.name in ("render_template_string", "Template")}
+    return names
+
+
+def test_no_dynamic_code_shell_or_unsafe_deserialisation_in_the_application() -> None:
+    """v5.0.0-1.2.5, v5.0.0-1.3.2, v5.0.0-1.3.7, v5.0.0-1.5.2: the portal's code runs no shell
+    command, evaluates no code, builds no template from a string and unpickles nothing."""
+    from pathlib import Path
+
+    sample = ast.parse("import subprocess\nfrom flask import render_template_string\neval(x)\npickle.loads(b)")
+    assert {"subprocess", "render_template_string", "eval", "pickle.loads"} <= _called_names(sample)
+    root = Path(__file__).resolve().parent.parent
+    found = []
+    for path in sorted([*(root / "app").rglob("*.py"), root / "config.py"]):
+        called = _called_names(ast.parse(path.read_text(encoding="utf-8")))
+        found += [f"{path.relative_to(root)}: {name}" for name in sorted(called & DANGEROUS_CALLS)]
+        found += [f"{path.relative_to(root)}: {name}" for name in called if name.startswith(("subprocess", "os.exec"))]
+    assert not found, found
+
+
+def test_input_is_decoded_once(client, make) -> None:
+    """v5.0.0-1.1.1: what arrives percent- or entity-encoded inside a value is kept as typed,
+    never decoded a second time after validation."""
+    from tests.test_api_posts import bearer
+
+    author = make.user(clusters={"policy": "contributor"})
+    headers = bearer(author)
+    title = "Quay %2e%2e%2f %253Cb%253E &lt;i&gt; \\u003cs\\u003e"
+    created = client.post(
+        "/api/v1/posts",
+        json={"type": "best_practice", "cluster": "policy", "title": title, "body": "Body %0d%0a", "tlp": "GREEN"},
+        headers=headers,
+    )
+    assert created.status_code == 201, created.get_json()
+    again = client.get(f"/api/v1/posts/{created.get_json()['id']}", headers=headers).get_json()
+    assert again["title"] == title and again["body"] == "Body %0d%0a"
+    found = client.get("/api/v1/posts?q=%25253Cb", headers=headers)
+    assert found.status_code == 200
