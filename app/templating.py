@@ -13,7 +13,6 @@ from app.db import utcnow
 from app.files.services import human_size
 from app.files.sniff import kind_label
 from app.htmlcache import fragments
-from app.ratelimits import BRUSSELS
 
 
 def register(app: Flask) -> None:
@@ -34,11 +33,6 @@ def register(app: Flask) -> None:
     @app.template_filter("datetime")
     def format_datetime(value: datetime | None, fmt: str = "%d %B %Y, %H:%M UTC") -> str:
         return value.strftime(fmt) if value else ""
-
-    @app.template_filter("brussels")
-    def format_brussels(value: datetime | None) -> str:
-        """``05 December 2026, 23:14`` in Brussels time, where the Alliance meets (the label says so)."""
-        return value.astimezone(BRUSSELS).strftime("%d %B %Y, %H:%M") if value else ""
 
     @app.template_filter("date")
     def format_date(value: datetime | None) -> str:

@@ -203,3 +203,21 @@ def test_the_window_slides_over_its_boundary(app, make, monkeypatch):
         raised += [alerts.observe("refusals", user) for _ in range(2)]
         assert raised == [False] * 5 + [True]
         assert not alerts.observe("refusals", user)  # once per window
+
+
+def test_a_meeting_pack_counts_each_document_in_it(app, client, make):
+    from tests.test_packs import add_document, api_pack, make_meeting
+
+    app.config.update(ALERT_DOWNLOADS=5)
+    organiser = make.user(org_type="commission", role="curator")
+    meeting = make_meeting(organiser)
+    for n in range(2):
+        add_document(meeting, None, f"Document {n}", b"minutes\n" * 10, f"doc{n}.txt")
+    db.session.commit()
+    member = make.user()
+    assert api_pack(client, meeting.id, member).status_code == 200  # two files: 2
+    assert api_pack(client, meeting.id, member).status_code == 200  # 4
+    assert events(action="security.alert") == []
+    assert api_pack(client, meeting.id, member).status_code == 200  # 6: over five
+    [alert] = events(action="security.alert")
+    assert (alert.actor_id, alert.details["kind"], alert.details["count"]) == (member.id, "downloads", 6)
