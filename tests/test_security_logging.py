@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from app.audit import alerts
 from app.audit.models import AuditEvent
+from app.auth.tokens import TOKEN_PREFIX
 from app.extensions import db
 from tests.conftest import TEST_PASSWORD, csrf_token_from, login
 from tests.test_api_posts import bearer
@@ -67,6 +68,11 @@ def test_each_kind_of_security_decision_is_audited_without_a_secret(app, client,
     recovery_code = make.mfa[member.id][1].pop()
     assert client.post("/login/mfa", data={"code": used_code, "csrf_token": csrf}).status_code == 422
     assert client.post("/login/mfa", data={"code": recovery_code, "csrf_token": csrf}).status_code == 302
+    # An API token that is not one, and a read-only token asked to write.
+    forged = f"{TOKEN_PREFIX}{secrets.token_urlsafe(32)}"
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
+    reader = bearer(member, "read")
+    assert client.post("/api/v1/posts", json={}, headers=reader).status_code == 403
     # Access control: a hidden or missing post (page and API), an action not allowed (403).
     assert client.get("/posts/987654").status_code == 404
     assert client.get("/api/v1/posts/987655", headers=headers).status_code == 404
@@ -83,22 +89,27 @@ def test_each_kind_of_security_decision_is_audited_without_a_secret(app, client,
         ("auth.mfa_verify", "denied"),
         ("auth.mfa_verify", "ok"),
         ("access.refused", "denied"),
+        ("api.token_use", "denied"),
         ("post.marking_change", "ok"),
         ("keys.rotate", "ok"),
     }
     assert kinds <= {(e.action, e.outcome) for e in seen}, kinds - {(e.action, e.outcome) for e in seen}
     for event in seen:
         assert event.at is not None and event.source, event.action  # when, and from where
-        if not event.action.startswith("keys."):  # an operator's command: its source is "cli"
+        if event.action.startswith("keys."):  # an operator's command: its source is "cli"
+            assert event.source == "cli"
+        elif (event.action, event.outcome) != ("api.token_use", "denied"):  # a forged token names nobody
             assert event.actor_id == member.id, event.action  # who
     refused = [(e.target_type, e.target_id, e.details["status"]) for e in seen if e.action == "access.refused"]
     assert ("post", "987654", 404) in refused and ("post", "987655", 404) in refused
     assert any(status == 403 for *_target, status in refused)
+    assert ("token", 403) in {(target, status) for target, _id, status in refused}  # the read-only token
     [change] = [e for e in seen if e.action == "post.marking_change"]
     assert (change.target_type, change.target_id) == ("post", str(post.id))
     assert change.details  # what changed: markings and flags, never content
 
-    secrets_sent = [wrong_password, TEST_PASSWORD, used_code, recovery_code, totp_secret, token_secret]
+    secrets_sent = [wrong_password, TEST_PASSWORD, used_code, recovery_code, totp_secret, token_secret, forged]
+    secrets_sent.append(reader["Authorization"].removeprefix("Bearer "))
     text, log_text = audit_text(), logged.text
     for secret in secrets_sent:
         assert secret not in text
