@@ -118,6 +118,8 @@ def access_refused(
     request is answered with an error and rolled back; and one more towards the refusals alert.
     Called by the error handlers once the request's own changes are rolled back."""
     actor = actor if getattr(actor, "is_authenticated", False) else None
+    if target is not None:  # an id from the address (a cluster's slug) may be anything: bounded
+        target = (str(target[0])[:32], str(target[1])[:64])
     record_apart(
         "access.refused",
         actor=actor,
