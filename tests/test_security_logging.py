@@ -232,3 +232,17 @@ def test_a_meeting_pack_counts_each_document_in_it(app, client, make):
     assert api_pack(client, meeting.id, member).status_code == 200  # 6: over five
     [alert] = events(action="security.alert")
     assert (alert.actor_id, alert.details["kind"], alert.details["count"]) == (member.id, "downloads", 6)
+
+
+def test_with_redis_every_app_server_adds_to_the_same_count(app, make):
+    """Counted in the rate-limit store: with PAX_REDIS_URL two app servers share one count (here
+    the second server is the same app with a store connection of its own)."""
+    prefix = f"pax-test-{secrets.token_hex(4)}:"
+    app.config.update(ALERT_DOWNLOADS=3, RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/15", RATELIMIT_KEY_PREFIX=prefix)
+    user = make.user()
+    with app.test_request_context():
+        assert not alerts.observe("downloads", user, 2)
+        assert "Redis" in type(app.extensions["pax_alert_counters"].primary).__name__
+    app.extensions.pop("pax_alert_counters")
+    with app.test_request_context():
+        assert alerts.observe("downloads", user, 1)
