@@ -99,6 +99,16 @@ class Config:
         self.S3_ENDPOINT_URL = _env("PAX_S3_ENDPOINT_URL")
         self.SESSION_IDLE_MINUTES = _env_int("PAX_SESSION_IDLE_MINUTES", 30)
         self.SESSION_ABSOLUTE_HOURS = _env_int("PAX_SESSION_ABSOLUTE_HOURS", 12)
+        #: Live sessions one account may have; a sign-in beyond it ends the least recently used
+        #: (``app.auth.sessions``). 0: no limit.
+        self.MAX_SESSIONS_PER_ACCOUNT = _env_int("PAX_MAX_SESSIONS_PER_ACCOUNT", 5)
+        #: Security alerts (``app.audit.alerts``): one account refused this many times (403/404 of
+        #: the access policy) within the window, or downloading this many files within the window,
+        #: raises one ``security.alert`` per window. 0 turns an alert off.
+        self.ALERT_REFUSALS = _env_int("PAX_ALERT_REFUSALS", 20)
+        self.ALERT_REFUSALS_WINDOW_MINUTES = _env_int("PAX_ALERT_REFUSALS_WINDOW_MINUTES", 10)
+        self.ALERT_DOWNLOADS = _env_int("PAX_ALERT_DOWNLOADS", 100)
+        self.ALERT_DOWNLOADS_WINDOW_MINUTES = _env_int("PAX_ALERT_DOWNLOADS_WINDOW_MINUTES", 10)
         self.LOGIN_MAX_FAILURES = _env_int("PAX_LOGIN_MAX_FAILURES", 5)
         self.LOGIN_LOCKOUT_MINUTES = _env_int("PAX_LOGIN_LOCKOUT_MINUTES", 15)
         #: Sign-in attempts: strictly per account (keyed on the typed e-mail address, failed attempts
@@ -188,6 +198,14 @@ class Config:
                 parse_many(getattr(self, name) or "")
             except ValueError:
                 raise ConfigError(f"PAX_{name} must be a rate such as '5 per minute'") from None
+        if not 0 <= self.MAX_SESSIONS_PER_ACCOUNT <= 100:
+            raise ConfigError("PAX_MAX_SESSIONS_PER_ACCOUNT must be a whole number from 0 (no limit) to 100")
+        for name in ("ALERT_REFUSALS", "ALERT_DOWNLOADS"):
+            if not 0 <= getattr(self, name) <= 100000:
+                raise ConfigError(f"PAX_{name} must be a whole number from 0 (no alert) to 100000")
+        for name in ("ALERT_REFUSALS_WINDOW_MINUTES", "ALERT_DOWNLOADS_WINDOW_MINUTES"):
+            if not 1 <= getattr(self, name) <= 24 * 60:
+                raise ConfigError(f"PAX_{name} must be between 1 and 1440 minutes")
         if not 1 <= self.STATS_MIN_ORGANISATIONS <= 1000:
             raise ConfigError("PAX_STATS_MIN_ORGANISATIONS must be a whole number from 1 to 1000")
         if not 1 <= self.STATS_DAILY_COMBINATIONS <= 10000:

@@ -13,12 +13,13 @@ import functools
 import logging
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from app.audit import alerts
 from app.concurrency import StaleEdit
 from app.files.services import FileUnavailable
 from app.validation import ValidationError
@@ -172,6 +173,8 @@ def handle_http(error: HTTPException) -> Response:
     status = error.code or 500
     if status < 400:
         return error.get_response()
+    if status in (403, 404):
+        _audit_policy_refusal(status)
     # 404 and 405 always use our own words: an unknown route and a hidden item must look alike.
     detail = None if status in (404, 405, 500) else _plain_description(error)
     if status == 429:
@@ -190,9 +193,27 @@ def handle_http(error: HTTPException) -> Response:
     return response
 
 
+def _audit_policy_refusal(status: int) -> None:
+    """A 403 or 404 that the access policy gave (``app.policy.refuse`` marked it) is an
+    ``access.refused`` event and counts towards the refusals alert; an unknown address is not."""
+    refusal = g.pop("pax_policy_refusal", None)
+    if refusal is None or refusal.status != status:
+        return
+    try:
+        actor = alerts.request_actor() or refusal.user
+        alerts.access_refused(actor, status, refusal.target, refusal.need)
+    except Exception:  # the refusal is still answered as such, never as a 500
+        log.exception("could not audit an access refusal")
+
+
 def handle_refusal(error: Refusal) -> Response:
     """A service refused the action to someone who may see the thing (403). Pages use the
-    portal's own words, as for any 403; the API body carries the service's reason."""
+    portal's own words, as for any 403; the API body carries the service's reason. It is an
+    ``access.refused`` event and counts towards the refusals alert."""
+    try:
+        alerts.access_refused(alerts.request_actor(), 403, reason=str(error) or None)
+    except Exception:  # the refusal is still answered as such, never as a 500
+        log.exception("could not audit an access refusal")
     if wants_json():
         return json_error(403, str(error) or MESSAGES[403][2])
     return error_page(403)

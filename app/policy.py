@@ -14,10 +14,10 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import sqlalchemy as sa
-from flask import abort, current_app
+from flask import abort, current_app, g, has_app_context
 
 from app.audit.models import ACCESS_ACTIONS, AuditEvent
 from app.auth.models import GlobalRole, IdentityLinkRequest, LinkRequestStatus, User, UserStatus
@@ -862,26 +862,52 @@ _RULES: dict[str, Callable[[User, Any], bool]] = {
 ACTIONS = frozenset(_RULES)
 
 
+@dataclass(frozen=True)
+class PolicyRefusal:
+    """What the policy refused, for the error handler's ``access.refused`` event and the refusals
+    alert (``app.audit.alerts``): ids and the action only."""
+
+    user: Any
+    status: int
+    target: tuple[str, Any] | None
+    need: str
+
+
+def refuse(user: Any, status: int, target: tuple[str, Any] | None, need: str) -> NoReturn:
+    """Answer ``status`` (404: hidden or missing; 403: visible but not allowed) and mark the
+    answer as the policy's refusal, so that it is audited and counted (``app.errors``)."""
+    if has_app_context():
+        g.pax_policy_refusal = PolicyRefusal(user, status, target, need)
+    abort(status)
+
+
 def authorize(user: Any, action: str, target: Any = None) -> None:
     """Abort with 403 unless ``user`` may do ``action`` (for actions on things the user can see)."""
     if not can(user, action, target):
-        abort(403)
+        refuse(user, 403, _named(target), action)
 
 
-def _found_and_allowed(user: Any, found: _Loaded | None, need: str) -> _Loaded:
+def _named(item: Any) -> tuple[str, Any] | None:
+    """``(table, id)`` of a loaded row, for the refusal's audit event; None for anything else."""
+    table = getattr(item, "__tablename__", None)
+    return (table, getattr(item, "id", None)) if table else None
+
+
+def _found_and_allowed(user: Any, found: _Loaded | None, need: str, wanted: tuple[str, Any]) -> _Loaded:
     """404 when nothing visible was found, 403 when ``need`` (other than view) is not allowed on
-    it: a hidden item and a missing one look alike, a visible one the user may not change does not."""
+    it: a hidden item and a missing one look alike, a visible one the user may not change does not.
+    ``wanted``: what was asked for (its kind and id), for the refusal's audit event."""
     if found is None:
-        abort(404)
+        refuse(user, 404, wanted, need)
     if need != "view" and not can(user, need, found):
-        abort(403)
+        refuse(user, 403, wanted, need)
     return found
 
 
 def cluster_or_404(user: Any, slug: str) -> Cluster:
     cluster = db.session.scalar(sa.select(Cluster).where(Cluster.slug == slug, visible_clusters(user)))
     if cluster is None:
-        abort(404)
+        refuse(user, 404, ("cluster", slug), "view")
     return cluster
 
 
@@ -889,7 +915,7 @@ def user_or_404(viewer: Any, user_id: int, action: str) -> User:
     """Load an account for an administrative ``action``; a viewer without the right gets 404."""
     target = db.session.get(User, user_id)
     if target is None or not can(viewer, action, target):
-        abort(404)
+        refuse(viewer, 404, ("user", user_id), action)
     return target
 
 
@@ -902,8 +928,8 @@ def attachment_or_404(user: Any, attachment_id: int, need: str = "view") -> Atta
         .where(Attachment.id == attachment_id, visible_attachments(user))
     )
     if attachment is None:
-        abort(404)
-    _found_and_allowed(user, attachment.post, need)
+        refuse(user, 404, ("attachment", attachment_id), need)
+    _found_and_allowed(user, attachment.post, need, ("attachment", attachment_id))
     return attachment
 
 
@@ -914,7 +940,7 @@ def post_or_404(user: Any, post_id: int, need: str = "view") -> Post:
     hidden post and a missing one look alike.
     """
     post = db.session.scalar(sa.select(Post).where(Post.id == post_id, visible_posts(user)))
-    return _found_and_allowed(user, post, need)
+    return _found_and_allowed(user, post, need, ("post", post_id))
 
 
 def comment_or_404(user: Any, post_id: int, comment_id: int, need: str = "view") -> Comment:
@@ -923,19 +949,19 @@ def comment_or_404(user: Any, post_id: int, comment_id: int, need: str = "view")
     comment = db.session.scalar(
         sa.select(Comment).where(Comment.id == comment_id, Comment.post_id == post_id, visible_comments(user))
     )
-    return _found_and_allowed(user, comment, need)
+    return _found_and_allowed(user, comment, need, ("comment", comment_id))
 
 
 def workplan_item_or_404(user: Any, item_id: int, need: str = "view") -> WorkplanItem:
     """The workplan has no marking: every active member sees its items. Others get 404."""
     item = db.session.get(WorkplanItem, item_id) if is_active_user(user) else None
-    return _found_and_allowed(user, item, need)
+    return _found_and_allowed(user, item, need, ("workplan_item", item_id))
 
 
 def meeting_or_404(user: Any, meeting_id: int, need: str = "view") -> Meeting:
     """Load a meeting the user may see (404 otherwise) and, for ``need`` other than view, may act on."""
     meeting = db.session.scalar(sa.select(Meeting).where(Meeting.id == meeting_id, visible_meetings(user)))
-    return _found_and_allowed(user, meeting, need)
+    return _found_and_allowed(user, meeting, need, ("meeting", meeting_id))
 
 
 def meeting_document_or_404(user: Any, document_id: int, need: str = "view") -> MeetingDocument:
@@ -945,4 +971,4 @@ def meeting_document_or_404(user: Any, document_id: int, need: str = "view") -> 
         .join(Meeting, Meeting.id == MeetingDocument.meeting_id)
         .where(MeetingDocument.id == document_id, visible_meeting_documents(user))
     )
-    return _found_and_allowed(user, document, need)
+    return _found_and_allowed(user, document, need, ("meeting_document", document_id))

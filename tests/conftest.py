@@ -200,6 +200,7 @@ class SharedApp:
         for cache in ("pax_fragments", "pax_chrome"):
             app.extensions[cache].clear()
         app.extensions.pop("pax_login_failures", None)
+        app.extensions.pop("pax_alert_counters", None)
         limiter.enabled = app.config["RATELIMIT_ENABLED"]
         limiter._storage_dead = False
         if limiter.enabled:

@@ -94,6 +94,7 @@ ACCESS = {
     "account.remove_mfa": "signed_in",
     "account.revoke": "signed_in",
     "account.revoke_all_sessions": "signed_in",
+    "account.revoke_other_sessions": "signed_in",
     "account.revoke_one_session": "signed_in",
     "account.tokens": "signed_in",
     "admin.index": "admin",
@@ -169,7 +170,12 @@ CURATION_ROLES = {
 QUERY = {"api.search": "?q=sample"}
 
 #: Signed-in actions whose success signs the user out, so they end on the sign-in page.
-SIGN_OUT = {"account.revoke_all_sessions", "account.remove_mfa", "account.sign_in_again"}
+SIGN_OUT = {
+    "account.revoke_all_sessions",
+    "account.revoke_one_session",  # its own session, as here, signs out
+    "account.remove_mfa",
+    "account.sign_in_again",
+}
 
 
 @dataclass(frozen=True)

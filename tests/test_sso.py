@@ -284,3 +284,18 @@ def test_idp_add_command(runner, make, db_session):
         input="s\n",
     )
     assert bad.exit_code == 2 and "issuer URL" in bad.output
+
+
+def test_an_sso_sign_in_beyond_the_session_limit_ends_the_oldest_session(app, make, idp):
+    """The session limit holds whatever the way in: SSO sign-ins start sessions the same way."""
+    app.config["MAX_SESSIONS_PER_ACCOUNT"] = 1
+    sso = Sso(make, idp)
+    member = make.user(org=sso.org, email=f"limit-{secrets.token_hex(3)}@{DOMAIN}", password=None)
+    sub = sso.account(email=member.email)
+    sso.link(member, sub)
+    first, second = app.test_client(), app.test_client()
+    assert sso_login(first, sso, sub, email=member.email).headers["Location"] == "/dashboard"
+    assert sso_login(second, sso, sub, email=member.email).headers["Location"] == "/dashboard"
+    assert "You were signed in on too many devices" in second.get("/dashboard").get_data(as_text=True)
+    assert "you signed in elsewhere" in first.get("/dashboard", follow_redirects=True).get_data(as_text=True)
+    assert first.get("/dashboard").status_code == 302

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -33,13 +34,17 @@ def require_account_rights() -> None:
 
 
 def _live_sessions() -> list[UserSession]:
+    """The signed-in member's own sessions that still work (not ended, expired or idle too long)."""
+    now = utcnow()
+    idle = timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
     return list(
         db.session.scalars(
             sa.select(UserSession)
             .where(
                 UserSession.user_id == current_user.id,
                 UserSession.revoked_at.is_(None),
-                UserSession.expires_at > utcnow(),
+                UserSession.expires_at > now,
+                UserSession.last_seen_at > now - idle,
             )
             .order_by(UserSession.last_seen_at.desc())
         )
@@ -56,6 +61,7 @@ def _render_overview(status: int = 200, **forms: Any) -> Any:
         "stepup_minutes": current_app.config["STEPUP_MINUTES"],
         "sessions": _live_sessions(),
         "current_session": current_session_row(),
+        "max_sessions": current_app.config.get("MAX_SESSIONS_PER_ACCOUNT", 0),
         "tokens": user_tokens(current_user),
         "mfa_required": mfa_required(current_user),
         "recovery_left": mfa.recovery_codes_left(current_user),
@@ -119,14 +125,30 @@ def revoke_all_sessions() -> Response:
     return redirect(url_for("auth.login"))
 
 
+@bp.route("/sessions/revoke-others", methods=["POST"])
+def revoke_other_sessions() -> Response:
+    """Sign out every other browser and keep this one."""
+    ended = revoke_sessions(current_user.id, keep_current=True, reason="signed_out_elsewhere")
+    record("auth.session_revoke_others", actor=current_user, target=("user", current_user.id), sessions=ended)
+    flash(f"Your other sessions have been signed out ({ended})." if ended else "You had no other sessions.", "success")
+    return redirect(url_for("account.index"))
+
+
 @bp.route("/sessions/<int:session_id>/revoke", methods=["POST"])
 def revoke_one_session(session_id: int) -> Response:
     row = db.session.get(UserSession, session_id)
     if row is None or row.user_id != current_user.id:
         abort(404)
-    row.revoked_at = utcnow()
+    current = current_session_row()
+    if current is not None and row.id == current.id:
+        end_session()
+        flash("You have signed out.", "success")
+        return redirect(url_for("auth.login"))
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        row.ended_reason = "signed_out_elsewhere"
     record("auth.session_revoke", actor=current_user, target=("session", row.id))
-    flash("That session has been signed out.", "success")
+    flash(f"The session on {row.device or 'an unknown device'} has been signed out.", "success")
     return redirect(url_for("account.index"))
 
 

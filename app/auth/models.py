@@ -96,7 +96,15 @@ class UserSession(Base):
     revoked_at: Mapped[datetime | None] = mapped_column()
     #: "password" or "sso:<provider id>".
     auth_method: Mapped[str] = mapped_column(sa.String(40))
-    user_agent: Mapped[str] = mapped_column(sa.String(200), default="")
+    #: A short summary of the browser's User-Agent ("Firefox on Windows", see
+    #: ``app.auth.devices``); the full header is not kept.
+    device: Mapped[str] = mapped_column(sa.String(60), default="")
+    #: The client's network when the session started (IPv4 /24, IPv6 /48), not its full address:
+    #: the "place" of the session list, since PAX has no location database.
+    network: Mapped[str] = mapped_column(sa.String(50), default="")
+    #: Why the portal (not the owner in this browser) ended the session, told to its owner at
+    #: their next request: ``session_limit`` or ``signed_out_elsewhere``.
+    ended_reason: Mapped[str | None] = mapped_column(sa.String(32))
     #: When the owner last proved it is them again inside this session (password and/or second
     #: factor, see app.auth.stepup); sensitive account actions need it to be recent.
     reauthenticated_at: Mapped[datetime | None] = mapped_column()

@@ -3,6 +3,13 @@
 The signed Flask cookie carries a random session secret; the ``user_sessions`` row (found by
 the secret's SHA-256) decides whether it is still good. Revoking the row (logout everywhere,
 suspension, password or role change) ends the session on every app server at its next request.
+
+An account has at most ``PAX_MAX_SESSIONS_PER_ACCOUNT`` live sessions (0: no limit). A sign-in
+that would pass it ends the account's least recently used sessions, rather than refusing the
+new one (ASVS 5.0 V7.1.2 lets an application choose; a member locked out by a browser left
+signed in at another port office would be worse off than one whose forgotten session ends). The
+member is told on the next page which device's session ended, the ended session's owner is told
+why at their next request, and it is one ``auth.session_limit`` audit event.
 """
 
 from __future__ import annotations
@@ -14,17 +21,24 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask, current_app, g, request, session
+from flask import Flask, current_app, flash, g, request, session
 from flask_login import AnonymousUserMixin, login_user, logout_user
 from sqlalchemy.orm import joinedload
 
 from app.audit.services import record
+from app.auth.devices import coarse_network, device_summary
 from app.db import utcnow
 from app.extensions import db, login_manager
 
 SESSION_KEY = "pax_sid"
 #: last_seen_at is written at most this often, so browsing does not write on every request.
 TOUCH_INTERVAL = timedelta(seconds=60)
+#: What the owner of a session the portal ended is told at their next request, by ``ended_reason``.
+ENDED_MESSAGES = {
+    "session_limit": "Your session was ended because you signed in elsewhere: your account was signed in on "
+    "more devices than the portal allows, and this was the session used least recently.",
+    "signed_out_elsewhere": "This session was signed out from your account page in another browser.",
+}
 
 
 class AnonymousUser(AnonymousUserMixin):
@@ -55,7 +69,8 @@ def start_session(user: Any, auth_method: str, sso: dict[str, Any] | None = None
         last_seen_at=now,
         expires_at=now + timedelta(hours=current_app.config["SESSION_ABSOLUTE_HOURS"]),
         auth_method=auth_method,
-        user_agent=(request.user_agent.string or "")[:200],
+        device=device_summary(request.user_agent.string),
+        network=coarse_network(request.remote_addr),
         identity_provider_id=sso.get("provider"),
         sso_subject=(sso.get("sub") or None),
         sso_sid=(sso.get("sid") or None),
@@ -69,6 +84,50 @@ def start_session(user: Any, auth_method: str, sso: dict[str, Any] | None = None
     user.last_login_at = now
     g.pax_session = row
     record("auth.login", actor=user, target=("session", row.id), method=auth_method)
+    ended = _end_sessions_over_limit(user, row)
+    if ended:
+        device = ended[0].device or "an unknown device"
+        more = f" (and {len(ended) - 1} more)" if len(ended) > 1 else ""
+        flash(
+            f"You were signed in on too many devices; your oldest session on {device}{more} was ended.",
+            "warning",
+        )
+
+
+def _end_sessions_over_limit(user: Any, new: Any) -> list[Any]:
+    """End the least recently used live sessions of ``user`` beyond ``MAX_SESSIONS_PER_ACCOUNT``
+    (the new session ``new`` counts and is kept); the ended rows, oldest first."""
+    from app.auth.models import UserSession
+
+    limit = current_app.config.get("MAX_SESSIONS_PER_ACCOUNT", 0)
+    if limit <= 0:
+        return []
+    now = utcnow()
+    idle = timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
+    live = db.session.scalars(
+        sa.select(UserSession)
+        .where(
+            UserSession.user_id == user.id,
+            UserSession.id != new.id,
+            UserSession.revoked_at.is_(None),
+            UserSession.expires_at > now,
+            UserSession.last_seen_at > now - idle,
+        )
+        .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc())
+    ).all()
+    ended = list(reversed(live[limit - 1 :]))
+    for row in ended:
+        row.revoked_at = now
+        row.ended_reason = "session_limit"
+    if ended:
+        record(
+            "auth.session_limit",
+            actor=user,
+            target=("session", new.id),
+            ended_sessions=[row.id for row in ended],
+            limit=limit,
+        )
+    return ended
 
 
 def end_session() -> None:
@@ -80,15 +139,16 @@ def end_session() -> None:
     session.clear()
 
 
-def revoke_sessions(user_id: int, keep_current: bool = False) -> int:
-    """End every session of a user (optionally all but the caller's); returns how many."""
+def revoke_sessions(user_id: int, keep_current: bool = False, reason: str | None = None) -> int:
+    """End every session of a user (optionally all but the caller's); returns how many.
+    ``reason`` (a key of ``ENDED_MESSAGES``) is what their owners are told at their next request."""
     from app.auth.models import UserSession
 
     stmt = sa.update(UserSession).where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None))
     current = current_session_row() if keep_current else None
     if current is not None:
         stmt = stmt.where(UserSession.id != current.id)
-    result = db.session.execute(stmt.values(revoked_at=utcnow()))
+    result = db.session.execute(stmt.values(revoked_at=utcnow(), ended_reason=reason))
     return result.rowcount or 0
 
 
@@ -145,6 +205,8 @@ def init_login(app: Flask) -> None:
     def load_user(user_id: str):  # type: ignore[no-untyped-def]
         row = current_session_row()
         if row is None or not user_id.isdigit() or row.user_id != int(user_id) or not _session_is_live(row):
+            if row is not None and row.ended_reason in ENDED_MESSAGES and session.get(SESSION_KEY):
+                flash(ENDED_MESSAGES[row.ended_reason], "warning")
             session.pop(SESSION_KEY, None)
             return None
         user = row.user

@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 from flask import Response, request
 
+from app.audit import alerts
 from app.audit.services import record, record_apart
 from app.files.models import StoredFile
 from app.files.pipeline import ahead
@@ -121,6 +122,9 @@ def send_stored_file(
         bytes=opened.length,
         offset=start,
     )
+    if start == 0:
+        # A download counts once towards the downloads alert, not each range a viewer reads.
+        alerts.downloaded(actor)
 
     def body() -> Iterator[bytes]:
         try:

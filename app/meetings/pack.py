@@ -29,6 +29,7 @@ from flask import Flask, Response, current_app, has_request_context, render_temp
 from sqlalchemy.orm import lazyload
 from zipstream import ZIP_STORED, ZipStream
 
+from app.audit import alerts
 from app.audit.services import record
 from app.extensions import db
 from app.files.http import content_disposition, decrypted_ahead, failure
@@ -359,6 +360,7 @@ def pack_response(pack: Pack, actor: Any) -> Response:
         bytes=pack.size,
         key_id=pack.key_id,
     )
+    alerts.downloaded(actor, max(1, len(pack.entries)))
     response = Response(pack_body(pack), mimetype="application/zip", direct_passthrough=True)
     headers = response.headers
     headers["Content-Length"] = str(pack.size)

@@ -67,7 +67,8 @@ def _sessions(user: User) -> list[dict[str, Any]]:
             UserSession.expires_at,
             UserSession.revoked_at,
             UserSession.auth_method,
-            UserSession.user_agent,
+            UserSession.device,
+            UserSession.network,
         )
         .where(UserSession.user_id == user.id)
         .order_by(UserSession.created_at)
@@ -79,7 +80,8 @@ def _sessions(user: User) -> list[dict[str, Any]]:
             "expires_at": _time(r.expires_at),
             "revoked_at": _time(r.revoked_at),
             "method": r.auth_method,
-            "user_agent": r.user_agent,
+            "device": r.device,
+            "network": r.network,
         }
         for r in rows
     ]
