@@ -34,6 +34,8 @@ from app.clusters.models import (
 )
 from app.errors import Refusal
 from app.extensions import db
+from app.files.models import StoredFile
+from app.files.scanning import RELEASED
 from app.markings import Marked, Marking, Tlp, loosens
 from app.meetings.models import (
     Meeting,
@@ -240,10 +242,39 @@ def visible_meetings(user: Any) -> sa.ColumnElement[bool]:
     )
 
 
-def visible_meeting_documents(user: Any) -> sa.ColumnElement[bool]:
-    """Documents ``user`` may see: their meeting must be visible, and the document's own marking
+def released_file(file_id: Any) -> sa.ColumnElement[bool]:
+    """Whether the stored file ``file_id`` (a column) may be served: scanned clean by the malware
+    scanner, or stored while none was configured (``app.files.scanning``). A file still waiting
+    for its scan is served to nobody, its uploader included."""
+    return sa.select(StoredFile.id).where(StoredFile.id == file_id, StoredFile.scan_status.in_(RELEASED)).exists()
+
+
+def _scanned_or_own(user: User, file_id: Any, own_pending: bool) -> sa.ColumnElement[bool]:
+    """``released_file``, or with ``own_pending`` also a file ``user`` uploaded that still waits
+    for its scan (listed to them as waiting, and theirs to remove; never downloadable)."""
+    if not own_pending:
+        return released_file(file_id)
+    own = sa.select(StoredFile.id).where(StoredFile.id == file_id, StoredFile.uploaded_by_id == user.id).exists()
+    return sa.or_(released_file(file_id), own)
+
+
+def visible_attachments(user: Any, *, own_pending: bool = False) -> sa.ColumnElement[bool]:
+    """Attachments ``user`` may see: those of visible posts whose file is released
+    (``released_file``; with ``own_pending``, also the user's own files waiting for their scan).
+    Callers join ``Post`` on ``Attachment.post_id``."""
+    if not is_active_user(user):
+        return sa.false()
+    return sa.and_(
+        Post.id == Attachment.post_id, visible_posts(user), _scanned_or_own(user, Attachment.file_id, own_pending)
+    )
+
+
+def visible_meeting_documents(user: Any, *, own_pending: bool = False) -> sa.ColumnElement[bool]:
+    """Documents ``user`` may see: their meeting must be visible, the document's own marking
     (same or stricter), flag and author must admit the user too, with the meeting's cluster and
-    named recipients. Callers join ``Meeting`` on ``MeetingDocument.meeting_id``."""
+    named recipients, and its file must be released (``released_file``; with ``own_pending``,
+    also the user's own files waiting for their scan, which are listed but never served).
+    Callers join ``Meeting`` on ``MeetingDocument.meeting_id``."""
     if not is_active_user(user):
         return sa.false()
     own = _audience(
@@ -253,7 +284,12 @@ def visible_meeting_documents(user: Any) -> sa.ColumnElement[bool]:
         recipient_org=_meeting_recipient_org(user),
         recipient_user=_meeting_recipient_user(user),
     )
-    return sa.and_(Meeting.id == MeetingDocument.meeting_id, visible_meetings(user), own)
+    return sa.and_(
+        Meeting.id == MeetingDocument.meeting_id,
+        visible_meetings(user),
+        own,
+        _scanned_or_own(user, MeetingDocument.file_id, own_pending),
+    )
 
 
 def visible_comments(user: Any) -> sa.ColumnElement[bool]:
@@ -707,11 +743,13 @@ def user_or_404(viewer: Any, user_id: int, action: str) -> User:
 
 
 def attachment_or_404(user: Any, attachment_id: int, need: str = "view") -> Attachment:
-    """Load an attachment of a post the user may see (404 otherwise); ``need`` is checked on the post."""
+    """Load an attachment of a post the user may see (404 otherwise); ``need`` is checked on the post.
+    To ``view`` (download) its file must be released; its uploader may change or remove it
+    while it waits for its malware scan."""
     attachment = db.session.scalar(
         sa.select(Attachment)
         .join(Post, Post.id == Attachment.post_id)
-        .where(Attachment.id == attachment_id, visible_posts(user))
+        .where(Attachment.id == attachment_id, visible_attachments(user, own_pending=need != "view"))
     )
     if attachment is None:
         abort(404)
@@ -751,10 +789,12 @@ def meeting_or_404(user: Any, meeting_id: int, need: str = "view") -> Meeting:
 
 
 def meeting_document_or_404(user: Any, document_id: int, need: str = "view") -> MeetingDocument:
-    """Load a meeting document the user may see (404 otherwise); ``need`` is checked on the document."""
+    """Load a meeting document the user may see (404 otherwise); ``need`` is checked on the document.
+    To ``view`` (download) its file must be released; its uploader may change or remove it
+    while it waits for its malware scan."""
     document = db.session.scalar(
         sa.select(MeetingDocument)
         .join(Meeting, Meeting.id == MeetingDocument.meeting_id)
-        .where(MeetingDocument.id == document_id, visible_meeting_documents(user))
+        .where(MeetingDocument.id == document_id, visible_meeting_documents(user, own_pending=need != "view"))
     )
     return _found_and_allowed(user, document, need)

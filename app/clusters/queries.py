@@ -32,7 +32,14 @@ from app.htmlcache.lru import LruCache
 from app.markings import Tlp
 from app.notifications.models import DeliveryMode, Subscription
 from app.pagination import COUNT_CAP, Page, capped_count
-from app.policy import is_active_user, viewer_key, visible_clusters, visible_comments, visible_posts
+from app.policy import (
+    is_active_user,
+    viewer_key,
+    visible_attachments,
+    visible_clusters,
+    visible_comments,
+    visible_posts,
+)
 
 _Built = TypeVar("_Built")
 
@@ -148,7 +155,6 @@ def with_details(stmt: sa.Select[Any]) -> sa.Select[Any]:
         selectinload(Post.incident).selectinload(IncidentDetails.containers),
         selectinload(Post.recipient_orgs),
         selectinload(Post.recipient_users),
-        selectinload(Post.attachments),
     )
 
 
@@ -333,16 +339,31 @@ class AttachmentRow:
     meta: FileMeta | None
 
 
-def attachment_list(post: Post) -> list[AttachmentRow]:
-    """A visible post's attachments with their decrypted names and types."""
-    rows = []
-    for attachment in post.attachments:
+def attachment_lists(user: Any, posts: list[Post]) -> dict[int, list[AttachmentRow]]:
+    """The attachments of visible ``posts`` that ``user`` may see (``visible_attachments``:
+    released files, and their own still waiting for a malware scan), with their decrypted names
+    and types, by post id; one query for all the posts."""
+    found: dict[int, list[AttachmentRow]] = {post.id: [] for post in posts}
+    if not found:
+        return found
+    attachments = db.session.scalars(
+        sa.select(Attachment)
+        .join(Post, Post.id == Attachment.post_id)
+        .where(Attachment.post_id.in_(found), visible_attachments(user, own_pending=True))
+        .order_by(Attachment.id)
+    )
+    for attachment in attachments:
         try:
             meta: FileMeta | None = file_meta(attachment.file)
         except FileUnavailable:
             meta = None
-        rows.append(AttachmentRow(attachment, meta))
-    return rows
+        found[attachment.post_id].append(AttachmentRow(attachment, meta))
+    return found
+
+
+def attachment_list(user: Any, post: Post) -> list[AttachmentRow]:
+    """``attachment_lists`` of one post."""
+    return attachment_lists(user, [post])[post.id]
 
 
 def cluster_members(cluster: Cluster) -> list[ClusterMembership]:

@@ -217,7 +217,7 @@ def render_post(
         post=post,
         comments=comments,
         editable_comments={c.id for c in comments if can(current_user, "edit_comment", c)},
-        attachments=attachment_list(post),
+        attachments=attachment_list(current_user, post),
         can_attach=can(current_user, "attach_file", post),
         upload_errors=upload_errors or [],
         accept_extensions=",".join(ACCEPT_EXTENSIONS),
