@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import socket
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -210,6 +211,19 @@ def test_a_scanner_that_is_down_holds_files_pending_never_visible(
     assert f"/attachments/{attachment_id}/delete" in page
     assert f'/attachments/{attachment_id}"' not in page
     assert uploader.get(f"/attachments/{attachment_id}").status_code == 404
+
+
+def test_a_scanner_that_does_not_answer_in_time_holds_the_file_pending(app, client, author, post, tmp_path) -> None:
+    """A socket that takes the file but never answers: after PAX_CLAMD_TIMEOUT_SECONDS the file
+    is stored pending, and the upload still answers."""
+    path = str(tmp_path / "silent.sock")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as silent:
+        silent.bind(path)
+        silent.listen(1)
+        app.config.update(CLAMD_ADDRESS=path, CLAMD_TIMEOUT_SECONDS=1)
+        created = api_upload(client, post.id, CLEAN, "gates.txt", bearer(author))
+    assert created.status_code == 201, created.get_json()
+    assert created.get_json()["scan_status"] == "pending"
 
 
 def test_a_pending_meeting_document_is_in_no_pack_and_no_list_but_its_uploaders(
