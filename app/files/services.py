@@ -58,7 +58,8 @@ class FileTooLargeToScan(FileTooLarge):
 
 
 class FileUnavailable(Exception):
-    """The file cannot be served: ``reason`` is ``integrity``, ``key`` or ``storage``."""
+    """The file cannot be served: ``reason`` is ``integrity``, ``key``, ``storage`` or ``scan``
+    (waiting for its malware scan)."""
 
     def __init__(self, reason: str, message: str):
         super().__init__(message)
