@@ -287,7 +287,7 @@ def test_rescan_after_the_scanner_is_back_makes_the_file_visible(
     app.config["CLAMD_ADDRESS"] = clamd_socket
     result = runner.invoke(args=["storage", "rescan"])
     assert result.exit_code == 0, result.output
-    assert "Scanned 1 pending files: 1 clean, 0 with malware (destroyed), 0 still pending." in result.output
+    assert "Scanned 1 files: 1 clean, 0 with malware (destroyed), 0 without a verdict." in result.output
     got = client.get(f"/api/v1/attachments/{attachment_id}", headers=bearer(reader, "read"))
     assert got.status_code == 200 and got.data == CLEAN
     db.session.expire_all()
@@ -313,3 +313,21 @@ def test_rescan_destroys_pending_malware_and_tells_the_uploader(
     assert event.details["signature"] == SIGNATURE
     kinds = db.session.scalars(sa.select(Notification.kind).where(Notification.user_id == author.id)).all()
     assert "upload.infected" in kinds
+
+
+def test_rescan_unscanned_scans_what_was_stored_before_scanning(
+    app, client, runner, clamd_socket, author, reader, post
+) -> None:
+    clean_id = api_upload(client, post.id, CLEAN, "gates.txt", bearer(author)).get_json()["id"]
+    eicar_id = api_upload(client, post.id, EICAR, "eicar.txt", bearer(author)).get_json()["id"]
+    db.session.commit()
+    app.config["CLAMD_ADDRESS"] = clamd_socket
+
+    assert runner.invoke(args=["storage", "rescan"]).output.startswith("Scanned 0 files")
+    result = runner.invoke(args=["storage", "rescan", "--unscanned"])
+    assert result.exit_code == 0, result.output
+    assert "Scanned 2 files: 1 clean, 1 with malware (destroyed), 0 without a verdict." in result.output
+    db.session.expire_all()
+    assert db.session.get(Attachment, eicar_id) is None
+    assert db.session.get(Attachment, clean_id).file.scan_status == "clean"
+    assert client.get(f"/api/v1/attachments/{clean_id}", headers=bearer(reader, "read")).data == CLEAN

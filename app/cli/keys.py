@@ -14,6 +14,7 @@ from app.files.services import SWEEP_GRACE_SECONDS, FileUnavailable, sweep, veri
 from app.files.storage import StorageError
 from app.keys import rotation
 from app.keys.keyring import KeyringError
+from app.notifications.services import notify
 
 keys_group = PaxGroup("keys", help="The KEK keyring: its state and rotation.")
 storage_group = PaxGroup("storage", help="The encrypted blob store.")
@@ -97,20 +98,19 @@ def verify_command() -> None:
 
 @storage_group.command("rescan")
 @click.option("--limit", type=click.IntRange(1, 100_000), default=1000, show_default=True)
-def rescan_command(limit: int) -> None:
+@click.option("--unscanned", is_flag=True, help="Also scan the files stored before scanning was turned on.")
+def rescan_command(limit: int, unscanned: bool) -> None:
     """Scan the files waiting for a malware scan (clamd was down): release the clean ones, destroy
-    those with malware and tell their uploaders. Exit status 1 while files remain pending."""
-    if _rescan(limit):
+    those with malware and tell their uploaders. Exit status 1 while files remain without a verdict."""
+    if _rescan(limit, unscanned):
         raise SystemExit(1)
 
 
 @transactional
-def _rescan(limit: int) -> bool:
-    """One transaction: the verdicts and notifications; True when files remain pending."""
-    from app.notifications.services import notify
-
+def _rescan(limit: int, unscanned: bool) -> bool:
+    """One transaction: the verdicts and notifications; True when files remain without a verdict."""
     try:
-        result = rescan_pending(limit)
+        result = rescan_pending(limit, unscanned)
     except ScannerUnavailable as exc:
         raise OneLineUsageError(f"{exc}; nothing was scanned") from exc
     except StorageError as exc:
@@ -120,13 +120,13 @@ def _rescan(limit: int) -> bool:
         if uploader is not None:
             notify(uploader, "upload.infected")
     click.echo(
-        f"Scanned {result.checked} pending files: {len(result.clean)} clean, {len(result.infected)} with malware "
-        f"(destroyed), {len(result.pending)} still pending."
+        f"Scanned {result.checked} files: {len(result.clean)} clean, {len(result.infected)} with malware "
+        f"(destroyed), {len(result.pending)} without a verdict."
     )
     for found in result.infected:
         click.echo(f"Malware in file {found.file_id} ({found.kind}): {found.signature}")
     if result.failure:
         click.echo(f"The scan stopped: {result.failure}", err=True)
     if result.pending:
-        click.echo(f"Still pending file ids: {', '.join(map(str, result.pending))}")
+        click.echo(f"File ids without a verdict: {', '.join(map(str, result.pending))}")
     return bool(result.pending)

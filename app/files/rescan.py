@@ -9,6 +9,10 @@ together, so no write lock is held while clamd works:
   foreign key's cascade), audited ``file.scan_infected`` with the signature's name;
 - no verdict (clamd went away again, or the file is larger than ``PAX_CLAMD_MAX_BYTES``): it
   stays pending for the next run.
+
+With ``unscanned`` the files stored before scanning was turned on are scanned too (once, after
+turning it on): clean ones are marked so, malware is destroyed the same way, and those without a
+verdict stay as they were, visible.
 """
 
 from __future__ import annotations
@@ -40,13 +44,14 @@ class RescanResult:
     checked: int = 0
     clean: list[int] = field(default_factory=list)
     infected: list[Infected] = field(default_factory=list)
-    #: Still pending: no verdict now (the reason is in ``failure``), too large, or unreadable.
+    #: Without a verdict: none now (the reason is in ``failure``), too large, or unreadable.
     pending: list[int] = field(default_factory=list)
     failure: str | None = None
 
 
-def rescan_pending(limit: int = 1000) -> RescanResult:
-    """Scan up to ``limit`` pending files, oldest first, and apply the verdicts (module docstring).
+def rescan_pending(limit: int = 1000, unscanned: bool = False) -> RescanResult:
+    """Scan up to ``limit`` pending (with ``unscanned``, also never scanned) files, oldest first,
+    and apply the verdicts (module docstring).
 
     Raises ``ScannerUnavailable`` when no scanner is configured or clamd does not answer PING;
     a scanner that stops answering midway ends the run, the files not yet scanned left pending.
@@ -57,8 +62,9 @@ def rescan_pending(limit: int = 1000) -> RescanResult:
     if not clamd.ping():
         raise scanning.ScannerUnavailable(f"clamd at {clamd.address} does not answer")
     scan_limit = current_app.config["CLAMD_MAX_BYTES"]
+    statuses = (scanning.PENDING, scanning.UNSCANNED) if unscanned else (scanning.PENDING,)
     files = db.session.scalars(
-        sa.select(StoredFile).where(StoredFile.scan_status == scanning.PENDING).order_by(StoredFile.id).limit(limit)
+        sa.select(StoredFile).where(StoredFile.scan_status.in_(statuses)).order_by(StoredFile.id).limit(limit)
     ).all()
     result = RescanResult()
     infected: list[StoredFile] = []
@@ -87,15 +93,15 @@ def rescan_pending(limit: int = 1000) -> RescanResult:
             result.pending += [f.id for f in files[files.index(file) :]]
             break
         result.clean.append(file.id)
-    _apply(result, infected)
+    _apply(result, infected, statuses)
     return result
 
 
-def _apply(result: RescanResult, infected: list[StoredFile]) -> None:
+def _apply(result: RescanResult, infected: list[StoredFile], statuses: tuple[str, ...]) -> None:
     if result.clean:
         db.session.execute(
             sa.update(StoredFile)
-            .where(StoredFile.id.in_(result.clean), StoredFile.scan_status == scanning.PENDING)
+            .where(StoredFile.id.in_(result.clean), StoredFile.scan_status.in_(statuses))
             .values(scan_status=scanning.CLEAN, scanned_at=utcnow())
             .execution_options(synchronize_session="fetch")
         )
