@@ -42,10 +42,7 @@ def running_clamd(directory: Path, timeout: float = 90) -> Iterator[str]:
     socket_path = directory / "clamd.sock"
     log = directory / "clamd.log"
     config = directory / "clamd.conf"
-    config.write_text(
-        f"LocalSocket {socket_path}\nDatabaseDirectory {database}\nForeground yes\nLogFile {log}\nLogSyslog no\n"
-        f"PidFile {directory / 'clamd.pid'}\nTemporaryDirectory {directory}\n"
-    )
+    config.write_text(f"LocalSocket {socket_path}\nDatabaseDirectory {database}\nForeground yes\nLogFile {log}\n")
     with open(directory / "clamd.out", "wb") as out:
         process = subprocess.Popen([binary, "--config-file", str(config)], stdout=out, stderr=subprocess.STDOUT)
     try:
