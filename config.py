@@ -57,6 +57,14 @@ def _contact_uri(value: str | None) -> str:
     return f"mailto:{value}" if "@" in value and ":" not in value else value
 
 
+def _clamd_address_ok(address: str) -> bool:
+    """An absolute unix socket path, or ``host:port`` (``app.files.scanning.parse_address``)."""
+    if address.startswith("/"):
+        return True
+    host, _, port = address.rpartition(":")
+    return bool(host) and port.isdigit() and 1 <= int(port) <= 65535
+
+
 #: Retention settings and the largest value each accepts (100 years, or a year of warning).
 RETENTION_LIMITS = {
     "RETENTION_INCIDENT_NOTE_MONTHS": 1200,
@@ -97,6 +105,14 @@ class Config:
         #: Largest attachment or meeting document; uploads stream, so this costs disk, not memory.
         self.MAX_UPLOAD_BYTES = _env_int("PAX_MAX_UPLOAD_BYTES", 2 * 1024 * 1024 * 1024)
         self.S3_ENDPOINT_URL = _env("PAX_S3_ENDPOINT_URL")
+        #: ClamAV's clamd, which scans every upload: a unix socket path (``/run/clamav/clamd.ctl``)
+        #: or ``host:port``; unset, uploads are not scanned (``app.files.scanning``).
+        self.CLAMD_ADDRESS = _env("PAX_CLAMD_ADDRESS")
+        #: Seconds clamd may take to answer one step before the file is held pending instead.
+        self.CLAMD_TIMEOUT_SECONDS = _env_int("PAX_CLAMD_TIMEOUT_SECONDS", 30)
+        #: Largest file clamd is sent; keep it at or below clamd's ``StreamMaxLength`` (25 MiB by
+        #: default). A larger upload is refused while scanning is on.
+        self.CLAMD_MAX_BYTES = _env_int("PAX_CLAMD_MAX_BYTES", 25 * 1024 * 1024)
         self.SESSION_IDLE_MINUTES = _env_int("PAX_SESSION_IDLE_MINUTES", 30)
         self.SESSION_ABSOLUTE_HOURS = _env_int("PAX_SESSION_ABSOLUTE_HOURS", 12)
         #: Live sessions one account may have; a sign-in beyond it ends the least recently used
@@ -183,6 +199,12 @@ class Config:
             raise ConfigError("PAX_PROXY_HOPS must be the number of reverse proxies in front of the portal, 0 to 5")
         if self.MAX_UPLOAD_BYTES < 1:
             raise ConfigError("PAX_MAX_UPLOAD_BYTES must be a positive number of bytes")
+        if self.CLAMD_ADDRESS and not _clamd_address_ok(self.CLAMD_ADDRESS):
+            raise ConfigError("PAX_CLAMD_ADDRESS must be clamd's socket path (/run/clamav/clamd.ctl) or host:port")
+        if not 1 <= self.CLAMD_TIMEOUT_SECONDS <= 600:
+            raise ConfigError("PAX_CLAMD_TIMEOUT_SECONDS must be from 1 to 600 seconds")
+        if self.CLAMD_MAX_BYTES < 1:
+            raise ConfigError("PAX_CLAMD_MAX_BYTES must be a positive number of bytes")
         if not 0 <= self.OIDC_CLOCK_SKEW_SECONDS <= 600:
             raise ConfigError("PAX_OIDC_CLOCK_SKEW_SECONDS must be from 0 to 600 seconds")
         if not 5 <= self.PASSWORD_RESET_MINUTES <= 24 * 60:

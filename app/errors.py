@@ -85,6 +85,8 @@ FILE_FAILURES: dict[str, tuple[int, str, str]] = {
         "The portal's administrators have been alerted.",
     ),
     "storage": (503, "storage_unavailable", "The file store is unavailable. Try again in a few minutes."),
+    # Never reached through the read paths, whose queries leave pending files out: a last guard.
+    "scan": (404, "not_found", "This file is waiting for a malware scan and cannot be downloaded yet."),
 }
 
 

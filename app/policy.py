@@ -36,6 +36,8 @@ from app.clusters.models import (
 from app.directory.models import Organisation
 from app.errors import Refusal
 from app.extensions import db
+from app.files.models import StoredFile
+from app.files.scanning import RELEASED
 from app.markings import Marked, Marking, MarkingSnapshot, MarkingSnapshotOrg, MarkingSnapshotUser, Tlp, loosens
 from app.meetings.models import (
     Meeting,
@@ -261,9 +263,10 @@ def visible_post_versions(user: Any) -> sa.ColumnElement[bool]:
     return sa.and_(post_visible, _written_under_visible_marking(viewer, PostVersion.marking_id))
 
 
-def visible_attachments(user: Any) -> sa.ColumnElement[bool]:
-    """Files ``user`` may see: their post admits them now and the marking the file was added under
-    admitted them. Callers join ``Post`` on ``Attachment.post_id``."""
+def visible_attachments(user: Any, *, own_pending: bool = False) -> sa.ColumnElement[bool]:
+    """Files ``user`` may see: their post admits them now, the marking the file was added under
+    admitted them, and the file is released (``released_file``; with ``own_pending``, also the
+    user's own files waiting for their scan). Callers join ``Post`` on ``Attachment.post_id``."""
     if not is_active_user(user):
         return sa.false()
     viewer = _viewer(user)
@@ -271,6 +274,7 @@ def visible_attachments(user: Any) -> sa.ColumnElement[bool]:
         Post.id == Attachment.post_id,
         _visible_posts(viewer),
         _written_under_visible_marking(viewer, Attachment.marking_id),
+        _scanned_or_own(user, Attachment.file_id, own_pending),
     )
 
 
@@ -339,13 +343,33 @@ def _visible_meeting_documents(viewer: _Viewer) -> sa.ColumnElement[bool]:
     return sa.and_(Meeting.id == MeetingDocument.meeting_id, _visible_meetings(viewer), own)
 
 
-def visible_meeting_documents(user: Any) -> sa.ColumnElement[bool]:
-    """Documents ``user`` may see: their meeting must be visible, and the document's own marking
+def released_file(file_id: Any) -> sa.ColumnElement[bool]:
+    """Whether the stored file ``file_id`` (a column) may be served: scanned clean by the malware
+    scanner, or stored while none was configured (``app.files.scanning``). A file still waiting
+    for its scan is served to nobody, its uploader included."""
+    return sa.select(StoredFile.id).where(StoredFile.id == file_id, StoredFile.scan_status.in_(RELEASED)).exists()
+
+
+def _scanned_or_own(user: User, file_id: Any, own_pending: bool) -> sa.ColumnElement[bool]:
+    """``released_file``, or with ``own_pending`` also a file ``user`` uploaded that still waits
+    for its scan (listed to them as waiting, and theirs to remove; never downloadable)."""
+    if not own_pending:
+        return released_file(file_id)
+    own = sa.select(StoredFile.id).where(StoredFile.id == file_id, StoredFile.uploaded_by_id == user.id).exists()
+    return sa.or_(released_file(file_id), own)
+
+
+def visible_meeting_documents(user: Any, *, own_pending: bool = False) -> sa.ColumnElement[bool]:
+    """Documents ``user`` may see: their meeting must be visible, the document's own marking
     (same or stricter), flag and author must admit the user too, with the meeting's cluster and
-    named recipients. Callers join ``Meeting`` on ``MeetingDocument.meeting_id``."""
+    named recipients, and its file must be released (``released_file``; with ``own_pending``,
+    also the user's own files waiting for their scan, which are listed but never served).
+    Callers join ``Meeting`` on ``MeetingDocument.meeting_id``."""
     if not is_active_user(user):
         return sa.false()
-    return _visible_meeting_documents(_viewer(user))
+    return sa.and_(
+        _visible_meeting_documents(_viewer(user)), _scanned_or_own(user, MeetingDocument.file_id, own_pending)
+    )
 
 
 def visible_comments(user: Any) -> sa.ColumnElement[bool]:
@@ -921,11 +945,12 @@ def user_or_404(viewer: Any, user_id: int, action: str) -> User:
 
 def attachment_or_404(user: Any, attachment_id: int, need: str = "view") -> Attachment:
     """Load an attachment the user may see (``visible_attachments``, 404 otherwise); ``need`` is
-    checked on its post."""
+    checked on its post. To ``view`` (download) its file must be released; its uploader may change
+    or remove it while it waits for its malware scan."""
     attachment = db.session.scalar(
         sa.select(Attachment)
         .join(Post, Post.id == Attachment.post_id)
-        .where(Attachment.id == attachment_id, visible_attachments(user))
+        .where(Attachment.id == attachment_id, visible_attachments(user, own_pending=need != "view"))
     )
     if attachment is None:
         refuse(user, 404, ("attachment", attachment_id), need)
@@ -965,10 +990,12 @@ def meeting_or_404(user: Any, meeting_id: int, need: str = "view") -> Meeting:
 
 
 def meeting_document_or_404(user: Any, document_id: int, need: str = "view") -> MeetingDocument:
-    """Load a meeting document the user may see (404 otherwise); ``need`` is checked on the document."""
+    """Load a meeting document the user may see (404 otherwise); ``need`` is checked on the document.
+    To ``view`` (download) its file must be released; its uploader may change or remove it
+    while it waits for its malware scan."""
     document = db.session.scalar(
         sa.select(MeetingDocument)
         .join(Meeting, Meeting.id == MeetingDocument.meeting_id)
-        .where(MeetingDocument.id == document_id, visible_meeting_documents(user))
+        .where(MeetingDocument.id == document_id, visible_meeting_documents(user, own_pending=need != "view"))
     )
     return _found_and_allowed(user, document, need, ("meeting_document", document_id))

@@ -10,6 +10,7 @@ from flask_login import current_user
 from app import policy
 from app.clusters.cards import post_card
 from app.db import utcnow
+from app.files.scanning import WAITING_FOR_SCAN
 from app.files.services import human_size
 from app.files.sniff import kind_label
 from app.htmlcache import fragments
@@ -29,6 +30,7 @@ def register(app: Flask) -> None:
     app.jinja_env.globals["post_card"] = post_card
     app.jinja_env.globals["human_size"] = human_size
     app.jinja_env.globals["file_kind_label"] = kind_label
+    app.jinja_env.globals["WAITING_FOR_SCAN"] = WAITING_FOR_SCAN
 
     @app.template_filter("datetime")
     def format_datetime(value: datetime | None, fmt: str = "%d %B %Y, %H:%M UTC") -> str:

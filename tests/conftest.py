@@ -442,6 +442,19 @@ def s3_endpoint() -> Iterator[str]:
                 os.environ[name] = value
 
 
+@pytest.fixture(scope="session")
+def clamd_socket(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real clamd with a one-signature database (EICAR), started once for the tests that ask
+    for it; its unix socket's path. Without clamd installed those tests fail, never skip."""
+    from tests.support.clamd import running_clamd
+
+    try:
+        with running_clamd(tmp_path_factory.mktemp("clamd")) as path:
+            yield path
+    except RuntimeError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
 @pytest.fixture(params=["local", "s3"])
 def storage_settings(request: pytest.FixtureRequest, test_root: Path) -> dict[str, Any]:
     """App settings for each blob store backend: a local directory and S3 (moto), fresh per test."""

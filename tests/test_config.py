@@ -119,3 +119,31 @@ def test_unusable_storage_url_is_refused_in_one_line(tmp_path, url):
     assert result.stderr.strip().splitlines() == [
         "PAX configuration error: PAX_STORAGE_URL must be file:///path or s3://bucket/prefix"
     ]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("PAX_CLAMD_ADDRESS", "clamd.ctl", "PAX_CLAMD_ADDRESS must be clamd's socket path"),
+        ("PAX_CLAMD_ADDRESS", "127.0.0.1", "PAX_CLAMD_ADDRESS must be clamd's socket path"),
+        ("PAX_CLAMD_ADDRESS", "127.0.0.1:99999", "PAX_CLAMD_ADDRESS must be clamd's socket path"),
+        ("PAX_CLAMD_TIMEOUT_SECONDS", "0", "PAX_CLAMD_TIMEOUT_SECONDS must be from 1 to 600"),
+        ("PAX_CLAMD_MAX_BYTES", "0", "PAX_CLAMD_MAX_BYTES must be a positive number"),
+    ],
+)
+def test_unusable_clamd_settings_are_refused(monkeypatch, name, value, says):
+    from config import TestingConfig
+
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=says):
+        TestingConfig().check()
+
+
+@pytest.mark.parametrize("address", ["/run/clamav/clamd.ctl", "127.0.0.1:3310", "clamav.internal:3310"])
+def test_clamd_addresses_are_accepted(monkeypatch, address):
+    from config import TestingConfig
+
+    monkeypatch.setenv("PAX_CLAMD_ADDRESS", address)
+    config = TestingConfig()
+    config.check()
+    assert address == config.CLAMD_ADDRESS

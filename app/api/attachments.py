@@ -118,6 +118,7 @@ def attachment_json(attachment: Attachment, meta: FileMeta | None) -> dict[str, 
         "size": attachment.file.size,
         "sha256": meta.sha256 if meta else None,
         "media_type": meta.media_type if meta else None,
+        "scan_status": attachment.file.scan_status,
         "created_at": attachment.created_at.isoformat(),
         "url": url_for("api.download_attachment", attachment_id=attachment.id, _external=True),
     }
@@ -142,6 +143,7 @@ SCHEMAS: dict[str, Any] = {
             "size",
             "sha256",
             "media_type",
+            "scan_status",
             "created_at",
             "url",
         ],
@@ -166,6 +168,11 @@ SCHEMAS: dict[str, Any] = {
             "size": {"type": "integer", "minimum": 0, "description": "Bytes."},
             "sha256": {"type": ["string", "null"], "pattern": "^[0-9a-f]{64}$"},
             "media_type": {"type": ["string", "null"], "description": "Sniffed from the content, not declared."},
+            "scan_status": {
+                "enum": ["clean", "unscanned", "pending"],
+                "description": "The malware scan: `clean`, `unscanned` (stored while the portal had no scanner) or "
+                "`pending` (waiting for the scanner; listed to its uploader only, not downloadable until clean).",
+            },
             "created_at": {"type": "string", "format": "date-time"},
             "url": {"type": "string", "description": "Where to download it (GET, read scope)."},
         },
@@ -208,13 +215,15 @@ PATHS: dict[str, Any] = {
                     "201": ok(
                         "The file as stored, encrypted.", "Attachment", headers=location_header("The download URL.")
                     ),
-                    **error_answers(400, 401, 403, 404, 413, 415, 429),
+                    **error_answers(400, 401, 403, 404, 413, 415, 422, 429),
                     **UPLOAD_FAILURES,
                 },
                 description="Multipart form data with one part named `file` (the filename is taken from it). "
                 "The type is sniffed from the content: PDF, Office and OpenDocument files, PNG, JPEG, GIF, WebP "
                 "and TIFF images, text, CSV and ZIP; the name's extension must match it (415 otherwise). "
-                "Larger than the portal's limit is 413. The file takes the post's marking and audience.",
+                "Larger than the portal's limit (or, with malware scanning on, the scanner's) is 413; a file the "
+                "malware scanner refuses is 422 and nothing is stored. The file takes the post's marking and "
+                "audience; while it waits for its scan (`scan_status` pending) only its uploader sees it listed.",
             ),
             "requestBody": multipart("AttachmentUpload"),
         },

@@ -52,6 +52,7 @@ def document_json(row: DocumentRow) -> dict[str, Any]:
         "size": document.file.size,
         "media_type": meta.media_type if meta else None,
         "sha256": meta.sha256 if meta else None,
+        "scan_status": document.file.scan_status,
         "created_at": timestamp(document.created_at),
         "url": url_for("api.download_meeting_document", document_id=document.id, _external=True),
     }
@@ -118,6 +119,7 @@ SCHEMAS: dict[str, Any] = {
             "size",
             "media_type",
             "sha256",
+            "scan_status",
             "created_at",
             "url",
         ],
@@ -140,6 +142,11 @@ SCHEMAS: dict[str, Any] = {
             "size": {"type": "integer", "minimum": 0},
             "media_type": {"type": ["string", "null"]},
             "sha256": {"type": ["string", "null"], "pattern": "^[0-9a-f]{64}$"},
+            "scan_status": {
+                "enum": ["clean", "unscanned", "pending"],
+                "description": "The malware scan: `clean`, `unscanned` (stored while the portal had no scanner) or "
+                "`pending` (waiting for the scanner; listed to its uploader only, not downloadable until clean).",
+            },
             "created_at": TIMESTAMP,
             "url": {"type": "string", "format": "uri", "description": "The download URL."},
         },
@@ -174,7 +181,8 @@ PATHS: dict[str, Any] = {
                 },
                 description="Multipart form data: optional `title`, `tlp`, `agenda_item_id` and "
                 "`law_enforcement_only`, then one part named `file`. The type is sniffed from the content "
-                "(as for attachments, 415 otherwise); a marking looser than the meeting's is 422.",
+                "(as for attachments, 415 otherwise); a marking looser than the meeting's is 422, and so is a file "
+                "the malware scanner refuses (nothing is stored).",
             ),
             "requestBody": multipart("MeetingDocumentUpload"),
         },

@@ -35,7 +35,7 @@ from app.api.spec import (
 from app.audit.services import record_view
 from app.clusters import services
 from app.clusters.models import ModusOperandi, Post, PostType, Substance
-from app.clusters.queries import attachment_list, feed, visible_attachment_ids
+from app.clusters.queries import AttachmentRow, attachment_list, attachment_lists, feed
 from app.clusters.search import MAX_QUERY
 from app.clusters.search import search as search_visible
 from app.clusters.validation import (
@@ -74,8 +74,8 @@ def list_posts() -> Response:
     else:
         result = feed(api_user(), filters, page, per_page, details=True)
         posts = result.items
-    visible = visible_attachment_ids(api_user(), [p.id for p in posts])
-    return jsonify(page_json(result, [post_json(p, visible) for p in posts]))
+    attachments = attachment_lists(api_user(), posts)
+    return jsonify(page_json(result, [post_json(p, attachments[p.id]) for p in posts]))
 
 
 def _validated(raw: dict[str, Any], partial_of: PostInput | None = None) -> PostInput:
@@ -93,7 +93,7 @@ def create_post() -> tuple[Response, int, dict[str, str]]:
         post = services.publish_post(api_user(), data)
     except ValidationError as exc:
         raise ApiError(422, INVALID_POST, exc.fields) from None
-    data = with_matches(post_json(post), api_user(), post)
+    data = with_matches(post_json(post, attachment_list(api_user(), post)), api_user(), post)
     return jsonify(data), 201, {"Location": url_for("api.get_post", post_id=post.id), "ETag": etag(post)}
 
 
@@ -102,7 +102,8 @@ def create_post() -> tuple[Response, int, dict[str, str]]:
 def get_post(post_id: str) -> Response:
     post = post_or_404(api_user(), id_or_404(post_id))
     record_view(api_user(), "post", post, via="api")
-    return with_etag(jsonify(with_matches(post_json(post), api_user(), post)), post)
+    user = api_user()
+    return with_etag(jsonify(with_matches(post_json(post, attachment_list(user, post)), user, post)), post)
 
 
 @bp.patch("/posts/<post_id>")
@@ -123,7 +124,7 @@ def update_post(post_id: str) -> Response:
             services.edit_post(user, post, data)
         except ValidationError as exc:
             raise ApiError(422, INVALID_POST, exc.fields) from None
-    return with_etag(jsonify(with_matches(post_json(post), user, post)), post)
+    return with_etag(jsonify(with_matches(post_json(post, attachment_list(user, post)), user, post)), post)
 
 
 @bp.delete("/posts/<post_id>")
@@ -175,9 +176,9 @@ def post_summary_json(post: Post) -> dict[str, Any]:
     }
 
 
-def post_json(post: Post, visible_files: set[int] | None = None) -> dict[str, Any]:
-    """A whole post, as ``GET /posts/{id}`` answers it to the token's user: only the files they
-    may see (``visible_files``: those ``visible_attachment_ids`` gave for a page of posts)."""
+def post_json(post: Post, attachments: list[AttachmentRow]) -> dict[str, Any]:
+    """A whole post, as ``GET /posts/{id}`` answers it, with the ``attachments`` its reader may see
+    (``attachment_list``)."""
     data = post_summary_json(post)
     data.update(
         {
@@ -187,9 +188,7 @@ def post_json(post: Post, visible_files: set[int] | None = None) -> dict[str, An
             "recipient_users": sorted(r.user.email for r in post.recipient_users),
             "workplan_item_id": post.workplan_item_id,
             "incident": incident_json(post),
-            "attachments": [
-                attachment_json(row.attachment, row.meta) for row in attachment_list(api_user(), post, visible_files)
-            ],
+            "attachments": [attachment_json(row.attachment, row.meta) for row in attachments],
         }
     )
     return data

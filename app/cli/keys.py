@@ -1,14 +1,20 @@
-"""``keys status``, ``keys rotate`` and ``storage sweep``: the keyring and the blob store."""
+"""``keys status``, ``keys rotate``, ``storage sweep``, ``storage verify`` and ``storage rescan``:
+the keyring and the blob store."""
 
 from __future__ import annotations
 
 import click
 
+from app.auth.models import User
 from app.cli.base import OneLineUsageError, PaxGroup, transactional
+from app.extensions import db
+from app.files.rescan import rescan_pending
+from app.files.scanning import ScannerUnavailable
 from app.files.services import SWEEP_GRACE_SECONDS, FileUnavailable, sweep, verify_blobs
 from app.files.storage import StorageError
 from app.keys import rotation
 from app.keys.keyring import KeyringError
+from app.notifications.services import notify
 
 keys_group = PaxGroup("keys", help="The KEK keyring: its state and rotation.")
 storage_group = PaxGroup("storage", help="The encrypted blob store.")
@@ -88,3 +94,39 @@ def verify_command() -> None:
             click.echo(f"{label} file ids: {', '.join(map(str, ids))}")
     if result.damaged or result.unreadable:
         raise SystemExit(1)
+
+
+@storage_group.command("rescan")
+@click.option("--limit", type=click.IntRange(1, 100_000), default=1000, show_default=True)
+@click.option("--unscanned", is_flag=True, help="Also scan the files stored before scanning was turned on.")
+def rescan_command(limit: int, unscanned: bool) -> None:
+    """Scan the files waiting for a malware scan (clamd was down): release the clean ones, destroy
+    those with malware and tell their uploaders. Exit status 1 while files remain without a verdict."""
+    if _rescan(limit, unscanned):
+        raise SystemExit(1)
+
+
+@transactional
+def _rescan(limit: int, unscanned: bool) -> bool:
+    """One transaction: the verdicts and notifications; True when files remain without a verdict."""
+    try:
+        result = rescan_pending(limit, unscanned)
+    except ScannerUnavailable as exc:
+        raise OneLineUsageError(f"{exc}; nothing was scanned") from exc
+    except StorageError as exc:
+        raise OneLineUsageError(str(exc)) from exc
+    for found in result.infected:
+        uploader = db.session.get(User, found.uploaded_by_id) if found.uploaded_by_id else None
+        if uploader is not None:
+            notify(uploader, "upload.infected")
+    click.echo(
+        f"Scanned {result.checked} files: {len(result.clean)} clean, {len(result.infected)} with malware "
+        f"(destroyed), {len(result.pending)} without a verdict."
+    )
+    for found in result.infected:
+        click.echo(f"Malware in file {found.file_id} ({found.kind}): {found.signature}")
+    if result.failure:
+        click.echo(f"The scan stopped: {result.failure}", err=True)
+    if result.pending:
+        click.echo(f"File ids without a verdict: {', '.join(map(str, result.pending))}")
+    return bool(result.pending)

@@ -131,11 +131,18 @@ def attach_file(
         raise NotAllowed("Only the author or their organisation's focal point can add files to this post.")
     if len(post.attachments) >= MAX_PER_POST:
         raise NotAllowed(f"A post carries at most {MAX_PER_POST} files; remove one first.")
-    stored, meta = store_file("attachment", chunks, filename, user, max_bytes)
+    stored, meta = store_file("attachment", chunks, filename, user, max_bytes, target=("post", post.id))
     attachment = Attachment(post=post, file=stored, marking_id=snapshot_of(post).id)
     db.session.add(attachment)
     db.session.flush()
-    record("attachment.upload", actor=user, target=("attachment", attachment.id), post_id=post.id, bytes=stored.size)
+    record(
+        "attachment.upload",
+        actor=user,
+        target=("attachment", attachment.id),
+        post_id=post.id,
+        bytes=stored.size,
+        scan=stored.scan_status,
+    )
     log.info("attachment %s (%s bytes) added to post %s by user %s", attachment.id, stored.size, post.id, user.id)
     return attachment, meta
 

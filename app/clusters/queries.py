@@ -156,7 +156,6 @@ def with_details(stmt: sa.Select[Any]) -> sa.Select[Any]:
         selectinload(Post.incident).selectinload(IncidentDetails.containers),
         selectinload(Post.recipient_orgs),
         selectinload(Post.recipient_users),
-        selectinload(Post.attachments),
     )
 
 
@@ -352,37 +351,31 @@ class AttachmentRow:
     meta: FileMeta | None
 
 
-def visible_attachment_ids(user: Any, post_ids: list[int]) -> set[int]:
-    """The files of the posts ``post_ids`` that ``user`` may see, in one query."""
-    if not post_ids:
-        return set()
-    return set(
-        db.session.scalars(
-            sa.select(Attachment.id)
-            .join(Post, Post.id == Attachment.post_id)
-            .where(Attachment.post_id.in_(post_ids), visible_attachments(user))
-        )
+def attachment_lists(user: Any, posts: list[Post]) -> dict[int, list[AttachmentRow]]:
+    """The attachments of visible ``posts`` that ``user`` may see (``visible_attachments``:
+    released files, and their own still waiting for a malware scan), with their decrypted names
+    and types, by post id; one query for all the posts."""
+    found: dict[int, list[AttachmentRow]] = {post.id: [] for post in posts}
+    if not found:
+        return found
+    attachments = db.session.scalars(
+        sa.select(Attachment)
+        .join(Post, Post.id == Attachment.post_id)
+        .where(Attachment.post_id.in_(found), visible_attachments(user, own_pending=True))
+        .order_by(Attachment.id)
     )
-
-
-def attachment_list(user: Any, post: Post, visible: set[int] | None = None) -> list[AttachmentRow]:
-    """The files of a visible post that ``user`` may see (``policy.visible_attachments``: a file
-    added under a stricter marking stays under it), with their decrypted names and types.
-    ``visible``: the ids ``visible_attachment_ids`` gave for a page of posts."""
-    if not post.attachments:
-        return []
-    if visible is None:
-        visible = visible_attachment_ids(user, [post.id])
-    rows = []
-    for attachment in post.attachments:
-        if attachment.id not in visible:
-            continue
+    for attachment in attachments:
         try:
             meta: FileMeta | None = file_meta(attachment.file)
         except FileUnavailable:
             meta = None
-        rows.append(AttachmentRow(attachment, meta))
-    return rows
+        found[attachment.post_id].append(AttachmentRow(attachment, meta))
+    return found
+
+
+def attachment_list(user: Any, post: Post) -> list[AttachmentRow]:
+    """``attachment_lists`` of one post."""
+    return attachment_lists(user, [post])[post.id]
 
 
 def cluster_members(cluster: Cluster) -> list[ClusterMembership]:

@@ -17,6 +17,7 @@ from app.db import Base, utcnow
 
 class StoredFile(Base):
     __tablename__ = "stored_files"
+    __table_args__ = (sa.CheckConstraint("scan_status IN ('clean', 'pending', 'unscanned')", name="scan_status_known"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: Random 128-bit identifier (hex): the blob's name and the associated data of its encryption.
@@ -38,6 +39,17 @@ class StoredFile(Base):
     #: When a download or ``storage verify`` found the blob failing authentication: from then on
     #: the file is refused before any byte, until ``storage verify`` finds it whole again (restored).
     damaged_at: Mapped[datetime | None]
+    #: The malware scan's verdict (``app.files.scanning``): ``clean``, ``unscanned`` (stored while
+    #: no scanner was configured) or ``pending`` (the scanner gave no verdict yet). Only clean and
+    #: unscanned files are served; a pending one waits for ``storage rescan``.
+    scan_status: Mapped[str] = mapped_column(sa.String(16), default="unscanned", server_default="unscanned", index=True)
+    #: When clamd last found the file clean.
+    scanned_at: Mapped[datetime | None]
+
+    @property
+    def waiting_for_scan(self) -> bool:
+        """Stored while the malware scanner gave no verdict: served to nobody until it is clean."""
+        return self.scan_status == "pending"
 
     @property
     def blob_key(self) -> str:

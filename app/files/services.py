@@ -23,9 +23,10 @@ from flask import Flask, current_app
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from app.audit.services import record_apart
 from app.db import utcnow
 from app.extensions import db
-from app.files import crypto
+from app.files import crypto, scanning
 from app.files.models import StoredFile
 from app.files.pipeline import Behind
 from app.files.sniff import SNIFF_BYTES, Kind, safe_filename, sniff
@@ -46,8 +47,19 @@ class FileTooLarge(Exception):
         self.limit = limit
 
 
+class FileTooLargeToScan(FileTooLarge):
+    """Larger than the malware scanner takes (``PAX_CLAMD_MAX_BYTES``) while scanning is on."""
+
+    def __init__(self, limit: int):
+        super().__init__(limit)
+        self.args = (
+            f"The malware scanner checks files of up to {human_size(limit)}; this one is larger, so it was not stored.",
+        )
+
+
 class FileUnavailable(Exception):
-    """The file cannot be served: ``reason`` is ``integrity``, ``key`` or ``storage``."""
+    """The file cannot be served: ``reason`` is ``integrity``, ``key``, ``storage`` or ``scan``
+    (waiting for its malware scan)."""
 
     def __init__(self, reason: str, message: str):
         super().__init__(message)
@@ -144,9 +156,19 @@ def _with_head(chunks: Iterable[bytes]) -> tuple[bytes, Iterator[bytes]]:
 
 
 def store_file(
-    kind: str, chunks: Iterable[bytes], filename: str, uploader: Any, max_bytes: int
+    kind: str,
+    chunks: Iterable[bytes],
+    filename: str,
+    uploader: Any,
+    max_bytes: int,
+    target: tuple[str, Any] | None = None,
 ) -> tuple[StoredFile, FileMeta]:
     """Encrypt ``chunks`` into a new blob and add its ``StoredFile`` to the session.
+
+    With a scanner configured (``app.files.scanning``) the plaintext goes to clamd as it is
+    encrypted: malware raises ``FileInfected`` (audited as a refused upload to ``target``, the
+    item the file was for), a file clamd may not take raises ``FileTooLargeToScan``, and a scanner
+    that gives no verdict leaves the file ``pending`` (stored, served to nobody).
 
     Raises ``RejectedFile`` (type or name refused, nothing written), ``FileTooLarge``,
     ``StorageError``, or whatever reading the chunks raises; in every case no blob remains.
@@ -159,23 +181,52 @@ def store_file(
     digest = hashlib.sha256()
     record = StoredFile(uuid=file_uuid, kind=kind)
     store = blob_store()
+    clamd = scanning.Clamd.configured()
+    scan_limit = current_app.config["CLAMD_MAX_BYTES"]
     with store.writer(record.blob_key) as blob:
+        scan = scanning.StreamScan(clamd) if clamd else None
         encryptor = crypto.SegmentEncryptor(dek, bytes.fromhex(file_uuid), blob.write)
 
         def take(chunk: bytes) -> None:
             digest.update(chunk)
             encryptor.update(chunk)
+            if scan:
+                scan.feed(chunk)
 
         received = 0
-        # Hashing, AES-GCM and file writes release the GIL: they overlap the multipart parsing.
-        with Behind(take, depth=ENCRYPT_AHEAD, name="pax-encrypt") as worker:
-            for chunk in body:
-                received += len(chunk)
-                if received > max_bytes:
-                    raise FileTooLarge(max_bytes)
-                worker.put(chunk)
-        encryptor.finish()
+        try:
+            # Hashing, AES-GCM, clamd and file writes release the GIL: they overlap the multipart parsing.
+            with Behind(take, depth=ENCRYPT_AHEAD, name="pax-encrypt") as worker:
+                for chunk in body:
+                    received += len(chunk)
+                    if received > max_bytes:
+                        raise FileTooLarge(max_bytes)
+                    if scan and received > scan_limit:
+                        raise FileTooLargeToScan(scan_limit)
+                    worker.put(chunk)
+            encryptor.finish()
+            status = scan.verdict() if scan else scanning.UNSCANNED
+        except scanning.FileInfected as exc:
+            log.warning("upload refused: clamd found %s in a %s file of user %s", exc.signature, kind, _id(uploader))
+            record_apart(
+                "file.upload_refused",
+                actor=uploader,
+                target=target,
+                outcome="denied",
+                kind=kind,
+                reason="malware",
+                signature=exc.signature,
+                bytes=received,
+            )
+            raise
+        finally:
+            if scan:
+                scan.close()
     db.session.info.setdefault(_WRITTEN, []).append((store, record.blob_key))
+    if scan and scan.failure:
+        log.warning("%s file %s held pending a malware scan: %s", kind, file_uuid, scan.failure)
+    record.scan_status = status
+    record.scanned_at = utcnow() if status == scanning.CLEAN else None
     meta = FileMeta(filename=name, media_type=file_kind.media_type, sha256=digest.hexdigest())
     record.size = encryptor.size
     record.wrapped_dek = seal(dek, _dek_context(file_uuid))
@@ -185,6 +236,10 @@ def store_file(
     db.session.add(record)
     db.session.flush()
     return record, meta
+
+
+def _id(user: Any) -> Any:
+    return getattr(user, "id", None)
 
 
 def _dek_context(file_uuid: str) -> str:
@@ -226,7 +281,9 @@ class OpenedFile:
         return self.stop - self.start
 
 
-def open_file(file: StoredFile, start: int = 0, stop: int | None = None, despite_mark: bool = False) -> OpenedFile:
+def open_file(
+    file: StoredFile, start: int = 0, stop: int | None = None, despite_mark: bool = False, for_scan: bool = False
+) -> OpenedFile:
     """Plaintext bytes ``start``..``stop`` of ``file``, decrypted segment by segment as they are read.
 
     Everything that can be checked before the first byte is: the data key, the metadata, the
@@ -236,7 +293,12 @@ def open_file(file: StoredFile, start: int = 0, stop: int | None = None, despite
     off instead of completed with bad data; the file is then marked damaged (``mark_damaged``),
     and every later request is refused here, before any byte, wherever the damage sits
     (``despite_mark`` reads it anyway: ``verify_blobs`` checking whether it was restored).
+
+    A file waiting for its malware scan is refused (``scan``) whoever asks, as the read paths'
+    queries already leave it out; only the scanner (``for_scan``) and ``verify_blobs`` read it.
     """
+    if file.waiting_for_scan and not for_scan:
+        raise FileUnavailable("scan", "The file is waiting for a malware scan.")
     if file.damaged_at is not None and not despite_mark:
         raise FileUnavailable(
             "integrity", f"The file's blob failed its integrity check on {file.damaged_at:%Y-%m-%d %H:%M} UTC."
@@ -400,7 +462,7 @@ def verify_blobs(batch_size: int = 100) -> VerifyResult:
         for file in files:
             result.checked += 1
             try:
-                for _chunk in open_file(file, despite_mark=True).chunks:
+                for _chunk in open_file(file, despite_mark=True, for_scan=True).chunks:
                     pass
             except BlobDamaged:
                 damaged.append(file.id)

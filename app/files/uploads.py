@@ -217,6 +217,7 @@ def receive_upload(
     """
     from app.errors import MESSAGES, Refusal
     from app.extensions import db
+    from app.files.scanning import FileInfected
     from app.files.services import FileTooLarge
     from app.files.sniff import RejectedFile
     from app.files.storage import StorageError, StorageFull
@@ -239,6 +240,10 @@ def receive_upload(
     except FileTooLarge as exc:
         # Reading on through gigabytes to answer politely would cost more than a closed connection.
         raise UploadRefused(413, str(exc)) from None
+    except FileInfected as exc:
+        # Already audited by ``store_file``; the blob it began is gone.
+        discard_rest()
+        raise UploadRefused(422, str(exc), {"file": str(exc)}) from None
     except (UploadError, RejectedFile) as exc:
         discard_rest()
         raise UploadRefused(415 if isinstance(exc, RejectedFile) else 400, str(exc)) from None

@@ -78,7 +78,7 @@ def add_document(
     )
     if (count or 0) >= MAX_PER_MEETING:
         raise NotAllowed(f"A meeting carries at most {MAX_PER_MEETING} documents; remove one first.")
-    stored, meta = store_file("meeting", chunks, filename, actor, max_bytes)
+    stored, meta = store_file("meeting", chunks, filename, actor, max_bytes, target=("meeting", meeting.id))
     item_id = agenda_item.id if agenda_item else None
     document = MeetingDocument(
         meeting_id=meeting.id,
@@ -102,6 +102,7 @@ def add_document(
         agenda_item_id=item_id,
         tlp=marking.value,
         bytes=stored.size,
+        scan=stored.scan_status,
     )
     log.info("document %s (%s bytes) added to meeting %s by user %s", document.id, stored.size, meeting.id, actor.id)
     return document, meta

@@ -100,13 +100,14 @@ class DocumentRow:
 
 
 def visible_documents(user: Any, meeting: Meeting) -> list[MeetingDocument]:
-    """The documents of ``meeting`` that ``user`` may see: the meeting's own first, then by agenda
-    position, then by their position."""
+    """The documents of ``meeting`` that ``user`` may see listed (their own still waiting for a
+    malware scan included, shown as waiting): the meeting's own first, then by agenda position,
+    then by their position."""
     stmt = (
         sa.select(MeetingDocument)
         .join(Meeting, Meeting.id == MeetingDocument.meeting_id)
         .outerjoin(AgendaItem, AgendaItem.id == MeetingDocument.agenda_item_id)
-        .where(MeetingDocument.meeting_id == meeting.id, visible_meeting_documents(user))
+        .where(MeetingDocument.meeting_id == meeting.id, visible_meeting_documents(user, own_pending=True))
         .order_by(
             MeetingDocument.agenda_item_id.is_not(None),
             AgendaItem.position,
@@ -143,7 +144,7 @@ def document_row(user: Any, document: MeetingDocument, meta: FileMeta | None) ->
             if document.agenda_item_id is None
             else MeetingDocument.agenda_item_id == document.agenda_item_id,
             sa.tuple_(MeetingDocument.position, MeetingDocument.id) < sa.tuple_(document.position, document.id),
-            visible_meeting_documents(user),
+            visible_meeting_documents(user, own_pending=True),
         )
     )
     return DocumentRow(document, meta, (before or 0) + 1)

@@ -41,6 +41,7 @@ KIND_TEXT = {
     "idp.mfa_exempt_requested": "Your confirmation is needed to rely on your sign-in service's second factor",
     "identity_link.pending": "A sign-in service asks to open an account of your organisation",
     "marking.changed": "The marking of an item you or your organisation shared was changed",
+    "upload.infected": "A file you uploaded was found to contain malware when it was scanned, and was destroyed",
 }
 
 #: Where a notification's link leads, by target type (endpoint, URL argument or None).
