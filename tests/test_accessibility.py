@@ -45,6 +45,8 @@ SKIPPED = {
     "static": "static files",
     "health.healthz": "JSON health probe",
     "health.readyz": "JSON readiness probe",
+    "main.security_txt": "plain text for security researchers (RFC 9116), not a page",
+    "main.security_txt_legacy": "redirects to security.txt",
     "account.data_export": "downloads the account's data as JSON",
     "audit.export_csv": "downloads CSV",
     "attachments.download": "downloads the attachment",
