@@ -450,9 +450,10 @@ class ProposedMarking:
     author_org_id: Any
 
 
-def proposed_audience(item: Any, marking: Marking, cluster_id: int | None = None) -> list[AudienceMember]:
-    """Everyone ``item`` (a post or meeting) would admit with ``marking`` (and, for a post, in
-    ``cluster_id``): the same rule as ``audience_of``, read from the proposed values, nothing written."""
+def proposed_audience(item: Any, marking: Marking, cluster_id: int | None) -> list[AudienceMember]:
+    """Everyone ``item`` (a post or meeting) would admit with ``marking`` in the cluster
+    ``cluster_id`` (None: a meeting without one): the same rule as ``audience_of``, read from the
+    proposed values, nothing written."""
     viewer = _EVERYONE
     kind = Post if isinstance(item, Post) else Meeting
     proposed = ProposedMarking(
@@ -461,8 +462,6 @@ def proposed_audience(item: Any, marking: Marking, cluster_id: int | None = None
         sa.literal(item.author_id, sa.Integer()),
         sa.literal(item.author_org_id, sa.Integer()),
     )
-    if cluster_id is None:
-        cluster_id = item.cluster_id
     terms = _Terms(
         proposed,
         sa.literal(cluster_id, sa.Integer()),

@@ -121,3 +121,31 @@ def test_the_edit_form_previews_how_the_audience_changes_and_saves_nothing(
 
     tighter = author.post(f"/posts/{post.id}/edit", data={**fields, "tlp": "RED"})
     assert "hidden from 0 organisations (1 person)" in tighter.get_data(as_text=True)
+
+
+def test_the_meeting_page_and_edit_form_say_who_sees_it(world: dict[str, Any], new_client: Any) -> None:
+    from app.meetings.models import Meeting
+    from app.meetings.services import schedule_meeting
+    from app.meetings.validation import parse_meeting
+    from tests.test_meetings import _form, technical
+
+    raw = technical(tlp="AMBER+STRICT")
+    del raw["agenda"]
+    coordinator = world["author"]
+    from app.auth.services import grant_membership
+
+    grant_membership(coordinator, CLUSTER, "coordinator", actor=None)
+    meeting = schedule_meeting(coordinator, parse_meeting(raw))
+    db.session.commit()
+    browser = new_client(coordinator)
+    panel = _panel_text(browser.get(f"/meetings/{meeting.id}").get_data(as_text=True))
+    assert "Who can see this meeting" in panel and "Port of Home" in panel and "Elsewhere Lines" not in panel
+    page = browser.get(f"/meetings/{meeting.id}/edit").get_data(as_text=True)
+    fields = _form(csrf_token_from(page), tlp="AMBER", version=str(meeting.version), preview="audience")
+    del fields["agenda"]
+    answer = browser.post(f"/meetings/{meeting.id}/edit", data=fields)
+    assert answer.status_code == 200
+    # AMBER adds the cluster's members: the member elsewhere.
+    assert "This makes the meeting visible to 1 more organisation (1 more person)" in answer.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Meeting, meeting.id).tlp.value == "AMBER+STRICT"

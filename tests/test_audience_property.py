@@ -200,7 +200,7 @@ def test_the_panel_lists_exactly_whom_the_read_rule_admits(pool: dict[str, Any])
         assert listed == _admitted_one_by_one(item, everyone), world
         assert all(m.rules for m in members), world
         if isinstance(item, Post | Meeting):
-            proposed = {m.user_id for m in proposed_audience(item, Marking.of(item))}
+            proposed = {m.user_id for m in proposed_audience(item, Marking.of(item), item.cluster_id)}
             assert proposed == listed, world
         author = pool["accounts"][world["author"]]
         panel = audience_panel(author, item)

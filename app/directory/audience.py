@@ -134,9 +134,9 @@ def _count(n: int, singular: str, plural: str | None = None) -> str:
     return f"{n:,} {singular if n == 1 else (plural or singular + 's')}"
 
 
-def audience_change(item: Any, marking: Marking, cluster_id: int | None = None) -> AudienceChange:
-    """What saving ``marking`` (and, for a post, moving it to ``cluster_id``) on ``item`` would do
-    to its audience; an organisation counts as added or removed when all its people are."""
+def audience_change(item: Any, marking: Marking, cluster_id: int | None) -> AudienceChange:
+    """What saving ``marking`` on ``item`` in the cluster ``cluster_id`` (None: a meeting without
+    one) would do to its audience; an organisation counts as added or removed when all its people are."""
     now = {m.user_id: m.organisation_id for m in audience_of(item)}
     then = {m.user_id: m.organisation_id for m in proposed_audience(item, marking, cluster_id)}
     orgs_now, orgs_then = set(now.values()), set(then.values())

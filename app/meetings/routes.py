@@ -17,13 +17,14 @@ from flask_login import current_user, login_required
 
 from app.audit.services import record_view
 from app.clusters.models import Cluster
+from app.clusters.services import cluster_by_slug, resolve_recipients
 from app.concurrency import StaleEdit, form_version
-from app.directory.audience import audience_panel
+from app.directory.audience import audience_change, audience_panel
 from app.extensions import db
 from app.files.services import human_size
 from app.files.sniff import ACCEPT_EXTENSIONS
 from app.forms import refused, stale
-from app.markings import Tlp
+from app.markings import Marking, Tlp
 from app.meetings import agenda_routes, document_routes, services  # noqa: F401  (their views register on bp)
 from app.meetings.blueprint import bp
 from app.meetings.calendar import calendar_response
@@ -124,8 +125,19 @@ def ics(meeting_id: int) -> Any:
 # --- scheduling and editing ------------------------------------------------------------------------
 
 
-def _render_form(form: MeetingForm, meeting: Meeting | None = None, status: int = 200) -> tuple[str, int]:
-    return render_template("meetings/form.html", form=form, meeting=meeting), status
+def _render_form(
+    form: MeetingForm, meeting: Meeting | None = None, status: int = 200, audience_preview: str | None = None
+) -> tuple[str, int]:
+    return render_template("meetings/form.html", form=form, meeting=meeting, audience_preview=audience_preview), status
+
+
+def _audience_preview(meeting: Meeting, form: MeetingForm) -> str:
+    """The edit form's "how would the audience change" line for what the form holds now."""
+    data = parse_meeting(form.to_raw(False), local_zone=BRUSSELS)
+    orgs, users = resolve_recipients(data.recipient_orgs, data.recipient_users)
+    cluster = cluster_by_slug(data.cluster) if data.cluster is not None else None
+    marking = Marking.proposed(data.tlp, data.law_enforcement_only, orgs, users)
+    return audience_change(meeting, marking, cluster.id if cluster else None).sentence("meeting")
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -166,6 +178,11 @@ def edit(meeting_id: int) -> Any:
     form = MeetingForm(kinds, clusters)
     if not form.validate():
         return _render_form(form, meeting, 422)
+    if request.form.get("preview") == "audience":
+        try:
+            return _render_form(form, meeting, audience_preview=_audience_preview(meeting, form))
+        except ValidationError as exc:
+            return refused(form, exc, lambda status: _render_form(form, meeting, status))
     try:
         data = parse_meeting(form.to_raw(False), local_zone=BRUSSELS)
         services.update_meeting(current_user, meeting, data, form_version(form.version.data))
