@@ -594,3 +594,41 @@ def test_member_edits_their_comment_and_a_files_details(app, make, browser):
         assert Path(download.value.path()).read_bytes() == content
         assert person.problems == []
         person.close()
+
+
+def test_author_sees_who_can_see_their_post_and_what_a_looser_marking_would_change(app, make, browser):
+    """The audience panel on the post page names the organisations and the rule that lets each
+    in; on the edit form, choosing a looser marking says at once how many more would see it, and
+    nothing is saved until the author saves."""
+    from tests.conftest import TEST_PASSWORD
+    from tests.test_posts_pages import publish
+
+    home = make.org("port_authority", name="Journey Port Authority")
+    recipient = make.org("terminal_operator", name="Journey Recipient Terminals")
+    author = make.user(home, clusters={CLUSTER: "contributor"})
+    make.user(home)
+    make.user(recipient)
+    make.user(clusters={CLUSTER: "contributor"})
+    post = publish(author, cluster=CLUSTER, tlp="AMBER+STRICT", title="Seal checks", recipient_orgs=[recipient.name])
+
+    with live_server(app) as base_url:
+        person = Person(browser, base_url)
+        page = person.page
+        person.sign_in(author.email, TEST_PASSWORD)
+        page.goto(f"{base_url}/posts/{post.id}")
+        panel = page.locator("#audience")
+        expect(panel).to_contain_text("Who can see this post")
+        panel.get_by_text("Organisations, and why they can see it").click()
+        expect(panel).to_contain_text("Journey Recipient Terminals")
+        expect(panel).to_contain_text("Named recipient organisation: 1")
+        expect(panel).to_contain_text("The author's organisation: 2")
+        screenshots_at_widths(person, "h-audience-panel")
+
+        page.goto(f"{base_url}/posts/{post.id}/edit")
+        page.get_by_text("TLP:GREEN", exact=True).first.click()
+        preview = page.locator("#audience-preview")
+        expect(preview).to_contain_text(re.compile(r"This makes the post visible to \d+ more organisations"))
+        preview.scroll_into_view_if_needed()
+        screenshots_at_widths(person, "h-audience-preview")
+        page.goto(f"{base_url}/posts/{post.id}")
+        expect(page.locator("#audience")).to_contain_text("Journey Recipient Terminals")
