@@ -307,7 +307,7 @@ def test_curator_updates_the_workplan_and_schedules_a_meeting_whose_pack_a_membe
         page.get_by_label("End date").fill(day)
         page.get_by_label("End time").fill("16:00")
         page.get_by_label("Place").fill("Brussels")
-        page.get_by_text("TLP:GREEN", exact=True).first.click()
+        page.locator("input[name=tlp][value=GREEN]").check(force=True)
         page.get_by_role("textbox", name="Agenda").fill("Welcome\nRisk indicators")
         page.get_by_role("button", name="Schedule").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("Technical meeting on risk indicators")
@@ -598,8 +598,8 @@ def test_member_edits_their_comment_and_a_files_details(app, make, browser):
 
 def test_author_sees_who_can_see_their_post_and_what_a_looser_marking_would_change(app, make, browser):
     """The audience panel on the post page names the organisations and the rule that lets each
-    in; on the edit form, choosing a looser marking says at once how many more would see it, and
-    nothing is saved until the author saves."""
+    in; on the edit form, choosing a looser marking says at once how many more would see it (the
+    page's script asks as the marking changes), and nothing is saved until the author saves."""
     from tests.conftest import TEST_PASSWORD
     from tests.test_posts_pages import publish
 
@@ -625,9 +625,10 @@ def test_author_sees_who_can_see_their_post_and_what_a_looser_marking_would_chan
         screenshots_at_widths(person, "h-audience-panel")
 
         page.goto(f"{base_url}/posts/{post.id}/edit")
-        page.get_by_text("TLP:GREEN", exact=True).first.click()
+        page.locator("input[name=tlp][value=AMBER]").check(force=True)
         preview = page.locator("#audience-preview")
-        expect(preview).to_contain_text(re.compile(r"This makes the post visible to \d+ more organisations"))
+        # AMBER adds the cluster's members: the contributor of another organisation.
+        expect(preview).to_contain_text("This makes the post visible to 1 more organisation (1 more person)")
         preview.scroll_into_view_if_needed()
         screenshots_at_widths(person, "h-audience-preview")
         page.goto(f"{base_url}/posts/{post.id}")

@@ -191,7 +191,9 @@ def edit_post(post_id: int) -> Any:
         try:
             return _render_form(form, post, audience_preview=_audience_preview(post, form))
         except ValidationError as exc:
-            return refused(form, exc, lambda status: _render_form(form, post, status))
+            problem = " ".join(exc.fields.values())
+            text = f"This marking cannot be saved as it is: {problem}"
+            return refused(form, exc, lambda status: _render_form(form, post, status, audience_preview=text))
     try:
         services.edit_post(current_user, post, parse_post(form.to_raw()), form_version(form.version.data))
     except StaleEdit as exc:

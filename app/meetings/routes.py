@@ -182,7 +182,9 @@ def edit(meeting_id: int) -> Any:
         try:
             return _render_form(form, meeting, audience_preview=_audience_preview(meeting, form))
         except ValidationError as exc:
-            return refused(form, exc, lambda status: _render_form(form, meeting, status))
+            problem = " ".join(exc.fields.values())
+            text = f"This marking cannot be saved as it is: {problem}"
+            return refused(form, exc, lambda status: _render_form(form, meeting, status, audience_preview=text))
     try:
         data = parse_meeting(form.to_raw(False), local_zone=BRUSSELS)
         services.update_meeting(current_user, meeting, data, form_version(form.version.data))
