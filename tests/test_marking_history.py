@@ -15,6 +15,7 @@ searchable; a digest mentions the post only to readers notified under ``old`` wh
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -206,3 +207,61 @@ def test_over_http_a_version_comment_and_file_from_before_stay_under_their_marki
     assert "The RED draft text." in history and "TLP:RED" in history
     assert named.get(f"/attachments/{attachment.id}").status_code == 200
     assert "informant" in named.get(f"/posts/{post.id}").get_data(as_text=True).lower()
+
+
+def test_meeting_documents_after_every_change_of_their_marking(world: dict[str, Any], client: Any) -> None:
+    """Meeting documents have no history: after each change of a document's marking by its
+    author, the meeting page's list, the pack's contents and the API list follow the new marking
+    for every reader. One pack per reader is also built over HTTP for the last change."""
+    import io
+    import zipfile
+
+    from app.auth.services import grant_membership
+    from app.markings import Tlp
+    from app.meetings.documents import edit_document
+    from app.meetings.pack import visible_documents
+    from app.meetings.queries import document_rows
+    from app.meetings.services import schedule_meeting
+    from app.meetings.validation import parse_meeting
+    from tests.test_api_posts import bearer
+    from tests.test_meetings import add_doc, technical
+
+    people = world["people"]
+    author = people["author"]
+    grant_membership(author, CLUSTER, "coordinator", actor=None)
+    raw = technical(tlp="CLEAR")
+    del raw["agenda"]
+    meeting = schedule_meeting(author, parse_meeting(raw))
+    db.session.commit()
+    marks = markings(with_recipients=False)
+    wrong: list[tuple[Any, ...]] = []
+    cells = 0
+    for old in marks:
+        for new in marks:
+            if new == old:
+                continue
+            document = add_doc(author, meeting, tlp=old.tlp, le_only=old.le, title=f"Doc {old} {new}")
+            edit_document(author, document, document.title, Tlp(new.tlp), new.le)
+            db.session.flush()
+            for reader in READERS:
+                cells += 1
+                user = people[reader]
+                got = (
+                    document.id in {d.id for d, _item in visible_documents(user, meeting)},
+                    document.id in {row.document.id for row in document_rows(user, meeting)},
+                )
+                if got != (admits(new, reader),) * 2:
+                    wrong.append((old, new, reader, got))
+    assert cells == len(marks) * (len(marks) - 1) * len(READERS)
+    assert not wrong, f"{len(wrong)} of {cells} cells wrong, e.g. {wrong[:8]}"
+    db.session.commit()
+
+    # Over HTTP, for the last change: each reader's signed pack lists the document iff the new
+    # marking admits them.
+    last_title, last_new = document.title, new
+    for reader in READERS:
+        answer = client.get(f"/api/v1/meetings/{meeting.id}/pack", headers=bearer(people[reader]))
+        assert answer.status_code == 200, (reader, answer.status_code)
+        manifest = json.loads(zipfile.ZipFile(io.BytesIO(answer.get_data())).read("manifest.json"))
+        titles = {entry["title"] for entry in manifest["files"]}
+        assert (last_title in titles) == admits(last_new, reader), reader
