@@ -165,6 +165,13 @@ class Config:
         self.PROXY_HOPS = _env_int("PAX_PROXY_HOPS", 0)
         self.DEBUG = _env_bool("PAX_DEBUG", self.DEBUG)
         self.ARGON2_PROFILE = _env("PAX_ARGON2_PROFILE", "RFC_9106_LOW_MEMORY")
+        #: New passwords are checked against Have I Been Pwned's breached passwords
+        #: (``app.auth.breached``; only 5 hex digits of the password's SHA-1 leave PAX)...
+        self.BREACHED_PASSWORD_CHECK = _env_bool("PAX_BREACHED_PASSWORD_CHECK", False)
+        #: ...at this range API (or an internal mirror of it; list a private one in
+        #: PAX_OUTBOUND_ALLOW_NETWORKS), waiting at most this long before judging without it.
+        self.BREACHED_PASSWORD_URL = _env("PAX_BREACHED_PASSWORD_URL", "https://api.pwnedpasswords.com/range")
+        self.BREACHED_PASSWORD_TIMEOUT_SECONDS = _env_int("PAX_BREACHED_PASSWORD_TIMEOUT_SECONDS", 3)
         #: Seizure statistics withhold a group reported by fewer organisations than this...
         self.STATS_MIN_ORGANISATIONS = _env_int("PAX_STATS_MIN_ORGANISATIONS", 3)
         #: ...from everyone outside law enforcement, and from law enforcement too when this is on.
@@ -239,6 +246,13 @@ class Config:
                 raise ConfigError(
                     f"PAX_OUTBOUND_ALLOW_NETWORKS must list networks such as 10.20.0.0/16, got {network!r}"
                 ) from None
+        breached = urlsplit(self.BREACHED_PASSWORD_URL or "")
+        if breached.scheme not in ("https", "http") or not breached.hostname or breached.query:
+            raise ConfigError(
+                "PAX_BREACHED_PASSWORD_URL must be an https:// address such as https://api.pwnedpasswords.com/range"
+            )
+        if not 1 <= self.BREACHED_PASSWORD_TIMEOUT_SECONDS <= 30:
+            raise ConfigError("PAX_BREACHED_PASSWORD_TIMEOUT_SECONDS must be from 1 to 30 seconds")
         if not 1 <= self.OUTBOUND_TIMEOUT_SECONDS <= 60:
             raise ConfigError("PAX_OUTBOUND_TIMEOUT_SECONDS must be from 1 to 60 seconds")
         if not 1024 <= self.OUTBOUND_MAX_BYTES <= 16 * 1024 * 1024:

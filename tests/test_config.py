@@ -147,3 +147,29 @@ def test_clamd_addresses_are_accepted(monkeypatch, address):
     config = TestingConfig()
     config.check()
     assert address == config.CLAMD_ADDRESS
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("PAX_BREACHED_PASSWORD_URL", "api.pwnedpasswords.com/range", "PAX_BREACHED_PASSWORD_URL must be an https://"),
+        ("PAX_BREACHED_PASSWORD_URL", "ftp://mirror.example/range", "PAX_BREACHED_PASSWORD_URL must be an https://"),
+        ("PAX_BREACHED_PASSWORD_URL", "https://m.example/range?x=1", "PAX_BREACHED_PASSWORD_URL must be an https://"),
+        ("PAX_BREACHED_PASSWORD_TIMEOUT_SECONDS", "0", "PAX_BREACHED_PASSWORD_TIMEOUT_SECONDS must be from 1 to 30"),
+        ("PAX_BREACHED_PASSWORD_TIMEOUT_SECONDS", "31", "PAX_BREACHED_PASSWORD_TIMEOUT_SECONDS must be from 1 to 30"),
+    ],
+)
+def test_unusable_breached_password_settings_are_refused(monkeypatch, name, value, says):
+    from config import TestingConfig
+
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=says):
+        TestingConfig().check()
+
+
+def test_the_breached_password_check_is_off_by_default(monkeypatch, tmp_path):
+    config = production(monkeypatch, tmp_path)
+    config.check()
+    assert config.BREACHED_PASSWORD_CHECK is False
+    assert config.BREACHED_PASSWORD_URL == "https://api.pwnedpasswords.com/range"
+    assert config.BREACHED_PASSWORD_TIMEOUT_SECONDS == 3

@@ -199,3 +199,73 @@ def test_login_rate_limit_counts_in_redis_across_app_instances(config_factory):
         )
     assert statuses == [422, 422, 422, 429]
     assert any(key.startswith(prefix.encode()) or prefix.encode() in key for key in redis.Redis.from_url(url).keys("*"))
+
+
+def test_recovery_codes_are_stored_as_salted_argon2id_hashes(make, db_session):
+    """v5.0.0-6.5.2: each code is an argon2id hash with its own salt; the code is not in it."""
+    from app.auth import mfa
+
+    user = make.user(org_type="police")
+    make.enrol_mfa(user)
+    codes = make.mfa[user.id][1]
+    hashes = db_session.scalars(sa.select(RecoveryCode.code_hash).where(RecoveryCode.user_id == user.id)).all()
+    assert len(hashes) == mfa.RECOVERY_CODE_COUNT
+    assert all(h.startswith("$argon2id$") for h in hashes)
+    salts = {h.split("$")[4] for h in hashes}
+    assert len(salts) == len(hashes)
+    assert not any(code.replace("-", "") in h for code in codes for h in hashes)
+
+
+def test_wrong_recovery_codes_are_refused(make, db_session):
+    from app.auth import mfa
+
+    user = make.user(org_type="police")
+    make.enrol_mfa(user)
+    code = make.mfa[user.id][1][3]
+    other = make.user(org_type="police")
+    make.enrol_mfa(other)
+    for wrong in ("", "   ", "aaaa-bbbb-cccc-dddd", code[:-1], code + "a", "x" * 5000, make.mfa[other.id][1][0]):
+        assert mfa.use_recovery_code(user, wrong) is False, wrong
+    assert mfa.recovery_codes_left(user) == mfa.RECOVERY_CODE_COUNT
+    assert mfa.use_recovery_code(user, f" {code.upper()} ") is True
+    assert mfa.use_recovery_code(user, code) is False
+    assert mfa.recovery_codes_left(user) == mfa.RECOVERY_CODE_COUNT - 1
+
+
+def test_recovery_code_check_is_bounded(make, db_session, monkeypatch):
+    """A salted hash cannot be looked up: a typed code is verified against the account's unused
+    codes, never more than RECOVERY_CODE_COUNT of them, however many rows there are."""
+    from app.auth import mfa
+
+    user = make.user(org_type="police")
+    make.enrol_mfa(user)
+    for n in range(15):
+        db_session.add(RecoveryCode(user_id=user.id, code_hash=mfa.hash_password(f"extra{n}")))
+    db_session.flush()
+    calls = []
+    real = mfa.verify_password
+    monkeypatch.setattr(mfa, "verify_password", lambda h, p: calls.append(h) or real(h, p))
+    assert mfa.use_recovery_code(user, "zzzz-zzzz-zzzz-zzzz") is False
+    assert len(calls) == mfa.RECOVERY_CODE_COUNT
+
+
+def test_recovery_code_stored_before_argon2_works_once(app, make, db_session):
+    """Codes kept as HMAC-SHA256 before the switch to argon2id keep working until used."""
+    from app.auth import mfa
+
+    user = make.user(org_type="police")
+    make.enrol_mfa(user)
+    legacy_code = "abcd-efgh-ijkl-mnop"
+    db_session.execute(sa.delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    for code in ("2222-3333-4444-5555", legacy_code):
+        db_session.add(RecoveryCode(user_id=user.id, code_hash=mfa._legacy_recovery_hash(code)))
+    db_session.commit()
+    first, second = app.test_client(), app.test_client()
+    login(first, user.email)
+    assert post_code(first, legacy_code.upper()).headers["Location"] == "/dashboard"
+    login(second, user.email)
+    assert post_code(second, legacy_code).status_code == 422
+    # A new sheet replaces the old codes; only argon2id hashes remain.
+    mfa.replace_recovery_codes(user)
+    hashes = db_session.scalars(sa.select(RecoveryCode.code_hash).where(RecoveryCode.user_id == user.id)).all()
+    assert hashes and all(h.startswith("$argon2id$") for h in hashes)

@@ -17,7 +17,7 @@ from app.auth.accounts import change_password, reset_mfa
 from app.auth.blueprint import account_bp as bp
 from app.auth.forms import MfaEnrolForm, PasswordChangeForm, StepUpForm, TokenForm
 from app.auth.models import UserSession
-from app.auth.passwords import password_problem
+from app.auth.passwords import account_context, password_problem
 from app.auth.sessions import current_session_row, end_session, revoke_sessions
 from app.auth.tokens import create_token, revoke_token, user_tokens
 from app.db import utcnow
@@ -96,7 +96,7 @@ def password() -> Any:
         return _render_overview(422, password_form=form)
     if not stepup.require_recent_auth(form, password_field=form.current_password, action="password_change"):
         # Say what else is wrong too, so one more try is enough.
-        if problem := password_problem(form.new_password.data or ""):
+        if problem := password_problem(form.new_password.data or "", **account_context(current_user)):
             form.new_password.errors = [problem]
         elif form.new_password.data != form.confirm_password.data:
             form.confirm_password.errors = ["The two new passwords differ."]

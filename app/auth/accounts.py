@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from app.auth.models import GlobalRole, Identity, RecoveryCode, User, UserStatus
-from app.auth.passwords import hash_password, password_problem, verify_password
+from app.auth.passwords import account_context, hash_password, password_problem, verify_password
 from app.auth.services import refuse_membership_change
 from app.auth.sessions import revoke_sessions
 from app.clusters.models import ClusterMembership
@@ -84,7 +84,7 @@ def change_password(user: User, current: str, new: str, confirm: str) -> None:
         errors["current_password"] = "Your account signs in through your organisation; it has no PAX password."
     elif not verify_password(user.password_hash, current):
         errors["current_password"] = "Your current password is not correct."
-    if problem := password_problem(new):
+    if problem := password_problem(new, **account_context(user)):
         errors["new_password"] = problem
     elif new != confirm:
         errors["confirm_password"] = "The two new passwords differ."

@@ -175,7 +175,8 @@ def invitation_for_token(secret: str) -> Invitation | None:
 def accept(invitation: Invitation, password: str, confirm: str) -> User:
     """Create the invited colleague's active member account with the chosen password."""
     errors: dict[str, str] = {}
-    if problem := password_problem(password or ""):
+    context = {"email": invitation.email, "name": invitation.name, "organisation": invitation.organisation.name}
+    if problem := password_problem(password or "", **context):
         errors["password"] = problem
     elif password != confirm:
         errors["confirm_password"] = "The two passwords differ."  # noqa: S105 (a message, not a password)

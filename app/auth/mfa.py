@@ -2,7 +2,9 @@
 
 A code is accepted once only: the time step of the last accepted code is stored and a code
 for that step or an earlier one is refused, which pyotp's ``verify()`` alone does not do.
-Recovery codes are random, shown once, and stored as HMAC-SHA256 under a keyring key.
+Recovery codes are random (80 bits), shown once, and stored as argon2id hashes with the password
+hasher (``app.auth.passwords``), each with its own salt (ASVS 5.0 v5.0.0-6.5.2). Codes stored before
+that as HMAC-SHA256 under a keyring key (64 hex digits) keep working until used or replaced.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from flask import current_app
 
 from app.audit.services import record
 from app.auth.models import RecoveryCode, User
+from app.auth.passwords import hash_password, verify_password
 from app.db import utcnow
 from app.extensions import db
 from app.keys.sealed import SealError, seal, unseal
@@ -102,37 +105,70 @@ def verify_totp(user: User, code: str) -> bool:
     return True
 
 
-def _recovery_hash(code: str) -> str:
+def _normalised_code(code: str) -> str:
+    """What is hashed: the code without spaces or dashes, lower case (as typed from the sheet)."""
+    return "".join(code.split()).replace("-", "").lower()
+
+
+def _legacy_recovery_hash(code: str) -> str:
+    """The HMAC-SHA256 form codes had before they were argon2id hashes."""
     key = current_app.extensions["pax_keyring"].purpose_key("secrets_hmac")
-    normalised = "".join(code.split()).replace("-", "").lower()
-    return hmac.new(key, b"recovery:" + normalised.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(key, b"recovery:" + _normalised_code(code).encode(), hashlib.sha256).hexdigest()
+
+
+def _is_legacy(code_hash: str) -> bool:
+    return not code_hash.startswith("$")
 
 
 def replace_recovery_codes(user: User) -> list[str]:
+    """Replace the account's recovery codes with ``RECOVERY_CODE_COUNT`` new ones, returned to be
+    shown once; only their argon2id hashes are kept."""
     db.session.execute(sa.delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     codes = []
     for _ in range(RECOVERY_CODE_COUNT):
         raw = base64.b32encode(secrets.token_bytes(10)).decode().lower()
         code = f"{raw[:4]}-{raw[4:8]}-{raw[8:12]}-{raw[12:16]}"
         codes.append(code)
-        db.session.add(RecoveryCode(user_id=user.id, code_hash=_recovery_hash(code)))
+        db.session.add(RecoveryCode(user_id=user.id, code_hash=hash_password(_normalised_code(code))))
     db.session.flush()
     return codes
 
 
 def use_recovery_code(user: User, code: str) -> bool:
-    """Accept an unused recovery code once."""
-    row = db.session.scalar(
-        sa.select(RecoveryCode).where(
-            RecoveryCode.user_id == user.id,
-            RecoveryCode.code_hash == _recovery_hash(code),
-            RecoveryCode.used_at.is_(None),
-        )
-    )
-    if row is None:
+    """Accept an unused recovery code once.
+
+    A salted hash cannot be looked up, so the code is verified against the account's unused
+    codes, at most ``RECOVERY_CODE_COUNT`` of them: the work per attempt is bounded whatever is
+    typed. The matching row is claimed with a conditional update, so two simultaneous uses of one
+    code accept it once."""
+    normalised = _normalised_code(code)
+    if not normalised or len(normalised) > 64:
         return False
-    row.used_at = utcnow()
-    return True
+    rows = db.session.execute(
+        sa.select(RecoveryCode.id, RecoveryCode.code_hash)
+        .where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
+        .order_by(RecoveryCode.id)
+        .limit(RECOVERY_CODE_COUNT)
+    ).all()
+    legacy = _legacy_recovery_hash(code) if any(_is_legacy(h) for _id, h in rows) else None
+    match = None
+    for row_id, code_hash in rows:
+        if _is_legacy(code_hash):
+            found = legacy is not None and hmac.compare_digest(code_hash, legacy)
+        else:
+            found = verify_password(code_hash, normalised)
+        if found:
+            match = row_id
+            break
+    if match is None:
+        return False
+    claimed = db.session.execute(
+        sa.update(RecoveryCode)
+        .where(RecoveryCode.id == match, RecoveryCode.used_at.is_(None))
+        .values(used_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return claimed.rowcount == 1
 
 
 def recovery_codes_left(user: User) -> int:

@@ -120,13 +120,14 @@ class UserSession(Base):
 
 
 class RecoveryCode(Base):
-    """A single-use MFA recovery code, stored as a keyed hash."""
+    """A single-use MFA recovery code, stored as a salted password hash."""
 
     __tablename__ = "recovery_codes"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    code_hash: Mapped[str] = mapped_column(sa.String(64))
+    #: argon2id hash of the normalised code; 64 hex digits for a code from before (HMAC-SHA256).
+    code_hash: Mapped[str] = mapped_column(sa.String(255))
     used_at: Mapped[datetime | None] = mapped_column()
 
 

@@ -19,7 +19,7 @@ from flask import current_app
 from app.audit.services import record
 from app.auth.models import User, UserStatus
 from app.auth.onboarding_models import PasswordReset
-from app.auth.passwords import hash_password, password_problem
+from app.auth.passwords import account_context, hash_password, password_problem
 from app.auth.services import find_user_by_email
 from app.auth.sessions import revoke_sessions
 from app.db import utcnow
@@ -179,7 +179,7 @@ def complete_reset(reset: PasswordReset, new: str, confirm: str) -> User:
     """Set the new password: the link is used up, every session of the account ends, the
     lockout is cleared and the second factor is kept. Audited, without the secret."""
     errors: dict[str, str] = {}
-    if problem := password_problem(new or ""):
+    if problem := password_problem(new or "", **account_context(reset.user)):
         errors["new_password"] = problem
     elif new != confirm:
         errors["confirm_password"] = "The two passwords differ."  # noqa: S105 (a message, not a password)

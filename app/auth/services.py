@@ -151,7 +151,9 @@ def create_user(
         errors["name"] = "Enter a name of 1 to 200 characters."
     if role not in GlobalRole.values():
         errors["role"] = f"Choose one of: {', '.join(GlobalRole.values())}."
-    if password is not None and (problem := password_problem(password)):
+    if password is not None and (
+        problem := password_problem(password, email=normalised, name=name, organisation=organisation.name)
+    ):
         errors["password"] = problem
     if errors:
         raise ValidationError(errors)

@@ -33,7 +33,7 @@ def create(email: str, name: str, org_name: str, role: str, focal_point: bool, p
         password = sys.stdin.readline().rstrip("\r\n")
         generated = False
     else:
-        password = generate_password()
+        password = generate_password(email, name, org.name)
         generated = True
     user = create_user(email, name, org, role=role, password=password, is_focal_point=focal_point)
     click.echo(f"Created {user.role.value} {user.email} in {org.name}.")

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa  # noqa: F401
-from alembic import op  # noqa: F401
+import sqlalchemy as sa
+from alembic import op
 
 revision: str = "5a0c1d2e3f13"
 down_revision: str | None = "5a0c1d2e3f12"
@@ -19,8 +19,20 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    pass
+    # New codes are argon2id hashes ("$argon2id$...", about 100 characters). Codes stored before
+    # this are 64-character HMAC-SHA256 hex digests; they keep working (``app.auth.mfa`` tells the
+    # two apart by form) until used or replaced, so no data is rewritten here.
+    with op.batch_alter_table("recovery_codes", schema=None) as batch_op:
+        batch_op.alter_column(
+            "code_hash", existing_type=sa.String(length=64), type_=sa.String(length=255), existing_nullable=False
+        )
 
 
 def downgrade() -> None:
-    pass
+    # An argon2id hash does not fit the old column and the old code cannot read it: those codes
+    # are removed, and their owners make new ones (the account page) after the downgrade.
+    op.execute(sa.text("DELETE FROM recovery_codes WHERE code_hash LIKE '$%'"))
+    with op.batch_alter_table("recovery_codes", schema=None) as batch_op:
+        batch_op.alter_column(
+            "code_hash", existing_type=sa.String(length=255), type_=sa.String(length=64), existing_nullable=False
+        )
