@@ -168,6 +168,8 @@ class Config:
         #: New passwords are checked against Have I Been Pwned's breached passwords
         #: (``app.auth.breached``; only 5 hex digits of the password's SHA-1 leave PAX)...
         self.BREACHED_PASSWORD_CHECK = _env_bool("PAX_BREACHED_PASSWORD_CHECK", False)
+        #: Every account needs a second factor, not only the roles DESIGN.md names (ASVS L2 6.3.3).
+        self.MFA_FOR_EVERYONE = _env_bool("PAX_MFA_FOR_EVERYONE", False)
         #: ...at this range API (or an internal mirror of it; list a private one in
         #: PAX_OUTBOUND_ALLOW_NETWORKS), waiting at most this long before judging without it.
         self.BREACHED_PASSWORD_URL = _env("PAX_BREACHED_PASSWORD_URL", "https://api.pwnedpasswords.com/range")

@@ -59,7 +59,10 @@ def is_active_user(user: Any) -> bool:
 
 
 def mfa_required(user: User) -> bool:
-    """Law-enforcement, curator, administrator and auditor accounts need a second factor."""
+    """Law-enforcement, curator, administrator and auditor accounts need a second factor; with
+    ``PAX_MFA_FOR_EVERYONE`` (ASVS 5.0 Level 2, 6.3.3), every account does."""
+    if current_app.config["MFA_FOR_EVERYONE"]:
+        return True
     return user.role in MFA_REQUIRED_ROLES or user.organisation.is_law_enforcement
 
 

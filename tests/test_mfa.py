@@ -269,3 +269,15 @@ def test_recovery_code_stored_before_argon2_works_once(app, make, db_session):
     mfa.replace_recovery_codes(user)
     hashes = db_session.scalars(sa.select(RecoveryCode.code_hash).where(RecoveryCode.user_id == user.id)).all()
     assert hashes and all(h.startswith("$argon2id$") for h in hashes)
+
+
+def test_with_mfa_for_everyone_an_ordinary_member_must_enrol_too(app, client, make):
+    """ASVS 5.0 6.3.3: an operator may require the second factor of every account."""
+    member = make.user()
+    app.config["MFA_FOR_EVERYONE"] = True
+    try:
+        response = login(client, member.email)
+        assert response.headers["Location"] == "/login/mfa/setup"
+        assert client.get("/dashboard").status_code != 200
+    finally:
+        app.config["MFA_FOR_EVERYONE"] = False
