@@ -31,7 +31,7 @@ def hijacked(app, make, user):  # type: ignore[no-untyped-def]
 
     owner = sign_in(app.test_client(), make, user)
     thief = app.test_client()
-    cookie = owner.get_cookie("pax_session")
+    cookie = owner.get_cookie(app.config["SESSION_COOKIE_NAME"])
     thief.set_cookie(cookie.key, cookie.value, domain=cookie.domain or "localhost")
     assert thief.get("/account/").status_code == 200
     return thief
