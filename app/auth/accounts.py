@@ -93,6 +93,7 @@ def change_password(user: User, current: str, new: str, confirm: str) -> None:
     if errors:
         raise ValidationError(errors)
     user.password_hash = hash_password(new)
+    user.password_must_change = False
     revoke_sessions(user.id, keep_current=True)
 
 

@@ -193,7 +193,10 @@ def _session_is_live(row: Any) -> bool:
 
 
 def init_login(app: Flask) -> None:
+    from app.auth import first_password
+
     login_manager.init_app(app)
+    first_password.register(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Sign in to continue."
     login_manager.login_message_category = "info"
