@@ -38,6 +38,9 @@ ENDED_MESSAGES = {
     "session_limit": "Your session was ended because you signed in elsewhere: your account was signed in on "
     "more devices than the portal allows, and this was the session used least recently.",
     "signed_out_elsewhere": "This session was signed out from your account page in another browser.",
+    "ended_by_administrator": "An administrator ended your sessions. Sign in again to continue.",
+    "ended_for_everyone": "An administrator signed everyone out of PAX, for example after a security "
+    "incident. Sign in again to continue.",
 }
 
 
@@ -152,6 +155,19 @@ def revoke_sessions(user_id: int, keep_current: bool = False, reason: str | None
     return result.rowcount or 0
 
 
+def revoke_everyones_sessions(keep_current: bool = False, reason: str | None = "ended_for_everyone") -> int:
+    """End every live session of every account (after an incident); with ``keep_current`` the
+    caller's own session stays. Returns how many ended; their owners are told ``reason``."""
+    from app.auth.models import UserSession
+
+    stmt = sa.update(UserSession).where(UserSession.revoked_at.is_(None))
+    current = current_session_row() if keep_current else None
+    if current is not None:
+        stmt = stmt.where(UserSession.id != current.id)
+    result = db.session.execute(stmt.values(revoked_at=utcnow(), ended_reason=reason))
+    return result.rowcount or 0
+
+
 @functools.cache
 def _session_statement() -> sa.Select[Any]:
     """The session row by its secret's hash, with the account (and its organisation): every
@@ -193,10 +209,7 @@ def _session_is_live(row: Any) -> bool:
 
 
 def init_login(app: Flask) -> None:
-    from app.auth import first_password
-
     login_manager.init_app(app)
-    first_password.register(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Sign in to continue."
     login_manager.login_message_category = "info"
