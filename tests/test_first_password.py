@@ -95,3 +95,15 @@ def test_only_password_sessions_are_held(runner, make, app):
         with app.test_request_context("/dashboard"):
             start_session(user, method)
             assert must_change_now() is held
+
+
+def test_a_password_reset_clears_the_mark(runner, make, app):
+    from app.auth.reset import complete_reset, send_reset
+
+    created_with_generated_password(runner, make)
+    user = user_by_email("first@gen.example")
+    administrator = make.user(role="admin", org_type="commission")
+    with app.test_request_context("/"):
+        complete_reset(send_reset(user, administrator), OWN_PASSWORD, OWN_PASSWORD)
+    db.session.commit()
+    assert user_by_email("first@gen.example").password_must_change is False
