@@ -76,6 +76,11 @@ RETENTION_LIMITS = {
 }
 
 
+def session_cookie_name(secure: bool) -> str:
+    """The session cookie's name: ``__Host-`` prefixed whenever it is Secure (``Config.SESSION_COOKIE_NAME``)."""
+    return "__Host-pax_session" if secure else "pax_session"
+
+
 class Config:
     """Settings shared by every environment; subclasses change only what differs."""
 
@@ -190,14 +195,37 @@ class Config:
         self.RETENTION_MAIL_DAYS = _env_int("PAX_RETENTION_MAIL_DAYS", 30)
         self.RETENTION_NOTIFICATION_DAYS = _env_int("PAX_RETENTION_NOTIFICATION_DAYS", 90)
 
-        self.SESSION_COOKIE_NAME = "pax_session"
         self.SESSION_COOKIE_HTTPONLY = True
+        #: Host-only (no Domain) on every path, as the ``__Host-`` prefix requires.
+        self.SESSION_COOKIE_PATH = "/"
+        self.SESSION_COOKIE_DOMAIN = None
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = not self.LOCAL_RUN
+        #: flask-login's "remember me" cookie is never set (sessions are server-side rows); should
+        #: one ever be, it follows the session cookie's rules (``REMEMBER_COOKIE_NAME``).
         self.REMEMBER_COOKIE_DURATION = timedelta(0)
+        self.REMEMBER_COOKIE_HTTPONLY = True
+        self.REMEMBER_COOKIE_SAMESITE = "Lax"
+        self.REMEMBER_COOKIE_PATH = "/"
         self.PERMANENT_SESSION_LIFETIME = timedelta(hours=self.SESSION_ABSOLUTE_HOURS)
         self.WTF_CSRF_TIME_LIMIT = None  # the CSRF token lives as long as the session
         self.SQLALCHEMY_ECHO = _env_bool("PAX_SQL_ECHO", False)
+
+    @property
+    def SESSION_COOKIE_NAME(self) -> str:
+        """``__Host-pax_session`` whenever the cookie is Secure (production, any non-local run): the
+        prefix makes browsers insist on Secure, ``Path=/`` and no ``Domain``, so no sibling host can
+        set or shadow it. Local runs over plain http keep ``pax_session`` (browsers refuse a
+        ``__Host-`` cookie without Secure). Derived, so a profile that turns Secure on renames it too."""
+        return session_cookie_name(bool(self.SESSION_COOKIE_SECURE))
+
+    @property
+    def REMEMBER_COOKIE_NAME(self) -> str:
+        return "__Host-pax_remember" if self.SESSION_COOKIE_SECURE else "pax_remember"
+
+    @property
+    def REMEMBER_COOKIE_SECURE(self) -> bool:
+        return bool(self.SESSION_COOKIE_SECURE)
 
     def check(self) -> None:
         """Refuse unsafe or unusable settings; called by ``create_app`` before anything starts."""

@@ -108,7 +108,7 @@ def load_keyring(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     from app import ratelimits
     from app.audit.chain import bind_keyring
-    from app.auth import passwords
+    from app.auth import first_password, passwords
     from app.auth.sessions import init_login
     from app.extensions import csrf, db, limiter, oauth
     from app.files import services as files
@@ -125,6 +125,7 @@ def register_extensions(app: Flask) -> None:
     ratelimits.watch(app, limiter)
     oauth.init_app(app)
     init_login(app)
+    first_password.register(app)
 
 
 def register_routing(app: Flask) -> None:

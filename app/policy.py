@@ -871,6 +871,8 @@ _RULES: dict[str, Callable[[User, Any], bool]] = {
     "manage_memberships": _admin,
     "view_users": _admin,
     "suspend_user": _admin_on_other,
+    "end_user_sessions": _admin_on_other,
+    "end_all_sessions": _admin,
     "reactivate_user": _reactivate,
     "erase_user": _erase_user,
     "change_role": _admin_on_other,

@@ -36,7 +36,14 @@ def fresh(model, id_: int):  # type: ignore[no-untyped-def]
 
 # --- who may open what ---------------------------------------------------------------------------
 
-ADMIN_PAGES = ["/admin/", "/admin/users", "/admin/organisations", "/admin/identity-providers", "/admin/approvals"]
+ADMIN_PAGES = [
+    "/admin/",
+    "/admin/users",
+    "/admin/organisations",
+    "/admin/identity-providers",
+    "/admin/approvals",
+    "/admin/sessions",
+]
 
 
 @pytest.mark.parametrize("url", ADMIN_PAGES)

@@ -236,6 +236,17 @@ def test_demo_accounts_sign_in(runner, client):
     assert login(client, "anna.peeters@portofantwerpbruges.example", DEMO_PASSWORD).status_code == 302
 
 
+def test_demo_load_is_refused_in_production(app, runner, db_session, monkeypatch):
+    """v5.0.0-6.3.2: no accounts with the published demo password in production."""
+    monkeypatch.setitem(app.config, "ENV_NAME", "production")
+    before = counts(db_session)
+    result = runner.invoke(args=["demo", "load"])
+    assert result.exit_code != 0
+    assert "refused in production" in result.output
+    assert len([line for line in result.output.splitlines() if line.strip()]) == 1
+    assert counts(db_session) == before
+
+
 @pytest.mark.slow
 def test_pax_console_script_runs_the_same_commands(test_root, database_url):
     pax = Path(sys.executable).with_name("pax")

@@ -59,6 +59,24 @@ def test_production_cookies_are_secure(monkeypatch, tmp_path):
     assert config.SESSION_COOKIE_SAMESITE == "Lax"
 
 
+def test_production_names_the_session_cookie_with_the_host_prefix(monkeypatch, tmp_path):
+    """v5.0.0-3.3.1, v5.0.0-3.3.3: Secure, so ``__Host-``: host-only, on every path."""
+    config = production(monkeypatch, tmp_path)
+    assert config.SESSION_COOKIE_NAME == "__Host-pax_session"
+    assert config.SESSION_COOKIE_PATH == "/"
+    assert config.SESSION_COOKIE_DOMAIN is None
+    assert config.REMEMBER_COOKIE_NAME.startswith("__Host-") and config.REMEMBER_COOKIE_SECURE is True
+
+
+def test_local_runs_keep_the_plain_cookie_name(monkeypatch):
+    """Browsers refuse a ``__Host-`` cookie without Secure, which plain-http local runs cannot set."""
+    from config import DevelopmentConfig
+
+    config = DevelopmentConfig()
+    assert config.SESSION_COOKIE_SECURE is False
+    assert config.SESSION_COOKIE_NAME == "pax_session"
+
+
 def test_bad_integer_setting_is_named(monkeypatch):
     monkeypatch.setenv("PAX_SESSION_IDLE_MINUTES", "soon")
     from config import DevelopmentConfig

@@ -165,6 +165,33 @@ def test_hsts_and_secure_cookies_outside_local_runs(config_factory, make):
     assert "Secure" in response.headers["Set-Cookie"]
 
 
+def test_the_session_cookie_is_host_prefixed_outside_local_runs(config_factory, make):
+    """v5.0.0-3.3.1, v5.0.0-3.3.3: with the production profile's cookie settings, the session cookie
+    is ``__Host-pax_session``: Secure, Path=/ and no Domain; signing in over it works."""
+    from app import create_app
+    from tests.conftest import TEST_PASSWORD, csrf_token_from
+
+    app = create_app(config_factory(LOCAL_RUN=False, SESSION_COOKIE_SECURE=True))
+    assert app.config["SESSION_COOKIE_NAME"] == "__Host-pax_session"
+    browser = app.test_client()
+    page = browser.get("/login", base_url="https://pax.example")
+    cookie = page.headers["Set-Cookie"]
+    attributes = [part.strip() for part in cookie.split(";")]
+    assert attributes[0].startswith("__Host-pax_session=")
+    assert "Secure" in attributes and "Path=/" in attributes
+    assert not any(part.lower().startswith("domain=") for part in attributes)
+    user = make.user()
+    token = csrf_token_from(page.get_data(as_text=True))
+    answer = browser.post(
+        "/login",
+        data={"email": user.email, "password": TEST_PASSWORD, "csrf_token": token},
+        base_url="https://pax.example",
+        headers={"Referer": "https://pax.example/login"},
+    )
+    assert answer.status_code == 302 and answer.headers["Set-Cookie"].startswith("__Host-pax_session=")
+    assert browser.get("/account/", base_url="https://pax.example").status_code == 200
+
+
 def test_no_hsts_on_local_runs(client):
     assert "Strict-Transport-Security" not in client.get("/login").headers
 

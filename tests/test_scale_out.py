@@ -136,7 +136,7 @@ def test_two_instances_share_sessions_limits_files_and_revocation(shared: dict[s
         account = first.get(one.url + "/account/", timeout=10).text
         ended = first.post(
             one.url + "/account/sessions/revoke-all",
-            data={"csrf_token": csrf(account, "/account/sessions/revoke-all")},
+            data={"csrf_token": csrf(account), "reauth_password": PASSWORD},
             allow_redirects=False,
             timeout=10,
         )

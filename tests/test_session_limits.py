@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from app.audit.models import AuditEvent
 from app.auth.devices import coarse_network, device_summary
 from app.auth.models import UserSession
-from tests.conftest import csrf_token_from, sign_in
+from tests.conftest import TEST_PASSWORD, csrf_token_from, sign_in
 
 FIREFOX_WINDOWS = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0"
 SAFARI_IPHONE = (
@@ -122,7 +122,10 @@ def test_ending_one_session_from_the_list_tells_its_owner(make, browser, db_sess
     laptop = browser(user, FIREFOX_WINDOWS)
     phone_session = db_session.scalar(sa.select(sa.func.min(UserSession.id)).where(UserSession.user_id == user.id))
     page = laptop.get("/account/").get_data(as_text=True)
-    response = laptop.post(f"/account/sessions/{phone_session}/revoke", data={"csrf_token": csrf_token_from(page)})
+    response = laptop.post(
+        f"/account/sessions/{phone_session}/revoke",
+        data={"csrf_token": csrf_token_from(page), "reauth_password": TEST_PASSWORD},
+    )
     assert "The session on Safari on iOS has been signed out." in laptop.get(response.headers["Location"]).get_data(
         as_text=True
     )
@@ -136,7 +139,9 @@ def test_signing_out_all_other_sessions_keeps_this_one(make, browser, db_session
     others = [browser(user, SAFARI_IPHONE), browser(user, CHROME_MAC)]
     laptop = browser(user, FIREFOX_WINDOWS)
     page = laptop.get("/account/").get_data(as_text=True)
-    response = laptop.post("/account/sessions/revoke-others", data={"csrf_token": csrf_token_from(page)})
+    response = laptop.post(
+        "/account/sessions/revoke-others", data={"csrf_token": csrf_token_from(page), "reauth_password": TEST_PASSWORD}
+    )
     assert response.status_code == 302
     assert _signed_in(laptop) and not any(_signed_in(c) for c in others)
     event = db_session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "auth.session_revoke_others"))

@@ -19,7 +19,7 @@ def test_logout_everywhere_kills_a_second_browser(make, new_client):
     user = make.user()
     laptop, phone = new_client(user), new_client(user)
     assert phone.get("/dashboard").status_code == 200
-    response = post(laptop, "/account/sessions/revoke-all")
+    response = post(laptop, "/account/sessions/revoke-all", {"reauth_password": TEST_PASSWORD})
     assert response.headers["Location"] == "/login"
     assert phone.get("/dashboard").status_code == 302
     assert laptop.get("/dashboard").status_code == 302
@@ -160,7 +160,10 @@ def test_signing_out_another_session_from_the_account_page(make, new_client, db_
     phone_session = db_session.scalar(sa.select(sa.func.max(UserSession.id)).where(UserSession.user_id == user.id))
     page = laptop.get("/account/").get_data(as_text=True)
     assert f"/account/sessions/{phone_session}/revoke" in page
-    response = laptop.post(f"/account/sessions/{phone_session}/revoke", data={"csrf_token": csrf_token_from(page)})
+    response = laptop.post(
+        f"/account/sessions/{phone_session}/revoke",
+        data={"csrf_token": csrf_token_from(page), "reauth_password": TEST_PASSWORD},
+    )
     assert response.status_code == 302
     assert phone.get("/dashboard").status_code == 302
     assert laptop.get("/dashboard").status_code == 200
@@ -172,7 +175,10 @@ def test_another_users_session_cannot_be_signed_out(make, new_client, db_session
     victim_session = db_session.scalar(sa.select(UserSession.id).where(UserSession.user_id == victim.id))
     attacker = new_client(make.user())
     page = attacker.get("/account/").get_data(as_text=True)
-    response = attacker.post(f"/account/sessions/{victim_session}/revoke", data={"csrf_token": csrf_token_from(page)})
+    response = attacker.post(
+        f"/account/sessions/{victim_session}/revoke",
+        data={"csrf_token": csrf_token_from(page), "reauth_password": TEST_PASSWORD},
+    )
     assert response.status_code == 404
     db_session.expire_all()
     assert db_session.get(UserSession, victim_session).revoked_at is None

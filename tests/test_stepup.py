@@ -31,7 +31,7 @@ def hijacked(app, make, user):  # type: ignore[no-untyped-def]
 
     owner = sign_in(app.test_client(), make, user)
     thief = app.test_client()
-    cookie = owner.get_cookie("pax_session")
+    cookie = owner.get_cookie(app.config["SESSION_COOKIE_NAME"])
     thief.set_cookie(cookie.key, cookie.value, domain=cookie.domain or "localhost")
     assert thief.get("/account/").status_code == 200
     return thief
@@ -210,3 +210,62 @@ def test_confirm_page_returns_to_a_local_page_only(app, make):
     assert done.status_code == 302 and done.headers["Location"] == "/account/"
     # Now recent: the page sends straight on.
     assert client.get("/account/confirm?next=/notifications/").headers["Location"] == "/notifications/"
+
+
+def test_ending_other_sessions_asks_for_a_fresh_factor(make, new_client):
+    """v5.0.0-7.5.2: without a recent step-up the account page asks for the password again and ends
+    nothing; with it, the other sessions end."""
+    user = make.user()
+    phone, laptop = new_client(user), new_client(user)
+    answer = laptop.post("/account/sessions/revoke-others", data={"csrf_token": token(laptop)})
+    assert answer.status_code == 422
+    assert "Enter your password to confirm it is you." in answer.get_data(as_text=True)
+    assert phone.get("/dashboard").status_code == 200
+    answer = laptop.post(
+        "/account/sessions/revoke-others", data={"csrf_token": token(laptop), "reauth_password": "not it at all"}
+    )
+    assert answer.status_code == 422 and "That password is not correct." in answer.get_data(as_text=True)
+    assert phone.get("/dashboard").status_code == 200
+    answer = laptop.post(
+        "/account/sessions/revoke-others", data={"csrf_token": token(laptop), "reauth_password": TEST_PASSWORD}
+    )
+    assert answer.status_code == 302
+    assert phone.get("/dashboard").status_code == 302 and laptop.get("/dashboard").status_code == 200
+
+
+def test_a_hijacked_session_cannot_sign_its_owner_out(app, make, new_client, db_session):
+    """With the password (phished) but not the second factor, a stolen cookie ends no session:
+    not one, not the others, not all."""
+    user = make.user()
+    make.enrol_mfa(user)
+    owner = new_client(user)
+    thief = hijacked(app, make, user)
+    mine = db_session.scalar(sa.select(sa.func.min(UserSession.id)).where(UserSession.user_id == user.id))
+    for path in ("/account/sessions/revoke-all", "/account/sessions/revoke-others", f"/account/sessions/{mine}/revoke"):
+        answer = thief.post(path, data={"csrf_token": token(thief), "reauth_password": TEST_PASSWORD})
+        assert answer.status_code == 422, path
+        assert "Enter the code from your authenticator app" in answer.get_data(as_text=True)
+    assert owner.get("/dashboard").status_code == 200
+
+
+def test_the_owner_ends_every_session_with_password_and_code(make, new_client):
+    user = make.user()
+    make.enrol_mfa(user)
+    phone, laptop = new_client(user), new_client(user)
+    answer = laptop.post(
+        "/account/sessions/revoke-all",
+        data={"csrf_token": token(laptop), "reauth_password": TEST_PASSWORD, "reauth_code": fresh_code(make, user)},
+    )
+    assert answer.status_code == 302 and answer.headers["Location"] == "/login"
+    assert phone.get("/dashboard").status_code == 302 and laptop.get("/dashboard").status_code == 302
+
+
+def test_a_recent_step_up_covers_ending_one_session(make, new_client, db_session):
+    user = make.user()
+    phone, laptop = new_client(user), new_client(user)
+    phone_session = db_session.scalar(sa.select(sa.func.min(UserSession.id)).where(UserSession.user_id == user.id))
+    confirmed = laptop.post("/account/confirm", data={"csrf_token": token(laptop), "reauth_password": TEST_PASSWORD})
+    assert confirmed.status_code == 302
+    answer = laptop.post(f"/account/sessions/{phone_session}/revoke", data={"csrf_token": token(laptop)})
+    assert answer.status_code == 302
+    assert phone.get("/dashboard").status_code == 302 and laptop.get("/dashboard").status_code == 200

@@ -204,6 +204,12 @@ def live_session_count(user: User) -> int:
     )
 
 
+def live_sessions_overall() -> dict[str, int]:
+    """Sessions not revoked and not past their absolute end, and the accounts holding them."""
+    live = sa.select(UserSession.user_id).where(UserSession.revoked_at.is_(None), UserSession.expires_at > utcnow())
+    return {"sessions": _count(live), "accounts": _count(live.distinct())}
+
+
 def cluster_choices() -> list[tuple[str, str]]:
     return [
         (slug, name)

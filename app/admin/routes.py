@@ -13,7 +13,14 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from app.admin import organisation_routes, provider_routes, queries, sign_in_routes, user_routes  # noqa: F401  (their views join bp)
+from app.admin import (  # noqa: F401  (their views join bp)
+    organisation_routes,
+    provider_routes,
+    queries,
+    session_routes,
+    sign_in_routes,
+    user_routes,
+)
 from app.admin.blueprint import bp
 from app.audit.services import record
 from app.auth.accounts import approve_user, reject_user

@@ -26,7 +26,9 @@ from app.admin.forms import (
     show_errors,
 )
 from app.audit.services import record
+from app.auth import stepup
 from app.auth.accounts import change_role, reactivate_user, reset_mfa, revoke_membership, set_focal_point, suspend_user
+from app.auth.forms import StepUpForm
 from app.auth.models import User, UserStatus
 from app.auth.onboarding_forms import InviteForm
 from app.auth.services import grant_membership
@@ -46,6 +48,7 @@ log = logging.getLogger("pax.admin")
 USER_ACTIONS = (
     "approve_user",
     "suspend_user",
+    "end_user_sessions",
     "reactivate_user",
     "change_role",
     "reset_mfa",
@@ -72,7 +75,7 @@ def users() -> Any:
     return render_template("admin/users.html", form=form, page=page, filters=filters)
 
 
-def _render_user(user: User, status: int = 200, errors: list[str] | None = None, **forms: Any) -> Any:
+def render_user(user: User, status: int = 200, errors: list[str] | None = None, **forms: Any) -> Any:
     role_form = forms.get("role_form") or RoleForm(formdata=None, role=user.role.value)
     memberships = queries.user_memberships(user)
     membership_form = forms.get("membership_form")
@@ -93,6 +96,9 @@ def _render_user(user: User, status: int = 200, errors: list[str] | None = None,
         "role_form": role_form,
         "membership_form": membership_form,
         "focal_form": FocalPointForm(formdata=None),
+        "end_sessions_form": forms.get("end_sessions_form") or StepUpForm(formdata=None),
+        "stepup": stepup.asks(),
+        "stepup_minutes": current_app.config["STEPUP_MINUTES"],
         "errors": errors or [],
     }
     return render_template("admin/user.html", **context), status
@@ -101,7 +107,7 @@ def _render_user(user: User, status: int = 200, errors: list[str] | None = None,
 @bp.route("/users/<int:user_id>")
 def user(user_id: int) -> Any:
     authorize(current_user, "view_users")
-    return _render_user(user_or_404(current_user, user_id, "view_users"))
+    return render_user(user_or_404(current_user, user_id, "view_users"))
 
 
 def _membership_form(user: User, cluster_slug: str) -> MembershipForm:
@@ -131,11 +137,11 @@ def _refused(user: User, exc: ValidationError | NotAllowed, **forms: Any) -> Any
     ``forms`` holds at most the one form that was sent, by its template name.
     """
     if isinstance(exc, NotAllowed):
-        return after_refusal(lambda: _render_user(user, 403, errors=[str(exc)], **forms))
+        return after_refusal(lambda: render_user(user, 403, errors=[str(exc)], **forms))
     messages = list(exc.fields.values())
     for form in forms.values():
         messages = show_errors(form, exc)
-    return after_refusal(lambda: _render_user(user, 422, errors=messages, **forms))
+    return after_refusal(lambda: render_user(user, 422, errors=messages, **forms))
 
 
 def _audit(action: str, user: User, **details: Any) -> None:
@@ -176,7 +182,7 @@ def set_role(user_id: int) -> Any:
     user = user_or_404(current_user, user_id, "change_role")
     form = RoleForm()
     if not form.validate_on_submit():
-        return _render_user(user, 422, role_form=form)
+        return render_user(user, 422, role_form=form)
     before = user.role
     try:
         change_role(user, form.role.data)
@@ -227,7 +233,7 @@ def grant(user_id: int) -> Any:
     user = user_or_404(current_user, user_id, "manage_memberships")
     form = MembershipForm()
     if not form.validate_on_submit():
-        return _render_user(user, 422, membership_form=form)
+        return render_user(user, 422, membership_form=form)
     try:
         membership = grant_membership(
             user, form.cluster.data, form.role.data, form_version(form.version.data), actor=current_user
@@ -238,7 +244,7 @@ def grant(user_id: int) -> Any:
             exc,
             lambda: user_or_404(current_user, user_id, "manage_memberships"),
             lambda current: _membership_form(current, form.cluster.data),
-            lambda current, status: _render_user(current, status, membership_form=_said_removed(form)),
+            lambda current, status: render_user(current, status, membership_form=_said_removed(form)),
         )
     except (ValidationError, NotAllowed) as exc:
         return _refused(user, exc, membership_form=form)
@@ -264,7 +270,7 @@ def revoke(user_id: int, cluster_id: int) -> Any:
         return stale_action(
             f"Someone changed {name}'s membership of “{cluster_name}” since your page showed it, so it was "
             "not revoked. It is shown below as it is now: revoke it again if you still mean to.",
-            lambda status: _render_user(user, status),
+            lambda status: render_user(user, status),
         )
     log.info("admin %s revoked membership of user %s in cluster %s", current_user.id, user.id, cluster_id)
     _audit("admin.membership_revoke", user, cluster_id=cluster_id)

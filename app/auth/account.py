@@ -57,6 +57,7 @@ def _render_overview(status: int = 200, **forms: Any) -> Any:
         "token_form": forms.get("token_form") or TokenForm(formdata=None),
         "recovery_form": forms.get("recovery_form") or StepUpForm(formdata=None),
         "remove_mfa_form": forms.get("remove_mfa_form") or StepUpForm(formdata=None),
+        "sessions_form": forms.get("sessions_form") or StepUpForm(formdata=None),
         "stepup": stepup.asks(),
         "stepup_minutes": current_app.config["STEPUP_MINUTES"],
         "sessions": _live_sessions(),
@@ -115,9 +116,21 @@ def password() -> Any:
     return _render_overview(422, password_form=form)
 
 
+def _unconfirmed(action: str) -> StepUpForm | None:
+    """Ending sessions asks for a fresh factor (ASVS 5.0 V7.5.2): a stolen cookie must not sign its
+    owner out everywhere else and keep the account to itself. The same step-up as a password change:
+    None when it is done (now or within ``PAX_STEPUP_MINUTES``), else the form carrying what to fix."""
+    form = StepUpForm()
+    if form.validate_on_submit() and stepup.require_recent_auth(form, action=action):
+        return None
+    return form
+
+
 @bp.route("/sessions/revoke-all", methods=["POST"])
-def revoke_all_sessions() -> Response:
+def revoke_all_sessions() -> Any:
     """Sign out everywhere, this browser included."""
+    if (unconfirmed := _unconfirmed("session_revoke_all")) is not None:
+        return _render_overview(422, sessions_form=unconfirmed)
     ended = revoke_sessions(current_user.id)
     record("auth.session_revoke_all", actor=current_user, target=("user", current_user.id), sessions=ended)
     end_session()
@@ -126,8 +139,10 @@ def revoke_all_sessions() -> Response:
 
 
 @bp.route("/sessions/revoke-others", methods=["POST"])
-def revoke_other_sessions() -> Response:
+def revoke_other_sessions() -> Any:
     """Sign out every other browser and keep this one."""
+    if (unconfirmed := _unconfirmed("session_revoke_others")) is not None:
+        return _render_overview(422, sessions_form=unconfirmed)
     ended = revoke_sessions(current_user.id, keep_current=True, reason="signed_out_elsewhere")
     record("auth.session_revoke_others", actor=current_user, target=("user", current_user.id), sessions=ended)
     flash(f"Your other sessions have been signed out ({ended})." if ended else "You had no other sessions.", "success")
@@ -135,7 +150,8 @@ def revoke_other_sessions() -> Response:
 
 
 @bp.route("/sessions/<int:session_id>/revoke", methods=["POST"])
-def revoke_one_session(session_id: int) -> Response:
+def revoke_one_session(session_id: int) -> Any:
+    """Sign out one session; this browser's own is simply signing out (no step-up needed)."""
     row = db.session.get(UserSession, session_id)
     if row is None or row.user_id != current_user.id:
         abort(404)
@@ -144,6 +160,9 @@ def revoke_one_session(session_id: int) -> Response:
         end_session()
         flash("You have signed out.", "success")
         return redirect(url_for("auth.login"))
+    if (unconfirmed := _unconfirmed("session_revoke")) is not None:
+        return _render_overview(422, sessions_form=unconfirmed)
+    row = db.session.get_one(UserSession, session_id)  # the step-up's own transaction may have expired it
     if row.revoked_at is None:
         row.revoked_at = utcnow()
         row.ended_reason = "signed_out_elsewhere"

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from app.auth.models import GlobalRole, Identity, RecoveryCode, User, UserStatus
 from app.auth.passwords import account_context, hash_password, password_problem, verify_password
 from app.auth.services import refuse_membership_change
-from app.auth.sessions import revoke_sessions
+from app.auth.sessions import revoke_everyones_sessions, revoke_sessions
 from app.clusters.models import ClusterMembership
 from app.concurrency import claim
 from app.extensions import db
@@ -39,6 +39,18 @@ def suspend_user(user: User) -> int:
     """Suspend and end every session now; returns how many sessions were ended."""
     user.status = UserStatus.SUSPENDED
     return revoke_sessions(user.id)
+
+
+def end_user_sessions(user: User) -> int:
+    """End every session of ``user`` now without suspending them (they may sign in again);
+    returns how many ended. API tokens are not sessions and keep working."""
+    return revoke_sessions(user.id, reason="ended_by_administrator")
+
+
+def end_everyones_sessions(keep_current: bool = True) -> int:
+    """End every account's sessions (after an incident); the administrator doing it keeps their own
+    current session (``keep_current``; the command line keeps none). Returns how many ended."""
+    return revoke_everyones_sessions(keep_current=keep_current)
 
 
 def reactivate_user(user: User) -> None:
@@ -93,6 +105,7 @@ def change_password(user: User, current: str, new: str, confirm: str) -> None:
     if errors:
         raise ValidationError(errors)
     user.password_hash = hash_password(new)
+    user.password_must_change = False
     revoke_sessions(user.id, keep_current=True)
 
 

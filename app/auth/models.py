@@ -44,6 +44,10 @@ class User(UserMixin, Base):
     is_focal_point: Mapped[bool] = mapped_column(default=False)
     #: argon2id hash; NULL for accounts that only sign in through their organisation's SSO.
     password_hash: Mapped[str | None] = mapped_column(sa.String(255))
+    #: The password was generated and shown to an operator (``users create``): after signing in with
+    #: it the account may do nothing but choose its own (``app.auth.first_password``). Setting a
+    #: password, by change or reset, clears it.
+    password_must_change: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column()
     #: TOTP seed sealed under the keyring (see app.keys.sealed); NULL until MFA is enrolled.

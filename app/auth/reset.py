@@ -187,6 +187,7 @@ def complete_reset(reset: PasswordReset, new: str, confirm: str) -> User:
         raise ValidationError(errors)
     user = reset.user
     user.password_hash = hash_password(new)
+    user.password_must_change = False
     user.failed_logins = 0
     user.locked_until = None
     _void_open_links(user.id)

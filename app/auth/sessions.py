@@ -38,6 +38,9 @@ ENDED_MESSAGES = {
     "session_limit": "Your session was ended because you signed in elsewhere: your account was signed in on "
     "more devices than the portal allows, and this was the session used least recently.",
     "signed_out_elsewhere": "This session was signed out from your account page in another browser.",
+    "ended_by_administrator": "An administrator ended your sessions. Sign in again to continue.",
+    "ended_for_everyone": "An administrator signed everyone out of PAX, for example after a security "
+    "incident. Sign in again to continue.",
 }
 
 
@@ -145,6 +148,19 @@ def revoke_sessions(user_id: int, keep_current: bool = False, reason: str | None
     from app.auth.models import UserSession
 
     stmt = sa.update(UserSession).where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None))
+    current = current_session_row() if keep_current else None
+    if current is not None:
+        stmt = stmt.where(UserSession.id != current.id)
+    result = db.session.execute(stmt.values(revoked_at=utcnow(), ended_reason=reason))
+    return result.rowcount or 0
+
+
+def revoke_everyones_sessions(keep_current: bool = False, reason: str | None = "ended_for_everyone") -> int:
+    """End every live session of every account (after an incident); with ``keep_current`` the
+    caller's own session stays. Returns how many ended; their owners are told ``reason``."""
+    from app.auth.models import UserSession
+
+    stmt = sa.update(UserSession).where(UserSession.revoked_at.is_(None))
     current = current_session_row() if keep_current else None
     if current is not None:
         stmt = stmt.where(UserSession.id != current.id)

@@ -15,6 +15,7 @@ def register(app: Flask) -> None:
     from app.cli.packs import packs_group
     from app.cli.retention import retention_group
     from app.cli.schema import db_group
+    from app.cli.sessions import sessions_group
     from app.cli.tokens import tokens_group
     from app.cli.users import users_group
 
@@ -25,3 +26,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(notifications_group)
     app.cli.add_command(audit_group)
     app.cli.add_command(retention_group)
+    app.cli.add_command(sessions_group)

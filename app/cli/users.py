@@ -25,7 +25,8 @@ users_group = PaxGroup("users", help="User accounts and cluster memberships.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @transactional
 def create(email: str, name: str, org_name: str, role: str, focal_point: bool, password_stdin: bool) -> None:
-    """Create an active local account; without --password-stdin a password is generated and printed once."""
+    """Create an active local account; without --password-stdin a password is generated and printed
+    once, and must be changed at the account's first sign-in (ASVS 5.0 V6.4.1)."""
     org = find_organisation(org_name)
     if org is None:
         raise OneLineUsageError(f"no organisation named {org_name!r}")
@@ -36,8 +37,10 @@ def create(email: str, name: str, org_name: str, role: str, focal_point: bool, p
         password = generate_password(email, name, org.name)
         generated = True
     user = create_user(email, name, org, role=role, password=password, is_focal_point=focal_point)
+    user.password_must_change = generated
     click.echo(f"Created {user.role.value} {user.email} in {org.name}.")
     if generated:
+        click.echo("The account must choose its own password when it first signs in.")
         click.echo(f"Password (shown once): {password}")
 
 

@@ -129,6 +129,7 @@ def erase_user(actor: User | None, user: User) -> ErasureResult:
     user.name = ERASED_NAME
     user.email = erased_email(uid)
     user.password_hash = None
+    user.password_must_change = False
     user.totp_secret_sealed = None
     user.totp_last_step = None
     user.mfa_enrolled_at = None

@@ -49,6 +49,7 @@ def _account(user: User) -> dict[str, Any]:
         "role": user.role.value,
         "is_focal_point": user.is_focal_point,
         "signs_in_with_password": user.password_hash is not None,
+        "must_choose_own_password": user.password_must_change,
         "second_factor_enrolled_at": _time(user.mfa_enrolled_at),
         "recovery_codes_left": codes_left or 0,
         "created_at": _time(user.created_at),

@@ -22,11 +22,15 @@ import tempfile
 import time
 from pathlib import Path
 
+from config import session_cookie_name
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 MEMBER_EMAIL = "anna.peeters@portofantwerpbruges.example"
 ADMIN_EMAIL = "admin@pax-ops.example"
 DEMO_PASSWORD = "pax-demo-password"  # noqa: S105 (the documented demo password of a throwaway database)
+#: The portal serves the production profile over HTTPS: its session cookie is Secure, so ``__Host-``.
+SESSION_COOKIE = session_cookie_name(secure=True)
 
 
 def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
@@ -109,6 +113,10 @@ class Portal:
 
     def __enter__(self) -> Portal:
         try:
+            # ``demo load`` is refused under the production profile (ASVS 6.3.2: no accounts with
+            # published passwords in production). This database is a throwaway made for the scan, so
+            # it is filled under the development profile (self.env) and only then served under the
+            # production one (``start``): no override flag exists that a real deployment could misuse.
             self.flask("db", "upgrade")
             self.flask("demo", "load")
             self.member_token = self.token(MEMBER_EMAIL, "write")

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tools.audit.portal import DEMO_PASSWORD, MEMBER_EMAIL, ROOT, Portal
+from tools.audit.portal import DEMO_PASSWORD, MEMBER_EMAIL, ROOT, SESSION_COOKIE, Portal
 
 AUDIT_BIN = ROOT / ".venv-audit" / "bin"
 WAPITI_BIN = ROOT / ".venv-wapiti" / "bin"
@@ -196,7 +196,7 @@ def member_cookie(portal: Portal) -> str:
         )
         if response.status_code != 302 or "/login" in response.headers.get("Location", "/login"):
             raise Finding(f"scripted login failed: {response.status_code} {response.text[:300]}")
-        cookie = browser.cookies.get("pax_session")
+        cookie = browser.cookies.get(SESSION_COOKIE)
         if not cookie or browser.get(f"{portal.base_url}/account/", timeout=30).status_code != 200:
             raise Finding("scripted login gave no working session cookie")
         return cookie
@@ -207,7 +207,7 @@ def wapiti(portal: Portal | None) -> None:
     cookie = member_cookie(portal)
     report = portal.work / "wapiti.json"
     command = [str(WAPITI_BIN / "wapiti"), "-u", f"{portal.base_url}/", "--scope", "folder"]
-    command += ["-C", f"pax_session={cookie}", "--verify-ssl", "0", "-m", ",".join(WAPITI_MODULES)]
+    command += ["-C", f"{SESSION_COOKIE}={cookie}", "--verify-ssl", "0", "-m", ",".join(WAPITI_MODULES)]
     for path in WAPITI_EXCLUDE:
         command += ["-x", f"{portal.base_url}{path}"]
     command += ["-s", f"{portal.base_url}/posts", "--max-scan-time", "150", "--max-attack-time", "45"]
