@@ -9,7 +9,7 @@ from app.auth.models import User
 from app.extensions import db
 from tests.conftest import csrf_token_from, login
 
-OWN_PASSWORD = "my own long harbour password"
+OWN_PASSWORD = "my own long harbour phrase 42"
 
 
 def created_with_generated_password(runner, make, email: str = "first@gen.example") -> str:  # type: ignore[no-untyped-def]

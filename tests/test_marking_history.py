@@ -23,7 +23,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
-from tests.test_marking_changes import CLUSTER, Mark, markings
+from tests.test_marking_changes import CLUSTER, Mark, markings, post_raw
 
 #: Reader relations to the post; the author writes and re-marks it.
 READERS = ["author", "colleague", "member", "le_member", "recipient_org", "recipient_person", "outsider", "admin"]
@@ -74,19 +74,7 @@ def world(make: Any) -> dict[str, Any]:
 
 
 def _raw(world: dict[str, Any], mark: Mark, title: str, body: str) -> dict[str, Any]:
-    raw: dict[str, Any] = {
-        "type": "best_practice",
-        "cluster": CLUSTER,
-        "title": title,
-        "body": body,
-        "tlp": mark.tlp,
-        "law_enforcement_only": mark.le,
-    }
-    if mark.named and mark.tlp == "RED":
-        raw["recipient_users"] = [world["P"].email]
-    elif mark.named:
-        raw["recipient_orgs"] = [world["R"].name]
-    return raw
+    return {**post_raw(world, mark), "title": title, "body": body}
 
 
 def _reads(reader: Any, post: Any, old_word: str, new_word: str) -> dict[str, bool]:
