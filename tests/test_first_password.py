@@ -67,7 +67,7 @@ def test_an_operator_chosen_password_is_not_marked(runner, make):
     org = make.org(name="Chosen Password Org")
     result = runner.invoke(
         args=["users", "create", "--email", "chosen@gen.example", "--name", "C", "--org", org.name, "--password-stdin"],
-        input="an operator chosen password\n",
+        input="an operator picked harbour phrase\n",
         catch_exceptions=False,
     )
     assert result.exit_code == 0
