@@ -43,7 +43,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 LOCUST = ROOT / ".venv" / "bench" / "bin" / "locust"
-PASSWORD = "bench-member-password"  # noqa: S105 (throwaway accounts in a throwaway database)
+PASSWORD = "quay-lantern-orbit-4711"  # noqa: S105 (throwaway accounts in a throwaway database)
 CLUSTER = "operational-cooperation"
 PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 WORDS = ["container", "seal", "terminal", "reefer", "gate", "scanner", "crew", "badge", "insider", "manifest"]
