@@ -240,6 +240,7 @@ def _visible_posts(viewer: _Viewer) -> sa.ColumnElement[bool]:
     return _audience(viewer, _post_terms(viewer))
 
 
+@functools.lru_cache(maxsize=2048)
 def _written_under_visible_marking(viewer: _Viewer, marking_id: Any) -> sa.ColumnElement[bool]:
     """What was written under the marking ``marking_id`` (a column) is shown only to those that
     marking admits; NULL: nothing of its own narrows it."""
@@ -397,50 +398,75 @@ class AudienceMember:
     user_id: int
     organisation_id: int
     rules: tuple[str, ...]
+    organisation_name: str = ""
+    law_enforcement_organisation: bool = False
 
 
-def _audience_members(
+def _audience_statement(
     admitted: sa.ColumnElement[bool], rules: dict[str, sa.ColumnElement[bool]], *where: Any
-) -> list[AudienceMember]:
+) -> sa.Select[Any]:
     """The active accounts for which ``admitted`` (a ``visible_*`` expression built on
-    ``_EVERYONE``) holds, with the ``rules`` that hold for each."""
-    names = list(rules)
-    stmt = (
-        sa.select(User.id, User.organisation_id, *(sa.case((rule, 1), else_=0).label(n) for n, rule in rules.items()))
+    ``_EVERYONE``) holds, each with a 0/1 column per rule of ``rules``."""
+    assert tuple(rules) == AUDIENCE_RULES
+    return (
+        sa.select(
+            User.id,
+            User.organisation_id,
+            Organisation.name,
+            Organisation.is_law_enforcement,
+            *(sa.case((rule, 1), else_=0).label(n) for n, rule in rules.items()),
+        )
         .join(Organisation, Organisation.id == User.organisation_id)
         .where(User.status == UserStatus.ACTIVE, admitted, *where)
         .order_by(User.id)
     )
+
+
+def _audience_members(stmt: sa.Select[Any], params: dict[str, Any] | None = None) -> list[AudienceMember]:
     return [
-        AudienceMember(row[0], row[1], tuple(n for n, hit in zip(names, row[2:], strict=True) if hit))
-        for row in db.session.execute(stmt)
+        AudienceMember(
+            row[0],
+            row[1],
+            tuple(n for n, hit in zip(AUDIENCE_RULES, row[4:], strict=True) if hit),
+            row[2],
+            bool(row[3]),
+        )
+        for row in db.session.execute(stmt, params or {})
     ]
 
 
-def audience_of(item: Any) -> list[AudienceMember]:
-    """Everyone ``item`` (a post, attachment, meeting or meeting document) admits now, from the
-    same expressions the ``visible_*`` reads use, applied to every account at once."""
+# One statement per kind of item, built once: the expression is large, and a kept statement also
+# keeps its compiled form's cache key.
+@functools.cache
+def _audience_of_kind(kind: type) -> sa.Select[Any]:
     viewer = _EVERYONE
-    if isinstance(item, Post):
+    item_id = sa.bindparam("item_id")
+    if kind is Post:
         terms = _post_terms(viewer)
-        return _audience_members(_audience(viewer, terms), _audience_rules(viewer, terms), Post.id == item.id)
-    if isinstance(item, Attachment):
+        return _audience_statement(_audience(viewer, terms), _audience_rules(viewer, terms), Post.id == item_id)
+    if kind is Attachment:
         terms = _post_terms(viewer)
         admitted = sa.and_(
             Post.id == Attachment.post_id,
             _audience(viewer, terms),
             _written_under_visible_marking(viewer, Attachment.marking_id),
         )
-        return _audience_members(admitted, _audience_rules(viewer, terms), Attachment.id == item.id)
-    if isinstance(item, Meeting):
+        return _audience_statement(admitted, _audience_rules(viewer, terms), Attachment.id == item_id)
+    if kind is Meeting:
         terms = _meeting_terms(viewer)
-        return _audience_members(_audience(viewer, terms), _audience_rules(viewer, terms), Meeting.id == item.id)
-    if isinstance(item, MeetingDocument):
+        return _audience_statement(_audience(viewer, terms), _audience_rules(viewer, terms), Meeting.id == item_id)
+    if kind is MeetingDocument:
         terms = _meeting_terms(viewer, MeetingDocument)
-        return _audience_members(
-            _visible_meeting_documents(viewer), _audience_rules(viewer, terms), MeetingDocument.id == item.id
+        return _audience_statement(
+            _visible_meeting_documents(viewer), _audience_rules(viewer, terms), MeetingDocument.id == item_id
         )
-    raise TypeError(f"no audience for {type(item).__name__}")
+    raise TypeError(f"no audience for {kind.__name__}")
+
+
+def audience_of(item: Any) -> list[AudienceMember]:
+    """Everyone ``item`` (a post, attachment, meeting or meeting document) admits now, from the
+    same expressions the ``visible_*`` reads use, applied to every account at once."""
+    return _audience_members(_audience_of_kind(type(item)), {"item_id": item.id})
 
 
 @dataclass(frozen=True)
@@ -471,7 +497,7 @@ def proposed_audience(item: Any, marking: Marking, cluster_id: int | None) -> li
         recipient_org=User.organisation_id.in_(sorted(marking.recipient_orgs)),
         recipient_user=User.id.in_(sorted(marking.recipient_users)),
     )
-    return _audience_members(_audience(viewer, terms), _audience_rules(viewer, terms))
+    return _audience_members(_audience_statement(_audience(viewer, terms), _audience_rules(viewer, terms)))
 
 
 def visible_audit_events(user: Any) -> sa.ColumnElement[bool]:

@@ -161,8 +161,8 @@ def prepare(env: dict[str, str], users: int, data_file: Path) -> None:
         for n in range(users):
             org = orgs[n % len(orgs)]
             user = create_user(f"member{n}@{org.email_domains[0]}", f"Bench Member {n}", org, password=PASSWORD)
-            grant_membership(user, CLUSTER, "contributor" if n < len(orgs) else "reader")
-            grant_membership(user, "innovation", "reader")
+            grant_membership(user, CLUSTER, "contributor" if n < len(orgs) else "reader", actor=None)
+            grant_membership(user, "innovation", "reader", actor=None)
             members.append(user)
         db.session.commit()
         for n in range(200):

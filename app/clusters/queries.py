@@ -356,14 +356,20 @@ def attachment_lists(user: Any, posts: list[Post]) -> dict[int, list[AttachmentR
     released files, and their own still waiting for a malware scan), with their decrypted names
     and types, by post id; one query for all the posts."""
     found: dict[int, list[AttachmentRow]] = {post.id: [] for post in posts}
-    if not found:
+    # Most posts have no files: their (loaded or cheaply loaded) collections spare the query.
+    if not any(post.attachments for post in posts):
         return found
-    attachments = db.session.scalars(
-        sa.select(Attachment)
-        .join(Post, Post.id == Attachment.post_id)
-        .where(Attachment.post_id.in_(found), visible_attachments(user, own_pending=True))
-        .order_by(Attachment.id)
+    stmt = built(
+        ("attachments", viewer_key(user)),
+        lambda: (
+            sa.select(Attachment)
+            .join(Post, Post.id == Attachment.post_id)
+            .where(Attachment.post_id.in_(sa.bindparam("post_ids", expanding=True)))
+            .where(visible_attachments(user, own_pending=True))
+            .order_by(Attachment.id)
+        ),
     )
+    attachments = db.session.scalars(stmt, {"post_ids": list(found)})
     for attachment in attachments:
         try:
             meta: FileMeta | None = file_meta(attachment.file)

@@ -16,7 +16,6 @@ from typing import Any
 import sqlalchemy as sa
 
 from app.auth.models import User
-from app.directory.models import Organisation
 from app.extensions import db
 from app.markings import Marking
 from app.policy import AUDIENCE_RULES, AudienceMember, audience_of, proposed_audience
@@ -58,12 +57,6 @@ class AudiencePanel:
 
 
 def _panel(members: list[AudienceMember], viewer: Any, author_org_id: int, law_enforcement_only: bool) -> AudiencePanel:
-    org_ids = {m.organisation_id for m in members}
-    orgs = (
-        {o.id: o for o in db.session.scalars(sa.select(Organisation).where(Organisation.id.in_(org_ids)))}
-        if org_ids
-        else {}
-    )
     names_shown = viewer.organisation_id == author_org_id
     named_ids = [m.user_id for m in members if "named_person" in m.rules]
     names = (
@@ -76,20 +69,22 @@ def _panel(members: list[AudienceMember], viewer: Any, author_org_id: int, law_e
         by_org.setdefault(member.organisation_id, []).append(member)
     rows = []
     for org_id, people in by_org.items():
-        org = orgs[org_id]
         counts = Counter(rule for person in people for rule in person.rules)
         rows.append(
-            OrganisationAudience(
-                name=org.name,
-                law_enforcement=org.is_law_enforcement,
-                people=len(people),
-                rules=[(RULE_LABELS[r], counts[r]) for r in AUDIENCE_RULES if counts[r]],
-                named=sorted(names[p.user_id] for p in people if p.user_id in names),
+            (
+                org_id != author_org_id,
+                OrganisationAudience(
+                    name=people[0].organisation_name,
+                    law_enforcement=people[0].law_enforcement_organisation,
+                    people=len(people),
+                    rules=[(RULE_LABELS[r], counts[r]) for r in AUDIENCE_RULES if counts[r]],
+                    named=sorted(names[p.user_id] for p in people if p.user_id in names),
+                ),
             )
         )
     # The author's organisation first, then by name.
-    rows.sort(key=lambda row: (row.name != orgs[author_org_id].name if author_org_id in orgs else True, row.name))
-    return AudiencePanel(rows, len(members), law_enforcement_only, names_shown)
+    rows.sort(key=lambda row: (row[0], row[1].name))
+    return AudiencePanel([row for _other, row in rows], len(members), law_enforcement_only, names_shown)
 
 
 def audience_panel(viewer: Any, item: Any) -> AudiencePanel:
