@@ -329,6 +329,7 @@ def statistics_min_organisations(user: Any) -> int:
     return max(1, config["STATS_MIN_ORGANISATIONS"])
 
 
+@functools.lru_cache(maxsize=2048)
 def _visible_meetings(viewer: _Viewer) -> sa.ColumnElement[bool]:
     return _audience(viewer, _meeting_terms(viewer))
 
@@ -342,6 +343,7 @@ def visible_meetings(user: Any) -> sa.ColumnElement[bool]:
     return _visible_meetings(_viewer(user))
 
 
+@functools.lru_cache(maxsize=2048)
 def _visible_meeting_documents(viewer: _Viewer) -> sa.ColumnElement[bool]:
     own = _audience(viewer, _meeting_terms(viewer, MeetingDocument))
     return sa.and_(Meeting.id == MeetingDocument.meeting_id, _visible_meetings(viewer), own)

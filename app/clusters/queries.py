@@ -304,22 +304,30 @@ def post_history(user: Any, post: Post) -> list[HistoryRow]:
     """Every earlier version of a post ``user`` may see, newest first; each version shows only to
     those who may see the post now and whom the marking it was written under admitted
     (``policy.visible_post_versions``). The others are there by number only."""
-    stmt = (
-        sa.select(PostVersion, visible_post_versions(user).label("visible"))
-        .where(PostVersion.post_id == post.id)
-        .order_by(PostVersion.version.desc())
+    stmt = built(
+        ("history", viewer_key(user)),
+        lambda: (
+            sa.select(PostVersion, visible_post_versions(user).label("visible"))
+            .where(PostVersion.post_id == sa.bindparam("post_id"))
+            .order_by(PostVersion.version.desc())
+        ),
     )
-    return [HistoryRow(v.version, v if visible else None) for v, visible in db.session.execute(stmt)]
+    rows = db.session.execute(stmt, {"post_id": post.id})
+    return [HistoryRow(v.version, v if visible else None) for v, visible in rows]
 
 
 def post_comments(user: Any, post: Post) -> list[Comment]:
-    return list(
-        db.session.scalars(
+    """The comments of a visible post that ``user`` may see (``policy.visible_comments``), oldest first."""
+    # Kept per reader: the visibility expression is large, and a kept statement keeps its cache key.
+    stmt = built(
+        ("comments", viewer_key(user)),
+        lambda: (
             sa.select(Comment)
-            .where(Comment.post_id == post.id, visible_comments(user))
+            .where(Comment.post_id == sa.bindparam("post_id"), visible_comments(user))
             .order_by(Comment.created_at, Comment.id)
-        )
+        ),
     )
+    return list(db.session.scalars(stmt, {"post_id": post.id}))
 
 
 #: Tag suggestions come from this many of the newest visible posts, so they cost the same at any size.
