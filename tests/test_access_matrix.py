@@ -74,6 +74,7 @@ ACCESS = {
     "auth.sso_backchannel_logout": "guest",
     "auth.awaiting_approval": "guest",
     "main.dashboard": "signed_in",
+    "main.read_all": "signed_in",
     "clusters.index": "signed_in",
     "clusters.show": "signed_in",
     "clusters.post": "signed_in",

@@ -1,7 +1,7 @@
 """The post pages as members (and people outside a post's audience) use them.
 
 Feed, post page, new/edit/delete forms, comments, history, "my organisation's posts",
-search and the dashboard's "new since your last visit"; what a user or an attacker notices.
+search and the dashboard's unread posts; what a user or an attacker notices.
 """
 
 from __future__ import annotations
@@ -497,22 +497,40 @@ def test_search_finds_visible_posts_only_with_highlights(client, make, login_as)
 # --- dashboard ------------------------------------------------------------------------------------------
 
 
-def test_dashboard_shows_what_is_new_once(client, make, login_as):
+def test_dashboard_keeps_what_is_unread_until_it_is_read(client, make, login_as):
+    """Reloading the dashboard no longer empties it (issue 21): a post stays until its reader
+    opens it or marks everything read."""
+    from tests.conftest import csrf_token_from
+
     reader = make.user(clusters={"policy": "reader"})
     login_as(reader)
     first = client.get("/dashboard").get_data(as_text=True)
-    assert "New in your clusters in the last 14 days" in first and "Nothing new" in first
+    assert "Unread in your clusters" in first and "Nothing unread" in first
 
-    publish(make.user(clusters={"policy": "contributor"}), title="Fresh from the policy cluster", tlp="AMBER")
+    fresh = publish(make.user(clusters={"policy": "contributor"}), title="Fresh from the policy cluster", tlp="AMBER")
     publish(make.user(clusters={"innovation": "contributor"}), "innovation", title="Elsewhere news", tlp="GREEN")
     second = client.get("/dashboard").get_data(as_text=True)
-    assert "New in your clusters since your last visit" in second
-    assert "Fresh from the policy cluster" in second and "1 new post" in second
+    assert "Fresh from the policy cluster" in second and "1 unread post" in second
     assert "Elsewhere news" not in second
     assert 'pax-tlp pax-tlp--amber">TLP:AMBER' in second
-
     third = client.get("/dashboard").get_data(as_text=True)
-    assert "Fresh from the policy cluster" not in third and "Nothing new since" in third
+    assert "Fresh from the policy cluster" in third, "a reload must not empty the list"
+    feed = client.get("/clusters/policy").get_data(as_text=True)
+    assert "Unread" in feed and "Mark all read" in feed
+
+    assert client.get(f"/posts/{fresh.id}").status_code == 200
+    after_reading = client.get("/dashboard").get_data(as_text=True)
+    assert "Fresh from the policy cluster" not in after_reading and "Nothing unread" in after_reading
+
+    publish(make.user(clusters={"policy": "contributor"}), title="Another one", tlp="GREEN")
+    page = client.get("/clusters/policy").get_data(as_text=True)
+    assert "Another one" in page and "pax-post-list__unread" in page
+    marked = client.post("/dashboard/read-all", data={"csrf_token": csrf_token_from(page), "next": "/clusters/policy"})
+    assert marked.status_code == 302 and marked.headers["Location"].endswith("/clusters/policy")
+    assert "pax-post-list__unread" not in client.get("/clusters/policy").get_data(as_text=True)
+    assert "Nothing unread" in client.get("/dashboard").get_data(as_text=True)
+    away = client.post("/dashboard/read-all", data={"csrf_token": csrf_token_from(page), "next": "//evil.example/"})
+    assert away.headers["Location"].endswith("/dashboard")
 
 
 @pytest.mark.parametrize("tlp", ["CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED"])
@@ -602,8 +620,9 @@ def test_a_feed_page_costs_the_same_statements_however_many_posts(app, client, m
         publish(author, title=f"Note {n}", tags=["a", f"t{n}"], tlp="AMBER" if n % 2 else "GREEN")
     assert cost() == few
     # Session with account and unread count, cluster with the reader's facts, page with card
-    # columns, tag suggestions, and the posts of cards not rendered before.
-    assert few <= 5, statements
+    # columns, tag suggestions, which of the page's posts are unread, and the posts of cards not
+    # rendered before.
+    assert few <= 6, statements
     # Once every card on the page is rendered, no post is loaded at all.
     assert cost() == few - 1, statements
     assert not any("posts.body_html" in s for s in statements)

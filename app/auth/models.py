@@ -58,8 +58,9 @@ class User(UserMixin, Base):
     #: Consecutive failed sign-in attempts since the last success; reaching the limit locks the account.
     failed_logins: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
     locked_until: Mapped[datetime | None] = mapped_column()
-    #: When the dashboard was last shown, so it can say what is new since the previous visit.
-    dashboard_seen_at: Mapped[datetime | None] = mapped_column()
+    #: "Mark all read": posts written before this count as read (NULL: those older than the
+    #: dashboard's window, ``app.clusters.unread.NEW_WINDOW``).
+    read_all_before: Mapped[datetime | None] = mapped_column()
     #: When an administrator erased this departed user's personal data; the row stays so the
     #: audit log's actor ids and the organisation's posts keep pointing somewhere.
     erased_at: Mapped[datetime | None] = mapped_column()

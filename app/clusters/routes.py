@@ -30,6 +30,7 @@ from app.clusters.queries import (
 )
 from app.clusters.search import search as search_posts
 from app.clusters.search import terms
+from app.clusters.unread import mark_read, unread_ids
 from app.clusters.validation import parse_post
 from app.concurrency import StaleEdit, form_version
 from app.crossmatch.queries import hits as match_hits
@@ -102,11 +103,13 @@ def show(slug: str) -> str:
     cluster, facts = found
     args = feed_args(request.args)
     args.filters.cluster_id = cluster.id
+    page = feed(current_user, args.filters, args.page, PER_PAGE)
     return render_template(
         "clusters/show.html",
         cluster=cluster,
         facts=facts,
-        page=feed(current_user, args.filters, args.page, PER_PAGE),
+        page=page,
+        unread=unread_ids(current_user, [card.id for card in page.items]),
         args=args,
         tags=cluster_tags(current_user, cluster.id),
         can_post=may_post_as(current_user, facts.role),
@@ -259,6 +262,7 @@ def render_post(
 def post(post_id: int) -> Any:
     found = post_or_404(current_user, post_id)
     record_view(current_user, "post", found, via="page")
+    mark_read(current_user, found)
     return render_post(found)
 
 

@@ -1,51 +1,16 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
-import sqlalchemy as sa
-from flask import current_app, redirect, render_template, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from app.clusters.models import Post
-from app.clusters.queries import PostCard, PostFilter, clusters_with_membership, filtered_ids, post_cards
+from app.auth.routes import safe_next
+from app.clusters.queries import clusters_with_membership
+from app.clusters.unread import NEW_WINDOW, mark_all_read, unread_in_my_clusters
 from app.db import utcnow
-from app.extensions import db
 from app.main.blueprint import bp
-from app.pagination import capped_count
-from app.policy import member_cluster_ids
-
-#: A first visit (or one after the field was cleared) shows what is new in this window.
-FIRST_VISIT_WINDOW = timedelta(days=14)
-#: How many new posts the dashboard lists; the count says how many more there are.
-NEW_POSTS_SHOWN = 10
-
-
-@dataclass
-class NewPosts:
-    posts: list[PostCard]
-    total: int
-    capped: bool
-    since: datetime
-    first_visit: bool
-
-
-def new_in_my_clusters(user: Any, since: datetime, first_visit: bool) -> NewPosts:
-    """Posts the user may see, in the clusters they belong to, written by others after ``since``.
-
-    Filtered in SQL by the policy (through the same base query as every feed), newest first.
-    """
-    clusters = member_cluster_ids(user)
-    if not clusters:
-        return NewPosts([], 0, False, since, first_visit)
-    stmt = filtered_ids(user, PostFilter(since=since)).where(
-        Post.cluster_id.in_(clusters), sa.or_(Post.author_id.is_(None), Post.author_id != user.id)
-    )
-    total, capped = capped_count(stmt)
-    ids = list(db.session.scalars(stmt.order_by(Post.id.desc()).limit(NEW_POSTS_SHOWN)))
-    return NewPosts(post_cards(ids), total, capped, since, first_visit)
 
 
 @bp.route("/")
@@ -60,16 +25,25 @@ def landing() -> str | Response:
 def dashboard() -> str:
     rows = clusters_with_membership(current_user)
     mine = [(cluster, role) for cluster, role in rows if role is not None]
-    seen = current_user.dashboard_seen_at
-    new = new_in_my_clusters(current_user, seen or utcnow() - FIRST_VISIT_WINDOW, first_visit=seen is None)
-    # Rendered before the visit is recorded, so this page shows what was new until now.
     from app.meetings.queries import upcoming_meetings
 
-    html = render_template(
-        "main/dashboard.html", my_clusters=mine, all_clusters=rows, new=new, meetings=upcoming_meetings(current_user)
+    return render_template(
+        "main/dashboard.html",
+        my_clusters=mine,
+        all_clusters=rows,
+        new=unread_in_my_clusters(current_user),
+        meetings=upcoming_meetings(current_user),
+        new_window_days=NEW_WINDOW.days,
     )
-    current_user.dashboard_seen_at = utcnow()
-    return html
+
+
+@bp.route("/dashboard/read-all", methods=["POST"])
+@login_required
+def read_all() -> Response:
+    """Mark every post read; back to where the member pressed the button (a local path only)."""
+    mark_all_read(current_user)
+    flash("Everything is marked read. New posts will appear here as they are shared.", "success")
+    return redirect(safe_next(request.form.get("next")) or url_for("main.dashboard"))
 
 
 #: How far ahead security.txt's ``Expires`` lies; RFC 9116 asks for less than a year.

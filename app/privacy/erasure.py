@@ -136,7 +136,7 @@ def erase_user(actor: User | None, user: User) -> ErasureResult:
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = None
-    user.dashboard_seen_at = None
+    user.read_all_before = None
     user.is_focal_point = False
     user.role = GlobalRole.MEMBER
     user.status = UserStatus.SUSPENDED

@@ -56,7 +56,7 @@ def _account(user: User) -> dict[str, Any]:
         "last_login_at": _time(user.last_login_at),
         "failed_logins": user.failed_logins,
         "locked_until": _time(user.locked_until),
-        "dashboard_seen_at": _time(user.dashboard_seen_at),
+        "read_all_before": _time(user.read_all_before),
     }
 
 

@@ -193,3 +193,14 @@ class PostVersion(Base):
     marking_id: Mapped[int | None] = mapped_column(sa.ForeignKey("marking_snapshots.id"), index=True)
 
     replaced_by: Mapped[User | None] = relationship()
+
+
+class PostRead(Base):
+    """A member opened a post: it is no longer new to them (the dashboard and feeds mark the rest
+    unread). Everything written before their ``read_all_before`` counts as read too."""
+
+    __tablename__ = "post_reads"
+
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    post_id: Mapped[int] = mapped_column(sa.ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True, index=True)
+    read_at: Mapped[datetime] = mapped_column(default=utcnow)
