@@ -148,6 +148,7 @@ def register_blueprints(app: Flask) -> None:
     from app.auth.routes import bp as auth_bp
     from app.clusters.attachment_routes import bp as attachments_bp
     from app.clusters.routes import bp as clusters_bp
+    from app.directory.routes import bp as directory_bp
     from app.health.routes import bp as health_bp
     from app.main.routes import bp as main_bp
     from app.meetings.pack_routes import bp as packs_bp
@@ -163,6 +164,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(identity_links_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(clusters_bp)
+    app.register_blueprint(directory_bp)
     app.register_blueprint(attachments_bp)
     app.register_blueprint(workplan_bp)
     app.register_blueprint(meetings_bp)

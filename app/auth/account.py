@@ -15,7 +15,7 @@ from app.audit.services import record
 from app.auth import mfa, stepup
 from app.auth.accounts import change_password, reset_mfa
 from app.auth.blueprint import account_bp as bp
-from app.auth.forms import MfaEnrolForm, PasswordChangeForm, StepUpForm, TokenForm
+from app.auth.forms import DirectoryEntryForm, MfaEnrolForm, PasswordChangeForm, StepUpForm, TokenForm
 from app.auth.models import UserSession
 from app.auth.passwords import account_context, password_problem
 from app.auth.sessions import current_session_row, end_session, revoke_sessions
@@ -67,6 +67,13 @@ def _render_overview(status: int = 200, **forms: Any) -> Any:
         "mfa_required": mfa_required(current_user),
         "recovery_left": mfa.recovery_codes_left(current_user),
         "new_token": forms.get("new_token"),
+        "directory_form": forms.get("directory_form")
+        or DirectoryEntryForm(
+            formdata=None,
+            work_phone=current_user.work_phone,
+            show_email=current_user.directory_shows_email,
+            show_phone=current_user.directory_shows_phone,
+        ),
     }
     return render_template("account/index.html", **context), status
 
@@ -88,6 +95,27 @@ def data_export() -> Response:
     response.headers["Content-Disposition"] = f'attachment; filename="pax-personal-data-{day}.json"'
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.route("/directory", methods=["POST"])
+def directory_entry() -> Any:
+    """What the member directory shows of the member's work contact: their choice, audited
+    without the values."""
+    form = DirectoryEntryForm()
+    if not form.validate_on_submit():
+        return _render_overview(422, directory_form=form)
+    current_user.work_phone = form.work_phone.data
+    current_user.directory_shows_email = bool(form.show_email.data)
+    current_user.directory_shows_phone = bool(form.show_phone.data) and bool(form.work_phone.data)
+    record(
+        "account.directory_entry",
+        actor=current_user,
+        target=("user", current_user.id),
+        shows_email=current_user.directory_shows_email,
+        shows_phone=current_user.directory_shows_phone,
+    )
+    flash("Your directory entry is saved.", "success")
+    return redirect(url_for("account.index", _anchor="directory-title"))
 
 
 @bp.route("/password", methods=["POST"])

@@ -1,10 +1,24 @@
 from __future__ import annotations
 
+import re
+
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, IntegerField, PasswordField, RadioField, SelectChoice, StringField
-from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    RadioField,
+    SelectChoice,
+    StringField,
+)
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
 
 from app.auth.stepup import StepUpFields
+
+#: A phone number as people write it: an optional +, digits, spaces, and the usual separators.
+PHONE = re.compile(r"\+?[0-9][0-9 ()./-]{5,38}")
 
 
 class LoginForm(FlaskForm):
@@ -81,3 +95,23 @@ class LinkConfirmForm(FlaskForm):
         "Your PAX password", validators=[DataRequired("Enter your password."), Length(max=1024, message="Too long.")]
     )
     code = StringField("Code from your authenticator app, or a recovery code", validators=[Optional(), Length(max=64)])
+
+
+class DirectoryEntryForm(FlaskForm):
+    """What the member directory shows of one's work contact (name, organisation, role and
+    clusters are always shown to active members)."""
+
+    work_phone = StringField(
+        "Work phone",
+        validators=[Optional(), Length(max=40)],
+    )
+    show_email = BooleanField("Show my work e-mail address in the directory")
+    show_phone = BooleanField("Show my work phone in the directory")
+
+    def validate_work_phone(self, field: StringField) -> None:
+        value = (field.data or "").strip()
+        if value and not PHONE.fullmatch(value):
+            raise ValidationError(
+                "Write the phone number with digits, spaces and an optional leading +, e.g. +32 3 229 67 11."
+            )
+        field.data = value or None

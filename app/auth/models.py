@@ -61,6 +61,11 @@ class User(UserMixin, Base):
     #: "Mark all read": posts written before this count as read (NULL: those older than the
     #: dashboard's window, ``app.clusters.unread.NEW_WINDOW``).
     read_all_before: Mapped[datetime | None] = mapped_column()
+    #: The member directory shows name, organisation, role and clusters to active members; the
+    #: work e-mail and phone only when the person chooses to show them.
+    work_phone: Mapped[str | None] = mapped_column(sa.String(40))
+    directory_shows_email: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    directory_shows_phone: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     #: When an administrator erased this departed user's personal data; the row stays so the
     #: audit log's actor ids and the organisation's posts keep pointing somewhere.
     erased_at: Mapped[datetime | None] = mapped_column()

@@ -34,6 +34,8 @@ class Hit:
     post_id: int | None
     #: The other note's organisation, only when the policy lets the reader know it.
     organisation: str | None
+    #: Its id (for "contact its focal point"), under the same rule.
+    organisation_id: int | None = None
 
 
 def hits(user: Any, post: Post) -> list[Hit]:
@@ -53,6 +55,7 @@ def hits(user: Any, post: Post) -> list[Hit]:
             other.created_at,
             sa.case((visible_posts(user), Post.id), else_=sa.null()),
             sa.case((match_reveals_organisation(user), Organisation.name), else_=sa.null()),
+            sa.case((match_reveals_organisation(user), Organisation.id), else_=sa.null()),
         )
         .select_from(own)
         .join(
@@ -69,8 +72,8 @@ def hits(user: Any, post: Post) -> list[Hit]:
         .order_by(other.created_at.desc(), other.id.desc())
     )
     found = []
-    for kind, value_digest, indexed_at, post_id, organisation in db.session.execute(stmt):
+    for kind, value_digest, indexed_at, post_id, organisation, organisation_id in db.session.execute(stmt):
         value = own_values.get((kind, value_digest))
         if value is not None:
-            found.append(Hit(kind, value, indexed_at, post_id, organisation))
+            found.append(Hit(kind, value, indexed_at, post_id, organisation, organisation_id))
     return found
