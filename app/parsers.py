@@ -6,6 +6,8 @@ feature's ``validation`` module), so both refuse the same input with the same wo
 
 from __future__ import annotations
 
+import re
+from decimal import Decimal
 from typing import Any
 
 #: Texts up to this length (titles, names) are stripped of surrounding blanks; longer ones
@@ -66,3 +68,31 @@ def boolean(value: Any, name: str, errors: dict[str, str]) -> bool:
         errors[name] = "Give true or false."
         return False
     return value
+
+
+#: A number as people type it across the Union: digits, optionally grouped by thousands with
+#: spaces ("1 234"), then a decimal point or comma ("48,5", "1234.5").
+_DECIMAL_RE = re.compile(r"(?P<int>\d{1,3}(?: \d{3})+|\d+)(?:[.,](?P<frac>\d+))?")
+
+
+def decimal_text(value: str) -> Decimal:
+    """A decimal number typed with a point or a comma, or ``ValueError`` with the reason in plain
+    words (empty when the text is simply not a number).
+
+    A comma followed by exactly three digits ("1,234") reads as a thousands separator to some
+    readers and as a decimal comma to others; a quantity misread by a factor of 1,000 is worse
+    than a refusal, so it is refused, as is any mix of separators ("1,234.5", "1,234,5").
+    """
+    text = re.sub(r"[\u00a0\u202f\u2009]", " ", value.strip())
+    if text.startswith("-"):
+        return -decimal_text(text[1:])
+    match = _DECIMAL_RE.fullmatch(text)
+    if match is None:
+        if re.fullmatch(r"[\d .,]+", text) and re.search(r"\d", text):
+            raise ValueError("use one decimal point or comma and no other separators, e.g. 1234,5 or 1234.5")
+        raise ValueError("")
+    frac = match.group("frac")
+    by_comma = frac is not None and text[match.start("frac") - 1] == ","
+    if by_comma and len(frac or "") == 3 and match.group("int") != "0" and " " not in text:
+        raise ValueError("it is unclear whether the comma separates thousands or decimals: write 1234 or 1.234")
+    return Decimal(match.group("int").replace(" ", "") + ("." + frac if frac is not None else ""))

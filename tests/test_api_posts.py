@@ -6,13 +6,16 @@ Every refused request must leave the number of posts unchanged and never answer 
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from app.clusters.models import Cluster, Post
+from app.clusters.validation import parse_post
 from app.extensions import db
+from app.validation import ValidationError
 
 CLUSTER = "operational-cooperation"
 
@@ -332,12 +335,35 @@ HOSTILE: list[tuple[str, dict[str, Any], str]] = [
     ("negative quantity", incident_note(quantity_kg=-1), "incident.quantity_kg"),
     ("quantity as text", incident_note(quantity_kg="lots"), "incident.quantity_kg"),
     ("quantity as boolean", incident_note(quantity_kg=True), "incident.quantity_kg"),
+    ("quantity with two decimal commas", incident_note(quantity_kg="1,234,5"), "incident.quantity_kg"),
+    ("quantity with comma and point", incident_note(quantity_kg="1,234.5"), "incident.quantity_kg"),
+    ("quantity comma of thousands or decimals", incident_note(quantity_kg="1,234"), "incident.quantity_kg"),
     ("quantity too large", incident_note(quantity_kg=1e300), "incident.quantity_kg"),
     ("quantity huge integer", incident_note(quantity_kg=10**300), "incident.quantity_kg"),
     ("workplan item on a best practice", best_practice(workplan_item_id=1), "workplan_item_id"),
     ("workplan item as text", best_practice(type="deliverable", workplan_item_id="1"), "workplan_item_id"),
     ("workplan item as boolean", best_practice(type="deliverable", workplan_item_id=True), "workplan_item_id"),
 ]
+
+
+@pytest.mark.parametrize(
+    ("typed", "kg"),
+    [("48,5", "48.5"), ("1234,5", "1234.5"), ("1 234,5", "1234.5"), ("1234.5", "1234.5"), ("0,125", "0.125")],
+)
+def test_quantity_accepts_a_decimal_comma(typed, kg):
+    post = parse_post(incident_note(quantity_kg=typed))
+    assert post.incident is not None
+    assert post.incident.quantity_kg == Decimal(kg)
+
+
+@pytest.mark.parametrize(
+    ("typed", "words"),
+    [("1,234,5", "one decimal point or comma"), ("1,234", "write 1234 or 1.234"), ("lots", "is not a number")],
+)
+def test_ambiguous_quantity_is_refused_in_plain_words(typed, words):
+    with pytest.raises(ValidationError) as refused:
+        parse_post(incident_note(quantity_kg=typed))
+    assert words in refused.value.fields["incident.quantity_kg"]
 
 
 @pytest.mark.parametrize(("payload", "field"), [(p, f) for _n, p, f in HOSTILE], ids=[n for n, _p, _f in HOSTILE])

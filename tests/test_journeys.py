@@ -633,3 +633,46 @@ def test_author_sees_who_can_see_their_post_and_what_a_looser_marking_would_chan
         screenshots_at_widths(person, "h-audience-preview")
         page.goto(f"{base_url}/posts/{post.id}")
         expect(page.locator("#audience")).to_contain_text("Journey Recipient Terminals")
+
+
+# --- (i) a customs officer finds an incident note by a container number typed loosely ----------
+
+
+def test_officer_finds_an_incident_note_by_a_container_number_typed_in_lower_case_with_spaces(app, make, browser):
+    """The container number is typed as it is read off a door, in lower case with spaces and a
+    hyphen: the officer's own note comes first, saying which container it holds; a stricter note
+    of another organisation about the same container is neither listed nor counted."""
+    from tests.conftest import TEST_PASSWORD
+    from tests.test_posts_pages import publish
+
+    number = container_number()
+    incident = {
+        "port_locode": "NLRTM",
+        "occurred_on": "2025-03-14",
+        "modus_operandi": "rip_on_rip_off",
+        "substance": "cocaine",
+        "container_numbers": [number],
+    }
+    officer = make.user(clusters={CLUSTER: "contributor"}, org_type="customs")
+    other = make.user(clusters={CLUSTER: "contributor"}, org_type="police")
+    note = dict(type="incident_note", cluster=CLUSTER, tlp="AMBER", incident=incident, body="Bags behind the doors.")
+    publish(officer, **note, title="Rip-off in a reefer at quay 8")
+    publish(other, **{**note, "tlp": "AMBER+STRICT"}, title="Police follow-up on the reefer")
+    typed = f"{number[:4].lower()} {number[4:7]} {number[7:10]}-{number[10]}"
+    secret = enrol_totp(officer)  # law enforcement signs in with a second factor
+
+    with live_server(app) as base_url:
+        person = Person(browser, base_url)
+        page = person.page
+        person.sign_in(officer.email, TEST_PASSWORD, secret)
+        page.goto(f"{base_url}/search")
+        field(page, "Search for").fill(typed)
+        page.get_by_role("button", name="Search").click()
+        results = page.locator(".pax-search-results")
+        expect(results.get_by_role("status")).to_contain_text("1 result")
+        expect(results).to_contain_text("Rip-off in a reefer at quay 8")
+        expect(results.locator("mark")).to_have_text(number)
+        expect(results).not_to_contain_text("Police follow-up")
+        screenshots_at_widths(person, "i-identifier-search")
+        assert person.problems == []
+        person.close()

@@ -145,6 +145,40 @@ def test_contributor_publishes_an_incident_note(client, make, login_as):
     assert "Law enforcement only" in text
 
 
+@pytest.mark.parametrize(
+    ("typed", "shown", "refusal"),
+    [
+        ("48,5", "48.5 kg", None),
+        ("1 234,5", "1,234.5 kg", None),
+        ("1,234,5", None, "use one decimal point or comma and no other separators"),
+        ("1,234", None, "write 1234 or 1.234"),
+    ],
+)
+def test_incident_quantity_takes_a_decimal_comma_and_refuses_an_ambiguous_one(
+    client, make, login_as, typed, shown, refusal
+):
+    login_as(make.user(clusters={"operational-cooperation": "contributor"}, org_type="customs"))
+    response = submit_new(
+        client,
+        "operational-cooperation",
+        type="incident_note",
+        title="Seizure weighed at the scale",
+        body="Weighed twice.",
+        tlp="AMBER",
+        incident_port_locode="BEANR",
+        incident_occurred_on="2025-03-14",
+        incident_modus_operandi="rip_on_rip_off",
+        incident_substance="cocaine",
+        incident_quantity_kg=typed,
+    )
+    if refusal is None:
+        text = client.get(f"/posts/{post_id_from(response)}").get_data(as_text=True)
+        assert shown in text
+    else:
+        assert response.status_code == 422
+        assert refusal in field_group(response.get_data(as_text=True), "incident_quantity_kg")
+
+
 def test_contributor_publishes_a_deliverable_against_a_workplan_item(client, make, login_as):
     item_id = workplan_item("policy", "Guidelines on port access")
     login_as(make.user(clusters={"policy": "coordinator"}))

@@ -32,9 +32,10 @@ def search() -> Response:
 
 
 def hit_json(hit: Hit) -> dict[str, Any]:
-    """A search hit: the post's summary, an HTML snippet with ``<mark>`` around matches, its rank."""
+    """A search hit: the post's summary, an HTML snippet with ``<mark>`` around matches, its rank,
+    and whether it holds one of the query's identifiers exactly."""
     rank = hit.rank if math.isfinite(hit.rank) else 0.0
-    return {**post_summary_json(hit.post), "snippet": str(hit.snippet), "rank": rank}
+    return {**post_summary_json(hit.post), "snippet": str(hit.snippet), "rank": rank, "exact": hit.exact}
 
 
 # --- OpenAPI -------------------------------------------------------------------------------------
@@ -44,7 +45,7 @@ TAG = {"name": "search", "description": "Full-text search."}
 SCHEMAS: dict[str, Any] = {
     "SearchHit": {
         "type": "object",
-        "required": [*POST_SUMMARY_PROPERTIES, "snippet", "rank"],
+        "required": [*POST_SUMMARY_PROPERTIES, "snippet", "rank", "exact"],
         "additionalProperties": False,
         "properties": {
             **POST_SUMMARY_PROPERTIES,
@@ -52,6 +53,13 @@ SCHEMAS: dict[str, Any] = {
             "rank": {
                 "type": "number",
                 "description": "The backend's relevance score; items are already in rank order.",
+            },
+            "exact": {
+                "type": "boolean",
+                "description": (
+                    "The post holds a container number, IMO number, UN/LOCODE or tag of the query exactly, "
+                    "whatever its spacing or case; such hits come first, with rank 0."
+                ),
             },
         },
     },
@@ -62,7 +70,8 @@ PATHS: dict[str, Any] = {
     "/search": {
         "get": operation(
             "search",
-            "Full-text search over the titles, tags and text of visible posts.",
+            "Full-text search over the titles, tags and text of visible posts, and exact identifiers "
+            "(container, IMO, UN/LOCODE, tag) in their incident details and tags.",
             "read",
             {
                 "200": ok("A page of hits, best first (at most 1,000 are ranked).", "SearchResults"),

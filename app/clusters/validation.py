@@ -134,9 +134,13 @@ def _incident(raw: Any, errors: dict[str, str]) -> IncidentInput | None:
             errors["incident.quantity_kg"] = "Enter the quantity in kilograms as a number."
         else:
             try:
-                quantity_kg = Decimal(str(quantity).strip())
+                quantity_kg = parsers.decimal_text(quantity) if isinstance(quantity, str) else Decimal(str(quantity))
                 if not quantity_kg.is_finite():
                     raise InvalidOperation
+            except ValueError as reason:
+                why = f": {reason}." if str(reason) else "."
+                errors["incident.quantity_kg"] = f"{quantity!r} is not a number of kilograms{why}"
+                quantity_kg = None
             except InvalidOperation:
                 errors["incident.quantity_kg"] = f"{quantity!r} is not a number of kilograms."
                 quantity_kg = None
