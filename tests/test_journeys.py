@@ -676,3 +676,36 @@ def test_officer_finds_an_incident_note_by_a_container_number_typed_in_lower_cas
         screenshots_at_widths(person, "i-identifier-search")
         assert person.problems == []
         person.close()
+
+
+def test_officer_finds_whom_to_call_in_the_directory_from_a_cross_match_hit(app, make, browser):
+    """A customs officer's incident note matches a police note they may not open: the hit names
+    the police force and leads to its focal point's contact in the member directory."""
+    from app.extensions import db
+    from tests.conftest import TEST_PASSWORD
+    from tests.test_crossmatch import author, container, note
+
+    shared = container()
+    police = author(make, cluster="operational-cooperation")
+    police_org = police.organisation
+    focal = make.user(police_org, focal_point=True)
+    focal.work_phone, focal.directory_shows_phone, focal.directory_shows_email = "+32 2 642 61 11", True, True
+    db.session.commit()
+    note(police, [shared], tlp="AMBER+STRICT", cluster="operational-cooperation")
+    officer = author(make, org_type="customs")
+    ours = note(officer, [shared], tlp="AMBER+STRICT", title="Reefer with a false floor")
+    secret = enrol_totp(officer)  # customs: a second factor is required
+
+    with live_server(app) as base_url:
+        person = Person(browser, base_url)
+        page = person.page
+        person.sign_in(officer.email, TEST_PASSWORD, totp_secret=secret)
+        page.goto(f"{base_url}/directory/")
+        expect(page.locator("#orgs-title")).to_contain_text("Organisations")
+        screenshots_at_widths(person, "k-directory")
+        page.goto(f"{base_url}/posts/{ours.id}")
+        page.get_by_role("link", name=f"Contact the focal point of {police_org.name}").click()
+        focal_section = page.locator("#focal-point")
+        expect(focal_section).to_contain_text(focal.name)
+        expect(focal_section).to_contain_text("+32 2 642 61 11")
+        screenshots_at_widths(person, "k-directory-organisation")
