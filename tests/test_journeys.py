@@ -709,3 +709,28 @@ def test_officer_finds_whom_to_call_in_the_directory_from_a_cross_match_hit(app,
         expect(focal_section).to_contain_text(focal.name)
         expect(focal_section).to_contain_text("+32 2 642 61 11")
         screenshots_at_widths(person, "k-directory-organisation")
+
+
+def test_the_post_form_shows_the_sections_of_the_chosen_type(app, make, browser):
+    """With script, the deliverable and incident sections appear only for their type (without it
+    they all stay, and the server says which details a type does not carry)."""
+    from tests.conftest import TEST_PASSWORD
+
+    author = make.user(clusters={CLUSTER: "contributor"})
+    with live_server(app) as base_url:
+        person = Person(browser, base_url)
+        page = person.page
+        person.sign_in(author.email, TEST_PASSWORD)
+        page.goto(f"{base_url}/clusters/{CLUSTER}/posts/new")
+        incident = page.locator("[data-pax-for-type=incident_note]")
+        deliverable = page.locator("[data-pax-for-type=deliverable]")
+        kind = page.locator("select[name=type]")
+        kind.select_option("best_practice")
+        expect(incident).to_be_hidden()
+        expect(deliverable).to_be_hidden()
+        kind.select_option("incident_note")
+        expect(incident).to_be_visible()
+        expect(deliverable).to_be_hidden()
+        kind.select_option("deliverable")
+        expect(deliverable).to_be_visible()
+        expect(incident).to_be_hidden()

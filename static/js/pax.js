@@ -75,12 +75,34 @@
     });
   }
 
+  // The post form shows the deliverable and incident sections only for their type. Without
+  // script every section stays shown, and the server says which details a type does not carry.
+  function sectionsForType() {
+    var sections = document.querySelectorAll("[data-pax-for-type]");
+    var form = sections.length && sections[0].closest("form");
+    var type = form && form.querySelector("[name=type]");
+    if (!type) {
+      return;
+    }
+    function show() {
+      Array.prototype.forEach.call(sections, function (section) {
+        var mine = section.getAttribute("data-pax-for-type") === type.value;
+        // A section holding an error stays in view, so the person sees what to correct.
+        var flagged = section.querySelector(".ecl-feedback-message, [aria-invalid='true']");
+        section.hidden = !(mine || flagged);
+      });
+    }
+    type.addEventListener("change", show);
+    show();
+  }
+
   function start() {
     if (window.ECL && typeof window.ECL.autoInit === "function") {
       window.ECL.autoInit();
     }
     nameMultiSelectToggles();
     followAudience();
+    sectionsForType();
     placeLoginArrow();
     window.addEventListener("resize", placeLoginArrow);
     document.addEventListener("keydown", closeLoginBoxOnEscape);
