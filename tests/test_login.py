@@ -146,3 +146,37 @@ def test_protected_pages_send_anonymous_users_to_login(client):
         response = client.get(path)
         assert response.status_code == 302
         assert response.headers["Location"].startswith("/login?next=")
+
+
+def test_signing_in_after_a_post_only_address_lands_on_the_page_above_it(client, make):
+    """A comment sent after the session ended asks for sign-in with ``next`` set to the form's
+    action, which only takes POST: signing in then opens the post, never "method not allowed"."""
+    import re
+
+    import sqlalchemy as sa
+
+    from app.auth.models import UserSession
+    from app.db import utcnow
+    from app.extensions import db
+    from tests.test_posts_pages import publish
+
+    author = make.user(clusters={"policy": "contributor"})
+    post = publish(author, title="Gate checks")
+    login(client, author.email)
+    form_token = csrf_token_from(client.get(f"/posts/{post.id}").get_data(as_text=True))
+    # The session ends while the comment is being written (here: ended on the server).
+    db.session.execute(sa.update(UserSession).where(UserSession.user_id == author.id).values(revoked_at=utcnow()))
+    db.session.commit()
+    asked = client.post(f"/posts/{post.id}/comments", data={"body": "Seen too.", "csrf_token": form_token})
+    assert asked.status_code == 302 and "/login" in asked.headers["Location"]
+    page = client.get(asked.headers["Location"]).get_data(as_text=True)
+    found = re.search(r'name="next"[^>]*value="([^"]*)"|value="([^"]*)"[^>]*name="next"', page)
+    assert found is not None
+    target = found.group(1) or found.group(2)
+    assert target == f"/posts/{post.id}", target
+    answer = client.post(
+        "/login",
+        data={"email": author.email, "password": TEST_PASSWORD, "next": target, "csrf_token": csrf_token_from(page)},
+    )
+    assert answer.status_code == 302 and answer.headers["Location"] == f"/posts/{post.id}"
+    assert client.get(answer.headers["Location"]).status_code == 200

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from flask import (
     abort,
+    current_app,
     flash,
     jsonify,
     redirect,
@@ -20,6 +21,8 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Response
 
 from app.audit.services import record, record_refused
@@ -62,13 +65,43 @@ def _login_limit() -> str:
 
 
 def safe_next(target: str | None) -> str | None:
-    """Accept only a path on this host: no scheme, no host, no protocol-relative or backslash tricks."""
+    """Accept only a path on this host: no scheme, no host, no protocol-relative or backslash tricks.
+
+    Where it goes is followed with a GET: an address that only takes POST (a comment form's
+    action, kept when a session expired while writing) becomes the nearest page above it that a
+    GET answers, so signing in never lands on "method not allowed"."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or any(ord(ch) < 32 for ch in target):
         return None
+    if _only_posts(parts.path):
+        return _gettable(parts.path)
     return target
+
+
+def _only_posts(path: str) -> bool:
+    try:
+        current_app.url_map.bind("localhost").match(path, method="GET")
+    except MethodNotAllowed:
+        return True
+    except HTTPException:
+        return False  # not found, or a redirect: following it says so plainly
+    return False
+
+
+def _gettable(path: str) -> str | None:
+    """The nearest path above ``path`` that answers GET (None: none short of the root)."""
+    adapter = current_app.url_map.bind("localhost")
+    while (path := path.rstrip("/").rsplit("/", 1)[0]) != "":
+        try:
+            adapter.match(path, method="GET")
+        except RequestRedirect:
+            return path
+        except HTTPException:
+            continue
+        return path
+    return None
 
 
 def _lockout_message(user: User | None, email: str = "") -> str:
