@@ -75,6 +75,7 @@ ACCESS = {
     "auth.awaiting_approval": "guest",
     "main.dashboard": "signed_in",
     "main.read_all": "signed_in",
+    "auth.keep_alive": "signed_in",
     "directory.index": "signed_in",
     "directory.organisation": "signed_in",
     "account.directory_entry": "signed_in",

@@ -734,3 +734,27 @@ def test_the_post_form_shows_the_sections_of_the_chosen_type(app, make, browser)
         kind.select_option("deliverable")
         expect(deliverable).to_be_visible()
         expect(incident).to_be_hidden()
+
+
+def test_a_member_is_warned_before_the_idle_limit_and_stays_signed_in(app, make, browser):
+    """Two minutes before the idle limit the page offers to stay signed in; pressing it keeps
+    the session (the page's clock is moved forward instead of waiting half an hour)."""
+    from tests.conftest import TEST_PASSWORD
+
+    member = make.user()
+    with live_server(app) as base_url:
+        person = Person(browser, base_url)
+        page = person.page
+        person.sign_in(member.email, TEST_PASSWORD)
+        page.clock.install()
+        page.goto(f"{base_url}/dashboard")
+        warning = page.locator("#pax-idle-warning")
+        expect(warning).to_be_hidden()
+        idle = int(warning.get_attribute("data-pax-idle-seconds"))
+        page.clock.fast_forward((idle - 110) * 1000)
+        expect(warning).to_be_visible()
+        expect(warning).to_contain_text("You will be signed out soon")
+        with page.expect_response(re.compile(r".*/session/alive$")) as alive:
+            warning.get_by_role("button", name="Stay signed in").click()
+        assert alive.value.status == 204
+        expect(warning).to_be_hidden()

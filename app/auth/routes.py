@@ -20,7 +20,7 @@ from flask import (
     session,
     url_for,
 )
-from flask_login import current_user
+from flask_login import current_user, login_required
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Response
@@ -437,6 +437,13 @@ def awaiting_approval() -> str:
 
 
 # --- sign out ----------------------------------------------------------------------------------------
+
+
+@bp.route("/session/alive")
+@login_required
+def keep_alive() -> Response:
+    """"Stay signed in": the request itself counts as activity, so the idle limit starts again."""
+    return Response(status=204)
 
 
 @bp.route("/logout", methods=["POST"])

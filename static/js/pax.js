@@ -96,6 +96,42 @@
     show();
   }
 
+  // Two minutes before the idle limit, offer to stay signed in; one request resets the limit.
+  function warnBeforeIdleSignOut() {
+    var box = document.getElementById("pax-idle-warning");
+    if (!box || !window.fetch) {
+      return;
+    }
+    var idle = parseInt(box.getAttribute("data-pax-idle-seconds"), 10) || 0;
+    var lead = Math.min(120, Math.floor(idle / 2));
+    var button = box.querySelector("[data-pax-stay]");
+    var text = box.querySelector("[data-pax-idle-text]");
+    var timer = null;
+    function arm() {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(function () {
+        box.hidden = false;
+        if (button) {
+          button.focus();
+        }
+      }, Math.max(idle - lead, 1) * 1000);
+    }
+    if (button) {
+      button.addEventListener("click", function () {
+        window.fetch(box.getAttribute("data-pax-alive-url"), { credentials: "same-origin", redirect: "manual" })
+          .then(function (response) {
+            if (response.status === 204) {
+              box.hidden = true;
+              arm();
+            } else if (text) {
+              text.textContent = "Your session has already ended. Copy what you were writing, then sign in again in another tab.";
+            }
+          });
+      });
+    }
+    arm();
+  }
+
   function start() {
     if (window.ECL && typeof window.ECL.autoInit === "function") {
       window.ECL.autoInit();
@@ -103,6 +139,7 @@
     nameMultiSelectToggles();
     followAudience();
     sectionsForType();
+    warnBeforeIdleSignOut();
     placeLoginArrow();
     window.addEventListener("resize", placeLoginArrow);
     document.addEventListener("keydown", closeLoginBoxOnEscape);
