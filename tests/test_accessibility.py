@@ -46,6 +46,7 @@ SKIPPED = {
     "health.healthz": "JSON health probe",
     "health.readyz": "JSON readiness probe",
     "main.security_txt": "plain text for security researchers (RFC 9116), not a page",
+    "auth.keep_alive": "answers 204 to the idle warning's script, not a page",
     "main.security_txt_legacy": "redirects to security.txt",
     "account.data_export": "downloads the account's data as JSON",
     "audit.export_csv": "downloads CSV",
