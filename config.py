@@ -164,6 +164,11 @@ class Config:
         self.SECURITY_CONTACT = _contact_uri(
             _env("PAX_SECURITY_CONTACT", "security@" + (urlsplit(self.BASE_URL or "").hostname or "localhost"))
         )
+        #: Whom members ask for help (access, a problem with the portal), shown on the help pages and
+        #: in every page's footer: an e-mail address; default support@ the portal's host.
+        self.SUPPORT_CONTACT = _env(
+            "PAX_SUPPORT_CONTACT", "support@" + (urlsplit(self.BASE_URL or "").hostname or "localhost")
+        ).removeprefix("mailto:")
         #: The ``Policy`` of security.txt: the address of the vulnerability disclosure policy (optional).
         self.SECURITY_POLICY_URL = _env("PAX_SECURITY_POLICY_URL")
         #: Reverse proxies in front of the portal whose X-Forwarded-For/-Proto are believed (0: none).
@@ -296,6 +301,9 @@ class Config:
             or any(c.isspace() for c in self.SECURITY_CONTACT)
         ):
             raise ConfigError("PAX_SECURITY_CONTACT must be an e-mail address or a mailto:, https: or tel: URI")
+        local, _, domain = self.SUPPORT_CONTACT.partition("@")
+        if not local or not domain or any(c.isspace() or c in "<>\"'@" for c in local + domain):
+            raise ConfigError("PAX_SUPPORT_CONTACT must be an e-mail address")
         policy = self.SECURITY_POLICY_URL
         if policy and (urlsplit(policy).scheme != "https" or any(c.isspace() for c in policy)):
             raise ConfigError("PAX_SECURITY_POLICY_URL must be an https:// address")

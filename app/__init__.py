@@ -150,6 +150,7 @@ def register_blueprints(app: Flask) -> None:
     from app.clusters.routes import bp as clusters_bp
     from app.directory.routes import bp as directory_bp
     from app.health.routes import bp as health_bp
+    from app.help.routes import bp as help_bp
     from app.main.routes import bp as main_bp
     from app.meetings.pack_routes import bp as packs_bp
     from app.meetings.routes import bp as meetings_bp
@@ -172,6 +173,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(stats_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(health_bp)
+    app.register_blueprint(help_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(audit_bp)
 

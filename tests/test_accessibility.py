@@ -8,6 +8,7 @@ checked with their validation errors shown. Any serious or critical violation fa
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from collections.abc import Iterator
@@ -148,6 +149,18 @@ def _demo_ids() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def portal(test_root, database_url) -> Iterator[Portal]:  # type: ignore[no-untyped-def]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        with demo_portal(test_root, database_url, browser) as result:
+            yield result
+        browser.close()
+    _print_summary(result)
+
+
+@contextlib.contextmanager
+def demo_portal(test_root, database_url, browser: Browser) -> Iterator[Portal]:  # type: ignore[no-untyped-def]
+    """The demo data served live, with TOTP enrolled for the curator and administrator; shared
+    with the narrow-screen journey (tests/test_journeys.py), which brings its own browser."""
     from app import create_app
     from app.auth.models import User
     from app.auth.sso import add_provider
@@ -193,15 +206,11 @@ def portal(test_root, database_url) -> Iterator[Portal]:  # type: ignore[no-unty
         ids = _demo_ids()
         db.session.remove()
         try:
-            with live_server(application) as base_url, sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-                result = Portal(base_url, browser, ids, totp)
-                yield result
-                browser.close()
+            with live_server(application) as base_url:
+                yield Portal(base_url, browser, ids, totp)
         finally:
             db.session.remove()
             databases.empty_tables(db.engine)
-        _print_summary(result)
 
 
 def _print_summary(portal: Portal) -> None:

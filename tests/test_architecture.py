@@ -73,6 +73,7 @@ FEATURES = (
     "app.crossmatch",
     "app.directory",
     "app.health",
+    "app.help",
     "app.main",
     "app.meetings",
     "app.notifications",

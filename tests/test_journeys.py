@@ -758,3 +758,71 @@ def test_a_member_is_warned_before_the_idle_limit_and_stays_signed_in(app, make,
             warning.get_by_role("button", name="Stay signed in").click()
         assert alive.value.status == 204
         expect(warning).to_be_hidden()
+
+
+# --- (i) every page on a 320 px phone: nothing scrolls sideways but a wide table's own region ----
+
+#: Pages kept as screenshots for a reader to look at, by endpoint.
+NARROW_SHOTS = {
+    "main.dashboard": "dashboard",
+    "account.index": "account",
+    "clusters.post": "post",
+    "clusters.search": "search",
+    "admin.users": "admin-users",
+    "audit.index": "audit",
+    "help.markings": "help-markings",
+    "help.packs": "help-packs",
+    "meetings.edit_agenda_item": "agenda-item-edit",
+    "workplan.print_view": "workplan-print",
+}
+
+
+@pytest.fixture
+def demo(browser, test_root, database_url):  # type: ignore[no-untyped-def]
+    """The demo data, as the accessibility test serves it, in this module's browser (one Playwright
+    per thread); per test, so the other journeys start from empty tables."""
+    from tests.test_accessibility import demo_portal
+
+    with demo_portal(test_root, database_url, browser) as portal:
+        yield portal
+        for context in portal.contexts.values():
+            context.close()
+
+
+def test_every_page_fits_a_320_px_screen(demo):
+    """Issue 21 item 10 (WCAG 1.4.10): every GET page the accessibility test visits, as the role it
+    visits it as, plus the pages a visitor sees, at 320 px. Only whole-page sideways scrolling
+    fails; a table wider than the screen scrolls inside its focusable region instead."""
+    from tests.test_accessibility import _context_for, _get_pages, _new_context
+
+    visitor = _new_context(demo)
+    visitor.new_page()
+    pages = [(e, r, u) for e, r, u in _get_pages(demo)] + [
+        (name, "visitor", url)
+        for name, url in (("landing", "/"), ("login", "/login"), ("help.signing_in", "/help/signing-in"))
+    ]
+    measure = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    wide, shown = [], 0
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    for endpoint, role, url in pages:
+        page = (visitor if role == "visitor" else _context_for(demo, role)).pages[0]
+        page.set_viewport_size({"width": 320, "height": 800})
+        response = page.goto(url)
+        if response is None or response.status != 200:
+            continue  # the accessibility test asserts each page's status
+        shown += 1
+        with contextlib.suppress(PlaywrightTimeoutError):
+            page.wait_for_function(f"() => ({measure}) <= 0", timeout=1500)
+        overflow = page.evaluate(measure)
+        if overflow > 0:
+            culprits = page.evaluate(
+                """() => [...document.querySelectorAll('body *')]
+                     .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+                     .slice(0, 3).map(e => e.tagName.toLowerCase() + '.' + [...e.classList].join('.'))"""
+            )
+            wide.append(f"{url} ({endpoint}, {role}) by {overflow} px: {culprits}")
+        if endpoint in NARROW_SHOTS:
+            page.screenshot(path=str(OUTPUT / f"j-320-{NARROW_SHOTS[endpoint]}.png"), full_page=True)
+    visitor.close()
+    assert shown >= 40
+    assert not wide, "pages that scroll sideways at 320 px:\n" + "\n".join(wide)
