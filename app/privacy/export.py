@@ -57,6 +57,7 @@ def _account(user: User) -> dict[str, Any]:
         "failed_logins": user.failed_logins,
         "locked_until": _time(user.locked_until),
         "dashboard_seen_at": _time(user.dashboard_seen_at),
+        "time_zone": user.time_zone,
     }
 
 
