@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from flask import Flask
 from flask_login import current_user
 
-from app import policy
+from app import localtime, policy
 from app.clusters.cards import post_card
 from app.db import utcnow
 from app.files.scanning import WAITING_FOR_SCAN
@@ -32,10 +32,11 @@ def register(app: Flask) -> None:
     app.jinja_env.globals["file_kind_label"] = kind_label
     app.jinja_env.globals["WAITING_FOR_SCAN"] = WAITING_FOR_SCAN
 
+    # Pages are written in the reader's zone (``app.localtime``): Brussels unless they chose another.
     @app.template_filter("datetime")
-    def format_datetime(value: datetime | None, fmt: str = "%d %B %Y, %H:%M UTC") -> str:
-        return value.strftime(fmt) if value else ""
+    def datetime_filter(value: datetime | None, seconds: bool = False, with_zone: bool = False) -> str:
+        return localtime.format_datetime(value, localtime.zone_of(current_user), seconds=seconds, with_zone=with_zone)
 
     @app.template_filter("date")
-    def format_date(value: datetime | None) -> str:
-        return value.strftime("%d %B %Y") if value else ""
+    def date_filter(value: date | datetime | None) -> str:
+        return localtime.format_date(value, localtime.zone_of(current_user))

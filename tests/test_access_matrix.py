@@ -108,6 +108,7 @@ ACCESS = {
     "account.revoke_other_sessions": "signed_in",
     "account.revoke_one_session": "signed_in",
     "account.tokens": "signed_in",
+    "account.time_zone": "signed_in",
     "admin.index": "admin",
     "admin.organisations": "admin",
     "admin.organisation": "admin",

@@ -51,6 +51,7 @@ KERNEL = (
     "app.keys.keyring",
     "app.keys.sealed",
     "app.keys.signing",
+    "app.localtime",  # dates and times in the reader's zone
     "app.logging",
     "app.markings",
     "app.migrations_state",

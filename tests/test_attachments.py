@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 import secrets
 import tracemalloc
 import zipfile
@@ -222,18 +223,19 @@ def test_allowed_types_are_sniffed_from_content(client, author, post, content, n
     assert created.get_json()["media_type"] == media_type
 
 
-@pytest.mark.parametrize(
-    ("content", "name", "says"),
-    [
-        (b"\x7fELF\x02\x01\x01" + b"\x00" * 60, "tool.pdf", "application/x-executable"),
-        (b"MZ\x90\x00" + b"\x00" * 60, "setup.exe", "application/x-msdownload"),
-        (b"<html><script>alert(1)</script></html>", "page.html", "ends in .html"),
-        (b"<svg onload=alert(1)>", "logo.svg", "ends in .svg"),
-        (PNG, "scan.pdf", "ends in .pdf"),
-        (PDF, "report.txt", "ends in .txt"),
-        (os.urandom(4000), "blob.bin", "cannot recognise"),
-    ],
-)
+#: Files PAX refuses for what they are, and the words that say so.
+REFUSED_TYPES = [
+    (b"\x7fELF\x02\x01\x01" + b"\x00" * 60, "tool.pdf", "This file is a program, which PAX does not accept"),
+    (b"MZ\x90\x00" + b"\x00" * 60, "setup.exe", "This file is a Windows program, which PAX does not accept"),
+    (b"<html><script>alert(1)</script></html>", "page.html", "ends in .html"),
+    (b"<svg onload=alert(1)>", "logo.svg", "ends in .svg"),
+    (PNG, "scan.pdf", "ends in .pdf"),
+    (PDF, "report.txt", "ends in .txt"),
+    (os.urandom(4000), "blob.bin", "cannot recognise"),
+]
+
+
+@pytest.mark.parametrize(("content", "name", "says"), REFUSED_TYPES)
 def test_refused_types_change_nothing(client, author, post, content, name, says) -> None:
     refused = api_upload(client, post.id, content, name, bearer(author))
     assert refused.status_code == 415
@@ -298,24 +300,29 @@ def _multipart(parts: list[tuple[str, str | None, bytes]], boundary: str = "paxb
     return out + f"--{boundary}--\r\n".encode()
 
 
-@pytest.mark.parametrize(
-    ("body", "content_type", "says"),
-    [
-        (_multipart([("file", "a.txt", b"hello")])[:-30], "multipart/form-data; boundary=paxboundary", "ended"),
-        (_multipart([("other", "a.txt", b"hello")]), "multipart/form-data; boundary=paxboundary", "named 'file'"),
-        (_multipart([("title", None, b"x")]), "multipart/form-data; boundary=paxboundary", "no file"),
-        (
-            _multipart([("file", "a.txt", b"one"), ("file", "b.txt", b"two")]),
-            "multipart/form-data; boundary=paxboundary",
-            "one file",
-        ),
-        (_multipart([("file", "", b"x")]), "multipart/form-data; boundary=paxboundary", "no filename"),
-        (b'{"file": "aGVsbG8="}', "application/json", "multipart/form-data"),
-        (_multipart([("file", "a.txt", b"hello")]), "multipart/form-data", "multipart/form-data"),
-        (b"--paxboundary\r\nno headers here\r\n\r\nx", "multipart/form-data; boundary=paxboundary", "malformed"),
-        (b"", "multipart/form-data; boundary=paxboundary", "no file"),
-    ],
-)
+#: Upload bodies that are not a usable upload, and the words that say what went wrong.
+MALFORMED = [
+    (_multipart([("file", "a.txt", b"hello")])[:-30], "multipart/form-data; boundary=paxboundary", "ended"),
+    (
+        _multipart([("other", "a.txt", b"hello")]),
+        "multipart/form-data; boundary=paxboundary",
+        "a field PAX does not read",
+    ),
+    (_multipart([("title", None, b"x")]), "multipart/form-data; boundary=paxboundary", "no file"),
+    (
+        _multipart([("file", "a.txt", b"one"), ("file", "b.txt", b"two")]),
+        "multipart/form-data; boundary=paxboundary",
+        "one file",
+    ),
+    (_multipart([("file", "", b"x")]), "multipart/form-data; boundary=paxboundary", "No file was chosen"),
+    (b'{"file": "aGVsbG8="}', "application/json", "No file arrived"),
+    (_multipart([("file", "a.txt", b"hello")]), "multipart/form-data", "No file arrived"),
+    (b"--paxboundary\r\nno headers here\r\n\r\nx", "multipart/form-data; boundary=paxboundary", "arrived damaged"),
+    (b"", "multipart/form-data; boundary=paxboundary", "no file"),
+]
+
+
+@pytest.mark.parametrize(("body", "content_type", "says"), MALFORMED)
 def test_malformed_and_truncated_uploads_are_400_and_leave_nothing(client, author, post, body, content_type, says):
     answer = client.post(
         f"/api/v1/posts/{post.id}/attachments", data=body, content_type=content_type, headers=bearer(author)
@@ -323,6 +330,42 @@ def test_malformed_and_truncated_uploads_are_400_and_leave_nothing(client, autho
     assert answer.status_code == 400, answer.get_json()
     assert says in answer.get_json()["error"]["message"]
     assert counts() == (0, 0, 0)
+
+
+#: What no message to a member may hold: media types, form internals, library words.
+JARGON = re.compile(
+    r"\b[a-z]+/[a-z0-9.+-]+\b|multipart|\bparts?\b|boundary|Content-|NoneType|Traceback|KeyError|werkzeug",
+    re.IGNORECASE,
+)
+
+
+def _messages(answer: Any) -> list[str]:
+    error = answer.get_json()["error"]
+    return [error["message"], *(error.get("fields") or {}).values()]
+
+
+def test_no_upload_refusal_speaks_of_media_types_form_parts_or_libraries(client, make, author, post) -> None:
+    """Every refusal an upload can meet says what happened and what to do, in a member's words."""
+    from tests.test_meetings import technical, upload
+
+    said: list[str] = []
+    for content, name, _ in REFUSED_TYPES:
+        said += _messages(api_upload(client, post.id, content, name, bearer(author)))
+    for body, content_type, _ in MALFORMED:
+        answer = client.post(
+            f"/api/v1/posts/{post.id}/attachments", data=body, content_type=content_type, headers=bearer(author)
+        )
+        said += _messages(answer)
+    coordinator = make.user(clusters={"policy": "coordinator"})
+    headers = bearer(coordinator, "write")
+    meeting = client.post("/api/v1/meetings", json=technical(), headers=headers).get_json()
+    url = f"/api/v1/meetings/{meeting['id']}/documents"
+    for content, name in ((b"MZ\x90\x00" + b"\x00" * 60, "setup.exe"), (b"<html>", "a.html"), (b"x", "")):
+        said += _messages(upload(client, url, content, name, title="T", headers=headers))
+    said += _messages(client.post(url, json={}, headers=headers))
+    assert len(said) >= len(REFUSED_TYPES) + len(MALFORMED) + 4
+    for message in said:
+        assert message and not JARGON.search(message), message
 
 
 def test_client_gone_mid_upload_leaves_nothing(client, author, post) -> None:
@@ -411,7 +454,7 @@ def test_page_upload_errors_are_shown_next_to_the_field(client, author, post, lo
     )
     assert answer.status_code == 415
     html = answer.get_data(as_text=True)
-    assert 'id="attachment-file-invalid"' in html and "rename it to end in .png" in html
+    assert 'id="attachment-file-invalid"' in html and "Rename it to end in .png" in html
     empty = client.post(
         f"/posts/{post.id}/attachments",
         data={"csrf_token": csrf_token_from(page), "file": (io.BytesIO(b""), "")},

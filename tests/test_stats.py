@@ -229,7 +229,7 @@ def test_page_offers_periods_and_says_which(world, new_client):
     client = new_client(world["customs"])
     html = client.get("/stats/seizures?group_by=port&period=2025-Q1").get_data(as_text=True)
     assert 'name="period"' in html and 'value="2025-Q1"' in html and 'name="from"' not in html
-    assert "Period: 2025-Q1 (incidents from 01 January 2025 to 31 March 2025)" in html
+    assert "Period: 2025-Q1 (incidents from 1 January 2025 to 31 March 2025)" in html
     assert _table(html)[1:] == [["BEANR", "2", "510", "2"], ["NLRTM", "1", "5", "1"]]
     assert "period=2025-Q1" in html.split("Download this table (CSV)", 1)[0].rsplit("href=", 1)[1]
     assert "Every period on record." in client.get("/stats/seizures").get_data(as_text=True)

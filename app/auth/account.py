@@ -11,11 +11,12 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
+from app import localtime
 from app.audit.services import record
 from app.auth import mfa, stepup
 from app.auth.accounts import change_password, reset_mfa
 from app.auth.blueprint import account_bp as bp
-from app.auth.forms import DirectoryEntryForm, MfaEnrolForm, PasswordChangeForm, StepUpForm, TokenForm
+from app.auth.forms import DirectoryEntryForm, MfaEnrolForm, PasswordChangeForm, StepUpForm, TimeZoneForm, TokenForm
 from app.auth.models import UserSession
 from app.auth.passwords import account_context, password_problem
 from app.auth.sessions import current_session_row, end_session, revoke_sessions
@@ -55,6 +56,8 @@ def _render_overview(status: int = 200, **forms: Any) -> Any:
     context = {
         "password_form": forms.get("password_form") or PasswordChangeForm(formdata=None),
         "token_form": forms.get("token_form") or TokenForm(formdata=None),
+        "time_zone_form": forms.get("time_zone_form")
+        or TimeZoneForm(formdata=None, time_zone=current_user.time_zone or ""),
         "recovery_form": forms.get("recovery_form") or StepUpForm(formdata=None),
         "remove_mfa_form": forms.get("remove_mfa_form") or StepUpForm(formdata=None),
         "sessions_form": forms.get("sessions_form") or StepUpForm(formdata=None),
@@ -116,6 +119,19 @@ def directory_entry() -> Any:
     )
     flash("Your directory entry is saved.", "success")
     return redirect(url_for("account.index", _anchor="directory-title"))
+
+
+@bp.route("/time-zone", methods=["POST"])
+def time_zone() -> Any:
+    form = TimeZoneForm()
+    if not form.validate_on_submit():
+        return _render_overview(422, time_zone_form=form)
+    current_user.time_zone = form.time_zone.data or None
+    zone = current_user.time_zone
+    record("auth.time_zone_change", actor=current_user, target=("user", current_user.id), time_zone=zone)
+    shown = current_user.time_zone or localtime.DEFAULT_ZONE_NAME
+    flash(f"PAX now shows dates and times in {shown.replace('_', ' ')} time.", "success")
+    return redirect(url_for("account.index"))
 
 
 @bp.route("/password", methods=["POST"])

@@ -11,10 +11,12 @@ from wtforms import (
     PasswordField,
     RadioField,
     SelectChoice,
+    SelectField,
     StringField,
 )
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
 
+from app import localtime
 from app.auth.stepup import StepUpFields
 
 #: A phone number as people write it: an optional +, digits, spaces, and the usual separators.
@@ -80,6 +82,22 @@ class TokenForm(StepUpFields, FlaskForm):
             NumberRange(min=1, max=365, message="Choose between 1 and 365 days."),
         ],
     )
+
+
+class TimeZoneForm(FlaskForm):
+    """The zone PAX writes the member's dates and times in; empty is Brussels."""
+
+    # The names are checked here, with words, rather than by WTForms' "Not a valid choice".
+    time_zone = SelectField("Time zone", validate_choice=False)
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        default = SelectChoice("", f"Brussels time ({localtime.DEFAULT_ZONE_NAME}, the default)")
+        self.time_zone.choices = [default] + [SelectChoice(n, n.replace("_", " ")) for n in localtime.zone_names()]
+
+    def validate_time_zone(self, field: SelectField) -> None:
+        if field.data and not localtime.valid_zone_name(field.data):
+            raise ValidationError("Choose a time zone from the list, such as Europe/Brussels or Europe/Lisbon.")
 
 
 class StepUpForm(StepUpFields, FlaskForm):

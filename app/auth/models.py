@@ -69,6 +69,8 @@ class User(UserMixin, Base):
     #: When an administrator erased this departed user's personal data; the row stays so the
     #: audit log's actor ids and the organisation's posts keep pointing somewhere.
     erased_at: Mapped[datetime | None] = mapped_column()
+    #: The IANA zone (``Europe/Lisbon``) pages, mail and packs write times in; NULL is Brussels.
+    time_zone: Mapped[str | None] = mapped_column(sa.String(64))
 
     organisation: Mapped[Organisation] = relationship(back_populates="users", lazy="joined")
     memberships: Mapped[list[ClusterMembership]] = relationship(

@@ -442,7 +442,7 @@ def awaiting_approval() -> str:
 @bp.route("/session/alive")
 @login_required
 def keep_alive() -> Response:
-    """"Stay signed in": the request itself counts as activity, so the idle limit starts again."""
+    """ "Stay signed in": the request itself counts as activity, so the idle limit starts again."""
     return Response(status=204)
 
 

@@ -23,6 +23,7 @@ from flask import Flask, current_app
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from app import localtime
 from app.audit.services import record_apart
 from app.db import utcnow
 from app.extensions import db
@@ -300,8 +301,11 @@ def open_file(
     if file.waiting_for_scan and not for_scan:
         raise FileUnavailable("scan", "The file is waiting for a malware scan.")
     if file.damaged_at is not None and not despite_mark:
+        when = localtime.format_datetime(file.damaged_at, with_zone=True)
         raise FileUnavailable(
-            "integrity", f"The file's blob failed its integrity check on {file.damaged_at:%Y-%m-%d %H:%M} UTC."
+            "integrity",
+            f"The stored copy of this file failed its integrity check on {when}, so PAX does not serve it. "
+            "Ask whoever shared it to upload it again.",
         )
     stop = file.size if stop is None else stop
     dek = data_key(file)

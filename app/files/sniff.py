@@ -60,9 +60,53 @@ _ZIP_CONTAINERS = {
 ACCEPT_EXTENSIONS = sorted({f".{ext}" for kind in ALLOWED.values() for ext in kind.extensions})
 
 
+#: What a refused file is, in words: a member knows a "Windows program", not its media type.
+REFUSED_LABELS = {
+    "application/x-msdownload": "a Windows program",
+    "application/vnd.microsoft.portable-executable": "a Windows program",
+    "application/x-executable": "a program",
+    "application/x-elf": "a program",
+    "application/x-mach-binary": "a program",
+    "application/x-sharedlib": "a program",
+    "application/x-shockwave-flash": "a Flash animation",
+    "application/x-rar-compressed": "a RAR archive",
+    "application/vnd.rar": "a RAR archive",
+    "application/x-7z-compressed": "a 7-Zip archive",
+    "application/gzip": "a compressed archive",
+    "application/x-bzip2": "a compressed archive",
+    "application/x-xz": "a compressed archive",
+    "application/x-tar": "an archive",
+    "application/x-sqlite3": "a database",
+    "application/epub+zip": "an e-book",
+    "application/rtf": "an RTF document",
+    "application/x-deb": "a software package",
+    "application/x-rpm": "a software package",
+    "application/vnd.ms-cab-compressed": "a software package",
+}
+_REFUSED_FAMILIES = {
+    "audio": "a sound recording",
+    "video": "a video",
+    "image": "an image in another format",
+    "font": "a font",
+}
+ACCEPTED_WORDS = (
+    "Upload PDF, Office documents (Word, Excel, PowerPoint, OpenDocument), images (PNG, JPEG, GIF, "
+    "WebP, TIFF), text, CSV or ZIP files."
+)
+
+
 def kind_label(media_type: str) -> str:
     kind = ALLOWED.get(media_type)
-    return kind.label if kind else media_type
+    return kind.label if kind else "file"
+
+
+def _refused_words(media_type: str | None) -> str:
+    label = REFUSED_LABELS.get(media_type or "") or _REFUSED_FAMILIES.get((media_type or "").split("/", 1)[0])
+    if label:
+        return f"This file is {label}, which PAX does not accept. {ACCEPTED_WORDS}"
+    if media_type:
+        return f"PAX does not accept this kind of file. {ACCEPTED_WORDS}"
+    return f"PAX cannot recognise what kind of file this is, so it does not accept it. {ACCEPTED_WORDS}"
 
 
 class RejectedFile(ValueError):
@@ -92,15 +136,12 @@ def sniff(head: bytes, filename: str) -> Kind:
         guessed = _ZIP_CONTAINERS[extension]
     kind = ALLOWED.get(guessed or "")
     if kind is None:
-        what = f"a {guessed} file" if guessed else "of a kind PAX cannot recognise"
-        raise RejectedFile(
-            f"This file is {what}. PAX accepts PDF, Word, Excel, PowerPoint, OpenDocument, images "
-            "(PNG, JPEG, GIF, WebP, TIFF), text, CSV and ZIP files."
-        )
+        raise RejectedFile(_refused_words(guessed))
     if extension and extension not in kind.extensions and not (kind.media_type in _TEXT_TYPES and not extension):
+        # A mismatched name would make the member's computer open the file as something else.
         raise RejectedFile(
-            f"The file's content is a {kind.label} but its name ends in .{extension}; "
-            f"rename it to end in .{kind.extensions[0]}."
+            f"This file is a {kind.label} but its name ends in .{extension}. "
+            f"Rename it to end in .{kind.extensions[0]} and upload it again."
         )
     return kind
 

@@ -70,7 +70,7 @@ class MultipartUpload:
         mimetype, options = parse_options_header(request.headers.get("Content-Type", ""))
         boundary = options.get("boundary", "")
         if mimetype != "multipart/form-data" or not boundary:
-            raise UploadError(f"Send the file as multipart/form-data with a part named '{self.file_field}'.")
+            raise UploadError("No file arrived with this upload. Choose a file and send it from the upload form.")
         self._decoder = MultipartDecoder(
             # Bounds the decoder's buffer (one read plus part headers); field sizes are checked below.
             boundary.encode("latin-1"),
@@ -86,12 +86,14 @@ class MultipartUpload:
                 event = self._decoder.next_event()
             except RequestEntityTooLarge:
                 raise UploadError(
-                    f"The form has more than {MAX_PARTS} parts or a part header that is too long."
+                    f"The upload holds more than {MAX_PARTS} fields, or a field with too long a label. "
+                    "Send the file and its details only."
                 ) from None
-            except ValueError as exc:
+            except ValueError:
                 if self._eof:
                     raise UploadError("The upload ended before it was complete; send it again.") from None
-                raise UploadError(f"The multipart body is malformed: {exc}.") from None
+                # The decoder's own words name form internals; the member only needs to know it was unreadable.
+                raise UploadError("The upload arrived damaged and could not be read; send it again.") from None
             if not isinstance(event, NeedData):
                 return event
             if self._eof:
@@ -104,7 +106,9 @@ class MultipartUpload:
             try:
                 self._decoder.receive_data(data)
             except RequestEntityTooLarge:
-                raise UploadError("A part of the form has headers that are too long.") from None
+                raise UploadError(
+                    "A field of the upload has too long a label. Send the file and its details only."
+                ) from None
 
     def _field_value(self, name: str) -> str:
         value = bytearray()
@@ -113,13 +117,13 @@ class MultipartUpload:
             assert isinstance(event, Data)
             value += event.data
             if len(value) > MAX_FIELD_BYTES:
-                raise UploadError(f"The form field '{name}' is too long.")
+                raise UploadError("A detail sent with the file is too long; shorten it and upload again.")
             if not event.more_data:
                 break
         try:
             return value.decode("utf-8")
         except UnicodeDecodeError:
-            raise UploadError(f"The form field '{name}' is not UTF-8 text.") from None
+            raise UploadError("A detail sent with the file is not readable text; type it again and upload.") from None
 
     def until_file(self) -> str:
         """Read the fields before the file part; returns the file's name as the client sent it."""
@@ -127,13 +131,16 @@ class MultipartUpload:
             event = self._event()
             if isinstance(event, File):
                 if event.name != self.file_field:
-                    raise UploadError(f"Send the file in a part named '{self.file_field}'.")
+                    raise UploadError(
+                        "The file was sent in a field PAX does not read, so nothing was saved. "
+                        "Choose the file in the upload form and send it again."
+                    )
                 self.filename = event.filename or ""
                 return self.filename
             if isinstance(event, Field):
                 self.fields[event.name] = self._field_value(event.name)
             elif isinstance(event, Epilogue):
-                raise UploadError(f"The form has no file in a part named '{self.file_field}'.")
+                raise UploadError("The upload holds no file. Choose a file to upload.")
 
     def file_chunks(self) -> Iterator[bytes]:
         """The file part's bytes, as they arrive."""
@@ -152,7 +159,7 @@ class MultipartUpload:
             if isinstance(event, Epilogue):
                 return self.fields
             if isinstance(event, File):
-                raise UploadError("Send one file per request.")
+                raise UploadError("More than one file was sent; nothing was saved. Upload one file at a time.")
             if isinstance(event, Field):
                 self.fields[event.name] = self._field_value(event.name)
 
@@ -233,7 +240,7 @@ def receive_upload(
         if check_fields:
             check_fields(form.fields)
         if not filename:
-            raise UploadError("Choose a file to upload: the 'file' part has no filename.")
+            raise UploadError("No file was chosen. Choose a file to upload.")
         stored = store(IncomingFile(filename, dict(form.fields), form.file_chunks(), upload_limit()))
         form.rest()
         return stored

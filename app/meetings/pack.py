@@ -29,6 +29,7 @@ from flask import Flask, Response, current_app, has_request_context, render_temp
 from sqlalchemy.orm import lazyload
 from zipstream import ZIP_STORED, ZipStream
 
+from app import localtime
 from app.audit import alerts
 from app.audit.services import record
 from app.extensions import db
@@ -239,14 +240,17 @@ def index_html(
     by_item: dict[int | None, list[PackEntry]] = {}
     for entry in entries:
         by_item.setdefault(entry.agenda_item.id if entry.agenda_item else None, []).append(entry)
+    # The pack is opened offline, maybe elsewhere: its times name their zone, the recipient's.
+    zone = localtime.zone_of(recipient)
     html = render_template(
         "meetings/pack_index.html",
         meeting=meeting,
+        when=localtime.format_span(meeting.starts_at, meeting.ends_at, zone),
         recipient=recipient,
         agenda=meeting.agenda,
         by_item=by_item,
         withheld=withheld,
-        generated_at=_iso(generated_at),
+        generated_at=localtime.format_datetime(generated_at, zone, with_zone=True),
     )
     return html.encode("utf-8")
 

@@ -8,13 +8,13 @@ loaded with ``meeting_or_404`` and every write goes through a service. Templates
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from app import localtime
 from app.audit.services import record_view
 from app.clusters.models import Cluster
 from app.clusters.services import cluster_by_slug, resolve_recipients
@@ -50,21 +50,10 @@ def vocabulary() -> dict[str, Any]:
     }
 
 
-@bp.app_template_filter("brussels")
-def brussels(value: datetime | None, fmt: str = "%A %d %B %Y, %H:%M") -> str:
-    """A UTC instant as Brussels wall-clock time, the zone named (CET or CEST)."""
-    if value is None:
-        return ""
-    local = value.astimezone(BRUSSELS)
-    return f"{local.strftime(fmt)} Brussels time ({local.tzname()})"
-
-
 @bp.app_template_filter("meeting_when")
 def meeting_when(meeting: Meeting) -> str:
-    """``Tuesday 01 December 2026, 09:00 to 17:00 Brussels time (CET)``; the end's date when it differs."""
-    start, end = meeting.starts_at.astimezone(BRUSSELS), meeting.ends_at.astimezone(BRUSSELS)
-    until = f"{end:%H:%M}" if start.date() == end.date() else f"{end:%A %d %B %Y, %H:%M}"
-    return f"{start:%A %d %B %Y, %H:%M} to {until} Brussels time ({start.tzname()})"
+    """``Saturday 5 December 2026, 10:00 to 12:00 Brussels time (CET)``, in the reader's zone."""
+    return localtime.format_span(meeting.starts_at, meeting.ends_at, localtime.zone_of(current_user))
 
 
 def _list_args() -> tuple[MeetingFilter, dict[str, str], list[str], list[Cluster]]:

@@ -90,7 +90,8 @@ def parse_when(value: Any, name: str, errors: dict[str, str], local_zone: ZoneIn
         parsed = parsed.replace(tzinfo=local_zone)
         # A wall-clock time that does not exist (clocks go forward) does not survive the round trip.
         if parsed.astimezone(UTC).astimezone(local_zone).replace(tzinfo=None) != parsed.replace(tzinfo=None):
-            errors[name] = f"{parsed:%H:%M} does not exist in Brussels on {parsed:%d %B %Y}: the clocks go forward."
+            day = f"{parsed.day} {parsed:%B %Y}"
+            errors[name] = f"{parsed:%H:%M} does not exist in Brussels on {day}: the clocks go forward."
             return None
     if not EARLIEST_YEAR <= parsed.year <= LATEST_YEAR:
         errors[name] = f"Give a {label} between {EARLIEST_YEAR} and {LATEST_YEAR}."

@@ -16,10 +16,12 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app, url_for
 
+from app import localtime
 from app.auth.models import User, UserStatus
 from app.clusters.models import Cluster, Post
 from app.db import utcnow
 from app.extensions import db
+from app.markings import Tlp
 from app.meetings.models import Meeting
 from app.notifications.models import DeliveryMode, MailState, Notification, OutboxMessage, Subscription
 from app.policy import visible_meetings, visible_posts
@@ -118,7 +120,7 @@ def notify(
     )
     db.session.add(notification)
     if mode is DeliveryMode.IMMEDIATE:
-        queue_mail(user, subject=subject_for(notification), body=body_for(notification))
+        queue_mail(user, subject=subject_for(notification), body=body_for(notification, user))
         notification.mail_state = MailState.QUEUED
     db.session.flush()
     return notification
@@ -137,15 +139,29 @@ def absolute_url(path: str) -> str:
     return current_app.config["BASE_URL"].rstrip("/") + path
 
 
-def body_for(notification: Notification) -> str:
-    """One notification's mail: what happened, the marking, the link. Never the item itself."""
+def when_text(notification: Notification, recipient: User) -> str | None:
+    """When a meeting takes place, in the recipient's zone with the zone named; None for anything
+    else. A TLP:RED meeting's mail says no more than that it exists, as its calendar event does."""
+    if notification.target_type != "meeting" or notification.target_id is None:
+        return None
+    meeting = db.session.get(Meeting, notification.target_id)
+    if meeting is None or meeting.tlp is Tlp.RED:
+        return None
+    return localtime.format_span(meeting.starts_at, meeting.ends_at, localtime.zone_of(recipient))
+
+
+def body_for(notification: Notification, recipient: User) -> str:
+    """One notification's mail: what happened, the marking, when (for a meeting), the link.
+    Never the item itself."""
     link = target_link(notification.target_type, notification.target_id)
     marking = marking_text(notification.tlp)
     if notification.previous_tlp:
         marking += f" (was {marking_text(notification.previous_tlp)})"
+    when = when_text(notification, recipient)
     lines = [
         KIND_TEXT[notification.kind] + ".",
         "",
+        *([f"When: {when}"] if when else []),
         f"Marking: {marking}",
         f"Open it in PAX (sign-in required): {link}",
         "",
@@ -232,13 +248,16 @@ class DigestRun:
     notifications: int
 
 
-def digest_body(notifications: list[Notification]) -> str:
-    """One mail listing several notifications: each what happened, its marking and its link."""
+def digest_body(notifications: list[Notification], recipient: User) -> str:
+    """One mail listing several notifications: each what happened, its marking, when (for a
+    meeting) and its link."""
     count = len(notifications)
     lines = [f"Your PAX daily digest: {count} {'notification' if count == 1 else 'notifications'}.", ""]
     for notification in notifications:
         link = target_link(notification.target_type, notification.target_id)
         lines.append(f"- {KIND_TEXT[notification.kind]} ({marking_text(notification.tlp)})")
+        if when := when_text(notification, recipient):
+            lines.append(f"  When: {when}")
         lines.append(f"  {link}")
     lines += ["", "Open them in PAX (sign-in required).", "", _footer()]
     return "\n".join(lines)
@@ -284,7 +303,7 @@ def queue_digests(*, now: datetime | None = None) -> DigestRun:
             continue
         count = len(notifications)
         subject = f"PAX: your daily digest ({count} {'notification' if count == 1 else 'notifications'})"
-        queue_mail(user, subject=subject, body=digest_body(notifications))
+        queue_mail(user, subject=subject, body=digest_body(notifications, user))
         mails += 1
         counted += count
     db.session.flush()

@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from wtforms import HiddenField, SelectChoice, SelectField, SelectMultipleField, StringField, TextAreaField
 
+from app import localtime
 from app.clusters.models import Cluster
 from app.directory.models import Organisation
 from app.extensions import db
@@ -103,5 +104,5 @@ class AdoptForm(ParsedForm):
         super().__init__(*args, **kwargs)
         self.meetings = {str(m.id): m for m in meetings}
         self.meeting_id.choices = [SelectChoice("", "No meeting (adopted in writing)")] + [
-            SelectChoice(str(m.id), f"{m.starts_at:%d %B %Y}: {m.title}") for m in meetings
+            SelectChoice(str(m.id), f"{localtime.format_date(m.starts_at)}: {m.title}") for m in meetings
         ]
