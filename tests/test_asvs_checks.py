@@ -215,9 +215,11 @@ CONFIRMATION_PAGES = {
     "meetings.edit_document",
     "meetings.edit",
 }
+# Whole words of an endpoint's name ("mark_read", not "markings").
 CHANGE_WORDS = re.compile(
-    r"logout|revoke|delete|remove|suspend|reactivate|approve|reject|grant|reset|enable|disable|rotate|move|erase"
-    r"|resend|confirm|mark|follow|accept|decide|upload|publish|create|update|edit|save|invite|link"
+    r"(?:^|_)(?:logout|revoke|delete|remove|suspend|reactivate|approve|reject|grant|reset|enable|disable|rotate"
+    r"|move|erase|resend|confirm|mark|follow|accept|decide|upload|publish|create|update|edit|save|invite|link"
+    r"|unlink)(?:_|$)"
 )
 
 
