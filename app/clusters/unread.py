@@ -65,7 +65,16 @@ def unread_ids(user: Any, post_ids: list[int]) -> set[int]:
     """Which of ``post_ids`` (posts of a page the user sees) are unread."""
     if not post_ids or not is_active_user(user):
         return set()
-    return set(db.session.scalars(sa.select(Post.id).where(Post.id.in_(post_ids), _unread(user))))
+    # Only the primary key in WHERE, the rest decided here: with the date range in SQL, SQLite
+    # walked the created_at index over every recent post (a 100,000-post feed took twice as long).
+    opened = sa.select(PostRead.post_id).where(PostRead.user_id == user.id, PostRead.post_id == Post.id).exists()
+    rows = db.session.execute(sa.select(Post.id, Post.created_at, Post.author_id, opened).where(Post.id.in_(post_ids)))
+    since = _since(user)
+    return {
+        post_id
+        for post_id, created_at, author_id, was_opened in rows
+        if created_at > since and author_id != user.id and not was_opened
+    }
 
 
 def mark_read(user: Any, post: Post) -> None:
