@@ -112,6 +112,21 @@ def refused(
     return after_refusal(lambda: render(422))
 
 
+def audience_previewed(form: Any, compute: Callable[[], str], render: Callable[..., R]) -> R | None:
+    """An edit form's "Check who would see it" (``preview=audience`` in the post): the form again
+    with ``compute()``'s sentence, or with why the marking cannot be saved; None for a real save.
+    ``render(status, audience_preview=...)`` draws the route's own form."""
+    from flask import request
+
+    if request.form.get("preview") != "audience":
+        return None
+    try:
+        return render(200, audience_preview=compute())
+    except ValidationError as exc:
+        text = "This marking cannot be saved as it is: " + " ".join(exc.fields.values())
+        return refused(form, exc, lambda status: render(status, audience_preview=text))
+
+
 def stale(
     form: Any,
     exc: StaleEdit,

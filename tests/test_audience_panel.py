@@ -121,6 +121,11 @@ def test_the_edit_form_previews_how_the_audience_changes_and_saves_nothing(
 
     tighter = author.post(f"/posts/{post.id}/edit", data={**fields, "tlp": "RED"})
     assert "hidden from 0 organisations (1 person)" in tighter.get_data(as_text=True)
+    # A marking that cannot be saved says why, in the preview's place, and saves nothing.
+    wrong = author.post(f"/posts/{post.id}/edit", data={**fields, "tlp": "PURPLE"})
+    assert wrong.status_code == 422 and "This marking cannot be saved as it is:" in wrong.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Post, post.id).tlp is Tlp.AMBER_STRICT
 
 
 def test_the_meeting_page_and_edit_form_say_who_sees_it(world: dict[str, Any], new_client: Any) -> None:

@@ -37,7 +37,7 @@ from app.crossmatch.queries import hits as match_hits
 from app.directory.audience import audience_change, audience_panel
 from app.files.services import human_size
 from app.files.sniff import ACCEPT_EXTENSIONS
-from app.forms import refused, stale
+from app.forms import audience_previewed, refused, stale
 from app.markings import Marking, Tlp
 from app.policy import NotAllowed, authorize, can, cluster_or_404, comment_or_404, may_post_as, post_or_404
 from app.retention.queries import deletion_date
@@ -190,13 +190,11 @@ def edit_post(post_id: int) -> Any:
     form = PostForm(post.cluster)
     if not form.validate():
         return _render_form(form, post, 422)
-    if request.form.get("preview") == "audience":
-        try:
-            return _render_form(form, post, audience_preview=_audience_preview(post, form))
-        except ValidationError as exc:
-            problem = " ".join(exc.fields.values())
-            text = f"This marking cannot be saved as it is: {problem}"
-            return refused(form, exc, lambda status: _render_form(form, post, status, audience_preview=text))
+    previewed = audience_previewed(
+        form, lambda: _audience_preview(post, form), lambda status, **kw: _render_form(form, post, status, **kw)
+    )
+    if previewed is not None:
+        return previewed
     try:
         services.edit_post(current_user, post, parse_post(form.to_raw()), form_version(form.version.data))
     except StaleEdit as exc:

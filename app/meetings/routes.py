@@ -23,7 +23,7 @@ from app.directory.audience import audience_change, audience_panel
 from app.extensions import db
 from app.files.services import human_size
 from app.files.sniff import ACCEPT_EXTENSIONS
-from app.forms import refused, stale
+from app.forms import audience_previewed, refused, stale
 from app.markings import Marking, Tlp
 from app.meetings import agenda_routes, document_routes, services  # noqa: F401  (their views register on bp)
 from app.meetings.blueprint import bp
@@ -167,13 +167,11 @@ def edit(meeting_id: int) -> Any:
     form = MeetingForm(kinds, clusters)
     if not form.validate():
         return _render_form(form, meeting, 422)
-    if request.form.get("preview") == "audience":
-        try:
-            return _render_form(form, meeting, audience_preview=_audience_preview(meeting, form))
-        except ValidationError as exc:
-            problem = " ".join(exc.fields.values())
-            text = f"This marking cannot be saved as it is: {problem}"
-            return refused(form, exc, lambda status: _render_form(form, meeting, status, audience_preview=text))
+    previewed = audience_previewed(
+        form, lambda: _audience_preview(meeting, form), lambda status, **kw: _render_form(form, meeting, status, **kw)
+    )
+    if previewed is not None:
+        return previewed
     try:
         data = parse_meeting(form.to_raw(False), local_zone=BRUSSELS)
         services.update_meeting(current_user, meeting, data, form_version(form.version.data))
