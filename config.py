@@ -199,6 +199,8 @@ class Config:
         #: Days sent outbox mail and read notifications are kept; 0 keeps them.
         self.RETENTION_MAIL_DAYS = _env_int("PAX_RETENTION_MAIL_DAYS", 30)
         self.RETENTION_NOTIFICATION_DAYS = _env_int("PAX_RETENTION_NOTIFICATION_DAYS", 90)
+        #: Days a draft (or a form kept after a session ended) is kept since it was last saved.
+        self.DRAFT_RETENTION_DAYS = _env_int("PAX_DRAFT_RETENTION_DAYS", 30)
 
         self.SESSION_COOKIE_HTTPONLY = True
         #: Host-only (no Domain) on every path, as the ``__Host-`` prefix requires.
@@ -311,6 +313,8 @@ class Config:
             value = getattr(self, name)
             if not 0 <= value <= limit:
                 raise ConfigError(f"PAX_{name} must be between 0 and {limit}, got {value}")
+        if not 1 <= self.DRAFT_RETENTION_DAYS <= 3660:
+            raise ConfigError(f"PAX_DRAFT_RETENTION_DAYS must be between 1 and 3660, got {self.DRAFT_RETENTION_DAYS}")
 
 
 class DevelopmentConfig(Config):

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, g
 
 from config import Config, ConfigError, config_from_env
 
@@ -34,6 +34,9 @@ class PaxFlask(Flask):
         if response.status_code >= 400:
             db.discard()
         else:
+            # What must happen only if the request succeeds (a sent form's draft is deleted), in its transaction.
+            for then in g.pop("pax_on_success", ()):
+                then()
             db.session.commit()
         return response
 
@@ -149,6 +152,7 @@ def register_blueprints(app: Flask) -> None:
     from app.clusters.attachment_routes import bp as attachments_bp
     from app.clusters.routes import bp as clusters_bp
     from app.directory.routes import bp as directory_bp
+    from app.drafts import routes as drafts
     from app.health.routes import bp as health_bp
     from app.help.routes import bp as help_bp
     from app.main.routes import bp as main_bp
@@ -166,6 +170,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp)
     app.register_blueprint(clusters_bp)
     app.register_blueprint(directory_bp)
+    app.register_blueprint(drafts.bp)
+    drafts.register(app)
     app.register_blueprint(attachments_bp)
     app.register_blueprint(workplan_bp)
     app.register_blueprint(meetings_bp)

@@ -13,7 +13,7 @@ import functools
 import logging
 from typing import Any
 
-from flask import Flask, Response, g, jsonify, render_template, request
+from flask import Flask, Response, current_app, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
 from sqlalchemy.orm.exc import StaleDataError
@@ -164,7 +164,15 @@ def handle_api_error(error: ApiError) -> Response:
     return response
 
 
+#: Where a refused form may still be kept (``app.drafts`` registers it): a response, or None.
+CSRF_RESCUE = "pax_csrf_rescue"
+
+
 def handle_csrf(error: CSRFError) -> Response:
+    rescue = current_app.extensions.get(CSRF_RESCUE)
+    kept = rescue() if rescue is not None else None
+    if kept is not None:
+        return kept
     detail = "Your form expired or was not sent from this portal. Go back, reload the page and try again."
     if wants_json():
         return json_error(400, detail, code="csrf_failed")

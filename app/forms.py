@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+from flask import g, has_request_context, request
 from flask_wtf import FlaskForm
 from wtforms import Field, SelectChoice
 
@@ -28,7 +29,21 @@ R = TypeVar("R")
 T = TypeVar("T")
 
 
-class ParsedForm(FlaskForm):
+class PaxForm(FlaskForm):
+    """Every form of a page. Opened to continue a draft, or after a form sent from an ended
+    session was kept (``app.drafts``), the page's form whose fields match is filled in from it."""
+
+    class Meta:
+        def wrap_formdata(self, form: Any, formdata: Any) -> Any:
+            wrapped = super().wrap_formdata(form, formdata)  # type: ignore[misc]
+            if wrapped is None and has_request_context() and request.method == "GET":
+                restored = g.get("pax_restore")
+                if restored is not None and restored.fits(form):
+                    return restored.fields
+            return wrapped
+
+
+class ParsedForm(PaxForm):
     #: The parser's error keys that belong to a field of another name (``starts_at`` -> ``starts_date``).
     ERROR_FIELDS: ClassVar[dict[str, str]] = {}
     #: Fields whose messages never show on the field itself, and are left out of the summary.

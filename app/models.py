@@ -30,6 +30,7 @@ from app.clusters.models import (
 )
 from app.crossmatch.models import IdentifierKind, MatchIdentifier
 from app.directory.models import Organisation, OrganisationDomain, OrgType
+from app.drafts.models import Draft, DraftKind
 from app.files.models import StoredFile
 from app.markings import MarkingSnapshot, MarkingSnapshotOrg, MarkingSnapshotUser
 from app.meetings.models import (
@@ -53,6 +54,8 @@ __all__ = [
     "ClusterMembership",
     "Comment",
     "DeliveryMode",
+    "Draft",
+    "DraftKind",
     "GlobalRole",
     "IdentifierKind",
     "Identity",

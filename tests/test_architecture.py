@@ -73,6 +73,7 @@ FEATURES = (
     "app.clusters",
     "app.crossmatch",
     "app.directory",
+    "app.drafts",
     "app.health",
     "app.help",
     "app.main",

@@ -27,6 +27,7 @@ from app.auth.models import GlobalRole, UserStatus
 from app.auth.sso import EMAIL_CLAIM_CHOICES
 from app.clusters.models import MembershipRole
 from app.directory.models import OrgType
+from app.forms import PaxForm
 from app.validation import ValidationError
 
 ROLE_NAMES = {
@@ -50,7 +51,7 @@ def _optional_int(value: object) -> int | None:
         return None
 
 
-class OrganisationForm(FlaskForm):
+class OrganisationForm(PaxForm):
     name = StringField("Name", validators=[DataRequired("Enter the organisation's name."), Length(max=200)])
     type = SelectField(
         "Type",
@@ -68,13 +69,13 @@ class OrganisationForm(FlaskForm):
         return [d.strip() for d in (self.email_domains.data or "").split(",") if d.strip()]
 
 
-class DomainForm(FlaskForm):
+class DomainForm(PaxForm):
     domain = StringField(
         "E-mail domain", validators=[DataRequired("Enter a domain, e.g. port.example."), Length(max=253)]
     )
 
 
-class UserFilterForm(FlaskForm):
+class UserFilterForm(PaxForm):
     """The users list's filters, read from the query string (a GET form: no CSRF token)."""
 
     class Meta:
@@ -100,7 +101,7 @@ class UserFilterForm(FlaskForm):
         return _optional_int(self.organisation.data)
 
 
-class RoleForm(FlaskForm):
+class RoleForm(PaxForm):
     role = SelectField(
         "Global role",
         choices=[SelectChoice(r.value, ROLE_NAMES[r]) for r in GlobalRole],
@@ -109,7 +110,7 @@ class RoleForm(FlaskForm):
     )
 
 
-class FocalPointForm(FlaskForm):
+class FocalPointForm(PaxForm):
     value = HiddenField(validators=[DataRequired()])
 
     @property
@@ -117,7 +118,7 @@ class FocalPointForm(FlaskForm):
         return self.value.data == "yes"
 
 
-class MembershipForm(FlaskForm):
+class MembershipForm(PaxForm):
     """Grant a membership, or change the role of one the page showed.
 
     ``version`` is the version of the membership in the chosen cluster that the page showed, ``0``
@@ -134,7 +135,7 @@ class MembershipForm(FlaskForm):
     version = HiddenField()
 
 
-class ProviderSettings(FlaskForm):
+class ProviderSettings(PaxForm):
     """The settings an identity provider form asks for, when adding and when editing."""
 
     name = StringField(
@@ -178,7 +179,7 @@ class ProviderEditForm(ProviderSettings):
     version = HiddenField()
 
 
-class ProviderStatusForm(FlaskForm):
+class ProviderStatusForm(PaxForm):
     """Enable or disable a provider (``app.auth.providers.set_status``); enabling needs a passed test."""
 
     status = SelectField(
@@ -193,7 +194,7 @@ class ProviderStatusForm(FlaskForm):
     version = HiddenField()
 
 
-class SignInPolicyForm(FlaskForm):
+class SignInPolicyForm(PaxForm):
     """The focal point's choice for the organisation's sign-in."""
 
     password_fallback = BooleanField("Let people use their PAX password when our sign-in service cannot be reached")

@@ -31,6 +31,9 @@ from app.db import utcnow
 from app.extensions import db, login_manager
 
 SESSION_KEY = "pax_sid"
+#: The account whose session in this browser ended (in the signed cookie): a form this browser
+#: sends afterwards is kept for that account (``app.drafts``), and for no one else.
+ENDED_USER_KEY = "pax_ended_uid"
 #: last_seen_at is written at most this often, so browsing does not write on every request.
 TOUCH_INTERVAL = timedelta(seconds=60)
 #: What the owner of a session the portal ended is told at their next request, by ``ended_reason``.
@@ -223,6 +226,8 @@ def init_login(app: Flask) -> None:
         if row is None or not user_id.isdigit() or row.user_id != int(user_id) or not _session_is_live(row):
             if row is not None and row.ended_reason in ENDED_MESSAGES and session.get(SESSION_KEY):
                 flash(ENDED_MESSAGES[row.ended_reason], "warning")
+            if row is not None and session.pop(SESSION_KEY, None):
+                session[ENDED_USER_KEY] = row.user_id
             session.pop(SESSION_KEY, None)
             return None
         user = row.user

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import click
+from flask import current_app
 
 from app.cli.base import PaxGroup, transactional
 from app.db import utcnow
@@ -47,6 +48,10 @@ def _echo_plan(plan: PurgePlan) -> None:
         click.echo(
             f"delete {_plural(plan.read_notifications, 'read notification')} read before {plan.notifications_before}"
         )
+    if plan.expired_drafts:
+        click.echo(
+            f"delete {_plural(plan.expired_drafts, 'expired draft')} (kept {current_app.config['DRAFT_RETENTION_DAYS']} days)"
+        )
 
 
 @retention_group.command("purge")
@@ -82,3 +87,5 @@ def purge(dry_run: bool, today: datetime | None) -> None:
         f" deleted {_plural(result.sent_mail, 'sent mail')}"
         f" and {_plural(result.read_notifications, 'read notification')}."
     )
+    if result.drafts:
+        click.echo(f"Deleted {_plural(result.drafts, 'expired draft')}.")

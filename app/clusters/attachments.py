@@ -16,6 +16,7 @@ from app.audit.services import record
 from app.clusters.models import Attachment, Post
 from app.concurrency import claim
 from app.extensions import db
+from app.files.models import StoredFile
 from app.files.services import FileMeta, shred_files, store_file
 from app.files.sniff import MAX_NAME_BYTES, safe_filename
 from app.markings import snapshot_of
@@ -132,6 +133,12 @@ def attach_file(
     if len(post.attachments) >= MAX_PER_POST:
         raise NotAllowed(f"A post carries at most {MAX_PER_POST} files; remove one first.")
     stored, meta = store_file("attachment", chunks, filename, user, max_bytes, target=("post", post.id))
+    return attach_stored(user, post, stored), meta
+
+
+def attach_stored(user: Any, post: Post, stored: StoredFile) -> Attachment:
+    """Make a file already encrypted and stored (``store_file``) an attachment of ``post``: the
+    new post form stores its files first, and publishes the post with them in one transaction."""
     attachment = Attachment(post=post, file=stored, marking_id=snapshot_of(post).id)
     db.session.add(attachment)
     db.session.flush()
@@ -144,7 +151,7 @@ def attach_file(
         scan=stored.scan_status,
     )
     log.info("attachment %s (%s bytes) added to post %s by user %s", attachment.id, stored.size, post.id, user.id)
-    return attachment, meta
+    return attachment
 
 
 def remove_attachment(user: Any, attachment: Attachment) -> None:

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
-from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 from wtforms import (
     BooleanField,
@@ -34,7 +33,7 @@ from app.clusters.search import MAX_QUERY
 from app.clusters.validation import TAG_RE
 from app.directory.models import Organisation
 from app.extensions import db
-from app.forms import ParsedForm
+from app.forms import ParsedForm, PaxForm
 from app.markings import Tlp
 from app.pagination import page_number
 from app.validation import ValidationError
@@ -219,11 +218,11 @@ class PostForm(ParsedForm):
         return summary
 
 
-class CommentForm(FlaskForm):
+class CommentForm(PaxForm):
     body = TextAreaField("Your comment")
 
 
-class CommentEditForm(FlaskForm):
+class CommentEditForm(PaxForm):
     body = TextAreaField("Your comment")
     #: The comment's version the page was drawn from (``app.concurrency``).
     version = HiddenField()
@@ -233,7 +232,7 @@ class CommentEditForm(FlaskForm):
         return cls(formdata=None, data={"body": comment.body, "version": str(comment.version)})
 
 
-class AttachmentForm(FlaskForm):
+class AttachmentForm(PaxForm):
     display_name = StringField("File name")
     description = TextAreaField("Description")
     #: The attachment's version the page was drawn from (``app.concurrency``).
@@ -326,7 +325,7 @@ def feed_args(args: MultiDict[str, str], clusters: list[Cluster] | None = None) 
 MEMBER_ROLES = [(r.value, r.value.capitalize()) for r in MembershipRole]
 
 
-class MemberGrantForm(FlaskForm):
+class MemberGrantForm(PaxForm):
     """Grant a membership of the cluster whose member page shows it, or change a role it listed.
 
     ``version`` is the version of that person's membership the page showed, ``0`` when it showed

@@ -12,10 +12,14 @@ from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from flask_wtf.csrf import ValidationError as CsrfInvalid
+from flask_wtf.csrf import validate_csrf
 from markupsafe import Markup
+from werkzeug.datastructures import MultiDict
 
 from app.audit.services import record_view
 from app.clusters import member_routes, services  # noqa: F401  (member_routes' views register on bp)
+from app.clusters.attachments import attach_stored
 from app.clusters.blueprint import bp
 from app.clusters.forms import MODUS_LABELS, SUBSTANCE_LABELS, CommentEditForm, CommentForm, PostForm, feed_args
 from app.clusters.models import Cluster, Comment, Post, PostType
@@ -35,8 +39,18 @@ from app.clusters.validation import parse_post
 from app.concurrency import StaleEdit, form_version
 from app.crossmatch.queries import hits as match_hits
 from app.directory.audience import audience_change, audience_panel
-from app.files.services import human_size
+from app.extensions import csrf, db
+from app.files.services import human_size, store_file
 from app.files.sniff import ACCEPT_EXTENSIONS
+from app.files.uploads import (
+    MultipartUpload,
+    UploadError,
+    UploadRefused,
+    allow_large_body,
+    discard_rest,
+    refusals,
+    upload_limit,
+)
 from app.forms import audience_previewed, refused, stale
 from app.markings import Marking, Tlp
 from app.policy import NotAllowed, authorize, can, cluster_or_404, comment_or_404, may_post_as, post_or_404
@@ -45,6 +59,7 @@ from app.routing import SLUG
 from app.validation import ValidationError
 
 PER_PAGE = 20
+CSRF_FAILED = "Your form expired or was not sent from this portal. Go back, reload the page and try again."
 #: Post ids beyond the database's integer range are not found (rather than a database error).
 POST = "/posts/<int(max=2147483647):post_id>"
 
@@ -144,10 +159,24 @@ def search() -> str:
 
 
 def _render_form(
-    form: PostForm, post: Post | None = None, status: int = 200, audience_preview: str | None = None
+    form: PostForm,
+    post: Post | None = None,
+    status: int = 200,
+    audience_preview: str | None = None,
+    files_note: bool = False,
 ) -> tuple[str, int]:
+    """The post form; ``files_note``: it comes back after a refusal, and files must be chosen again
+    (a browser never fills in a file input)."""
     return render_template(
-        "clusters/post_form.html", form=form, cluster=form.cluster, post=post, audience_preview=audience_preview
+        "clusters/post_form.html",
+        form=form,
+        cluster=form.cluster,
+        post=post,
+        audience_preview=audience_preview,
+        files_note=files_note,
+        accept_extensions=",".join(ACCEPT_EXTENSIONS),
+        max_upload=human_size(current_app.config["MAX_UPLOAD_BYTES"]),
+        files_at_publish=FILES_AT_PUBLISH,
     ), status
 
 
@@ -161,10 +190,15 @@ def _audience_preview(post: Post, form: PostForm) -> str:
 
 
 @bp.route("/clusters/<slug>/posts/new", methods=["GET", "POST"])
+@csrf.exempt  # checked below: a form with files is read as a stream, never parsed whole first
 @login_required
 def new_post(slug: str) -> Any:
     cluster = _cluster_or_404(slug)
     authorize(current_user, "create_post", cluster)
+    if request.method == "POST" and request.mimetype == "multipart/form-data":
+        return publish_with_files(cluster)
+    if request.method == "POST":
+        csrf.protect()
     form = PostForm(cluster)
     if not form.is_submitted():
         wanted = request.args.get("type", "")
@@ -178,6 +212,84 @@ def new_post(slug: str) -> Any:
     except ValidationError as exc:
         return refused(form, exc, lambda status: _render_form(form, status=status))
     flash(f"Your post “{post.title}” is published in {cluster.name}.", "success")
+    return redirect(url_for("clusters.post", post_id=post.id))
+
+
+#: Most files the new post form takes at once (more can be added to the post afterwards).
+FILES_AT_PUBLISH = 10
+
+
+def publish_with_files(cluster: Cluster) -> Any:
+    """The new post form with its files, read as one stream: the post's fields (which the form
+    sends first) are checked, every file is encrypted and stored, and only then is the post
+    published with them, in one transaction: nobody sees it, and no subscriber is told of it
+    (the mail goes through the outbox, written in that transaction), before its files are there.
+    A refused file publishes nothing and shows the form again as it was typed."""
+    from app.drafts.routes import forget_draft, keep_fields_after_csrf, save_streamed_draft
+
+    allow_large_body(FILES_AT_PUBLISH)
+    db.session.commit()  # no transaction stays open while the body streams in
+    reader = MultipartUpload(file_field="files")
+    form = None
+    try:
+        with refusals():
+            name = reader.next_file()
+            fields = MultiDict(reader.pairs)
+            try:
+                validate_csrf(fields.get("csrf_token"))
+            except CsrfInvalid:
+                discard_rest()
+                kept = keep_fields_after_csrf("clusters.new_post", fields)
+                if kept is not None:
+                    return kept
+                raise UploadError(CSRF_FAILED) from None
+            if "pax_save_draft" in fields:
+                discard_rest()
+                return save_streamed_draft("clusters.new_post", fields)
+            form = PostForm(cluster, formdata=fields)
+            if not form.validate():
+                discard_rest()
+                return _render_form(form, status=422, files_note=True)
+            data = parse_post(form.to_raw())
+            db.session.commit()
+            stored = []
+            while name is not None:
+                if name:
+                    if len(stored) >= FILES_AT_PUBLISH:
+                        raise UploadError(
+                            f"A new post takes at most {FILES_AT_PUBLISH} files at once; "
+                            "publish it with fewer and add the others on its page."
+                        )
+                    stored.append(
+                        store_file(
+                            "attachment",
+                            reader.file_chunks(),
+                            name,
+                            current_user,
+                            upload_limit(),
+                            target=("cluster", cluster.id),
+                            flush=False,
+                        )[0]
+                    )
+                else:
+                    for _ in reader.file_chunks():  # a file input left empty
+                        pass
+                name = reader.next_file()
+            post = services.publish_post(current_user, data)
+            for file in stored:
+                attach_stored(current_user, post, file)
+    except ValidationError as exc:
+        assert form is not None
+        discard_rest()
+        return refused(form, exc, lambda status: _render_form(form, status=status, files_note=True))
+    except UploadRefused as exc:
+        db.discard()
+        form = form or PostForm(cluster, formdata=MultiDict(reader.pairs))
+        form.form_errors_extra.append(exc.message)
+        return _render_form(form, status=exc.status, files_note=True)
+    forget_draft(fields.get("pax_draft"))
+    count = f" with {len(stored)} file{'s' if len(stored) != 1 else ''}" if stored else ""
+    flash(f"Your post “{post.title}” is published in {cluster.name}{count}.", "success")
     return redirect(url_for("clusters.post", post_id=post.id))
 
 

@@ -163,8 +163,11 @@ def store_file(
     uploader: Any,
     max_bytes: int,
     target: tuple[str, Any] | None = None,
+    flush: bool = True,
 ) -> tuple[StoredFile, FileMeta]:
-    """Encrypt ``chunks`` into a new blob and add its ``StoredFile`` to the session.
+    """Encrypt ``chunks`` into a new blob and add its ``StoredFile`` to the session (written at
+    once, or with ``flush=False`` at the transaction's next flush: a form sending several files
+    takes no write lock while the later ones arrive).
 
     With a scanner configured (``app.files.scanning``) the plaintext goes to clamd as it is
     encrypted: malware raises ``FileInfected`` (audited as a refused upload to ``target``, the
@@ -235,7 +238,8 @@ def store_file(
     record.meta_sealed = crypto.seal_meta(dek, bytes.fromhex(file_uuid), meta.__dict__)
     record.uploaded_by_id = getattr(uploader, "id", None)
     db.session.add(record)
-    db.session.flush()
+    if flush:
+        db.session.flush()
     return record, meta
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -51,9 +52,9 @@ def upload_limit() -> int:
     return limit
 
 
-def allow_large_body() -> None:
-    """Raise this request's body limit to the upload limit (other requests keep the small one)."""
-    request.max_content_length = upload_limit() + FRAMING_ALLOWANCE
+def allow_large_body(files: int = 1) -> None:
+    """Raise this request's body limit to ``files`` uploads (other requests keep the small one)."""
+    request.max_content_length = files * upload_limit() + FRAMING_ALLOWANCE
 
 
 @dataclass
@@ -62,6 +63,8 @@ class MultipartUpload:
 
     file_field: str = "file"
     fields: dict[str, str] = field(default_factory=dict)
+    #: Every field in the order sent, repeated names included (a multiple choice sends several).
+    pairs: list[tuple[str, str]] = field(default_factory=list)
     filename: str | None = None
     _decoder: MultipartDecoder | None = None
     _eof: bool = False
@@ -138,9 +141,33 @@ class MultipartUpload:
                 self.filename = event.filename or ""
                 return self.filename
             if isinstance(event, Field):
-                self.fields[event.name] = self._field_value(event.name)
+                self._keep_field(event.name)
             elif isinstance(event, Epilogue):
                 raise UploadError("The upload holds no file. Choose a file to upload.")
+
+    def _keep_field(self, name: str) -> None:
+        value = self._field_value(name)
+        self.fields[name] = value
+        self.pairs.append((name, value))
+
+    def next_file(self) -> str | None:
+        """Read on to the next file part (keeping the fields before it); the file's name as the
+        client sent it ("" for a file input left empty), or None at the end of the body. For a
+        form that sends several files; read each one's ``file_chunks`` before asking for the next."""
+        while True:
+            event = self._event()
+            if isinstance(event, File):
+                if event.name != self.file_field:
+                    raise UploadError(
+                        "A file was sent in a field PAX does not read, so nothing was saved. "
+                        "Choose the files in the form and send it again."
+                    )
+                self.filename = event.filename or ""
+                return self.filename
+            if isinstance(event, Field):
+                self._keep_field(event.name)
+            elif isinstance(event, Epilogue):
+                return None
 
     def file_chunks(self) -> Iterator[bytes]:
         """The file part's bytes, as they arrive."""
@@ -161,7 +188,7 @@ class MultipartUpload:
             if isinstance(event, File):
                 raise UploadError("More than one file was sent; nothing was saved. Upload one file at a time.")
             if isinstance(event, Field):
-                self.fields[event.name] = self._field_value(event.name)
+                self._keep_field(event.name)
 
 
 #: A refused upload's remaining body is read and dropped up to this size, so the browser gets
@@ -222,19 +249,14 @@ def receive_upload(
     ``ValidationError`` 422 naming its fields); the caller's transaction must then be rolled
     back, which also deletes a blob ``store`` already wrote.
     """
-    from app.errors import MESSAGES, Refusal
     from app.extensions import db
-    from app.files.scanning import FileInfected
-    from app.files.services import FileTooLarge
-    from app.files.sniff import RejectedFile
-    from app.files.storage import StorageError, StorageFull
 
     allow_large_body()
     # End the request's transaction before the body streams in: what it read (the post, the
     # caller) stays loaded, and no snapshot, row or lock is held for as long as a slow client
     # takes. The records are written afterwards, in the request's one short transaction.
     db.session.commit()
-    try:
+    with refusals():
         form = MultipartUpload()
         filename = form.until_file()
         if check_fields:
@@ -244,6 +266,22 @@ def receive_upload(
         stored = store(IncomingFile(filename, dict(form.fields), form.file_chunks(), upload_limit()))
         form.rest()
         return stored
+
+
+@contextmanager
+def refusals() -> Iterator[None]:
+    """Turn every refusal of an upload into ``UploadRefused`` (the service's own too:
+    ``NotAllowed`` is 403, a ``ValidationError`` 422 naming its fields), reading and dropping what
+    is left of the body where answering politely is worth it. The caller's transaction must then
+    be rolled back, which also deletes the blobs already written."""
+    from app.errors import MESSAGES, Refusal
+    from app.files.scanning import FileInfected
+    from app.files.services import FileTooLarge
+    from app.files.sniff import RejectedFile
+    from app.files.storage import StorageError, StorageFull
+
+    try:
+        yield
     except FileTooLarge as exc:
         # Reading on through gigabytes to answer politely would cost more than a closed connection.
         raise UploadRefused(413, str(exc)) from None

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from app.audit.services import record
 from app.auth import mfa, sso
 from app.auth.models import IdentityProvider, User
+from app.drafts.models import Draft
 from app.extensions import db
 from app.files.services import kek_usage, rewrap_batch
 from app.keys.keyring import Keyring
@@ -55,6 +56,7 @@ class KeysStatus:
 _SEALED_COLUMNS: list[tuple[type, str, Callable[[Any], str]]] = [
     (User, "totp_secret_sealed", mfa.secret_context),
     (IdentityProvider, "client_secret_sealed", lambda provider: sso.secret_context(provider.id)),
+    (Draft, "fields_sealed", lambda draft: draft.seal_context),
 ]
 
 

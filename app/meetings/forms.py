@@ -8,7 +8,6 @@ import re
 from typing import Any
 
 import sqlalchemy as sa
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     HiddenField,
@@ -23,7 +22,7 @@ from wtforms import (
 from app.clusters.forms import organisation_names
 from app.clusters.models import Cluster
 from app.extensions import db
-from app.forms import ParsedForm
+from app.forms import ParsedForm, PaxForm
 from app.markings import Tlp
 from app.meetings.models import Meeting, MeetingKind
 from app.meetings.validation import BRUSSELS
@@ -123,19 +122,19 @@ class MeetingForm(ParsedForm):
         return raw
 
 
-class AgendaItemForm(FlaskForm):
+class AgendaItemForm(PaxForm):
     title = StringField("Title")
     notes = TextAreaField("Notes")
     version = HiddenField()
 
 
-class MinutesForm(FlaskForm):
+class MinutesForm(PaxForm):
     minutes = TextAreaField("Minutes")
     #: The meeting's version: the minutes are part of it.
     version = HiddenField()
 
 
-class DocumentForm(FlaskForm):
+class DocumentForm(PaxForm):
     """Editing a document's title and marking (the file itself is replaced by uploading anew)."""
 
     title = StringField("Title")

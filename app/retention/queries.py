@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from app.auth.models import User, UserStatus
 from app.clusters.models import Attachment, Post, PostType
+from app.drafts.models import Draft
 from app.extensions import db
 from app.meetings.models import Meeting
 from app.notifications.models import Notification, OutboxMessage, OutboxStatus
@@ -50,6 +51,8 @@ class PurgePlan:
     notifications_before: date | None = None
     sent_mail: int = 0
     read_notifications: int = 0
+    #: Drafts and kept forms past ``PAX_DRAFT_RETENTION_DAYS`` since they were last saved.
+    expired_drafts: int = 0
 
     @property
     def files(self) -> int:
@@ -178,4 +181,5 @@ def purge_plan(today: date, rules: RetentionRules | None = None) -> PurgePlan:
     if rules.notification_days > 0:
         plan.notifications_before = today - timedelta(days=rules.notification_days)
         plan.read_notifications = _count(Notification, old_read_notifications(plan.notifications_before))
+    plan.expired_drafts = _count(Draft, Draft.expires_at <= start_of(today))
     return plan

@@ -17,10 +17,12 @@ from app.audit.services import record
 from app.auth.models import User
 from app.clusters.attachments import shred_post_files
 from app.clusters.models import Post
+from app.drafts.models import Draft
 from app.extensions import db
 from app.notifications.models import Notification, OutboxMessage
 from app.notifications.services import notify
 from app.retention.queries import PurgePlan, dedupe_key, old_read_notifications, old_sent_mail
+from app.retention.rules import start_of
 
 log = logging.getLogger("pax.retention")
 
@@ -32,6 +34,7 @@ class PurgeResult:
     warned: int
     sent_mail: int
     read_notifications: int
+    drafts: int = 0
 
 
 def _delete_rows(model: type, where: sa.ColumnElement[bool]) -> int:
@@ -79,4 +82,5 @@ def carry_out(plan: PurgePlan) -> PurgeResult:
         db.session.delete(post)
         db.session.flush()
         log.info("retention: post %s (%s, %s days old) deleted", expired.id, expired.type.value, expired.age_days)
-    return PurgeResult(deleted, files, warned, sent_mail, read)
+    drafts = _delete_rows(Draft, Draft.expires_at <= start_of(plan.today))
+    return PurgeResult(deleted, files, warned, sent_mail, read, drafts)

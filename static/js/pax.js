@@ -124,12 +124,101 @@
               box.hidden = true;
               arm();
             } else if (text) {
-              text.textContent = "Your session has already ended. Copy what you were writing, then sign in again in another tab.";
+              text.textContent = "Your session has already ended. When you send your form, PAX keeps what you wrote and fills it in again after you sign in.";
             }
           });
       });
     }
+    // A draft saved in the background is activity too: the server's idle limit started again.
+    document.addEventListener("pax:active", function () {
+      if (box.hidden) {
+        arm();
+      }
+    });
     arm();
+  }
+
+  // Forms that take drafts save one every few seconds while the member types (app/drafts);
+  // without script, their "Save draft" button does the same. Files are never part of a draft.
+  var AUTOSAVE_DELAY = 3000;
+
+  function autosaveDrafts() {
+    var forms = document.querySelectorAll("form[data-pax-autosave]");
+    if (!forms.length || !window.fetch || !window.FormData) {
+      return;
+    }
+    Array.prototype.forEach.call(forms, function (form) {
+      var url = form.getAttribute("data-pax-autosave");
+      var idField = form.querySelector("[data-pax-draft-id]");
+      var status = form.querySelector("[data-pax-draft-status]");
+      var timer = null;
+      var dirty = false;
+      var busy = false;
+      function say(message) {
+        if (status && message) {
+          status.textContent = message;
+        }
+      }
+      function save() {
+        timer = null;
+        if (busy) {
+          timer = window.setTimeout(save, 1000);
+          return;
+        }
+        if (!dirty) {
+          return;
+        }
+        dirty = false;
+        busy = true;
+        var data = new FormData(form);
+        var files = [];
+        data.forEach(function (value, name) {
+          if (typeof value !== "string") {
+            files.push(name);
+          }
+        });
+        files.forEach(function (name) {
+          data.delete(name);
+        });
+        data.delete("pax_save_draft");
+        data.set("pax_action", new URL(form.getAttribute("action") || window.location.href, window.location.href).pathname);
+        window.fetch(url, { method: "POST", body: data, credentials: "same-origin", headers: { Accept: "application/json" } })
+          .then(function (response) {
+            return response.json().then(function (body) {
+              busy = false;
+              if (body.id && idField) {
+                idField.value = body.id;
+              }
+              if (response.ok) {
+                document.dispatchEvent(new CustomEvent("pax:active"));
+              }
+              say(body.message);
+            });
+          })
+          .catch(function () {
+            busy = false;
+            dirty = true;
+            say("The draft could not be saved just now; PAX tries again as you type.");
+          });
+      }
+      function changed(event) {
+        if (event.target && event.target.type === "file") {
+          return;
+        }
+        dirty = true;
+        // Every few seconds while typing goes on, not only once it stops.
+        if (!timer) {
+          timer = window.setTimeout(save, AUTOSAVE_DELAY);
+        }
+      }
+      form.addEventListener("input", changed);
+      form.addEventListener("change", changed);
+      form.addEventListener("submit", function () {
+        window.clearTimeout(timer);
+        timer = null;
+        dirty = false;
+      });
+    });
   }
 
   function start() {
@@ -140,6 +229,7 @@
     followAudience();
     sectionsForType();
     warnBeforeIdleSignOut();
+    autosaveDrafts();
     placeLoginArrow();
     window.addEventListener("resize", placeLoginArrow);
     document.addEventListener("keydown", closeLoginBoxOnEscape);
