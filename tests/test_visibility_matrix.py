@@ -337,3 +337,88 @@ def test_visibility(path, make):
         if misses:
             wrong.append(f"{relation} misses through {path}: {misses}")
     assert not wrong, wrong
+
+
+# --- drafts: their author's only, whatever the post they belong to ----------------------------------
+
+DRAFT_PATHS = ["drafts_page", "draft_continued", "draft_deleted", "search_page", "api_search", "post_page"]
+
+
+def _draft_texts(world: World) -> dict[int, str]:
+    """The author's draft comment on each post of the world, and a draft of a new post."""
+    from app.drafts.services import save_draft
+
+    texts: dict[int, str] = {}
+    for (tlp, le_only), post in world.posts.items():
+        text = f"unsentword{tlp.name.lower()}{'le' if le_only else 'all'}"
+        draft = save_draft(world.author, "clusters.comment", f"/posts/{post.id}", [("body", text)])
+        texts[draft.id] = text
+    draft = save_draft(
+        world.author, "clusters.new_post", f"/clusters/{CLUSTER}/posts/new", [("title", "unsentwordnew")]
+    )
+    texts[draft.id] = "unsentwordnew"
+    db.session.commit()
+    return texts
+
+
+def _seen_drafts(path: str, world: World, viewer: Any, texts: dict[int, str]) -> set[int]:
+    from app.drafts.models import Draft
+    from tests.conftest import csrf_token_from
+
+    client = _signed_in_client(world, viewer)
+    pages: list[str] = []
+    if path == "drafts_page":
+        pages.append(client.get("/drafts/").get_data(as_text=True))
+    elif path == "draft_continued":
+        for draft_id in texts:
+            page = db.session.get(Draft, draft_id).page
+            pages.append(client.get(f"{page}?draft={draft_id}").get_data(as_text=True))
+    elif path == "draft_deleted":
+        token_page = client.get("/account/").get_data(as_text=True)
+        token = csrf_token_from(token_page) if "csrf_token" in token_page else ""
+        return {
+            draft_id
+            for draft_id in texts
+            if client.post(f"/drafts/{draft_id}/delete", data={"csrf_token": token}).status_code == 302
+        }
+    elif path == "search_page":
+        # The page repeats what was searched for; a draft found would be a result, a post link.
+        return {
+            draft_id
+            for draft_id, text in texts.items()
+            if 'href="/posts/' in client.get("/search", query_string={"q": text}).get_data(as_text=True)
+        }
+    elif path == "api_search":
+        from flask import current_app
+
+        headers = _token(viewer)
+        api = current_app.test_client()
+        return {
+            draft_id
+            for draft_id, text in texts.items()
+            if (api.get("/api/v1/search", query_string={"q": text}, headers=headers).get_json() or {}).get("items")
+        }
+    elif path == "post_page":
+        pages += [client.get(f"/posts/{p.id}").get_data(as_text=True) for p in world.posts.values()]
+    return {draft_id for draft_id, text in texts.items() if any(text in page for page in pages)}
+
+
+@pytest.mark.parametrize("path", DRAFT_PATHS)
+def test_drafts_are_seen_by_their_author_only(path, make):
+    """A draft is its author's alone on every read path, whatever the marking of the post it
+    belongs to; searching never finds one (not even for its author: it is not published), and a
+    post page shows a draft only when its author asks to continue it."""
+    world = World(make)
+    texts = _draft_texts(world)
+    wrong = []
+    for relation in RELATIONS:
+        viewer = world.viewers[relation]
+        if relation in ("pending", "suspended"):
+            db.session.refresh(viewer)
+        seen = _seen_drafts(path, world, viewer, texts)
+        should = set(texts) if relation == "author" and path in ("drafts_page", "draft_continued") else set()
+        if relation == "author" and path == "draft_deleted":
+            should = set(texts)
+        if seen != should:
+            wrong.append(f"{relation} through {path}: sees {sorted(seen)}, should see {sorted(should)}")
+    assert not wrong, wrong
