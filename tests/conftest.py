@@ -151,7 +151,46 @@ class IsolatedClient(FlaskClient):
 
     def open(self, *args: Any, **kwargs: Any):  # type: ignore[no-untyped-def]
         with self.application.app_context():
-            return super().open(*args, **kwargs)
+            response = super().open(*args, **kwargs)
+        assert_plain_words(response)
+        return response
+
+
+#: What no message a member meets may hold: media types, form internals, library words. Every
+#: refusal any test triggers through a test client is checked for it (``assert_plain_words``).
+JARGON = re.compile(
+    r"\b(?:application|multipart|text|image)/[a-z0-9.+-]+|multipart|form[- ]parts?\b|\bthe '\w+' part\b"
+    r"|\bboundary\b|Content-Type|NoneType|Traceback|KeyError|werkzeug|\bwtforms\b|sqlalchemy",
+    re.IGNORECASE,
+)
+_MESSAGE_HTML = re.compile(
+    r'class="(?:ecl-feedback-message|ecl-notification__title|ecl-notification__description|ecl-u-type-paragraph-lead pax-error-message)"[^>]*>'
+    r"(.*?)</(?:div|p|span)>",
+    re.S,
+)
+
+
+def refusal_messages(response: Any) -> list[str]:
+    """The messages a refused request (4xx) shows: the error notifications and field messages of
+    a page, or the ``message`` and ``fields`` of a JSON answer."""
+    if response.status_code < 400 or response.is_streamed:
+        return []
+    if response.mimetype == "application/json":
+        body = response.get_json(silent=True) or {}
+        error = body.get("error", body) if isinstance(body, dict) else {}
+        fields = error.get("fields") if isinstance(error, dict) else None
+        said = [error.get("message")] if isinstance(error, dict) else []
+        said += list(fields.values()) if isinstance(fields, dict) else []
+        return [m for m in said if isinstance(m, str)]
+    if response.mimetype != "text/html":
+        return []
+    html = response.get_data(as_text=True)
+    return [re.sub(r"<[^>]+>", " ", m) for m in _MESSAGE_HTML.findall(html)]
+
+
+def assert_plain_words(response: Any) -> None:
+    for message in refusal_messages(response):
+        assert not JARGON.search(message), f"a refusal speaks jargon: {message!r}"
 
 
 class SharedApp:

@@ -197,7 +197,9 @@ def test_autosave_keeps_one_draft_per_form_and_answers_in_words(client, make, lo
     page = client.get("/clusters/policy/posts/new").get_data(as_text=True)
     data = form_data(page, title="Autosaved", body="One")
     data["pax_action"] = "/clusters/policy/posts/new"
-    first = client.post("/drafts/autosave", data=data, headers={"Referer": "http://localhost/clusters/policy/posts/new"})
+    first = client.post(
+        "/drafts/autosave", data=data, headers={"Referer": "http://localhost/clusters/policy/posts/new"}
+    )
     assert first.status_code == 200, first.get_data(as_text=True)
     assert first.json["saved"] is True
     assert first.json["message"].startswith("Draft saved at ")
@@ -345,8 +347,25 @@ def test_a_form_with_files_and_an_aged_token_is_kept(client, make, login_as):
     page = client.get("/clusters/policy/posts/new").get_data(as_text=True)
     data = _with_files(page, [(PDF, "x.pdf")], title="Kept from a stream")
     data["csrf_token"] = "aged"
-    sent = client.post(
-        "/clusters/policy/posts/new", data=data, content_type="multipart/form-data", headers=SAME_ORIGIN
-    )
+    sent = client.post("/clusters/policy/posts/new", data=data, content_type="multipart/form-data", headers=SAME_ORIGIN)
     assert sent.status_code == 302 and sent.headers["Location"] == "/clusters/policy/posts/new"
     assert 'value="Kept from a stream"' in client.get("/clusters/policy/posts/new").get_data(as_text=True)
+
+
+def test_the_plain_words_check_catches_jargon_in_a_refusal():
+    """Every test client response is checked by ``assert_plain_words``: it must catch what it is for."""
+    import pytest
+    from flask import Response
+
+    from tests.conftest import assert_plain_words
+
+    page = '<div class="ecl-feedback-message">This application/x-msdownload file is refused.</div>'
+    with pytest.raises(AssertionError, match="jargon"):
+        assert_plain_words(Response(page, status=415, mimetype="text/html"))
+    with pytest.raises(AssertionError, match="jargon"):
+        assert_plain_words(
+            Response(
+                '{"error": {"message": "the \'file\' part has no filename"}}', status=400, mimetype="application/json"
+            )
+        )
+    assert_plain_words(Response(page, status=200, mimetype="text/html"))  # only refusals are read

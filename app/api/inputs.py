@@ -119,7 +119,7 @@ def _no_constants(name: str) -> Any:
 def json_object() -> dict[str, Any]:
     """The request's JSON object, or the uniform error saying what is wrong with the body."""
     if not request.is_json:
-        raise ApiError(415, "Send the body as JSON with 'Content-Type: application/json'.")
+        raise ApiError(415, "Send the body as JSON, and declare it as JSON in the request's headers.")
     app_limit = current_app.config.get("MAX_CONTENT_LENGTH")
     request.max_content_length = min(app_limit, JSON_MAX_BYTES) if app_limit else JSON_MAX_BYTES
     data = request.get_data(cache=False)  # 413 past the limit
