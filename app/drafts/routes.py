@@ -275,12 +275,13 @@ def _set_browser_cookie(response: Response) -> Response:
     return response
 
 
-def draft_controls() -> dict[str, Any]:
-    """For a draftable form's template: the draft being continued, and other drafts of this page."""
+def draft_controls(others_too: bool = False) -> dict[str, Any]:
+    """For a draftable form's template: the draft being continued, and (``others_too``) the
+    member's other drafts of this page, which costs a query."""
     restored = g.get("pax_restore")
     current = restored.draft_id if restored is not None else None
     others: list[Draft] = []
-    if current is None and current_user.is_authenticated and request.method == "GET":
+    if others_too and current is None and current_user.is_authenticated and request.method == "GET":
         others = services.drafts_for_page(current_user, request.path)
     return {"draft_id": current, "others": others}
 
