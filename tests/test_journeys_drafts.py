@@ -18,7 +18,7 @@ from playwright.sync_api import expect
 from tests.support import databases
 from tests.support.browser import live_server
 from tests.support.smtp import deliver_outbox
-from tests.test_journeys import PDF, Person, field
+from tests.test_journeys import PDF, Person, field, screenshots_at_widths
 from tests.test_journeys import browser as browser  # the module's chromium, a fixture
 
 CLUSTER = "operational-cooperation"
@@ -133,6 +133,9 @@ def test_a_draft_saved_while_typing_is_there_after_the_browser_was_closed(app, m
         page = second.page
         page.goto(f"{base_url}/drafts/")
         expect(page.locator("main")).to_contain_text("Draft: cloned container numbers in Zeebrugge")
+        screenshots_at_widths(second, "drafts")
+        for width in (1366, 320):
+            shutil.copy(f"test-output/journeys/drafts-{width}.png", f"{SCREENSHOTS}/drafts-{width}.png")
         page.get_by_role("link", name="Continue").first.click()
         expect(field(page, "Title")).to_have_value("Draft: cloned container numbers in Zeebrugge")
         expect(field(page, "Text")).to_have_value(re.compile("^Two containers carried the same number"))
