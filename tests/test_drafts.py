@@ -369,3 +369,29 @@ def test_the_plain_words_check_catches_jargon_in_a_refusal():
             )
         )
     assert_plain_words(Response(page, status=200, mimetype="text/html"))  # only refusals are read
+
+
+def test_a_member_keeps_at_most_a_hundred_drafts(client, make, login_as):
+    from app.drafts import services
+
+    member = make.user(clusters={"policy": "contributor"})
+    for n in range(services.MAX_DRAFTS):
+        services.save_draft(member, "clusters.comment", "/dashboard", [("body", f"draft {n}")])
+    db.session.commit()
+    login_as(member)
+    page = client.get("/clusters/policy/posts/new").get_data(as_text=True)
+    data = {**form_data(page, title="One too many"), "pax_action": "/clusters/policy/posts/new"}
+    answer = client.post("/drafts/autosave", data=data)
+    assert answer.status_code == 422
+    assert answer.json["message"].startswith("You have 100 drafts, the most PAX keeps")
+    assert len(_drafts(member)) == services.MAX_DRAFTS
+
+
+def test_a_draft_never_points_off_the_portal(client, make, login_as):
+    member = make.user(clusters={"policy": "contributor"})
+    login_as(member)
+    page = client.get("/clusters/policy/posts/new").get_data(as_text=True)
+    data = {**form_data(page, title="Elsewhere"), "pax_action": "/clusters/policy/posts/new"}
+    for referrer in ("http://localhost//evil.example/x", "http://localhost/\\\\evil.example", "https://evil.example/"):
+        client.post("/drafts/autosave", data=data, headers={"Referer": referrer})
+    assert {d.page for d in _drafts(member)} == {"/clusters/policy/posts/new"}

@@ -21,11 +21,15 @@ from app.drafts import services
 from app.drafts.blueprint import bp
 from app.drafts.models import Draft, DraftKind
 from app.errors import CSRF_RESCUE
-from app.extensions import db, login_manager
+from app.extensions import db, limiter, login_manager
 
 RESTORED = (
     "PAX could not accept this form when you sent it (your session had ended, or the page had been "
     "open too long), so nothing was saved. What you wrote is filled in again below: check it and send it again."
+)
+TOO_MANY = (
+    f"You have {services.MAX_DRAFTS} drafts, the most PAX keeps: send or delete some under “Your drafts”, "
+    "then save this one."
 )
 KEPT_BEFORE_SIGN_IN = (
     "Your session had ended, so what you just sent was not saved, but it is kept: sign in again "
@@ -51,6 +55,7 @@ def delete(draft_id: int) -> Response:
 
 
 @bp.route("/autosave", methods=["POST"])
+@limiter.limit("60 per minute")
 def autosave() -> Any:
     """Save the form pax.js sends as the member's draft; JSON for the script to show."""
     if not current_user.is_authenticated:
@@ -69,6 +74,8 @@ def autosave() -> Any:
             services.kept_fields(request.form),
             request.form.get("pax_draft"),
         )
+    except services.TooManyDrafts:
+        return jsonify(saved=False, message=TOO_MANY), 422
     except ValueError:
         return jsonify(saved=False, message="This is too long to save as a draft; send it or shorten it."), 422
     from app.localtime import format_time, zone_of
@@ -233,6 +240,9 @@ def save_draft_button() -> Response | None:
 def _saved_and_back(endpoint: str, action: str, fields: list[tuple[str, str]], draft_id: str | None) -> Response:
     try:
         draft = services.save_draft(current_user, endpoint, services.page_for(endpoint, action), fields, draft_id)
+    except services.TooManyDrafts:
+        flash(TOO_MANY, "error")
+        return redirect(request.referrer or url_for("drafts.index"))
     except ValueError:
         flash("This is too long to save as a draft; send it or shorten it.", "error")
         return redirect(request.referrer or url_for("drafts.index"))

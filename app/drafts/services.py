@@ -42,6 +42,12 @@ _SECRET_WORDS = ("password", "secret", "token", "code", "otp", "pin", "recovery"
 _CONTROL_FIELDS = {"csrf_token", "pax_draft", "pax_save_draft", "preview", "next"}
 #: The most a draft or kept form holds (the longest post body is far below it).
 MAX_FIELDS_BYTES = 512 * 1024
+#: The most drafts and kept forms one member has at a time.
+MAX_DRAFTS = 100
+
+
+class TooManyDrafts(ValueError):
+    """A member who already has ``MAX_DRAFTS`` drafts starts another."""
 #: How long a browser keeps the secret its kept forms are bound to.
 BROWSER_COOKIE_DAYS = 30
 
@@ -111,11 +117,12 @@ def page_for(endpoint: str, action_path: str) -> str:
 
 
 def _answers_get(path: str) -> bool:
+    """A path of this portal that a GET answers as it is (no other host, no redirect)."""
+    if not path.startswith("/") or path.startswith("//") or "\\" in path or any(ord(c) < 32 for c in path):
+        return False
     try:
         current_app.url_map.bind("localhost").match(path, method="GET")
-    except RequestRedirect:
-        return True
-    except (MethodNotAllowed, HTTPException):
+    except (RequestRedirect, MethodNotAllowed, HTTPException):
         return False
     return True
 
@@ -137,6 +144,8 @@ def save_draft(user: Any, endpoint: str, page: str, fields: list[tuple[str, str]
     now = utcnow()
     draft = own_draft(user, draft_id) if draft_id else None
     if draft is None or draft.endpoint != endpoint:
+        if _count_of(user.id) >= MAX_DRAFTS:
+            raise TooManyDrafts
         draft = Draft(user_id=user.id, endpoint=endpoint, page=page, seal_nonce=secrets.token_hex(16), created_at=now)
         db.session.add(draft)
     draft.kind = DraftKind.DRAFT
@@ -146,6 +155,10 @@ def save_draft(user: Any, endpoint: str, page: str, fields: list[tuple[str, str]
     _seal_fields(draft, fields)
     db.session.flush()
     return draft
+
+
+def _count_of(user_id: int) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Draft).where(Draft.user_id == user_id)) or 0
 
 
 def own_draft(user: Any, draft_id: Any) -> Draft | None:
@@ -254,6 +267,8 @@ def keep_form(user_id: int, endpoint: str, page: str, fields: list[tuple[str, st
         )
     ).first()
     if draft is None:
+        if _count_of(user_id) >= MAX_DRAFTS:
+            return None
         draft = Draft(
             user_id=user_id,
             kind=DraftKind.KEPT,
