@@ -41,6 +41,7 @@ from app.meetings.models import (
     MeetingRecipientUser,
 )
 from app.notifications.models import DeliveryMode, Notification, OutboxMessage, Subscription
+from app.taxii.models import StixObjectId
 from app.workplan.models import Workplan, WorkplanItem, WorkplanItemChange, WorkplanItemLead
 
 __all__ = [
@@ -83,6 +84,7 @@ __all__ = [
     "PostTag",
     "PostVersion",
     "RecoveryCode",
+    "StixObjectId",
     "StoredFile",
     "Subscription",
     "TokenScope",
