@@ -19,6 +19,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
+from stix2.utils import format_datetime
 
 from app.clusters.models import Cluster, IncidentDetails, Post
 from app.directory.models import Organisation
@@ -141,7 +142,8 @@ class Entry:
 
     @property
     def version(self) -> str:
-        return str(self.obj.get("modified") or self.obj.get("created"))
+        """The object's ``modified`` (``created`` for markings) exactly as its JSON gives it."""
+        return str(format_datetime(self.obj.get("modified") or self.obj.get("created")))
 
 
 @dataclass
@@ -257,7 +259,7 @@ def manifest(page_: Page) -> dict[str, Any]:
         {
             "id": entry.obj.id,
             "date_added": timestamp(entry.date_added),
-            "version": timestamp(entry.obj.get("modified") or entry.obj.get("created")),
+            "version": entry.version,
             "media_type": "application/stix+json;version=2.1",
         }
         for entry in page_.entries

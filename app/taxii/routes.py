@@ -241,7 +241,7 @@ def versions(collection_id: str, object_id: str) -> Response:
         raise ApiError(404, "There is no such object in this collection.")
     body = {
         "more": False,
-        "versions": [timestamp(e.obj.get("modified") or e.obj.get("created")) for e in found.entries],
+        "versions": [e.version for e in found.entries],
     }
     return taxii(body, headers=_date_headers(found))
 
