@@ -225,7 +225,8 @@ def page(user: Any, where: Collection, filters: Filters, limit: int, start: Curs
     """At most ``limit`` objects of the collection that ``user`` may see, from ``start``."""
     result = Page()
     seen: set[str] = set()
-    for post in _posts(user, where, filters, start, batch=limit + 1):
+    # A post gives two objects at least (its note and report): half the limit in posts fills a page.
+    for post in _posts(user, where, filters, start, batch=limit // 2 + 1):
         made = post_objects(post).all
         first = start.index if start is not None and start.post_id == post.id else 0
         for index in range(first, len(made)):

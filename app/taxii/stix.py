@@ -14,6 +14,7 @@ Nothing here decides who may see a post: callers pass only posts ``app.policy`` 
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -119,7 +120,40 @@ def identity_of(post: Post) -> stix2.Identity:
 
 
 def post_objects(post: Post) -> PostObjects:
-    """The STIX objects of ``post`` (an incident note or a best practice the caller may see)."""
+    """The STIX objects of ``post`` (an incident note or a best practice the caller may see).
+
+    Building them with ``stix2`` validates every property (and parses every pattern), which costs
+    about a millisecond an object; a post's objects change only with a new version of it (or its
+    organisation's name), so each process keeps the last few thousand it made. The cache decides
+    nothing about access: callers pass only posts ``visible_posts`` returned."""
+    org = post.author_org
+    key = (
+        post.id,
+        post.version,
+        post.updated_at,
+        post.tlp,
+        post.law_enforcement_only,
+        org.id,
+        org.name,
+        post.cluster.name,
+    )
+    made = _made.get(key)
+    if made is None:
+        made = _post_objects(post)
+        with _made_lock:
+            _made[key] = made
+            while len(_made) > CACHED_POSTS:
+                _made.pop(next(iter(_made)))
+    return made
+
+
+#: How many posts' objects a process keeps (a few KB each).
+CACHED_POSTS = 4096
+_made: dict[tuple[Any, ...], PostObjects] = {}
+_made_lock = threading.Lock()
+
+
+def _post_objects(post: Post) -> PostObjects:
     org = identity_of(post)
     markings = [TLP_MARKING_IDS[post.tlp]]
     shared: list[Any] = [TLP_MARKINGS[post.tlp], org]
