@@ -81,6 +81,7 @@ FEATURES = (
     "app.privacy",
     "app.retention",
     "app.stats",
+    "app.taxii",
     "app.workplan",
 )
 WIRING = (
