@@ -83,7 +83,9 @@ def run(backend: str, n_posts: int, requests: int) -> None:
         started = time.perf_counter()
         member_id = populate(url, n_posts)["member_id"]
         notes = add_incidents(url)
-        print(f"{backend}: seeded {n_posts:,} posts ({notes:,} incident notes) in {time.perf_counter() - started:.0f} s")
+        print(
+            f"{backend}: seeded {n_posts:,} posts ({notes:,} incident notes) in {time.perf_counter() - started:.0f} s"
+        )
         config = TestingConfig()
         config.DATABASE_URL = url
         config.INSTANCE_PATH = str(Path(tmp))

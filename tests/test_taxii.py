@@ -308,3 +308,55 @@ def test_each_pull_is_audited_with_ids_not_content(app, make, client):
     assert event is not None and event.actor_id == officer.id and event.target_id == "operational-cooperation"
     assert event.details["object_ids"] == [o["id"] for o in objects] and event.details["post_ids"] == [post.id]
     assert "Quay seven" not in json.dumps(event.details)
+
+
+def test_pulls_are_rate_limited_per_token_with_a_taxii_error(config_factory, make):
+    from tests.test_throttling import limited_app
+
+    app = limited_app(config_factory, TAXII_RATE_LIMIT="5 per minute")
+    with app.app_context(), app.test_request_context():
+        first, second = bearer(make.user()), bearer(make.user())
+    client = app.test_client()
+    for _ in range(5):
+        assert client.get(ROOT + "collections/", headers=first).status_code == 200
+    blocked = client.get(ROOT + "collections/", headers=first)
+    assert blocked.status_code == 429 and "Retry-After" in blocked.headers
+    assert blocked.headers["Content-Type"] == TAXII
+    error = blocked.get_json()
+    assert error["http_status"] == "429" and "try again" in error["description"]
+    assert "per 1 minute" not in error["description"]
+    # Another member's token, from the same address, is counted on its own.
+    assert client.get(ROOT + "collections/", headers=second).status_code == 200
+
+
+def test_the_migration_indexes_the_posts_already_shared(test_root):
+    """Posts published before TAXII existed get their STIX ids from the migration, the same ids
+    publication gives."""
+    from app.db import make_engine
+    from app.taxii.ids import object_uuids
+    from tests.support import databases
+
+    with databases.fresh_database(test_root, "stixids") as url:
+        databases.upgrade(url, "5a0c1d2e3f18")
+        engine = make_engine(url, pooled=False)
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO organisations (id, name, type, country, created_at) "
+                    "VALUES (1, 'Port', 'port_authority', 'BE', CURRENT_TIMESTAMP)"
+                )
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO posts (id, type, cluster_id, title, body, body_html, body_text, tlp, "
+                    "law_enforcement_only, author_org_id, tags_text, version, created_at, updated_at) "
+                    "SELECT 41, 'best_practice', min(id), 'T', 'B', '<p>B</p>', 'B', 'GREEN', false, 1, '', 1, "
+                    "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP FROM clusters"
+                )
+            )
+        databases.upgrade(url, "5a0c1d2e3f19")
+        with engine.connect() as conn:
+            rows = set(conn.execute(sa.text("SELECT uuid, post_id FROM stix_object_ids")).all())
+        assert rows == {(value, 41) for value in object_uuids(41)}
+        databases.downgrade(url, "5a0c1d2e3f18")
+        engine.dispose()
