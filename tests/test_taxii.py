@@ -308,6 +308,11 @@ def test_each_pull_is_audited_with_ids_not_content(app, make, client):
     assert event is not None and event.actor_id == officer.id and event.target_id == "operational-cooperation"
     assert event.details["object_ids"] == [o["id"] for o in objects] and event.details["post_ids"] == [post.id]
     assert "Quay seven" not in json.dumps(event.details)
+    # The AMBER note handed out is a view its organisation sees, as on the page.
+    views = db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "post.view", AuditEvent.target_id == str(post.id))
+    ).all()
+    assert views and all(v.details["via"] == "taxii" and v.target_org_id == post.author_org_id for v in views)
 
 
 def test_pulls_are_rate_limited_per_token_with_a_taxii_error(config_factory, make):

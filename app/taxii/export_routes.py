@@ -3,7 +3,7 @@
 What a bundle holds is what the member may see: the post comes from ``policy.post_or_404`` and the
 list from ``app.clusters.queries.filtered_ids`` (``visible_posts`` inside), with the same filters
 as the cluster page. Each download is one ``stix.export`` audit event naming the posts, not their
-content.
+content, and a ``post.view`` (via stix) for each AMBER, AMBER+STRICT or RED post in it.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, request
 from flask_login import current_user, login_required
 
-from app.audit.services import record
+from app.audit.services import record, record_view
 from app.clusters.forms import feed_args
 from app.clusters.models import Post
 from app.clusters.queries import filtered_ids, posts_by_ids
@@ -42,6 +42,7 @@ def post_bundle(post_id: int) -> Response:
     if post.type not in SHARED_TYPES:
         abort(404)
     record("stix.export", actor=current_user, target=("post", post.id), target_org=post.author_org_id, count=1)
+    record_view(current_user, "post", post, via="stix")
     return _download([post], f"pax-{post.type.value.replace('_', '-')}-{post.id}.stix.json")
 
 
@@ -59,4 +60,6 @@ def cluster_bundle(slug: str) -> Response:
     ids = list(db.session.scalars(stmt.order_by(Post.id.desc()).limit(MAX_POSTS)))
     posts = posts_by_ids(ids, details=True)
     record("stix.export", actor=current_user, target=("cluster", cluster.slug), count=len(posts), post_ids=ids[:500])
+    for post in posts:
+        record_view(current_user, "post", post, via="stix")
     return _download(posts, f"pax-{cluster.slug}.stix.json")

@@ -150,6 +150,8 @@ class Entry:
 class Page:
     entries: list[Entry] = field(default_factory=list)
     next: Cursor | None = None
+    #: The posts whose objects the page holds.
+    posts: dict[int, Post] = field(default_factory=dict)
 
     @property
     def more(self) -> bool:
@@ -238,6 +240,7 @@ def page(user: Any, where: Collection, filters: Filters, limit: int, start: Curs
                 return result
             seen.add(obj.id)
             result.entries.append(Entry(obj, post.updated_at, post.id))
+            result.posts[post.id] = post
     return result
 
 

@@ -4,7 +4,8 @@ collections, their objects, manifest and versions. Read only: nothing here accep
 Every view authenticates a personal access token with read scope (``app.api.auth``) and reads
 through ``app.taxii.queries``, whose rows are ``app.policy.visible_posts`` of the token's owner.
 Each pull of objects or of a manifest is one ``taxii.pull`` audit event naming the STIX ids served,
-never their content. Errors are TAXII error objects (``taxii_errors``).
+never their content, and each AMBER, AMBER+STRICT or RED post served is a ``post.view`` (via taxii)
+that its organisation sees, as a page view is. Errors are TAXII error objects (``taxii_errors``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from flask import Response, current_app, request
 from werkzeug.exceptions import NotFound
 
 from app.api.auth import api_user, token_required
-from app.audit.services import record
+from app.audit.services import record, record_view
 from app.errors import ApiError
 from app.taxii import queries
 from app.taxii.blueprint import bp
@@ -195,6 +196,10 @@ def _pull(collection_id: str, object_id: str | None = None) -> tuple[queries.Col
         object_ids=[entry.obj.id for entry in found.entries],
         post_ids=found.post_ids,
     )
+    # As on the post page: an AMBER, AMBER+STRICT or RED post handed out is a view its
+    # organisation sees in its access log.
+    for post in found.posts.values():
+        record_view(user, "post", post, via="taxii")
     return where, found
 
 
