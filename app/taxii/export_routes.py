@@ -3,7 +3,8 @@
 What a bundle holds is what the member may see: the post comes from ``policy.post_or_404`` and the
 list from ``app.clusters.queries.filtered_ids`` (``visible_posts`` inside), with the same filters
 as the cluster page. Each download is one ``stix.export`` audit event naming the posts, not their
-content, and a ``post.view`` (via stix) for each AMBER, AMBER+STRICT or RED post in it.
+content; downloading one AMBER, AMBER+STRICT or RED post is also a ``post.view`` (via stix), as
+opening it is.
 """
 
 from __future__ import annotations
@@ -60,6 +61,4 @@ def cluster_bundle(slug: str) -> Response:
     ids = list(db.session.scalars(stmt.order_by(Post.id.desc()).limit(MAX_POSTS)))
     posts = posts_by_ids(ids, details=True)
     record("stix.export", actor=current_user, target=("cluster", cluster.slug), count=len(posts), post_ids=ids[:500])
-    for post in posts:
-        record_view(current_user, "post", post, via="stix")
     return _download(posts, f"pax-{cluster.slug}.stix.json")

@@ -3,9 +3,10 @@ collections, their objects, manifest and versions. Read only: nothing here accep
 
 Every view authenticates a personal access token with read scope (``app.api.auth``) and reads
 through ``app.taxii.queries``, whose rows are ``app.policy.visible_posts`` of the token's owner.
-Each pull of objects or of a manifest is one ``taxii.pull`` audit event naming the STIX ids served,
-never their content, and each AMBER, AMBER+STRICT or RED post served is a ``post.view`` (via taxii)
-that its organisation sees, as a page view is. Errors are TAXII error objects (``taxii_errors``).
+Each pull (a page of objects or of a manifest, or one object) is one ``taxii.pull`` audit event
+naming the STIX ids and post ids served, never their content; one object asked for by id is also
+a ``post.view`` (via taxii) of its AMBER, AMBER+STRICT or RED post, as ``GET /api/v1/posts/{id}``
+is. Errors are TAXII error objects (``taxii_errors``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime
+from http import HTTPStatus
 from typing import Any
 
 from flask import Response, current_app, request
@@ -111,10 +113,9 @@ def _timestamp(value: str, name: str) -> datetime:
         digits = re.match(r"\d+", rest).group(0)  # type: ignore[union-attr]
         text = f"{seconds}.{digits[:6].ljust(6, '0')}{rest[len(digits) :]}"
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+    except (ValueError, OverflowError):
         raise ApiError(400, f"{name} must be a time such as 2026-01-31T12:00:00.000Z.") from None
-    return moment.astimezone(UTC)
 
 
 def _listed(name: str) -> list[str] | None:
@@ -196,10 +197,11 @@ def _pull(collection_id: str, object_id: str | None = None) -> tuple[queries.Col
         object_ids=[entry.obj.id for entry in found.entries],
         post_ids=found.post_ids,
     )
-    # As on the post page: an AMBER, AMBER+STRICT or RED post handed out is a view its
-    # organisation sees in its access log.
-    for post in found.posts.values():
-        record_view(user, "post", post, via="taxii")
+    if object_id is not None:
+        # One object asked for by id, as one post opened through the API: an AMBER, AMBER+STRICT
+        # or RED post is a view its organisation sees. Pages are lists, audited as one pull.
+        for post in found.posts.values():
+            record_view(user, "post", post, via="taxii")
     return where, found
 
 
@@ -281,8 +283,12 @@ def taxii_errors(response: Response) -> Response:
     except (ValueError, AttributeError):
         pass
     status = response.status_code
+    try:
+        title = HTTPStatus(status).phrase
+    except ValueError:
+        title = "Error"
     error = {
-        "title": response.status.partition(" ")[2] or "Error",
+        "title": title,
         "description": message or "The request could not be answered.",
         "http_status": str(status),
     }
