@@ -434,3 +434,30 @@ def test_every_marking_flag_and_kind_validates(app, make, client, login_as):
         f"\nstix2-validator {__import__('stix2validator').__version__} (strict, check 103 off): {len(texts)} bundles, "
         f"{objects} objects, 0 errors, {warnings} warnings"
     )
+
+
+def test_a_selective_filter_answers_in_bounded_pages(app, make, client, monkeypatch):
+    """A filter few posts match never has one request turn the whole collection into STIX: the
+    page stops after a budget of posts and ``next`` goes on from there."""
+    from app.taxii import queries
+
+    monkeypatch.setattr(queries, "SCAN_BUDGET", 3)
+    officer = make.user(org_type="police", clusters={CLUSTER: "contributor"})
+    for _ in range(7):
+        note(officer, [], tlp="GREEN")
+    boxed = note(officer, [container()], tlp="GREEN")
+    headers = bearer(officer)
+    collection = collection_ids(client, headers)["Operational cooperation"]
+    base = f"{ROOT}collections/{collection}/objects/"
+    found, query, pages = [], {"match[type]": "indicator"}, 0
+    while True:
+        body = client.get(base, headers=headers, query_string=query).get_json()
+        pages += 1
+        found += body["objects"]
+        if not body["more"]:
+            break
+        query = {"match[type]": "indicator", "next": body["next"]}
+    assert pages == 3 and [o["type"] for o in found] == ["indicator"]
+    assert boxed.id and found[0]["id"].startswith("indicator--")
+    locations = pull(client, headers, collection, **{"match[type]": "location", "limit": "2"})
+    assert len(locations) == 8 and {o["type"] for o in locations} == {"location"}

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 from stix2.utils import format_datetime
 
-from app.clusters.models import Cluster, IncidentDetails, Post
+from app.clusters.models import Cluster, IncidentDetails, Post, PostType
 from app.directory.models import Organisation
 from app.extensions import db
 from app.policy import visible_posts
@@ -37,6 +37,10 @@ from app.taxii.stix import (
 )
 
 LAW_ENFORCEMENT = "law-enforcement"
+#: STIX types only incident notes give.
+INCIDENT_ONLY_TYPES = frozenset({"location", "indicator"})
+#: Posts one page may turn into STIX objects at most, however selective its filters.
+SCAN_BUDGET = 1000
 
 
 @dataclass(frozen=True)
@@ -202,6 +206,8 @@ def _posts(user: Any, where: Collection, filters: Filters, start: Cursor | None,
         stmt = stmt.where(Post.updated_at > filters.added_after)
     if filters.ids is not None:
         stmt = stmt.where(_carrying(filters.ids))
+    if filters.types is not None and filters.types <= INCIDENT_ONLY_TYPES:
+        stmt = stmt.where(Post.type == PostType.INCIDENT_NOTE)
     stmt = stmt.options(
         selectinload(Post.incident).selectinload(IncidentDetails.containers),
     ).order_by(Post.updated_at, Post.id)
@@ -228,7 +234,11 @@ def page(user: Any, where: Collection, filters: Filters, limit: int, start: Curs
     result = Page()
     seen: set[str] = set()
     # A post gives two objects at least (its note and report): half the limit in posts fills a page.
-    for post in _posts(user, where, filters, start, batch=limit // 2 + 1):
+    for scanned, post in enumerate(_posts(user, where, filters, start, batch=limit // 2 + 1)):
+        if scanned == SCAN_BUDGET:
+            # A filter few posts match: answer what was found, and go on from here next time.
+            result.next = Cursor(post.updated_at, post.id, 0)
+            return result
         made = post_objects(post).all
         first = start.index if start is not None and start.post_id == post.id else 0
         for index in range(first, len(made)):
