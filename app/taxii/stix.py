@@ -112,8 +112,8 @@ def identity_of(post: Post) -> stix2.Identity:
     org = post.author_org
     return stix2.Identity(
         id=organisation_id(org.id),
-        created=timestamp(org.created_at),
-        modified=timestamp(org.created_at),
+        created=org.created_at,
+        modified=org.created_at,
         name=org.name,
         identity_class="organization",
     )
@@ -161,8 +161,8 @@ def _post_objects(post: Post) -> PostObjects:
         markings.append(LAW_ENFORCEMENT_ONLY.id)
         shared[1:1] = [PAX_IDENTITY, LAW_ENFORCEMENT_ONLY]
     common = {
-        "created": timestamp(post.created_at),
-        "modified": timestamp(post.updated_at),
+        "created": post.created_at,
+        "modified": post.updated_at,
         "created_by_ref": org.id,
         "object_marking_refs": markings,
     }
@@ -185,7 +185,7 @@ def _post_objects(post: Post) -> PostObjects:
             id=report_id,
             name=post.title,
             description=_summary(post),
-            published=timestamp(post.created_at),
+            published=post.created_at,
             report_types=["threat-report" if incident is not None else "observed-data"],
             labels=labels,
             object_refs=[obj.id for obj in objects],
@@ -220,7 +220,7 @@ def _incident_objects(post: Post, incident: Any, common: dict[str, Any]) -> Iter
         external_references=[{"source_name": "UN/LOCODE", "external_id": locode}],
         **common,
     )
-    valid_from = timestamp(_day(incident.occurred_on))
+    valid_from = _day(incident.occurred_on)
     if incident.containers:
         numbers = incident.container_numbers
         pattern = " OR ".join(f"[x-pax-container:number = '{number}']" for number in numbers)
