@@ -84,7 +84,7 @@ MODUS_WORDS = {
 
 
 def timestamp(value: datetime) -> str:
-    """RFC 3339 in UTC with microseconds, as ``modified``, ``date_added`` and ``version`` are given."""
+    """RFC 3339 in UTC with microseconds: TAXII's ``date_added`` and the headers that carry it."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
