@@ -130,6 +130,8 @@ class Config:
         self.ALERT_REFUSALS_WINDOW_MINUTES = _env_int("PAX_ALERT_REFUSALS_WINDOW_MINUTES", 10)
         self.ALERT_DOWNLOADS = _env_int("PAX_ALERT_DOWNLOADS", 100)
         self.ALERT_DOWNLOADS_WINDOW_MINUTES = _env_int("PAX_ALERT_DOWNLOADS_WINDOW_MINUTES", 10)
+        #: TAXII pulls per token (``app.taxii``), as Flask-Limiter words it; a page is one pull.
+        self.TAXII_RATE_LIMIT = _env("PAX_TAXII_RATE_LIMIT", "120 per minute")
         self.LOGIN_MAX_FAILURES = _env_int("PAX_LOGIN_MAX_FAILURES", 5)
         self.LOGIN_LOCKOUT_MINUTES = _env_int("PAX_LOGIN_LOCKOUT_MINUTES", 15)
         #: Sign-in attempts: strictly per account (keyed on the typed e-mail address, failed attempts

@@ -160,6 +160,8 @@ def register_blueprints(app: Flask) -> None:
     from app.meetings.routes import bp as meetings_bp
     from app.notifications.routes import bp as notifications_bp
     from app.stats.routes import bp as stats_bp
+    from app.taxii.export_routes import bp as stix_bp
+    from app.taxii.routes import bp as taxii_bp
     from app.workplan.routes import bp as workplan_bp
 
     app.register_blueprint(main_bp)
@@ -182,6 +184,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(help_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(audit_bp)
+    app.register_blueprint(taxii_bp)
+    app.register_blueprint(stix_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

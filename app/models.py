@@ -42,6 +42,7 @@ from app.meetings.models import (
     MeetingRecipientUser,
 )
 from app.notifications.models import DeliveryMode, Notification, OutboxMessage, Subscription
+from app.taxii.models import StixObjectId
 from app.workplan.models import Workplan, WorkplanItem, WorkplanItemChange, WorkplanItemLead
 
 __all__ = [
@@ -86,6 +87,7 @@ __all__ = [
     "PostTag",
     "PostVersion",
     "RecoveryCode",
+    "StixObjectId",
     "StoredFile",
     "Subscription",
     "TokenScope",

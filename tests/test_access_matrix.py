@@ -45,6 +45,7 @@ from tests.support.access_onboarding import ONBOARDING_ACCESS
 from tests.support.access_packs import PACKS_ACCESS
 from tests.support.access_privacy import PRIVACY_ACCESS
 from tests.support.access_stats import STATS_ACCESS
+from tests.support.access_taxii import TAXII_ACCESS
 from tests.support.access_workplan import WORKPLAN_ACCESS
 
 ROLES = ["anonymous", "pending", "suspended", "member", "coordinator", "focal_point", "curator", "admin", "auditor"]
@@ -163,6 +164,7 @@ ACCESS.update(AUDIT_ACCESS)
 ACCESS.update(STATS_ACCESS)
 ACCESS.update(IDENTITY_ACCESS)
 ACCESS.update(ONBOARDING_ACCESS)
+ACCESS.update(TAXII_ACCESS)
 
 #: The roles each workplan and meeting access class admits (``token_<class>`` is the same
 #: through the API). The sample workplan item and meeting belong to the policy cluster, whose
@@ -369,6 +371,7 @@ class World:
     def url(self, cell: Cell, own: dict[str, int]) -> str:
         """The route's URL with sample values; the requester's own token and session where it has them."""
         from app.clusters.models import Cluster
+        from app.taxii.ids import collection_id, post_object_id
 
         policy_id = db.session.scalar(sa.select(Cluster.id).where(Cluster.slug == "policy"))
         approving = cell.endpoint in ("admin.approve", "admin.reject")
@@ -389,6 +392,8 @@ class World:
             "draft_id": self.draft,
             "path": lambda: "no-such-thing",
             "filename": lambda: "css/pax.css",
+            "collection_id": lambda: collection_id("policy"),
+            "object_id": lambda: post_object_id(self.post(), "report"),
         }
         for name in ("item_id", "year", "meeting_id", "agenda_item_id", "document_id"):
             samples[name] = lambda name=name: self.workplan_and_meeting(name)

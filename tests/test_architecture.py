@@ -82,6 +82,7 @@ FEATURES = (
     "app.privacy",
     "app.retention",
     "app.stats",
+    "app.taxii",
     "app.workplan",
 )
 WIRING = (

@@ -299,6 +299,95 @@ def path_api_attachment_download(world: World, viewer: Any) -> set[int]:
     }
 
 
+# --- STIX and TAXII: every collection the token sees, page by page, and each report by id ----------
+
+_TAXII_ROOT = "/taxii2/pax/collections/"
+
+
+def _taxii_collections(client: Any, headers: dict[str, str]) -> list[str]:
+    response = client.get(_TAXII_ROOT, headers=headers)
+    return [c["id"] for c in response.get_json()["collections"]] if response.status_code == 200 else []
+
+
+def _report_post_ids(objects: list[dict[str, Any]]) -> set[int]:
+    return {
+        int(o["external_references"][0]["external_id"].removeprefix("post-")) for o in objects if o["type"] == "report"
+    }
+
+
+def path_taxii_objects(world: World, viewer: Any) -> set[int]:
+    """All objects of every collection, in pages of 3 (so pages end inside posts)."""
+    from flask import current_app
+
+    client, headers = current_app.test_client(), _token(viewer)
+    seen: set[int] = set()
+    for collection in _taxii_collections(client, headers):
+        query: dict[str, str] = {"limit": "3"}
+        while True:
+            body = client.get(f"{_TAXII_ROOT}{collection}/objects/", headers=headers, query_string=query).get_json()
+            seen |= _report_post_ids(body["objects"])
+            if not body["more"]:
+                break
+            query["next"] = body["next"]
+    return seen
+
+
+def path_taxii_manifest(world: World, viewer: Any) -> set[int]:
+    from flask import current_app
+
+    from app.taxii.ids import post_object_id
+
+    client, headers = current_app.test_client(), _token(viewer)
+    listed: set[str] = set()
+    for collection in _taxii_collections(client, headers):
+        body = client.get(f"{_TAXII_ROOT}{collection}/manifest/", headers=headers).get_json()
+        listed |= {entry["id"] for entry in body["objects"]}
+    return {p.id for p in world.posts.values() if post_object_id(p.id, "report") in listed}
+
+
+def path_taxii_get_object(world: World, viewer: Any) -> set[int]:
+    """Each post's report and note asked for by id in every collection (the ids are no secret)."""
+    from flask import current_app
+
+    from app.taxii.ids import post_object_id
+
+    client, headers = current_app.test_client(), _token(viewer)
+    collections = _taxii_collections(client, headers) or ["00000000-0000-5000-8000-000000000000"]
+    seen = set()
+    for post in world.posts.values():
+        for role in ("report", "note"):
+            object_id = post_object_id(post.id, role)
+            for collection in collections:
+                url = f"{_TAXII_ROOT}{collection}/objects/{object_id}/"
+                if client.get(url, headers=headers).status_code == 200:
+                    seen.add(post.id)
+                if client.get(url + "versions/", headers=headers).status_code == 200:
+                    seen.add(post.id)
+    return seen
+
+
+def path_stix_download(world: World, viewer: Any) -> set[int]:
+    """The post page's STIX download, and the cluster page's list download."""
+    import json
+
+    client = _signed_in_client(world, viewer)
+    seen = {p.id for p in world.posts.values() if client.get(f"/posts/{p.id}/stix.json").status_code == 200}
+    listed = client.get(f"/clusters/{CLUSTER}/stix.json")
+    if listed.status_code == 200:
+        seen |= _report_post_ids(json.loads(listed.get_data(as_text=True))["objects"])
+    return seen
+
+
+READ_PATHS.update(
+    {
+        "taxii_objects": path_taxii_objects,
+        "taxii_manifest": path_taxii_manifest,
+        "taxii_get_object": path_taxii_get_object,
+        "stix_download": path_stix_download,
+    }
+)
+
+
 READ_PATHS.update(
     {
         "attachment_open": path_attachment_open,

@@ -34,6 +34,7 @@ from app.extensions import db
 from app.markings import Marking, snapshot_of
 from app.notifications.fanout import announce_post, record_marking_change
 from app.policy import NotAllowed, can, check_marking_change, recipient_refusal
+from app.taxii.ids import index_post_objects
 from app.validation import ValidationError
 from app.workplan.models import WorkplanItem
 
@@ -157,6 +158,7 @@ def publish_post(author: User, data: PostInput) -> Post:
         cluster=cluster.slug,
     )
     index_note(post)
+    index_post_objects(post.id)
     announce_post(post)
     log.info("post %s published in cluster %s by user %s", post.id, cluster.slug, author.id)
     return post

@@ -67,6 +67,8 @@ class Post(Marked, Base):
     __table_args__ = (
         sa.Index("ix_posts_cluster_id_id", "cluster_id", "id"),
         sa.Index("ix_posts_author_org_id_id", "author_org_id", "id"),
+        # TAXII collections list a cluster's posts in the order they changed (``app.taxii.queries``).
+        sa.Index("ix_posts_cluster_id_updated_at_id", "cluster_id", "updated_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
