@@ -873,13 +873,9 @@ def _answer_invitation(user: User, participant: Any) -> bool:
 
 
 def _record_action_point(user: User, meeting: Any) -> bool:
-    """Action points become workplan items: those who prepare the meeting and also curate the
-    workplan, or coordinate the technical meeting's cluster."""
-    if not _prepare_meeting(user, meeting):
-        return False
-    return user.role is GlobalRole.CURATOR or (
-        meeting.kind is MeetingKind.TECHNICAL and _coordinates(user, meeting.cluster)
-    )
+    """Action points become workplan items, which the Commission curates: curators, on a meeting
+    they may see (callers load it visibly)."""
+    return isinstance(meeting, Meeting) and user.role is GlobalRole.CURATOR
 
 
 def _delete_meeting(user: User, meeting: Any) -> bool:

@@ -25,7 +25,7 @@ from app.files.services import human_size
 from app.files.sniff import ACCEPT_EXTENSIONS
 from app.forms import audience_previewed, refused, stale
 from app.markings import Marking, Tlp
-from app.meetings import agenda_routes, document_routes, invitations, participant_routes, services  # noqa: F401  (their views register on bp)
+from app.meetings import actions, agenda_routes, document_routes, invitations, participant_routes, services  # noqa: F401  (their views register on bp)
 from app.meetings.blueprint import bp
 from app.meetings.calendar import calendar_response
 from app.meetings.forms import MeetingForm, schedulable
@@ -237,6 +237,11 @@ def render_meeting(meeting: Meeting, status: int = 200) -> tuple[str, int]:
         max_upload=human_size(current_app.config["MAX_UPLOAD_BYTES"]),
         audience=audience_panel(current_user, meeting),
         participation_prompt=prompt,
+        action_points=actions.action_points(meeting),
+        can_record_action=can(current_user, "record_action_point", meeting),
+        clusters=list(db.session.scalars(sa.select(Cluster).order_by(Cluster.position)))
+        if meeting.cluster is None
+        else [],
     ), status
 
 
