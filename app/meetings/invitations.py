@@ -61,9 +61,10 @@ def _may_invite(actor: Any, meeting: Meeting) -> None:
 
 def _by_organisation_only(meeting: Meeting, field: str) -> None:
     if meeting.kind in (MeetingKind.SENIOR_OFFICIALS, MeetingKind.MINISTERIAL):
+        kind = meeting.kind.label if meeting.kind is MeetingKind.SENIOR_OFFICIALS else meeting.kind.label.lower()
         raise ValidationError(
             {
-                field: f"A {meeting.kind.label[0].lower()}{meeting.kind.label[1:]} invites by organisation: invite the "
+                field: f"A {kind} invites by organisation: invite the "
                 "organisation, and its focal point names the delegation."
             }
         )
