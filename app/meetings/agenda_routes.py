@@ -13,8 +13,8 @@ from flask_login import current_user, login_required
 
 from app import localtime
 from app.concurrency import StaleEdit, form_neighbour, form_version
-from app.forms import after_refusal, refused, stale
-from app.meetings import actions, services
+from app.forms import refused, stale
+from app.meetings import services
 from app.meetings.blueprint import bp
 from app.meetings.forms import AgendaItemForm, MinutesForm
 from app.meetings.models import AgendaItem, Meeting
@@ -172,20 +172,3 @@ def minutes(meeting_id: int) -> Any:
 
 def _minutes_form(meeting: Meeting) -> MinutesForm:
     return MinutesForm(formdata=None, data={"minutes": meeting.minutes, "version": str(meeting.version)})
-
-
-@bp.route(MEETING + "/action-points", methods=["POST"])
-@login_required
-def action_point(meeting_id: int) -> Any:
-    """Record an action point of the minutes as a workplan item linked to the meeting (curators)."""
-    meeting = meeting_or_404(current_user, meeting_id, "record_action_point")
-    raw = {name: (request.form.get(name) or "").strip() for name in ("title", "due_date", "cluster")}
-    try:
-        item = actions.record_action_point(current_user, meeting, raw)
-    except ValidationError as exc:
-        from app.meetings.routes import render_meeting
-
-        flash("The action point is not recorded: " + " ".join(exc.fields.values()), "error")
-        return after_refusal(lambda: render_meeting(meeting_or_404(current_user, meeting_id), 422))
-    flash(f"“{item.title}” is now an item of the {item.workplan.year} workplan.", "success")
-    return redirect(url_for("meetings.show", meeting_id=meeting.id, _anchor="action-points"))

@@ -23,7 +23,7 @@ from app.directory.audience import audience_change, audience_panel
 from app.extensions import db
 from app.files.services import human_size
 from app.files.sniff import ACCEPT_EXTENSIONS
-from app.forms import audience_previewed, refused, stale
+from app.forms import after_refusal, audience_previewed, refused, stale
 from app.markings import Marking, Tlp
 from app.meetings import actions, agenda_routes, document_routes, invitations, participant_routes, services  # noqa: F401  (their views register on bp)
 from app.meetings.blueprint import bp
@@ -251,3 +251,18 @@ def show(meeting_id: int) -> Any:
     meeting = meeting_or_404(current_user, meeting_id)
     record_view(current_user, "meeting", meeting, via="page")
     return render_meeting(meeting)
+
+
+@bp.route(MEETING + "/action-points", methods=["POST"])
+@login_required
+def action_point(meeting_id: int) -> Any:
+    """Record an action point of the minutes as a workplan item linked to the meeting (curators)."""
+    meeting = meeting_or_404(current_user, meeting_id, "record_action_point")
+    raw = {name: (request.form.get(name) or "").strip() for name in ("title", "due_date", "cluster")}
+    try:
+        item = actions.record_action_point(current_user, meeting, raw)
+    except ValidationError as exc:
+        flash("The action point is not recorded: " + " ".join(exc.fields.values()), "error")
+        return after_refusal(lambda: render_meeting(meeting_or_404(current_user, meeting_id), 422))
+    flash(f"“{item.title}” is now an item of the {item.workplan.year} workplan.", "success")
+    return redirect(url_for("meetings.show", meeting_id=meeting.id, _anchor="action-points"))
