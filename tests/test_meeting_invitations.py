@@ -387,3 +387,23 @@ def test_participant_exports_cannot_carry_formulas(app, make, new_client):
     text = new_client(coordinator).get(f"/meetings/{meeting.id}/participants.csv").get_data(as_text=True)
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
     assert rows[1][0] == '\'=HYPERLINK("http://evil")'
+
+
+def test_a_delegate_who_declines_gives_up_their_seat(app, make, delegation_world):
+    from app.meetings.invitations import answer, invite_organisation, name_delegation, participation_of
+    from app.meetings.models import Rsvp
+    from app.validation import ValidationError
+
+    w = delegation_world
+    meeting = schedule_som(w["curator"])
+    invitation = invite_organisation(w["curator"], meeting, w["port"], 2)
+    name_delegation(w["port_focal"], invitation, [w["port_a"], w["port_b"]])
+    answer(w["port_b"], participation_of(meeting, w["port_b"]), Rsvp.NOT_ATTENDING, w["port_c"])
+    # The focal point saves the delegation again as the page shows it: three names, two seats.
+    kept = name_delegation(w["port_focal"], invitation, [w["port_a"], w["port_b"], w["port_c"]])
+    assert {p.user_id for p in kept} == {w["port_a"].id, w["port_b"].id, w["port_c"].id}
+    with pytest.raises(ValidationError):
+        name_delegation(w["port_focal"], invitation, [w["port_a"], w["port_c"], w["port_focal"]])
+    with pytest.raises(ValidationError) as smaller:
+        invite_organisation(w["curator"], meeting, w["port"], 1)
+    assert "already named 2" in smaller.value.fields["delegation_size"]

@@ -138,7 +138,7 @@ def invite_organisation(actor: Any, meeting: Meeting, organisation: Organisation
         )
     )
     if invitation is not None:
-        named = _delegates(invitation)
+        named = [d for d in _delegates(invitation) if d.response is not Rsvp.NOT_ATTENDING]
         if size < len(named):
             raise ValidationError(
                 {
@@ -256,15 +256,22 @@ def delegation_of(meeting: Meeting, user: Any) -> MeetingInvitation | None:
 
 def name_delegation(actor: Any, invitation: MeetingInvitation, people: list[User]) -> list[MeetingParticipant]:
     """The delegation of ``invitation``'s organisation becomes ``people`` (a focal point of that
-    organisation names them; each must be an active colleague who may see the meeting). Newly
-    named delegates are invited; those left out are no longer participants."""
+    organisation names them; each must be an active colleague who may see the meeting). At most
+    ``delegation_size`` of them may still be attending: a delegate who declined keeps no seat.
+    Newly named delegates are invited; those left out are no longer participants."""
     if not can(actor, "name_delegation", invitation):
         raise NotAllowed("Only a focal point of the invited organisation names its delegation.")
     meeting = invitation.meeting
     unique = list(dict.fromkeys(people))
-    if len(unique) > invitation.delegation_size:
+    # Who declined keeps no seat: their replacement (or another colleague) takes it.
+    declined = {d.user_id for d in _delegates(invitation) if d.response is Rsvp.NOT_ATTENDING}
+    seated = [p for p in unique if p.id not in declined]
+    if len(seated) > invitation.delegation_size:
         raise ValidationError(
-            {"delegates": f"The delegation has at most {invitation.delegation_size} people; you named {len(unique)}."}
+            {
+                "delegates": f"The delegation has at most {invitation.delegation_size} people attending; "
+                f"you named {len(seated)}."
+            }
         )
     for person in unique:
         if person.organisation_id != invitation.organisation_id or not _reachable(person):
