@@ -301,6 +301,7 @@ class World:
             "meeting_id": self.meeting.id,
             "agenda_item_id": self.agenda_item.id,
             "document_id": self.document.id,
+            "meeting_invitation_id": self.meeting_invitation.id,
             "year": 2026,
         }[name]
 
@@ -390,7 +391,7 @@ class World:
             "path": lambda: "no-such-thing",
             "filename": lambda: "css/pax.css",
         }
-        for name in ("item_id", "year", "meeting_id", "agenda_item_id", "document_id"):
+        for name in ("item_id", "year", "meeting_id", "agenda_item_id", "document_id", "meeting_invitation_id"):
             samples[name] = lambda name=name: self.workplan_and_meeting(name)
 
         def fill(match: re.Match[str]) -> str:

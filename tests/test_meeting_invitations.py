@@ -230,6 +230,16 @@ def test_a_technical_meeting_invites_a_cluster_and_named_people(app, make, runne
     for person in [*members, other]:
         assert person.name in html
     assert "Member of Policy development and implementation" in html and "Invited by name" in html
+    # Withdrawing the named person's invitation takes them off the list; the cluster stays.
+    from app.meetings.models import MeetingInvitation
+
+    named = db.session.scalar(sa.select(MeetingInvitation).where(MeetingInvitation.user_id == other.id))
+    url = f"/meetings/{meeting.id}/invitations/{named.id}/withdraw"
+    assert _post(new_client(members[0]), url).status_code == 403
+    assert _post(client, url).status_code == 302
+    html = client.get(f"/meetings/{meeting.id}/participants").get_data(as_text=True)
+    assert other.name not in html and members[0].name in html
+    assert _post(client, url).status_code == 404
 
 
 def test_a_change_of_time_or_place_tells_everyone_invited_in_their_own_time_zone(

@@ -233,6 +233,19 @@ def invite_cluster(actor: Any, meeting: Meeting, cluster: Cluster) -> tuple[Meet
     return invitation, invited
 
 
+def withdraw_invitation(actor: Any, invitation: MeetingInvitation) -> int:
+    """Withdraw an invitation: the people it invited (delegates, the named person, the cluster's
+    members, their replacements) are no longer participants. Returns how many were."""
+    meeting = invitation.meeting
+    _may_invite(actor, meeting)
+    people = len(_delegates(invitation))
+    kind = invitation.kind.value
+    db.session.delete(invitation)
+    db.session.flush()
+    record("meeting.uninvite", actor=actor, target=("meeting", meeting.id), kind=kind, people=people)
+    return people
+
+
 def _delegates(invitation: MeetingInvitation) -> list[MeetingParticipant]:
     return list(
         db.session.scalars(

@@ -145,6 +145,26 @@ def invite(meeting_id: int) -> Any:
     return redirect(url_for("meetings.participant_list", meeting_id=meeting.id))
 
 
+@bp.route(MEETING + "/invitations/<int:meeting_invitation_id>/withdraw", methods=["POST"])
+@login_required
+def withdraw(meeting_id: int, meeting_invitation_id: int) -> Any:
+    """Withdraw one of the meeting's invitations (those it invited are no longer participants)."""
+    meeting = meeting_or_404(current_user, meeting_id, "invite_to_meeting")
+    invitation = db.session.scalar(
+        sa.select(MeetingInvitation).where(
+            MeetingInvitation.id == meeting_invitation_id, MeetingInvitation.meeting_id == meeting.id
+        )
+    )
+    if invitation is None:
+        abort(404)
+    people = invitations.withdraw_invitation(current_user, invitation)
+    flash(
+        f"The invitation is withdrawn; {people} {'person is' if people == 1 else 'people are'} no longer invited.",
+        "success",
+    )
+    return redirect(url_for("meetings.participant_list", meeting_id=meeting.id, _anchor="invite"))
+
+
 @bp.route(MEETING + "/delegation", methods=["POST"])
 @login_required
 def delegation(meeting_id: int) -> Any:

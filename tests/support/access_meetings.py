@@ -28,6 +28,7 @@ MEETINGS_ACCESS: dict[str, str] = {
     "meetings.delete": "meeting_deleter",
     "meetings.participant_list": "signed_in",
     "meetings.invite": "meeting_preparer",
+    "meetings.withdraw": "meeting_preparer",
     "meetings.participants_csv": "meeting_preparer",
     "meetings.participants_xlsx": "meeting_preparer",
     "meetings.delegation": "focal_point",
