@@ -1,7 +1,8 @@
 """The Senior Officials' meeting journey in Debian's chromium: the organiser invites an
 organisation with a delegation of two; the invitation reaches its focal point by mail through a
 real SMTP server; the focal point follows the mail's link and names the delegation; a delegate
-follows their mail's link and answers; the organiser sees the participant list (screenshots at
+follows their mail's link and answers; the organiser sees the participant list (each of these
+pages checked with axe-core; screenshots at
 1366 and 320 px under test-output/journeys/; the 1366 px one is kept as
 docs/screenshots/participants-1366.png).
 
@@ -15,6 +16,7 @@ import re
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
+from tests.support.axe import FAILING_IMPACTS, run_axe
 from tests.support.browser import live_server
 
 # The journeys' browser (one Chromium per module), markers, output folder and helpers.
@@ -28,6 +30,18 @@ def _named(user, name: str):  # type: ignore[no-untyped-def]
     db.session.execute(sa.update(User).where(User.id == user.id).values(name=name))
     db.session.commit()
     return name
+
+
+def _axe(browser, person: Person, label: str) -> list[str]:  # type: ignore[no-untyped-def]  # noqa: F811
+    """Serious and critical axe-core violations of the person's current page, checked in a copy
+    of their session that lets axe's script in (the portal's CSP rightly refuses it)."""
+    context = browser.new_context(storage_state=person.context.storage_state(), bypass_csp=True)
+    try:
+        page = context.new_page()
+        page.goto(person.page.url)
+        return [str(v) for v in run_axe(page, label) if v.impact in FAILING_IMPACTS]
+    finally:
+        context.close()
 
 
 def _link(smtp, user, subject: str) -> str:  # type: ignore[no-untyped-def]
@@ -88,6 +102,7 @@ def test_focal_point_names_a_delegation_and_a_delegate_answers(app, make, runner
             fp = focal_person.page
             fp.goto(link)
             fp.get_by_role("link", name="Name your organisation's delegation").click()
+            failing = _axe(browser, focal_person, "delegation form")
             tick(fp, names[0])
             tick(fp, names[1])
             fp.get_by_role("button", name="Name the delegation").click()
@@ -101,6 +116,7 @@ def test_focal_point_names_a_delegation_and_a_delegate_answers(app, make, runner
             dp = delegate.page
             dp.goto(_link(smtp, delegates[0], "You are invited"))
             dp.locator("#participants-link").click()
+            failing += _axe(browser, delegate, "answer form")
             dp.locator("label", has_text="Attends in person").click()
             dp.get_by_role("button", name="Save my answer").click()
             expect(dp.get_by_text("Your answer is saved: attends in person")).to_be_visible()
@@ -114,6 +130,8 @@ def test_focal_point_names_a_delegation_and_a_delegate_answers(app, make, runner
             expect(table).to_contain_text("No answer yet")
             expect(table).not_to_contain_text("Karl Vella")
             expect(page.get_by_role("link", name="Export as CSV")).to_be_visible()
+            failing += _axe(browser, organiser, "participant list and invitations")
+            assert failing == []
             page.locator("#participants-title").scroll_into_view_if_needed()
             screenshots_at_widths(organiser, "participants")
             assert focal_name not in table.inner_text()
