@@ -16,6 +16,7 @@ from icalendar import Calendar
 from app.extensions import db
 from tests.conftest import csrf_token_from
 from tests.support.smtp import deliver_outbox
+from tests.test_api_posts import bearer
 from tests.test_meetings import schedule, technical
 
 
@@ -331,8 +332,32 @@ def test_agenda_items_have_start_times_durations_and_speakers(app, make, new_cli
     reader.time_zone = "Europe/Lisbon"
     db.session.commit()
     assert "09:30</time>, 45 minutes" in new_client(reader).get(f"/meetings/{meeting.id}").get_data(as_text=True)
-    api = client.get(f"/meetings/{meeting.id}")
-    assert api.status_code == 200
+    item = client.get(f"/api/v1/meetings/{meeting.id}", headers=bearer(coordinator, "read")).get_json()["agenda"][0]
+    assert item["starts_at"] == "2027-03-02T09:30:00+00:00"  # 10:30 Brussels time
+    assert item["duration_minutes"] == 45 and item["speakers"] == "DG HOME, Europol"
+
+
+def test_the_api_sends_agenda_times_and_the_video_link(app, make, client):
+    coordinator = make.user(clusters={"policy": "coordinator"})
+    headers = bearer(coordinator)
+    body = technical(
+        video_link="https://video.example.eu/j/42",
+        agenda=[{"title": "Opening", "starts_at": "2027-03-02T09:30:00+01:00", "duration_minutes": 15,
+                 "speakers": "Chair"}],
+    )  # fmt: skip
+    created = client.post("/api/v1/meetings", json=body, headers=headers)
+    assert created.status_code == 201, created.get_json()
+    got = created.get_json()
+    assert got["video_link"] == "https://video.example.eu/j/42"
+    assert got["agenda"][0]["duration_minutes"] == 15 and got["agenda"][0]["speakers"] == "Chair"
+    # A PATCH that does not send the link keeps it; a naive time (no offset) is refused in words.
+    patched = client.patch(f"/api/v1/meetings/{got['id']}", json={"title": "Renamed"}, headers=headers)
+    assert patched.get_json()["video_link"] == "https://video.example.eu/j/42"
+    naive = technical(agenda=[{"title": "X", "starts_at": "2027-03-02T09:30:00"}])
+    refused = client.post("/api/v1/meetings", json=naive, headers=headers)
+    assert refused.status_code == 422 and "offset" in refused.get_data(as_text=True)
+    bad = client.post("/api/v1/meetings", json=technical(video_link="http://plain.example"), headers=headers)
+    assert bad.status_code == 422 and "https://" in bad.get_json()["error"]["fields"]["video_link"]
 
 
 def test_the_video_link_follows_the_meetings_marking(app, make, new_client):

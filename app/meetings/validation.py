@@ -152,8 +152,6 @@ def parse_agenda_item(raw: Any, local_zone: ZoneInfo | None = None) -> AgendaEnt
     starts_at = None
     if raw.get("starts_at"):
         starts_at = parse_when(raw.get("starts_at"), "starts_at", errors, local_zone)
-        if starts_at is None:
-            errors["starts_at"] = "Give the item's start as a date and time, e.g. 2026-12-01T10:30."
     duration = raw.get("duration_minutes")
     if duration in (None, ""):
         duration = None
