@@ -442,3 +442,29 @@ def test_a_delegate_who_declines_gives_up_their_seat(app, make, delegation_world
     with pytest.raises(ValidationError) as smaller:
         invite_organisation(w["curator"], meeting, w["port"], 1)
     assert "already named 2" in smaller.value.fields["delegation_size"]
+
+
+def test_a_participant_the_marking_no_longer_admits_is_marked_and_left_alone(app, make, runner, smtp, delegation_world):
+    from app.meetings.invitations import invite_organisation, name_delegation
+    from app.meetings.participants import participant_rows
+    from app.meetings.services import update_meeting
+    from app.meetings.validation import parse_meeting
+
+    w = delegation_world
+    meeting = schedule_som(w["curator"])
+    name_delegation(w["customs_focal"], invite_organisation(w["curator"], meeting, w["customs"], 1), [w["customs_a"]])
+    name_delegation(w["port_focal"], invite_organisation(w["curator"], meeting, w["port"], 1), [w["port_a"]])
+    db.session.commit()
+    deliver_outbox(app, runner, smtp)
+    update_meeting(
+        w["curator"], meeting, parse_meeting(senior_officials(tlp="AMBER+STRICT", recipient_orgs=[w["port"].name]))
+    )
+    db.session.commit()
+    rows = {r.participant.user_id: r for r in participant_rows(w["curator"], meeting)}
+    assert rows[w["customs_a"].id].answer == "No answer yet (may no longer see the meeting)"
+    assert rows[w["port_a"].id].in_audience
+    received = deliver_outbox(app, runner, smtp)
+    assert not _to(received, w["customs_a"])  # no notice of a meeting they may no longer see
+    result = runner.invoke(args=["notifications", "reminders", "--now", "2027-03-01T12:00:00+01:00"])
+    assert result.exit_code == 0
+    assert [m.envelope_to for m in deliver_outbox(app, runner, smtp)] == [[w["port_a"].email]]

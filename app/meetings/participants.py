@@ -19,7 +19,7 @@ from app.csvguard import neutralise
 from app.directory.models import Organisation
 from app.extensions import db
 from app.meetings.models import InvitationKind, Meeting, MeetingInvitation, MeetingParticipant
-from app.policy import visible_meeting_participants
+from app.policy import audience_of, visible_meeting_participants
 
 HEADER = ["Name", "E-mail", "Organisation", "Invited as", "Answer", "In place of", "Answered at"]
 
@@ -33,6 +33,9 @@ class ParticipantRow:
     invited_as: str
     answer: str
     in_place_of: str
+    #: False when the meeting's marking no longer admits them (it was tightened since): they get
+    #: no reminder or notice, and cannot open the meeting.
+    in_audience: bool = True
 
 
 def _invited_as(invitation: MeetingInvitation) -> str:
@@ -52,8 +55,11 @@ def participant_rows(user: Any, meeting: Meeting) -> list[ParticipantRow]:
         .where(MeetingParticipant.meeting_id == meeting.id, visible_meeting_participants(user))
         .order_by(Organisation.name, User.name, MeetingParticipant.id)
     )
+    participants = list(db.session.scalars(stmt).unique())
+    # Who of them the meeting's marking still admits: the policy's own audience of the meeting.
+    admitted = {member.user_id for member in audience_of(meeting)} if participants else set()
     rows = []
-    for participant in db.session.scalars(stmt).unique():
+    for participant in participants:
         person = participant.user
         replaced = participant.replaces.user.name if participant.replaces is not None else ""
         rows.append(
@@ -63,8 +69,10 @@ def participant_rows(user: Any, meeting: Meeting) -> list[ParticipantRow]:
                 person.email,
                 person.organisation.name,
                 _invited_as(participant.invitation),
-                participant.response.label,
+                participant.response.label
+                + ("" if participant.user_id in admitted else " (may no longer see the meeting)"),
                 replaced,
+                participant.user_id in admitted,
             )
         )
     return rows
