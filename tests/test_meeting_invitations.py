@@ -121,6 +121,9 @@ def test_green_senior_officials_meeting_invites_by_organisation_through_the_mail
     b_client = new_client(w["port_b"])
     garbage = _post(b_client, f"/meetings/{meeting.id}/rsvp", response="maybe")
     assert garbage.status_code == 422 and "Choose whether you attend" in garbage.get_data(as_text=True)
+    for junk in ("9" * 40, "x", "-1"):
+        refused = _post(b_client, f"/meetings/{meeting.id}/rsvp", response="not_attending", replacement=junk)
+        assert refused.status_code == 422 and "Choose a colleague" in refused.get_data(as_text=True)
     wrong = _post(
         b_client, f"/meetings/{meeting.id}/rsvp", response="not_attending", replacement=str(w["customs_a"].id)
     )
@@ -179,6 +182,11 @@ def test_senior_officials_meetings_invite_by_organisation_only(app, make, delega
     )
     assert nonsense.status_code == 422
     assert _post(client, f"/meetings/{meeting.id}/invitations", kind="nothing").status_code == 422
+    huge = _post(
+        client, f"/meetings/{meeting.id}/invitations", kind="organisation", organisation="9" * 30,
+        delegation_size="9" * 30,
+    )  # fmt: skip
+    assert huge.status_code == 422
     # A member who does not prepare the meeting cannot invite.
     assert _post(new_client(w["port_a"]), f"/meetings/{meeting.id}/invitations", kind="organisation").status_code == 403
 

@@ -33,10 +33,14 @@ MEETING = "/<int:meeting_id>"
 
 
 def _int(value: str | None, default: int) -> int | None:
-    try:
-        return int((value or "").strip() or default)
-    except ValueError:
+    """A whole number a form sent (``default`` when empty); None for anything else or out of
+    the database's integer range."""
+    text = (value or "").strip()
+    if not text:
+        return default
+    if not (text.isascii() and text.isdigit() and len(text) <= 10) or int(text) >= 2**31:
         return None
+    return int(text)
 
 
 def _render_participants(meeting: Meeting, errors: dict[str, str] | None = None, status: int = 200) -> Any:
@@ -204,8 +208,8 @@ def rsvp(meeting_id: int) -> Any:
             raise ValidationError({"response": "Choose whether you attend in person, online, or not."})
         replacement = None
         replacement_id = _int(request.form.get("replacement"), 0)
-        if replacement_id:
-            replacement = db.session.get(User, replacement_id)
+        if replacement_id != 0:
+            replacement = db.session.get(User, replacement_id) if replacement_id else None
             if replacement is None:
                 raise ValidationError({"replacement": "Choose a colleague from the list."})
         invitations.answer(current_user, own, Rsvp(value), replacement)
