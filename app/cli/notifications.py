@@ -15,7 +15,7 @@ from flask import current_app
 
 from app.cli.base import OneLineUsageError, PaxGroup, transactional
 from app.db import utcnow
-from app.meetings.invitations import remind_participants
+from app.meetings.reminders import remind_participants
 from app.notifications.fanout import announce_overdue
 from app.notifications.models import OutboxStatus
 from app.notifications.outbox import SmtpConfigError, describe_age, outbox_state, send_due, smtp_settings
