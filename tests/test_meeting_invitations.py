@@ -380,6 +380,9 @@ def test_the_video_link_follows_the_meetings_marking(app, make, new_client):
     assert link in str(green_event["DESCRIPTION"])
     amber_ics = client.get(f"/meetings/{amber.id}/meeting.ics").data
     assert link.encode() not in amber_ics
+    police = make.user(org_type="police", clusters={"policy": "coordinator"})
+    le_only = schedule(police, video_link=link, law_enforcement_only=True)
+    assert link.encode() not in new_client(police).get(f"/meetings/{le_only.id}/meeting.ics").data
     # Outside the AMBER audience nobody reaches the link.
     assert link not in new_client(make.user()).get(f"/meetings/{amber.id}").get_data(as_text=True)
     from app.meetings.validation import parse_meeting

@@ -6,8 +6,8 @@ UTC; the marking is in the description, and AMBER and stricter meetings are CLAS
 shared calendars show them as busy only. A TLP:RED meeting is for its named participants alone,
 and a calendar file ends up on calendar servers and phones: its event says only that a RED
 meeting takes place, with the link to the portal, never its title or place. The video-conference
-link is in the events of CLEAR and GREEN meetings only: an AMBER or stricter meeting's link stays
-on the portal, where its audience is checked.
+link is in the events of CLEAR and GREEN meetings only (and not law-enforcement-only ones): an
+AMBER or stricter meeting's link stays on the portal, where its audience is checked.
 
 The same events make the personal subscription feed (``app.meetings.feeds``), which also tells
 its clients how often to read it again (RFC 7986 ``REFRESH-INTERVAL``).
@@ -60,7 +60,7 @@ def _event(meeting: Meeting, host: str) -> Any:
     event.add("location", place)
     kind = meeting.kind.label + (f", {meeting.cluster.name}" if meeting.cluster else "")
     description = f"{marking}\n{kind}\nAgenda, documents and meeting pack: {url}"
-    if meeting.video_link and meeting.tlp.rank < Tlp.AMBER.rank:
+    if meeting.video_link and meeting.tlp.rank < Tlp.AMBER.rank and not meeting.law_enforcement_only:
         description += f"\nVideo conference: {meeting.video_link}"
     event.add("description", description)
     event.add("url", url)
