@@ -115,6 +115,11 @@ def test_the_address_is_stored_hashed_and_dies_with_the_account(app, make, new_c
     secret = _path(address).removeprefix("/meetings/feed/").removesuffix(".ics")
     stored = db.session.scalar(sa.select(CalendarFeed.token_hash).where(CalendarFeed.user_id == member.id))
     assert stored and secret not in stored and len(stored) == 64
+    # The member's data export says they have an address, and never holds the secret.
+    from app.privacy.export import personal_data
+
+    exported = personal_data(member)
+    assert exported["calendar_subscription"]["created_at"] and secret not in str(exported)
     db.session.execute(sa.update(User).where(User.id == member.id).values(status=UserStatus.SUSPENDED))
     db.session.commit()
     assert app.test_client().get(_path(address)).status_code == 404

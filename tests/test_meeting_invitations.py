@@ -453,6 +453,10 @@ def test_a_delegate_who_declines_gives_up_their_seat(app, make, delegation_world
     with pytest.raises(ValidationError) as smaller:
         invite_organisation(w["curator"], meeting, w["port"], 1)
     assert "already named 2" in smaller.value.fields["delegation_size"]
+    from app.privacy.export import personal_data
+
+    [mine] = personal_data(w["port_b"])["meeting_participations"]
+    assert mine["meeting_id"] == meeting.id and mine["response"] == "not_attending" and mine["responded_at"]
 
 
 def test_a_participant_the_marking_no_longer_admits_is_marked_and_left_alone(app, make, runner, smtp, delegation_world):
