@@ -16,7 +16,7 @@ from flask import Response, abort, current_app, flash, redirect, render_template
 from flask_login import current_user, login_required
 
 from app.audit.services import record
-from app.auth.models import User, UserStatus
+from app.auth.models import User
 from app.clusters.models import Cluster
 from app.directory.models import Organisation
 from app.extensions import db, limiter
@@ -26,7 +26,7 @@ from app.meetings.blueprint import bp
 from app.meetings.calendar import calendar_response
 from app.meetings.models import InvitationKind, Meeting, MeetingInvitation, MeetingKind, Rsvp
 from app.meetings.queries import calendar_meetings
-from app.policy import NotAllowed, authorize, meeting_or_404, visible_meetings
+from app.policy import NotAllowed, audience_of, authorize, can, meeting_or_404
 from app.validation import ValidationError
 
 MEETING = "/<int:meeting_id>"
@@ -44,8 +44,6 @@ def _int(value: str | None, default: int) -> int | None:
 
 
 def _render_participants(meeting: Meeting, errors: dict[str, str] | None = None, status: int = 200) -> Any:
-    from app.policy import can
-
     can_invite = can(current_user, "invite_to_meeting", meeting)
     own = invitations.participation_of(meeting, current_user)
     delegation = invitations.delegation_of(meeting, current_user)
@@ -78,22 +76,20 @@ def _render_participants(meeting: Meeting, errors: dict[str, str] | None = None,
 
 def _colleagues(meeting: Meeting, exclude: int | None = None) -> list[User]:
     """Active colleagues of the current user who may see ``meeting`` (candidates for a
-    delegation or a replacement); the policy decides, one existence query each."""
-    people = db.session.scalars(
-        sa.select(User)
-        .where(
-            User.organisation_id == current_user.organisation_id,
-            User.status == UserStatus.ACTIVE,
-            User.erased_at.is_(None),
-        )
-        .order_by(User.name)
-    ).all()
-    return [
-        p
-        for p in people
-        if p.id != exclude
-        and db.session.scalar(sa.select(Meeting.id).where(Meeting.id == meeting.id, visible_meetings(p))) is not None
+    delegation or a replacement): the policy's audience of the meeting (``audience_of``, the same
+    expression as ``visible_meetings`` applied to every account) within the organisation."""
+    admitted = [
+        member.user_id
+        for member in audience_of(meeting)
+        if member.organisation_id == current_user.organisation_id and member.user_id != exclude
     ]
+    if not admitted:
+        return []
+    return list(
+        db.session.scalars(
+            sa.select(User).where(User.id.in_(admitted), User.erased_at.is_(None)).order_by(User.name, User.id)
+        )
+    )
 
 
 @bp.route(MEETING + "/participants")
