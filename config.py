@@ -143,6 +143,12 @@ class Config:
         self.PASSWORD_RESET_MINUTES = _env_int("PAX_PASSWORD_RESET_MINUTES", 30)
         #: An invitation's set-password link works once, for this many days.
         self.INVITATION_DAYS = _env_int("PAX_INVITATION_DAYS", 7)
+        #: Days before a meeting that ``notifications reminders`` reminds its participants (comma-separated).
+        self.MEETING_REMINDER_DAYS = _env("PAX_MEETING_REMINDER_DAYS", "7,1")
+        #: The largest delegation an organisation invited to a meeting may name.
+        self.MEETING_MAX_DELEGATION = _env_int("PAX_MEETING_MAX_DELEGATION", 20)
+        #: Reads of one calendar subscription address (Flask-Limiter string, per address).
+        self.CALENDAR_FEED_LIMIT = _env("PAX_CALENDAR_FEED_LIMIT", "60 per hour")
         #: Minutes a re-entered password or second factor covers further sensitive account actions.
         self.STEPUP_MINUTES = _env_int("PAX_STEPUP_MINUTES", 5)
         #: Clock difference tolerated between PAX and an identity provider when checking the
@@ -259,7 +265,12 @@ class Config:
             raise ConfigError("PAX_INVITATION_DAYS must be between 1 and 60 days")
         if not 0 <= self.STEPUP_MINUTES <= 60:
             raise ConfigError("PAX_STEPUP_MINUTES must be between 0 and 60 minutes")
-        for name in ("LOGIN_LIMIT_PER_ACCOUNT", "LOGIN_LIMIT_PER_ADDRESS"):
+        days = [d.strip() for d in (self.MEETING_REMINDER_DAYS or "").split(",") if d.strip()]
+        if not all(d.isdigit() and 1 <= int(d) <= 60 for d in days):
+            raise ConfigError("PAX_MEETING_REMINDER_DAYS must be whole numbers of days from 1 to 60, e.g. '7,1'")
+        if not 1 <= self.MEETING_MAX_DELEGATION <= 200:
+            raise ConfigError("PAX_MEETING_MAX_DELEGATION must be a whole number from 1 to 200")
+        for name in ("LOGIN_LIMIT_PER_ACCOUNT", "LOGIN_LIMIT_PER_ADDRESS", "CALENDAR_FEED_LIMIT"):
             try:
                 from limits import parse_many
 

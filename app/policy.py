@@ -40,9 +40,12 @@ from app.files.models import StoredFile
 from app.files.scanning import RELEASED
 from app.markings import Marked, Marking, MarkingSnapshot, MarkingSnapshotOrg, MarkingSnapshotUser, Tlp, loosens
 from app.meetings.models import (
+    InvitationKind,
     Meeting,
     MeetingDocument,
+    MeetingInvitation,
     MeetingKind,
+    MeetingParticipant,
     MeetingRecipientOrg,
     MeetingRecipientUser,
 )
@@ -375,6 +378,20 @@ def visible_meeting_documents(user: Any, *, own_pending: bool = False) -> sa.Col
         return sa.false()
     return sa.and_(
         _visible_meeting_documents(_viewer(user)), _scanned_or_own(user, MeetingDocument.file_id, own_pending)
+    )
+
+
+def visible_meeting_participants(user: Any) -> sa.ColumnElement[bool]:
+    """Participants (and their answers) ``user`` may see: a meeting's participant list carries the
+    meeting's marking, so it is seen by exactly those ``visible_meetings`` admits, the organiser
+    included. Exporting it is for those who prepare the meeting (``export_participants``)."""
+    if not is_active_user(user):
+        return sa.false()
+    return (
+        sa.select(Meeting.id)
+        .where(Meeting.id == MeetingParticipant.meeting_id, _visible_meetings(_viewer(user)))
+        .correlate_except(Meeting)
+        .exists()
     )
 
 
@@ -840,6 +857,27 @@ def _prepare_meeting(user: User, meeting: Any) -> bool:
     return meeting.kind is MeetingKind.TECHNICAL and _coordinates(user, meeting.cluster)
 
 
+def _name_delegation(user: User, invitation: Any) -> bool:
+    """An invited organisation's focal points name its delegation (callers load the meeting visibly)."""
+    return (
+        isinstance(invitation, MeetingInvitation)
+        and invitation.kind is InvitationKind.ORGANISATION
+        and bool(user.is_focal_point)
+        and invitation.organisation_id == user.organisation_id
+    )
+
+
+def _answer_invitation(user: User, participant: Any) -> bool:
+    """Only the invited person answers their invitation (or names a replacement)."""
+    return isinstance(participant, MeetingParticipant) and participant.user_id == user.id
+
+
+def _record_action_point(user: User, meeting: Any) -> bool:
+    """Action points become workplan items, which the Commission curates: curators, on a meeting
+    they may see (callers load it visibly)."""
+    return isinstance(meeting, Meeting) and user.role is GlobalRole.CURATOR
+
+
 def _delete_meeting(user: User, meeting: Any) -> bool:
     return isinstance(meeting, Meeting) and (user.role is GlobalRole.CURATOR or meeting.author_id == user.id)
 
@@ -885,6 +923,12 @@ _RULES: dict[str, Callable[[User, Any], bool]] = {
     "add_meeting_document": _prepare_meeting,
     "remove_meeting_document": _remove_meeting_document,
     "delete_meeting": _delete_meeting,
+    "invite_to_meeting": _prepare_meeting,
+    "export_participants": _prepare_meeting,
+    "record_action_point": _record_action_point,
+    # invited organisations' focal points and the invited people themselves
+    "name_delegation": _name_delegation,
+    "answer_invitation": _answer_invitation,
     # organisation focal points and administrators
     "view_approvals": _approvals_page,
     # a cluster's coordinators, focal points and administrators; never for themselves

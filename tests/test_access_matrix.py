@@ -314,6 +314,7 @@ class World:
             "meeting_id": self.meeting.id,
             "agenda_item_id": self.agenda_item.id,
             "document_id": self.document.id,
+            "meeting_invitation_id": self.meeting_invitation.id,
             "year": 2026,
         }[name]
 
@@ -357,6 +358,18 @@ class World:
         )
         db.session.add(self.document)
         db.session.flush()
+        from app.meetings.models import InvitationKind, MeetingInvitation, MeetingParticipant
+
+        self.meeting_invitation = MeetingInvitation(
+            meeting=self.meeting, kind=InvitationKind.ORGANISATION, organisation_id=self.org.id, delegation_size=2
+        )
+        db.session.add(self.meeting_invitation)
+        db.session.flush()
+        self.participation = MeetingParticipant(
+            meeting_id=self.meeting.id, user_id=self.focal.id, invitation_id=self.meeting_invitation.id
+        )
+        db.session.add(self.participation)
+        db.session.flush()
 
     def account(self, role: str):  # type: ignore[no-untyped-def]
         make = self.make
@@ -395,7 +408,7 @@ class World:
             "collection_id": lambda: collection_id("policy"),
             "object_id": lambda: post_object_id(self.post(), "report"),
         }
-        for name in ("item_id", "year", "meeting_id", "agenda_item_id", "document_id"):
+        for name in ("item_id", "year", "meeting_id", "agenda_item_id", "document_id", "meeting_invitation_id"):
             samples[name] = lambda name=name: self.workplan_and_meeting(name)
 
         def fill(match: re.Match[str]) -> str:
@@ -565,15 +578,22 @@ POLICY_CHECKS: dict[str, list[tuple[str, str | None]]] = {
         ("manage_org_sign_in", None),
         ("confirm_mfa_exemption", "provider"),
         ("decide_identity_link", "link_request"),
+        ("name_delegation", "meeting_invitation"),
+        ("answer_invitation", "participation"),
     ],
     "contributor": [("create_post", "cluster")],
     "commenter": [("comment_post", "post")],
     "post_editor": [("edit_post", "post"), ("delete_post", "post"), ("attach_file", "post")],
     "comment_author": [("edit_comment", "comment")],
-    "curator": [("manage_workplan", None)],
+    "curator": [("manage_workplan", None), ("record_action_point", "meeting")],
     "workplan_updater": [("update_workplan_item", "item")],
     "meeting_scheduler": [("open_meeting_form", None), ("schedule_meeting", "cluster")],
-    "meeting_preparer": [("edit_meeting", "meeting"), ("add_meeting_document", "meeting")],
+    "meeting_preparer": [
+        ("edit_meeting", "meeting"),
+        ("add_meeting_document", "meeting"),
+        ("invite_to_meeting", "meeting"),
+        ("export_participants", "meeting"),
+    ],
     "meeting_deleter": [("delete_meeting", "meeting")],
     "document_remover": [("remove_meeting_document", "document")],
     "audit_viewer": [("view_audit", None)],
@@ -593,7 +613,7 @@ def _target(world: World, name: str | None):  # type: ignore[no-untyped-def]
     from app.auth.models import IdentityLinkRequest, IdentityProvider
     from app.auth.onboarding_models import Invitation
     from app.clusters.models import Cluster, Comment, Post
-    from app.meetings.models import Meeting, MeetingDocument
+    from app.meetings.models import Meeting, MeetingDocument, MeetingInvitation, MeetingParticipant
     from app.workplan.models import WorkplanItem
 
     if name is None:
@@ -613,6 +633,8 @@ def _target(world: World, name: str | None):  # type: ignore[no-untyped-def]
             "item": db.session.get(WorkplanItem, world.item.id),
             "meeting": db.session.get(Meeting, world.meeting.id),
             "document": db.session.get(MeetingDocument, world.document.id),
+            "meeting_invitation": db.session.get(MeetingInvitation, world.meeting_invitation.id),
+            "participation": db.session.get(MeetingParticipant, world.participation.id),
         }
         db.session.commit()
     return world._targets[name]

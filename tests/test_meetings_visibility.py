@@ -25,6 +25,7 @@ STRICTER = [(Tlp.AMBER, False), (Tlp.AMBER_STRICT, False), (Tlp.RED, False), (Tl
 class World:
     def __init__(self, make: Any) -> None:
         from app.meetings.documents import add_document
+        from app.meetings.invitations import invite_person
         from app.meetings.services import schedule_meeting
         from app.meetings.validation import parse_meeting
         from tests.test_meetings import technical
@@ -60,6 +61,8 @@ class World:
             )  # fmt: skip
             meeting = schedule_meeting(self.author, parse_meeting(raw))
             self.meetings[meeting.id] = (tlp, le_only)
+            # The organiser is on each meeting's participant list (which carries its marking).
+            invite_person(self.author, meeting, self.author)
             content = f"minutes of meeting {meeting.id}".encode()
             doc, _ = add_document(self.author, meeting, None, "Doc", None, False, "d.txt", [content], 1000)
             self.documents[doc.id] = (meeting.id, tlp, le_only, content)
@@ -176,6 +179,37 @@ def documents_listed(world: World, viewer: Any, client: Any, headers: Any) -> se
     return _by_document(got, world)
 
 
+def participant_list(world: World, viewer: Any, client: Any, headers: Any) -> set[int]:
+    """Meetings whose participant list page shows the viewer who is on it."""
+    name = f">{world.author.name}</th>"
+    return {mid for mid in world.meetings if name in client.get(f"/meetings/{mid}/participants").get_data(as_text=True)}
+
+
+def participants_service(world: World, viewer: Any, client: Any, headers: Any) -> set[int]:
+    import sqlalchemy as sa
+
+    from app.meetings.models import MeetingParticipant
+    from app.policy import visible_meeting_participants
+
+    return set(db.session.scalars(sa.select(MeetingParticipant.meeting_id).where(visible_meeting_participants(viewer))))
+
+
+def subscription_feed(world: World, viewer: Any, client: Any, headers: Any) -> set[int]:
+    """The viewer's own calendar subscription, read by a client with no session (suspended and
+    pending accounts hold an address too, which must give nothing)."""
+    from flask import current_app
+
+    from app.meetings.feeds import issue_feed
+
+    secret = issue_feed(viewer)
+    db.session.commit()
+    response = current_app.test_client().get(f"/meetings/feed/{secret}.ics")
+    if response.status_code != 200:
+        return set()
+    uids = {str(e["UID"]) for e in Calendar.from_ical(response.data).walk("VEVENT")}
+    return {mid for mid in world.meetings if f"meeting-{mid}@127.0.0.1" in uids}
+
+
 READ_PATHS: dict[str, Callable[[World, Any, Any, Any], set[int]]] = {
     "service_list": service_list,
     "service_open": service_open,
@@ -188,6 +222,9 @@ READ_PATHS: dict[str, Callable[[World, Any, Any, Any], set[int]]] = {
     "document_download": document_download,
     "document_api": document_api,
     "documents_listed": documents_listed,
+    "participant_list": participant_list,
+    "participants_service": participants_service,
+    "subscription_feed": subscription_feed,
 }
 
 

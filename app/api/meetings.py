@@ -72,6 +72,7 @@ def meeting_summary_json(meeting: Meeting) -> dict[str, Any]:
         "ends_at": timestamp(meeting.ends_at),
         "location": meeting.location,
         "online": meeting.online,
+        "video_link": meeting.video_link,
         "tlp": meeting.tlp.value,
         "law_enforcement_only": meeting.law_enforcement_only,
         "organiser": {"name": meeting.author.name, "organisation": organisation} if meeting.author else None,
@@ -91,7 +92,15 @@ def meeting_json(user: Any, meeting: Meeting) -> dict[str, Any]:
     data.update(
         {
             "agenda": [
-                {"id": item.id, "position": item.position, "title": item.title, "notes": item.notes}
+                {
+                    "id": item.id,
+                    "position": item.position,
+                    "title": item.title,
+                    "notes": item.notes,
+                    "starts_at": timestamp(item.starts_at) if item.starts_at else None,
+                    "duration_minutes": item.duration_minutes,
+                    "speakers": item.speakers,
+                }
                 for item in meeting.agenda
             ],
             "documents": [document_json(row) for row in document_rows(user, meeting)],
@@ -112,6 +121,7 @@ def meeting_to_input(meeting: Meeting) -> MeetingInput:
         ends_at=meeting.ends_at,
         location=meeting.location,
         online=meeting.online,
+        video_link=meeting.video_link,
         tlp=meeting.tlp,
         law_enforcement_only=meeting.law_enforcement_only,
         recipient_orgs=sorted(r.organisation.name for r in meeting.recipient_orgs),
@@ -239,6 +249,7 @@ _SUMMARY: dict[str, Any] = {
     "ends_at": TIMESTAMP,
     "location": {"type": "string", "maxLength": MAX_LOCATION},
     "online": {"type": "boolean"},
+    "video_link": {"type": "string", "description": "The video-conference address (https), or empty."},
     "tlp": {"enum": Tlp.values()},
     "law_enforcement_only": {"type": "boolean"},
     "organiser": {"anyOf": [ref("Author"), {"type": "null"}], "description": "Null when the account is gone."},
@@ -272,6 +283,7 @@ _INPUT: dict[str, Any] = {
     "ends_at": {"type": "string", "format": "date-time", "description": "ISO 8601 with its offset; not before start."},
     "location": {"type": ["string", "null"], "maxLength": MAX_LOCATION, "description": "Place; or online, or both."},
     "online": {"type": ["boolean", "null"]},
+    "video_link": {"type": ["string", "null"], "maxLength": 500, "description": "An https:// address, or empty."},
     "tlp": {"enum": Tlp.values()},
     "law_enforcement_only": {"type": ["boolean", "null"]},
     "recipient_orgs": {"type": ["array", "null"], "items": {"type": "string"}, "description": "Organisation names."},
@@ -286,6 +298,9 @@ _INPUT: dict[str, Any] = {
             "properties": {
                 "title": {"type": "string", "minLength": 1, "maxLength": MAX_TITLE},
                 "notes": {"type": ["string", "null"], "maxLength": MAX_AGENDA_NOTES},
+                "starts_at": {"type": ["string", "null"], "format": "date-time", "description": "With its offset."},
+                "duration_minutes": {"type": ["integer", "null"], "minimum": 1, "maximum": 1440},
+                "speakers": {"type": ["string", "null"], "maxLength": 300},
             },
         },
         "description": "The whole agenda in order. In a PATCH it replaces the agenda, matched by position: "
@@ -316,13 +331,16 @@ SCHEMAS: dict[str, Any] = {
     },
     "AgendaItem": {
         "type": "object",
-        "required": ["id", "position", "title", "notes"],
+        "required": ["id", "position", "title", "notes", "starts_at", "duration_minutes", "speakers"],
         "additionalProperties": False,
         "properties": {
             "id": {"type": "integer"},
             "position": {"type": "integer", "minimum": 1},
             "title": {"type": "string"},
             "notes": {"type": "string"},
+            "starts_at": {"anyOf": [TIMESTAMP, {"type": "null"}]},
+            "duration_minutes": {"type": ["integer", "null"]},
+            "speakers": {"type": "string"},
         },
     },
     "MeetingCreate": {

@@ -1,8 +1,9 @@
-"""``outbox send`` / ``outbox status`` and ``notifications digest`` / ``notifications overdue``.
+"""``outbox send`` / ``outbox status`` and ``notifications digest`` / ``overdue`` / ``reminders``.
 
-All four are meant for the operator's scheduler: ``outbox send`` every minute or so, the other
-two daily. ``outbox send`` commits after each message (a crash never resends what was
-delivered); the others are one transaction each.
+All are meant for the operator's scheduler: ``outbox send`` every minute or so, the others
+daily (``reminders`` may run hourly: it sends each reminder once). ``outbox send`` commits
+after each message (a crash never resends what was delivered); the others are one transaction
+each.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from flask import current_app
 
 from app.cli.base import OneLineUsageError, PaxGroup, transactional
 from app.db import utcnow
+from app.meetings.reminders import remind_participants
 from app.notifications.fanout import announce_overdue
 from app.notifications.models import OutboxStatus
 from app.notifications.outbox import SmtpConfigError, describe_age, outbox_state, send_due, smtp_settings
@@ -87,6 +89,15 @@ def overdue(today: date | None) -> None:
     """Tell lead organisations' focal points and cluster coordinators of overdue workplan items (once each)."""
     run = announce_overdue(today or utcnow().date())
     click.echo(f"{run.items} open workplan items are overdue; {run.notified} people newly notified.")
+
+
+@notifications_group.command("reminders")
+@click.option("--now", callback=_instant, help="Treat this ISO 8601 instant as now (default: now).")
+@transactional
+def reminders(now: datetime | None) -> None:
+    """Remind meeting participants by mail before their meetings (PAX_MEETING_REMINDER_DAYS, once each)."""
+    run = remind_participants(now)
+    click.echo(f"{run.meetings} meetings start within the reminder period; {run.reminded} people newly reminded.")
 
 
 __all__ = ["notifications_group", "outbox_group"]

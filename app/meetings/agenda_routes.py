@@ -11,6 +11,7 @@ from typing import Any
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from app import localtime
 from app.concurrency import StaleEdit, form_neighbour, form_version
 from app.forms import refused, stale
 from app.meetings import services
@@ -34,13 +35,17 @@ def _item_or_404(meeting_id: int, agenda_item_id: int) -> tuple[Meeting, AgendaI
     return meeting, item
 
 
+def _zone() -> Any:
+    return localtime.zone_of(current_user)
+
+
 def _agenda_item_form(item: AgendaItem) -> AgendaItemForm:
-    return AgendaItemForm(formdata=None, data={"title": item.title, "notes": item.notes, "version": str(item.version)})
+    return AgendaItemForm.for_item(item, _zone())
 
 
 def _show_errors(form: AgendaItemForm, exc: ValidationError) -> None:
     for name, message in exc.fields.items():
-        field = getattr(form, name, None) or form.title
+        field = getattr(form, {"starts_at": "start_time"}.get(name, name), None) or form.title
         field.errors = [*field.errors, message]
 
 
@@ -60,7 +65,7 @@ def agenda(meeting_id: int) -> Any:
         return _render_agenda(meeting, form, 422)
     try:
         item = services.add_agenda_item(
-            current_user, meeting, parse_agenda_item({"title": form.title.data, "notes": form.notes.data})
+            current_user, meeting, parse_agenda_item(form.to_raw(meeting, _zone()), _zone())
         )
     except ValidationError as exc:
         return refused(
@@ -87,7 +92,7 @@ def edit_agenda_item(meeting_id: int, agenda_item_id: int) -> Any:
     if not form.validate():
         return render((meeting, item), 422)
     try:
-        entry = parse_agenda_item({"title": form.title.data, "notes": form.notes.data})
+        entry = parse_agenda_item(form.to_raw(meeting, _zone()), _zone())
         services.edit_agenda_item(current_user, item, entry, form_version(form.version.data))
     except StaleEdit as exc:
         return stale(

@@ -5,12 +5,18 @@ so a calendar that imports the file again updates the event instead of duplicati
 UTC; the marking is in the description, and AMBER and stricter meetings are CLASS:CONFIDENTIAL so
 shared calendars show them as busy only. A TLP:RED meeting is for its named participants alone,
 and a calendar file ends up on calendar servers and phones: its event says only that a RED
-meeting takes place, with the link to the portal, never its title or place.
+meeting takes place, with the link to the portal, never its title or place. The video-conference
+link is in the events of CLEAR and GREEN meetings only (and not law-enforcement-only ones): an
+AMBER or stricter meeting's link stays on the portal, where its audience is checked.
+
+The same events make the personal subscription feed (``app.meetings.feeds``), which also tells
+its clients how often to read it again (RFC 7986 ``REFRESH-INTERVAL``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,6 +28,8 @@ from app.markings import Tlp
 from app.meetings.models import Meeting
 
 PRODID = "-//European Ports Alliance//PAX meetings//EN"
+#: How often a subscribed calendar client is asked to read its feed again.
+REFRESH = timedelta(hours=1)
 
 
 def _host() -> str:
@@ -51,14 +59,17 @@ def _event(meeting: Meeting, host: str) -> Any:
         place = f"{place} (and online)" if place else "Online"
     event.add("location", place)
     kind = meeting.kind.label + (f", {meeting.cluster.name}" if meeting.cluster else "")
-    event.add("description", f"{marking}\n{kind}\nAgenda, documents and meeting pack: {url}")
+    description = f"{marking}\n{kind}\nAgenda, documents and meeting pack: {url}"
+    if meeting.video_link and meeting.tlp.rank < Tlp.AMBER.rank and not meeting.law_enforcement_only:
+        description += f"\nVideo conference: {meeting.video_link}"
+    event.add("description", description)
     event.add("url", url)
     event.add("class", "CONFIDENTIAL" if meeting.tlp.rank >= Tlp.AMBER.rank else "PUBLIC")
     event.add("categories", [meeting.tlp.label])
     return event
 
 
-def calendar_bytes(meetings: Iterable[Meeting], name: str) -> bytes:
+def calendar_bytes(meetings: Iterable[Meeting], name: str, *, subscription: bool = False) -> bytes:
     # icalendar costs every worker 7 MiB once imported; only calendar requests pay it.
     from icalendar import Calendar
 
@@ -68,14 +79,19 @@ def calendar_bytes(meetings: Iterable[Meeting], name: str) -> bytes:
     calendar.add("calscale", "GREGORIAN")
     calendar.add("method", "PUBLISH")
     calendar.add("x-wr-calname", name)
+    if subscription:
+        from icalendar import vDuration
+
+        calendar.add("refresh-interval", vDuration(REFRESH), parameters={"VALUE": "DURATION"})
+        calendar.add("x-published-ttl", vDuration(REFRESH))
     host = _host()
     for meeting in meetings:
         calendar.add_component(_event(meeting, host))
     return bytes(calendar.to_ical())
 
 
-def calendar_response(meetings: Iterable[Meeting], name: str, filename: str) -> Response:
-    response = Response(calendar_bytes(meetings, name), mimetype="text/calendar")
+def calendar_response(meetings: Iterable[Meeting], name: str, filename: str, *, subscription: bool = False) -> Response:
+    response = Response(calendar_bytes(meetings, name, subscription=subscription), mimetype="text/calendar")
     response.headers["Content-Type"] = "text/calendar; charset=utf-8"
     response.headers["Content-Disposition"] = content_disposition(filename)
     response.headers["Cache-Control"] = "private, no-store"

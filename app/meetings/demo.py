@@ -181,7 +181,34 @@ def load_meetings_demo(created: dict[str, int]) -> None:
                   "vetting-outline.txt", b"Outline\n- Scope\n- Background checks\n- Periodic re-vetting\n")  # fmt: skip
         _document(created, corruption, CORRUPTION_COORDINATOR, 1, "Case note: insider recruitment", Tlp.AMBER_STRICT,
                   "case-note.txt", b"Case note for law enforcement participants only.\n", le_only=True)  # fmt: skip
+    _invite_demo(created, som, ops)
     db.session.flush()
+
+
+def _invite_demo(created: dict[str, int], som: Meeting | None, ops: Meeting | None) -> None:
+    """The Senior Officials' meeting invited the Port of Antwerp-Bruges Authority (its focal point
+    named herself); the container-misuse meeting invites its cluster. Once: a meeting that has
+    invitations is left as it is."""
+    from app.clusters.services import cluster_by_slug
+    from app.directory.models import Organisation
+    from app.meetings.invitations import invite_cluster, invite_organisation, name_delegation
+    from app.meetings.models import MeetingInvitation
+
+    def fresh(meeting: Meeting | None) -> bool:
+        return meeting is not None and not db.session.scalar(
+            sa.select(sa.func.count()).select_from(MeetingInvitation).where(MeetingInvitation.meeting_id == meeting.id)
+        )
+
+    curator, anna = find_user_by_email(CURATOR), find_user_by_email(OPS_COORDINATOR)
+    if fresh(som) and curator is not None and anna is not None:
+        port = db.session.get(Organisation, anna.organisation_id)
+        assert som is not None and port is not None
+        name_delegation(anna, invite_organisation(curator, som, port, 2), [anna])
+        created["meeting invitations"] = created.get("meeting invitations", 0) + 1
+    if fresh(ops) and anna is not None:
+        assert ops is not None
+        invite_cluster(anna, ops, cluster_by_slug("operational-cooperation"))
+        created["meeting invitations"] = created.get("meeting invitations", 0) + 1
 
 
 def _weekday(day: date) -> date:

@@ -61,6 +61,7 @@ class MeetingForm(ParsedForm):
     law_enforcement_only = BooleanField("Law enforcement only")
     recipient_orgs = SelectMultipleField("Recipient organisations", choices=[], validate_choice=False)
     recipient_users = TextAreaField("Named recipients")
+    video_link = StringField("Video-conference link")
     agenda = TextAreaField("Agenda")
 
     def __init__(self, kinds: list[MeetingKind], clusters: list[Cluster], *args: Any, **kwargs: Any) -> None:
@@ -92,6 +93,7 @@ class MeetingForm(ParsedForm):
             "law_enforcement_only": meeting.law_enforcement_only,
             "recipient_orgs": [r.organisation.name for r in meeting.recipient_orgs],
             "recipient_users": "\n".join(r.user.email for r in meeting.recipient_users),
+            "video_link": meeting.video_link,
             "version": str(meeting.version),
         }
         return cls(kinds, clusters, formdata=None, data=data)
@@ -115,6 +117,7 @@ class MeetingForm(ParsedForm):
             "law_enforcement_only": bool(self.law_enforcement_only.data),
             "recipient_orgs": [name for name in (self.recipient_orgs.data or []) if name.strip()],
             "recipient_users": [p for p in _ADDRESS_SEPARATORS.split(self.recipient_users.data or "") if p],
+            "video_link": (self.video_link.data or "").strip(),
         }
         if with_agenda:
             lines = [line.strip() for line in (self.agenda.data or "").splitlines() if line.strip()]
@@ -124,8 +127,42 @@ class MeetingForm(ParsedForm):
 
 class AgendaItemForm(PaxForm):
     title = StringField("Title")
+    start_time = StringField("Start time")
+    duration_minutes = StringField("Duration in minutes")
+    speakers = StringField("Speakers")
     notes = TextAreaField("Notes")
     version = HiddenField()
+
+    def to_raw(self, meeting: Meeting, zone: Any) -> dict[str, Any]:
+        """The item as ``parse_agenda_item`` reads it: a bare ``HH:MM`` start is on the meeting's
+        first day in ``zone`` (the editor's), ``YYYY-MM-DD HH:MM`` on that day."""
+        start = (self.start_time.data or "").strip()
+        if start and len(start) <= 5:
+            start = f"{meeting.starts_at.astimezone(zone):%Y-%m-%d}T{start}"
+        return {
+            "title": self.title.data,
+            "notes": self.notes.data,
+            "starts_at": start.replace(" ", "T", 1),
+            "duration_minutes": (self.duration_minutes.data or "").strip(),
+            "speakers": self.speakers.data or "",
+        }
+
+    @classmethod
+    def for_item(cls, item: Any, zone: Any) -> AgendaItemForm:
+        start = ""
+        if item.starts_at is not None:
+            local = item.starts_at.astimezone(zone)
+            same_day = local.date() == item.meeting.starts_at.astimezone(zone).date()
+            start = f"{local:%H:%M}" if same_day else f"{local:%Y-%m-%d %H:%M}"
+        data = {
+            "title": item.title,
+            "notes": item.notes,
+            "start_time": start,
+            "duration_minutes": str(item.duration_minutes or ""),
+            "speakers": item.speakers,
+            "version": str(item.version),
+        }
+        return cls(formdata=None, data=data)
 
 
 class MinutesForm(PaxForm):

@@ -58,6 +58,9 @@ class Meeting(Marked, Base):
     #: Where it takes place (a venue and city); empty for an online-only meeting.
     location: Mapped[str] = mapped_column(sa.String(300), default="")
     online: Mapped[bool] = mapped_column(default=False)
+    #: The video-conference address: shown only to the meeting's audience (it carries the
+    #: meeting's marking) and left out of calendar files of AMBER and stricter meetings.
+    video_link: Mapped[str] = mapped_column(sa.String(500), default="", server_default="")
     # The marking (``Marked``): its author is the organiser; AMBER+STRICT and RED visibility key
     # on them and their organisation.
     #: Minutes in Markdown as written, and their sanitised rendering.
@@ -77,6 +80,9 @@ class Meeting(Marked, Base):
     )
     recipient_orgs: Mapped[list[MeetingRecipientOrg]] = relationship(cascade="all, delete-orphan")
     recipient_users: Mapped[list[MeetingRecipientUser]] = relationship(cascade="all, delete-orphan")
+    invitations: Mapped[list[MeetingInvitation]] = relationship(
+        back_populates="meeting", cascade="all, delete-orphan", order_by="MeetingInvitation.id"
+    )
     #: Deleting a meeting must crypto-shred these first.
     documents: Mapped[list[MeetingDocument]] = relationship(
         back_populates="meeting", cascade="all, delete-orphan", order_by="MeetingDocument.position"
@@ -106,6 +112,11 @@ class AgendaItem(Base):
     title: Mapped[str] = mapped_column(sa.String(200))
     #: Plain text: presenter, purpose, expected outcome.
     notes: Mapped[str] = mapped_column(sa.Text, default="")
+    #: When the item starts (UTC; None: not timed) and how long it lasts.
+    starts_at: Mapped[datetime | None] = mapped_column()
+    duration_minutes: Mapped[int | None] = mapped_column()
+    #: Who speaks to it, as plain text (names and organisations).
+    speakers: Mapped[str] = mapped_column(sa.String(300), default="", server_default="")
     #: Moves by one with each save; a save compares and sets it (``app.concurrency``).
     version: Mapped[int] = mapped_column(default=1, server_default="1")
     __mapper_args__ = versioned(version)
@@ -142,3 +153,98 @@ class MeetingDocument(Marked, Base):
     agenda_item: Mapped[AgendaItem | None] = relationship(back_populates="documents")
     file: Mapped[StoredFile] = relationship(lazy="joined")
     author: Mapped[User | None] = relationship(lazy="joined")
+
+
+class InvitationKind(StrEnum):
+    ORGANISATION = "organisation"
+    PERSON = "person"
+    CLUSTER = "cluster"
+
+
+class MeetingInvitation(Base):
+    """Who a meeting invites: an organisation (its focal point names a delegation of up to
+    ``delegation_size`` people), a named person, or a whole cluster. An invitation never widens
+    who may see the meeting: only people the policy admits become participants."""
+
+    __tablename__ = "meeting_invitations"
+    __table_args__ = (
+        sa.UniqueConstraint("meeting_id", "organisation_id"),
+        sa.UniqueConstraint("meeting_id", "user_id"),
+        sa.UniqueConstraint("meeting_id", "cluster_id"),
+        sa.CheckConstraint(
+            "(CASE WHEN organisation_id IS NULL THEN 0 ELSE 1 END) + (CASE WHEN user_id IS NULL THEN 0 ELSE 1 END)"
+            " + (CASE WHEN cluster_id IS NULL THEN 0 ELSE 1 END) = 1",
+            name="one_invitee",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(sa.ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[InvitationKind] = mapped_column(enum_column_type(InvitationKind, "invitation_kind"))
+    organisation_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisations.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    cluster_id: Mapped[int | None] = mapped_column(sa.ForeignKey("clusters.id", ondelete="CASCADE"))
+    #: How many people an invited organisation's focal point may name (0 for other kinds).
+    delegation_size: Mapped[int] = mapped_column(default=0)
+    invited_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    meeting: Mapped[Meeting] = relationship(back_populates="invitations")
+    organisation: Mapped[Organisation | None] = relationship(lazy="joined")
+    user: Mapped[User | None] = relationship(lazy="joined", foreign_keys=[user_id])
+    cluster: Mapped[Cluster | None] = relationship(lazy="joined")
+
+
+class Rsvp(StrEnum):
+    PENDING = "pending"
+    IN_PERSON = "in_person"
+    ONLINE = "online"
+    NOT_ATTENDING = "not_attending"
+
+    @property
+    def label(self) -> str:
+        return {
+            "pending": "No answer yet",
+            "in_person": "Attends in person",
+            "online": "Attends online",
+            "not_attending": "Does not attend",
+        }[self.value]
+
+
+class MeetingParticipant(Base):
+    """One invited person and their answer; a delegate named by a focal point, a named person,
+    a member of an invited cluster, or a replacement for a colleague of the same organisation."""
+
+    __tablename__ = "meeting_participants"
+    __table_args__ = (sa.UniqueConstraint("meeting_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(sa.ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    invitation_id: Mapped[int] = mapped_column(sa.ForeignKey("meeting_invitations.id", ondelete="CASCADE"), index=True)
+    #: The focal point who named a delegate, or the colleague a replacement stands in for.
+    named_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    #: The participant this one replaces (they answered "not attending" and named them).
+    replaces_id: Mapped[int | None] = mapped_column(sa.ForeignKey("meeting_participants.id", ondelete="SET NULL"))
+    response: Mapped[Rsvp] = mapped_column(enum_column_type(Rsvp, "rsvp"), default=Rsvp.PENDING)
+    responded_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship(lazy="joined", foreign_keys=[user_id])
+    invitation: Mapped[MeetingInvitation] = relationship(lazy="joined")
+    replaces: Mapped[MeetingParticipant | None] = relationship(remote_side=[id], lazy="joined")
+
+
+class CalendarFeed(Base):
+    """A member's secret calendar subscription address; only its SHA-256 is stored. Deleting the
+    row (revoking) or replacing the hash (rotating) ends the old address at once."""
+
+    __tablename__ = "calendar_feeds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column()
+
+    user: Mapped[User] = relationship()

@@ -23,9 +23,9 @@ from app.directory.audience import audience_change, audience_panel
 from app.extensions import db
 from app.files.services import human_size
 from app.files.sniff import ACCEPT_EXTENSIONS
-from app.forms import audience_previewed, refused, stale
+from app.forms import after_refusal, audience_previewed, refused, stale
 from app.markings import Marking, Tlp
-from app.meetings import agenda_routes, document_routes, services  # noqa: F401  (their views register on bp)
+from app.meetings import actions, agenda_routes, document_routes, invitations, participant_routes, services  # noqa: F401  (their views register on bp)
 from app.meetings.blueprint import bp
 from app.meetings.calendar import calendar_response
 from app.meetings.forms import MeetingForm, schedulable
@@ -54,6 +54,12 @@ def vocabulary() -> dict[str, Any]:
 def meeting_when(meeting: Meeting) -> str:
     """``Saturday 5 December 2026, 10:00 to 12:00 Brussels time (CET)``, in the reader's zone."""
     return localtime.format_span(meeting.starts_at, meeting.ends_at, localtime.zone_of(current_user))
+
+
+@bp.app_template_filter("local_time")
+def local_time(value: Any) -> str:
+    """``10:30``: a time of day in the reader's zone (agenda items)."""
+    return localtime.format_time(value, localtime.zone_of(current_user)) if value else ""
 
 
 def _list_args() -> tuple[MeetingFilter, dict[str, str], list[str], list[Cluster]]:
@@ -212,6 +218,11 @@ def render_meeting(meeting: Meeting, status: int = 200) -> tuple[str, int]:
     for row in rows:
         by_item.setdefault(row.document.agenda_item_id, []).append(row)
     can_prepare = can(current_user, "edit_meeting", meeting)
+    prompt = None
+    if invitations.delegation_of(meeting, current_user) is not None:
+        prompt = "Name your organisation's delegation"
+    elif (own := invitations.participation_of(meeting, current_user)) is not None:
+        prompt = f"You are invited: {own.response.label.lower()}. Answer and see the participants"
     return render_template(
         "meetings/show.html",
         meeting=meeting,
@@ -225,6 +236,12 @@ def render_meeting(meeting: Meeting, status: int = 200) -> tuple[str, int]:
         accept_extensions=",".join(ACCEPT_EXTENSIONS),
         max_upload=human_size(current_app.config["MAX_UPLOAD_BYTES"]),
         audience=audience_panel(current_user, meeting),
+        participation_prompt=prompt,
+        action_points=actions.action_points(meeting),
+        can_record_action=can(current_user, "record_action_point", meeting),
+        clusters=list(db.session.scalars(sa.select(Cluster).order_by(Cluster.position)))
+        if meeting.cluster is None
+        else [],
     ), status
 
 
@@ -234,3 +251,18 @@ def show(meeting_id: int) -> Any:
     meeting = meeting_or_404(current_user, meeting_id)
     record_view(current_user, "meeting", meeting, via="page")
     return render_meeting(meeting)
+
+
+@bp.route(MEETING + "/action-points", methods=["POST"])
+@login_required
+def action_point(meeting_id: int) -> Any:
+    """Record an action point of the minutes as a workplan item linked to the meeting (curators)."""
+    meeting = meeting_or_404(current_user, meeting_id, "record_action_point")
+    raw = {name: (request.form.get(name) or "").strip() for name in ("title", "due_date", "cluster")}
+    try:
+        item = actions.record_action_point(current_user, meeting, raw)
+    except ValidationError as exc:
+        flash("The action point is not recorded: " + " ".join(exc.fields.values()), "error")
+        return after_refusal(lambda: render_meeting(meeting_or_404(current_user, meeting_id), 422))
+    flash(f"“{item.title}” is now an item of the {item.workplan.year} workplan.", "success")
+    return redirect(url_for("meetings.show", meeting_id=meeting.id, _anchor="action-points"))

@@ -60,6 +60,7 @@ def _apply(
     meeting.ends_at = data.ends_at
     meeting.location = data.location
     meeting.online = data.online
+    meeting.video_link = data.video_link
     meeting.tlp = data.tlp
     meeting.law_enforcement_only = data.law_enforcement_only
     kept_orgs = {r.organisation_id: r for r in meeting.recipient_orgs}
@@ -187,14 +188,21 @@ def _replace_agenda(meeting: Meeting, entries: list[AgendaEntry]) -> None:
     items = list(meeting.agenda)
     for n, entry in enumerate(entries, start=1):
         if n <= len(items):
-            items[n - 1].title, items[n - 1].notes = entry.title, entry.notes
+            _set_entry(items[n - 1], entry)
         else:
-            meeting.agenda.append(AgendaItem(position=n, title=entry.title, notes=entry.notes))
+            item = AgendaItem(position=n)
+            _set_entry(item, entry)
+            meeting.agenda.append(item)
             db.session.flush()
     for item in items[len(entries) :]:
         _detach_documents(meeting, item)
         meeting.agenda.remove(item)
         db.session.flush()
+
+
+def _set_entry(item: AgendaItem, entry: AgendaEntry) -> None:
+    item.title, item.notes, item.speakers = entry.title, entry.notes, entry.speakers
+    item.starts_at, item.duration_minutes = entry.starts_at, entry.duration_minutes
 
 
 def _next_document_position(meeting_id: int, agenda_item_id: int | None) -> int:
@@ -226,7 +234,8 @@ def add_agenda_item(actor: Any, meeting: Meeting, entry: AgendaEntry) -> AgendaI
     _may_prepare(actor, meeting)
     if len(meeting.agenda) >= MAX_AGENDA:
         raise ValidationError({"title": f"An agenda has at most {MAX_AGENDA} items."})
-    item = AgendaItem(position=len(meeting.agenda) + 1, title=entry.title, notes=entry.notes)
+    item = AgendaItem(position=len(meeting.agenda) + 1)
+    _set_entry(item, entry)
     meeting.agenda.append(item)
     db.session.flush()
     record("meeting.agenda", actor=actor, target=("meeting", meeting.id), change="add", item_id=item.id)
@@ -236,10 +245,11 @@ def add_agenda_item(actor: Any, meeting: Meeting, entry: AgendaEntry) -> AgendaI
 def edit_agenda_item(
     actor: Any, item: AgendaItem, entry: AgendaEntry, expected_version: int | None = None
 ) -> AgendaItem:
-    """Change an item's title and notes (``StaleEdit`` from a stale copy or a lost race)."""
+    """Change an item's title, notes, start, duration and speakers (``StaleEdit`` from a stale
+    copy or a lost race)."""
     _may_prepare(actor, item.meeting)
     claim(item, expected_version)
-    item.title, item.notes = entry.title, entry.notes
+    _set_entry(item, entry)
     db.session.flush()
     record("meeting.agenda", actor=actor, target=("meeting", item.meeting_id), change="edit", item_id=item.id)
     return item

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from app import parsers
@@ -32,14 +33,22 @@ EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
 
 MEETING_FIELDS = {
     "title", "kind", "cluster", "starts_at", "ends_at", "location", "online", "tlp", "law_enforcement_only",
-    "recipient_orgs", "recipient_users", "agenda", "minutes",
+    "recipient_orgs", "recipient_users", "agenda", "minutes", "video_link",
 }  # fmt: skip
+MAX_VIDEO_LINK = 500
+MAX_SPEAKERS = 300
+#: An agenda item lasts at most this many minutes (a day).
+MAX_ITEM_MINUTES = 24 * 60
 
 
 @dataclass
 class AgendaEntry:
     title: str
     notes: str = ""
+    #: UTC; None: not timed.
+    starts_at: datetime | None = None
+    duration_minutes: int | None = None
+    speakers: str = ""
 
 
 @dataclass
@@ -60,6 +69,8 @@ class MeetingInput:
     agenda: list[AgendaEntry] | None = None
     #: None when not sent; Markdown otherwise.
     minutes: str | None = None
+    #: The video-conference address (https), or "".
+    video_link: str = ""
 
 
 def parse_when(value: Any, name: str, errors: dict[str, str], local_zone: ZoneInfo | None) -> datetime | None:
@@ -110,8 +121,11 @@ def _agenda(raw: Any, errors: dict[str, str]) -> list[AgendaEntry] | None:
         return None
     entries: list[AgendaEntry] = []
     for n, item in enumerate(raw, start=1):
-        if not isinstance(item, dict) or set(item) - {"title", "notes"}:
-            errors["agenda"] = f"Agenda item {n}: give an object with a title and optional notes."
+        if not isinstance(item, dict) or set(item) - {"title", "notes", "starts_at", "duration_minutes", "speakers"}:
+            errors["agenda"] = (
+                f"Agenda item {n}: give an object with a title and optional notes, starts_at, "
+                "duration_minutes and speakers."
+            )
             return None
         try:
             entries.append(parse_agenda_item(item))
@@ -121,8 +135,9 @@ def _agenda(raw: Any, errors: dict[str, str]) -> list[AgendaEntry] | None:
     return entries
 
 
-def parse_agenda_item(raw: Any) -> AgendaEntry:
-    """One agenda item from the agenda form: a title (1-200) and notes."""
+def parse_agenda_item(raw: Any, local_zone: ZoneInfo | None = None) -> AgendaEntry:
+    """One agenda item from the agenda form: a title (1-200), notes, and optionally its start
+    (ISO 8601; with ``local_zone``, a wall-clock time there), duration in minutes and speakers."""
     if not isinstance(raw, dict):
         raise ValidationError({"title": "Give the item as an object with a title and optional notes."})
     errors: dict[str, str] = unsafe_text_errors({"title": raw.get("title")})
@@ -134,9 +149,27 @@ def parse_agenda_item(raw: Any) -> AgendaEntry:
         errors["notes"] = f"The notes are text of at most {MAX_AGENDA_NOTES:,} characters."
     elif (problem := text_problem(notes, multiline=True)) is not None:
         errors["notes"] = problem
+    starts_at = None
+    if raw.get("starts_at"):
+        starts_at = parse_when(raw.get("starts_at"), "starts_at", errors, local_zone)
+    duration = raw.get("duration_minutes")
+    if duration in (None, ""):
+        duration = None
+    elif isinstance(duration, str) and duration.strip().isdigit():
+        duration = int(duration.strip())
+    if duration is not None and (
+        not isinstance(duration, int) or isinstance(duration, bool) or not 1 <= duration <= MAX_ITEM_MINUTES
+    ):
+        errors["duration_minutes"] = f"Give the duration in whole minutes, from 1 to {MAX_ITEM_MINUTES}."
+        duration = None
+    speakers = raw.get("speakers") or ""
+    if not isinstance(speakers, str) or len(speakers) > MAX_SPEAKERS:
+        errors["speakers"] = f"Name the speakers in at most {MAX_SPEAKERS} characters."
+    elif (problem := text_problem(speakers, multiline=False)) is not None:
+        errors["speakers"] = problem
     if errors:
         raise ValidationError(errors)
-    return AgendaEntry(title, notes.strip())
+    return AgendaEntry(title, notes.strip(), starts_at, duration, speakers.strip())
 
 
 def parse_minutes(value: Any) -> str:
@@ -198,6 +231,7 @@ def parse_meeting(raw: Any, partial_of: MeetingInput | None = None, local_zone: 
         u.lower() for u in parsers.string_list(raw.get("recipient_users"), "recipient_users", errors, MAX_RECIPIENTS)
     ]
     agenda = _agenda(raw.get("agenda"), errors)
+    video_link = parse_video_link(raw.get("video_link"), errors)
     minutes = None
     if raw.get("minutes") is not None:
         try:
@@ -208,8 +242,26 @@ def parse_meeting(raw: Any, partial_of: MeetingInput | None = None, local_zone: 
         raise ValidationError(errors)
     assert kind is not None and tlp is not None and starts_at is not None and ends_at is not None
     return MeetingInput(
-        title, kind, cluster, starts_at, ends_at, location, online, tlp, le_only, orgs, users, agenda, minutes
-    )
+        title, kind, cluster, starts_at, ends_at, location, online, tlp, le_only, orgs, users, agenda, minutes,
+        video_link,
+    )  # fmt: skip
+
+
+def parse_video_link(value: Any, errors: dict[str, str]) -> str:
+    """An https address of at most ``MAX_VIDEO_LINK`` characters, or "" for none."""
+    if value is None or value == "":
+        return ""
+    if not isinstance(value, str):
+        errors["video_link"] = "Give the video-conference link as text."
+        return ""
+    value = value.strip()
+    parts = urlsplit(value)
+    if len(value) > MAX_VIDEO_LINK or parts.scheme != "https" or not parts.hostname or any(c.isspace() for c in value):
+        errors["video_link"] = (
+            f"Give the video-conference link as an https:// address of at most {MAX_VIDEO_LINK} characters."
+        )
+        return ""
+    return value
 
 
 def as_raw(data: MeetingInput) -> dict[str, Any]:
@@ -226,6 +278,7 @@ def as_raw(data: MeetingInput) -> dict[str, Any]:
         "law_enforcement_only": data.law_enforcement_only,
         "recipient_orgs": data.recipient_orgs,
         "recipient_users": data.recipient_users,
+        "video_link": data.video_link,
     }
     return raw
 

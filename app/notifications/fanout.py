@@ -22,7 +22,15 @@ from app.auth.models import GlobalRole, User, UserStatus
 from app.clusters.models import ClusterMembership, MembershipRole, Post
 from app.extensions import db
 from app.markings import Marking, marking_details
-from app.meetings.models import Meeting, MeetingDocument, MeetingKind, MeetingRecipientOrg, MeetingRecipientUser
+from app.meetings.models import (
+    Meeting,
+    MeetingDocument,
+    MeetingInvitation,
+    MeetingKind,
+    MeetingParticipant,
+    MeetingRecipientOrg,
+    MeetingRecipientUser,
+)
 from app.notifications.models import DeliveryMode, Subscription
 from app.notifications.services import notify
 from app.policy import approvable_users, visible_meeting_documents, visible_meetings, visible_posts
@@ -83,6 +91,7 @@ def meeting_facts(meeting: Meeting) -> tuple[Any, ...]:
         meeting.ends_at,
         meeting.location,
         meeting.online,
+        meeting.video_link,
         meeting.tlp,
         meeting.law_enforcement_only,
     )
@@ -90,9 +99,11 @@ def meeting_facts(meeting: Meeting) -> tuple[Any, ...]:
 
 def meeting_audience(meeting: Meeting) -> list[User]:
     """Who is invited to ``meeting``: its named recipients, the active users of its recipient
-    organisations and, for a technical meeting, its cluster's members; each only when the
-    policy lets them see the meeting, and never the organiser."""
+    organisations, its participants (``app.meetings.invitations``) and, for a technical meeting,
+    its cluster's members; each only when the policy lets them see the meeting, and never the
+    organiser."""
     invited = [
+        User.id.in_(sa.select(MeetingParticipant.user_id).where(MeetingParticipant.meeting_id == meeting.id)),
         User.id.in_(sa.select(MeetingRecipientUser.user_id).where(MeetingRecipientUser.meeting_id == meeting.id)),
         User.organisation_id.in_(
             sa.select(MeetingRecipientOrg.organisation_id).where(MeetingRecipientOrg.meeting_id == meeting.id)
@@ -124,6 +135,20 @@ def announce_meeting(meeting: Meeting, *, changed: bool = False) -> None:
             invitations += 1
         elif changed and notify(user, "meeting.changed", target=target, tlp=meeting.tlp):
             changes += 1
+    if changed:
+        # The focal points asked to name a delegation hear of the change too.
+        focal_points = _reachable(
+            sa.select(User)
+            .join(MeetingInvitation, MeetingInvitation.organisation_id == User.organisation_id)
+            .where(MeetingInvitation.meeting_id == meeting.id, User.is_focal_point.is_(True))
+            .order_by(User.id)
+        )
+        told = {u.id for u in meeting_audience(meeting)}
+        for user in db.session.scalars(focal_points).unique().all():
+            if user.id in told or user.id == meeting.author_id:
+                continue
+            if _admits(sa.select(Meeting.id).where(Meeting.id == meeting.id, visible_meetings(user))):
+                changes += bool(notify(user, "meeting.changed", target=target, tlp=meeting.tlp))
     if invitations or changes:
         log.info("meeting %s: %s invitations, %s change notices", meeting.id, invitations, changes)
 

@@ -33,6 +33,8 @@ KIND_TEXT = {
     "post.new": "New item in a cluster you follow",
     "meeting.invitation": "You are invited to a meeting",
     "meeting.changed": "A meeting you are invited to has changed",
+    "meeting.delegation": "Your organisation is invited to a meeting: name its delegation",
+    "meeting.reminder": "Reminder: a meeting you are invited to is coming up",
     "workplan.overdue": "A workplan item your organisation leads is overdue",
     "account.approved": "Your PAX account is approved",
     "account.pending": "An account is waiting for your approval",

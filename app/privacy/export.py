@@ -21,7 +21,7 @@ from app.clusters.models import Cluster, ClusterMembership, Comment, Post, PostR
 from app.db import utcnow
 from app.extensions import db
 from app.markings import MarkingSnapshot
-from app.meetings.models import Meeting, MeetingDocument, MeetingRecipientUser
+from app.meetings.models import CalendarFeed, Meeting, MeetingDocument, MeetingParticipant, MeetingRecipientUser
 from app.notifications.models import Notification, OutboxMessage, Subscription
 from app.policy import visible_comments
 from app.workplan.models import WorkplanItemChange
@@ -292,6 +292,38 @@ def _documents(user: User) -> list[dict[str, Any]]:
     ]
 
 
+def _participations(user: User) -> list[dict[str, Any]]:
+    """The meetings ``user`` is invited to and their answers (ids only: the meeting may be one
+    they can no longer see)."""
+    rows = _rows(
+        sa.select(
+            MeetingParticipant.meeting_id,
+            MeetingParticipant.response,
+            MeetingParticipant.responded_at,
+            MeetingParticipant.created_at,
+        )
+        .where(MeetingParticipant.user_id == user.id)
+        .order_by(MeetingParticipant.created_at, MeetingParticipant.id)
+    )
+    return [
+        {
+            "meeting_id": r.meeting_id,
+            "response": r.response.value,
+            "responded_at": _time(r.responded_at),
+            "invited_at": _time(r.created_at),
+        }
+        for r in rows
+    ]
+
+
+def _calendar_subscription(user: User) -> dict[str, Any] | None:
+    """Whether ``user`` has a calendar subscription address (never its secret, which PAX does not keep)."""
+    feed = db.session.scalar(sa.select(CalendarFeed).where(CalendarFeed.user_id == user.id))
+    if feed is None:
+        return None
+    return {"created_at": _time(feed.created_at), "last_used_at": _time(feed.last_used_at)}
+
+
 def _named_recipient(user: User) -> dict[str, list[int]]:
     posts = db.session.scalars(
         sa.select(PostRecipientUser.post_id)
@@ -362,6 +394,8 @@ def personal_data(user: User) -> dict[str, Any]:
         "meetings_organised": _meetings(user),
         "meeting_documents": _documents(user),
         "named_recipient_of": _named_recipient(user),
+        "meeting_participations": _participations(user),
+        "calendar_subscription": _calendar_subscription(user),
         "workplan_changes": _workplan_changes(user),
         "audit_events": _audit(user),
     }

@@ -85,6 +85,8 @@ class WorkplanItem(Base):
     status: Mapped[ItemStatus] = mapped_column(enum_column_type(ItemStatus, "item_status"), default=ItemStatus.PLANNED)
     #: Per cent done, 0 to 100, as the cluster's coordinators report it.
     progress: Mapped[int] = mapped_column(default=0)
+    #: The meeting whose minutes recorded this item as an action point (None: not from a meeting).
+    meeting_id: Mapped[int | None] = mapped_column(sa.ForeignKey("meetings.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     #: Moves by one with each save; a save compares and sets it (``app.concurrency``).

@@ -196,6 +196,8 @@ def _render_item(item: WorkplanItem, status_form: StatusForm | None = None, stat
         can_manage=can_manage,
         can_update=can_update,
         adopted_at=adopted_at,
+        # An action point's meeting, named only to those who may see it.
+        from_meeting=queries.visible_meeting(current_user, item.meeting_id),
     ), status
 
 

@@ -1,7 +1,10 @@
 """Access rules of the meetings routes, merged into ``tests/test_access_matrix.ACCESS``.
 
 The sample meeting is a GREEN technical meeting of the policy cluster (whose coordinator the
-matrix's "coordinator" is), organised by someone who is not one of the matrix's roles.
+matrix's "coordinator" is), organised by someone who is not one of the matrix's roles. It invites
+the sample organisation, whose focal point (the matrix's "focal_point") named themself as its
+delegate: only they name that delegation and answer that invitation. The calendar feed's sample
+address names no subscription, so every role gets 404 (tests/test_calendar_feed.py reads real ones).
 """
 
 MEETINGS_ACCESS: dict[str, str] = {
@@ -23,6 +26,16 @@ MEETINGS_ACCESS: dict[str, str] = {
     "meetings.edit_document": "document_remover",
     "meetings.delete_document": "document_remover",
     "meetings.delete": "meeting_deleter",
+    "meetings.participant_list": "signed_in",
+    "meetings.invite": "meeting_preparer",
+    "meetings.withdraw": "meeting_preparer",
+    "meetings.participants_csv": "meeting_preparer",
+    "meetings.participants_xlsx": "meeting_preparer",
+    "meetings.delegation": "focal_point",
+    "meetings.rsvp": "focal_point",
+    "meetings.action_point": "curator",
+    "meetings.subscription": "signed_in",
+    "meetings.feed": "not_found",
     "api.list_meetings": "token",
     "api.get_meeting": "token",
     "api.download_meeting_document": "token",
