@@ -164,7 +164,8 @@ JARGON = re.compile(
     re.IGNORECASE,
 )
 _MESSAGE_HTML = re.compile(
-    r'class="(?:ecl-feedback-message|ecl-notification__title|ecl-notification__description|ecl-u-type-paragraph-lead pax-error-message)"[^>]*>'
+    r'class="(?:ecl-feedback-message|ecl-notification__title|ecl-notification__description'
+    r'|ecl-u-type-paragraph-lead pax-error-message)"[^>]*>'
     r"(.*?)</(?:div|p|span)>",
     re.S,
 )

@@ -49,9 +49,8 @@ def _echo_plan(plan: PurgePlan) -> None:
             f"delete {_plural(plan.read_notifications, 'read notification')} read before {plan.notifications_before}"
         )
     if plan.expired_drafts:
-        click.echo(
-            f"delete {_plural(plan.expired_drafts, 'expired draft')} (kept {current_app.config['DRAFT_RETENTION_DAYS']} days)"
-        )
+        days = current_app.config["DRAFT_RETENTION_DAYS"]
+        click.echo(f"delete {_plural(plan.expired_drafts, 'expired draft')} (kept {days} days)")
 
 
 @retention_group.command("purge")

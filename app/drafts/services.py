@@ -48,6 +48,8 @@ MAX_DRAFTS = 100
 
 class TooManyDrafts(ValueError):
     """A member who already has ``MAX_DRAFTS`` drafts starts another."""
+
+
 #: How long a browser keeps the secret its kept forms are bound to.
 BROWSER_COOKIE_DAYS = 30
 
