@@ -128,6 +128,16 @@ def marking_details(old: Marking, new: Marking) -> dict[str, Any]:
     }
 
 
+def version_marking_problem(document_tlp: Tlp, document_le_only: bool, tlp: Tlp, le_only: bool) -> str | None:
+    """Why a version may not carry ``tlp`` and ``le_only`` inside a document marked
+    ``document_tlp`` (``document_le_only``): a version may be stricter, never looser."""
+    if tlp.rank < document_tlp.rank:
+        return f"A new version is marked {document_tlp.label} or stricter, as its document is."
+    if document_le_only and not le_only:
+        return "A new version of a law-enforcement-only document stays law enforcement only."
+    return None
+
+
 class Marked:
     """The columns the access rule reads on a marked item (a post, a meeting, a meeting document)."""
 

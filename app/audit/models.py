@@ -23,6 +23,8 @@ ACCESS_ACTIONS = (
     "attachment.download",
     "meeting.document_download",
     "meeting.pack_download",
+    "attachment.preview",
+    "meeting.document_preview",
 )
 #: ``outcome`` values.
 OUTCOMES = ("ok", "denied", "error")

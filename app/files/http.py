@@ -89,6 +89,7 @@ def send_stored_file(
     action: str,
     target_org: Any = None,
     filename: str | None = None,
+    **details: Any,
 ) -> Response:
     """The file as an attachment download; one ``action`` audit event with the bytes sent,
     naming ``target_org`` (the organisation whose item it is) so that organisation sees it.
@@ -121,6 +122,7 @@ def send_stored_file(
         file_id=file.id,
         bytes=opened.length,
         offset=start,
+        **details,
     )
     if start == 0:
         # A download counts once towards the downloads alert, not each range a viewer reads.

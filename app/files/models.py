@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from app.db import Base, utcnow
 
@@ -54,3 +54,24 @@ class StoredFile(Base):
     @property
     def blob_key(self) -> str:
         return f"{self.kind}/{self.uuid}"
+
+
+class FileVersion:
+    """One version of a document's file (an attachment's, a meeting document's): its number, its
+    ``StoredFile`` and its own marking (``app.markings.Marked`` beside this mixin), which may be
+    the document's or stricter, never looser. The document's ``file_id`` is its latest version's
+    file; earlier versions stay readable by those their own marking and the document admit
+    (``app.policy.visible_attachment_versions``, ``visible_meeting_document_versions``)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: 1 for the first file, one more for each new version.
+    number: Mapped[int] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @declared_attr
+    def file_id(cls) -> Mapped[int]:
+        return mapped_column(sa.ForeignKey("stored_files.id", ondelete="CASCADE"), unique=True)
+
+    @declared_attr
+    def file(cls) -> Mapped[StoredFile]:
+        return relationship(lazy="joined")

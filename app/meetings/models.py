@@ -18,7 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.concurrency import versioned
 from app.db import Base, utcnow
 from app.enums import StrEnum, enum_column_type
-from app.files.models import StoredFile
+from app.files.models import FileVersion, StoredFile
 from app.markings import Marked, OrgRecipient, UserRecipient
 
 if TYPE_CHECKING:
@@ -140,5 +140,28 @@ class MeetingDocument(Marked, Base):
 
     meeting: Mapped[Meeting] = relationship(back_populates="documents")
     agenda_item: Mapped[AgendaItem | None] = relationship(back_populates="documents")
+    #: The latest version's file: what the meeting lists, packs hold and a plain download sends.
     file: Mapped[StoredFile] = relationship(lazy="joined")
     author: Mapped[User | None] = relationship(lazy="joined")
+    versions: Mapped[list[MeetingDocumentVersion]] = relationship(
+        back_populates="document", order_by="MeetingDocumentVersion.number", cascade="all, delete-orphan"
+    )
+
+    @property
+    def all_files(self) -> list[StoredFile]:
+        """Every version's file and the current one: what removing the document shreds."""
+        files = {v.file_id: v.file for v in self.versions}
+        files.setdefault(self.file_id, self.file)
+        return list(files.values())
+
+
+class MeetingDocumentVersion(Marked, FileVersion, Base):
+    """One version of a meeting document's file, with its own marking: the document's when it
+    was added, or stricter (its cluster and named recipients are the meeting's)."""
+
+    __tablename__ = "meeting_document_versions"
+    __table_args__ = (sa.UniqueConstraint("document_id", "number"),)
+
+    document_id: Mapped[int] = mapped_column(sa.ForeignKey("meeting_documents.id", ondelete="CASCADE"), index=True)
+
+    document: Mapped[MeetingDocument] = relationship(back_populates="versions")

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.concurrency import versioned
 from app.db import Base, utcnow
-from app.files.models import StoredFile
+from app.files.models import FileVersion, StoredFile
+from app.markings import Marked
 
 if TYPE_CHECKING:
     from app.clusters.models.post import Post
@@ -37,4 +38,27 @@ class Attachment(Base):
     __mapper_args__ = versioned(version)
 
     post: Mapped[Post] = relationship(back_populates="attachments")
+    #: The latest version's file: what the post lists and a plain download sends.
     file: Mapped[StoredFile] = relationship(lazy="joined")
+    versions: Mapped[list[AttachmentVersion]] = relationship(
+        back_populates="attachment", order_by="AttachmentVersion.number", cascade="all, delete-orphan"
+    )
+
+    @property
+    def all_files(self) -> list[StoredFile]:
+        """Every version's file and the current one: what removing the attachment shreds."""
+        files = {v.file_id: v.file for v in self.versions}
+        files.setdefault(self.file_id, self.file)
+        return list(files.values())
+
+
+class AttachmentVersion(Marked, FileVersion, Base):
+    """One version of an attached file, with its own marking: the post's when it was added, or
+    stricter (its cluster and named recipients are the post's)."""
+
+    __tablename__ = "attachment_versions"
+    __table_args__ = (sa.UniqueConstraint("attachment_id", "number"),)
+
+    attachment_id: Mapped[int] = mapped_column(sa.ForeignKey("post_attachments.id", ondelete="CASCADE"), index=True)
+
+    attachment: Mapped[Attachment] = relationship(back_populates="versions")
