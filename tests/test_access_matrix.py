@@ -47,6 +47,7 @@ from tests.support.access_privacy import PRIVACY_ACCESS
 from tests.support.access_stats import STATS_ACCESS
 from tests.support.access_workplan import WORKPLAN_ACCESS
 
+
 def _sample_png() -> bytes:
     """The sample files are small images, so that their thumbnails answer too."""
     import io

@@ -21,8 +21,12 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.add_column(sa.Column("work_phone", sa.String(length=40), nullable=True))
-        batch_op.add_column(sa.Column("directory_shows_email", sa.Boolean(), server_default=sa.false(), nullable=False))
-        batch_op.add_column(sa.Column("directory_shows_phone", sa.Boolean(), server_default=sa.false(), nullable=False))
+        batch_op.add_column(
+            sa.Column("directory_shows_email", sa.Boolean(), server_default=sa.false(), nullable=False)
+        )
+        batch_op.add_column(
+            sa.Column("directory_shows_phone", sa.Boolean(), server_default=sa.false(), nullable=False)
+        )
 
 
 def downgrade() -> None:
