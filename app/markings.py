@@ -53,6 +53,11 @@ class Tlp(StrEnum):
         return self.value.lower().replace("+", "-")
 
 
+def strictest(*tlps: Tlp | None) -> Tlp:
+    """The strictest of the markings given (None ones left out)."""
+    return max((Tlp(t) for t in tlps if t is not None), key=lambda t: t.rank)
+
+
 #: The markings whose audience names recipient organisations, and the one that names people.
 ORG_RECIPIENT_TLPS = frozenset({Tlp.AMBER, Tlp.AMBER_STRICT})
 USER_RECIPIENT_TLPS = frozenset({Tlp.RED})

@@ -72,6 +72,7 @@ def download_attachment(attachment_id: str) -> Response:
         action="attachment.download",
         target_org=attachment.post.author_org_id,
         filename=download_name(attachment),
+        tlp=attachment.stamp_tlp,
     )
 
 

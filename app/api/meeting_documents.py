@@ -86,6 +86,7 @@ def download_meeting_document(document_id: str) -> Response:
         target=("meeting_document", document.id),
         action="meeting.document_download",
         target_org=document.author_org_id,
+        tlp=document.stamp_tlp,
     )
 
 

@@ -36,7 +36,7 @@ from app.files.sniff import ACCEPT_EXTENSIONS
 from app.files.uploads import UploadRefused, check_csrf_field, receive_upload
 from app.files.versions import parse_version_fields, version_rows
 from app.forms import after_refusal, refused, stale
-from app.markings import Tlp
+from app.markings import Tlp, strictest
 from app.policy import attachment_or_404, attachment_version_or_404, can, post_or_404, visible_attachment_versions
 from app.routing import MAX_ID
 from app.validation import ValidationError
@@ -99,6 +99,7 @@ def download(attachment_id: int) -> Any:
         action="attachment.download",
         target_org=attachment.post.author_org_id,
         filename=download_name(attachment),
+        tlp=attachment.stamp_tlp,
     )
 
 
@@ -257,6 +258,7 @@ def download_version(attachment_id: int, number: int) -> Any:
         action="attachment.download",
         target_org=attachment.post.author_org_id,
         version=version.number,
+        tlp=strictest(attachment.post.tlp, version.tlp),
     )
 
 

@@ -24,7 +24,7 @@ from app.files.sniff import ACCEPT_EXTENSIONS
 from app.files.uploads import UploadRefused, check_csrf_field, receive_upload
 from app.files.versions import parse_version_fields, version_rows
 from app.forms import after_refusal, refused, stale
-from app.markings import Tlp
+from app.markings import Tlp, strictest
 from app.meetings import documents
 from app.meetings.blueprint import bp
 from app.meetings.forms import DocumentForm
@@ -112,6 +112,7 @@ def document(document_id: int) -> Any:
         target=("meeting_document", doc.id),
         action="meeting.document_download",
         target_org=doc.author_org_id,
+        tlp=doc.stamp_tlp,
     )
 
 
@@ -302,6 +303,7 @@ def download_version(document_id: int, number: int) -> Any:
         action="meeting.document_download",
         target_org=version.document.author_org_id,
         version=version.number,
+        tlp=strictest(version.document.tlp, version.tlp),
     )
 
 

@@ -19,7 +19,7 @@ from app.concurrency import versioned
 from app.db import Base, utcnow
 from app.enums import StrEnum, enum_column_type
 from app.files.models import FileVersion, StoredFile
-from app.markings import Marked, OrgRecipient, UserRecipient
+from app.markings import Marked, OrgRecipient, Tlp, UserRecipient, strictest
 
 if TYPE_CHECKING:
     from app.auth.models import User
@@ -146,6 +146,12 @@ class MeetingDocument(Marked, Base):
     versions: Mapped[list[MeetingDocumentVersion]] = relationship(
         back_populates="document", order_by="MeetingDocumentVersion.number", cascade="all, delete-orphan"
     )
+
+    @property
+    def stamp_tlp(self) -> Tlp:
+        """The marking a download of the latest version is stamped under: the strictest of the
+        document's and the latest version's own."""
+        return strictest(self.tlp, *(v.tlp for v in self.versions if v.file_id == self.file_id))
 
     @property
     def all_files(self) -> list[StoredFile]:

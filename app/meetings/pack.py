@@ -20,7 +20,7 @@ import base64
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,10 +33,11 @@ from app import localtime
 from app.audit import alerts
 from app.audit.services import record
 from app.extensions import db
-from app.files.http import content_disposition, decrypted_ahead, failure
+from app.files.http import content_disposition, decrypted_ahead, failure, make_stamped_copy, stamp_for
 from app.files.models import StoredFile
 from app.files.services import FileMeta, FileUnavailable, open_file
 from app.files.sniff import safe_filename
+from app.files.watermark import StampedCopy, needs_stamp
 from app.keys.signing import key_id, sign_manifest
 from app.meetings.models import AgendaItem, Meeting, MeetingDocument
 from app.policy import visible_meeting_documents
@@ -66,10 +67,21 @@ class PackEntry:
     agenda_item: AgendaItem | None
     name: str
     meta: FileMeta
+    #: The copy stamped for the recipient (a PDF marked AMBER or stricter), else None.
+    stamped: StampedCopy | None = None
 
     @property
     def file(self) -> StoredFile:
         return self.document.file
+
+    @property
+    def size(self) -> int:
+        """The bytes the pack holds for it: the stamped copy's, or the file's own."""
+        return self.stamped.size if self.stamped else self.file.size
+
+    @property
+    def sha256(self) -> str:
+        return self.stamped.sha256 if self.stamped else self.meta.sha256
 
 
 @dataclass
@@ -84,6 +96,8 @@ class Pack:
     key_id: str
     stream: ZipStream
     plaintexts: Plaintexts
+    #: The reference every stamped PDF in the pack carries (None: nothing was stamped).
+    watermark: str | None = None
 
     @property
     def size(self) -> int:
@@ -191,7 +205,13 @@ def _iso(moment: datetime) -> str:
 
 
 def manifest_bytes(
-    meeting: Meeting, recipient: Any, entries: list[PackEntry], withheld: int, generated_at: datetime, signer: str
+    meeting: Meeting,
+    recipient: Any,
+    entries: list[PackEntry],
+    withheld: int,
+    generated_at: datetime,
+    signer: str,
+    watermark: str | None = None,
 ) -> bytes:
     """The manifest, serialised once: the signature covers exactly these bytes."""
     document = {
@@ -214,8 +234,9 @@ def manifest_bytes(
         "files": [
             {
                 "name": entry.name,
-                "size": entry.file.size,
-                "sha256": entry.meta.sha256,
+                "size": entry.size,
+                "sha256": entry.sha256,
+                "stamped": entry.stamped is not None,
                 "tlp": entry.document.tlp.value,
                 "law_enforcement_only": entry.document.law_enforcement_only,
                 "title": entry.document.title,
@@ -228,6 +249,7 @@ def manifest_bytes(
             for entry in entries
         ],
         "withheld": withheld,
+        "watermark": watermark,
         "key_id": signer,
     }
     return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
@@ -273,9 +295,10 @@ def build_pack(user: Any, meeting: Meeting) -> Pack:
         PackEntry(document=document, agenda_item=item, name=name, meta=meta)
         for (document, item, meta), name in zip(checked, entry_names(checked), strict=True)
     ]
+    watermark = _stamp_entries(user, entries)
     generated_at = datetime.now(UTC)
     signer = key_id()
-    manifest = manifest_bytes(meeting, user, entries, withheld, generated_at, signer)
+    manifest = manifest_bytes(meeting, user, entries, withheld, generated_at, signer, watermark)
     signature = sign_manifest(manifest)
     stream = ZipStream(compress_type=ZIP_STORED, sized=True)
     stream.add(index_html(meeting, user, entries, withheld, generated_at), "index.html")
@@ -287,8 +310,31 @@ def build_pack(user: Any, meeting: Meeting) -> Pack:
     source = request.remote_addr if has_request_context() else None
     plaintexts = Plaintexts(app, entries, actor, source)
     for entry in entries:
-        stream.add(plaintexts.take(entry.file.size), entry.name, size=entry.file.size)
-    return Pack(meeting, entries, withheld, manifest, signature, signer, stream, plaintexts)
+        stream.add(plaintexts.take(entry.size), entry.name, size=entry.size)
+    return Pack(meeting, entries, withheld, manifest, signature, signer, stream, plaintexts, watermark)
+
+
+def _stamp_entries(user: Any, entries: list[PackEntry]) -> str | None:
+    """Stamp, for ``user``, every PDF in the pack marked AMBER or stricter, all with one
+    reference (returned; None when nothing needed a stamp). The copies wait in temporary files
+    until the pack has been read; a failure removes those already made."""
+    wanted = [i for i, e in enumerate(entries) if needs_stamp(e.document.stamp_tlp, e.meta.media_type)]
+    if not wanted:
+        return None
+    actor = getattr(user, "_get_current_object", lambda: user)()
+    reference = stamp_for(actor, entries[wanted[0]].document.stamp_tlp).reference
+    try:
+        for index in wanted:
+            entry = entries[index]
+            stamp = replace(stamp_for(actor, entry.document.stamp_tlp), reference=reference)
+            target = ("meeting_document", entry.document.id)
+            entries[index] = replace(entry, stamped=make_stamped_copy(entry.file, stamp, actor, target, None))
+    except BaseException:
+        for entry in entries:
+            if entry.stamped:
+                entry.stamped.close()
+        raise
+    return reference
 
 
 class Plaintexts:
@@ -315,6 +361,9 @@ class Plaintexts:
 
     def _all(self) -> Iterator[bytes]:
         for entry in self._entries:
+            if entry.stamped is not None:
+                yield from entry.stamped.chunks()
+                continue
             try:
                 with self._app.app_context():
                     opened = open_file(entry.file)
@@ -338,8 +387,12 @@ class Plaintexts:
             yield piece
 
     def close(self) -> None:
-        """Stop the decrypting thread (the client is gone, or the stream failed) and close the blob."""
+        """Stop the decrypting thread (the client is gone, or the stream failed), close the blob
+        and remove the stamped copies."""
         self._pieces.close()
+        for entry in self._entries:
+            if entry.stamped is not None:
+                entry.stamped.close()
 
 
 def pack_body(pack: Pack) -> Iterator[bytes]:
@@ -363,6 +416,8 @@ def pack_response(pack: Pack, actor: Any) -> Response:
         withheld=pack.withheld,
         bytes=pack.size,
         key_id=pack.key_id,
+        watermark=pack.watermark,
+        stamped_sha256s=[entry.sha256 for entry in pack.entries if entry.stamped is not None],
     )
     alerts.downloaded(actor, max(1, len(pack.entries)))
     response = Response(pack_body(pack), mimetype="application/zip", direct_passthrough=True)

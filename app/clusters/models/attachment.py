@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.concurrency import versioned
 from app.db import Base, utcnow
 from app.files.models import FileVersion, StoredFile
-from app.markings import Marked
+from app.markings import Marked, Tlp, strictest
 
 if TYPE_CHECKING:
     from app.clusters.models.post import Post
@@ -43,6 +43,12 @@ class Attachment(Base):
     versions: Mapped[list[AttachmentVersion]] = relationship(
         back_populates="attachment", order_by="AttachmentVersion.number", cascade="all, delete-orphan"
     )
+
+    @property
+    def stamp_tlp(self) -> Tlp:
+        """The marking a download of the latest version is stamped under: the strictest of the
+        post's now and the latest version's own."""
+        return strictest(self.post.tlp, *(v.tlp for v in self.versions if v.file_id == self.file_id))
 
     @property
     def all_files(self) -> list[StoredFile]:
