@@ -103,6 +103,7 @@ ACCESS = {
     "clusters.show": "signed_in",
     "clusters.post": "signed_in",
     "clusters.history": "signed_in",
+    "clusters.compare": "signed_in",
     "clusters.search": "signed_in",
     "clusters.organisation_posts": "signed_in",
     "clusters.new_post": "contributor",
