@@ -165,6 +165,7 @@ ACCESS = {
     "attachments.download_version": "signed_in",
     "attachments.preview": "signed_in",
     "attachments.thumbnail": "signed_in",
+    "attachments.post_files": "signed_in",
     "api.upload_attachment": "token_editor",
     "api.download_attachment": "token",
     "api.delete_attachment": "token_editor",

@@ -54,6 +54,7 @@ SKIPPED = {
     "attachments.download": "downloads the attachment",
     "attachments.download_version": "downloads a version of the attachment",
     "attachments.thumbnail": "a PNG thumbnail, not a page",
+    "attachments.post_files": "downloads the post's files (zip)",
     "meetings.download_version": "downloads a version of the document",
     "meetings.document_thumbnail": "a PNG thumbnail, not a page",
     "meetings.ics": "downloads an iCalendar file",

@@ -198,3 +198,43 @@ print(json.dumps({{"peak_kib": int(hwm.split()[1]), "pages": pages, "size": size
     assert measured["pages"] == 100 and measured["size"] > 100 * 1024 * 1024
     assert measured["peak_kib"] < 200 * 1024, measured
     assert list(tmp_path.glob("pax-stamp-*")) == []
+
+
+def test_a_posts_files_come_as_one_signed_zip_with_its_amber_pdfs_stamped(author, make, new_client, tmp_path) -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    from app.cli.packs import check_pack
+
+    post = publish(author, tlp="AMBER")
+    pdf = pdf_bytes(tmp_path, 2)
+    attach_file(author, post, "brief.pdf", [pdf], 10**7)
+    attach_file(author, post, "figures.csv", [b"port,kg\nBEANR,120\n"], 10**7)
+    db.session.commit()
+    reader = make.user(clusters={"policy": "reader"})
+    client = new_client(reader)
+    assert f'href="/posts/{post.id}/files.zip"' in client.get(f"/posts/{post.id}").get_data(as_text=True)
+    response = client.get(f"/posts/{post.id}/files.zip")
+    archive = open_zip(response)
+    manifest = manifest_of(archive)
+    assert manifest["post"]["id"] == post.id and manifest["withheld"] == 0
+    assert manifest["recipient"]["email"] == reader.email
+    files = {f["title"]: f for f in manifest["files"]}
+    assert archive.read(files["figures.csv"]["name"]) == b"port,kg\nBEANR,120\n"
+    stamped = archive.read(files["brief.pdf"]["name"])
+    assert files["brief.pdf"]["stamped"] is True and files["brief.pdf"]["sha256"] == hashlib.sha256(stamped).hexdigest()
+    assert all(stamp_line(reader, "AMBER") + manifest["watermark"] in text for text in page_texts(stamped))
+    key = base64.b64decode(client.get("/api/v1/pack-key").get_json()["public_key"])
+    Ed25519PublicKey.from_public_bytes(key).verify(
+        base64.b64decode(archive.read("manifest.sig")), archive.read("manifest.json")
+    )
+    saved = tmp_path / "files.zip"
+    saved.write_bytes(response.get_data())
+    assert check_pack(saved, key).problems == []
+    event = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "post.files_download")).one()
+    assert event.actor_id == reader.id and event.details["watermark"] == manifest["watermark"]
+
+    outsider = new_client(make.user(clusters={"innovation": "reader"}))
+    assert outsider.get(f"/posts/{post.id}/files.zip").status_code == 404
+    bare = publish(author, tlp="GREEN")
+    empty = client.get(f"/posts/{bare.id}/files.zip")
+    assert empty.status_code == 404 and "no files you may see" in empty.get_data(as_text=True)

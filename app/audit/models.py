@@ -25,6 +25,7 @@ ACCESS_ACTIONS = (
     "meeting.pack_download",
     "attachment.preview",
     "meeting.document_preview",
+    "post.files_download",
 )
 #: ``outcome`` values.
 OUTCOMES = ("ok", "denied", "error")

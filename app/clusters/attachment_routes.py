@@ -25,6 +25,8 @@ from app.clusters.attachments import (
 from app.clusters.blueprint import attachments_bp as bp
 from app.clusters.forms import AttachmentForm
 from app.clusters.models import Attachment, AttachmentVersion, Post
+from app.clusters.post_pack import EMPTY_MESSAGE as POST_FILES_EMPTY
+from app.clusters.post_pack import PostFilesEmpty, build_post_pack
 from app.clusters.routes import POST, render_post
 from app.concurrency import StaleEdit, form_version
 from app.directory.audience import audience_panel
@@ -37,6 +39,7 @@ from app.files.uploads import UploadRefused, check_csrf_field, receive_upload
 from app.files.versions import parse_version_fields, version_rows
 from app.forms import after_refusal, refused, stale
 from app.markings import Tlp, strictest
+from app.meetings.pack import pack_response
 from app.policy import attachment_or_404, attachment_version_or_404, can, post_or_404, visible_attachment_versions
 from app.routing import MAX_ID
 from app.validation import ValidationError
@@ -304,3 +307,20 @@ def thumbnail(attachment_id: int) -> Any:
         action="attachment.preview",
         target_org=attachment.post.author_org_id,
     )
+
+
+@bp.route(POST + "/files.zip")
+@login_required
+def post_files(post_id: int) -> Any:
+    """The post's files the member may see as one signed zip (``app.clusters.post_pack``)."""
+    post = post_or_404(current_user, post_id)
+    try:
+        pack = build_post_pack(current_user, post)
+    except PostFilesEmpty:
+        return render_template(
+            "clusters/post_files_empty.html",
+            post=post,
+            message=POST_FILES_EMPTY,
+            back_url=url_for("clusters.post", post_id=post.id),
+        ), 404
+    return pack_response(pack, current_user._get_current_object())

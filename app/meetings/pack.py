@@ -69,6 +69,8 @@ class PackEntry:
     meta: FileMeta
     #: The copy stamped for the recipient (a PDF marked AMBER or stricter), else None.
     stamped: StampedCopy | None = None
+    #: What ``document`` is, for the audit event of a file that cannot be served.
+    kind: str = "meeting_document"
 
     @property
     def file(self) -> StoredFile:
@@ -86,9 +88,11 @@ class PackEntry:
 
 @dataclass
 class Pack:
-    """A pack ready to stream: ``stream`` is sized (``len``) and read only once."""
+    """A pack ready to stream: ``stream`` is sized (``len``) and read only once. ``subject`` is
+    what it packs (a meeting; a post's files, ``app.clusters.post_pack``), ``action`` its audit
+    event."""
 
-    meeting: Meeting
+    subject: Any
     entries: list[PackEntry]
     withheld: int
     manifest: bytes
@@ -98,6 +102,8 @@ class Pack:
     plaintexts: Plaintexts
     #: The reference every stamped PDF in the pack carries (None: nothing was stamped).
     watermark: str | None = None
+    subject_type: str = "meeting"
+    action: str = "meeting.pack_download"
 
     @property
     def size(self) -> int:
@@ -105,7 +111,7 @@ class Pack:
 
     @property
     def filename(self) -> str:
-        return f"pax-meeting-{self.meeting.id}-pack.zip"
+        return f"pax-{self.subject_type}-{self.subject.id}-{'pack' if self.subject_type == 'meeting' else 'files'}.zip"
 
 
 # --- what goes in --------------------------------------------------------------------------------
@@ -179,7 +185,7 @@ def entry_names(rows: list[tuple[MeetingDocument, AgendaItem | None, FileMeta]])
     return names
 
 
-def check_document(document: MeetingDocument, actor: Any) -> FileMeta:
+def check_document(document: Any, actor: Any, kind: str = "meeting_document") -> FileMeta:
     """Open the document's file as a download would and close it again; its metadata.
 
     Raises ``FileUnavailable`` (logged and audited) when the key, metadata, blob length, header
@@ -192,7 +198,7 @@ def check_document(document: MeetingDocument, actor: Any) -> FileMeta:
         opened.chunks.close()
     except FileUnavailable as exc:
         # Audited in a transaction of its own, which first discards the request's changes.
-        failure(document.file, exc, actor, ("meeting_document", document.id), None)
+        failure(document.file, exc, actor, (kind, document.id), None)
         raise
     return opened.meta
 
@@ -204,18 +210,9 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def manifest_bytes(
-    meeting: Meeting,
-    recipient: Any,
-    entries: list[PackEntry],
-    withheld: int,
-    generated_at: datetime,
-    signer: str,
-    watermark: str | None = None,
-) -> bytes:
-    """The manifest, serialised once: the signature covers exactly these bytes."""
-    document = {
-        "format": MANIFEST_FORMAT,
+def meeting_manifest(meeting: Meeting) -> dict[str, Any]:
+    """What the manifest says of the meeting packed."""
+    return {
         "meeting": {
             "id": meeting.id,
             "title": meeting.title,
@@ -224,7 +221,24 @@ def manifest_bytes(
             "starts_at": _iso(meeting.starts_at),
             "ends_at": _iso(meeting.ends_at),
             "tlp": meeting.tlp.value,
-        },
+        }
+    }
+
+
+def manifest_bytes(
+    subject: dict[str, Any],
+    recipient: Any,
+    entries: list[PackEntry],
+    withheld: int,
+    generated_at: datetime,
+    signer: str,
+    watermark: str | None = None,
+) -> bytes:
+    """The manifest, serialised once: the signature covers exactly these bytes. ``subject``: what
+    is packed (``meeting_manifest``, or a post's)."""
+    document = {
+        "format": MANIFEST_FORMAT,
+        **subject,
         "generated_at": _iso(generated_at),
         "recipient": {
             "id": recipient.id,
@@ -291,17 +305,41 @@ def build_pack(user: Any, meeting: Meeting) -> Pack:
         raise PackEmpty()
     withheld = document_count(meeting) - len(rows)
     checked = [(document, item, check_document(document, user)) for document, item in rows]
+    names = entry_names(checked)
+
+    def index(entries: list[PackEntry], generated_at: datetime) -> bytes:
+        return index_html(meeting, user, entries, withheld, generated_at)
+
+    return assemble_pack(user, meeting, meeting_manifest(meeting), checked, names, withheld, index)
+
+
+def assemble_pack(
+    user: Any,
+    subject: Any,
+    manifest_subject: dict[str, Any],
+    checked: list[tuple[Any, AgendaItem | None, FileMeta]],
+    names: list[str],
+    withheld: int,
+    index: Any,
+    subject_type: str = "meeting",
+    kind: str = "meeting_document",
+    action: str = "meeting.pack_download",
+) -> Pack:
+    """The pack of ``checked`` documents (each opened by ``check_document``) under ``names``:
+    PDFs stamped for ``user`` where their marking asks, the manifest signed, the zip stream ready.
+    ``index(entries, generated_at)`` makes ``index.html``; ``kind`` names the documents in the
+    audit event of one that fails."""
     entries = [
-        PackEntry(document=document, agenda_item=item, name=name, meta=meta)
-        for (document, item, meta), name in zip(checked, entry_names(checked), strict=True)
+        PackEntry(document=document, agenda_item=item, name=name, meta=meta, kind=kind)
+        for (document, item, meta), name in zip(checked, names, strict=True)
     ]
     watermark = _stamp_entries(user, entries)
     generated_at = datetime.now(UTC)
     signer = key_id()
-    manifest = manifest_bytes(meeting, user, entries, withheld, generated_at, signer, watermark)
+    manifest = manifest_bytes(manifest_subject, user, entries, withheld, generated_at, signer, watermark)
     signature = sign_manifest(manifest)
     stream = ZipStream(compress_type=ZIP_STORED, sized=True)
-    stream.add(index_html(meeting, user, entries, withheld, generated_at), "index.html")
+    stream.add(index(entries, generated_at), "index.html")
     stream.add(manifest, "manifest.json")
     stream.add(base64.b64encode(signature) + b"\n", "manifest.sig")
     # The documents are read after the request has ended: take what reading them needs now.
@@ -311,7 +349,9 @@ def build_pack(user: Any, meeting: Meeting) -> Pack:
     plaintexts = Plaintexts(app, entries, actor, source)
     for entry in entries:
         stream.add(plaintexts.take(entry.size), entry.name, size=entry.size)
-    return Pack(meeting, entries, withheld, manifest, signature, signer, stream, plaintexts, watermark)
+    return Pack(
+        subject, entries, withheld, manifest, signature, signer, stream, plaintexts, watermark, subject_type, action
+    )
 
 
 def _stamp_entries(user: Any, entries: list[PackEntry]) -> str | None:
@@ -327,7 +367,7 @@ def _stamp_entries(user: Any, entries: list[PackEntry]) -> str | None:
         for index in wanted:
             entry = entries[index]
             stamp = replace(stamp_for(actor, entry.document.stamp_tlp), reference=reference)
-            target = ("meeting_document", entry.document.id)
+            target = (entry.kind, entry.document.id)
             entries[index] = replace(entry, stamped=make_stamped_copy(entry.file, stamp, actor, target, None))
     except BaseException:
         for entry in entries:
@@ -369,7 +409,7 @@ class Plaintexts:
                     opened = open_file(entry.file)
                 yield from opened.chunks
             except FileUnavailable as exc:
-                failure(entry.file, exc, self._actor, ("meeting_document", entry.document.id), self._source)
+                failure(entry.file, exc, self._actor, (entry.kind, entry.document.id), self._source)
                 raise
 
     def take(self, size: int) -> Iterator[bytes]:
@@ -407,10 +447,10 @@ def pack_response(pack: Pack, actor: Any) -> Response:
     """The pack as a streamed zip download, and its one audit event (committed with the request:
     the event records that the pack was handed out, ids and counts only, never titles or names)."""
     record(
-        "meeting.pack_download",
+        pack.action,
         actor=actor,
-        target=("meeting", pack.meeting.id),
-        target_org=pack.meeting.author_org_id,
+        target=(pack.subject_type, pack.subject.id),
+        target_org=pack.subject.author_org_id,
         document_ids=[entry.document.id for entry in pack.entries],
         count=len(pack.entries),
         withheld=pack.withheld,
