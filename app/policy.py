@@ -301,8 +301,18 @@ def _latest_version_admits(
     the document is seen, in lists and packs alike, only by those that version's marking admits;
     a document without version rows has no marking of its own to narrow it."""
     latest = sa.select(version.id).where(version.file_id == current_file_id).correlate_except(version)
-    admitted = latest.where(_audience(viewer, terms))
+    admitted = latest.where(_own_version_marking(viewer, terms))
     return sa.or_(~latest.exists(), admitted.exists())
+
+
+def _own_version_marking(viewer: _Viewer, terms: _Terms) -> sa.ColumnElement[bool]:
+    """A version's marking of its own (``FileVersion``) admits the viewer: none (NULL: its
+    document's), or the access table applied to it with its document's cluster and recipients;
+    and its own "law enforcement only", if set, does not shut them out."""
+    version = terms.item
+    marked = sa.or_(version.tlp.is_(None), *_audience_rules(viewer, terms).values())
+    gate = _law_enforcement_gate(viewer, version)
+    return marked if gate is None else sa.and_(marked, gate)
 
 
 def visible_attachment_versions(user: Any) -> sa.ColumnElement[bool]:
@@ -316,7 +326,8 @@ def visible_attachment_versions(user: Any) -> sa.ColumnElement[bool]:
     return sa.and_(
         Attachment.id == AttachmentVersion.attachment_id,
         _visible_attachment_documents(viewer),
-        _audience(viewer, _post_terms(viewer, AttachmentVersion)),
+        _written_under_visible_marking(viewer, AttachmentVersion.marking_id),
+        _own_version_marking(viewer, _post_terms(viewer, AttachmentVersion)),
         released_file(AttachmentVersion.file_id),
     )
 
@@ -403,7 +414,7 @@ def visible_meeting_document_versions(user: Any) -> sa.ColumnElement[bool]:
     return sa.and_(
         MeetingDocument.id == MeetingDocumentVersion.document_id,
         _visible_meeting_documents(viewer),
-        _audience(viewer, _meeting_terms(viewer, MeetingDocumentVersion)),
+        _own_version_marking(viewer, _meeting_terms(viewer, MeetingDocumentVersion)),
         released_file(MeetingDocumentVersion.file_id),
     )
 

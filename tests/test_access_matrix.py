@@ -364,9 +364,7 @@ class World:
             author_org_id=self.org.id,
         )
         self.document.versions.append(
-            MeetingDocumentVersion(
-                number=1, file=stored, tlp=Tlp.GREEN, author_id=self.colleague.id, author_org_id=self.org.id
-            )
+            MeetingDocumentVersion(number=1, file=stored, author_id=self.colleague.id, author_org_id=self.org.id)
         )
         db.session.add(self.document)
         db.session.flush()
@@ -398,7 +396,10 @@ class World:
             "session_id": lambda: own.get("session_id", 999999),
             "cluster_id": lambda: policy_id,
             "slug": lambda: "policy",
-            "post_id": self.post,
+            # A post's files zip needs a file to hold (an empty one answers 404, as an empty pack).
+            "post_id": self.post
+            if cell.endpoint != "attachments.post_files"
+            else lambda: (self.attachment(), self.post())[1],
             "number": lambda: 1,
             "attachment_id": self.attachment,
             "comment_id": self.comment,

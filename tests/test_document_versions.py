@@ -233,4 +233,21 @@ def test_a_document_version_looser_than_the_document_is_refused(make) -> None:
         documents.add_document_version(organiser, doc, "n.txt", [b"v2"], 10**6, Tlp.GREEN)
     # Not asking for "law enforcement only" does not drop it: the version stays as strict.
     version, _ = documents.add_document_version(organiser, doc, "n.txt", [b"v2"], 10**6, Tlp.RED, False)
-    assert version.law_enforcement_only is True and version.tlp is Tlp.RED
+    assert version.effective_law_enforcement_only is True and version.effective_tlp is Tlp.RED
+
+
+def test_an_earlier_document_version_keeps_its_marking_when_the_document_is_loosened(make, new_client) -> None:
+    """TLP 2.0: the past keeps its marking. v1 was read as AMBER; after v2 is added and the
+    document's originator loosens it to GREEN, everyone sees v2 and only the AMBER audience v1."""
+    organiser = make.user(org_type="commission", role="curator")
+    meeting = make_meeting(organiser)
+    doc, _ = documents.add_document(organiser, meeting, None, "Notes", Tlp.AMBER, False, "n.txt", [b"v1"], 10**6)
+    documents.add_document_version(organiser, doc, "n.txt", [b"v2"], 10**6)
+    documents.edit_document(organiser, doc, "Notes", Tlp.GREEN, False)
+    db.session.commit()
+    outsider = new_client(make.user(clusters={"innovation": "reader"}))
+    assert outsider.get(f"/meetings/documents/{doc.id}").get_data() == b"v2"
+    assert outsider.get(f"/meetings/documents/{doc.id}/versions/2").status_code == 200
+    assert outsider.get(f"/meetings/documents/{doc.id}/versions/1").status_code == 404
+    member = new_client(make.user(clusters={"policy": "reader"}))
+    assert member.get(f"/meetings/documents/{doc.id}/versions/1").get_data() == b"v1"

@@ -38,7 +38,7 @@ from app.files.sniff import ACCEPT_EXTENSIONS
 from app.files.uploads import UploadRefused, check_csrf_field, receive_upload
 from app.files.versions import parse_version_fields, version_rows
 from app.forms import after_refusal, refused, stale
-from app.markings import Tlp, strictest
+from app.markings import Tlp
 from app.meetings.pack import pack_response
 from app.policy import attachment_or_404, attachment_version_or_404, can, post_or_404, visible_attachment_versions
 from app.routing import MAX_ID
@@ -245,7 +245,7 @@ def upload_version(attachment_id: int) -> Any:
     except UploadRefused as exc:
         status, fields = exc.status, exc.fields or {"file": exc.message}
         return after_refusal(lambda: _render_versions(attachment_or_404(current_user, attachment_id), status, fields))
-    flash(f"“{meta.filename}” is version {version.number}, marked {version.tlp.label}.", "success")
+    flash(f"“{meta.filename}” is version {version.number}, marked {version.effective_tlp.label}.", "success")
     return redirect(url_for("attachments.versions", attachment_id=attachment_id))
 
 
@@ -261,7 +261,7 @@ def download_version(attachment_id: int, number: int) -> Any:
         action="attachment.download",
         target_org=attachment.post.author_org_id,
         version=version.number,
-        tlp=strictest(attachment.post.tlp, version.tlp),
+        tlp=version.effective_tlp,
     )
 
 

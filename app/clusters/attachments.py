@@ -132,15 +132,11 @@ def attach_file(
     if len(post.attachments) >= MAX_PER_POST:
         raise NotAllowed(f"A post carries at most {MAX_PER_POST} files; remove one first.")
     stored, meta = store_file("attachment", chunks, filename, user, max_bytes, target=("post", post.id))
-    attachment = Attachment(post=post, file=stored, marking_id=snapshot_of(post).id)
+    marking_id = snapshot_of(post).id
+    attachment = Attachment(post=post, file=stored, marking_id=marking_id)
     attachment.versions.append(
         AttachmentVersion(
-            number=1,
-            file=stored,
-            tlp=post.tlp,
-            law_enforcement_only=post.law_enforcement_only,
-            author_id=user.id,
-            author_org_id=post.author_org_id,
+            number=1, file=stored, marking_id=marking_id, author_id=user.id, author_org_id=post.author_org_id
         )
     )
     db.session.add(attachment)
@@ -172,24 +168,28 @@ def add_attachment_version(
     post = attachment.post
     if not can(user, "attach_file", post):
         raise NotAllowed("Only the author or their organisation's focal point can add versions of this post's files.")
-    tlp = tlp or post.tlp
-    le_only = law_enforcement_only or post.law_enforcement_only
-    problem = version_marking_problem(post.tlp, post.law_enforcement_only, tlp, le_only)
+    wanted = tlp or post.tlp
+    problem = version_marking_problem(post.tlp, post.law_enforcement_only, wanted, True)
     if problem:
         raise ValidationError({"tlp": problem})
     claim(attachment, None)
     number = max((v.number for v in attachment.versions), default=0) + 1
     stored, meta = store_file("attachment", chunks, filename, user, max_bytes, target=("attachment", attachment.id))
+    marking_id = snapshot_of(post).id
     version = AttachmentVersion(
         number=number,
         file=stored,
-        tlp=tlp,
-        law_enforcement_only=le_only,
+        marking_id=marking_id,
+        # Only a stricter marking is the version's own; the post's is followed as it changes.
+        tlp=wanted if wanted.rank > post.tlp.rank else None,
+        law_enforcement_only=law_enforcement_only and not post.law_enforcement_only,
         author_id=user.id,
-        author_org_id=user.organisation_id,
+        author_org_id=post.author_org_id,
     )
     attachment.versions.append(version)
     attachment.file = stored
+    # The current file is now the one added under the post's marking of today.
+    attachment.marking_id = marking_id
     db.session.flush()
     record(
         "attachment.version_upload",
@@ -198,7 +198,7 @@ def add_attachment_version(
         target_org=post.author_org_id,
         post_id=post.id,
         number=number,
-        tlp=tlp.value,
+        tlp=wanted.value,
         bytes=stored.size,
         scan=stored.scan_status,
     )

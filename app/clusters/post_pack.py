@@ -50,9 +50,8 @@ class PackedFile:
 
 
 def _packed(attachment: Attachment, meta: FileMeta) -> PackedFile:
-    post = attachment.post
-    latest = [v for v in attachment.versions if v.file_id == attachment.file_id]
-    le_only = post.law_enforcement_only or any(v.law_enforcement_only for v in latest)
+    latest = attachment.latest
+    le_only = latest.effective_law_enforcement_only if latest else attachment.post.law_enforcement_only
     title = download_name(attachment) or meta.filename
     return PackedFile(attachment.id, title, attachment.stamp_tlp, le_only, attachment.file)
 

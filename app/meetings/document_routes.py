@@ -24,7 +24,7 @@ from app.files.sniff import ACCEPT_EXTENSIONS
 from app.files.uploads import UploadRefused, check_csrf_field, receive_upload
 from app.files.versions import parse_version_fields, version_rows
 from app.forms import after_refusal, refused, stale
-from app.markings import Tlp, strictest
+from app.markings import Tlp
 from app.meetings import documents
 from app.meetings.blueprint import bp
 from app.meetings.forms import DocumentForm
@@ -288,7 +288,7 @@ def upload_document_version(document_id: int) -> Any:
         return after_refusal(
             lambda: _render_versions(meeting_document_or_404(current_user, document_id), status, fields)
         )
-    flash(f"“{meta.filename}” is version {version.number}, marked {version.tlp.label}.", "success")
+    flash(f"“{meta.filename}” is version {version.number}, marked {version.effective_tlp.label}.", "success")
     return redirect(url_for("meetings.document_versions", document_id=document_id))
 
 
@@ -303,7 +303,7 @@ def download_version(document_id: int, number: int) -> Any:
         action="meeting.document_download",
         target_org=version.document.author_org_id,
         version=version.number,
-        tlp=strictest(version.document.tlp, version.tlp),
+        tlp=version.effective_tlp,
     )
 
 

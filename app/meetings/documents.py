@@ -19,7 +19,7 @@ from app.audit.services import record
 from app.concurrency import claim, claim_swap, expect_version
 from app.extensions import db
 from app.files.services import FileMeta, shred_files, store_file
-from app.markings import Marking, Tlp, version_marking_problem
+from app.markings import Marking, Tlp, strictest, version_marking_problem
 from app.meetings.models import AgendaItem, Meeting, MeetingDocument, MeetingDocumentVersion
 from app.meetings.services import _next_document_position
 from app.meetings.validation import MAX_TITLE, parse_document_fields
@@ -92,14 +92,7 @@ def add_document(
         author_org_id=actor.organisation_id,
     )
     document.versions.append(
-        MeetingDocumentVersion(
-            number=1,
-            file=stored,
-            tlp=document.tlp,
-            law_enforcement_only=document.law_enforcement_only,
-            author_id=actor.id,
-            author_org_id=actor.organisation_id,
-        )
+        MeetingDocumentVersion(number=1, file=stored, author_id=actor.id, author_org_id=actor.organisation_id)
     )
     db.session.add(document)
     db.session.flush()
@@ -186,19 +179,25 @@ def add_document_version(
     None takes the document's marking; a version may be stricter, never looser."""
     if not can(actor, "remove_meeting_document", document):
         raise NotAllowed("Only the document's author and those who prepare the meeting add versions of it.")
-    tlp = tlp or document.tlp
-    le_only = law_enforcement_only or document.law_enforcement_only
-    problem = version_marking_problem(document.tlp, document.law_enforcement_only, tlp, le_only)
+    wanted = tlp or document.tlp
+    problem = version_marking_problem(document.tlp, document.law_enforcement_only, wanted, True)
     if problem:
         raise ValidationError({"tlp": problem})
     claim(document, None)
+    # The version being replaced keeps the marking it was read under (TLP 2.0: the past keeps its
+    # marking), even if the document's is loosened later.
+    previous = document.latest
+    if previous is not None:
+        previous.tlp = strictest(previous.tlp, document.tlp)
+        previous.law_enforcement_only = previous.law_enforcement_only or document.law_enforcement_only
     number = max((v.number for v in document.versions), default=0) + 1
     stored, meta = store_file("meeting", chunks, filename, actor, max_bytes, target=("meeting_document", document.id))
     version = MeetingDocumentVersion(
         number=number,
         file=stored,
-        tlp=tlp,
-        law_enforcement_only=le_only,
+        # Only a stricter marking is the version's own; the document's is followed as it changes.
+        tlp=wanted if wanted.rank > document.tlp.rank else None,
+        law_enforcement_only=law_enforcement_only and not document.law_enforcement_only,
         author_id=actor.id,
         author_org_id=actor.organisation_id,
     )
@@ -212,7 +211,7 @@ def add_document_version(
         target_org=document.author_org_id,
         meeting_id=document.meeting_id,
         number=number,
-        tlp=tlp.value,
+        tlp=wanted.value,
         bytes=stored.size,
         scan=stored.scan_status,
     )

@@ -148,10 +148,14 @@ class MeetingDocument(Marked, Base):
     )
 
     @property
+    def latest(self) -> MeetingDocumentVersion | None:
+        return next((v for v in self.versions if v.file_id == self.file_id), None)
+
+    @property
     def stamp_tlp(self) -> Tlp:
-        """The marking a download of the latest version is stamped under: the strictest of the
-        document's and the latest version's own."""
-        return strictest(self.tlp, *(v.tlp for v in self.versions if v.file_id == self.file_id))
+        """The marking a download of the latest version is stamped under (``effective_tlp``)."""
+        latest = self.latest
+        return latest.effective_tlp if latest else self.tlp
 
     @property
     def all_files(self) -> list[StoredFile]:
@@ -161,9 +165,10 @@ class MeetingDocument(Marked, Base):
         return list(files.values())
 
 
-class MeetingDocumentVersion(Marked, FileVersion, Base):
-    """One version of a meeting document's file, with its own marking: the document's when it
-    was added, or stricter (its cluster and named recipients are the meeting's)."""
+class MeetingDocumentVersion(FileVersion, Base):
+    """One version of a meeting document's file. Its audience is the document's, narrowed by a
+    stricter marking of its own (with the meeting's cluster and named recipients); when a newer
+    version replaces it, it keeps the document's marking of that moment as its own."""
 
     __tablename__ = "meeting_document_versions"
     __table_args__ = (sa.UniqueConstraint("document_id", "number"),)
@@ -171,3 +176,11 @@ class MeetingDocumentVersion(Marked, FileVersion, Base):
     document_id: Mapped[int] = mapped_column(sa.ForeignKey("meeting_documents.id", ondelete="CASCADE"), index=True)
 
     document: Mapped[MeetingDocument] = relationship(back_populates="versions")
+
+    @property
+    def effective_tlp(self) -> Tlp:
+        return strictest(self.document.tlp, self.tlp)
+
+    @property
+    def effective_law_enforcement_only(self) -> bool:
+        return self.law_enforcement_only or self.document.law_enforcement_only

@@ -37,15 +37,16 @@ def _tlp() -> sa.Enum:
     )
 
 
-def _create(table: str, parent_column: str, parent_table: str) -> None:
+def _create(table: str, parent_column: str, parent_table: str, *extra: sa.SchemaItem) -> None:
     op.create_table(
         table,
+        *extra,
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column(parent_column, sa.Integer(), nullable=False),
         sa.Column("number", sa.Integer(), nullable=False),
         sa.Column("file_id", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("tlp", _tlp(), nullable=False),
+        sa.Column("tlp", _tlp(), nullable=True),
         sa.Column("law_enforcement_only", sa.Boolean(), nullable=False),
         sa.Column("author_id", sa.Integer(), nullable=True),
         sa.Column("author_org_id", sa.Integer(), nullable=False),
@@ -74,27 +75,36 @@ def _create(table: str, parent_column: str, parent_table: str) -> None:
 
 
 def upgrade() -> None:
-    _create("attachment_versions", "attachment_id", "post_attachments")
+    _create(
+        "attachment_versions",
+        "attachment_id",
+        "post_attachments",
+        sa.Column("marking_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["marking_id"], ["marking_snapshots.id"], name=op.f("fk_attachment_versions_marking_id_marking_snapshots")
+        ),
+    )
+    with op.batch_alter_table("attachment_versions") as batch:
+        batch.create_index(batch.f("ix_attachment_versions_marking_id"), ["marking_id"], unique=False)
     _create("meeting_document_versions", "document_id", "meeting_documents")
-    # Every existing file becomes version 1, marked as its document is.
+    # Every existing file becomes version 1, with no marking of its own (its document's), added
+    # under the marking its attachment was added under.
     op.execute(
         """
         INSERT INTO attachment_versions
-            (attachment_id, number, file_id, created_at, tlp, law_enforcement_only, author_id, author_org_id)
-        SELECT a.id, 1, a.file_id, a.created_at,
-               COALESCE(m.tlp, p.tlp), COALESCE(m.law_enforcement_only, p.law_enforcement_only),
-               f.uploaded_by_id, COALESCE(m.author_org_id, p.author_org_id)
+            (attachment_id, number, file_id, created_at, tlp, law_enforcement_only, author_id, author_org_id,
+             marking_id)
+        SELECT a.id, 1, a.file_id, a.created_at, NULL, false, f.uploaded_by_id, p.author_org_id, a.marking_id
         FROM post_attachments a
         JOIN posts p ON p.id = a.post_id
         JOIN stored_files f ON f.id = a.file_id
-        LEFT JOIN marking_snapshots m ON m.id = a.marking_id
         """
     )
     op.execute(
         """
         INSERT INTO meeting_document_versions
             (document_id, number, file_id, created_at, tlp, law_enforcement_only, author_id, author_org_id)
-        SELECT d.id, 1, d.file_id, d.created_at, d.tlp, d.law_enforcement_only, d.author_id, d.author_org_id
+        SELECT d.id, 1, d.file_id, d.created_at, NULL, false, d.author_id, d.author_org_id
         FROM meeting_documents d
         """
     )

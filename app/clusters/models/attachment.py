@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.concurrency import versioned
 from app.db import Base, utcnow
 from app.files.models import FileVersion, StoredFile
-from app.markings import Marked, Tlp, strictest
+from app.markings import MarkingSnapshot, Tlp, strictest
 
 if TYPE_CHECKING:
     from app.clusters.models.post import Post
@@ -45,10 +45,14 @@ class Attachment(Base):
     )
 
     @property
+    def latest(self) -> AttachmentVersion | None:
+        return next((v for v in self.versions if v.file_id == self.file_id), None)
+
+    @property
     def stamp_tlp(self) -> Tlp:
-        """The marking a download of the latest version is stamped under: the strictest of the
-        post's now and the latest version's own."""
-        return strictest(self.post.tlp, *(v.tlp for v in self.versions if v.file_id == self.file_id))
+        """The marking a download of the latest version is stamped under (``effective_tlp``)."""
+        latest = self.latest
+        return latest.effective_tlp if latest else strictest(self.post.tlp)
 
     @property
     def all_files(self) -> list[StoredFile]:
@@ -58,13 +62,27 @@ class Attachment(Base):
         return list(files.values())
 
 
-class AttachmentVersion(Marked, FileVersion, Base):
-    """One version of an attached file, with its own marking: the post's when it was added, or
-    stricter (its cluster and named recipients are the post's)."""
+class AttachmentVersion(FileVersion, Base):
+    """One version of an attached file. Its audience is the post's now, narrowed by the post's
+    marking when the version was added (``marking_id``, as for the attachment itself) and by a
+    stricter marking of its own (its cluster and named recipients are the post's)."""
 
     __tablename__ = "attachment_versions"
     __table_args__ = (sa.UniqueConstraint("attachment_id", "number"),)
 
     attachment_id: Mapped[int] = mapped_column(sa.ForeignKey("post_attachments.id", ondelete="CASCADE"), index=True)
+    #: The post's marking when this version was added (``app.markings.MarkingSnapshot``).
+    marking_id: Mapped[int | None] = mapped_column(sa.ForeignKey("marking_snapshots.id"), index=True)
 
     attachment: Mapped[Attachment] = relationship(back_populates="versions")
+    marking: Mapped[MarkingSnapshot | None] = relationship()
+
+    @property
+    def effective_tlp(self) -> Tlp:
+        """The strictest of the post's marking now, the one it was added under and its own."""
+        return strictest(self.attachment.post.tlp, self.tlp, self.marking.tlp if self.marking else None)
+
+    @property
+    def effective_law_enforcement_only(self) -> bool:
+        snapshot = bool(self.marking and self.marking.law_enforcement_only)
+        return self.law_enforcement_only or snapshot or self.attachment.post.law_enforcement_only
