@@ -32,6 +32,7 @@ from app.concurrency import StaleEdit, form_version
 from app.directory.audience import audience_panel
 from app.extensions import csrf, db
 from app.files.http import send_stored_file
+from app.files.packs import pack_response
 from app.files.preview_http import preview_page, send_thumbnail
 from app.files.services import FileUnavailable, file_meta, human_size
 from app.files.sniff import ACCEPT_EXTENSIONS
@@ -39,7 +40,6 @@ from app.files.uploads import UploadRefused, check_csrf_field, receive_upload
 from app.files.versions import parse_version_fields, version_rows
 from app.forms import after_refusal, refused, stale
 from app.markings import Tlp
-from app.meetings.pack import pack_response
 from app.policy import attachment_or_404, attachment_version_or_404, can, post_or_404, visible_attachment_versions
 from app.routing import MAX_ID
 from app.validation import ValidationError

@@ -21,9 +21,9 @@ from app.clusters.attachments import download_name
 from app.clusters.models import Attachment, Post
 from app.extensions import db
 from app.files.models import StoredFile
+from app.files.packs import Pack, PackEntry, assemble_pack, check_document, entry_names
 from app.files.services import FileMeta
 from app.markings import Tlp
-from app.meetings.pack import Pack, PackEntry, assemble_pack, check_document, entry_names
 from app.policy import visible_attachments
 
 EMPTY_MESSAGE = "This post has no files you may see, so there is nothing to download."
