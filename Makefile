@@ -54,6 +54,11 @@ $(ASSETS_STAMP): package.json package-lock.json
 	rm -rf static/ecl
 	mkdir -p static/ecl
 	cp -R node_modules/@ecl/preset-ec/dist/styles node_modules/@ecl/preset-ec/dist/scripts node_modules/@ecl/preset-ec/dist/images static/ecl/
+	# pdf.js (modern build) for in-page PDF previews, served from our own origin under our CSP.
+	rm -rf static/pdfjs
+	mkdir -p static/pdfjs/build
+	cp node_modules/pdfjs-dist/build/pdf.min.mjs node_modules/pdfjs-dist/build/pdf.worker.min.mjs static/pdfjs/build/
+	cp -R node_modules/pdfjs-dist/standard_fonts node_modules/pdfjs-dist/cmaps node_modules/pdfjs-dist/LICENSE static/pdfjs/
 	touch $@
 
 # Security scans (README, Security scans): bandit, schemathesis, sqlmap and wapiti3 against a
@@ -108,4 +113,4 @@ $(BENCH_STAMP): $(RUNTIME_STAMP) bench/requirements-load.txt
 	touch $@
 
 clean:
-	rm -rf $(VENV) $(AUDIT_VENV) $(WAPITI_VENV) node_modules static/ecl test-output
+	rm -rf $(VENV) $(AUDIT_VENV) $(WAPITI_VENV) node_modules static/ecl static/pdfjs test-output

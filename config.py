@@ -118,6 +118,9 @@ class Config:
         #: Largest file clamd is sent; keep it at or below clamd's ``StreamMaxLength`` (25 MiB by
         #: default). A larger upload is refused while scanning is on.
         self.CLAMD_MAX_BYTES = _env_int("PAX_CLAMD_MAX_BYTES", 25 * 1024 * 1024)
+        #: Where PDFs are decrypted and stamped for their reader (``app.files.watermark``), each in a
+        #: private directory deleted after the download; empty: the system's temporary directory.
+        self.STAMP_TEMP_DIR = _env("PAX_STAMP_TEMP_DIR", "") or None
         self.SESSION_IDLE_MINUTES = _env_int("PAX_SESSION_IDLE_MINUTES", 30)
         self.SESSION_ABSOLUTE_HOURS = _env_int("PAX_SESSION_ABSOLUTE_HOURS", 12)
         #: Live sessions one account may have; a sign-in beyond it ends the least recently used

@@ -72,6 +72,13 @@ RETRY_AFTER_SECONDS = 30
 
 #: How each reason a stored file cannot be served is answered (status, API code, message).
 FILE_FAILURES: dict[str, tuple[int, str, str]] = {
+    "stamp": (
+        422,
+        "file_not_stampable",
+        "This PDF's marking asks for every copy to carry your name, but the PDF cannot be opened to "
+        "stamp it (it is damaged or protected by a password), so nothing was sent. Ask its author for a "
+        "copy that opens without a password.",
+    ),
     "integrity": (
         500,
         "file_integrity",

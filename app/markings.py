@@ -53,6 +53,11 @@ class Tlp(StrEnum):
         return self.value.lower().replace("+", "-")
 
 
+def strictest(*tlps: Tlp | None) -> Tlp:
+    """The strictest of the markings given (None ones left out)."""
+    return max((Tlp(t) for t in tlps if t is not None), key=lambda t: t.rank)
+
+
 #: The markings whose audience names recipient organisations, and the one that names people.
 ORG_RECIPIENT_TLPS = frozenset({Tlp.AMBER, Tlp.AMBER_STRICT})
 USER_RECIPIENT_TLPS = frozenset({Tlp.RED})
@@ -126,6 +131,16 @@ def marking_details(old: Marking, new: Marking) -> dict[str, Any]:
         "new_recipient_users": len(new.recipient_users),
         "loosened": loosens(old, new),
     }
+
+
+def version_marking_problem(document_tlp: Tlp, document_le_only: bool, tlp: Tlp, le_only: bool) -> str | None:
+    """Why a version may not carry ``tlp`` and ``le_only`` inside a document marked
+    ``document_tlp`` (``document_le_only``): a version may be stricter, never looser."""
+    if tlp.rank < document_tlp.rank:
+        return f"A new version is marked {document_tlp.label} or stricter, as its document is."
+    if document_le_only and not le_only:
+        return "A new version of a law-enforcement-only document stays law enforcement only."
+    return None
 
 
 class Marked:

@@ -23,6 +23,7 @@ from app.audit.models import ACCESS_ACTIONS, AuditEvent
 from app.auth.models import GlobalRole, IdentityLinkRequest, LinkRequestStatus, User, UserStatus
 from app.clusters.models import (
     Attachment,
+    AttachmentVersion,
     Cluster,
     ClusterMembership,
     Comment,
@@ -44,6 +45,7 @@ from app.meetings.models import (
     Meeting,
     MeetingDocument,
     MeetingInvitation,
+    MeetingDocumentVersion,
     MeetingKind,
     MeetingParticipant,
     MeetingRecipientOrg,
@@ -178,9 +180,9 @@ def _audience(viewer: _Viewer, terms: _Terms) -> sa.ColumnElement[bool]:
     return audience if gate is None else sa.and_(audience, gate)
 
 
-def _post_terms(viewer: _Viewer) -> _Terms:
+def _post_terms(viewer: _Viewer, item: Any = Post) -> _Terms:
     return _Terms(
-        Post,
+        item,
         Post.cluster_id,
         recipient_org=sa.select(PostRecipientOrg.post_id)
         .where(PostRecipientOrg.post_id == Post.id, PostRecipientOrg.organisation_id == viewer.organisation_id)
@@ -278,10 +280,58 @@ def visible_attachments(user: Any, *, own_pending: bool = False) -> sa.ColumnEle
         return sa.false()
     viewer = _viewer(user)
     return sa.and_(
+        _visible_attachment_documents(viewer),
+        _scanned_or_own(user, Attachment.file_id, own_pending),
+    )
+
+
+@functools.lru_cache(maxsize=2048)
+def _visible_attachment_documents(viewer: _Viewer) -> sa.ColumnElement[bool]:
+    """The attachment's post admits the viewer now, so did the marking it was added under, and so
+    does its latest version's own marking (``_latest_version_admits``)."""
+    return sa.and_(
         Post.id == Attachment.post_id,
         _visible_posts(viewer),
         _written_under_visible_marking(viewer, Attachment.marking_id),
-        _scanned_or_own(user, Attachment.file_id, own_pending),
+        _latest_version_admits(AttachmentVersion, Attachment.file_id, _post_terms(viewer, AttachmentVersion), viewer),
+    )
+
+
+def _latest_version_admits(
+    version: Any, current_file_id: Any, terms: _Terms, viewer: _Viewer
+) -> sa.ColumnElement[bool]:
+    """A document whose latest version (the one naming its current file) is marked stricter than
+    the document is seen, in lists and packs alike, only by those that version's marking admits;
+    a document without version rows has no marking of its own to narrow it."""
+    latest = sa.select(version.id).where(version.file_id == current_file_id).correlate_except(version)
+    admitted = latest.where(_own_version_marking(viewer, terms))
+    return sa.or_(~latest.exists(), admitted.exists())
+
+
+def _own_version_marking(viewer: _Viewer, terms: _Terms) -> sa.ColumnElement[bool]:
+    """A version's marking of its own (``FileVersion``) admits the viewer: none (NULL: its
+    document's), or the access table applied to it with its document's cluster and recipients;
+    and its own "law enforcement only", if set, does not shut them out."""
+    version = terms.item
+    marked = sa.or_(version.tlp.is_(None), *_audience_rules(viewer, terms).values())
+    gate = _law_enforcement_gate(viewer, version)
+    return marked if gate is None else sa.and_(marked, gate)
+
+
+def visible_attachment_versions(user: Any) -> sa.ColumnElement[bool]:
+    """Versions of attached files ``user`` may see and download: the attachment is visible
+    (``visible_attachments``), the version's own marking (the post's when it was added, or
+    stricter) admits them, and its file is released. Callers join ``Attachment`` on
+    ``AttachmentVersion.attachment_id`` and ``Post`` on ``Attachment.post_id``."""
+    if not is_active_user(user):
+        return sa.false()
+    viewer = _viewer(user)
+    return sa.and_(
+        Attachment.id == AttachmentVersion.attachment_id,
+        _visible_attachment_documents(viewer),
+        _written_under_visible_marking(viewer, AttachmentVersion.marking_id),
+        _own_version_marking(viewer, _post_terms(viewer, AttachmentVersion)),
+        released_file(AttachmentVersion.file_id),
     )
 
 
@@ -349,7 +399,27 @@ def visible_meetings(user: Any) -> sa.ColumnElement[bool]:
 @functools.lru_cache(maxsize=2048)
 def _visible_meeting_documents(viewer: _Viewer) -> sa.ColumnElement[bool]:
     own = _audience(viewer, _meeting_terms(viewer, MeetingDocument))
-    return sa.and_(Meeting.id == MeetingDocument.meeting_id, _visible_meetings(viewer), own)
+    latest = _latest_version_admits(
+        MeetingDocumentVersion, MeetingDocument.file_id, _meeting_terms(viewer, MeetingDocumentVersion), viewer
+    )
+    return sa.and_(Meeting.id == MeetingDocument.meeting_id, _visible_meetings(viewer), own, latest)
+
+
+def visible_meeting_document_versions(user: Any) -> sa.ColumnElement[bool]:
+    """Versions of meeting documents ``user`` may see and download: the document is visible
+    (``visible_meeting_documents``), the version's own marking (the document's or stricter, with
+    the meeting's cluster and named recipients) admits them, and its file is released. Callers
+    join ``MeetingDocument`` on ``MeetingDocumentVersion.document_id`` and ``Meeting`` on
+    ``MeetingDocument.meeting_id``."""
+    if not is_active_user(user):
+        return sa.false()
+    viewer = _viewer(user)
+    return sa.and_(
+        MeetingDocument.id == MeetingDocumentVersion.document_id,
+        _visible_meeting_documents(viewer),
+        _own_version_marking(viewer, _meeting_terms(viewer, MeetingDocumentVersion)),
+        released_file(MeetingDocumentVersion.file_id),
+    )
 
 
 def released_file(file_id: Any) -> sa.ColumnElement[bool]:
@@ -1063,6 +1133,38 @@ def meeting_or_404(user: Any, meeting_id: int, need: str = "view") -> Meeting:
     """Load a meeting the user may see (404 otherwise) and, for ``need`` other than view, may act on."""
     meeting = db.session.scalar(sa.select(Meeting).where(Meeting.id == meeting_id, visible_meetings(user)))
     return _found_and_allowed(user, meeting, need, ("meeting", meeting_id))
+
+
+def attachment_version_or_404(user: Any, attachment_id: int, number: int) -> AttachmentVersion:
+    """Load version ``number`` of an attachment for download (``visible_attachment_versions``);
+    404 when the user may not see it or it does not exist."""
+    version = db.session.scalar(
+        sa.select(AttachmentVersion)
+        .join(Attachment, Attachment.id == AttachmentVersion.attachment_id)
+        .join(Post, Post.id == Attachment.post_id)
+        .where(
+            AttachmentVersion.attachment_id == attachment_id,
+            AttachmentVersion.number == number,
+            visible_attachment_versions(user),
+        )
+    )
+    return _found_and_allowed(user, version, "view", ("attachment_version", f"{attachment_id}/{number}"))
+
+
+def meeting_document_version_or_404(user: Any, document_id: int, number: int) -> MeetingDocumentVersion:
+    """Load version ``number`` of a meeting document for download
+    (``visible_meeting_document_versions``); 404 when the user may not see it or it does not exist."""
+    version = db.session.scalar(
+        sa.select(MeetingDocumentVersion)
+        .join(MeetingDocument, MeetingDocument.id == MeetingDocumentVersion.document_id)
+        .join(Meeting, Meeting.id == MeetingDocument.meeting_id)
+        .where(
+            MeetingDocumentVersion.document_id == document_id,
+            MeetingDocumentVersion.number == number,
+            visible_meeting_document_versions(user),
+        )
+    )
+    return _found_and_allowed(user, version, "view", ("meeting_document_version", f"{document_id}/{number}"))
 
 
 def meeting_document_or_404(user: Any, document_id: int, need: str = "view") -> MeetingDocument:

@@ -520,7 +520,7 @@ def prepare_portal(env: dict[str, str]) -> str:
     email = "bench@bench.example"
     flask_cli(env, "db", "upgrade")
     flask_cli(env, "orgs", "create", "--name", "Bench Port Authority", "--type", "port_authority", "--country", "BE")
-    password = f"bench {secrets.token_urlsafe(24)}\n"
+    password = f"quay {secrets.token_urlsafe(24)}\n"  # not "bench": the password policy refuses the account name
     flask_cli(
         env,
         "users",

@@ -48,6 +48,20 @@ from tests.support.access_stats import STATS_ACCESS
 from tests.support.access_taxii import TAXII_ACCESS
 from tests.support.access_workplan import WORKPLAN_ACCESS
 
+
+def _sample_png() -> bytes:
+    """The sample files are small images, so that their thumbnails answer too."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (4, 3), (0, 90, 160)).save(out, "PNG")
+    return out.getvalue()
+
+
+SAMPLE_PNG = _sample_png()
+
 ROLES = ["anonymous", "pending", "suspended", "member", "coordinator", "focal_point", "curator", "admin", "auditor"]
 ACTIVE = {"member", "coordinator", "focal_point", "curator", "admin", "auditor"}
 
@@ -93,6 +107,7 @@ ACCESS = {
     "clusters.show": "signed_in",
     "clusters.post": "signed_in",
     "clusters.history": "signed_in",
+    "clusters.compare": "signed_in",
     "clusters.search": "signed_in",
     "clusters.organisation_posts": "signed_in",
     "clusters.new_post": "contributor",
@@ -149,6 +164,12 @@ ACCESS = {
     "attachments.audience": "signed_in",
     "attachments.delete": "post_editor",
     "attachments.edit": "post_editor",
+    "attachments.versions": "signed_in",
+    "attachments.upload_version": "post_editor",
+    "attachments.download_version": "signed_in",
+    "attachments.preview": "signed_in",
+    "attachments.thumbnail": "signed_in",
+    "attachments.post_files": "signed_in",
     "api.upload_attachment": "token_editor",
     "api.download_attachment": "token",
     "api.delete_attachment": "token_editor",
@@ -286,7 +307,7 @@ class World:
         from app.policy import post_or_404
 
         post = post_or_404(self.colleague, self.post())
-        attachment, _meta = attach_file(self.colleague, post, "sample.txt", [b"sample text"], 10**6)
+        attachment, _meta = attach_file(self.colleague, post, "sample.png", [SAMPLE_PNG], 10**6)
         return attachment.id
 
     def comment(self) -> int:
@@ -326,7 +347,7 @@ class World:
         from app.clusters.models import Cluster
         from app.files.services import store_file
         from app.markings import Tlp
-        from app.meetings.models import AgendaItem, Meeting, MeetingDocument, MeetingKind
+        from app.meetings.models import AgendaItem, Meeting, MeetingDocument, MeetingDocumentVersion, MeetingKind
         from app.workplan.models import WorkplanItem
         from app.workplan.services import workplan_of
 
@@ -346,7 +367,7 @@ class World:
         )
         self.agenda_item = AgendaItem(meeting=self.meeting, position=1, title="Welcome")
         db.session.add_all([self.meeting, self.agenda_item])
-        stored, _meta = store_file("meeting", [b"agenda text"], "agenda.txt", self.colleague, 10**6)
+        stored, _meta = store_file("meeting", [SAMPLE_PNG], "agenda.png", self.colleague, 10**6)
         self.document = MeetingDocument(
             meeting=self.meeting,
             agenda_item=self.agenda_item,
@@ -355,6 +376,9 @@ class World:
             tlp=Tlp.GREEN,
             author=self.colleague,
             author_org_id=self.org.id,
+        )
+        self.document.versions.append(
+            MeetingDocumentVersion(number=1, file=stored, author_id=self.colleague.id, author_org_id=self.org.id)
         )
         db.session.add(self.document)
         db.session.flush()
@@ -399,7 +423,11 @@ class World:
             "session_id": lambda: own.get("session_id", 999999),
             "cluster_id": lambda: policy_id,
             "slug": lambda: "policy",
-            "post_id": self.post,
+            # A post's files zip needs a file to hold (an empty one answers 404, as an empty pack).
+            "post_id": self.post
+            if cell.endpoint != "attachments.post_files"
+            else lambda: (self.attachment(), self.post())[1],
+            "number": lambda: 1,
             "attachment_id": self.attachment,
             "comment_id": self.comment,
             "draft_id": self.draft,

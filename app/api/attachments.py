@@ -15,6 +15,7 @@ from app.api.auth import api_user, token_required
 from app.api.blueprint import bp
 from app.api.inputs import id_or_404, json_object, upload_refused
 from app.api.spec import (
+    STAMPED_PDF_NOTE,
     UPLOAD_FAILURES,
     WRITE_BODY,
     error_answers,
@@ -72,6 +73,7 @@ def download_attachment(attachment_id: str) -> Response:
         action="attachment.download",
         target_org=attachment.post.author_org_id,
         filename=download_name(attachment),
+        tlp=attachment.stamp_tlp,
     )
 
 
@@ -235,6 +237,7 @@ PATHS: dict[str, Any] = {
             "The file's bytes, decrypted as they are streamed; supports single byte ranges.",
             "read",
             file_download("The requested byte range (Range: bytes=a-b), with Content-Range."),
+            description=STAMPED_PDF_NOTE,
         ),
         "patch": operation(
             "attachments_update",

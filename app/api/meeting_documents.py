@@ -16,6 +16,7 @@ from app.api.blueprint import bp
 from app.api.inputs import id_or_404, upload_refused
 from app.api.serializers import timestamp
 from app.api.spec import (
+    STAMPED_PDF_NOTE,
     TIMESTAMP,
     UPLOAD_FAILURES,
     error_answers,
@@ -86,6 +87,7 @@ def download_meeting_document(document_id: str) -> Response:
         target=("meeting_document", document.id),
         action="meeting.document_download",
         target_org=document.author_org_id,
+        tlp=document.stamp_tlp,
     )
 
 
@@ -194,6 +196,7 @@ PATHS: dict[str, Any] = {
             "The document's bytes, decrypted as they are streamed; supports single byte ranges.",
             "read",
             file_download("The requested byte range, with Content-Range."),
+            description=STAMPED_PDF_NOTE,
         ),
         "delete": operation(
             "meetings_documents_delete",

@@ -146,6 +146,15 @@ def list_of(item: str, capped: bool = True) -> dict[str, Any]:
     return {"type": "object", "required": required, "properties": properties, "additionalProperties": False}
 
 
+#: How downloads of PDFs marked AMBER or stricter differ (``app.files.watermark``).
+STAMPED_PDF_NOTE = (
+    "A PDF marked AMBER, AMBER+STRICT or RED is sent as a copy stamped on every page with the marking, the "
+    "caller's name and organisation, the date and a forensic reference, also sent in the `X-Pax-Watermark` "
+    "header and kept in the download's audit event (`flask audit trace REF`); such a copy is sent whole "
+    "(no ranges). A PDF that cannot be opened for stamping is 422 `file_not_stampable`, never sent unstamped."
+)
+
+
 def operation(
     operation_id: str,
     summary: str,

@@ -23,6 +23,9 @@ ACCESS_ACTIONS = (
     "attachment.download",
     "meeting.document_download",
     "meeting.pack_download",
+    "attachment.preview",
+    "meeting.document_preview",
+    "post.files_download",
 )
 #: ``outcome`` values.
 OUTCOMES = ("ok", "denied", "error")

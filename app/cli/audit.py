@@ -15,7 +15,7 @@ import click
 import sqlalchemy as sa
 
 from app.audit.chain import audit_key, verify
-from app.audit.models import AuditChainHead
+from app.audit.models import ACCESS_ACTIONS, AuditChainHead, AuditEvent
 from app.cli.base import OneLineUsageError, PaxGroup
 from app.cli.schema import db_group
 from app.extensions import db
@@ -94,3 +94,45 @@ def grant_app_role(role: str) -> None:
         f"{role} may now read and write {len(tables) - 1} tables and only read and append audit_events "
         f"({len(sequences)} sequences)."
     )
+
+
+#: A watermark reference as printed on a stamped page (``app.files.watermark.new_reference``).
+_REFERENCE = re.compile(r"[0-9A-Z]{4}-?[0-9A-Z]{4}-?[0-9A-Z]{4}")
+
+
+@audit_group.command("trace")
+@click.argument("reference")
+def trace_command(reference: str) -> None:
+    """Print the download whose stamped copy carries REFERENCE (from a leaked PDF's pages)."""
+    from app.auth.models import User
+    from app.directory.models import Organisation
+
+    wanted = reference.strip().upper()
+    if not _REFERENCE.fullmatch(wanted):
+        raise OneLineUsageError(f"{reference!r} is not a watermark reference (like 7KQ2-M9XD-4TPA)")
+    letters = wanted.replace("-", "")
+    wanted = f"{letters[:4]}-{letters[4:8]}-{letters[8:]}"
+    candidates = db.session.scalars(
+        sa.select(AuditEvent)
+        .where(AuditEvent.action.in_(ACCESS_ACTIONS), sa.cast(AuditEvent.details, sa.Text).contains(wanted))
+        .order_by(AuditEvent.seq)
+    ).all()
+    found = [e for e in candidates if (e.details or {}).get("watermark") == wanted]
+    if not found:
+        click.echo(f"no download carries the watermark {wanted}")
+        raise SystemExit(1)
+    for event in found:
+        actor = db.session.get(User, event.actor_id) if event.actor_id is not None else None
+        org = db.session.get(Organisation, event.actor_org_id) if event.actor_org_id is not None else None
+        details = event.details or {}
+        click.echo(f"watermark {wanted}: audit record seq {event.seq}")
+        click.echo(f"  when:    {event.at.isoformat()}")
+        click.echo(f"  what:    {event.action} of {event.target_type} {event.target_id}")
+        who = f"{actor.name} <{actor.email}>" if actor is not None else "(account erased)"
+        click.echo(f"  who:     user {event.actor_id} {who}")
+        click.echo(f"  org:     {event.actor_org_id} {org.name if org is not None else ''}".rstrip())
+        click.echo(f"  from:    {event.source}")
+        if details.get("stamped_sha256"):
+            click.echo(f"  sha256:  {details['stamped_sha256']} (the stamped copy as sent)")
+        if details.get("stamped_sha256s"):
+            click.echo(f"  sha256s: {', '.join(details['stamped_sha256s'])} (the pack's stamped PDFs)")

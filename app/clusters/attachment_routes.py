@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+import sqlalchemy as sa
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from app.clusters.attachments import (
+    add_attachment_version,
     attach_file,
     details_of,
     download_name,
@@ -22,16 +24,23 @@ from app.clusters.attachments import (
 )
 from app.clusters.blueprint import attachments_bp as bp
 from app.clusters.forms import AttachmentForm
-from app.clusters.models import Attachment
+from app.clusters.models import Attachment, AttachmentVersion, Post
+from app.clusters.post_pack import EMPTY_MESSAGE as POST_FILES_EMPTY
+from app.clusters.post_pack import PostFilesEmpty, build_post_pack
 from app.clusters.routes import POST, render_post
 from app.concurrency import StaleEdit, form_version
 from app.directory.audience import audience_panel
-from app.extensions import csrf
+from app.extensions import csrf, db
 from app.files.http import send_stored_file
-from app.files.services import FileUnavailable, file_meta
+from app.files.packs import pack_response
+from app.files.preview_http import preview_page, send_thumbnail
+from app.files.services import FileUnavailable, file_meta, human_size
+from app.files.sniff import ACCEPT_EXTENSIONS
 from app.files.uploads import UploadRefused, check_csrf_field, receive_upload
+from app.files.versions import parse_version_fields, version_rows
 from app.forms import after_refusal, refused, stale
-from app.policy import attachment_or_404, post_or_404
+from app.markings import Tlp
+from app.policy import attachment_or_404, attachment_version_or_404, can, post_or_404, visible_attachment_versions
 from app.routing import MAX_ID
 from app.validation import ValidationError
 
@@ -93,6 +102,7 @@ def download(attachment_id: int) -> Any:
         action="attachment.download",
         target_org=attachment.post.author_org_id,
         filename=download_name(attachment),
+        tlp=attachment.stamp_tlp,
     )
 
 
@@ -164,3 +174,153 @@ def delete(attachment_id: int) -> Any:
     remove_attachment(current_user, attachment)
     flash(f"{name} is removed and its encrypted copy destroyed.", "success")
     return redirect(url_for("clusters.post", post_id=post.id))
+
+
+# --- versions --------------------------------------------------------------------------------------
+
+
+def _render_versions(
+    attachment: Attachment, status: int = 200, errors: dict[str, str] | None = None
+) -> tuple[str, int]:
+    post = attachment.post
+    found = db.session.scalars(
+        sa.select(AttachmentVersion)
+        .join(Attachment, Attachment.id == AttachmentVersion.attachment_id)
+        .join(Post, Post.id == Attachment.post_id)
+        .where(AttachmentVersion.attachment_id == attachment.id, visible_attachment_versions(current_user))
+    ).all()
+    rows = version_rows(
+        found,
+        attachment.file_id,
+        lambda v: url_for("attachments.download_version", attachment_id=attachment.id, number=v.number),
+    )
+    title = attachment.display_name or _stored_name(attachment) or "A file"
+    may_add = can(current_user, "attach_file", post)
+    return render_template(
+        "files/versions.html",
+        title=title,
+        noun="post",
+        place="post",
+        rows=rows,
+        document_tlp=post.tlp,
+        document_le_only=post.law_enforcement_only,
+        markings=[t for t in Tlp if t.rank >= post.tlp.rank],
+        upload_url=url_for("attachments.upload_version", attachment_id=attachment.id) if may_add else None,
+        errors=errors or {},
+        values={},
+        accept_extensions=",".join(ACCEPT_EXTENSIONS),
+        max_upload=human_size(current_app.config["MAX_UPLOAD_BYTES"]),
+        breadcrumb=[
+            (post.cluster.name, url_for("clusters.show", slug=post.cluster.slug)),
+            (post.title, url_for("clusters.post", post_id=post.id)),
+            ("Versions", url_for("attachments.versions", attachment_id=attachment.id)),
+        ],
+        back_label="Back to the post",
+        back_url=url_for("clusters.post", post_id=post.id, _anchor=f"attachment-{attachment.id}"),
+    ), status
+
+
+@bp.route(ATTACHMENT + "/versions")
+@login_required
+def versions(attachment_id: int) -> Any:
+    """The file's versions the member may see; those who may edit the post add a new one."""
+    return _render_versions(attachment_or_404(current_user, attachment_id))
+
+
+@bp.route(ATTACHMENT + "/versions", methods=["POST"])
+@csrf.exempt
+@login_required
+def upload_version(attachment_id: int) -> Any:
+    """A new version of the file, which becomes what the post lists and a download sends."""
+    attachment = attachment_or_404(current_user, attachment_id, "attach_file")
+
+    def store(upload: Any) -> Any:
+        tlp, le_only = parse_version_fields(upload.fields)
+        return add_attachment_version(
+            current_user, attachment, upload.filename, upload.chunks, upload.max_bytes, tlp, le_only
+        )
+
+    try:
+        version, meta = receive_upload(store, check_fields=check_csrf_field)
+    except UploadRefused as exc:
+        status, fields = exc.status, exc.fields or {"file": exc.message}
+        return after_refusal(lambda: _render_versions(attachment_or_404(current_user, attachment_id), status, fields))
+    flash(f"“{meta.filename}” is version {version.number}, marked {version.effective_tlp.label}.", "success")
+    return redirect(url_for("attachments.versions", attachment_id=attachment_id))
+
+
+@bp.route(ATTACHMENT + f"/versions/<int(max={MAX_ID}):number>")
+@login_required
+def download_version(attachment_id: int, number: int) -> Any:
+    version = attachment_version_or_404(current_user, attachment_id, number)
+    attachment = version.attachment
+    return send_stored_file(
+        version.file,
+        actor=current_user,
+        target=("attachment", attachment.id),
+        action="attachment.download",
+        target_org=attachment.post.author_org_id,
+        version=version.number,
+        tlp=version.effective_tlp,
+    )
+
+
+# --- previews --------------------------------------------------------------------------------------
+
+
+@bp.route(ATTACHMENT + "/preview")
+@login_required
+def preview(attachment_id: int) -> Any:
+    """The file shown in the page (PDF, image) or described (anything else); audited as a read."""
+    attachment = attachment_or_404(current_user, attachment_id)
+    post = attachment.post
+    title = attachment.display_name or _stored_name(attachment) or "A file"
+    return preview_page(
+        attachment.file,
+        actor=current_user,
+        target=("attachment", attachment.id),
+        action="attachment.preview",
+        target_org=post.author_org_id,
+        title=title,
+        download_url=url_for("attachments.download", attachment_id=attachment.id),
+        thumbnail_url=url_for("attachments.thumbnail", attachment_id=attachment.id),
+        tlp=post.tlp,
+        law_enforcement_only=post.law_enforcement_only,
+        breadcrumb=[
+            (post.cluster.name, url_for("clusters.show", slug=post.cluster.slug)),
+            (post.title, url_for("clusters.post", post_id=post.id)),
+            ("Preview", url_for("attachments.preview", attachment_id=attachment.id)),
+        ],
+        back_label="Back to the post",
+        back_url=url_for("clusters.post", post_id=post.id, _anchor=f"attachment-{attachment.id}"),
+    )
+
+
+@bp.route(ATTACHMENT + "/thumbnail.png")
+@login_required
+def thumbnail(attachment_id: int) -> Any:
+    attachment = attachment_or_404(current_user, attachment_id)
+    return send_thumbnail(
+        attachment.file,
+        actor=current_user,
+        target=("attachment", attachment.id),
+        action="attachment.preview",
+        target_org=attachment.post.author_org_id,
+    )
+
+
+@bp.route(POST + "/files.zip")
+@login_required
+def post_files(post_id: int) -> Any:
+    """The post's files the member may see as one signed zip (``app.clusters.post_pack``)."""
+    post = post_or_404(current_user, post_id)
+    try:
+        pack = build_post_pack(current_user, post)
+    except PostFilesEmpty:
+        return render_template(
+            "clusters/post_files_empty.html",
+            post=post,
+            message=POST_FILES_EMPTY,
+            back_url=url_for("clusters.post", post_id=post.id),
+        ), 404
+    return pack_response(pack, current_user._get_current_object())

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.audit.services import record
-from app.clusters.models import Attachment, Post
+from app.clusters.models import Attachment, AttachmentVersion, Post
 from app.concurrency import claim
 from app.extensions import db
 from app.files.models import StoredFile
 from app.files.services import FileMeta, shred_files, store_file
 from app.files.sniff import MAX_NAME_BYTES, safe_filename
-from app.markings import snapshot_of
+from app.markings import Tlp, snapshot_of, version_marking_problem
 from app.policy import NotAllowed, can
 from app.validation import ValidationError, text_problem
 
@@ -137,9 +137,16 @@ def attach_file(
 
 
 def attach_stored(user: Any, post: Post, stored: StoredFile) -> Attachment:
-    """Make a file already encrypted and stored (``store_file``) an attachment of ``post``: the
-    new post form stores its files first, and publishes the post with them in one transaction."""
-    attachment = Attachment(post=post, file=stored, marking_id=snapshot_of(post).id)
+    """Make a file already encrypted and stored (``store_file``) an attachment of ``post``, as its
+    version 1: the new post form stores its files first, and publishes the post with them in one
+    transaction."""
+    marking_id = snapshot_of(post).id
+    attachment = Attachment(post=post, file=stored, marking_id=marking_id)
+    attachment.versions.append(
+        AttachmentVersion(
+            number=1, file=stored, marking_id=marking_id, author_id=user.id, author_org_id=post.author_org_id
+        )
+    )
     db.session.add(attachment)
     db.session.flush()
     record(
@@ -154,19 +161,71 @@ def attach_stored(user: Any, post: Post, stored: StoredFile) -> Attachment:
     return attachment
 
 
+def add_attachment_version(
+    user: Any,
+    attachment: Attachment,
+    filename: str,
+    chunks: Iterable[bytes],
+    max_bytes: int,
+    tlp: Tlp | None = None,
+    law_enforcement_only: bool = False,
+) -> tuple[AttachmentVersion, FileMeta]:
+    """Store an upload as the attachment's next version, which becomes what the post lists and a
+    download sends; earlier versions stay. ``tlp`` None takes the post's marking; a version may
+    be stricter than its post, never looser (``ValidationError`` on ``tlp``)."""
+    post = attachment.post
+    if not can(user, "attach_file", post):
+        raise NotAllowed("Only the author or their organisation's focal point can add versions of this post's files.")
+    wanted = tlp or post.tlp
+    problem = version_marking_problem(post.tlp, post.law_enforcement_only, wanted, True)
+    if problem:
+        raise ValidationError({"tlp": problem})
+    claim(attachment, None)
+    number = max((v.number for v in attachment.versions), default=0) + 1
+    stored, meta = store_file("attachment", chunks, filename, user, max_bytes, target=("attachment", attachment.id))
+    marking_id = snapshot_of(post).id
+    version = AttachmentVersion(
+        number=number,
+        file=stored,
+        marking_id=marking_id,
+        # Only a stricter marking is the version's own; the post's is followed as it changes.
+        tlp=wanted if wanted.rank > post.tlp.rank else None,
+        law_enforcement_only=law_enforcement_only and not post.law_enforcement_only,
+        author_id=user.id,
+        author_org_id=post.author_org_id,
+    )
+    attachment.versions.append(version)
+    attachment.file = stored
+    # The current file is now the one added under the post's marking of today.
+    attachment.marking_id = marking_id
+    db.session.flush()
+    record(
+        "attachment.version_upload",
+        actor=user,
+        target=("attachment", attachment.id),
+        target_org=post.author_org_id,
+        post_id=post.id,
+        number=number,
+        tlp=wanted.value,
+        bytes=stored.size,
+        scan=stored.scan_status,
+    )
+    return version, meta
+
+
 def remove_attachment(user: Any, attachment: Attachment) -> None:
     """Delete the attachment and crypto-shred its file."""
     if not can(user, "attach_file", attachment.post):
         raise NotAllowed("Only the author or their organisation's focal point can remove files from this post.")
     post_id, attachment_id = attachment.post_id, attachment.id
-    file = attachment.file
+    files = attachment.all_files
     attachment.post.attachments.remove(attachment)
-    shred_files([file])
+    shred_files(files)
     record("attachment.delete", actor=user, target=("attachment", attachment_id), post_id=post_id)
 
 
 def shred_post_files(post: Post) -> int:
     """Crypto-shred every file of a post that is being deleted."""
-    files = [a.file for a in post.attachments]
+    files = [f for a in post.attachments for f in a.all_files]
     post.attachments.clear()
     return shred_files(files)

@@ -21,6 +21,7 @@ from app.audit.services import record_view
 from app.clusters import member_routes, services  # noqa: F401  (member_routes' views register on bp)
 from app.clusters.attachments import attach_stored
 from app.clusters.blueprint import bp
+from app.clusters.compare import compare_versions
 from app.clusters.forms import MODUS_LABELS, SUBSTANCE_LABELS, CommentEditForm, CommentForm, PostForm, feed_args
 from app.clusters.models import Cluster, Comment, Post, PostType
 from app.clusters.queries import (
@@ -443,3 +444,24 @@ def history(post_id: int) -> str:
     post = post_or_404(current_user, post_id)
     record_view(current_user, "post", post, via="history")
     return render_template("clusters/post_history.html", post=post, versions=post_history(current_user, post))
+
+
+@bp.route(POST + "/history/compare")
+@login_required
+def compare(post_id: int) -> Any:
+    """Two versions of a post side by side, word by word (``?a=&b=`` version numbers; by default
+    the newest earlier version the member may see against the current one)."""
+    post = post_or_404(current_user, post_id)
+    readable = [row.number for row in post_history(current_user, post) if row.version is not None]
+    numbers = [post.version, *readable]
+    try:
+        first = int(request.args.get("a", readable[0] if readable else post.version))
+        second = int(request.args.get("b", post.version))
+    except ValueError:
+        first = second = 0
+    if not 1 <= first <= post.version or not 1 <= second <= post.version:
+        message = "Choose two version numbers of this post to compare."
+        return render_template("clusters/post_compare.html", post=post, numbers=numbers, error=message), 400
+    comparison = compare_versions(current_user, post, first, second) if readable or first != second else None
+    record_view(current_user, "post", post, via="compare")
+    return render_template("clusters/post_compare.html", post=post, numbers=numbers, comparison=comparison, error=None)

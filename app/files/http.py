@@ -14,16 +14,19 @@ from __future__ import annotations
 import logging
 import unicodedata
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from flask import Response, request
+from flask import Response, current_app, request
 
 from app.audit import alerts
 from app.audit.services import record, record_apart
 from app.files.models import StoredFile
 from app.files.pipeline import ahead
-from app.files.services import BlobDamaged, FileUnavailable, mark_damaged, open_file
+from app.files.services import BlobDamaged, FileMeta, FileUnavailable, file_meta, mark_damaged, open_file
+from app.files.watermark import STAMPED_TLPS, Stamp, StampFailed, needs_stamp, new_reference, stamped_copy
+from app.markings import Tlp
 
 log = logging.getLogger("pax.files")
 
@@ -89,10 +92,32 @@ def send_stored_file(
     action: str,
     target_org: Any = None,
     filename: str | None = None,
+    tlp: Tlp | None = None,
+    **details: Any,
 ) -> Response:
     """The file as an attachment download; one ``action`` audit event with the bytes sent,
     naming ``target_org`` (the organisation whose item it is) so that organisation sees it.
-    ``filename``: the name to save it under instead of the uploaded one (already cleaned)."""
+    ``filename``: the name to save it under instead of the uploaded one (already cleaned).
+    ``tlp``: the marking the file is read under; a PDF marked AMBER or stricter is sent as a
+    copy stamped for ``actor`` (``send_stamped_copy``)."""
+    if tlp is not None and tlp in STAMPED_TLPS:
+        try:
+            meta = file_meta(file)
+        except FileUnavailable as exc:
+            failure(file, exc, actor, target, request.remote_addr)
+            raise
+        if needs_stamp(tlp, meta.media_type):
+            return send_stamped_copy(
+                file,
+                meta,
+                tlp,
+                actor=actor,
+                target=target,
+                action=action,
+                target_org=target_org,
+                filename=filename,
+                **details,
+            )
     etag = f'"{file.uuid}"'
     span = _requested_range(file.size, etag)
     if span == "unsatisfiable":
@@ -121,6 +146,7 @@ def send_stored_file(
         file_id=file.id,
         bytes=opened.length,
         offset=start,
+        **details,
     )
     if start == 0:
         # A download counts once towards the downloads alert, not each range a viewer reads.
@@ -153,4 +179,67 @@ def send_stored_file(
     headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     if isinstance(span, tuple):
         headers["Content-Range"] = f"bytes {start}-{stop - 1}/{file.size}"
+    return response
+
+
+def stamp_for(actor: Any, tlp: Tlp) -> Stamp:
+    """The stamp a copy read by ``actor`` under ``tlp`` carries, with a new reference."""
+    organisation = getattr(getattr(actor, "organisation", None), "name", "")
+    return Stamp(Tlp(tlp), actor.name, organisation, datetime.now(UTC).date(), new_reference())
+
+
+def make_stamped_copy(file: StoredFile, stamp: Stamp, actor: Any, target: tuple[str, Any], source: str | None) -> Any:
+    """The file decrypted and stamped (``app.files.watermark.stamped_copy``); a failure is logged
+    and audited and raised as ``FileUnavailable`` (``stamp``: the PDF does not open for stamping)."""
+    try:
+        return stamped_copy(open_file(file).chunks, stamp, current_app.config["STAMP_TEMP_DIR"])
+    except FileUnavailable as exc:
+        failure(file, exc, actor, target, source)
+        raise
+    except StampFailed as exc:
+        refused = FileUnavailable("stamp", f"the PDF could not be stamped ({exc})")
+        failure(file, refused, actor, target, source)
+        raise refused from None
+
+
+def send_stamped_copy(
+    file: StoredFile,
+    meta: FileMeta,
+    tlp: Tlp,
+    *,
+    actor: Any,
+    target: tuple[str, Any],
+    action: str,
+    target_org: Any = None,
+    filename: str | None = None,
+    **details: Any,
+) -> Response:
+    """A PDF stamped on every page for ``actor`` (``app.files.watermark``), whole (no ranges: each
+    copy is its own), with the ``action`` audit event recording the stamp's reference and the
+    stamped copy's digest, so ``audit trace`` finds this download from a leaked copy."""
+    stamp = stamp_for(actor, tlp)
+    copy = make_stamped_copy(file, stamp, actor, target, request.remote_addr)
+    record(
+        action,
+        actor=actor,
+        target=target,
+        target_org=target_org,
+        file_id=file.id,
+        bytes=copy.size,
+        offset=0,
+        watermark=stamp.reference,
+        stamped_sha256=copy.sha256,
+        tlp=Tlp(tlp).value,
+        **details,
+    )
+    alerts.downloaded(actor)
+    response = Response(copy.chunks(), status=200, mimetype=meta.media_type, direct_passthrough=True)
+    response.call_on_close(copy.close)
+    headers = response.headers
+    headers["Content-Length"] = str(copy.size)
+    headers["Content-Disposition"] = content_disposition(filename or meta.filename)
+    headers["Accept-Ranges"] = "none"
+    headers["Cache-Control"] = "private, no-store"
+    headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    headers["X-Pax-Watermark"] = stamp.reference
     return response

@@ -10,9 +10,11 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from app.db import Base, utcnow
+from app.enums import enum_column_type
+from app.markings import Tlp
 
 
 class StoredFile(Base):
@@ -54,3 +56,39 @@ class StoredFile(Base):
     @property
     def blob_key(self) -> str:
         return f"{self.kind}/{self.uuid}"
+
+
+class FileVersion:
+    """One version of a document's file (an attachment's, a meeting document's): its number, its
+    ``StoredFile`` and the marking of its own it may carry, stricter than the document's, never
+    looser. The document's ``file_id`` is its latest version's file; earlier versions stay
+    readable by those the document and their own marking admit
+    (``app.policy.visible_attachment_versions``, ``visible_meeting_document_versions``)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: 1 for the first file, one more for each new version.
+    number: Mapped[int] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: A marking of its own, stricter than the document's; NULL: the document's, as it changes
+    #: (the latest version follows its document; an earlier one keeps what it was written under).
+    tlp: Mapped[Tlp | None] = mapped_column(enum_column_type(Tlp, "tlp"))
+    #: Narrows this version to law-enforcement users (and its author) whatever the document says.
+    law_enforcement_only: Mapped[bool] = mapped_column(default=False)
+
+    @declared_attr
+    def author_id(cls) -> Mapped[int | None]:
+        """Who added the version: always in its own audience."""
+        return mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
+
+    @declared_attr
+    def author_org_id(cls) -> Mapped[int]:
+        """The organisation an AMBER or AMBER+STRICT marking of its own admits."""
+        return mapped_column(sa.ForeignKey("organisations.id"))
+
+    @declared_attr
+    def file_id(cls) -> Mapped[int]:
+        return mapped_column(sa.ForeignKey("stored_files.id", ondelete="CASCADE"), unique=True)
+
+    @declared_attr
+    def file(cls) -> Mapped[StoredFile]:
+        return relationship(lazy="joined")

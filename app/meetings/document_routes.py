@@ -10,23 +10,34 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from app.concurrency import StaleEdit, form_neighbour, form_version
 from app.directory.audience import audience_panel
-from app.extensions import csrf
+from app.extensions import csrf, db
 from app.files.http import send_stored_file
+from app.files.preview_http import preview_page, send_thumbnail
 from app.files.services import FileUnavailable, file_meta, human_size
 from app.files.sniff import ACCEPT_EXTENSIONS
 from app.files.uploads import UploadRefused, check_csrf_field, receive_upload
+from app.files.versions import parse_version_fields, version_rows
 from app.forms import after_refusal, refused, stale
 from app.markings import Tlp
 from app.meetings import documents
 from app.meetings.blueprint import bp
 from app.meetings.forms import DocumentForm
-from app.meetings.models import Meeting, MeetingDocument
-from app.policy import NotAllowed, authorize, meeting_document_or_404, meeting_or_404
+from app.meetings.models import Meeting, MeetingDocument, MeetingDocumentVersion
+from app.policy import (
+    NotAllowed,
+    authorize,
+    can,
+    meeting_document_or_404,
+    meeting_document_version_or_404,
+    meeting_or_404,
+    visible_meeting_document_versions,
+)
 from app.validation import ValidationError
 
 DOCUMENT = "/documents/<int:document_id>"
@@ -101,6 +112,7 @@ def document(document_id: int) -> Any:
         target=("meeting_document", doc.id),
         action="meeting.document_download",
         target_org=doc.author_org_id,
+        tlp=doc.stamp_tlp,
     )
 
 
@@ -208,3 +220,131 @@ def delete_document(document_id: int) -> Any:
     documents.remove_document(current_user, doc, form_version(request.form.get("version")))
     flash(f"{name} is removed and its encrypted copy destroyed.", "success")
     return redirect(url_for("meetings.show", meeting_id=meeting_id))
+
+
+# --- versions --------------------------------------------------------------------------------------
+
+
+def _render_versions(doc: MeetingDocument, status: int = 200, errors: dict[str, str] | None = None) -> tuple[str, int]:
+    meeting = doc.meeting
+    found = db.session.scalars(
+        sa.select(MeetingDocumentVersion)
+        .join(MeetingDocument, MeetingDocument.id == MeetingDocumentVersion.document_id)
+        .join(Meeting, Meeting.id == MeetingDocument.meeting_id)
+        .where(MeetingDocumentVersion.document_id == doc.id, visible_meeting_document_versions(current_user))
+    ).all()
+    rows = version_rows(
+        found, doc.file_id, lambda v: url_for("meetings.download_version", document_id=doc.id, number=v.number)
+    )
+    may_add = can(current_user, "remove_meeting_document", doc)
+    return render_template(
+        "files/versions.html",
+        title=doc.title,
+        noun="document",
+        place="meeting and its pack",
+        rows=rows,
+        document_tlp=doc.tlp,
+        document_le_only=doc.law_enforcement_only,
+        markings=[t for t in Tlp if t.rank >= doc.tlp.rank],
+        upload_url=url_for("meetings.upload_document_version", document_id=doc.id) if may_add else None,
+        errors=errors or {},
+        values={},
+        accept_extensions=",".join(ACCEPT_EXTENSIONS),
+        max_upload=human_size(current_app.config["MAX_UPLOAD_BYTES"]),
+        breadcrumb=[
+            ("Meetings", url_for("meetings.index")),
+            (meeting.title, url_for("meetings.show", meeting_id=meeting.id)),
+            ("Versions", url_for("meetings.document_versions", document_id=doc.id)),
+        ],
+        back_label="Back to the meeting",
+        back_url=url_for("meetings.show", meeting_id=meeting.id, _anchor=f"document-{doc.id}"),
+    ), status
+
+
+@bp.route(DOCUMENT + "/versions")
+@login_required
+def document_versions(document_id: int) -> Any:
+    """The document's versions the member may see; those who may change it add a new one."""
+    return _render_versions(meeting_document_or_404(current_user, document_id))
+
+
+@bp.route(DOCUMENT + "/versions", methods=["POST"])
+@csrf.exempt
+@login_required
+def upload_document_version(document_id: int) -> Any:
+    """A new version of the document, which becomes what the meeting lists and its pack holds."""
+    doc = meeting_document_or_404(current_user, document_id, "remove_meeting_document")
+
+    def store(upload: Any) -> Any:
+        tlp, le_only = parse_version_fields(upload.fields)
+        return documents.add_document_version(
+            current_user, doc, upload.filename, upload.chunks, upload.max_bytes, tlp, le_only
+        )
+
+    try:
+        version, meta = receive_upload(store, check_fields=check_csrf_field)
+    except UploadRefused as exc:
+        status, fields = exc.status, exc.fields or {"file": exc.message}
+        return after_refusal(
+            lambda: _render_versions(meeting_document_or_404(current_user, document_id), status, fields)
+        )
+    flash(f"“{meta.filename}” is version {version.number}, marked {version.effective_tlp.label}.", "success")
+    return redirect(url_for("meetings.document_versions", document_id=document_id))
+
+
+@bp.route(DOCUMENT + "/versions/<int:number>")
+@login_required
+def download_version(document_id: int, number: int) -> Any:
+    version = meeting_document_version_or_404(current_user, document_id, number)
+    return send_stored_file(
+        version.file,
+        actor=current_user,
+        target=("meeting_document", document_id),
+        action="meeting.document_download",
+        target_org=version.document.author_org_id,
+        version=version.number,
+        tlp=version.effective_tlp,
+    )
+
+
+# --- previews --------------------------------------------------------------------------------------
+
+
+@bp.route(DOCUMENT + "/preview")
+@login_required
+def document_preview(document_id: int) -> Any:
+    """The document shown in the page (PDF, image) or described (anything else); audited as a read."""
+    doc = meeting_document_or_404(current_user, document_id)
+    meeting = doc.meeting
+    return preview_page(
+        doc.file,
+        actor=current_user,
+        target=("meeting_document", doc.id),
+        action="meeting.document_preview",
+        target_org=doc.author_org_id,
+        title=doc.title,
+        download_url=url_for("meetings.document", document_id=doc.id),
+        thumbnail_url=url_for("meetings.document_thumbnail", document_id=doc.id),
+        tlp=doc.tlp,
+        law_enforcement_only=doc.law_enforcement_only,
+        breadcrumb=[
+            ("Meetings", url_for("meetings.index")),
+            (meeting.title, url_for("meetings.show", meeting_id=meeting.id)),
+            ("Preview", url_for("meetings.document_preview", document_id=doc.id)),
+        ],
+        back_label="Back to the meeting",
+        back_url=url_for("meetings.show", meeting_id=meeting.id, _anchor=f"document-{doc.id}"),
+    )
+
+
+@bp.route(DOCUMENT + "/thumbnail.png")
+@login_required
+def document_thumbnail(document_id: int) -> Any:
+    doc = meeting_document_or_404(current_user, document_id)
+    return send_thumbnail(
+        doc.file,
+        actor=current_user,
+        target=("meeting_document", doc.id),
+        action="meeting.document_preview",
+        target_org=doc.author_org_id,
+    )

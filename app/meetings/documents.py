@@ -19,8 +19,8 @@ from app.audit.services import record
 from app.concurrency import claim, claim_swap, expect_version
 from app.extensions import db
 from app.files.services import FileMeta, shred_files, store_file
-from app.markings import Marking, Tlp
-from app.meetings.models import AgendaItem, Meeting, MeetingDocument
+from app.markings import Marking, Tlp, strictest, version_marking_problem
+from app.meetings.models import AgendaItem, Meeting, MeetingDocument, MeetingDocumentVersion
 from app.meetings.services import _next_document_position
 from app.meetings.validation import MAX_TITLE, parse_document_fields
 from app.notifications.fanout import record_marking_change
@@ -90,6 +90,9 @@ def add_document(
         law_enforcement_only=law_enforcement_only or meeting.law_enforcement_only,
         author_id=actor.id,
         author_org_id=actor.organisation_id,
+    )
+    document.versions.append(
+        MeetingDocumentVersion(number=1, file=stored, author_id=actor.id, author_org_id=actor.organisation_id)
     )
     db.session.add(document)
     db.session.flush()
@@ -162,6 +165,59 @@ def edit_document(
     record_marking_change(actor, document, old_marking, new_marking, meeting_id=document.meeting_id)
 
 
+def add_document_version(
+    actor: Any,
+    document: MeetingDocument,
+    filename: str,
+    chunks: Iterable[bytes],
+    max_bytes: int,
+    tlp: Tlp | None = None,
+    law_enforcement_only: bool = False,
+) -> tuple[MeetingDocumentVersion, FileMeta]:
+    """Store an upload as the document's next version, which becomes what the meeting lists and
+    packs hold; earlier versions stay. Those who may change the document add versions. ``tlp``
+    None takes the document's marking; a version may be stricter, never looser."""
+    if not can(actor, "remove_meeting_document", document):
+        raise NotAllowed("Only the document's author and those who prepare the meeting add versions of it.")
+    wanted = tlp or document.tlp
+    problem = version_marking_problem(document.tlp, document.law_enforcement_only, wanted, True)
+    if problem:
+        raise ValidationError({"tlp": problem})
+    claim(document, None)
+    # The version being replaced keeps the marking it was read under (TLP 2.0: the past keeps its
+    # marking), even if the document's is loosened later.
+    previous = document.latest
+    if previous is not None:
+        previous.tlp = strictest(previous.tlp, document.tlp)
+        previous.law_enforcement_only = previous.law_enforcement_only or document.law_enforcement_only
+    number = max((v.number for v in document.versions), default=0) + 1
+    stored, meta = store_file("meeting", chunks, filename, actor, max_bytes, target=("meeting_document", document.id))
+    version = MeetingDocumentVersion(
+        number=number,
+        file=stored,
+        # Only a stricter marking is the version's own; the document's is followed as it changes.
+        tlp=wanted if wanted.rank > document.tlp.rank else None,
+        law_enforcement_only=law_enforcement_only and not document.law_enforcement_only,
+        author_id=actor.id,
+        author_org_id=actor.organisation_id,
+    )
+    document.versions.append(version)
+    document.file = stored
+    db.session.flush()
+    record(
+        "meeting.document_version_upload",
+        actor=actor,
+        target=("meeting_document", document.id),
+        target_org=document.author_org_id,
+        meeting_id=document.meeting_id,
+        number=number,
+        tlp=wanted.value,
+        bytes=stored.size,
+        scan=stored.scan_status,
+    )
+    return version, meta
+
+
 def move_document(
     actor: Any,
     document: MeetingDocument,
@@ -213,15 +269,16 @@ def remove_document(actor: Any, document: MeetingDocument, expected_version: int
         raise NotAllowed("Only the document's author and those who prepare the meeting remove it.")
     claim(document, expected_version)
     meeting = document.meeting
-    document_id, file = document.id, document.file
+    document_id, files = document.id, document.all_files
     meeting.documents.remove(document)
-    shred_files([file])
+    shred_files(files)
     record("meeting.document_remove", actor=actor, target=("meeting_document", document_id), meeting_id=meeting.id)
     log.info("document %s removed from meeting %s by user %s", document_id, meeting.id, actor.id)
 
 
 __all__ = [
     "add_document",
+    "add_document_version",
     "add_form_document",
     "edit_document",
     "move_document",

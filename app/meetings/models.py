@@ -18,8 +18,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.concurrency import versioned
 from app.db import Base, utcnow
 from app.enums import StrEnum, enum_column_type
-from app.files.models import StoredFile
-from app.markings import Marked, OrgRecipient, UserRecipient
+from app.files.models import FileVersion, StoredFile
+from app.markings import Marked, OrgRecipient, Tlp, UserRecipient, strictest
 
 if TYPE_CHECKING:
     from app.auth.models import User
@@ -151,6 +151,7 @@ class MeetingDocument(Marked, Base):
 
     meeting: Mapped[Meeting] = relationship(back_populates="documents")
     agenda_item: Mapped[AgendaItem | None] = relationship(back_populates="documents")
+    #: The latest version's file: what the meeting lists, packs hold and a plain download sends.
     file: Mapped[StoredFile] = relationship(lazy="joined")
     author: Mapped[User | None] = relationship(lazy="joined")
 
@@ -248,3 +249,44 @@ class CalendarFeed(Base):
     last_used_at: Mapped[datetime | None] = mapped_column()
 
     user: Mapped[User] = relationship()
+    versions: Mapped[list[MeetingDocumentVersion]] = relationship(
+        back_populates="document", order_by="MeetingDocumentVersion.number", cascade="all, delete-orphan"
+    )
+
+    @property
+    def latest(self) -> MeetingDocumentVersion | None:
+        return next((v for v in self.versions if v.file_id == self.file_id), None)
+
+    @property
+    def stamp_tlp(self) -> Tlp:
+        """The marking a download of the latest version is stamped under (``effective_tlp``)."""
+        latest = self.latest
+        return latest.effective_tlp if latest else self.tlp
+
+    @property
+    def all_files(self) -> list[StoredFile]:
+        """Every version's file and the current one: what removing the document shreds."""
+        files = {v.file_id: v.file for v in self.versions}
+        files.setdefault(self.file_id, self.file)
+        return list(files.values())
+
+
+class MeetingDocumentVersion(FileVersion, Base):
+    """One version of a meeting document's file. Its audience is the document's, narrowed by a
+    stricter marking of its own (with the meeting's cluster and named recipients); when a newer
+    version replaces it, it keeps the document's marking of that moment as its own."""
+
+    __tablename__ = "meeting_document_versions"
+    __table_args__ = (sa.UniqueConstraint("document_id", "number"),)
+
+    document_id: Mapped[int] = mapped_column(sa.ForeignKey("meeting_documents.id", ondelete="CASCADE"), index=True)
+
+    document: Mapped[MeetingDocument] = relationship(back_populates="versions")
+
+    @property
+    def effective_tlp(self) -> Tlp:
+        return strictest(self.document.tlp, self.tlp)
+
+    @property
+    def effective_law_enforcement_only(self) -> bool:
+        return self.law_enforcement_only or self.document.law_enforcement_only

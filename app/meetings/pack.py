@@ -7,48 +7,43 @@ exact bytes, see ``app.keys.signing``) and the documents, numbered in agenda ord
 
 Every entry is stored (no compression: the documents are mostly compressed formats already),
 so the zip's length is known before the first byte and is sent as Content-Length. Documents are
-decrypted segment by segment while the zip is read: no temporary file, and memory stays flat
-whatever the pack's size. Before the response starts, every document is opened and checked as
+decrypted segment by segment while the zip is read (PDFs marked AMBER or stricter are stamped
+for the recipient into temporary files first), and memory stays flat whatever the pack's size.
+Before the response starts, every document is opened and checked as
 far as ``app.files.services.open_file`` checks (key, metadata, blob length and header, first
 segment), so a broken blob answers a clean error instead of a broken zip; a failure later in
 the stream cuts the body short (the client sees fewer bytes than Content-Length) and is audited.
+
+What every signed pack shares (entries, stamping, the manifest's signature, the streamed zip)
+is ``app.files.packs``; here is what a meeting's pack holds and how its index reads.
 """
 
 from __future__ import annotations
 
-import base64
-import json
-import re
-from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask, Response, current_app, has_request_context, render_template, request
+from flask import render_template
 from sqlalchemy.orm import lazyload
-from zipstream import ZIP_STORED, ZipStream
 
 from app import localtime
-from app.audit import alerts
-from app.audit.services import record
 from app.extensions import db
-from app.files.http import content_disposition, decrypted_ahead, failure
-from app.files.models import StoredFile
-from app.files.services import FileMeta, FileUnavailable, open_file
-from app.files.sniff import safe_filename
-from app.keys.signing import key_id, sign_manifest
+from app.files.packs import (
+    Pack,
+    PackEntry,
+    assemble_pack,
+    check_document,
+    entry_names,
+    iso_time,
+    pack_response,
+)
 from app.meetings.models import AgendaItem, Meeting, MeetingDocument
 from app.policy import visible_meeting_documents
 
-#: The manifest's own format number: a recipient's verifier refuses what it does not know.
-MANIFEST_FORMAT = 1
+__all__ = ["EMPTY_MESSAGE", "PackEmpty", "build_pack", "entry_names", "pack_response"]
+
 EMPTY_MESSAGE = "This meeting has no documents you may see, so there is no pack to download."
-#: Titles are cut to this many characters in file names (the full title is in the manifest).
-NAME_TITLE_CHARS = 80
-_EXTENSION = re.compile(r"[A-Za-z0-9]{1,10}")
-#: Bytes of plaintext per piece handed from the decrypting thread to the zip.
-PIECE_SIZE = 256 * 1024
 
 
 class PackEmpty(Exception):
@@ -56,42 +51,6 @@ class PackEmpty(Exception):
 
     def __init__(self) -> None:
         super().__init__(EMPTY_MESSAGE)
-
-
-@dataclass(frozen=True)
-class PackEntry:
-    """One document in the pack, with its name in the zip and its checked metadata."""
-
-    document: MeetingDocument
-    agenda_item: AgendaItem | None
-    name: str
-    meta: FileMeta
-
-    @property
-    def file(self) -> StoredFile:
-        return self.document.file
-
-
-@dataclass
-class Pack:
-    """A pack ready to stream: ``stream`` is sized (``len``) and read only once."""
-
-    meeting: Meeting
-    entries: list[PackEntry]
-    withheld: int
-    manifest: bytes
-    signature: bytes
-    key_id: str
-    stream: ZipStream
-    plaintexts: Plaintexts
-
-    @property
-    def size(self) -> int:
-        return len(self.stream)
-
-    @property
-    def filename(self) -> str:
-        return f"pax-meeting-{self.meeting.id}-pack.zip"
 
 
 # --- what goes in --------------------------------------------------------------------------------
@@ -130,107 +89,22 @@ def document_count(meeting: Meeting) -> int:
     )
 
 
-def _title_part(title: str) -> str:
-    # Slashes in a title ("Port A/B") would otherwise make safe_filename keep only what follows.
-    text = re.sub(r"[/\\]+", "-", title)[:NAME_TITLE_CHARS]
-    return safe_filename(text, fallback="Document").rstrip(".")
-
-
-def _extension(filename: str) -> str:
-    _stem, dot, ext = filename.rpartition(".")
-    return f".{ext.lower()}" if dot and _EXTENSION.fullmatch(ext) else ""
-
-
-def entry_names(rows: list[tuple[MeetingDocument, AgendaItem | None, FileMeta]]) -> list[str]:
-    """``"00-01 Title.pdf"`` for the meeting's own documents, ``"03-02 Title.csv"`` for agenda item
-    3's second (visible) document; unique, whatever the titles.
-
-    Documents are counted among the visible ones only, so gaps in the numbers do not tell where
-    withheld documents sit.
-    """
-    names: list[str] = []
-    taken: set[str] = set()
-    counters: dict[int, int] = {}
-    for document, item, meta in rows:
-        group = item.position if item is not None else 0
-        counters[group] = counters.get(group, 0) + 1
-        stem = f"{group:02d}-{counters[group]:02d} {_title_part(document.title)}"
-        ext = _extension(meta.filename)
-        name, n = stem + ext, 1
-        while name.casefold() in taken or name.casefold() in ("index.html", "manifest.json", "manifest.sig"):
-            n += 1
-            name = f"{stem} ({n}){ext}"
-        taken.add(name.casefold())
-        names.append(name)
-    return names
-
-
-def check_document(document: MeetingDocument, actor: Any) -> FileMeta:
-    """Open the document's file as a download would and close it again; its metadata.
-
-    Raises ``FileUnavailable`` (logged and audited) when the key, metadata, blob length, header
-    or first segment is wrong: the caller answers with the error before sending anything.
-    """
-    try:
-        opened = open_file(document.file, 0, min(document.file.size, 1))
-        # Reading the (already decrypted) first piece and closing runs the reader's cleanup.
-        next(opened.chunks, None)
-        opened.chunks.close()
-    except FileUnavailable as exc:
-        # Audited in a transaction of its own, which first discards the request's changes.
-        failure(document.file, exc, actor, ("meeting_document", document.id), None)
-        raise
-    return opened.meta
-
-
 # --- the manifest and the index ------------------------------------------------------------------
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def manifest_bytes(
-    meeting: Meeting, recipient: Any, entries: list[PackEntry], withheld: int, generated_at: datetime, signer: str
-) -> bytes:
-    """The manifest, serialised once: the signature covers exactly these bytes."""
-    document = {
-        "format": MANIFEST_FORMAT,
+def meeting_manifest(meeting: Meeting) -> dict[str, Any]:
+    """What the manifest says of the meeting packed."""
+    return {
         "meeting": {
             "id": meeting.id,
             "title": meeting.title,
             "kind": meeting.kind.value,
             "cluster": meeting.cluster.slug if meeting.cluster else None,
-            "starts_at": _iso(meeting.starts_at),
-            "ends_at": _iso(meeting.ends_at),
+            "starts_at": iso_time(meeting.starts_at),
+            "ends_at": iso_time(meeting.ends_at),
             "tlp": meeting.tlp.value,
-        },
-        "generated_at": _iso(generated_at),
-        "recipient": {
-            "id": recipient.id,
-            "email": recipient.email,
-            "organisation": recipient.organisation.name,
-        },
-        "files": [
-            {
-                "name": entry.name,
-                "size": entry.file.size,
-                "sha256": entry.meta.sha256,
-                "tlp": entry.document.tlp.value,
-                "law_enforcement_only": entry.document.law_enforcement_only,
-                "title": entry.document.title,
-                "agenda_item": (
-                    {"position": entry.agenda_item.position, "title": entry.agenda_item.title}
-                    if entry.agenda_item is not None
-                    else None
-                ),
-            }
-            for entry in entries
-        ],
-        "withheld": withheld,
-        "key_id": signer,
+        }
     }
-    return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
 def index_html(
@@ -255,7 +129,7 @@ def index_html(
     return html.encode("utf-8")
 
 
-# --- building and streaming ------------------------------------------------------------------------
+# --- building ------------------------------------------------------------------------------------
 
 
 def build_pack(user: Any, meeting: Meeting) -> Pack:
@@ -269,107 +143,9 @@ def build_pack(user: Any, meeting: Meeting) -> Pack:
         raise PackEmpty()
     withheld = document_count(meeting) - len(rows)
     checked = [(document, item, check_document(document, user)) for document, item in rows]
-    entries = [
-        PackEntry(document=document, agenda_item=item, name=name, meta=meta)
-        for (document, item, meta), name in zip(checked, entry_names(checked), strict=True)
-    ]
-    generated_at = datetime.now(UTC)
-    signer = key_id()
-    manifest = manifest_bytes(meeting, user, entries, withheld, generated_at, signer)
-    signature = sign_manifest(manifest)
-    stream = ZipStream(compress_type=ZIP_STORED, sized=True)
-    stream.add(index_html(meeting, user, entries, withheld, generated_at), "index.html")
-    stream.add(manifest, "manifest.json")
-    stream.add(base64.b64encode(signature) + b"\n", "manifest.sig")
-    # The documents are read after the request has ended: take what reading them needs now.
-    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
-    actor = getattr(user, "_get_current_object", lambda: user)()  # current_user is a proxy
-    source = request.remote_addr if has_request_context() else None
-    plaintexts = Plaintexts(app, entries, actor, source)
-    for entry in entries:
-        stream.add(plaintexts.take(entry.file.size), entry.name, size=entry.file.size)
-    return Pack(meeting, entries, withheld, manifest, signature, signer, stream, plaintexts)
+    names = entry_names(checked)
 
+    def index(entries: list[PackEntry], generated_at: datetime) -> bytes:
+        return index_html(meeting, user, entries, withheld, generated_at)
 
-class Plaintexts:
-    """Every document's plaintext in pack order, decrypted by one thread ahead of the zip.
-
-    One ``decrypted_ahead`` thread runs through all the documents, so the pipeline does not
-    drain at each document's start; ``take`` hands the zip each document's bytes from it. The
-    zip's CRC-32 and the socket writes run in the server's thread while the next megabytes are
-    decrypted. Each blob is opened only when reached (one open at a time), inside its own
-    application context (the blob store and keyring hang off the app); no database row is
-    touched, as the files' rows were loaded before the response started.
-    """
-
-    def __init__(self, app: Flask, entries: list[PackEntry], actor: Any, source: str | None):
-        self._app = app
-        self._entries = entries
-        self._actor = actor
-        self._source = source
-        # A generator: the thread starts at the first read. Pieces smaller than a single file's
-        # download uses: the zip slices them at each document's end and checksums them, and a
-        # few copies of 1 MiB pieces in flight cost the worker more memory than they gain.
-        self._pieces = decrypted_ahead(self._all(), PIECE_SIZE)
-        self._held = b""
-
-    def _all(self) -> Iterator[bytes]:
-        for entry in self._entries:
-            try:
-                with self._app.app_context():
-                    opened = open_file(entry.file)
-                yield from opened.chunks
-            except FileUnavailable as exc:
-                failure(entry.file, exc, self._actor, ("meeting_document", entry.document.id), self._source)
-                raise
-
-    def take(self, size: int) -> Iterator[bytes]:
-        """The next ``size`` bytes: one document's plaintext."""
-        left = size
-        while left:
-            piece = self._held or next(self._pieces, None)
-            if piece is None:
-                raise RuntimeError("the documents ended before the pack did")
-            self._held = b""
-            if len(piece) > left:
-                # The last piece of a document carries the start of the next: keep that part.
-                piece, self._held = piece[:left], piece[left:]
-            left -= len(piece)
-            yield piece
-
-    def close(self) -> None:
-        """Stop the decrypting thread (the client is gone, or the stream failed) and close the blob."""
-        self._pieces.close()
-
-
-def pack_body(pack: Pack) -> Iterator[bytes]:
-    """The zip's bytes as the server sends them; ends the decrypting thread however it ends."""
-    try:
-        yield from pack.stream
-    finally:
-        pack.plaintexts.close()
-
-
-def pack_response(pack: Pack, actor: Any) -> Response:
-    """The pack as a streamed zip download, and its one audit event (committed with the request:
-    the event records that the pack was handed out, ids and counts only, never titles or names)."""
-    record(
-        "meeting.pack_download",
-        actor=actor,
-        target=("meeting", pack.meeting.id),
-        target_org=pack.meeting.author_org_id,
-        document_ids=[entry.document.id for entry in pack.entries],
-        count=len(pack.entries),
-        withheld=pack.withheld,
-        bytes=pack.size,
-        key_id=pack.key_id,
-    )
-    alerts.downloaded(actor, max(1, len(pack.entries)))
-    response = Response(pack_body(pack), mimetype="application/zip", direct_passthrough=True)
-    headers = response.headers
-    headers["Content-Length"] = str(pack.size)
-    headers["Content-Disposition"] = content_disposition(pack.filename)
-    headers["Cache-Control"] = "private, no-store"
-    headers["X-Content-Type-Options"] = "nosniff"
-    headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
+    return assemble_pack(user, meeting, meeting_manifest(meeting), checked, names, withheld, index)

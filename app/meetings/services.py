@@ -151,7 +151,7 @@ def delete_meeting(actor: Any, meeting: Meeting, expected_version: int | None = 
         raise NotAllowed("Only curators and the organiser delete this meeting.")
     claim(meeting, expected_version)
     meeting_id = meeting.id
-    files = [d.file for d in meeting.documents]
+    files = [f for d in meeting.documents for f in d.all_files]
     # The documents go as orphans in the same flush as their files' rows (their wrapped keys).
     meeting.documents.clear()
     shredded = shred_files(files)

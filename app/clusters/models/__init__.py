@@ -1,6 +1,6 @@
 """Cluster aggregates: clusters and memberships, posts with their versions, comments, attachments."""
 
-from app.clusters.models.attachment import Attachment
+from app.clusters.models.attachment import Attachment, AttachmentVersion
 from app.clusters.models.cluster import Cluster, ClusterMembership, MembershipRole
 from app.clusters.models.comment import Comment
 from app.clusters.models.post import (
@@ -19,6 +19,7 @@ from app.clusters.models.post import (
 
 __all__ = [
     "Attachment",
+    "AttachmentVersion",
     "Cluster",
     "ClusterMembership",
     "Comment",
