@@ -154,6 +154,26 @@ class MeetingDocument(Marked, Base):
     #: The latest version's file: what the meeting lists, packs hold and a plain download sends.
     file: Mapped[StoredFile] = relationship(lazy="joined")
     author: Mapped[User | None] = relationship(lazy="joined")
+    versions: Mapped[list[MeetingDocumentVersion]] = relationship(
+        back_populates="document", order_by="MeetingDocumentVersion.number", cascade="all, delete-orphan"
+    )
+
+    @property
+    def latest(self) -> MeetingDocumentVersion | None:
+        return next((v for v in self.versions if v.file_id == self.file_id), None)
+
+    @property
+    def stamp_tlp(self) -> Tlp:
+        """The marking a download of the latest version is stamped under (``effective_tlp``)."""
+        latest = self.latest
+        return latest.effective_tlp if latest else self.tlp
+
+    @property
+    def all_files(self) -> list[StoredFile]:
+        """Every version's file and the current one: what removing the document shreds."""
+        files = {v.file_id: v.file for v in self.versions}
+        files.setdefault(self.file_id, self.file)
+        return list(files.values())
 
 
 class InvitationKind(StrEnum):
@@ -249,26 +269,6 @@ class CalendarFeed(Base):
     last_used_at: Mapped[datetime | None] = mapped_column()
 
     user: Mapped[User] = relationship()
-    versions: Mapped[list[MeetingDocumentVersion]] = relationship(
-        back_populates="document", order_by="MeetingDocumentVersion.number", cascade="all, delete-orphan"
-    )
-
-    @property
-    def latest(self) -> MeetingDocumentVersion | None:
-        return next((v for v in self.versions if v.file_id == self.file_id), None)
-
-    @property
-    def stamp_tlp(self) -> Tlp:
-        """The marking a download of the latest version is stamped under (``effective_tlp``)."""
-        latest = self.latest
-        return latest.effective_tlp if latest else self.tlp
-
-    @property
-    def all_files(self) -> list[StoredFile]:
-        """Every version's file and the current one: what removing the document shreds."""
-        files = {v.file_id: v.file for v in self.versions}
-        files.setdefault(self.file_id, self.file)
-        return list(files.values())
 
 
 class MeetingDocumentVersion(FileVersion, Base):
