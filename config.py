@@ -118,9 +118,11 @@ class Config:
         #: Largest file clamd is sent; keep it at or below clamd's ``StreamMaxLength`` (25 MiB by
         #: default). A larger upload is refused while scanning is on.
         self.CLAMD_MAX_BYTES = _env_int("PAX_CLAMD_MAX_BYTES", 25 * 1024 * 1024)
-        #: Where PDFs are decrypted and stamped for their reader (``app.files.watermark``), each in a
-        #: private directory deleted after the download; empty: the system's temporary directory.
+        #: Where PDFs are stamped for their reader (``app.files.watermark``), sealed under a key made
+        #: for each download, in a private directory deleted after it; empty: the system temporary directory.
         self.STAMP_TEMP_DIR = _env("PAX_STAMP_TEMP_DIR", "") or None
+        #: The TrueType font stamps are written in (Debian's fonts-dejavu-core: every EU script).
+        self.STAMP_FONT = _env("PAX_STAMP_FONT", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
         self.SESSION_IDLE_MINUTES = _env_int("PAX_SESSION_IDLE_MINUTES", 30)
         self.SESSION_ABSOLUTE_HOURS = _env_int("PAX_SESSION_ABSOLUTE_HOURS", 12)
         #: Live sessions one account may have; a sign-in beyond it ends the least recently used

@@ -238,3 +238,45 @@ def test_a_posts_files_come_as_one_signed_zip_with_its_amber_pdfs_stamped(author
     bare = publish(author, tlp="GREEN")
     empty = client.get(f"/posts/{bare.id}/files.zip")
     assert empty.status_code == 404 and "no files you may see" in empty.get_data(as_text=True)
+
+
+def test_no_plaintext_of_a_stamped_pdf_touches_the_disk(tmp_path) -> None:
+    """The decrypted PDF and its stamped copy wait in the temporary directory sealed under a key
+    that lives only in the worker's memory: a directory left behind by a killed worker is unreadable."""
+    from datetime import date
+
+    from app.files.watermark import Stamp, stamped_copy
+    from app.markings import Tlp
+
+    source = make_pdf(tmp_path / "marked.pdf", 3)
+    plain = source.read_bytes()
+    copy = stamped_copy([plain], Stamp(Tlp.RED, "Reader Name", "Org", date.today(), "AAAA-BBBB-CCCC"), str(tmp_path))
+    waiting = [p for p in copy.directory.rglob("*") if p.is_file()]
+    assert waiting, "the stamped copy waits on disk"
+    for path in waiting:
+        stored = path.read_bytes()
+        assert b"%PDF" not in stored and b"Reader Name" not in stored and plain[200:260] not in stored
+    sent = b"".join(copy.chunks())
+    assert sent.startswith(b"%PDF") and not copy.directory.exists()
+
+
+@pytest.mark.parametrize("reader", ["Ελένη Παπαδοπούλου", "Георги Иванов", "Łukasz Wąsowicz", "Jürgen Ößwald"])
+def test_a_stamp_writes_every_eu_script(reader, tmp_path) -> None:
+    """Members come from 27 countries: a Greek, Bulgarian, Polish or German name is printed as it is
+    written (the stamp's font is embedded), and read back from every page."""
+    from datetime import date
+
+    from pypdf import PdfReader
+
+    from app.files.watermark import Stamp, stamped_copy
+    from app.markings import Tlp
+
+    source = make_pdf(tmp_path / "names.pdf", 2)
+    copy = stamped_copy(
+        [source.read_bytes()], Stamp(Tlp.AMBER, reader, "Λιμένας Πειραιώς", date.today(), "AAAA-BBBB-CCCC")
+    )
+    out = tmp_path / "out.pdf"
+    out.write_bytes(b"".join(copy.chunks()))
+    for page in PdfReader(out).pages:
+        text = page.extract_text()
+        assert reader in text and "Λιμένας Πειραιώς" in text and "AAAA-BBBB-CCCC" in text

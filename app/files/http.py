@@ -192,7 +192,9 @@ def make_stamped_copy(file: StoredFile, stamp: Stamp, actor: Any, target: tuple[
     """The file decrypted and stamped (``app.files.watermark.stamped_copy``); a failure is logged
     and audited and raised as ``FileUnavailable`` (``stamp``: the PDF does not open for stamping)."""
     try:
-        return stamped_copy(open_file(file).chunks, stamp, current_app.config["STAMP_TEMP_DIR"])
+        return stamped_copy(
+            open_file(file).chunks, stamp, current_app.config["STAMP_TEMP_DIR"], current_app.config["STAMP_FONT"]
+        )
     except FileUnavailable as exc:
         failure(file, exc, actor, target, source)
         raise
