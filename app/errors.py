@@ -327,7 +327,7 @@ def _guarded(hook: Any) -> Any:
 
 def database_unavailable(error: BaseException) -> Response:
     """The database is down or restarting: a passing outage, said as such (503, Retry-After)."""
-    log.error("database unavailable on %s %s: %s", request.method, request.path, type(error).__name__)
+    log.error("database unavailable on %s %s: %s", request.method, request.url_rule or request.path, type(error).__name__)
     response = json_error(503, MESSAGES[503][2]) if wants_json() else error_page(503)
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
