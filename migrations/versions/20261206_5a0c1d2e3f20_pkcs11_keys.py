@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa  # noqa: F401
-from alembic import op  # noqa: F401
+import sqlalchemy as sa
+from alembic import op
 
 revision: str = "5a0c1d2e3f20"
 down_revision: str | None = "5a0c1d2e3f19"
@@ -19,8 +19,20 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    pass
+    # Which backend's audit key the chain is under from the head on (NULL: as the installation began).
+    with op.batch_alter_table("audit_chain_head") as batch:
+        batch.add_column(sa.Column("custody", sa.String(16), nullable=True))
+    # Which backend's match key the cross-match index is under (one row, written by keys migrate).
+    op.create_table(
+        "key_custody",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("match_index", sa.String(16), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_key_custody")),
+    )
 
 
 def downgrade() -> None:
-    pass
+    op.drop_table("key_custody")
+    with op.batch_alter_table("audit_chain_head") as batch:
+        batch.drop_column("custody")
