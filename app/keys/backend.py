@@ -66,7 +66,9 @@ class KeyBackend(Protocol):
     def add_kek(self) -> str:
         """Create a KEK, make it the active one; returns its id."""
 
-    def retire_kek(self, kid: str) -> None: ...
+    def retire_kek(self, kid: str) -> bool:
+        """Destroy a KEK nothing uses any more; False when this backend leaves it (the keyring
+        file's KEKs, seen through the token backend, go with the file)."""
 
 
 def backend() -> KeyBackend:

@@ -130,12 +130,13 @@ class Keyring:
         self.save()
         return kid
 
-    def retire_kek(self, kid: str) -> None:
+    def retire_kek(self, kid: str) -> bool:
         if kid == self.active_kek_id:
             raise KeyringError("the active KEK cannot be retired")
         self.keks.pop(kid, None)
         self.kek_created.pop(kid, None)
         self.save()
+        return True
 
     @classmethod
     def load_or_create(cls, path: Path, create: bool) -> Keyring:

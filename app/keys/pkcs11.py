@@ -104,6 +104,7 @@ class Pkcs11Backend:
         self._open = 0
         self._lock = threading.Lock()
         self._token: Any = None
+        self._login: Any = None
 
     # --- sessions ---------------------------------------------------------------------------------
 
@@ -122,16 +123,33 @@ class Pkcs11Backend:
                 raise KeyUnavailable(f"no token labelled {self.token_label!r} is present") from exc
         return self._token
 
-    def _new_lease(self) -> _Lease:
+    def _log_in(self) -> None:
+        """Log the process in to the token once. PKCS#11 login belongs to the process, not to a
+        session: the pooled sessions are opened without the PIN and share it, and this session is
+        never closed (closing a logged-in session logs every session out)."""
         pkcs11 = _pkcs11()
+        if self._login is not None:
+            return
         try:
-            session = self._get_token().open(user_pin=self._pin, rw=True)
+            self._login = self._get_token().open(user_pin=self._pin, rw=True)
+        except pkcs11.exceptions.UserAlreadyLoggedIn:
+            self._login = "logged in by another backend of this process"
         except pkcs11.exceptions.PinIncorrect as exc:
             raise KeyUnavailable(f"the token {self.token_label!r} refuses the PIN") from exc
         except pkcs11.exceptions.PinLocked as exc:
             raise KeyUnavailable(f"the token {self.token_label!r} has locked its user PIN") from exc
         except pkcs11.exceptions.PKCS11Error as exc:
             self._token = None
+            raise KeyUnavailable(f"the token {self.token_label!r} cannot be opened ({type(exc).__name__})") from exc
+
+    def _new_lease(self) -> _Lease:
+        pkcs11 = _pkcs11()
+        with self._lock:
+            self._log_in()
+        try:
+            session = self._get_token().open(rw=True)
+        except pkcs11.exceptions.PKCS11Error as exc:
+            self._token = self._login = None
             raise KeyUnavailable(f"the token {self.token_label!r} cannot be opened ({type(exc).__name__})") from exc
         return _Lease(session)
 
@@ -173,8 +191,8 @@ class Pkcs11Backend:
         # The session may be gone with the token already: closing it is best effort.
         with suppress(Exception):
             lease.session.close()
-        # Reopen the module's token list next time: a removed token may come back in another slot.
-        self._token = None
+        # Find the token and log in afresh next time: a removed token may come back in another slot.
+        self._token = self._login = None
 
     def close(self) -> None:
         """Close every idle session (tests; a worker's exit closes the rest)."""
@@ -332,12 +350,13 @@ class Pkcs11Backend:
             )
         return kid
 
-    def retire_kek(self, kid: str) -> None:
+    def retire_kek(self, kid: str) -> bool:
         if not kid.startswith(KID_PREFIX):
-            return  # the keyring file's KEKs go with the file
+            return False  # the keyring file's KEKs go with the file
         if kid == self.active_kek_id:
             raise KeyUnavailable("the active KEK cannot be retired")
         self._with_key(KEK_PREFIX + kid, lambda key: key.destroy())
+        return True
 
     def ensure_keys(self) -> list[str]:
         """Create in the token whatever key is missing (a KEK, the HMAC keys, the signing pair);
