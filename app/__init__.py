@@ -52,6 +52,7 @@ class PaxFlask(Flask):
 
 def create_app(config: Config | None = None) -> Flask:
     """Build the portal. Given no config (CLI, WSGI), unsafe settings end the process with one line."""
+    from_env = config is None
     if config is None:
         try:
             config = config_from_env()
@@ -70,7 +71,13 @@ def create_app(config: Config | None = None) -> Flask:
     app.config.from_object(config)
     trust_proxies(app)
     configure_logging(app)
-    load_keyring(app)
+    try:
+        load_keyring(app)
+    except ConfigError as exc:
+        if not from_env:
+            raise
+        print(f"PAX configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     register_extensions(app)
     register_routing(app)
     register_blueprints(app)

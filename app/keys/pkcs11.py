@@ -39,6 +39,12 @@ _ED25519_OID = "1.3.101.112"
 
 T = TypeVar("T")
 
+#: python-pkcs11 initialises the module with ``C_Initialize(NULL)``: by the standard, the process
+#: then promises not to call it from two threads at once (SoftHSM2 turns its own locking off and
+#: crashes otherwise). Every call into the token holds this lock; each call takes microseconds,
+#: and gunicorn's sync workers are processes, each with its own module and sessions.
+_CALLS = threading.RLock()
+
 
 def _pkcs11() -> Any:
     try:
@@ -78,12 +84,30 @@ def kid_created(kid: str) -> str:
         return ""
 
 
+def _find_token(lib: Any, label: str) -> Any:
+    """The token labelled ``label``, slot by slot: a slot whose token was just removed fails on its
+    own (SoftHSM2 says CKR_GENERAL_ERROR) without hiding the others."""
+    pkcs11 = _pkcs11()
+    try:
+        slots = lib.get_slots(token_present=True)
+    except pkcs11.exceptions.PKCS11Error as exc:
+        raise KeyUnavailable(f"the PKCS#11 module lists no slots ({type(exc).__name__})") from exc
+    for slot in slots:
+        try:
+            token = slot.get_token()
+        except pkcs11.exceptions.PKCS11Error:
+            continue
+        if token.label == label:
+            return token
+    raise KeyUnavailable(f"no token labelled {label!r} is present")
+
+
 class _Lease:
     """One logged-in session and the key objects already looked up through it."""
 
     def __init__(self, session: Any):
         self.session = session
-        self.objects: dict[str, Any] = {}
+        self.objects: dict[tuple[str, str], Any] = {}
 
 
 class Pkcs11Backend:
@@ -117,10 +141,7 @@ class Pkcs11Backend:
                 lib = pkcs11.lib(self.module)
             except (RuntimeError, OSError) as exc:
                 raise KeyUnavailable(f"the PKCS#11 module {self.module} does not load") from exc
-            try:
-                self._token = lib.get_token(token_label=self.token_label)
-            except pkcs11.exceptions.PKCS11Error as exc:
-                raise KeyUnavailable(f"no token labelled {self.token_label!r} is present") from exc
+            self._token = _find_token(lib, self.token_label)
         return self._token
 
     def _log_in(self) -> None:
@@ -155,6 +176,12 @@ class Pkcs11Backend:
 
     @contextmanager
     def _lease(self) -> Iterator[_Lease]:
+        with _CALLS:
+            with self._leased() as lease:
+                yield lease
+
+    @contextmanager
+    def _leased(self) -> Iterator[_Lease]:
         try:
             lease = self._idle.get_nowait()
         except queue.Empty:
@@ -207,18 +234,18 @@ class Pkcs11Backend:
         pkcs11 = _pkcs11()
         with self._lease() as lease:
             for attempt in (1, 2):
-                key = lease.objects.get(label)
+                key = lease.objects.get((label, object_class))
                 if key is None:
                     try:
                         key = lease.session.get_key(object_class=getattr(pkcs11.ObjectClass, object_class), label=label)
                     except pkcs11.exceptions.NoSuchKey:
                         raise KeyMissing(f"the token holds no key {label}") from None
-                    lease.objects[label] = key
+                    lease.objects[(label, object_class)] = key
                 try:
                     return operation(key)
                 except (pkcs11.exceptions.ObjectHandleInvalid, pkcs11.exceptions.KeyHandleInvalid):
                     # Destroyed by another process (a retired KEK): look it up again once.
-                    lease.objects.pop(label, None)
+                    lease.objects.pop((label, object_class), None)
                     if attempt == 2:
                         raise KeyMissing(f"the token no longer holds key {label}") from None
         raise AssertionError("unreachable")

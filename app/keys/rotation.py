@@ -209,7 +209,7 @@ def migrate(
         to=PKCS11,
         rewrapped=result.rewrapped,
         resealed=result.resealed,
-        rekeyed=result.rekeyed,
+        index_entries=result.rekeyed,
         audit_switched=result.audit_switched,
     )
     db.session.commit()
