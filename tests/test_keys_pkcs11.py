@@ -34,6 +34,7 @@ from config import ConfigError
 from tests.conftest import Factory, IsolatedClient
 from tests.test_api_posts import bearer
 from tests.test_attachments import api_upload
+from tests.test_audit_chain import attacker
 from tests.test_crossmatch import author, container, note
 from tests.test_posts_pages import publish
 
@@ -318,12 +319,12 @@ def test_a_broken_chain_is_still_found_across_the_switch(
         # Someone with the database alone rewrites a record from before the switch, and one after.
         for position in (sa.func.min, sa.func.max):
             seq = db.session.scalar(sa.select(position(AuditEvent.seq)))
-            with db.engine.begin() as connection:
+            with attacker() as connection:
                 original = connection.execute(sa.select(AuditEvent.details).where(AuditEvent.seq == seq)).scalar()
                 connection.execute(sa.update(AuditEvent).where(AuditEvent.seq == seq).values(details={"forged": 1}))
             broken = _cli(token_app, "audit", "verify")
             assert broken.exit_code == 1 and f"BROKEN at record {seq}" in broken.output, broken.output
-            with db.engine.begin() as connection:
+            with attacker() as connection:
                 connection.execute(sa.update(AuditEvent).where(AuditEvent.seq == seq).values(details=original))
         assert _cli(token_app, "audit", "verify").exit_code == 0
 

@@ -176,9 +176,8 @@ class Pkcs11Backend:
 
     @contextmanager
     def _lease(self) -> Iterator[_Lease]:
-        with _CALLS:
-            with self._leased() as lease:
-                yield lease
+        with _CALLS, self._leased() as lease:
+            yield lease
 
     @contextmanager
     def _leased(self) -> Iterator[_Lease]:
