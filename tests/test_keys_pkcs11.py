@@ -187,7 +187,10 @@ def test_a_token_that_goes_away_makes_requests_503_never_500(
         url = f"/api/v1/attachments/{created.get_json()['id']}"
         assert client.get(url, headers=headers).data == b"quay 4 night shift roster"
 
+        assert client.get("/readyz").get_json()["keys"] == "available"
         subprocess.run(["softhsm2-util", "--delete-token", "--token", label], check=True, capture_output=True)
+        ready = client.get("/readyz")
+        assert ready.status_code == 503 and ready.get_json()["keys"] == "unavailable"
 
         for _ in range(2):  # and again, once the pooled session was dropped
             gone = client.get(url, headers=headers)
