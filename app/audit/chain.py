@@ -58,8 +58,12 @@ class AuditKeys:
     def __init__(self, keys: Any) -> None:
         self.keys = keys
 
-    def start(self, head_custody: str | None) -> str:
-        return head_custody or starting_custody(self.keys)
+    def start(self, head_custody: str | None, seq: int = 0) -> str:
+        """The custody of the head's key: as recorded, else the keyring file's for a chain that
+        holds records from before custody was recorded, else the backend's starting custody."""
+        if head_custody:
+            return head_custody
+        return FILE if seq else starting_custody(self.keys)
 
     def key(self, custody: str) -> ChainKey:
         keys = self.keys
@@ -138,7 +142,8 @@ def _append(connection: Connection, records: list[AuditEvent]) -> None:
     seq, mac, custody = connection.execute(
         sa.select(_head.c.seq, _head.c.mac, _head.c.custody).where(_head.c.id == 1)
     ).one()
-    key = keys.key(keys.start(custody))
+    custody = keys.start(custody, seq)
+    key = keys.key(custody)
     for record in records:
         seq += 1
         record.seq = seq
@@ -149,7 +154,9 @@ def _append(connection: Connection, records: list[AuditEvent]) -> None:
         mac = record_mac(key, mac, record)
         record.mac = mac
     connection.execute(
-        sa.update(_head).where(_head.c.id == 1).values(seq=seq, mac=mac, head_mac=head_mac(key, seq, mac))
+        sa.update(_head)
+        .where(_head.c.id == 1)
+        .values(seq=seq, mac=mac, head_mac=head_mac(key, seq, mac), custody=custody)
     )
 
 
@@ -185,8 +192,10 @@ def switch_custody(connection: Connection, custody: str) -> None:
     )
 
 
-def head_custody(connection: Connection) -> str | None:
-    return connection.execute(sa.select(_head.c.custody).where(_head.c.id == 1)).scalar()
+def head_custody(connection: Connection, keys: AuditKeys) -> str:
+    """The custody of the key new records are MACed under."""
+    head = connection.execute(sa.select(_head.c.custody, _head.c.seq).where(_head.c.id == 1)).first()
+    return keys.start(head.custody, head.seq) if head else keys.start(None)
 
 
 def verify(connection: Connection, key: ChainKey | AuditKeys, batch: int = 5000) -> Verdict:
@@ -201,7 +210,7 @@ def verify(connection: Connection, key: ChainKey | AuditKeys, batch: int = 5000)
     keys = key if isinstance(key, AuditKeys) else None
     if keys is not None:
         switched = connection.execute(sa.select(table.c.id).where(table.c.action == SWITCH_ACTION).limit(1)).first()
-        key = keys.key(FILE if switched else keys.start(head.custody if head else None))
+        key = keys.key(FILE if switched else keys.start(head.custody, head.seq) if head else keys.start(None))
     assert not isinstance(key, AuditKeys)
     expected_seq, mac, checked = 1, GENESIS_MAC, 0
     last_seq = 0

@@ -12,12 +12,15 @@ import logging
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
 
 from app.audit.services import record
 from app.auth.models import User
 from app.clusters.models import Post, PostType
 from app.crossmatch.models import IdentifierKind, KeyCustody, MatchIdentifier
+from app.db import utcnow
 from app.extensions import db
 from app.keys.backend import backend, starting_custody
 from app.notifications.services import notify
@@ -35,11 +38,25 @@ def digest(kind: IdentifierKind, value: str, custody: str | None = None) -> str:
 
 def index_custody(lock: bool = False) -> str:
     """Which backend's ``match_hmac`` key the index is under: ``file`` until ``keys migrate`` has
-    re-keyed it. ``lock`` takes the row for reading (PostgreSQL), so a re-keying waits for notes
-    being indexed under the old key and they wait for it."""
+    re-keyed it, or the backend's own on a fresh token installation. ``lock`` takes the row for
+    reading (PostgreSQL), so a re-keying waits for notes being indexed under the old key and they
+    wait for it."""
     stmt = sa.select(KeyCustody.match_index).where(KeyCustody.id == 1)
     value = db.session.scalar(stmt.with_for_update(read=True) if lock else stmt)
     return value or starting_custody(current_app.extensions["pax_keys"])
+
+
+def record_custody(custody: str) -> None:
+    """Write down the custody the first entries of an empty index are made under (the upgrade wrote
+    ``file`` for an index that had entries), so a later change of backend cannot change it."""
+    if db.session.get(KeyCustody, 1) is not None:
+        return
+    insert = postgresql_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    db.session.execute(
+        insert(KeyCustody)
+        .values(id=1, match_index=custody, updated_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["id"])
+    )
 
 
 def rekey_index(custody: str) -> int:
@@ -133,7 +150,10 @@ def index_note(post: Post) -> None:
     shares an identifier and did not before, both authors are notified (once per pair of notes,
     each only if the other note may reveal a hit to them) and ``match.found`` is audited with ids.
     """
-    wanted = identifiers(post, index_custody(lock=True))
+    custody = index_custody(lock=True)
+    wanted = identifiers(post, custody)
+    if wanted:
+        record_custody(custody)
     before = _matched_notes(post.id)
     existing = {
         (row.kind, row.digest): row

@@ -25,7 +25,7 @@ from app.audit import chain
 from app.audit.services import record
 from app.auth import mfa, sso
 from app.auth.models import IdentityProvider, User
-from app.crossmatch.services import index_custody, rekey_index
+from app.crossmatch.services import index_custody, record_custody, rekey_index
 from app.extensions import db
 from app.files.services import kek_usage, rewrap_batch
 from app.keys.backend import PKCS11, KeyBackend, KeyUnavailable
@@ -91,7 +91,7 @@ def status() -> KeysStatus:
         for kid in sorted(created, key=lambda k: (created[k], k))
     ]
     unknown = {kid: files.get(kid, 0) + secrets.get(kid, 0) for kid in set(files) | set(secrets) if kid not in created}
-    audit = chain.AuditKeys(ring).start(chain.head_custody(db.session.connection()))
+    audit = chain.head_custody(db.session.connection(), chain.AuditKeys(ring))
     return KeysStatus(ring.description, active, keks, unknown, ring.kind, index_custody(), audit)
 
 
@@ -189,17 +189,19 @@ def migrate(
     result.created = ring.ensure_keys()  # type: ignore[attr-defined]
     if legacy is not None:
         result.created += ring.import_legacy_hmac(legacy)  # type: ignore[attr-defined]
+    # The index's custody row exists before anything moves: notes indexed meanwhile then wait on it.
+    record_custody(index_custody())
     if result.created:
         details: dict[str, Any] = {"created": result.created, "active_kek_id": ring.active_kek_id}
         if legacy is not None:
             details["previous_pack_key_id"] = key_id_of(legacy.ed25519_public_key())
         record("keys.migrate", to=PKCS11, **details)
-        db.session.commit()
+    db.session.commit()
     _move_all(ring, result, batch_size, after_batch)
     result.rekeyed = rekey_index(PKCS11)
     db.session.commit()
     connection = db.session.connection()
-    if chain.AuditKeys(ring).start(chain.head_custody(connection)) != PKCS11:
+    if chain.head_custody(connection, chain.AuditKeys(ring)) != PKCS11:
         record(chain.SWITCH_ACTION, custody=PKCS11)
         db.session.flush()
         chain.switch_custody(db.session.connection(), PKCS11)

@@ -8,6 +8,7 @@ Create Date: 2026-12-06 01:30:00
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import op
@@ -30,6 +31,17 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_key_custody")),
     )
+    # An index made so far was made under the keyring file's match key: say so, so that starting the
+    # portal on a token before ``keys migrate`` cannot mix keys in it.
+    bind = op.get_bind()
+    if bind.execute(sa.text("SELECT 1 FROM match_identifiers LIMIT 1")).first() is not None:
+        custody = sa.table(
+            "key_custody",
+            sa.column("id", sa.Integer),
+            sa.column("match_index", sa.String),
+            sa.column("updated_at", sa.DateTime(timezone=True)),
+        )
+        op.bulk_insert(custody, [{"id": 1, "match_index": "file", "updated_at": datetime.now(UTC)}])
 
 
 def downgrade() -> None:
