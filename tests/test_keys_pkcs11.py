@@ -346,3 +346,35 @@ def test_files_opened_with_the_token_stay_shut_to_the_keyring_file(
                 read_all(db.session.get(StoredFile, file_id))
             assert failure.value.reason == "key"
     assert os.path.exists(keys_file)
+
+
+def test_a_portal_put_on_a_token_without_its_keyring_file_mixes_no_keys(
+    app: Flask, softhsm: Any, config_factory: Callable[..., Any], keys_file: Path
+) -> None:
+    """The operator forgot the keyring file: nothing is MACed or wrapped under the wrong key, every
+    command says what is wrong in one line, and putting the file back lets the move proceed."""
+    from app.audit.services import record
+
+    before = _files(2)
+    record("test.before")
+    db.session.commit()
+    keys_file.rename(keys_file.with_suffix(".away"))
+    settings = softhsm.settings()
+    token_app = _token_app(config_factory, keys_file, settings)
+    with token_app.app_context():
+        from app.keys.backend import KeyUnavailable
+
+        record("test.event")
+        with pytest.raises(KeyUnavailable):
+            db.session.commit()  # the chain is under the keyring file's key: no record is made
+        db.session.rollback()
+        for args in (("audit", "verify"), ("keys", "migrate", "--to", "pkcs11")):
+            answer = _cli(token_app, *args)
+            assert answer.exit_code == 2 and "Traceback" not in answer.output, answer.output
+        assert "migration stopped" in _cli(token_app, "keys", "migrate", "--to", "pkcs11").output
+    keys_file.with_suffix(".away").rename(keys_file)
+    token_app = _token_app(config_factory, keys_file, settings)
+    with token_app.app_context():
+        assert _cli(token_app, "keys", "migrate", "--to", "pkcs11").exit_code == 0
+        assert _cli(token_app, "audit", "verify").exit_code == 0
+        _all_readable(before)
