@@ -31,7 +31,8 @@ from app.files.services import FileUnavailable, read_all, store_file
 from app.keys import rotation, signing
 from app.keys.sealed import keyring, unseal
 from config import ConfigError
-from tests.conftest import Factory, IsolatedClient
+from tests.conftest import SOFTHSM_MODULE as SOFTHSM
+from tests.conftest import TOKEN_PIN, Factory, IsolatedClient
 from tests.test_api_posts import bearer
 from tests.test_attachments import api_upload
 from tests.test_audit_chain import attacker
@@ -378,3 +379,25 @@ def test_a_portal_put_on_a_token_without_its_keyring_file_mixes_no_keys(
         assert _cli(token_app, "keys", "migrate", "--to", "pkcs11").exit_code == 0
         assert _cli(token_app, "audit", "verify").exit_code == 0
         _all_readable(before)
+
+
+def test_a_running_portal_uses_a_kek_another_process_added_to_the_token(
+    softhsm: Any, config_factory: Callable[..., Any], keys_file: Path
+) -> None:
+    """``keys rotate`` runs beside the portal, in a process of its own with its own sessions."""
+    import sys
+
+    settings = softhsm.settings()
+    token_app = _token_app(config_factory, keys_file, settings)
+    with token_app.app_context():
+        contents = _files(1)
+        before = keyring().active_kek_id
+        other = (
+            "from app.keys.pkcs11 import Pkcs11Backend; "
+            f"print(Pkcs11Backend({SOFTHSM!r}, {settings['PKCS11_TOKEN_LABEL']!r}, {TOKEN_PIN!r}).add_kek())"
+        )
+        added = subprocess.run([sys.executable, "-c", other], check=True, capture_output=True, text=True)
+        assert keyring().active_kek_id == added.stdout.strip() != before
+        contents |= _files(1, "after")
+        assert db.session.get(StoredFile, max(contents)).kek_id == added.stdout.strip()
+        _all_readable(contents)
