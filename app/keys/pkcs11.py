@@ -143,9 +143,10 @@ class Pkcs11Backend:
         if custody in (None, PKCS11):
             label = HMAC_PREFIX + purpose
         elif custody == FILE:
-            label = LEGACY_HMAC_PREFIX + purpose
-            if self.legacy is not None and label not in self._labels(LEGACY_HMAC_PREFIX):
+            if self.legacy is not None:
+                # The same key as its copy in the token (``import_legacy_hmac``), without a token call.
                 return self.legacy.hmac_sha256(purpose, data)
+            label = LEGACY_HMAC_PREFIX + purpose
         else:
             raise KeyMissing(f"unknown key custody {custody}")
         return bytes(self.sessions.with_key(label, lambda key: key.sign(data, mechanism=mechanism)))
