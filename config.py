@@ -99,6 +99,15 @@ class Config:
         self.KEYS_FILE = _env("PAX_KEYS_FILE", str(instance / "keys.json"))
         #: Local runs create the keyring on first start; production must be given one.
         self.KEYS_AUTOCREATE = _env_bool("PAX_KEYS_AUTOCREATE", self.LOCAL_RUN)
+        #: Where keys live: ``file`` (the keyring above) or ``pkcs11`` (a token: README, Key custody).
+        self.KEYS_BACKEND = (_env("PAX_KEYS_BACKEND", "file") or "file").strip().lower()
+        self.PKCS11_MODULE = _env("PAX_PKCS11_MODULE", "/usr/lib/softhsm/libsofthsm2.so")
+        self.PKCS11_TOKEN_LABEL = _env("PAX_PKCS11_TOKEN_LABEL", "pax")
+        #: The token's user PIN: a file holding it (preferred), or the variable itself.
+        self.PKCS11_PIN_FILE = _env("PAX_PKCS11_PIN_FILE")
+        self.PKCS11_PIN = _env("PAX_PKCS11_PIN")
+        #: Sessions to the token each worker process keeps open.
+        self.PKCS11_POOL_SIZE = _env_int("PAX_PKCS11_POOL_SIZE", 4)
         self.STORAGE_URL = _env("PAX_STORAGE_URL", f"file://{instance / 'blobs'}")
         self.REDIS_URL = _env("PAX_REDIS_URL")
         self.SMTP_URL = _env("PAX_SMTP_URL")
@@ -252,6 +261,18 @@ class Config:
         storage = urlsplit(self.STORAGE_URL or "")
         if storage.scheme not in ("file", "s3") or (storage.scheme == "s3" and not storage.netloc):
             raise ConfigError("PAX_STORAGE_URL must be file:///path or s3://bucket/prefix")
+        if self.KEYS_BACKEND not in ("file", "pkcs11"):
+            raise ConfigError("PAX_KEYS_BACKEND must be file or pkcs11")
+        if self.KEYS_BACKEND == "pkcs11":
+            if self.PKCS11_PIN_FILE:
+                try:
+                    self.PKCS11_PIN = Path(self.PKCS11_PIN_FILE).read_text(encoding="utf-8").strip()
+                except OSError:
+                    raise ConfigError(f"PAX_PKCS11_PIN_FILE {self.PKCS11_PIN_FILE} cannot be read") from None
+            if not self.PKCS11_PIN:
+                raise ConfigError("PAX_KEYS_BACKEND=pkcs11 needs the token's user PIN: set PAX_PKCS11_PIN_FILE")
+            if not 1 <= self.PKCS11_POOL_SIZE <= 64:
+                raise ConfigError("PAX_PKCS11_POOL_SIZE must be from 1 to 64 sessions")
         if not 0 <= self.PROXY_HOPS <= 5:
             raise ConfigError("PAX_PROXY_HOPS must be the number of reverse proxies in front of the portal, 0 to 5")
         if self.MAX_UPLOAD_BYTES < 1:
@@ -368,7 +389,7 @@ class ProductionConfig(Config):
             )
         if self.ARGON2_PROFILE != "RFC_9106_LOW_MEMORY":
             raise ConfigError("PAX_ARGON2_PROFILE must be RFC_9106_LOW_MEMORY in production")
-        if not Path(self.KEYS_FILE).is_file():
+        if self.KEYS_BACKEND == "file" and not Path(self.KEYS_FILE).is_file():
             raise ConfigError(f"no KEK keyring at {self.KEYS_FILE}: set PAX_KEYS_FILE to the operator's keyring file")
 
 

@@ -55,6 +55,7 @@ class PaxFlask(Flask):
 
 def create_app(config: Config | None = None) -> Flask:
     """Build the portal. Given no config (CLI, WSGI), unsafe settings end the process with one line."""
+    from_env = config is None
     if config is None:
         try:
             config = config_from_env()
@@ -73,7 +74,13 @@ def create_app(config: Config | None = None) -> Flask:
     app.config.from_object(config)
     trust_proxies(app)
     configure_logging(app)
-    load_keyring(app)
+    try:
+        load_keyring(app)
+    except ConfigError as exc:
+        if not from_env:
+            raise
+        print(f"PAX configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     register_extensions(app)
     register_routing(app)
     register_blueprints(app)
@@ -101,11 +108,28 @@ def configure_logging(app: Flask) -> None:
 
 
 def load_keyring(app: Flask) -> None:
+    """The key backend (``app.keys.backend``): the keyring file, or a PKCS#11 token that must answer
+    now, so a missing module, token or wrong PIN is a one-line start-up error, not a later 500."""
+    from app.keys import pkcs11
+    from app.keys.backend import KeyUnavailable
     from app.keys.keyring import Keyring
 
-    app.extensions["pax_keyring"] = Keyring.load_or_create(
-        Path(app.config["KEYS_FILE"]), create=app.config["KEYS_AUTOCREATE"]
-    )
+    path = Path(app.config["KEYS_FILE"])
+    if app.config.get("KEYS_BACKEND", "file") == "file":
+        keys: object = Keyring.load_or_create(path, create=app.config["KEYS_AUTOCREATE"])
+    else:
+        # The keyring file, while it exists, still opens what it wrapped before ``keys migrate``.
+        legacy = Keyring.load(path) if path.is_file() else None
+        token = pkcs11.load(app.config, legacy)
+        try:
+            token.check()
+            if app.config["KEYS_AUTOCREATE"]:
+                token.ensure_keys()
+        except KeyUnavailable as exc:
+            raise ConfigError(f"the PKCS#11 key token is unavailable: {exc}") from None
+        keys = token
+    app.extensions["pax_keys"] = keys
+    app.extensions["pax_keyring"] = keys
 
 
 def register_extensions(app: Flask) -> None:
@@ -118,7 +142,7 @@ def register_extensions(app: Flask) -> None:
 
     passwords.configure(app.config["ARGON2_PROFILE"])
     db.init_app(app)
-    bind_keyring(db.engine, app.extensions["pax_keyring"])
+    bind_keyring(db.engine, app.extensions["pax_keys"])
     files.init_app(app)
     csrf.init_app(app)
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")

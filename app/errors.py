@@ -22,6 +22,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from app.audit import alerts
 from app.concurrency import StaleEdit
 from app.files.services import FileUnavailable
+from app.keys.backend import KeyUnavailable
 from app.validation import ValidationError
 
 log = logging.getLogger("pax.errors")
@@ -157,6 +158,7 @@ def register(app: Flask) -> None:
         (StaleEdit, handle_stale_edit),
         (StaleDataError, handle_stale_data),
         (FileUnavailable, handle_file_unavailable),
+        (KeyUnavailable, handle_key_unavailable),
         (Exception, handle_unexpected),
         (InternalServerError, handle_500),
     ):
@@ -267,6 +269,21 @@ def handle_file_unavailable(error: FileUnavailable) -> Response:
     return error_page(status, detail)
 
 
+KEYS_UNAVAILABLE = "The portal cannot reach its encryption keys right now. Try again in a few minutes."
+
+
+def handle_key_unavailable(error: KeyUnavailable) -> Response:
+    """The key backend (the PKCS#11 token) cannot run an operation: a passing outage, said as such
+    (503, Retry-After); nothing that needed the key was sent."""
+    log.error("key backend unavailable on %s %s: %s", request.method, request.path, error)
+    if wants_json():
+        response = json_error(503, KEYS_UNAVAILABLE, code="keys_unavailable")
+    else:
+        response = error_page(503, KEYS_UNAVAILABLE)
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
 def handle_unexpected(error: Exception) -> Response:
     if _database_unavailable(error):
         return database_unavailable(error)
@@ -327,7 +344,9 @@ def _guarded(hook: Any) -> Any:
 
 def database_unavailable(error: BaseException) -> Response:
     """The database is down or restarting: a passing outage, said as such (503, Retry-After)."""
-    log.error("database unavailable on %s %s: %s", request.method, request.url_rule or request.path, type(error).__name__)
+    log.error(
+        "database unavailable on %s %s: %s", request.method, request.url_rule or request.path, type(error).__name__
+    )
     response = json_error(503, MESSAGES[503][2]) if wants_json() else error_page(503)
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response

@@ -21,6 +21,13 @@ unencrypted. Printed: upload and download ratios portal / plain (goal: at least 
 the peak RSS (``VmHWM``) of the portal's gunicorn worker (goal: under 100 MiB), with its
 start-up part and its transfer part told apart.
 
+The PKCS#11 column: a second portal, the same but with ``PAX_KEYS_BACKEND=pkcs11`` on a throwaway
+SoftHSM2 token (its own ``SOFTHSM2_CONF`` under the work directory, initialised with
+``softhsm2-util``), uploads and downloads the same file in the same interleaved runs, printed as
+its ratio to the file backend (goal for downloads: at least 0.90); and the key operations alone
+in this process, on both backends: the per-download unwrap of a data key, an audit-chain HMAC, a
+pack signature. Skipped, with a line saying so, when SoftHSM2 is not installed.
+
 Each measurement is run ``--runs`` times (interleaved, so drift in disk speed hits every
 variant alike, each after an ``os.sync()``) and the best is reported; exit status 1 means a
 transferred file did not match, not that a goal was missed. The whole run takes about two to three minutes at 1 GiB.
@@ -63,6 +70,9 @@ HTTP_CHUNK = 1024 * 1024
 STORAGE_GOAL = 0.40
 HTTP_GOAL = 0.70
 RSS_GOAL_MIB = 100.0
+PKCS11_GOAL = 0.90
+SOFTHSM_MODULE = "/usr/lib/softhsm/libsofthsm2.so"
+BENCH_PIN = "bench-user-pin"
 #: Set in the plain app's environment: where it keeps the one file it stores.
 PLAIN_DIR_ENV = "PAX_BENCH_PLAIN_DIR"
 
@@ -520,7 +530,7 @@ def prepare_portal(env: dict[str, str]) -> str:
     email = "bench@bench.example"
     flask_cli(env, "db", "upgrade")
     flask_cli(env, "orgs", "create", "--name", "Bench Port Authority", "--type", "port_authority", "--country", "BE")
-    password = f"quay {secrets.token_urlsafe(24)}\n"  # not "bench": the password policy refuses the account name
+    password = f"quay crane {secrets.token_urlsafe(24)}\n"  # not "bench": the policy refuses the account name
     flask_cli(
         env,
         "users",
@@ -539,19 +549,73 @@ def prepare_portal(env: dict[str, str]) -> str:
     return token
 
 
+def softhsm_token(work: Path, label: str = "pax-bench") -> dict[str, str]:
+    """A throwaway SoftHSM2 token under ``work``, made as an operator makes one (README, Key custody);
+    returns the settings that put a portal on it."""
+    tokens = work / "softhsm-tokens"
+    tokens.mkdir()
+    conf = work / "softhsm2.conf"
+    conf.write_text(f"directories.tokendir = {tokens}\nobjectstore.backend = file\nlog.level = ERROR\n")
+    env = {**os.environ, "SOFTHSM2_CONF": str(conf)}
+    init = ["softhsm2-util", "--init-token", "--free", "--label", label, "--so-pin", "bench-so-pin"]
+    subprocess.run([*init, "--pin", BENCH_PIN], env=env, check=True, capture_output=True)
+    return {
+        "SOFTHSM2_CONF": str(conf),
+        "PAX_KEYS_BACKEND": "pkcs11",
+        "PAX_PKCS11_MODULE": SOFTHSM_MODULE,
+        "PAX_PKCS11_TOKEN_LABEL": label,
+        "PAX_PKCS11_PIN": BENCH_PIN,
+    }
+
+
+def key_operations(work: Path, token: dict[str, str], count: int = 2000) -> dict[str, tuple[float, float]]:
+    """Microseconds per operation (median of 5 rounds of ``count``) on the file and PKCS#11 backends."""
+    os.environ["SOFTHSM2_CONF"] = token["SOFTHSM2_CONF"]
+    from app.keys.keyring import Keyring
+    from app.keys.pkcs11 import Pkcs11Backend
+    from app.keys.sealed import seal, unseal
+
+    ring = Keyring.generate(work / "bench-keys.json")
+    hsm = Pkcs11Backend(SOFTHSM_MODULE, token["PAX_PKCS11_TOKEN_LABEL"], BENCH_PIN)
+    hsm.ensure_keys()
+    dek, context, record = os.urandom(32), "file-dek:" + "ab" * 16, b"0" * 64 + b"\n" + b"x" * 300
+    results: dict[str, tuple[float, float]] = {}
+    for name, operation in (
+        ("unwrap a data key (per download)", lambda keys, sealed: unseal(sealed, context, keys)),
+        ("wrap a data key (per upload)", lambda keys, sealed: seal(dek, context, keys)),
+        ("audit-chain HMAC (per record)", lambda keys, sealed: keys.hmac_sha256("audit_hmac", record)),
+        ("Ed25519 pack signature", lambda keys, sealed: keys.sign_ed25519(record)),
+    ):
+        pair = []
+        for keys in (ring, hsm):
+            sealed = seal(dek, context, keys)
+            rounds = []
+            for _ in range(5):
+                started = time.perf_counter()
+                for _ in range(count):
+                    operation(keys, sealed)
+                rounds.append((time.perf_counter() - started) / count * 1e6)
+            pair.append(statistics.median(rounds))
+        results[name] = (pair[0], pair[1])
+    return results
+
+
 @dataclass
 class HttpResults:
     portal_up: list[float] = field(default_factory=list)
     plain_up: list[float] = field(default_factory=list)
     portal_down: list[float] = field(default_factory=list)
     plain_down: list[float] = field(default_factory=list)
+    #: The same portal on a SoftHSM2 token (empty: SoftHSM2 is not installed).
+    hsm_up: list[float] = field(default_factory=list)
+    hsm_down: list[float] = field(default_factory=list)
     checks: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     #: Per server name: VmRSS and VmHWM after start-up, VmHWM of the transfers alone (None: no reset).
     memory: dict[str, tuple[float, float, float | None]] = field(default_factory=dict)
 
 
-def end_to_end(work: Path, size: int, runs: int) -> HttpResults:
+def end_to_end(work: Path, size: int, runs: int, hsm_token: dict[str, str] | None = None) -> HttpResults:
     results = HttpResults()
     text = work / "bench.txt"
     text_sha = make_text_file(text, size)
@@ -561,12 +625,22 @@ def end_to_end(work: Path, size: int, runs: int) -> HttpResults:
     plain_dir = work / "plain"
     plain_dir.mkdir()
     plain_env = {**env, PLAIN_DIR_ENV: str(plain_dir)}
+    hsm_env: dict[str, str] | None = None
+    if hsm_token is not None:
+        hsm_work = work / "hsm-portal"
+        hsm_work.mkdir()
+        hsm_env = {**portal_env(hsm_work, upload_limit), **hsm_token}
+        hsm_bearer = prepare_portal(hsm_env)
     servers: list[Server] = []
     try:
         portal = start_gunicorn("portal", "app:create_app()", env, work / "portal.log")
         servers.append(portal)
         plain = start_gunicorn("plain", "bench.crypto:plain_app()", plain_env, work / "plain.log")
         servers.append(plain)
+        hsm = None
+        if hsm_env is not None:
+            hsm = start_gunicorn("portal-pkcs11", "app:create_app()", hsm_env, work / "hsm-portal.log")
+            servers.append(hsm)
         # Start-up has its own peak (the portal hashes an argon2 dummy password at import, 64 MiB):
         # record it, then restart the peak so the transfers' own peak is seen as well.
         started = {server.name: (server.memory_mib("VmRSS"), server.memory_mib("VmHWM")) for server in servers}
@@ -580,6 +654,17 @@ def end_to_end(work: Path, size: int, runs: int) -> HttpResults:
         )
         if status != 201:
             raise RuntimeError(f"creating the post answered {status}: {post}")
+        hsm_post: dict[str, Any] = {}
+        if hsm is not None:
+            status, hsm_post = call(
+                hsm.port,
+                "POST",
+                "/api/v1/posts",
+                hsm_bearer,
+                {"type": "best_practice", "cluster": "policy", "title": "Bench", "body": "Bench", "tlp": "GREEN"},
+            )
+            if status != 201:
+                raise RuntimeError(f"creating the post on the PKCS#11 portal answered {status}: {hsm_post}")
         attachment: dict[str, Any] = {}
         for _ in range(runs):
             quiesce()
@@ -595,10 +680,20 @@ def end_to_end(work: Path, size: int, runs: int) -> HttpResults:
             results.plain_up.append(elapsed)
             if answer.get("size") != size:
                 results.failures.append(f"plain app stored {answer.get('size')} bytes, expected {size}")
-            for server, path, auth, times in (
+            downloads = [
                 (portal, f"/api/v1/attachments/{attachment['id']}", token, results.portal_down),
                 (plain, "/download", None, results.plain_down),
-            ):
+            ]
+            if hsm is not None:
+                quiesce()
+                elapsed, hsm_attachment = upload(
+                    hsm.port, f"/api/v1/posts/{hsm_post['id']}/attachments", hsm_bearer, text
+                )
+                results.hsm_up.append(elapsed)
+                if hsm_attachment.get("size") != size or hsm_attachment.get("sha256") != text_sha:
+                    results.failures.append(f"the PKCS#11 portal stored {hsm_attachment.get('size')} bytes")
+                downloads.append((hsm, f"/api/v1/attachments/{hsm_attachment.get('id')}", hsm_bearer, results.hsm_down))
+            for server, path, auth, times in downloads:
                 quiesce()
                 elapsed, received = download(server.port, path, auth)
                 times.append(elapsed)
@@ -612,6 +707,8 @@ def end_to_end(work: Path, size: int, runs: int) -> HttpResults:
         else:
             results.failures.append("the portal's download does not match the source's SHA-256")
         for server in servers:
+            if server.name not in started:
+                continue
             rss, boot_peak = started[server.name]
             transfers = server.memory_mib("VmHWM") if reset[server.name] else None
             results.memory[server.name] = (rss, boot_peak, transfers)
@@ -711,8 +808,20 @@ def report_http(results: HttpResults, size: int, runs: int) -> bool:
             runs_of(results.portal_down),
         )
     )
+    if results.hsm_down:
+        hsm_up, hsm_down = mbps(results.hsm_up), mbps(results.hsm_down)
+        file_up, file_down = mbps(results.portal_up), mbps(results.portal_down)
+        print("   PKCS#11 column: the same portal with PAX_KEYS_BACKEND=pkcs11 on a SoftHSM2 token, same runs")
+        print(ratio_row("upload, token / file", hsm_up, file_up, PKCS11_GOAL, runs_of(results.hsm_up)))
+        print(ratio_row("download, token / file", hsm_down, file_down, PKCS11_GOAL, runs_of(results.hsm_down)))
     print("\n3. Memory of the gunicorn worker (/proc/<pid>/status), read after all uploads and downloads")
-    for name, label in (("portal", "portal worker"), ("plain", "plain app worker")):
+    for name, label in (
+        ("portal", "portal worker"),
+        ("plain", "plain app worker"),
+        ("portal-pkcs11", "PKCS#11 portal"),
+    ):
+        if name not in results.memory:
+            continue
         rss, boot_peak, transfers = results.memory[name]
         peak = max(boot_peak, transfers or 0.0)
         goal = f"goal < {RSS_GOAL_MIB:.0f} MiB   {verdict(peak < RSS_GOAL_MIB)}" if name == "portal" else "(reference)"
@@ -727,6 +836,16 @@ def report_http(results: HttpResults, size: int, runs: int) -> bool:
     for failure in results.failures:
         print(f"  FAILED: {failure}")
     return not results.failures
+
+
+def report_keys(operations: dict[str, tuple[float, float]] | None) -> None:
+    print("\n4. Key operations alone, in this process (median of 5 rounds of 2,000; no goal)")
+    if operations is None:
+        print(f"  PKCS#11 column skipped: SoftHSM2 is not installed ({SOFTHSM_MODULE}; apt-get install softhsm2)")
+        return
+    print(f"  {'operation':<36} {'file backend':>14} {'PKCS#11 (SoftHSM2)':>20}")
+    for name, (file_us, hsm_us) in operations.items():
+        print(f"  {name:<36} {file_us:>11.1f} µs {hsm_us:>17.1f} µs")
 
 
 def main() -> None:
@@ -753,7 +872,9 @@ def main() -> None:
         best_alone = (max(run[0] for run in alone), max(run[1] for run in alone))
         ok &= report_storage(copy, encrypt, decrypt, matched, best_alone, args.runs)
         sys.stdout.flush()
-        ok &= report_http(end_to_end(work, size, args.runs), size, args.runs)
+        token = softhsm_token(work) if os.path.exists(SOFTHSM_MODULE) else None
+        ok &= report_http(end_to_end(work, size, args.runs, token), size, args.runs)
+        report_keys(key_operations(work, token) if token is not None else None)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(f"\nTotal time {time.perf_counter() - started:.0f} s.")

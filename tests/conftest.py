@@ -508,9 +508,102 @@ def storage_settings(request: pytest.FixtureRequest, test_root: Path) -> dict[st
     return {"STORAGE_URL": f"s3://{name}/pax", "S3_ENDPOINT_URL": endpoint}
 
 
+SOFTHSM_MODULE = "/usr/lib/softhsm/libsofthsm2.so"
+TOKEN_PIN = "pax-test-user-pin"
+#: Tokens initialised before the PKCS#11 module is first loaded: SoftHSM2 lists tokens once, when
+#: the module is initialised, so a test that needs a token of its own takes one of these.
+SPARE_TOKENS = 24
+
+
+class SoftHsm:
+    """Throwaway SoftHSM2 tokens for this test session, made exactly as a real deployment makes
+    its token: a ``softhsm2.conf`` naming a token directory (``SOFTHSM2_CONF`` points to it), and
+    ``softhsm2-util --init-token`` setting the security officer's and the user's PINs (README, Key
+    custody). Everything lives under the session's pytest tmp dir and goes with it."""
+
+    def __init__(self, root: Path) -> None:
+        import subprocess
+
+        if not os.path.exists(SOFTHSM_MODULE):
+            pytest.fail(f"SoftHSM2 is not installed ({SOFTHSM_MODULE}): apt-get install softhsm2", pytrace=False)
+        tokens = root / "tokens"
+        tokens.mkdir(parents=True)
+        self.conf = root / "softhsm2.conf"
+        self.conf.write_text(f"directories.tokendir = {tokens}\nobjectstore.backend = file\nlog.level = ERROR\n")
+        os.environ["SOFTHSM2_CONF"] = str(self.conf)
+        self.labels = [f"pax-test-{n}" for n in range(SPARE_TOKENS)]
+        for label in ["pax-shared", *self.labels]:
+            init = ["softhsm2-util", "--init-token", "--free", "--label", label]
+            subprocess.run(
+                [*init, "--so-pin", "pax-test-so-pin", "--pin", TOKEN_PIN],
+                check=True,
+                capture_output=True,
+            )
+        self._shared: Any = None
+
+    def settings(self, label: str | None = None) -> dict[str, Any]:
+        """App settings for the PKCS#11 backend on token ``label`` (default: a fresh one)."""
+        return {
+            "KEYS_BACKEND": "pkcs11",
+            "PKCS11_MODULE": SOFTHSM_MODULE,
+            "PKCS11_TOKEN_LABEL": label or self.fresh(),
+            "PKCS11_PIN": TOKEN_PIN,
+            "PKCS11_POOL_SIZE": 4,
+        }
+
+    def fresh(self) -> str:
+        """The label of a token no other test has used."""
+        if not self.labels:
+            pytest.fail(f"more than {SPARE_TOKENS} tests asked for a token of their own: raise SPARE_TOKENS")
+        return self.labels.pop(0)
+
+    def shared(self, legacy: Any) -> Any:
+        """A backend on the session's shared token, with ``legacy`` (the app's keyring file) beside it."""
+        from app.keys.pkcs11 import Pkcs11Backend
+
+        if self._shared is None:
+            self._shared = Pkcs11Backend(SOFTHSM_MODULE, "pax-shared", TOKEN_PIN)
+            self._shared.ensure_keys()
+        self._shared.legacy = legacy
+        return self._shared
+
+
+@pytest.fixture(scope="session")
+def softhsm(tmp_path_factory: pytest.TempPathFactory) -> SoftHsm:
+    return SoftHsm(tmp_path_factory.mktemp("softhsm"))
+
+
+@contextmanager
+def keys_on(app: Flask, keys: Any) -> Iterator[Any]:
+    """Run ``app`` on the key backend ``keys`` for a while (the audit chain's binding included)."""
+    from app.audit.chain import bind_keyring
+    from app.extensions import db
+
+    before = app.extensions["pax_keys"]
+    app.extensions["pax_keys"] = app.extensions["pax_keyring"] = keys
+    bind_keyring(db.engine, keys)
+    try:
+        yield keys
+    finally:
+        app.extensions["pax_keys"] = app.extensions["pax_keyring"] = before
+        bind_keyring(db.engine, before)
+
+
+@pytest.fixture(params=["file", "pkcs11"])
+def key_backend(request: pytest.FixtureRequest, app: Flask) -> Iterator[str]:
+    """The shared app on each key backend: its keyring file, or the session's SoftHSM2 token (with
+    the keyring file beside it, as during a migration, so the audit chain stays on one key)."""
+    if request.param == "file":
+        yield "file"
+        return
+    softhsm = request.getfixturevalue("softhsm")
+    with keys_on(app, softhsm.shared(app.extensions["pax_keys"])):
+        yield "pkcs11"
+
+
 @pytest.fixture
-def files_app(app: Flask, storage_settings: dict[str, Any]) -> Flask:
-    """The app on each blob store backend."""
+def files_app(app: Flask, storage_settings: dict[str, Any], key_backend: str) -> Flask:
+    """The app on each blob store backend and each key backend."""
     from app.files import services as files
 
     app.config.update(storage_settings)

@@ -48,7 +48,10 @@ KERNEL = (
     "app.files",
     "app.forms",
     "app.htmlcache",
+    "app.keys.backend",
     "app.keys.keyring",
+    "app.keys.pkcs11",
+    "app.keys.pkcs11_sessions",
     "app.keys.sealed",
     "app.keys.signing",
     "app.localtime",  # dates and times in the reader's zone

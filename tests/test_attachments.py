@@ -63,7 +63,7 @@ def post(author: Any) -> Post:
 # --- the API ----------------------------------------------------------------------------------------
 
 
-def test_upload_and_download_over_the_api(client, author, post) -> None:
+def test_upload_and_download_over_the_api(key_backend, client, author, post) -> None:
     headers = bearer(author)
     data = os.urandom(150_000).hex().encode()
     created = api_upload(client, post.id, data, "Berth plan.txt", headers)

@@ -191,17 +191,24 @@ def test_missing_blob_is_a_clear_error(files_app: Flask) -> None:
 def test_missing_or_wrong_kek_is_a_key_error(files_app: Flask) -> None:
     data = b"shift roster for quay 1742"
     record = stored(data)
+    real = record.wrapped_dek
+    prefix, kid, payload = real.split(".", 2)
     ring = keyring()
-    real = ring.keks[record.kek_id]
-    ring.keks[record.kek_id] = os.urandom(32)
-    with pytest.raises(FileUnavailable) as failure:
-        open_file(record)
-    assert failure.value.reason == "key"
-    del ring.keks[record.kek_id]
-    with pytest.raises(FileUnavailable) as failure:
-        open_file(record)
-    assert failure.value.reason == "key"
-    ring.keks[record.kek_id] = real
+    if ring.kind == "file":
+        # The keyring file holds another key under the same id.
+        saved = ring.keks[kid]
+        ring.keks[kid] = os.urandom(32)
+        with pytest.raises(FileUnavailable) as failure:
+            open_file(record)
+        assert failure.value.reason == "key"
+        ring.keks[kid] = saved
+    # A KEK the backend does not hold, and a wrapped key that was tampered with.
+    for wrapped in (f"{prefix}.{kid[:-6]}000000.{payload}", f"{prefix}.{kid}.{payload[:-4]}AAAA"):
+        record.wrapped_dek = wrapped
+        with pytest.raises(FileUnavailable) as failure:
+            open_file(record)
+        assert failure.value.reason == "key"
+    record.wrapped_dek = real
     assert read_all(record) == data
 
 

@@ -42,7 +42,7 @@ def test_mfa_is_enforced_for_the_roles_that_need_it(client, make, kwargs, requir
     assert (client.get("/dashboard").status_code == 200) is not required
 
 
-def test_required_enrolment_with_qr_then_recovery_codes(client, make, db_session):
+def test_required_enrolment_with_qr_then_recovery_codes(key_backend, client, make, db_session):
     user = make.user(role="curator")
     login(client, user.email)
     page = client.get("/login/mfa/setup").get_data(as_text=True)
@@ -64,7 +64,7 @@ def test_required_enrolment_with_qr_then_recovery_codes(client, make, db_session
     assert len(hashes) == 10 and not set(codes) & set(hashes)
 
 
-def test_totp_code_is_accepted_once(app, make):
+def test_totp_code_is_accepted_once(key_backend, app, make):
     user = make.user(role="curator")
     secret = make.enrol_mfa(user)
     first, second = app.test_client(), app.test_client()

@@ -236,7 +236,7 @@ def test_index_is_self_contained_escaped_and_links_the_files(client, world) -> N
 # --- the manifest and its signature ---------------------------------------------------------------
 
 
-def test_manifest_digests_match_the_files_and_the_signature_verifies(client, world) -> None:
+def test_manifest_digests_match_the_files_and_the_signature_verifies(key_backend, client, world) -> None:
     response = api_pack(client, world.meeting.id, world.member)
     archive = open_zip(response)
     manifest_raw = archive.read("manifest.json")
@@ -286,7 +286,7 @@ def _rezip(source: Path, target: Path, change: dict[str, bytes]) -> None:
             new.writestr(info.filename, change.get(info.filename, old.read(info)))
 
 
-def test_packs_verify_passes_a_good_pack_and_fails_a_tampered_one(client, runner, world, tmp_path) -> None:
+def test_packs_verify_passes_a_good_pack_and_fails_a_tampered_one(key_backend, client, runner, world, tmp_path) -> None:
     pack = tmp_path / "pack.zip"
     pack.write_bytes(api_pack(client, world.meeting.id, world.member).get_data())
     key = client.get("/api/v1/pack-key").get_json()["public_key"]

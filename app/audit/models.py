@@ -74,3 +74,6 @@ class AuditChainHead(Base):
     mac: Mapped[str] = mapped_column(sa.String(64))
     #: HMAC of (seq, mac) under the audit key.
     head_mac: Mapped[str] = mapped_column(sa.String(64))
+    #: Which backend's audit key new records are MACed under (``file``, ``pkcs11``); NULL: as the
+    #: installation started (``app.keys.backend.starting_custody``).
+    custody: Mapped[str | None] = mapped_column(sa.String(16))

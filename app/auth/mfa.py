@@ -10,7 +10,6 @@ that as HMAC-SHA256 under a keyring key (64 hex digits) keep working until used 
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import secrets
 from datetime import datetime
@@ -18,13 +17,13 @@ from datetime import datetime
 import pyotp
 import segno
 import sqlalchemy as sa
-from flask import current_app
 
 from app.audit.services import record
 from app.auth.models import RecoveryCode, User
 from app.auth.passwords import hash_password, verify_password
 from app.db import utcnow
 from app.extensions import db
+from app.keys.backend import FILE, backend
 from app.keys.sealed import SealError, seal, unseal
 
 ISSUER = "PAX European Ports Alliance"
@@ -112,8 +111,10 @@ def _normalised_code(code: str) -> str:
 
 def _legacy_recovery_hash(code: str) -> str:
     """The HMAC-SHA256 form codes had before they were argon2id hashes."""
-    key = current_app.extensions["pax_keyring"].purpose_key("secrets_hmac")
-    return hmac.new(key, b"recovery:" + _normalised_code(code).encode(), hashlib.sha256).hexdigest()
+    # Made under the keyring file, before codes were argon2id hashes; on a token the file's key was
+    # imported (non-extractable) by ``keys migrate``.
+    data = b"recovery:" + _normalised_code(code).encode()
+    return backend().hmac_sha256("secrets_hmac", data, FILE).hex()
 
 
 def _is_legacy(code_hash: str) -> bool:

@@ -19,6 +19,7 @@ from app.audit.models import ACCESS_ACTIONS, AuditChainHead, AuditEvent
 from app.cli.base import OneLineUsageError, PaxGroup
 from app.cli.schema import db_group
 from app.extensions import db
+from app.keys.backend import KeyUnavailable
 
 audit_group = PaxGroup("audit", help="The tamper-evident audit log.")
 
@@ -39,7 +40,10 @@ def verify_command() -> None:
         if connection.dialect.name == "postgresql":
             # One snapshot: records committed while we read cannot look like a broken head.
             connection = connection.execution_options(isolation_level="REPEATABLE READ")
-        verdict = verify(connection, key)
+        try:
+            verdict = verify(connection, key)
+        except KeyUnavailable as exc:
+            raise OneLineUsageError(f"the audit key is unavailable, nothing was checked: {exc}") from exc
     if verdict.ok:
         click.echo(
             f"audit chain OK: {verdict.checked} records, head at seq {verdict.head_seq} (mac {verdict.head_mac})"

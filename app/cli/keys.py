@@ -1,4 +1,4 @@
-"""``keys status``, ``keys rotate``, ``storage sweep``, ``storage verify`` and ``storage rescan``:
+"""``keys status``, ``keys rotate``, ``keys migrate``, ``storage sweep``, ``storage verify`` and ``storage rescan``:
 the keyring and the blob store."""
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from app.files.scanning import ScannerUnavailable
 from app.files.services import SWEEP_GRACE_SECONDS, FileUnavailable, sweep, verify_blobs
 from app.files.storage import StorageError
 from app.keys import rotation
-from app.keys.keyring import KeyringError
+from app.keys.backend import KeyUnavailable
 from app.notifications.services import notify
 
-keys_group = PaxGroup("keys", help="The KEK keyring: its state and rotation.")
+keys_group = PaxGroup("keys", help="The keys (keyring file or PKCS#11 token): state, rotation, migration.")
 storage_group = PaxGroup("storage", help="The encrypted blob store.")
 
 
@@ -24,9 +24,13 @@ storage_group = PaxGroup("storage", help="The encrypted blob store.")
 @transactional
 def status() -> None:
     """Show each KEK, what it wraps, and whether a rotation is unfinished."""
-    state = rotation.status()
-    click.echo(f"Keyring: {state.keys_file}")
+    try:
+        state = rotation.status()
+    except KeyUnavailable as exc:
+        raise OneLineUsageError(f"the keys are unavailable: {exc}") from exc
+    click.echo(f"Keys: {state.keys_file}")
     click.echo(f"Active KEK: {state.active_kek_id}")
+    click.echo(f"Match index under the {state.match_index} key; audit chain under the {state.audit_chain} key.")
     for kek in state.keks:
         mark = "active " if kek.active else "       "
         click.echo(
@@ -42,6 +46,8 @@ def status() -> None:
         )
     else:
         click.echo("Every data key and secret is under the active KEK.")
+    if state.backend == "pkcs11" and (state.pending or "file" in (state.match_index, state.audit_chain)):
+        click.echo("Migration to the token unfinished: run 'keys migrate --to pkcs11'.")
 
 
 @keys_group.command("rotate")
@@ -56,13 +62,43 @@ def rotate(resume: bool, batch_size: int) -> None:
 
     try:
         result = rotation.rotate(resume=resume, batch_size=batch_size, after_batch=progress)
-    except (KeyringError, FileUnavailable) as exc:
+    except (KeyUnavailable, FileUnavailable) as exc:
         raise OneLineUsageError(f"rotation stopped: {exc}; fix it and run 'keys rotate --resume'") from exc
     if result.new_kek_id:
         click.echo(f"New active KEK: {result.new_kek_id}")
     click.echo(f"Rewrapped {result.rewrapped} data keys and re-sealed {result.resealed} secrets.")
     if result.retired:
         click.echo(f"Retired KEKs no longer in use: {', '.join(result.retired)}")
+
+
+@keys_group.command("migrate")
+@click.option("--to", "target", type=click.Choice(["pkcs11"]), required=True, help="Where the keys go.")
+@click.option("--resume", is_flag=True, help="Finish an interrupted migration (running it again does the same).")
+@click.option("--batch-size", type=click.IntRange(1, 10_000), default=500, show_default=True)
+@transactional
+def migrate(target: str, resume: bool, batch_size: int) -> None:
+    """Move every key from the keyring file into the token: new keys made in the token, every data
+    key rewrapped, every secret re-sealed, the match index re-keyed, the audit chain switched."""
+    del resume  # every run resumes: it does only what is left
+
+    def progress(result: rotation.RotationResult) -> None:
+        click.echo(f"  rewrapped {result.rewrapped} data keys, re-sealed {result.resealed} secrets", err=True)
+
+    try:
+        result = rotation.migrate(target, batch_size=batch_size, after_batch=progress)
+    except (KeyUnavailable, FileUnavailable) as exc:
+        raise OneLineUsageError(
+            f"migration stopped: {exc}; fix it and run 'keys migrate --to pkcs11 --resume'"
+        ) from exc
+    if result.created:
+        click.echo(f"Created in the token: {', '.join(result.created)}")
+    click.echo(
+        f"Rewrapped {result.rewrapped} data keys, re-sealed {result.resealed} secrets, "
+        f"re-keyed {result.rekeyed} match index entries."
+    )
+    if result.audit_switched:
+        click.echo("The audit chain is now under the token's key (the switch is a record of its own).")
+    click.echo("Every key use is on the token: the keyring file is no longer needed (README, Key custody).")
 
 
 @storage_group.command("sweep")

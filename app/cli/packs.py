@@ -120,9 +120,13 @@ def check_pack(path: Path, public_key: bytes) -> PackCheck:
 
 def _public_key(given: str | None) -> bytes:
     if given is None:
+        from app.keys.backend import KeyUnavailable
         from app.keys.signing import public_key_raw
 
-        return public_key_raw()
+        try:
+            return public_key_raw()
+        except KeyUnavailable as exc:
+            raise OneLineUsageError(f"this portal's signing key is unavailable ({exc}); give --public-key") from exc
     try:
         raw = base64.b64decode(given.strip(), validate=True)
     except (ValueError, binascii.Error):

@@ -40,3 +40,15 @@ class MatchIdentifier(Base):
     #: HMAC-SHA256 (hex) of the normalised identifier under the ``match_hmac`` key.
     digest: Mapped[str] = mapped_column(sa.String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class KeyCustody(Base):
+    """Which backend's key (``file`` or ``pkcs11``) the match index's digests are under: one row,
+    written by ``keys migrate --to pkcs11`` when it re-keys the index; no row means the keyring
+    file's (``app.keys.backend.starting_custody``)."""
+
+    __tablename__ = "key_custody"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    match_index: Mapped[str] = mapped_column(sa.String(16))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

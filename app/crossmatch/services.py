@@ -8,32 +8,87 @@ where only its audience reads them.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
 
 from app.audit.services import record
 from app.auth.models import User
 from app.clusters.models import Post, PostType
-from app.crossmatch.models import IdentifierKind, MatchIdentifier
+from app.crossmatch.models import IdentifierKind, KeyCustody, MatchIdentifier
+from app.db import utcnow
 from app.extensions import db
+from app.keys.backend import backend, starting_custody
 from app.notifications.services import notify
 from app.policy import match_sources
 
 log = logging.getLogger("pax.crossmatch")
 
 
-def digest(kind: IdentifierKind, value: str) -> str:
-    """The index's pseudonym of one identifier (hex HMAC-SHA256 under the ``match_hmac`` key)."""
-    key = current_app.extensions["pax_keyring"].purpose_key("match_hmac")
-    return hmac.new(key, f"{kind.value}:{value}".encode(), hashlib.sha256).hexdigest()
+def digest(kind: IdentifierKind, value: str, custody: str | None = None) -> str:
+    """The index's pseudonym of one identifier (hex HMAC-SHA256 under the ``match_hmac`` key, run by
+    the key backend), under the key whose custody the index is in (``index_custody``)."""
+    custody = custody or index_custody()
+    return backend().hmac_sha256("match_hmac", f"{kind.value}:{value}".encode(), custody).hex()
 
 
-def identifiers(post: Post) -> dict[tuple[IdentifierKind, str], str]:
+def index_custody(lock: bool = False) -> str:
+    """Which backend's ``match_hmac`` key the index is under: ``file`` until ``keys migrate`` has
+    re-keyed it, or the backend's own on a fresh token installation. ``lock`` takes the row for
+    reading (PostgreSQL), so a re-keying waits for notes being indexed under the old key and they
+    wait for it."""
+    stmt = sa.select(KeyCustody.match_index).where(KeyCustody.id == 1)
+    value = db.session.scalar(stmt.with_for_update(read=True) if lock else stmt)
+    return value or starting_custody(current_app.extensions["pax_keys"])
+
+
+def record_custody(custody: str) -> None:
+    """Write down the custody the first entries of an empty index are made under (the upgrade wrote
+    ``file`` for an index that had entries), so a later change of backend cannot change it."""
+    if db.session.get(KeyCustody, 1) is not None:
+        return
+    insert = postgresql_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    db.session.execute(
+        insert(KeyCustody)
+        .values(id=1, match_index=custody, updated_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["id"])
+    )
+
+
+def rekey_index(custody: str) -> int:
+    """Recompute every digest under ``custody``'s key, in this transaction (the index is small: a
+    few identifiers per incident note); returns how many rows changed. Notes being indexed
+    meanwhile wait on the custody row."""
+    previous = index_custody()
+    row = db.session.get(KeyCustody, 1, with_for_update=True)
+    if row is None:
+        row = KeyCustody(id=1, match_index=previous)
+        db.session.add(row)
+        db.session.flush()
+    if row.match_index == custody:
+        return 0
+    changed = 0
+    post_ids = db.session.scalars(sa.select(MatchIdentifier.post_id).distinct().order_by(MatchIdentifier.post_id))
+    for post_id in list(post_ids):
+        post = db.session.get(Post, post_id)
+        old = identifiers(post, row.match_index) if post else {}
+        for entry in db.session.scalars(sa.select(MatchIdentifier).where(MatchIdentifier.post_id == post_id)):
+            raw = old.get((entry.kind, entry.digest))
+            if raw is None:
+                db.session.delete(entry)  # an entry its note no longer names: index_note would drop it too
+            else:
+                entry.digest = digest(entry.kind, raw, custody)
+            changed += 1
+    row.match_index = custody
+    db.session.flush()
+    return changed
+
+
+def identifiers(post: Post, custody: str | None = None) -> dict[tuple[IdentifierKind, str], str]:
     """The note's identifiers as ``(kind, digest) -> raw value``; empty for a post that is not an
     incident note. Values are normalised (compact, upper case) as validation stores them."""
     if post.type is not PostType.INCIDENT_NOTE or post.incident is None:
@@ -41,10 +96,10 @@ def identifiers(post: Post) -> dict[tuple[IdentifierKind, str], str]:
     found: dict[tuple[IdentifierKind, str], str] = {}
     for number in post.incident.container_numbers:
         value = "".join(number.split()).upper()
-        found[(IdentifierKind.CONTAINER, digest(IdentifierKind.CONTAINER, value))] = value
+        found[(IdentifierKind.CONTAINER, digest(IdentifierKind.CONTAINER, value, custody))] = value
     if post.incident.vessel_imo:
         value = post.incident.vessel_imo.strip()
-        found[(IdentifierKind.VESSEL_IMO, digest(IdentifierKind.VESSEL_IMO, value))] = value
+        found[(IdentifierKind.VESSEL_IMO, digest(IdentifierKind.VESSEL_IMO, value, custody))] = value
     return found
 
 
@@ -95,7 +150,10 @@ def index_note(post: Post) -> None:
     shares an identifier and did not before, both authors are notified (once per pair of notes,
     each only if the other note may reveal a hit to them) and ``match.found`` is audited with ids.
     """
-    wanted = identifiers(post)
+    custody = index_custody(lock=True)
+    wanted = identifiers(post, custody)
+    if wanted:
+        record_custody(custody)
     before = _matched_notes(post.id)
     existing = {
         (row.kind, row.digest): row

@@ -495,11 +495,12 @@ def kek_usage() -> dict[str, int]:
 def rewrap_batch(batch_size: int) -> int:
     """Rewrap up to ``batch_size`` data keys not yet under the active KEK; returns how many."""
     ring = keyring()
+    active = ring.active_kek_id
     files = db.session.scalars(
-        sa.select(StoredFile).where(StoredFile.kek_id != ring.active_kek_id).order_by(StoredFile.id).limit(batch_size)
+        sa.select(StoredFile).where(StoredFile.kek_id != active).order_by(StoredFile.id).limit(batch_size)
     ).all()
     for file in files:
         file.wrapped_dek = seal(data_key(file), _dek_context(file.uuid), ring)
-        file.kek_id = ring.active_kek_id
+        file.kek_id = sealed_kek_id(file.wrapped_dek)
     db.session.flush()
     return len(files)

@@ -9,6 +9,8 @@ signing). Local runs generate one with 0600 permissions on first start.
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import os
 import secrets
@@ -17,12 +19,23 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from app.keys.backend import FILE, KeyMissing, KeyUnavailable
+
 FORMAT_VERSION = 1
 PURPOSE_KEYS = ("audit_hmac", "match_hmac", "pack_signing_ed25519", "secrets_hmac")
 
 
-class KeyringError(RuntimeError):
+class KeyringError(KeyUnavailable):
     """The keyring is missing, unreadable, malformed or lacks a key that is asked for."""
+
+
+class UnknownKey(KeyringError, KeyMissing):
+    """The keyring does not hold the KEK or purpose key asked for."""
 
 
 def _b64(data: bytes) -> str:
@@ -49,6 +62,7 @@ class Keyring:
     purpose_keys: dict[str, bytes] = field(default_factory=dict)
     #: The file's modification time when read, so a running portal picks up a rotation.
     loaded_mtime: float = 0.0
+    kind = FILE
 
     @classmethod
     def generate(cls, path: Path) -> Keyring:
@@ -116,12 +130,13 @@ class Keyring:
         self.save()
         return kid
 
-    def retire_kek(self, kid: str) -> None:
+    def retire_kek(self, kid: str) -> bool:
         if kid == self.active_kek_id:
             raise KeyringError("the active KEK cannot be retired")
         self.keks.pop(kid, None)
         self.kek_created.pop(kid, None)
         self.save()
+        return True
 
     @classmethod
     def load_or_create(cls, path: Path, create: bool) -> Keyring:
@@ -157,10 +172,40 @@ class Keyring:
         try:
             return self.keks[kid]
         except KeyError as exc:
-            raise KeyringError(f"the keyring does not hold KEK {kid}") from exc
+            raise UnknownKey(f"the keyring does not hold KEK {kid}") from exc
 
     def purpose_key(self, name: str) -> bytes:
         try:
             return self.purpose_keys[name]
         except KeyError as exc:
-            raise KeyringError(f"the keyring does not hold the {name} key") from exc
+            raise UnknownKey(f"the keyring does not hold the {name} key") from exc
+
+    # --- the key-backend interface (app.keys.backend.KeyBackend) ---------------------------------
+
+    @property
+    def description(self) -> str:
+        return f"keyring file {self.path}"
+
+    def kek_ids(self) -> dict[str, str]:
+        return {kid: self.kek_created.get(kid, "") for kid in self.keks}
+
+    def encrypt(self, kid: str, nonce: bytes, plaintext: bytes, aad: bytes) -> bytes:
+        return AESGCM(self.kek(kid)).encrypt(nonce, plaintext, aad)
+
+    def decrypt(self, kid: str, nonce: bytes, ciphertext: bytes, aad: bytes) -> bytes:
+        try:
+            return AESGCM(self.kek(kid)).decrypt(nonce, ciphertext, aad)
+        except InvalidTag:
+            raise ValueError("the sealed value does not open") from None
+
+    def hmac_sha256(self, purpose: str, data: bytes, custody: str | None = None) -> bytes:
+        if custody not in (None, FILE):
+            raise KeyUnavailable(f"the {purpose} key of custody {custody} is not in the keyring file")
+        return hmac.new(self.purpose_key(purpose), data, hashlib.sha256).digest()
+
+    def sign_ed25519(self, message: bytes) -> bytes:
+        return Ed25519PrivateKey.from_private_bytes(self.purpose_key("pack_signing_ed25519")).sign(message)
+
+    def ed25519_public_key(self) -> bytes:
+        key = Ed25519PrivateKey.from_private_bytes(self.purpose_key("pack_signing_ed25519"))
+        return key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)

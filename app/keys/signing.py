@@ -1,7 +1,8 @@
 """The portal's Ed25519 signing key: it signs meeting-pack manifests so recipients can verify them offline.
 
-The private key is the keyring's ``pack_signing_ed25519`` purpose key (32 random bytes, used as
-the Ed25519 seed), so it lives with the KEKs in the key file, never in the database. The public
+The private key is held by the key backend (``app.keys.backend``): the keyring's
+``pack_signing_ed25519`` purpose key (32 random bytes, used as the Ed25519 seed), or an Ed25519
+key pair inside the PKCS#11 token (``CKM_EDDSA``); never in the database. The public
 key is published at ``GET /api/v1/pack-key``; ``key_id`` names it in every manifest, so a
 recipient holding several published keys knows which one to use.
 """
@@ -12,28 +13,22 @@ import base64
 import hashlib
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from app.keys.sealed import keyring
+from app.keys.backend import backend
 
 PURPOSE = "pack_signing_ed25519"
 ALGORITHM = "Ed25519"
 
 
-def _private_key() -> Ed25519PrivateKey:
-    # Derived from the keyring on every call: a rotated key file is picked up by ``keyring()``.
-    return Ed25519PrivateKey.from_private_bytes(keyring().purpose_key(PURPOSE))
-
-
 def sign_manifest(manifest: bytes) -> bytes:
     """The raw 64-byte Ed25519 signature over exactly ``manifest``."""
-    return _private_key().sign(manifest)
+    return backend().sign_ed25519(manifest)
 
 
 def public_key_raw() -> bytes:
     """The 32 raw bytes of the public key (RFC 8032 encoding)."""
-    return _private_key().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return backend().ed25519_public_key()
 
 
 def key_id_of(public_key: bytes) -> str:

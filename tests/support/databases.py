@@ -72,9 +72,9 @@ def _alembic(url: str):  # type: ignore[no-untyped-def]
     return cfg
 
 
-_RESET_CHAIN_HEAD = sa.text("UPDATE audit_chain_head SET seq = 0, mac = :genesis, head_mac = ''").bindparams(
-    genesis="0" * 64
-)
+_RESET_CHAIN_HEAD = sa.text(
+    "UPDATE audit_chain_head SET seq = 0, mac = :genesis, head_mac = '', custody = NULL"
+).bindparams(genesis="0" * 64)
 
 
 @functools.cache
