@@ -131,3 +131,19 @@ def test_a_member_chooses_a_time_zone_and_a_wrong_one_is_refused_in_words(make, 
     client.post("/account/time-zone", data={"csrf_token": csrf_token_from(page), "time_zone": ""})
     db.session.refresh(member)
     assert member.time_zone is None
+
+
+@pytest.mark.parametrize("season", SEASONS)
+def test_an_agenda_items_time_reads_the_same_on_the_page_and_in_the_pack(world, new_client, season) -> None:  # noqa: F811
+    """An agenda item at 10:30 Brussels time, 45 minutes, with its speakers: the pack's index
+    says so as the meeting page does."""
+    from datetime import timedelta
+
+    meeting = at_ten(world, season)
+    item = meeting.agenda[0]
+    item.starts_at, item.duration_minutes, item.speakers = meeting.starts_at + timedelta(minutes=30), 45, "M. Borg"
+    db.session.commit()
+    client = new_client(world.member)
+    assert "10:30" in client.get(f"/meetings/{meeting.id}").get_data(as_text=True)
+    index = pack_index(client, meeting)
+    assert "10:30, 45 minutes. Speakers: M. Borg" in " ".join(index.split())

@@ -122,6 +122,7 @@ def index_html(
         when=localtime.format_span(meeting.starts_at, meeting.ends_at, zone),
         recipient=recipient,
         agenda=meeting.agenda,
+        starts={i.id: localtime.format_time(i.starts_at, zone) for i in meeting.agenda if i.starts_at},
         by_item=by_item,
         withheld=withheld,
         generated_at=localtime.format_datetime(generated_at, zone, with_zone=True),
