@@ -382,7 +382,7 @@ def test_process_killed_mid_upload_leaves_no_visible_record_and_sweep_removes_th
         os.utime(partial, (two_hours_ago, two_hours_ago))
     swept = runner.invoke(args=["storage", "sweep", "--grace-hours", "1"])
     assert swept.exit_code == 0, swept.output
-    assert f"Removed {len(partials)} unfinished uploads and 0 orphaned blobs." in swept.output
+    assert f"Removed {len(partials)} unfinished uploads, 0 orphaned blobs and " in swept.output
     assert list((blobs / ".partial").glob("*")) == []
     assert [p for p in blobs.rglob("*") if p.is_file()] == []
 

@@ -280,3 +280,20 @@ def test_a_stamp_writes_every_eu_script(reader, tmp_path) -> None:
     for page in PdfReader(out).pages:
         text = page.extract_text()
         assert reader in text and "Λιμένας Πειραιώς" in text and "AAAA-BBBB-CCCC" in text
+
+
+def test_storage_sweep_removes_stamping_directories_a_killed_worker_left(app, runner, tmp_path) -> None:
+    import os
+    import time
+
+    app.config["STAMP_TEMP_DIR"] = str(tmp_path)
+    old, fresh = tmp_path / "pax-stamp-old", tmp_path / "pax-stamp-fresh"
+    for directory in (old, fresh):
+        directory.mkdir()
+        (directory / "in.sealed").write_bytes(b"sealed")
+    two_hours_ago = time.time() - 7200
+    os.utime(old, (two_hours_ago, two_hours_ago))
+    result = runner.invoke(args=["storage", "sweep", "--grace-hours", "1"])
+    assert result.exit_code == 0, result.output
+    assert "and 1 stamping directory left by stopped workers." in result.output
+    assert not old.exists() and fresh.exists()

@@ -105,12 +105,16 @@ def migrate(target: str, resume: bool, batch_size: int) -> None:
 @click.option("--grace-hours", type=click.IntRange(1, 24 * 30), default=SWEEP_GRACE_SECONDS // 3600, show_default=True)
 @transactional
 def sweep_command(grace_hours: int) -> None:
-    """Delete unfinished uploads and blobs no file refers to (left by killed processes)."""
+    """Delete unfinished uploads, blobs no file refers to and stamping directories (left by killed processes)."""
     try:
         result = sweep(grace_hours * 3600)
     except StorageError as exc:
         raise OneLineUsageError(str(exc)) from exc
-    click.echo(f"Removed {result['unfinished']} unfinished uploads and {result['orphans']} orphaned blobs.")
+    stamping = result["stamping"]
+    click.echo(
+        f"Removed {result['unfinished']} unfinished uploads, {result['orphans']} orphaned blobs"
+        f" and {stamping} stamping {'directory' if stamping == 1 else 'directories'} left by stopped workers."
+    )
 
 
 @storage_group.command("verify")

@@ -407,7 +407,10 @@ def shred_files(files: Iterable[StoredFile]) -> int:
 
 
 def sweep(grace_seconds: int = SWEEP_GRACE_SECONDS) -> dict[str, int]:
-    """Remove unfinished writes and blobs no file row names, older than the grace period."""
+    """Remove unfinished writes, blobs no file row names and stamping directories a killed worker
+    left behind, older than the grace period."""
+    from app.files.watermark import sweep_stale
+
     store = blob_store()
     cutoff = time.time() - grace_seconds
     unfinished = store.sweep_unfinished(cutoff)
@@ -417,7 +420,8 @@ def sweep(grace_seconds: int = SWEEP_GRACE_SECONDS) -> dict[str, int]:
         if key not in known and modified < cutoff:
             store.delete(key)
             orphans += 1
-    return {"unfinished": unfinished, "orphans": orphans}
+    stamping = sweep_stale(current_app.config.get("STAMP_TEMP_DIR"), cutoff)
+    return {"unfinished": unfinished, "orphans": orphans, "stamping": stamping}
 
 
 def mark_damaged(file_id: int) -> None:

@@ -264,6 +264,22 @@ class StampedCopy:
 
 
 _IN_LABEL, _OUT_LABEL = b"pax-stamp-in", b"pax-stamp-out"
+_PREFIX = "pax-stamp-"
+
+
+def sweep_stale(temp_dir: str | None, older_than: float) -> int:
+    """Delete stamping directories older than ``older_than`` (a Unix time): those a killed worker
+    left behind (sealed, so unreadable, but taking room). How many were deleted."""
+    root = Path(temp_dir or tempfile.gettempdir())
+    removed = 0
+    for directory in root.glob(_PREFIX + "*"):
+        try:
+            if directory.is_dir() and directory.stat().st_mtime < older_than:
+                shutil.rmtree(directory, ignore_errors=True)
+                removed += 1
+        except OSError:
+            continue
+    return removed
 
 
 def stamped_copy(
@@ -272,7 +288,7 @@ def stamped_copy(
     """Seal ``plaintext`` (decrypted chunks) into a private temporary file under a key made for
     this copy, stamp it into another such file, delete the first, and return the stamped copy.
     ``StampFailed`` (or what reading the chunks raises) leaves nothing behind."""
-    directory = Path(tempfile.mkdtemp(prefix="pax-stamp-", dir=temp_dir))
+    directory = Path(tempfile.mkdtemp(prefix=_PREFIX, dir=temp_dir))
     key = crypto.new_dek()
     try:
         source, target = directory / "in.sealed", directory / "out.sealed"
