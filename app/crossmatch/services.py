@@ -12,8 +12,6 @@ import logging
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
 
 from app.audit.services import record
@@ -51,7 +49,11 @@ def record_custody(custody: str) -> None:
     ``file`` for an index that had entries), so a later change of backend cannot change it."""
     if db.session.get(KeyCustody, 1) is not None:
         return
-    insert = postgresql_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    # Each dialect's insert is imported where used: a SQLite portal never loads PostgreSQL's dialect.
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
     db.session.execute(
         insert(KeyCustody)
         .values(id=1, match_index=custody, updated_at=utcnow())

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import io
 import warnings
-from typing import Any
-
-from PIL import Image, ImageOps, UnidentifiedImageError
+from typing import TYPE_CHECKING, Any
 
 from app.files.models import StoredFile
 from app.files.services import FileMeta, open_file
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 #: Image kinds made into thumbnails (what ``app.files.sniff`` admits as images, TIFF aside:
 #: its many codecs are more attack surface than a preview is worth).
@@ -52,6 +53,8 @@ def _read_image(file: StoredFile) -> bytes:
 
 
 def _open(data: bytes, media_type: str) -> Image.Image:
+    from PIL import Image, UnidentifiedImageError  # loaded at the first preview, not at start
+
     """The image with its declared size checked, nothing decoded yet."""
     try:
         with warnings.catch_warnings():
@@ -78,6 +81,8 @@ def check_image(file: StoredFile, meta: FileMeta) -> tuple[int, int]:
 def thumbnail(file: StoredFile, meta: FileMeta) -> bytes:
     """A PNG at most ``THUMBNAIL_SIDE`` pixels on its longest side, drawn from the decoded pixels
     only (turned upright as its EXIF orientation says), or ``PreviewRefused``."""
+    from PIL import Image, ImageOps
+
     image = _open(_read_image(file), meta.media_type)
     try:
         with warnings.catch_warnings():

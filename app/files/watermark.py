@@ -26,12 +26,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, BinaryIO
-
-import pikepdf
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from app.files import crypto
 from app.markings import Tlp
+
+if TYPE_CHECKING:
+    import pikepdf
 
 #: Markings whose PDFs are stamped for their reader.
 STAMPED_TLPS = frozenset({Tlp.AMBER, Tlp.AMBER_STRICT, Tlp.RED})
@@ -101,6 +102,7 @@ def _register_font(path: str) -> str:
 def _overlay(width: float, height: float, text: str, font_path: str) -> pikepdf.Pdf:
     """A one-page PDF of ``width`` x ``height`` points holding the stamp at its bottom and top,
     drawn by reportlab with the font embedded (subset to the letters used)."""
+    import pikepdf
     from reportlab.pdfgen.canvas import Canvas
 
     buffer = io.BytesIO()
@@ -122,6 +124,8 @@ def stamp_pdf(source: Path | BinaryIO, target: Path | BinaryIO, stamp: Stamp, fo
     The stamp is one form XObject per page size, drawn last over each page; each page's own
     drawing is wrapped in ``q``/``Q`` so that whatever state it leaves does not move or hide it.
     """
+    import pikepdf  # loaded at the first stamp, not by every worker at start
+
     try:
         with pikepdf.open(source) as pdf:
             forms: dict[tuple[float, float], pikepdf.Object] = {}

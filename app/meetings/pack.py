@@ -25,7 +25,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import render_template
-from sqlalchemy.orm import lazyload
+from sqlalchemy.orm import lazyload, selectinload
 
 from app import localtime
 from app.extensions import db
@@ -76,7 +76,8 @@ def visible_documents(user: Any, meeting: Meeting) -> list[tuple[MeetingDocument
             MeetingDocument.id,
         )
         # The pack never shows who uploaded a document: skip the author and their organisation.
-        .options(lazyload(MeetingDocument.author))
+        # Each document's versions decide its stamp (``stamp_tlp``): one query for all of them.
+        .options(lazyload(MeetingDocument.author), selectinload(MeetingDocument.versions))
     ).all()
     return [(document, item) for document, item in rows]
 

@@ -19,7 +19,6 @@ from app.clusters.queries import filtered_ids, posts_by_ids
 from app.extensions import db
 from app.policy import cluster_or_404, post_or_404
 from app.routing import SLUG
-from app.taxii.stix import SHARED_TYPES, bundle
 
 bp = Blueprint("stix", __name__)
 
@@ -29,6 +28,9 @@ MAX_POSTS = 1000
 
 
 def _download(posts: list[Post], filename: str) -> Response:
+    # stix2 is loaded at the first download, not by every worker at start (some 35 MiB).
+    from app.taxii.stix import bundle
+
     response = Response(bundle(posts), mimetype="application/json")
     response.headers["Content-Type"] = STIX_MEDIA_TYPE
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -39,6 +41,8 @@ def _download(posts: list[Post], filename: str) -> Response:
 @bp.route("/posts/<int(max=2147483647):post_id>/stix.json")
 @login_required
 def post_bundle(post_id: int) -> Response:
+    from app.taxii.stix import SHARED_TYPES
+
     post = post_or_404(current_user, post_id)
     if post.type not in SHARED_TYPES:
         abort(404)
@@ -52,6 +56,8 @@ def post_bundle(post_id: int) -> Response:
 def cluster_bundle(slug: str) -> Response:
     """The cluster page's list (its ``type``, ``tlp`` and ``tag`` filters; incident notes and best
     practices only) as one bundle, newest first."""
+    from app.taxii.stix import SHARED_TYPES
+
     if not SLUG.fullmatch(slug):
         abort(404)
     cluster = cluster_or_404(current_user, slug)

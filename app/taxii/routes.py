@@ -23,9 +23,20 @@ from werkzeug.exceptions import NotFound
 from app.api.auth import api_user, token_required
 from app.audit.services import record, record_view
 from app.errors import ApiError
-from app.taxii import queries
 from app.taxii.blueprint import bp
-from app.taxii.stix import TYPES, timestamp
+
+
+class _OnFirstUse:
+    """``app.taxii.queries`` imported at the first TAXII request, not when the portal starts:
+    with ``stix2`` it weighs some 35 MiB, which every worker would carry for nothing."""
+
+    def __getattr__(self, name: str) -> Any:
+        from app.taxii import queries as loaded
+
+        return getattr(loaded, name)
+
+
+queries: Any = _OnFirstUse()
 
 TAXII_MEDIA_TYPE = "application/taxii+json;version=2.1"
 API_ROOT = "pax"
@@ -124,6 +135,8 @@ def _listed(name: str) -> list[str] | None:
 
 
 def _filters(object_id: str | None = None) -> queries.Filters:
+    from app.taxii.stix import TYPES, timestamp
+
     filters = queries.Filters()
     added_after = request.args.get("added_after")
     if added_after is not None:
@@ -206,6 +219,8 @@ def _pull(collection_id: str, object_id: str | None = None) -> tuple[queries.Col
 
 
 def _date_headers(found: queries.Page) -> dict[str, str]:
+    from app.taxii.stix import timestamp
+
     if not found.entries:
         return {}
     return {
