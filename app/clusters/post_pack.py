@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import render_template
+from sqlalchemy.orm import selectinload
 
 from app import localtime
 from app.clusters.attachments import download_name
@@ -64,6 +65,8 @@ def build_post_pack(user: Any, post: Post) -> Pack:
         .join(Post, Post.id == Attachment.post_id)
         .where(Attachment.post_id == post.id, visible_attachments(user))
         .order_by(Attachment.created_at, Attachment.id)
+        # Each file's versions decide its stamp (``stamp_tlp``): one query for all of them.
+        .options(selectinload(Attachment.versions))
     ).all()
     if not attachments:
         raise PostFilesEmpty()
