@@ -9,34 +9,49 @@ FLASK := $(BIN)/flask --app app
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 ASSETS_STAMP := static/ecl/.installed
+CATALOGS := $(wildcard translations/*/LC_MESSAGES/messages.po)
+CATALOG_STAMP := translations/.compiled
 PYTEST_ARGS ?=
 # Two workers: this machine (and CI) has two cores; each worker gets its own database.
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test test-sqlite test-postgresql lint assets install install-dev clean
+.PHONY: run test test-sqlite test-postgresql lint assets install install-dev clean messages catalogs
 
-run: $(RUNTIME_STAMP) $(ASSETS_STAMP)
+run: $(RUNTIME_STAMP) $(ASSETS_STAMP) $(CATALOG_STAMP)
 	$(FLASK) db upgrade
 	@if [ ! -f instance/.demo-loaded ]; then $(FLASK) demo load && touch instance/.demo-loaded; fi
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
-test: $(DEV_STAMP) $(ASSETS_STAMP)
+test: $(DEV_STAMP) $(ASSETS_STAMP) $(CATALOG_STAMP)
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgresql
 
-test-sqlite: $(DEV_STAMP) $(ASSETS_STAMP)
+test-sqlite: $(DEV_STAMP) $(ASSETS_STAMP) $(CATALOG_STAMP)
 	PAX_TEST_DB=sqlite $(PY) -m pytest -p no:cacheprovider -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
-test-postgresql: $(DEV_STAMP) $(ASSETS_STAMP)
+test-postgresql: $(DEV_STAMP) $(ASSETS_STAMP) $(CATALOG_STAMP)
 	PAX_TEST_DB=postgresql $(PY) -m pytest -p no:cacheprovider -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-install: $(RUNTIME_STAMP)
+install: $(RUNTIME_STAMP) $(CATALOG_STAMP)
 install-dev: $(DEV_STAMP)
 assets: $(ASSETS_STAMP)
+
+# Translations (README, Languages): `make messages` extracts every msgid into
+# translations/messages.pot and merges it into the 24 catalogs; `make catalogs` compiles them
+# (.mo files are built here, at install, and never committed).
+messages: $(RUNTIME_STAMP)
+	$(BIN)/pybabel --quiet extract -F babel.cfg --no-location --sort-output --omit-header -k lazy_gettext -k _l -k lazy_ngettext:1,2 -o translations/messages.pot app templates
+	$(BIN)/pybabel --quiet update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete
+
+catalogs: $(CATALOG_STAMP)
+
+$(CATALOG_STAMP): $(RUNTIME_STAMP) $(CATALOGS)
+	$(BIN)/pybabel --quiet compile -d translations
+	touch $@
 
 $(RUNTIME_STAMP): requirements.txt constraints.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)

@@ -139,6 +139,7 @@ def register_extensions(app: Flask) -> None:
     from app.auth.sessions import init_login
     from app.extensions import csrf, db, limiter, oauth
     from app.files import services as files
+    from app.i18n import init_app as init_i18n
 
     passwords.configure(app.config["ARGON2_PROFILE"])
     db.init_app(app)
@@ -152,6 +153,7 @@ def register_extensions(app: Flask) -> None:
     ratelimits.watch(app, limiter)
     oauth.init_app(app)
     init_login(app)
+    init_i18n(app)
     first_password.register(app)
 
 
