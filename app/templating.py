@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from app import localtime, policy
 from app.clusters.cards import post_card
+from app.clusters.names import cluster_label
 from app.db import utcnow
 from app.files.scanning import WAITING_FOR_SCAN
 from app.files.services import human_size
@@ -28,6 +29,7 @@ def register(app: Flask) -> None:
 
     fragments.register(app)
     app.jinja_env.globals["post_card"] = post_card
+    app.jinja_env.globals["cluster_label"] = cluster_label
     app.jinja_env.globals["human_size"] = human_size
     app.jinja_env.globals["file_kind_label"] = kind_label
     app.jinja_env.globals["WAITING_FOR_SCAN"] = WAITING_FOR_SCAN

@@ -16,14 +16,37 @@ import subprocess
 import sys
 from pathlib import Path
 
-from babel import Locale
 from babel.messages.catalog import Catalog, Message
 from babel.messages.pofile import read_po, write_po
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "i18n-work"
 TRANSLATIONS = ROOT / "translations"
-TARGETS = "bg cs da de el es et fi fr ga hr hu it lt lv mt nl pl pt ro sk sl sv".split()
+TARGETS = [
+    "bg",
+    "cs",
+    "da",
+    "de",
+    "el",
+    "es",
+    "et",
+    "fi",
+    "fr",
+    "ga",
+    "hr",
+    "hu",
+    "it",
+    "lt",
+    "lv",
+    "mt",
+    "nl",
+    "pl",
+    "pt",
+    "ro",
+    "sk",
+    "sl",
+    "sv",
+]
 KEYWORDS = ["-k", "lazy_gettext", "-k", "_l", "-k", "lazy_ngettext:1,2"]
 
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sdif]|%%|\{\w*\}")
@@ -31,11 +54,62 @@ PLACEHOLDER = re.compile(r"%\((\w+)\)[sdif]|%%|\{\w*\}")
 #: Terms every language writes as English does: the TLP labels as FIRST's standard writes them,
 #: names, acronyms, and codes. A msgid made only of these (and punctuation) may stay as it is.
 IDENTICAL_TERMS = {
-    "PAX", "TLP", "TLP:RED", "TLP:AMBER", "TLP:AMBER+STRICT", "TLP:GREEN", "TLP:CLEAR", "RED", "AMBER",
-    "AMBER+STRICT", "GREEN", "CLEAR", "CSV", "XLSX", "PDF", "ZIP", "JSON", "STIX", "TAXII", "API", "SSO",
-    "OIDC", "SAML", "OK", "ID", "URL", "UN/LOCODE", "LOCODE", "IMO", "ISO", "UTC", "CET", "MFA", "TOTP",
-    "Europol", "Eurojust", "Frontex", "EMSA", "OpenID", "Connect", "iCalendar", "ICS", "E-mail", "Email", "Internet",
-    "Web", "Online", "online", "Status", "Portal", "Standard", "Total", "Minimum", "Maximum", "Ad", "hoc",
+    "PAX",
+    "TLP",
+    "TLP:RED",
+    "TLP:AMBER",
+    "TLP:AMBER+STRICT",
+    "TLP:GREEN",
+    "TLP:CLEAR",
+    "RED",
+    "AMBER",
+    "AMBER+STRICT",
+    "GREEN",
+    "CLEAR",
+    "CSV",
+    "XLSX",
+    "PDF",
+    "ZIP",
+    "JSON",
+    "STIX",
+    "TAXII",
+    "API",
+    "SSO",
+    "OIDC",
+    "SAML",
+    "OK",
+    "ID",
+    "URL",
+    "UN/LOCODE",
+    "LOCODE",
+    "IMO",
+    "ISO",
+    "UTC",
+    "CET",
+    "MFA",
+    "TOTP",
+    "Europol",
+    "Eurojust",
+    "Frontex",
+    "EMSA",
+    "OpenID",
+    "Connect",
+    "iCalendar",
+    "ICS",
+    "E-mail",
+    "Email",
+    "Internet",
+    "Web",
+    "Online",
+    "online",
+    "Status",
+    "Portal",
+    "Standard",
+    "Total",
+    "Minimum",
+    "Maximum",
+    "Ad",
+    "hoc",
 }
 
 
@@ -109,22 +183,43 @@ def extract(area: str, paths: list[str]) -> None:
     out.mkdir(parents=True, exist_ok=True)
     pot = out / "messages.pot"
     subprocess.run(
-        [sys.executable, "-m", "babel.messages.frontend", "--quiet", "extract", "-F", str(ROOT / "babel.cfg"),
-         "--no-location", "--sort-output", "--omit-header", *KEYWORDS, "-o", str(pot), *paths],
-        check=True, cwd=ROOT,
+        [
+            sys.executable,
+            "-m",
+            "babel.messages.frontend",
+            "--quiet",
+            "extract",
+            "-F",
+            str(ROOT / "babel.cfg"),
+            "--no-location",
+            "--sort-output",
+            "--omit-header",
+            *KEYWORDS,
+            "-o",
+            str(pot),
+            *paths,
+        ],
+        check=True,
+        cwd=ROOT,
     )
     template = load(pot)
     for locale in TARGETS:
         path = out / f"{locale}.po"
         existing = load(path, locale) if path.exists() else None
         save(start(template, locale, existing), path)
-    print(f"{len([m for m in template if m.id])} msgids in {pot.relative_to(ROOT)}; {len(TARGETS)} catalogs in {out.relative_to(ROOT)}")
+    print(
+        f"{len([m for m in template if m.id])} msgids in {pot.relative_to(ROOT)}; {len(TARGETS)} catalogs in {out.relative_to(ROOT)}"
+    )
 
 
 def check(where: str, locales: list[str]) -> int:
     bad = 0
     for locale in locales or TARGETS:
-        path = (TRANSLATIONS / locale / "LC_MESSAGES" / "messages.po") if where == "translations" else WORK / where / f"{locale}.po"
+        path = (
+            (TRANSLATIONS / locale / "LC_MESSAGES" / "messages.po")
+            if where == "translations"
+            else WORK / where / f"{locale}.po"
+        )
         if not path.exists():
             print(f"{locale}: missing {path}")
             bad += 1

@@ -10,6 +10,7 @@ from markupsafe import Markup
 
 from app.clusters.queries import PostCard, card_identity
 from app.htmlcache.fragments import fragments
+from app.i18n import current_language
 
 
 def post_card(item: Any, heading_level: int = 2, show_cluster: bool = True) -> Markup:
@@ -32,4 +33,5 @@ def post_card(item: Any, heading_level: int = 2, show_cluster: bool = True) -> M
         return macro(post, heading_level=heading_level, show_cluster=show_cluster)
 
     # Keyed by the post as loaded now, so a card is never filed under an older version's key.
-    return fragments().get(("post_item", *card_identity(post), *shown), render)
+    # and in the reader's language: the card's own words (its kind, "by", dates) are translated.
+    return fragments().get(("post_item", current_language(), *card_identity(post), *shown), render)

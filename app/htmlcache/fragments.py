@@ -10,7 +10,7 @@ query has just returned.
 
 Every page's site header and footer are kept the same way (``site_chrome``), keyed by exactly
 the values they print: a header holds its reader's name, e-mail, organisation and role, and is
-found again only under those values.
+found again only under those values, in the reader's language.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
 from app.htmlcache.lru import LruCache
+from app.i18n import current_language
 
 #: Cards of the most recently shown posts; a card is about 1.5 KB.
 CAPACITY = 4096
@@ -42,7 +43,7 @@ def site_chrome(name: str, **shown: Any) -> Markup:
     """A macro of templates/_chrome.html, rendered once per set of arguments. The macros read
     nothing but their arguments (and url_for), so the arguments, which are what the fragment
     shows, are its key: a reader's name, role or unread count changing is a different entry."""
-    key = (name, request.script_root, *sorted(shown.items()))
+    key = (name, request.script_root, current_language(), *sorted(shown.items()))
 
     def render() -> Markup:
         macro = getattr(current_app.jinja_env.get_template("_chrome.html").module, name)
