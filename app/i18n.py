@@ -18,7 +18,7 @@ from functools import cache
 from typing import Any, TypeVar
 
 from babel import Locale
-from flask import Flask, g, has_request_context, request, url_for
+from flask import Flask, Response, g, has_request_context, request, url_for
 from babel.numbers import format_decimal
 from flask_babel import Babel, force_locale, get_locale, ngettext
 from flask_babel import gettext as _
@@ -180,3 +180,12 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["LANGUAGES"] = LANGUAGES
     app.jinja_env.globals["current_language"] = current_language
     app.jinja_env.globals["alternate_links"] = alternate_links
+
+    @app.after_request
+    def say_which_language(response: Response) -> Response:
+        # Only a response whose words were chosen for the reader (the locale was asked for).
+        if g.get("pax_language"):
+            response.headers.setdefault("Content-Language", g.pax_language)
+            response.vary.add("Accept-Language")
+            response.vary.add("Cookie")
+        return response

@@ -143,3 +143,9 @@ def test_a_meetings_span_is_written_in_the_readers_language(app: Flask) -> None:
         with force_locale("de"):
             text = format_span(starts, ends)
         assert text.startswith("Samstag, 5. Dezember 2026, 10:00") and "12:00" in text and "Brüssel" in text
+
+
+def test_a_page_says_its_language_and_that_it_depends_on_the_reader(client) -> None:
+    response = client.get("/", headers={"Accept-Language": "lv"})
+    assert response.headers["Content-Language"] == "lv"
+    assert {"Accept-Language", "Cookie"} <= set(response.vary)
