@@ -18,8 +18,8 @@ from functools import cache
 from typing import Any, TypeVar
 
 from babel import Locale
-from flask import Flask, Response, g, has_request_context, request, url_for
 from babel.numbers import format_decimal
+from flask import Flask, Response, g, has_request_context, request, url_for
 from flask_babel import Babel, force_locale, get_locale, ngettext
 from flask_babel import gettext as _
 from werkzeug.routing import BuildError

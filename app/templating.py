@@ -9,13 +9,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app import localtime, policy
-from app.i18n import format_size
 from app.clusters.cards import post_card
 from app.clusters.names import cluster_label
 from app.db import utcnow
 from app.files.scanning import WAITING_FOR_SCAN
 from app.files.sniff import kind_label
 from app.htmlcache import fragments
+from app.i18n import format_size
 
 
 def register(app: Flask) -> None:

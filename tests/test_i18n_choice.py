@@ -53,7 +53,9 @@ def test_every_page_names_itself_in_each_language_for_hreflang(client) -> None:
 def test_the_selector_names_every_language_in_itself(client) -> None:
     page = client.get("/", headers={"Accept-Language": "fi"}).get_data(as_text=True)
     for code, name in LANGUAGES.items():
-        assert re.search(rf'lang="{code}" hreflang="{code}"[^>]*>\s*<span[^>]*>{code}</span>\s*<span[^>]*>{name}</span>', page)
+        assert re.search(
+            rf'lang="{code}" hreflang="{code}"[^>]*>\s*<span[^>]*>{code}</span>\s*<span[^>]*>{name}</span>', page
+        )
     assert 'aria-current="true"' in page.split('lang="fi" hreflang="fi"')[1].split("</a>")[0]
     # Without script the selector is a page of its own listing the same links.
     listing = client.get("/language").get_data(as_text=True)
@@ -118,12 +120,24 @@ def test_dates_times_and_sizes_follow_the_language(app: Flask) -> None:
 
 
 def test_names_sort_in_the_readers_alphabet(app: Flask) -> None:
-    names = ["Zeebrugge Port", "Ålesund Terminals", "Öresund Line", "Antwerp Customs", "Čakovec Logistics", "Cork Harbour"]
+    names = [
+        "Zeebrugge Port",
+        "Ålesund Terminals",
+        "Öresund Line",
+        "Antwerp Customs",
+        "Čakovec Logistics",
+        "Cork Harbour",
+    ]
     with app.test_request_context():
         with force_locale("sv"):
             # Swedish: Å and Ö are letters of their own after Z.
             assert sorted_by_name(names, str) == [
-                "Antwerp Customs", "Čakovec Logistics", "Cork Harbour", "Zeebrugge Port", "Ålesund Terminals", "Öresund Line",
+                "Antwerp Customs",
+                "Čakovec Logistics",
+                "Cork Harbour",
+                "Zeebrugge Port",
+                "Ålesund Terminals",
+                "Öresund Line",
             ]
         with force_locale("de"):
             assert sorted_by_name(names, str)[:2] == ["Ålesund Terminals", "Antwerp Customs"]
