@@ -116,7 +116,8 @@ def test_dates_times_and_sizes_follow_the_language(app: Flask) -> None:
             # A 24-hour clock in every language, as the Commission writes times.
             assert format_datetime(moment) == "5 Δεκεμβρίου 2026, 10:00"
         with force_locale("bg"):
-            assert format_date(moment) == "5 декември 2026\u202fг."  # a narrow no-break space, as CLDR writes it
+            # A narrow no-break space before the year's abbreviation, as CLDR writes it.
+            assert format_date(moment) == "5 декември 2026\u202fг."  # noqa: RUF001
 
 
 def test_names_sort_in_the_readers_alphabet(app: Flask) -> None:

@@ -49,13 +49,15 @@ PAGE_WORDS = """() => {
       ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT });
   while (walker.nextNode()) texts.push(walker.currentNode.nodeValue);
   const names = [];
-  for (const el of document.querySelectorAll('[aria-label], [title], [placeholder], img[alt], [data-pax-ended-text], [data-pax-draft-failed]')) {
-    for (const a of ['aria-label', 'title', 'placeholder', 'alt', 'data-pax-ended-text', 'data-pax-draft-failed']) {
+  const read = ['aria-label', 'title', 'placeholder', 'alt', 'data-pax-ended-text', 'data-pax-draft-failed'];
+  for (const el of document.querySelectorAll(read.map(a => `[${a}]`).join(', '))) {
+    for (const a of read) {
       if (el.hasAttribute(a)) names.push(el.getAttribute(a));
     }
   }
   const whole = [];
-  for (const el of document.querySelectorAll('button, label, th, legend, summary, option, nav a, .ecl-site-footer a, .ecl-button__label, .ecl-label')) {
+  const chrome = 'button, label, th, legend, summary, option, nav a, .ecl-site-footer a, .ecl-button__label, .ecl-label';
+  for (const el of document.querySelectorAll(chrome)) {
     whole.push(el.textContent);
   }
   return {text: texts.concat(names).join('\\n'), whole: whole.concat(names)};
@@ -146,7 +148,9 @@ OVERFLOW = """() => {
     // A wide table may scroll inside its own box; it must not push the page sideways.
     const scroller = el.tagName === 'TABLE' ? el.parentElement : null;
     if (scroller && scroller.scrollWidth > scroller.clientWidth) continue;
-    if (box.right > width + 1 || box.left < -1) outside.push(`${el.tagName.toLowerCase()}.${el.className} ${Math.round(box.left)}..${Math.round(box.right)}`);
+    if (box.right > width + 1 || box.left < -1) {
+      outside.push(`${el.tagName.toLowerCase()}.${el.className} ${Math.round(box.left)}..${Math.round(box.right)}`);
+    }
   }
   return {page: document.documentElement.scrollWidth - width, outside};
 }"""

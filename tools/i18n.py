@@ -133,7 +133,7 @@ def placeholders(text: str) -> list[str]:
 
 
 def identical_allowed(msgid: str) -> bool:
-    words = re.findall(r"[^\s.,:;()/\-–\[\]!?'\"%]+", re.sub(PLACEHOLDER, " ", msgid))
+    words = re.findall(r"[^\s.,:;()/\-\u2013\[\]!?'\"%]+", re.sub(PLACEHOLDER, " ", msgid))
     return all(w in IDENTICAL_TERMS or not any(c.isalpha() for c in w) for w in words)
 
 
@@ -203,7 +203,7 @@ def extract(area: str, paths: list[str]) -> None:
     out = WORK / area
     out.mkdir(parents=True, exist_ok=True)
     pot = out / "messages.pot"
-    subprocess.run(
+    subprocess.run(  # noqa: S603  (our own interpreter, our own paths)
         [
             sys.executable,
             "-m",
@@ -229,7 +229,8 @@ def extract(area: str, paths: list[str]) -> None:
         existing = load(path, locale) if path.exists() else None
         save(start(template, locale, existing), path)
     print(
-        f"{len([m for m in template if m.id])} msgids in {pot.relative_to(ROOT)}; {len(TARGETS)} catalogs in {out.relative_to(ROOT)}"
+        f"{len([m for m in template if m.id])} msgids in {pot.relative_to(ROOT)}; "
+        f"{len(TARGETS)} catalogs in {out.relative_to(ROOT)}"
     )
 
 
