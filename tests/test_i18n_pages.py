@@ -56,7 +56,8 @@ PAGE_WORDS = """() => {
     }
   }
   const whole = [];
-  const chrome = 'button, label, th, legend, summary, option, nav a, .ecl-site-footer a, .ecl-button__label, .ecl-label';
+  const chrome = 'button, label, th, legend, summary, option, nav a, .ecl-site-footer a, .ecl-button__label, .ecl-label'
+    ;
   for (const el of document.querySelectorAll(chrome)) {
     whole.push(el.textContent);
   }
