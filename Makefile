@@ -44,7 +44,7 @@ assets: $(ASSETS_STAMP)
 # translations/messages.pot and merges it into the 24 catalogs; `make catalogs` compiles them
 # (.mo files are built here, at install, and never committed).
 messages: $(RUNTIME_STAMP)
-	$(BIN)/pybabel --quiet extract -F babel.cfg --no-location --sort-output --omit-header -k lazy_gettext -k _l -k lazy_ngettext:1,2 -o translations/messages.pot app templates
+	$(BIN)/pybabel --quiet extract -F babel.cfg --no-location --sort-output --omit-header -k lazy_gettext -k _l -k lazy_ngettext:1,2 -o translations/messages.pot .
 	$(BIN)/pybabel --quiet update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete
 
 catalogs: $(CATALOG_STAMP)

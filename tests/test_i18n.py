@@ -70,12 +70,13 @@ def test_the_checks_catch_what_they_are_for() -> None:
 
 
 def test_no_english_string_in_the_code_is_missing_from_the_catalogs(tmp_path: Path, template) -> None:  # type: ignore[no-untyped-def]
-    """`pybabel extract` over app/ and templates/ (as `make messages` runs it) finds nothing that
+    """`pybabel extract` over the checkout (as `make messages` runs it: babel.cfg's patterns are
+    relative to the directory given, so it is given the root) finds nothing that
     the catalogs lack: a new English string cannot land untranslated."""
     pot = tmp_path / "messages.pot"
     subprocess.run(
         [sys.executable, "-m", "babel.messages.frontend", "--quiet", "extract", "-F", str(ROOT / "babel.cfg"),
-         *KEYWORDS, "-o", str(pot), "app", "templates"],
+         *KEYWORDS, "-o", str(pot), "."],
         check=True, cwd=ROOT,
     )  # fmt: skip
     with pot.open("rb") as f:

@@ -199,7 +199,20 @@ def start(template: Catalog, locale: str, existing: Catalog | None) -> Catalog:
     return catalog
 
 
+def _files(paths: list[str]) -> list[str]:
+    """Directories as their files: babel.cfg's patterns are relative to the root, so pybabel
+    must be given files (or the root itself), not a sub-directory."""
+    found = []
+    for path in paths:
+        if Path(path).is_dir():
+            found += sorted(str(p) for p in Path(path).rglob("*") if p.suffix in (".py", ".html"))
+        else:
+            found.append(path)
+    return found
+
+
 def extract(area: str, paths: list[str]) -> None:
+    paths = _files(paths)
     out = WORK / area
     out.mkdir(parents=True, exist_ok=True)
     pot = out / "messages.pot"
