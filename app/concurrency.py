@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.extensions import db
@@ -29,6 +30,111 @@ ORDER_CHANGED = (
     "Someone changed the order of these {what}s meanwhile, so nothing was moved. "
     "Look at the order as it is now, and move again if you still want to."
 )
+#: ``STALE_PAGE`` per kind of item, each a whole sentence to translate.
+STALE_PAGE_TEXTS: dict[str, Any] = {
+    "post": _l(
+        "Someone else saved a change to this post while you were editing it, so nothing of yours was saved. "
+        "What you typed is kept below; each field that is now saved differently says how. Check them, then "
+        "save again."
+    ),
+    "comment": _l(
+        "Someone else saved a change to this comment while you were editing it, so nothing of yours was "
+        "saved. What you typed is kept below; each field that is now saved differently says how. Check them, "
+        "then save again."
+    ),
+    "attachment": _l(
+        "Someone else saved a change to this attachment while you were editing it, so nothing of yours was "
+        "saved. What you typed is kept below; each field that is now saved differently says how. Check them, "
+        "then save again."
+    ),
+    "meeting": _l(
+        "Someone else saved a change to this meeting while you were editing it, so nothing of yours was "
+        "saved. What you typed is kept below; each field that is now saved differently says how. Check them, "
+        "then save again."
+    ),
+    "agenda item": _l(
+        "Someone else saved a change to this agenda item while you were editing it, so nothing of yours was "
+        "saved. What you typed is kept below; each field that is now saved differently says how. Check them, "
+        "then save again."
+    ),
+    "meeting document": _l(
+        "Someone else saved a change to this meeting document while you were editing it, so nothing of yours "
+        "was saved. What you typed is kept below; each field that is now saved differently says how. Check "
+        "them, then save again."
+    ),
+    "workplan item": _l(
+        "Someone else saved a change to this workplan item while you were editing it, so nothing of yours was "
+        "saved. What you typed is kept below; each field that is now saved differently says how. Check them, "
+        "then save again."
+    ),
+    "organisation": _l(
+        "Someone else saved a change to this organisation while you were editing it, so nothing of yours was "
+        "saved. What you typed is kept below; each field that is now saved differently says how. Check them, "
+        "then save again."
+    ),
+    "identity provider": _l(
+        "Someone else saved a change to this identity provider while you were editing it, so nothing of yours "
+        "was saved. What you typed is kept below; each field that is now saved differently says how. Check "
+        "them, then save again."
+    ),
+    "cluster membership": _l(
+        "Someone else saved a change to this cluster membership while you were editing it, so nothing of "
+        "yours was saved. What you typed is kept below; each field that is now saved differently says how. "
+        "Check them, then save again."
+    ),
+}
+#: ``STALE_API`` per kind of item.
+STALE_API_TEXTS: dict[str, Any] = {
+    "post": _l("Someone else changed this post at the same time; fetch it again and resend your change."),
+    "comment": _l("Someone else changed this comment at the same time; fetch it again and resend your change."),
+    "attachment": _l("Someone else changed this attachment at the same time; fetch it again and resend your change."),
+    "meeting": _l("Someone else changed this meeting at the same time; fetch it again and resend your change."),
+    "agenda item": _l("Someone else changed this agenda item at the same time; fetch it again and resend your change."),
+    "meeting document": _l(
+        "Someone else changed this meeting document at the same time; fetch it again and resend your change."
+    ),
+    "workplan item": _l(
+        "Someone else changed this workplan item at the same time; fetch it again and resend your change."
+    ),
+    "organisation": _l(
+        "Someone else changed this organisation at the same time; fetch it again and resend your change."
+    ),
+    "identity provider": _l(
+        "Someone else changed this identity provider at the same time; fetch it again and resend your change."
+    ),
+    "cluster membership": _l(
+        "Someone else changed this cluster membership at the same time; fetch it again and resend your change."
+    ),
+}
+#: ``ORDER_CHANGED`` per kind of item that can be moved.
+ORDER_CHANGED_TEXTS: dict[str, Any] = {
+    "agenda item": _l(
+        "Someone changed the order of these agenda items meanwhile, so nothing was moved. Look at the order "
+        "as it is now, and move again if you still want to."
+    ),
+    "meeting document": _l(
+        "Someone changed the order of these meeting documents meanwhile, so nothing was moved. Look at the "
+        "order as it is now, and move again if you still want to."
+    ),
+}
+
+
+def stale_page_message(what: str) -> str:
+    """``STALE_PAGE`` for ``what`` (``describe``), in the reader's language."""
+    text = STALE_PAGE_TEXTS.get(what)
+    return str(text) if text is not None else STALE_PAGE.format(what=what)
+
+
+def stale_api_message(what: str) -> str:
+    text = STALE_API_TEXTS.get(what)
+    return str(text) if text is not None else STALE_API.format(what=what)
+
+
+def order_changed_message(what: str) -> str:
+    text = ORDER_CHANGED_TEXTS.get(what)
+    return str(text) if text is not None else ORDER_CHANGED.format(what=what)
+
+
 #: A move button drawn for an item with no neighbour on that side (``form_neighbour``).
 NO_NEIGHBOUR = (0, 0)
 
@@ -50,7 +156,7 @@ class StaleEdit(Exception):
         self.what = describe(item)
         #: What a page says instead of the general message (``claim_swap``: nothing moved).
         self.detail = detail
-        super().__init__(STALE_API.format(what=self.what))
+        super().__init__(stale_api_message(self.what))
 
 
 def describe(item: Any) -> str:
@@ -108,7 +214,7 @@ def claim_swap(item: Any, other: Any, expected: int | None, neighbour: tuple[int
             except StaleDataError:
                 raise StaleEdit(row, started_from) from None
     except StaleEdit as exc:
-        raise StaleEdit(exc.item, exc.expected, detail=ORDER_CHANGED.format(what=what)) from None
+        raise StaleEdit(exc.item, exc.expected, detail=order_changed_message(what)) from None
     return True
 
 

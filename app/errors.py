@@ -14,6 +14,9 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, current_app, g, jsonify, render_template, request
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
 from sqlalchemy.orm.exc import StaleDataError
@@ -22,6 +25,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from app.audit import alerts
 from app.concurrency import StaleEdit
 from app.files.services import FileUnavailable
+from app.i18n import DEFAULT_LANGUAGE, current_language
 from app.keys.backend import KeyUnavailable
 from app.validation import ValidationError
 
@@ -37,33 +41,43 @@ class Refusal(Exception):
 
 
 #: What a person is told, per status; the API uses the code names.
-MESSAGES: dict[int, tuple[str, str, str]] = {
-    400: ("bad_request", "Bad request", "The request could not be understood. Check what you sent and try again."),
-    401: ("unauthorized", "Sign-in required", "You need to sign in to continue."),
-    403: ("forbidden", "Not allowed", "Your account is not allowed to do this."),
-    404: ("not_found", "Page not found", "There is nothing here, or you do not have access to it."),
-    405: ("method_not_allowed", "Method not allowed", "This address does not accept that kind of request."),
-    409: ("conflict", "Conflict", "This conflicts with the current state. Reload and try again."),
+MESSAGES: dict[int, tuple[str, Any, Any]] = {
+    400: (
+        "bad_request",
+        _l("Bad request"),
+        _l("The request could not be understood. Check what you sent and try again."),
+    ),
+    401: ("unauthorized", _l("Sign-in required"), _l("You need to sign in to continue.")),
+    403: ("forbidden", _l("Not allowed"), _l("Your account is not allowed to do this.")),
+    404: ("not_found", _l("Page not found"), _l("There is nothing here, or you do not have access to it.")),
+    405: ("method_not_allowed", _l("Method not allowed"), _l("This address does not accept that kind of request.")),
+    409: ("conflict", _l("Conflict"), _l("This conflicts with the current state. Reload and try again.")),
     412: (
         "precondition_failed",
-        "Changed meanwhile",
-        "This item has changed since the version you sent. Fetch it again and resend your change.",
+        _l("Changed meanwhile"),
+        _l("This item has changed since the version you sent. Fetch it again and resend your change."),
     ),
-    413: ("payload_too_large", "Too large", "What you sent is larger than the portal accepts."),
-    415: ("unsupported_media_type", "Unsupported type", "This kind of content is not accepted here."),
-    422: ("validation_failed", "Check your input", "Some of the values sent are not valid."),
-    429: ("rate_limited", "Too many requests", "You have made too many requests. Wait a moment and try again."),
+    413: ("payload_too_large", _l("Too large"), _l("What you sent is larger than the portal accepts.")),
+    415: ("unsupported_media_type", _l("Unsupported type"), _l("This kind of content is not accepted here.")),
+    422: ("validation_failed", _l("Check your input"), _l("Some of the values sent are not valid.")),
+    429: ("rate_limited", _l("Too many requests"), _l("You have made too many requests. Wait a moment and try again.")),
     500: (
         "internal_error",
-        "Something went wrong",
-        "The portal could not complete this request. Nothing was saved; try again later.",
+        _l("Something went wrong"),
+        _l("The portal could not complete this request. Nothing was saved; try again later."),
     ),
-    503: ("unavailable", "Service unavailable", "The portal is temporarily unavailable. Try again in a few minutes."),
+    503: (
+        "unavailable",
+        _l("Service unavailable"),
+        _l("The portal is temporarily unavailable. Try again in a few minutes."),
+    ),
     507: (
         "storage_full",
-        "The file store is full",
-        "The file store has no room left, so the file was not saved. Nothing of it was kept. "
-        "The portal's administrators have been alerted; try again later.",
+        _l("The file store is full"),
+        _l(
+            "The file store has no room left, so the file was not saved. Nothing of it was kept. "
+            "The portal's administrators have been alerted; try again later."
+        ),
     ),
 }
 
@@ -72,36 +86,43 @@ RETRY_AFTER_SECONDS = 30
 
 
 #: How each reason a stored file cannot be served is answered (status, API code, message).
-FILE_FAILURES: dict[str, tuple[int, str, str]] = {
+FILE_FAILURES: dict[str, tuple[int, str, Any]] = {
     "stamp": (
         422,
         "file_not_stampable",
-        "This PDF's marking asks for every copy to carry your name, but the PDF cannot be opened to "
-        "stamp it (it is damaged or protected by a password), so nothing was sent. Ask its author for a "
-        "copy that opens without a password.",
+        _l(
+            "This PDF's marking asks for every copy to carry your name, but the PDF cannot be opened to "
+            "stamp it (it is damaged or protected by a password), so nothing was sent. Ask its author for a "
+            "copy that opens without a password."
+        ),
     ),
     "integrity": (
         500,
         "file_integrity",
-        "This file failed its integrity check (it is damaged or was tampered with), so nothing of it was sent. "
-        "The portal's administrators have been alerted.",
+        _l(
+            "This file failed its integrity check (it is damaged or was tampered with), so nothing of it was sent. "
+            "The portal's administrators have been alerted."
+        ),
     ),
     "key": (
         503,
         "file_key_unavailable",
-        "This file's encryption key is not available to the portal right now, so it cannot be opened. "
-        "The portal's administrators have been alerted.",
+        _l(
+            "This file's encryption key is not available to the portal right now, so it cannot be opened. "
+            "The portal's administrators have been alerted."
+        ),
     ),
-    "storage": (503, "storage_unavailable", "The file store is unavailable. Try again in a few minutes."),
+    "storage": (503, "storage_unavailable", _l("The file store is unavailable. Try again in a few minutes.")),
     # Never reached through the read paths, whose queries leave pending files out: a last guard.
-    "scan": (404, "not_found", "This file is waiting for a malware scan and cannot be downloaded yet."),
+    "scan": (404, "not_found", _l("This file is waiting for a malware scan and cannot be downloaded yet.")),
 }
 
 
 class ApiError(Exception):
     """Raised by API code to answer with the uniform error body."""
 
-    def __init__(self, status: int, message: str, fields: dict[str, str] | None = None, code: str | None = None):
+    def __init__(self, status: int, message: Any, fields: dict[str, str] | None = None, code: str | None = None):
+        message = str(message)  # a lazy (module-level) text is said in the request's language
         super().__init__(message)
         self.status = status
         self.message = message
@@ -119,8 +140,8 @@ def wants_json() -> bool:
 def json_error(status: int, message: str, fields: dict[str, str] | None = None, code: str | None = None) -> Response:
     body: dict[str, Any] = {
         "code": code or MESSAGES.get(status, ("error",))[0],
-        "message": message,
-        "fields": fields or {},
+        "message": str(message),
+        "fields": {name: str(text) for name, text in (fields or {}).items()},
     }
     response = jsonify({"error": body})
     response.status_code = status
@@ -129,21 +150,37 @@ def json_error(status: int, message: str, fields: dict[str, str] | None = None, 
 
 def error_page(status: int, detail: str | None = None) -> Response:
     _code, title, message = MESSAGES.get(status, MESSAGES[500])
-    try:
-        html = render_template("errors/error.html", status=status, title=title, message=detail or message)
-    except Exception:
-        # Rendering loads the signed-in user; with the database down that fails too. The
-        # visitor still gets a page that says what happened, not a bare server error.
-        log.warning("error page %s rendered without the portal layout", status)
-        html = FALLBACK_PAGE.format(status=status, title=escape(title), message=escape(detail or message))
+    # The reader's language; with the database down their saved choice cannot be read, and the
+    # page is still written (in the language of the cookie or the browser, else English).
+    with force_locale(_page_language()):
+        title, message = str(title), str(detail or message)
+        try:
+            html = render_template("errors/error.html", status=status, title=title, message=message)
+        except Exception:
+            # Rendering loads the signed-in user; with the database down that fails too. The
+            # visitor still gets a page that says what happened, not a bare server error.
+            log.warning("error page %s rendered without the portal layout", status)
+            html = FALLBACK_PAGE.format(
+                lang=escape(current_language()),
+                title=escape(title),
+                message=escape(message),
+                error=escape(_("Error %(status)s", status=status)),
+            )
     return Response(html, status=status, mimetype="text/html")
 
 
+def _page_language() -> str:
+    try:
+        return current_language()
+    except Exception:  # the saved choice needs the database
+        return DEFAULT_LANGUAGE
+
+
 FALLBACK_PAGE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{title} - PAX</title>
+<html lang="{lang}"><head><meta charset="utf-8"><title>{title} - PAX</title>
 <link rel="stylesheet" href="/static/ecl/styles/ecl-ec.css"></head>
 <body><main class="ecl-container" id="main-content"><h1 class="ecl-u-type-heading-1">{title}</h1>
-<p class="ecl-u-type-paragraph-m">{message}</p><p class="ecl-u-type-paragraph-s">Error {status}</p></main></body></html>
+<p class="ecl-u-type-paragraph-m">{message}</p><p class="ecl-u-type-paragraph-s">{error}</p></main></body></html>
 """
 
 
@@ -182,7 +219,7 @@ def handle_csrf(error: CSRFError) -> Response:
     kept = rescue() if rescue is not None else None
     if kept is not None:
         return kept
-    detail = "Your form expired or was not sent from this portal. Go back, reload the page and try again."
+    detail = _("Your form expired or was not sent from this portal. Go back, reload the page and try again.")
     if wants_json():
         return json_error(400, detail, code="csrf_failed")
     return error_page(400, detail)
@@ -230,7 +267,9 @@ def handle_refusal(error: Refusal) -> Response:
     portal's own words, as for any 403; the API body carries the service's reason. It is an
     ``access.refused`` event and counts towards the refusals alert."""
     try:
-        alerts.access_refused(alerts.request_actor(), 403, reason=str(error) or None)
+        with force_locale(DEFAULT_LANGUAGE):  # the audit log keeps English (a lazy reason is said so)
+            reason = str(error) or None
+        alerts.access_refused(alerts.request_actor(), 403, reason=reason)
     except Exception:  # the refusal is still answered as such, never as a 500
         log.exception("could not audit an access refusal")
     if wants_json():
@@ -242,7 +281,7 @@ def handle_validation(error: ValidationError) -> Response:
     """Input a service refused, where no form shows it again: 422 with each field's message."""
     if wants_json():
         return json_error(422, MESSAGES[422][2], error.fields)
-    return error_page(422, " ".join(error.fields.values()) or None)
+    return error_page(422, " ".join(str(v) for v in error.fields.values()) or None)
 
 
 def handle_stale_edit(error: StaleEdit) -> Response:
@@ -250,12 +289,12 @@ def handle_stale_edit(error: StaleEdit) -> Response:
     catch ``StaleEdit`` themselves, to keep what the member typed)."""
     if wants_json():
         return json_error(409, str(error), code="edit_conflict")
-    return error_page(409, error.detail or STALE_PAGE_SHORT.format(what=error.what))
+    return error_page(409, error.detail or stale_page_short(error.what))
 
 
 def handle_stale_data(_error: StaleDataError) -> Response:
     """A versioned row changed under a flush that no service claimed first: still a conflict."""
-    message = "Someone else changed this at the same time; nothing of yours was saved. Reload and try again."
+    message = _("Someone else changed this at the same time; nothing of yours was saved. Reload and try again.")
     if wants_json():
         return json_error(409, message, code="edit_conflict")
     return error_page(409, message)
@@ -269,7 +308,7 @@ def handle_file_unavailable(error: FileUnavailable) -> Response:
     return error_page(status, detail)
 
 
-KEYS_UNAVAILABLE = "The portal cannot reach its encryption keys right now. Try again in a few minutes."
+KEYS_UNAVAILABLE = _l("The portal cannot reach its encryption keys right now. Try again in a few minutes.")
 
 
 def handle_key_unavailable(error: KeyUnavailable) -> Response:
@@ -308,6 +347,54 @@ STALE_PAGE_SHORT = (
     "Someone else saved a change to this {what} at the same moment, so nothing of yours was saved. "
     "Go back, reload the page to see their change, and make yours again."
 )
+#: ``STALE_PAGE_SHORT`` per kind of item, each a whole sentence to translate.
+STALE_PAGE_SHORT_TEXTS: dict[str, Any] = {
+    "post": _l(
+        "Someone else saved a change to this post at the same moment, so nothing of yours was saved. Go back, "
+        "reload the page to see their change, and make yours again."
+    ),
+    "comment": _l(
+        "Someone else saved a change to this comment at the same moment, so nothing of yours was saved. Go "
+        "back, reload the page to see their change, and make yours again."
+    ),
+    "attachment": _l(
+        "Someone else saved a change to this attachment at the same moment, so nothing of yours was saved. Go "
+        "back, reload the page to see their change, and make yours again."
+    ),
+    "meeting": _l(
+        "Someone else saved a change to this meeting at the same moment, so nothing of yours was saved. Go "
+        "back, reload the page to see their change, and make yours again."
+    ),
+    "agenda item": _l(
+        "Someone else saved a change to this agenda item at the same moment, so nothing of yours was saved. "
+        "Go back, reload the page to see their change, and make yours again."
+    ),
+    "meeting document": _l(
+        "Someone else saved a change to this meeting document at the same moment, so nothing of yours was "
+        "saved. Go back, reload the page to see their change, and make yours again."
+    ),
+    "workplan item": _l(
+        "Someone else saved a change to this workplan item at the same moment, so nothing of yours was saved. "
+        "Go back, reload the page to see their change, and make yours again."
+    ),
+    "organisation": _l(
+        "Someone else saved a change to this organisation at the same moment, so nothing of yours was saved. "
+        "Go back, reload the page to see their change, and make yours again."
+    ),
+    "identity provider": _l(
+        "Someone else saved a change to this identity provider at the same moment, so nothing of yours was "
+        "saved. Go back, reload the page to see their change, and make yours again."
+    ),
+    "cluster membership": _l(
+        "Someone else saved a change to this cluster membership at the same moment, so nothing of yours was "
+        "saved. Go back, reload the page to see their change, and make yours again."
+    ),
+}
+
+
+def stale_page_short(what: str) -> str:
+    text = STALE_PAGE_SHORT_TEXTS.get(what)
+    return str(text) if text is not None else STALE_PAGE_SHORT.format(what=what)
 
 
 def guard_response_hooks(app: Flask) -> None:
@@ -392,7 +479,9 @@ def _rate_limit_detail(error: HTTPException) -> str:
         return str(error.description)
     if not isinstance(error, RateLimitExceeded) and _plain_description(error):
         return str(error.description)  # a 429 raised by a service with its own words (statistics bound)
-    return f"Too many requests from your network; try again at {local_time(_retry_at())} (Brussels time)."
+    return _(
+        "Too many requests from your network; try again at %(time)s (Brussels time).", time=local_time(_retry_at())
+    )
 
 
 def _plain_description(error: HTTPException) -> str | None:

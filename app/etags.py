@@ -10,14 +10,51 @@ import hashlib
 from typing import Any
 
 from flask import Response, request
+from flask_babel import gettext
 
 from app.concurrency import describe
 from app.errors import ApiError
+
+
+def N_(text: str) -> str:
+    """Marks a msgid for extraction; ``gettext`` translates it where it is used."""
+    return text
+
 
 PRECONDITION_FAILED = (
     "This {what} has changed since the version your If-Match names (it is now {etag}); "
     "fetch it again and resend your change."
 )
+#: ``PRECONDITION_FAILED`` per kind of item the API serves, each a whole sentence to translate.
+PRECONDITION_FAILED_TEXTS: dict[str, str] = {
+    "post": N_(
+        "This post has changed since the version your If-Match names (it is now %(etag)s); fetch it again and "
+        "resend your change."
+    ),
+    "attachment": N_(
+        "This attachment has changed since the version your If-Match names (it is now %(etag)s); fetch it "
+        "again and resend your change."
+    ),
+    "meeting": N_(
+        "This meeting has changed since the version your If-Match names (it is now %(etag)s); fetch it again "
+        "and resend your change."
+    ),
+    "meeting document": N_(
+        "This meeting document has changed since the version your If-Match names (it is now %(etag)s); fetch "
+        "it again and resend your change."
+    ),
+    "workplan item": N_(
+        "This workplan item has changed since the version your If-Match names (it is now %(etag)s); fetch it "
+        "again and resend your change."
+    ),
+}
+
+
+def precondition_failed(what: str, current: str) -> str:
+    text = PRECONDITION_FAILED_TEXTS.get(what)
+    if text is None:
+        return PRECONDITION_FAILED.format(what=what, etag=current)
+    return gettext(text, etag=current)
 
 
 def etag(item: Any, parts: Any = None) -> str:
@@ -47,4 +84,4 @@ def check_if_match(item: Any, parts: Any = None) -> None:
     tags = [t.strip().removeprefix("W/") for t in header.split(",")]
     if "*" in tags or current in tags:
         return
-    raise ApiError(412, PRECONDITION_FAILED.format(what=describe(item), etag=current), code="precondition_failed")
+    raise ApiError(412, precondition_failed(describe(item), current), code="precondition_failed")

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from flask import g, has_request_context, request
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from wtforms import Field, SelectChoice
 
@@ -60,7 +61,7 @@ class ParsedForm(PaxForm):
         for f in self:
             values = f.data if isinstance(f.data, list) else [f.data]
             if any(isinstance(v, str) and "\x00" in v for v in values):
-                f.errors = [*f.errors, "This contains a character that is not allowed."]
+                f.errors = [*f.errors, _("This contains a character that is not allowed.")]
                 valid = False
         return valid
 
@@ -138,7 +139,10 @@ def audience_previewed(form: Any, compute: Callable[[], str], render: Callable[.
     try:
         return render(200, audience_preview=compute())
     except ValidationError as exc:
-        text = "This marking cannot be saved as it is: " + " ".join(exc.fields.values())
+        text = _(
+            "This marking cannot be saved as it is: %(problems)s",
+            problems=" ".join(str(v) for v in exc.fields.values()),
+        )
         return refused(form, exc, lambda status: render(status, audience_preview=text))
 
 
@@ -172,21 +176,21 @@ def stale_action(message: str, render: Callable[[int], R]) -> R:
 def show_conflict(form: FlaskForm, saved: FlaskForm, what: str) -> None:
     """``ParsedForm.show_conflict`` for any form: a form without a place for messages above its
     fields gets the explanation on its first field."""
-    from app.concurrency import STALE_PAGE
+    from app.concurrency import stale_page_message
 
     unshown = getattr(form, "UNSHOWN_FIELDS", ("csrf_token",))
     shown = [
         f for f in form if f.type not in ("CSRFTokenField", "HiddenField", "SubmitField") and f.name not in unshown
     ]
     if isinstance(getattr(form, "form_errors_extra", None), list):
-        form.form_errors_extra.append(STALE_PAGE.format(what=what))  # type: ignore[attr-defined]
+        form.form_errors_extra.append(stale_page_message(what))  # type: ignore[attr-defined]
     elif shown:
-        shown[0].errors = [STALE_PAGE.format(what=what), *shown[0].errors]
+        shown[0].errors = [stale_page_message(what), *shown[0].errors]
     for f in shown:
         other = saved._fields.get(f.name)
         if other is None or _comparable(other.data) == _comparable(f.data):
             continue
-        f.errors = [*f.errors, f"Now saved: {_shown(other)}."]
+        f.errors = [*f.errors, _("Now saved: %(value)s.", value=_shown(other))]
     if "version" in form and "version" in saved:
         form["version"].data = saved["version"].data
 
@@ -205,11 +209,11 @@ def _shown(f: Field) -> str:
     choices = [(c.value, c.label) if isinstance(c, SelectChoice) else c for c in getattr(f, "choices", None) or []]
     labels = {str(c[0]): str(c[1]) for c in choices if isinstance(c, tuple | list)}
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")
     if isinstance(value, list | tuple):
         shown = ", ".join(labels.get(str(v), str(v)) for v in value if v)
-        return shown or "none"
+        return shown or _("none")
     if value in (None, ""):
-        return "empty"
+        return _("empty")
     text = labels.get(str(value), " ".join(str(value).split()))
-    return f"“{text[:200]}…”" if len(text) > 200 else f"“{text}”"
+    return _("“%(text)s…”", text=text[:200]) if len(text) > 200 else _("“%(text)s”", text=text)

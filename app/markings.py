@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from flask_babel import gettext
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from app.db import Base, utcnow
@@ -137,9 +138,9 @@ def version_marking_problem(document_tlp: Tlp, document_le_only: bool, tlp: Tlp,
     """Why a version may not carry ``tlp`` and ``le_only`` inside a document marked
     ``document_tlp`` (``document_le_only``): a version may be stricter, never looser."""
     if tlp.rank < document_tlp.rank:
-        return f"A new version is marked {document_tlp.label} or stricter, as its document is."
+        return gettext("A new version is marked %(tlp)s or stricter, as its document is.", tlp=document_tlp.label)
     if document_le_only and not le_only:
-        return "A new version of a law-enforcement-only document stays law enforcement only."
+        return gettext("A new version of a law-enforcement-only document stays law enforcement only.")
     return None
 
 

@@ -37,6 +37,7 @@ from urllib.parse import urlsplit
 
 import requests
 from flask import current_app
+from flask_babel import gettext
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
@@ -82,6 +83,27 @@ WORDS = {
     "unspecified": "an unspecified address",
     "multicast": "a multicast address",
     "reserved": "an address reserved for special use",
+}
+
+
+def N_(text: str) -> str:
+    """Marks a msgid for extraction; ``gettext`` translates it where the message is given."""
+    return text
+
+
+#: The administrator's message for each kind of refused address, a whole sentence each.
+REFUSED_ADDRESS = {
+    "loopback": N_(
+        "The address %(address)s is a loopback address (the portal's own machine), which PAX does not contact."
+    ),
+    "link_local": N_(
+        "The address %(address)s is a link-local address (such as a cloud metadata service), "
+        "which PAX does not contact."
+    ),
+    "private": N_("The address %(address)s is a private network, which PAX does not contact."),
+    "unspecified": N_("The address %(address)s is an unspecified address, which PAX does not contact."),
+    "multicast": N_("The address %(address)s is a multicast address, which PAX does not contact."),
+    "reserved": N_("The address %(address)s is an address reserved for special use, which PAX does not contact."),
 }
 
 
@@ -166,7 +188,7 @@ def forbidden_kind(ip: IPAddress, policy: OutboundPolicy) -> str | None:
 def _refuse_address(host: str, ip: IPAddress, kind: str) -> OutboundRefused:
     log.warning("outbound request to %s refused: %s address", host, kind)
     shown = host if host == str(ip) else f"{host} ({ip})"
-    return OutboundRefused(f"{kind}_address", f"The address {shown} is {WORDS[kind]}, which PAX does not contact.")
+    return OutboundRefused(f"{kind}_address", gettext(REFUSED_ADDRESS[kind], address=shown))
 
 
 def check_address(host: str, address: str, policy: OutboundPolicy) -> None:
@@ -194,18 +216,20 @@ def check_url(url: str, policy: OutboundPolicy, *, resolve_host: bool = True) ->
         parts = urlsplit(url)
         port = parts.port
     except ValueError:
-        raise OutboundRefused("malformed", "The address is not a valid URL.") from None
+        raise OutboundRefused("malformed", gettext("The address is not a valid URL.")) from None
     allowed = ("https", "http") if policy.allow_http else ("https",)
     if parts.scheme not in allowed:
         log.warning("outbound request refused: scheme %r", parts.scheme[:20])
         raise OutboundRefused(
             "scheme",
-            "The address must start with https://." if not policy.allow_http else "The address must be http or https.",
+            gettext("The address must start with https://.")
+            if not policy.allow_http
+            else gettext("The address must be http or https."),
         )
     if not parts.hostname:
-        raise OutboundRefused("malformed", "The address names no host.")
+        raise OutboundRefused("malformed", gettext("The address names no host."))
     if parts.username is not None or parts.password is not None:
-        raise OutboundRefused("credentials", "The address must not contain a user name or password.")
+        raise OutboundRefused("credentials", gettext("The address must not contain a user name or password."))
     host = parts.hostname
     try:
         literal = ipaddress.ip_address(host.split("%", 1)[0])
@@ -284,7 +308,7 @@ class GuardedAdapter(HTTPAdapter):
         }
 
     def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
-        raise OutboundRefused("proxy", "PAX does not send these requests through a proxy.")
+        raise OutboundRefused("proxy", gettext("PAX does not send these requests through a proxy."))
 
     def send(  # type: ignore[override]
         self,
@@ -312,7 +336,12 @@ class GuardedAdapter(HTTPAdapter):
 def _read_bounded(response: requests.Response, policy: OutboundPolicy, deadline: float) -> None:
     host = urlsplit(str(response.url)).hostname or "?"
     too_large = OutboundRefused(
-        "too_large", f"The answer from {host} is larger than {policy.max_bytes} bytes, more than PAX reads."
+        "too_large",
+        gettext(
+            "The answer from %(host)s is larger than %(max)s bytes, more than PAX reads.",
+            host=host,
+            max=policy.max_bytes,
+        ),
     )
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > policy.max_bytes:
@@ -326,7 +355,7 @@ def _read_bounded(response: requests.Response, policy: OutboundPolicy, deadline:
             raise too_large
         if time.monotonic() > deadline:
             log.warning("outbound answer from %s refused: slower than %ss", host, policy.timeout)
-            raise OutboundRefused("too_slow", f"The answer from {host} took too long to arrive.")
+            raise OutboundRefused("too_slow", gettext("The answer from %(host)s took too long to arrive.", host=host))
         chunks.append(chunk)
     response._content = b"".join(chunks)
     response._content_consumed = True

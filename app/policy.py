@@ -18,6 +18,8 @@ from typing import Any, NoReturn, TypeVar
 
 import sqlalchemy as sa
 from flask import abort, current_app, g, has_app_context
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from app.audit.models import ACCESS_ACTIONS, AuditEvent
 from app.auth.models import GlobalRole, IdentityLinkRequest, LinkRequestStatus, User, UserStatus
@@ -667,11 +669,11 @@ def self_grant_refusal(actor: Any, member: Any) -> str | None:
     gives one to themselves, and an administrator or curator not to an administrator or curator
     of their own organisation."""
     if not isinstance(member, User) or not is_active_user(actor):
-        return "You may not grant access."
+        return _("You may not grant access.")
     if member.id == actor.id:
-        return "Nobody grants access to themselves: ask the cluster's coordinator or your focal point."
+        return _("Nobody grants access to themselves: ask the cluster's coordinator or your focal point.")
     if is_co_admin(actor, member):
-        return (
+        return _(
             "Administrators and curators do not grant access to an administrator or curator of their "
             "own organisation: ask the cluster's coordinator or your organisation's focal point."
         )
@@ -688,14 +690,14 @@ def recipient_refusal(actor: Any, author_id: int | None, orgs: Any, users: Any) 
         return None
     for user in users:
         if user.id == actor.id:
-            return "Nobody names themselves a recipient of an item they did not write: ask its author."
+            return _("Nobody names themselves a recipient of an item they did not write: ask its author.")
         if is_co_admin(actor, user):
-            return (
+            return _(
                 "Administrators and curators do not name an administrator or curator of their own "
                 "organisation as a recipient of an item they did not write: ask its author."
             )
     if actor.role in CO_ADMIN_ROLES and any(org.id == actor.organisation_id for org in orgs):
-        return (
+        return _(
             "Administrators and curators do not name their own organisation as a recipient of an item "
             "they did not write: ask its author."
         )
@@ -715,7 +717,7 @@ def membership_refusal(actor: Any, member: Any, cluster: Any) -> str | None:
         return None
     if _coordinates(actor, cluster):
         return None
-    return "Memberships are granted by the cluster's coordinator or the member's focal point."
+    return _("Memberships are granted by the cluster's coordinator or the member's focal point.")
 
 
 def may_grant_membership(actor: Any, member: Any, cluster: Any) -> bool:
@@ -840,7 +842,7 @@ def _edit_post(user: User, post: Any) -> bool:
 
 
 #: Why a change of marking was refused (``check_marking_change``).
-LOOSEN_REFUSAL = "Only the author or their organisation's focal point may make this marking less strict."
+LOOSEN_REFUSAL = _l("Only the author or their organisation's focal point may make this marking less strict.")
 
 
 def may_loosen(user: Any, item: Any) -> bool:

@@ -7,6 +7,7 @@ import unicodedata
 from typing import Any
 
 import pycountry
+from flask_babel import gettext as _
 
 
 class ValidationError(ValueError):
@@ -46,11 +47,11 @@ def text_problem(value: str, multiline: bool) -> str | None:
     for char in value:
         code = ord(char)
         if 0xD800 <= code <= 0xDFFF:
-            return "This text is not valid Unicode (it holds a lone surrogate)."
+            return _("This text is not valid Unicode (it holds a lone surrogate).")
         if char == "\x00":
-            return "This text contains a character that is not allowed (NUL)."
+            return _("This text contains a character that is not allowed (NUL).")
         if unicodedata.category(char) == "Cc" and not (multiline and char in "\t\n\r"):
-            return "This text contains a control character that is not allowed here."
+            return _("This text contains a control character that is not allowed here.")
     return None
 
 
@@ -67,7 +68,7 @@ def unsafe_text_errors(value: Any, path: str = "") -> dict[str, str]:
         if isinstance(node, dict):
             for key, child in node.items():
                 if (problem := text_problem(key, multiline=False)) is not None:
-                    errors.setdefault(name or "_", f"A field name is not allowed: {problem}")
+                    errors.setdefault(name or "_", _("A field name is not allowed: %(problem)s", problem=problem))
                     continue
                 stack.append((child, f"{name}.{key}" if name else key))
         elif isinstance(node, list):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, jsonify, url_for
+from flask_babel import gettext as _
 
 from app.api.auth import api_user, token_required
 from app.api.blueprint import bp
@@ -102,7 +103,7 @@ def update_attachment(attachment_id: str) -> Response:
     try:
         details = parse_attachment_details(json_object(), details_of(attachment), meta.filename if meta else "")
     except ValidationError as exc:
-        raise ApiError(422, "The file's details are not valid; see fields.", exc.fields) from None
+        raise ApiError(422, _("The file's details are not valid; see fields."), exc.fields) from None
     if details != details_of(attachment):
         edit_attachment_details(user, attachment, details)
     return with_etag(jsonify(attachment_json(attachment, meta)), attachment)

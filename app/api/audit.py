@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, jsonify, request
+from flask_babel import gettext as _
 
 from app.api.auth import api_user, token_required
 from app.api.blueprint import bp
@@ -49,7 +50,7 @@ def list_audit_events() -> Response:
     """Audit events matching the filters, newest first."""
     user = api_user()
     if not can(user, "view_audit"):
-        raise ApiError(403, "Only administrators and auditors may read the audit log.")
+        raise ApiError(403, _("Only administrators and auditors may read the audit log."))
     errors: dict[str, str] = {}
     page, per_page = pagination(errors)
     found = None

@@ -17,6 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import g, request
+from flask_babel import gettext as _
 
 from app.audit import alerts
 from app.audit.services import record, record_refused
@@ -32,16 +33,20 @@ def token_required(scope: str = "read") -> Callable[[Callable[..., Any]], Callab
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             header = request.headers.get("Authorization", "")
-            kind, _, secret = header.partition(" ")
+            kind, _space, secret = header.partition(" ")
             if kind.lower() != "bearer" or not secret.strip():
-                raise ApiError(401, "Send a personal access token as 'Authorization: Bearer <token>'.")
+                raise ApiError(401, _("Send a personal access token as 'Authorization: Bearer <token>'."))
             token = resolve_token(secret.strip())
             if token is None:
                 # An authentication decision like a refused password: kept, the secret never.
                 record_refused("api.token_use", reason="unknown_expired_or_revoked", endpoint=request.endpoint)
-                raise ApiError(401, "The token is unknown, expired or revoked.")
+                raise ApiError(401, _("The token is unknown, expired or revoked."))
             if not scope_allows(token, scope):
-                message = f"This token's scope is {token.scope.value}; this call needs {scope}."
+                message = _(
+                    "This token's scope is %(scope)s; this call needs %(needed)s.",
+                    scope=token.scope.value,
+                    needed=scope,
+                )
                 alerts.access_refused(token.user, 403, ("token", token.id), need=scope, reason="scope")
                 raise ApiError(403, message)
             if sa.inspect(token).attrs.last_used_at.history.has_changes():

@@ -15,6 +15,9 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import abort, current_app, request
+from flask_babel import format_number
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from app.clusters.models import Cluster, PostType
 from app.clusters.queries import PostFilter
@@ -36,7 +39,7 @@ JSON_MAX_BYTES = 2 * 1024 * 1024
 _NUMBER = re.compile(r"[0-9]{1,9}")
 #: ISO 6346 is written with the 26 letters and 10 digits only (spaces are separators).
 
-VALIDATION_MESSAGE = "Some of the values sent are not valid; see fields."
+VALIDATION_MESSAGE = _l("Some of the values sent are not valid; see fields.")
 
 
 def _int_arg(name: str, default: int, low: int, high: int, errors: dict[str, str]) -> int:
@@ -44,7 +47,9 @@ def _int_arg(name: str, default: int, low: int, high: int, errors: dict[str, str
     if raw is None or raw == "":
         return default
     if not _NUMBER.fullmatch(raw) or not low <= int(raw) <= high:
-        errors[name] = f"Give a whole number from {low} to {high:,}."
+        errors[name] = _(
+            "Give a whole number from %(low)s to %(high)s.", low=format_number(low), high=format_number(high)
+        )
         return default
     return int(raw)
 
@@ -60,7 +65,7 @@ def cluster_id_from_slug(slug: str, errors: dict[str, str]) -> int | None:
     cluster_id = db.session.scalar(sa.select(Cluster.id).where(Cluster.slug == slug)) if SLUG.fullmatch(slug) else None
     if cluster_id is None:
         slugs = db.session.scalars(sa.select(Cluster.slug).order_by(Cluster.position)).all()
-        errors["cluster"] = f"Unknown cluster; choose one of: {', '.join(slugs)}."
+        errors["cluster"] = _("Unknown cluster; choose one of: %(slugs)s.", slugs=", ".join(slugs))
     return cluster_id
 
 
@@ -74,20 +79,20 @@ def post_filters(errors: dict[str, str]) -> PostFilter:
         if type_ in PostType.values():
             filters.type = PostType(type_)
         else:
-            errors["type"] = f"Choose one of: {', '.join(PostType.values())}."
+            errors["type"] = _("Choose one of: %(values)s.", values=", ".join(PostType.values()))
     if tlp := args.get("tlp"):
         # An unencoded '+' in a query string arrives as a space.
         tlp = tlp.replace(" ", "+")
         if tlp in Tlp.values():
             filters.tlp = Tlp(tlp)
         else:
-            errors["tlp"] = f"Choose one of: {', '.join(Tlp.values())} (encode '+' as %2B)."
+            errors["tlp"] = _("Choose one of: %(values)s (encode '+' as %%2B).", values=", ".join(Tlp.values()))
     if tag := args.get("tag"):
         tag = tag.strip().lower().lstrip("#")
         if TAG_RE.fullmatch(tag):
             filters.tag = tag
         else:
-            errors["tag"] = "A tag has letters, digits and hyphens, at most 40."
+            errors["tag"] = _("A tag has letters, digits and hyphens, at most 40.")
     return filters
 
 
@@ -95,18 +100,18 @@ def query_text(errors: dict[str, str], required: bool = False) -> str | None:
     """The ``q`` parameter: words to search for, at most 500 characters."""
     q = (request.args.get("q") or "").strip()
     if len(q) > MAX_QUERY:
-        errors["q"] = f"Search for at most {MAX_QUERY} characters."
+        errors["q"] = _("Search for at most %(max)s characters.", max=MAX_QUERY)
         return None
     if not q:
         if required:
-            errors["q"] = "Give the words to search for."
+            errors["q"] = _("Give the words to search for.")
         return None
     return q
 
 
-def raise_if(errors: dict[str, str], message: str = VALIDATION_MESSAGE) -> None:
+def raise_if(errors: dict[str, str], message: Any = VALIDATION_MESSAGE) -> None:
     if errors:
-        raise ApiError(422, message, errors)
+        raise ApiError(422, str(message), errors)
 
 
 # --- JSON bodies ---------------------------------------------------------------------------------
@@ -119,35 +124,38 @@ def _no_constants(name: str) -> Any:
 def json_object() -> dict[str, Any]:
     """The request's JSON object, or the uniform error saying what is wrong with the body."""
     if not request.is_json:
-        raise ApiError(415, "Send the body as JSON, and declare it as JSON in the request's headers.")
+        raise ApiError(415, _("Send the body as JSON, and declare it as JSON in the request's headers."))
     app_limit = current_app.config.get("MAX_CONTENT_LENGTH")
     request.max_content_length = min(app_limit, JSON_MAX_BYTES) if app_limit else JSON_MAX_BYTES
     data = request.get_data(cache=False)  # 413 past the limit
     if not data.strip():
-        raise ApiError(400, "The request body is empty: send a JSON object.")
+        raise ApiError(400, _("The request body is empty: send a JSON object."))
     try:
         value = json.loads(data, parse_constant=_no_constants)
     except RecursionError:
-        raise ApiError(400, "The JSON is nested too deeply.") from None
+        raise ApiError(400, _("The JSON is nested too deeply.")) from None
     except ValueError as exc:  # JSONDecodeError, bad UTF-8, oversized integers
-        raise ApiError(400, f"The request body is not valid JSON: {exc}"[:300]) from None
+        raise ApiError(400, _("The request body is not valid JSON: %(reason)s", reason=exc)[:300]) from None
     if not isinstance(value, dict):
-        raise ApiError(422, "Send a JSON object.", {"_": f"Expected a JSON object, got {_json_type(value)}."})
+        raise ApiError(422, _("Send a JSON object."), {"_": _json_type(value)})
     errors = unsafe_text_errors(value)
     raise_if(errors)
     return value
 
 
 def _json_type(value: Any) -> str:
+    """Why the body is not an object, as a whole sentence per kind of JSON value."""
     if value is None:
-        return "null"
+        return _("Expected a JSON object, got null.")
     if isinstance(value, bool):
-        return "a boolean"
+        return _("Expected a JSON object, got a boolean.")
     if isinstance(value, int | float):
-        return "a number"
+        return _("Expected a JSON object, got a number.")
     if isinstance(value, str):
-        return "a string"
-    return "an array" if isinstance(value, list) else "an object"
+        return _("Expected a JSON object, got a string.")
+    if isinstance(value, list):
+        return _("Expected a JSON object, got an array.")
+    return _("Expected a JSON object, got an object.")
 
 
 def id_or_404(raw: str) -> int:
@@ -157,9 +165,10 @@ def id_or_404(raw: str) -> int:
     return int(raw)
 
 
-def upload_refused(exc: UploadRefused, invalid: str = "The upload is not valid; see fields.") -> ApiError:
+def upload_refused(exc: UploadRefused, invalid: str | None = None) -> ApiError:
     """The uniform error for a refused upload: refused form fields are named (with ``invalid`` as
     the message), a refused file is ``file``; a refusal of the caller or the store names nothing."""
     if exc.fields:
-        return ApiError(exc.status, invalid, exc.fields)
-    return ApiError(exc.status, exc.message, {} if exc.status in (403, 503, 507) else {"file": exc.message})
+        return ApiError(exc.status, invalid or _("The upload is not valid; see fields."), exc.fields)
+    message = str(exc.message)
+    return ApiError(exc.status, message, {} if exc.status in (403, 503, 507) else {"file": message})

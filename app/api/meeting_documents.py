@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, jsonify, url_for
+from flask_babel import gettext as _
 
 from app.api.auth import api_user, token_required
 from app.api.blueprint import bp
@@ -71,7 +72,7 @@ def upload_meeting_document(meeting_id: str) -> tuple[Response, int, dict[str, s
             )
         )
     except UploadRefused as exc:
-        raise upload_refused(exc, "The document is not valid; see fields.") from None
+        raise upload_refused(exc, _("The document is not valid; see fields.")) from None
     location = url_for("api.download_meeting_document", document_id=document.id)
     return jsonify(document_json(document_row(user, document, meta))), 201, {"Location": location}
 

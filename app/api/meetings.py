@@ -15,6 +15,8 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from flask import Response, jsonify, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from app.api.auth import api_user, token_required
 from app.api.blueprint import bp
@@ -54,7 +56,7 @@ from app.meetings.validation import (
 from app.policy import can, meeting_or_404
 from app.validation import ValidationError
 
-INVALID_MEETING = "The meeting is not valid; see fields."
+INVALID_MEETING = _l("The meeting is not valid; see fields.")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
@@ -145,7 +147,7 @@ def _instant(name: str, errors: dict[str, str], end_of_day: bool) -> datetime | 
     except ValueError:
         value = None
     if value is None or value.tzinfo is None or not 2000 <= value.year <= 2100:
-        errors[name] = "Give a date (YYYY-MM-DD) or a date and time with its offset, e.g. 2026-12-01T09:00:00+01:00."
+        errors[name] = _("Give a date (YYYY-MM-DD) or a date and time with its offset, e.g. 2026-12-01T09:00:00+01:00.")
         return None
     return value.astimezone(UTC)
 
@@ -163,7 +165,7 @@ def list_meetings() -> Response:
         if kind in MeetingKind.values():
             filters.kind = MeetingKind(kind)
         else:
-            errors["kind"] = f"Choose one of: {', '.join(MeetingKind.values())}."
+            errors["kind"] = _("Choose one of: %(values)s.", values=", ".join(MeetingKind.values()))
     raise_if(errors)
     result = meeting_page(api_user(), filters, page, per_page)
     return jsonify(page_json(result, [meeting_summary_json(m) for m in result.items]))
@@ -181,7 +183,7 @@ def _validated(raw: dict[str, Any], partial_of: MeetingInput | None = None) -> M
 def create_meeting() -> tuple[Response, int, dict[str, str]]:
     user = api_user()
     if not can(user, "open_meeting_form"):
-        raise ApiError(403, "Only curators and cluster coordinators schedule meetings.")
+        raise ApiError(403, _("Only curators and cluster coordinators schedule meetings."))
     data = _validated(json_object())
     try:
         meeting = services.schedule_meeting(user, data)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, jsonify, url_for
+from flask_babel import lazy_gettext as _l
 
 from app.api.attachments import attachment_json
 from app.api.auth import api_user, token_required
@@ -56,7 +57,7 @@ from app.markings import Tlp
 from app.policy import can, post_or_404
 from app.validation import ValidationError
 
-INVALID_POST = "The post is not valid; see fields."
+INVALID_POST = _l("The post is not valid; see fields.")
 
 
 @bp.get("/posts")

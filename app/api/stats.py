@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, jsonify, request
+from flask_babel import lazy_gettext as _l
 
 from app.api.auth import api_user, token_required
 from app.api.blueprint import bp
@@ -23,7 +24,7 @@ from app.stats.services import answer
 from app.stats.validation import NO_FREE_RANGES, GroupBy, parse_seizure_query
 from app.validation import ValidationError
 
-INVALID_QUERY = "The statistics parameters are not valid; see fields."
+INVALID_QUERY = _l("The statistics parameters are not valid; see fields.")
 
 
 def statistics_json(stats: SeizureStatistics) -> dict[str, Any]:

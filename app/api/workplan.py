@@ -12,6 +12,8 @@ import re
 from typing import Any
 
 from flask import Response, jsonify, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from app.api.auth import api_user, token_required
 from app.api.blueprint import bp
@@ -26,7 +28,7 @@ from app.workplan import queries, services
 from app.workplan.models import ItemStatus, Workplan, WorkplanItem, WorkplanStatus
 from app.workplan.validation import ITEM_FIELDS, MAX_DESCRIPTION, MAX_TITLE, MAX_YEAR, MIN_YEAR, parse_item
 
-INVALID_ITEM = "The workplan item is not valid; see fields."
+INVALID_ITEM = _l("The workplan item is not valid; see fields.")
 _YEAR = re.compile(r"[0-9]{4}")
 
 
@@ -86,11 +88,15 @@ def workplan() -> Response:
     if raw is None or raw == "":
         found = queries.current_workplan()
     elif not _YEAR.fullmatch(raw) or not MIN_YEAR <= int(raw) <= MAX_YEAR:
-        raise ApiError(422, "Give the year as four digits.", {"year": f"A year from {MIN_YEAR} to {MAX_YEAR}."})
+        raise ApiError(
+            422,
+            _("Give the year as four digits."),
+            {"year": _("A year from %(first)s to %(last)s.", first=MIN_YEAR, last=MAX_YEAR)},
+        )
     else:
         found = queries.workplan_for_year(int(raw))
     if found is None:
-        raise ApiError(404, "There is no workplan for that year.")
+        raise ApiError(404, _("There is no workplan for that year."))
     return jsonify(_workplan_json(api_user(), found))
 
 
@@ -114,7 +120,7 @@ def _parsed(raw: dict[str, Any], creating: bool) -> dict[str, Any]:
 def create_workplan_item() -> tuple[Response, int, dict[str, str]]:
     user = api_user()
     if not can(user, "manage_workplan"):
-        raise ApiError(403, "Only curators add items to the workplan.")
+        raise ApiError(403, _("Only curators add items to the workplan."))
     data = _parsed(json_object(), creating=True)
     try:
         item = services.create_item(user, data)
@@ -135,7 +141,10 @@ def update_workplan_item(item_id: str) -> Response:
     allowed = services.allowed_fields(user, item)
     refused = sorted((set(raw) & set(ITEM_FIELDS)) - allowed) if allowed is not None else []
     if refused:
-        raise ApiError(403, f"Coordinators may change only the status and progress; not: {', '.join(refused)}.")
+        raise ApiError(
+            403,
+            _("Coordinators may change only the status and progress; not: %(fields)s.", fields=", ".join(refused)),
+        )
     data = _parsed(raw, creating=False)
     try:
         services.update_item(user, item, data)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask_babel import gettext
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, utcnow
@@ -22,7 +23,9 @@ class IdentifierKind(StrEnum):
 
     @property
     def label(self) -> str:
-        return {"container": "Container number", "vessel_imo": "Vessel IMO number"}[self.value]
+        if self is IdentifierKind.CONTAINER:
+            return gettext("Container number")
+        return gettext("Vessel IMO number")
 
 
 class MatchIdentifier(Base):

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from app.audit.services import record
 from app.auth.models import ApiToken, GlobalRole, Identity, RecoveryCode, User, UserSession, UserStatus
@@ -59,9 +60,9 @@ def erasure_problem(user: User) -> str | None:
     one administrator cannot silently wipe another's account in one irreversible step.
     """
     if user.erased_at is not None:
-        return "This account's personal data is already erased."
+        return _("This account's personal data is already erased.")
     if user.role is GlobalRole.ADMIN:
-        return "This account is an administrator: change its role first, then erase it."
+        return _("This account is an administrator: change its role first, then erase it.")
     return None
 
 

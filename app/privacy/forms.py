@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
@@ -10,9 +11,9 @@ from app.forms import ParsedForm
 
 class EraseForm(ParsedForm):
     confirm_email = StringField(
-        "Type the account's e-mail address to confirm",
+        _l("Type the account's e-mail address to confirm"),
         validators=[
-            DataRequired("Type the account's e-mail address to confirm."),
-            Length(max=320, message="That is longer than any e-mail address."),
+            DataRequired(_l("Type the account's e-mail address to confirm.")),
+            Length(max=320, message=_l("That is longer than any e-mail address.")),
         ],
     )

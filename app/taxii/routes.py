@@ -18,6 +18,8 @@ from http import HTTPStatus
 from typing import Any
 
 from flask import Response, current_app, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import NotFound
 
 from app.api.auth import api_user, token_required
@@ -61,9 +63,9 @@ def _acceptable() -> None:
     """TAXII clients ask for ``application/taxii+json;version=2.1``; anything else they name is 406."""
     accept = request.headers.get("Accept", "")
     if accept and not any(kind in accept for kind in _ACCEPTABLE):
-        raise ApiError(406, f"This service answers in {TAXII_MEDIA_TYPE} only.")
+        raise ApiError(406, _("This service answers in %(media_type)s only.", media_type=TAXII_MEDIA_TYPE))
     if "version=" in accept and "version=2.1" not in accept and "*/*" not in accept:
-        raise ApiError(406, "This service speaks TAXII 2.1 only.")
+        raise ApiError(406, _("This service speaks TAXII 2.1 only."))
 
 
 @bp.route("/")
@@ -102,7 +104,7 @@ def collections() -> Response:
 def _collection(collection_id: str) -> queries.Collection:
     found = queries.collection(collection_id)
     if found is None:
-        raise ApiError(404, "There is no such collection.")
+        raise ApiError(404, _("There is no such collection."))
     return found
 
 
@@ -118,15 +120,15 @@ def collection(collection_id: str) -> Response:
 def _timestamp(value: str, name: str) -> datetime:
     text = value.strip()
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})", text):
-        raise ApiError(400, f"{name} must be a time such as 2026-01-31T12:00:00.000Z.")
-    seconds, _, rest = text.partition(".")
+        raise ApiError(400, _("%(name)s must be a time such as 2026-01-31T12:00:00.000Z.", name=name))
+    seconds, _dot, rest = text.partition(".")
     if rest:  # Python reads at most microseconds
         digits = re.match(r"\d+", rest).group(0)  # type: ignore[union-attr]
         text = f"{seconds}.{digits[:6].ljust(6, '0')}{rest[len(digits) :]}"
     try:
         return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
     except (ValueError, OverflowError):
-        raise ApiError(400, f"{name} must be a time such as 2026-01-31T12:00:00.000Z.") from None
+        raise ApiError(400, _("%(name)s must be a time such as 2026-01-31T12:00:00.000Z.", name=name)) from None
 
 
 def _listed(name: str) -> list[str] | None:
@@ -146,13 +148,18 @@ def _filters(object_id: str | None = None) -> queries.Filters:
         unknown = sorted(set(types) - TYPES)
         if unknown:
             raise ApiError(
-                400, f"This service has no objects of type {unknown[0][:40]!r}; it has {', '.join(sorted(TYPES))}."
+                400,
+                _(
+                    "This service has no objects of type %(type)s; it has %(types)s.",
+                    type=repr(unknown[0][:40]),
+                    types=", ".join(sorted(TYPES)),
+                ),
             )
         filters.types = frozenset(types)
     ids = [object_id] if object_id is not None else _listed("match[id]")
     if ids is not None:
         if len(ids) > MAX_LIMIT or not all(_STIX_ID.fullmatch(value) for value in ids):
-            raise ApiError(400, "match[id] must be STIX identifiers such as report--<UUID>.")
+            raise ApiError(400, _("match[id] must be STIX identifiers such as report--<UUID>."))
         filters.ids = frozenset(ids)
     versions = _listed("match[version]")
     if versions is not None and not {"last", "first", "all"} & set(versions):
@@ -167,7 +174,7 @@ def _filters(object_id: str | None = None) -> queries.Filters:
             "match[version]",
             "match[spec_version]",
         ):
-            raise ApiError(400, f"This service does not filter on {name[:40]}.")
+            raise ApiError(400, _("This service does not filter on %(name)s.", name=name[:40]))
     return filters
 
 
@@ -176,7 +183,7 @@ def _limit() -> int:
     if raw is None:
         return DEFAULT_LIMIT
     if not raw.strip().isdigit() or len(raw.strip()) > 9 or not 1 <= int(raw) <= MAX_LIMIT:
-        raise ApiError(400, f"limit must be a whole number from 1 to {MAX_LIMIT}.")
+        raise ApiError(400, _("limit must be a whole number from 1 to %(max)s.", max=MAX_LIMIT))
     return int(raw)
 
 
@@ -187,7 +194,7 @@ def _start() -> queries.Cursor | None:
     try:
         return queries.Cursor.decode(raw.strip())
     except queries.BadCursor:
-        raise ApiError(400, "next must be a value this service gave in an earlier page.") from None
+        raise ApiError(400, _("next must be a value this service gave in an earlier page.")) from None
 
 
 def _pull(collection_id: str, object_id: str | None = None) -> tuple[queries.Collection, queries.Page]:
@@ -251,7 +258,7 @@ def manifest(collection_id: str) -> Response:
 def get_object(collection_id: str, object_id: str) -> Response:
     _where, found = _pull(collection_id, object_id)
     if not found.entries:
-        raise ApiError(404, "There is no such object in this collection.")
+        raise ApiError(404, _("There is no such object in this collection."))
     return taxii(queries.envelope_json(found), headers=_date_headers(found))
 
 
@@ -260,7 +267,7 @@ def get_object(collection_id: str, object_id: str) -> Response:
 def versions(collection_id: str, object_id: str) -> Response:
     _where, found = _pull(collection_id, object_id)
     if not found.entries:
-        raise ApiError(404, "There is no such object in this collection.")
+        raise ApiError(404, _("There is no such object in this collection."))
     body = {
         "more": False,
         "versions": [e.version for e in found.entries],
@@ -285,6 +292,26 @@ def unknown(path: str) -> None:
     raise NotFound()
 
 
+#: The title of a TAXII error object: the status's reason phrase, in the reader's language.
+STATUS_TITLES: dict[int, Any] = {
+    400: _l("Bad Request"),
+    401: _l("Unauthorized"),
+    403: _l("Forbidden"),
+    404: _l("Not Found"),
+    405: _l("Method Not Allowed"),
+    406: _l("Not Acceptable"),
+    409: _l("Conflict"),
+    412: _l("Precondition Failed"),
+    413: _l("Request Entity Too Large"),
+    415: _l("Unsupported Media Type"),
+    422: _l("Unprocessable Entity"),
+    429: _l("Too Many Requests"),
+    500: _l("Internal Server Error"),
+    503: _l("Service Unavailable"),
+    507: _l("Insufficient Storage"),
+}
+
+
 @bp.after_app_request
 def taxii_errors(response: Response) -> Response:
     """Under /taxii2/, every error the portal answers (the API's uniform JSON, which the error
@@ -298,13 +325,15 @@ def taxii_errors(response: Response) -> Response:
     except (ValueError, AttributeError):
         pass
     status = response.status_code
-    try:
-        title = HTTPStatus(status).phrase
-    except ValueError:
-        title = "Error"
+    title = STATUS_TITLES.get(status)
+    if title is None:
+        try:
+            title = HTTPStatus(status).phrase
+        except ValueError:
+            title = _("Error")
     error = {
-        "title": title,
-        "description": message or "The request could not be answered.",
+        "title": str(title),
+        "description": message or _("The request could not be answered."),
         "http_status": str(status),
     }
     response.set_data(json.dumps(error))
