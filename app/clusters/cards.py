@@ -16,10 +16,12 @@ from app.i18n import current_language
 def post_card(item: Any, heading_level: int = 2, show_cluster: bool = True) -> Markup:
     """``pax.post_item`` for a post or a ``PostCard`` (no custom description), rendered once per
     version; a ``PostCard`` whose card is here needs no post loaded at all."""
-    # Links are built under the request's prefix (a reverse proxy may mount PAX below /).
+    # Links are built under the request's prefix (a reverse proxy may mount PAX below /), and the
+    # card's own words (its kind, "by", dates) are in the reader's language.
     shown = (heading_level, show_cluster, request.script_root)
+    language = current_language()
     if isinstance(item, PostCard):
-        found = fragments().find(("post_item", *item.identity, *shown))
+        found = fragments().find(("post_item", language, *item.identity, *shown))
         if found is not None:
             return found
         loaded = item.post
@@ -33,5 +35,4 @@ def post_card(item: Any, heading_level: int = 2, show_cluster: bool = True) -> M
         return macro(post, heading_level=heading_level, show_cluster=show_cluster)
 
     # Keyed by the post as loaded now, so a card is never filed under an older version's key.
-    # and in the reader's language: the card's own words (its kind, "by", dates) are translated.
-    return fragments().get(("post_item", current_language(), *card_identity(post), *shown), render)
+    return fragments().get(("post_item", language, *card_identity(post), *shown), render)
