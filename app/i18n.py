@@ -12,14 +12,19 @@ recipient's language (``in_language_of``), never in the sender's.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 from babel import Locale
-from flask import Flask, g, has_request_context, request
-from flask_babel import Babel, force_locale, get_locale
+from babel.numbers import format_decimal
+from flask import Flask, Response, g, has_request_context, request, url_for
+from flask_babel import Babel, force_locale, get_locale, ngettext
+from flask_babel import gettext as _
+from werkzeug.routing import BuildError
+
+T = TypeVar("T")
 
 DEFAULT_LANGUAGE = "en"
 COOKIE_NAME = "pax_lang"
@@ -63,13 +68,25 @@ def _chosen() -> str | None:
     explicit = request.args.get("lang")
     if valid_language(explicit):
         return explicit
-    from flask_login import current_user
-
-    saved = getattr(current_user, "language", None) if current_user else None
+    saved = getattr(_reader(), "language", None)
     if valid_language(saved):
         return saved
     cookie = request.cookies.get(COOKIE_NAME)
     return cookie if valid_language(cookie) else None
+
+
+def _reader() -> Any:
+    """The signed-in member, if any. A page written while the database is down (the error page)
+    still needs a language, so a failure to load them means "nobody"."""
+    if "_login_user" in g:
+        return g._login_user
+    from flask_login import current_user
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        return current_user._get_current_object()
+    except SQLAlchemyError:
+        return None
 
 
 def select_language() -> str:
@@ -108,9 +125,67 @@ def locale_named(code: str) -> Locale:
     return Locale.parse(code)
 
 
+@cache
+def _collator(code: str) -> Any:
+    import icu  # PyICU: loaded at the first sort, not at every worker's start
+
+    return icu.Collator.createInstance(icu.Locale(code))
+
+
+def collation_key(text: str | None) -> bytes:
+    """Sort key of ``text`` in the reader's language: "Ångström" after "Zeebrugge" in Swedish,
+    "Čakovec" after "Cork" in Croatian, "Ö" with "O" in German (ICU's collation for the language)."""
+    return _collator(current_language()).getSortKey(text or "")
+
+
+def sorted_by_name(items: Iterable[T], name: Callable[[T], str | None]) -> list[T]:
+    """``items`` in the reader's alphabetical order of ``name(item)``."""
+    return sorted(items, key=lambda item: collation_key(name(item)))
+
+
+def format_size(size: int) -> str:
+    """A file's size as the reader writes numbers: ``1.5 MiB`` in English, ``1,5 MiB`` in French.
+    Binary units, as PAX's upload limits are stated; their IEC symbols are the same everywhere."""
+    language = current_language()
+    if size < 1024:
+        return ngettext("%(count)s byte", "%(count)s bytes", size, count=format_decimal(size, locale=language))
+    value = float(size)
+    for unit in ("KiB", "MiB", "GiB"):
+        value /= 1024
+        if value < 1024 or unit == "GiB":
+            break
+    number = format_decimal(round(value, 1), format="#,##0.#", locale=language)
+    return _("%(number)s %(unit)s", number=number, unit=unit)
+
+
+def alternate_links() -> list[tuple[str, str]]:
+    """``(hreflang, address)`` of this page in each official language, and ``x-default`` (the
+    page without ``?lang=``: the reader's own choice); none for a page a GET cannot fetch again."""
+    if request.method != "GET" or request.endpoint is None:
+        return []
+    args = {k: v for k, v in request.args.items() if k != "lang"}
+    try:
+        here = {**(request.view_args or {}), **args, "_external": True}
+        base = url_for(request.endpoint, **here)
+        links = [(code, url_for(request.endpoint, **here, lang=code)) for code in LANGUAGES]
+    except (BuildError, TypeError):
+        return []
+    return [*links, ("x-default", base)]
+
+
 def init_app(app: Flask) -> None:
     Babel(app, locale_selector=select_language, default_translation_directories="../translations")
     # Every {% trans %} block's whitespace is folded, so a re-indented template keeps its msgids.
     app.jinja_env.policies["ext.i18n.trimmed"] = True
     app.jinja_env.globals["LANGUAGES"] = LANGUAGES
     app.jinja_env.globals["current_language"] = current_language
+    app.jinja_env.globals["alternate_links"] = alternate_links
+
+    @app.after_request
+    def say_which_language(response: Response) -> Response:
+        # Only a response whose words were chosen for the reader (the locale was asked for).
+        if g.get("pax_language"):
+            response.headers.setdefault("Content-Language", g.pax_language)
+            response.vary.add("Accept-Language")
+            response.vary.add("Cookie")
+        return response

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from flask import Flask
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from app import localtime, policy
@@ -12,9 +13,9 @@ from app.clusters.cards import post_card
 from app.clusters.names import cluster_label
 from app.db import utcnow
 from app.files.scanning import WAITING_FOR_SCAN
-from app.files.services import human_size
 from app.files.sniff import kind_label
 from app.htmlcache import fragments
+from app.i18n import format_size
 
 
 def register(app: Flask) -> None:
@@ -22,7 +23,7 @@ def register(app: Flask) -> None:
     def inject_globals() -> dict[str, object]:
         return {
             "site_name": "PAX",
-            "site_long_name": "European Ports Alliance exchange",
+            "site_long_name": _("European Ports Alliance exchange"),
             "can": lambda action, target=None: policy.can(current_user, action, target),
             "current_year": utcnow().year,
         }
@@ -30,7 +31,7 @@ def register(app: Flask) -> None:
     fragments.register(app)
     app.jinja_env.globals["post_card"] = post_card
     app.jinja_env.globals["cluster_label"] = cluster_label
-    app.jinja_env.globals["human_size"] = human_size
+    app.jinja_env.globals["human_size"] = format_size
     app.jinja_env.globals["file_kind_label"] = kind_label
     app.jinja_env.globals["WAITING_FOR_SCAN"] = WAITING_FOR_SCAN
 

@@ -77,6 +77,9 @@ ACCESS = {
     "main.landing": "public",
     "main.security_txt": "public",
     "main.security_txt_legacy": "public",
+    "main.languages": "public",
+    # A language choice goes back where the reader was (a redirect for anyone, never an error).
+    "main.choose_language": "guest",
     "help.index": "public",
     "help.markings": "public",
     "help.signing_in": "public",
@@ -423,6 +426,7 @@ class World:
             "session_id": lambda: own.get("session_id", 999999),
             "cluster_id": lambda: policy_id,
             "slug": lambda: "policy",
+            "code": lambda: "de",
             # A post's files zip needs a file to hold (an empty one answers 404, as an empty pack).
             "post_id": self.post
             if cell.endpoint != "attachments.post_files"

@@ -48,6 +48,7 @@ SKIPPED = {
     "health.readyz": "JSON readiness probe",
     "main.security_txt": "plain text for security researchers (RFC 9116), not a page",
     "auth.keep_alive": "answers 204 to the idle warning's script, not a page",
+    "main.choose_language": "saves the language chosen in the header and goes back (tests/test_i18n_choice.py)",
     "main.security_txt_legacy": "redirects to security.txt",
     "account.data_export": "downloads the account's data as JSON",
     "audit.export_csv": "downloads CSV",

@@ -55,6 +55,7 @@ KERNEL = (
     "app.keys.sealed",
     "app.keys.signing",
     "app.localtime",  # dates and times in the reader's zone
+    "app.i18n",  # the reader's language: gettext, catalogs, the language of mail
     "app.logging",
     "app.markings",
     "app.migrations_state",

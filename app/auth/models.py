@@ -71,6 +71,9 @@ class User(UserMixin, Base):
     erased_at: Mapped[datetime | None] = mapped_column()
     #: The IANA zone (``Europe/Lisbon``) pages, mail and packs write times in; NULL is Brussels.
     time_zone: Mapped[str | None] = mapped_column(sa.String(64))
+    #: The official EU language (``app.i18n.LANGUAGES``) pages and mail are written in; NULL
+    #: follows the browser on pages and writes mail in English.
+    language: Mapped[str | None] = mapped_column(sa.String(5))
 
     organisation: Mapped[Organisation] = relationship(back_populates="users", lazy="joined")
     memberships: Mapped[list[ClusterMembership]] = relationship(

@@ -11,6 +11,7 @@ from app.auth.routes import safe_next
 from app.clusters.queries import clusters_with_membership
 from app.clusters.unread import NEW_WINDOW, mark_all_read, unread_in_my_clusters
 from app.db import utcnow
+from app.main import language_routes  # noqa: F401  (its views register on bp)
 from app.main.blueprint import bp
 
 

@@ -124,7 +124,8 @@
               box.hidden = true;
               arm();
             } else if (text) {
-              text.textContent = "Your session has already ended. When you send your form, PAX keeps what you wrote and fills it in again after you sign in.";
+              // The page writes its words in the reader's language (base.html).
+              text.textContent = box.getAttribute("data-pax-ended-text");
             }
           });
       });
@@ -198,7 +199,7 @@
           .catch(function () {
             busy = false;
             dirty = true;
-            say("The draft could not be saved just now; PAX tries again as you type.");
+            say(document.body.getAttribute("data-pax-draft-failed"));
           });
       }
       function changed(event) {
