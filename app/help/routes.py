@@ -4,6 +4,7 @@ describe the rules only, never any member's content."""
 from __future__ import annotations
 
 from flask import render_template
+from flask_babel import lazy_gettext as _l
 
 from app.help.blueprint import bp
 
@@ -11,21 +12,21 @@ from app.help.blueprint import bp
 TOPICS = [
     (
         "help.markings",
-        "Markings and who sees what",
-        "What each TLP marking means for you as a reader, and who sees an item.",
+        _l("Markings and who sees what"),
+        _l("What each TLP marking means for you as a reader, and who sees an item."),
     ),
     (
         "help.signing_in",
-        "Signing in and two-step sign-in",
-        "Passwords, authenticator codes, recovery codes and company sign-in.",
+        _l("Signing in and two-step sign-in"),
+        _l("Passwords, authenticator codes, recovery codes and company sign-in."),
     ),
-    ("help.posting", "Posting and commenting", "Writing a post, adding files, comments, editing and history."),
+    ("help.posting", _l("Posting and commenting"), _l("Writing a post, adding files, comments, editing and history.")),
     (
         "help.packs",
-        "Meeting packs and checking them",
-        "What a meeting pack holds and how to check that it comes from PAX.",
+        _l("Meeting packs and checking them"),
+        _l("What a meeting pack holds and how to check that it comes from PAX."),
     ),
-    ("help.contact", "Who to contact", "Where to ask for access, report a problem or a security concern."),
+    ("help.contact", _l("Who to contact"), _l("Where to ask for access, report a problem or a security concern.")),
 ]
 
 

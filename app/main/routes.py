@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -43,7 +44,7 @@ def dashboard() -> str:
 def read_all() -> Response:
     """Mark every post read; back to where the member pressed the button (a local path only)."""
     mark_all_read(current_user)
-    flash("Everything is marked read. New posts will appear here as they are shared.", "success")
+    flash(_("Everything is marked read. New posts will appear here as they are shared."), "success")
     return redirect(safe_next(request.form.get("next")) or url_for("main.dashboard"))
 
 
