@@ -135,22 +135,27 @@ def notify(
     return notification
 
 
+def tlp_text(tlp: str | None) -> str | None:
+    """``TLP:AMBER`` and so on, as FIRST writes it in every language; None for no marking."""
+    return f"TLP:{tlp}" if tlp else None
+
+
 def marking_line(notification: Notification) -> str:
     """The mail's "Marking: ..." line, with the marking before a change when there was one."""
-    marking, previous = notification.tlp, notification.previous_tlp
+    marking, previous = tlp_text(notification.tlp), tlp_text(notification.previous_tlp)
     if previous:
         if marking:
-            return _("Marking: %(marking)s (was %(previous)s)", marking=f"TLP:{marking}", previous=f"TLP:{previous}")
-        return _("Marking: no marking (was %(previous)s)", previous=f"TLP:{previous}")
+            return _("Marking: %(marking)s (was %(previous)s)", marking=marking, previous=previous)
+        return _("Marking: no marking (was %(previous)s)", previous=previous)
     if marking:
-        return _("Marking: %(marking)s", marking=f"TLP:{marking}")
+        return _("Marking: %(marking)s", marking=marking)
     return _("Marking: no marking")
 
 
 def subject_for(notification: Notification) -> str:
     text = str(KIND_TEXT[notification.kind])
-    if notification.tlp:
-        return _("PAX: %(text)s [%(marking)s]", text=text, marking=f"TLP:{notification.tlp}")
+    if marking := tlp_text(notification.tlp):
+        return _("PAX: %(text)s [%(marking)s]", text=text, marking=marking)
     return _("PAX: %(text)s", text=text)
 
 
@@ -278,8 +283,8 @@ def digest_body(notifications: list[Notification], recipient: User) -> str:
     for notification in notifications:
         link = target_link(notification.target_type, notification.target_id)
         text = str(KIND_TEXT[notification.kind])
-        if notification.tlp:
-            lines.append(_("- %(text)s (%(marking)s)", text=text, marking=f"TLP:{notification.tlp}"))
+        if marking := tlp_text(notification.tlp):
+            lines.append(_("- %(text)s (%(marking)s)", text=text, marking=marking))
         else:
             lines.append(_("- %(text)s (no marking)", text=text))
         if when := when_text(notification, recipient):
