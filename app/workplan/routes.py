@@ -8,10 +8,13 @@ get ``can_*`` flags instead of deciding anything.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
+from babel.dates import format_skeleton
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -22,6 +25,7 @@ from app.clusters.names import cluster_label
 from app.concurrency import StaleEdit, form_version
 from app.extensions import db
 from app.forms import refused, stale
+from app.i18n import DEFAULT_LANGUAGE, current_language
 from app.policy import authorize, can, workplan_item_or_404
 from app.validation import ValidationError
 from app.workplan import exports, queries, services, timeline
@@ -74,7 +78,21 @@ def vocabulary() -> dict[str, Any]:
         "meeting_url": meeting_url,
         "change_label": change_label,
         "history_value": history_value,
+        "long_date": long_date,
+        "month_year": month_year,
     }
+
+
+def long_date(value: date) -> str:
+    """A due or adoption date: "05 March 2026" in English, the reader's language's long form otherwise."""
+    if current_language() == DEFAULT_LANGUAGE:
+        return format_date(value, "dd MMMM y")
+    return format_date(value, "long")
+
+
+def month_year(value: date) -> str:
+    """ "March 2026", as the reader's language writes a month and its year."""
+    return format_skeleton("yMMMM", value, locale=get_locale())
 
 
 def change_label(field: str) -> str:
