@@ -12,11 +12,14 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
 from app.db import Base, utcnow
 from app.enums import StrEnum, enum_column_type
+
+_MODE_LABELS = {"immediate": _l("Immediately"), "daily": _l("Daily digest")}
 
 
 class DeliveryMode(StrEnum):
@@ -25,7 +28,7 @@ class DeliveryMode(StrEnum):
 
     @property
     def label(self) -> str:
-        return {"immediate": "Immediately", "daily": "Daily digest"}[self.value]
+        return str(_MODE_LABELS[self.value])
 
 
 class Subscription(Base):

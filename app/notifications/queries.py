@@ -90,7 +90,7 @@ def notification_page(user: Any, page: int = 1, per_page: int = 20) -> Page:
         rows.append(
             NotificationRow(
                 notification=notification,
-                text=KIND_TEXT.get(notification.kind, notification.kind),
+                text=str(KIND_TEXT.get(notification.kind, notification.kind)),
                 title=title,
                 url=target_path(notification.target_type, notification.target_id) if title is not None else None,
                 hidden=has_target and title is None,

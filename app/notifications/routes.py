@@ -11,10 +11,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from app.auth.sessions import unread_at_start
+from app.clusters.names import cluster_label
 from app.notifications import queries, services
 from app.notifications.blueprint import bp
 from app.notifications.models import DeliveryMode
@@ -25,9 +29,13 @@ from app.routing import SLUG
 PER_PAGE = 20
 #: The choices of the settings page: form value, label, what it means.
 MODE_CHOICES = [
-    ("none", "Nothing", "PAX does not tell you about new items in this cluster."),
-    ("immediate", "Immediately", "A notification and a mail for each new item you may see, as it is shared."),
-    ("daily", "Daily digest", "A notification for each new item you may see, and one mail a day listing them."),
+    ("none", _l("Nothing"), _l("PAX does not tell you about new items in this cluster.")),
+    ("immediate", _l("Immediately"), _l("A notification and a mail for each new item you may see, as it is shared.")),
+    (
+        "daily",
+        _l("Daily digest"),
+        _l("A notification for each new item you may see, and one mail a day listing them."),
+    ),
 ]
 _MODES: dict[str, DeliveryMode | None] = {
     "none": None,
@@ -100,9 +108,11 @@ def mark_read() -> Response:
 def mark_all_read() -> Response:
     count = services.mark_all_read(current_user)
     if count:
-        flash(f"{count} {'notification' if count == 1 else 'notifications'} marked as read.", "success")
+        flash(
+            ngettext("%(num)d notification marked as read.", "%(num)d notifications marked as read.", count), "success"
+        )
     else:
-        flash("You have no unread notifications.", "info")
+        flash(_("You have no unread notifications."), "info")
     return _back_to_list()
 
 
@@ -134,14 +144,14 @@ def settings() -> Any:
                 continue  # not sent: left as it is
             form_field.data = raw[:20]
             if raw not in _MODES:
-                form_field.errors.append("Choose nothing, immediately or daily digest.")
+                form_field.errors.append(_("Choose nothing, immediately or daily digest."))
             else:
                 chosen[cluster.id] = _MODES[raw]
         if not any(f.errors for f in fields.values()):
             for cluster, _mode in rows:
                 if cluster.id in chosen:
                     services.set_subscription(current_user, cluster, chosen[cluster.id])
-            flash("Your notification settings are saved.", "success")
+            flash(_("Your notification settings are saved."), "success")
             return redirect(url_for("notifications.settings"))
         status = 422
     else:
@@ -165,8 +175,11 @@ def follow(slug: str) -> Response:
         abort(400)
     mode = _MODES[raw]
     services.set_subscription(current_user, cluster, mode)
+    name = cluster_label(cluster)
     if mode is None:
-        flash(f"You no longer follow {cluster.name}.", "success")
+        flash(_("You no longer follow %(cluster)s.", cluster=name), "success")
+    elif mode is DeliveryMode.DAILY:
+        flash(_("You follow %(cluster)s: daily digest.", cluster=name), "success")
     else:
-        flash(f"You follow {cluster.name}: {mode.label.lower()}.", "success")
+        flash(_("You follow %(cluster)s: immediately.", cluster=name), "success")
     return redirect(url_for("clusters.show", slug=cluster.slug))

@@ -15,12 +15,16 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 from app import localtime
 from app.auth.models import User, UserStatus
 from app.clusters.models import Cluster, Post
 from app.db import utcnow
 from app.extensions import db
+from app.i18n import in_language_of
 from app.markings import Tlp
 from app.meetings.models import Meeting
 from app.notifications.models import DeliveryMode, MailState, Notification, OutboxMessage, Subscription
@@ -30,22 +34,22 @@ log = logging.getLogger("pax.notifications")
 
 #: What each kind of notification says, in the list and in mail: no title, no content.
 KIND_TEXT = {
-    "post.new": "New item in a cluster you follow",
-    "meeting.invitation": "You are invited to a meeting",
-    "meeting.changed": "A meeting you are invited to has changed",
-    "meeting.delegation": "Your organisation is invited to a meeting: name its delegation",
-    "meeting.reminder": "Reminder: a meeting you are invited to is coming up",
-    "workplan.overdue": "A workplan item your organisation leads is overdue",
-    "account.approved": "Your PAX account is approved",
-    "account.pending": "An account is waiting for your approval",
-    "match.found": "An identifier in your incident note matches another organisation's note",
-    "retention.warning": "An item you wrote will soon be deleted under the retention rules",
-    "idp.added": "A sign-in service was added for your organisation",
-    "idp.changed": "The settings of your organisation's sign-in service were changed",
-    "idp.mfa_exempt_requested": "Your confirmation is needed to rely on your sign-in service's second factor",
-    "identity_link.pending": "A sign-in service asks to open an account of your organisation",
-    "marking.changed": "The marking of an item you or your organisation shared was changed",
-    "upload.infected": "A file you uploaded was found to contain malware when it was scanned, and was destroyed",
+    "post.new": _l("New item in a cluster you follow"),
+    "meeting.invitation": _l("You are invited to a meeting"),
+    "meeting.changed": _l("A meeting you are invited to has changed"),
+    "meeting.delegation": _l("Your organisation is invited to a meeting: name its delegation"),
+    "meeting.reminder": _l("Reminder: a meeting you are invited to is coming up"),
+    "workplan.overdue": _l("A workplan item your organisation leads is overdue"),
+    "account.approved": _l("Your PAX account is approved"),
+    "account.pending": _l("An account is waiting for your approval"),
+    "match.found": _l("An identifier in your incident note matches another organisation's note"),
+    "retention.warning": _l("An item you wrote will soon be deleted under the retention rules"),
+    "idp.added": _l("A sign-in service was added for your organisation"),
+    "idp.changed": _l("The settings of your organisation's sign-in service were changed"),
+    "idp.mfa_exempt_requested": _l("Your confirmation is needed to rely on your sign-in service's second factor"),
+    "identity_link.pending": _l("A sign-in service asks to open an account of your organisation"),
+    "marking.changed": _l("The marking of an item you or your organisation shared was changed"),
+    "upload.infected": _l("A file you uploaded was found to contain malware when it was scanned, and was destroyed"),
 }
 
 #: Where a notification's link leads, by target type (endpoint, URL argument or None).
@@ -122,19 +126,37 @@ def notify(
     )
     db.session.add(notification)
     if mode is DeliveryMode.IMMEDIATE:
-        queue_mail(user, subject=subject_for(notification), body=body_for(notification, user))
+        # Written in the recipient's language, never the sender's.
+        with in_language_of(user):
+            subject, body = subject_for(notification), body_for(notification, user)
+        queue_mail(user, subject=subject, body=body)
         notification.mail_state = MailState.QUEUED
     db.session.flush()
     return notification
 
 
-def marking_text(tlp: str | None) -> str:
-    return f"TLP:{tlp}" if tlp else "no marking"
+def tlp_text(tlp: str | None) -> str | None:
+    """``TLP:AMBER`` and so on, as FIRST writes it in every language; None for no marking."""
+    return f"TLP:{tlp}" if tlp else None
+
+
+def marking_line(notification: Notification) -> str:
+    """The mail's "Marking: ..." line, with the marking before a change when there was one."""
+    marking, previous = tlp_text(notification.tlp), tlp_text(notification.previous_tlp)
+    if previous:
+        if marking:
+            return _("Marking: %(marking)s (was %(previous)s)", marking=marking, previous=previous)
+        return _("Marking: no marking (was %(previous)s)", previous=previous)
+    if marking:
+        return _("Marking: %(marking)s", marking=marking)
+    return _("Marking: no marking")
 
 
 def subject_for(notification: Notification) -> str:
-    marking = f" [TLP:{notification.tlp}]" if notification.tlp else ""
-    return f"PAX: {KIND_TEXT[notification.kind]}{marking}"
+    text = str(KIND_TEXT[notification.kind])
+    if marking := tlp_text(notification.tlp):
+        return _("PAX: %(text)s [%(marking)s]", text=text, marking=marking)
+    return _("PAX: %(text)s", text=text)
 
 
 def absolute_url(path: str) -> str:
@@ -156,16 +178,13 @@ def body_for(notification: Notification, recipient: User) -> str:
     """One notification's mail: what happened, the marking, when (for a meeting), the link.
     Never the item itself."""
     link = target_link(notification.target_type, notification.target_id)
-    marking = marking_text(notification.tlp)
-    if notification.previous_tlp:
-        marking += f" (was {marking_text(notification.previous_tlp)})"
     when = when_text(notification, recipient)
     lines = [
-        KIND_TEXT[notification.kind] + ".",
+        str(KIND_TEXT[notification.kind]) + ".",
         "",
-        *([f"When: {when}"] if when else []),
-        f"Marking: {marking}",
-        f"Open it in PAX (sign-in required): {link}",
+        *([_("When: %(when)s", when=when)] if when else []),
+        marking_line(notification),
+        _("Open it in PAX (sign-in required): %(link)s", link=link),
         "",
         _footer(),
     ]
@@ -175,8 +194,9 @@ def body_for(notification: Notification, recipient: User) -> str:
 def _footer() -> str:
     settings = absolute_url("/notifications/settings")
     return (
-        "This message holds no shared content on purpose: what members share stays in the portal.\n"
-        f"Choose what PAX tells you: {settings}"
+        _("This message holds no shared content on purpose: what members share stays in the portal.")
+        + "\n"
+        + _("Choose what PAX tells you: %(link)s", link=settings)
     )
 
 
@@ -254,14 +274,23 @@ def digest_body(notifications: list[Notification], recipient: User) -> str:
     """One mail listing several notifications: each what happened, its marking, when (for a
     meeting) and its link."""
     count = len(notifications)
-    lines = [f"Your PAX daily digest: {count} {'notification' if count == 1 else 'notifications'}.", ""]
+    lines = [
+        ngettext(
+            "Your PAX daily digest: %(num)d notification.", "Your PAX daily digest: %(num)d notifications.", count
+        ),
+        "",
+    ]
     for notification in notifications:
         link = target_link(notification.target_type, notification.target_id)
-        lines.append(f"- {KIND_TEXT[notification.kind]} ({marking_text(notification.tlp)})")
+        text = str(KIND_TEXT[notification.kind])
+        if marking := tlp_text(notification.tlp):
+            lines.append(_("- %(text)s (%(marking)s)", text=text, marking=marking))
+        else:
+            lines.append(_("- %(text)s (no marking)", text=text))
         if when := when_text(notification, recipient):
-            lines.append(f"  When: {when}")
+            lines.append("  " + _("When: %(when)s", when=when))
         lines.append(f"  {link}")
-    lines += ["", "Open them in PAX (sign-in required).", "", _footer()]
+    lines += ["", _("Open them in PAX (sign-in required)."), "", _footer()]
     return "\n".join(lines)
 
 
@@ -304,8 +333,13 @@ def queue_digests(*, now: datetime | None = None) -> DigestRun:
         if not notifications:
             continue
         count = len(notifications)
-        subject = f"PAX: your daily digest ({count} {'notification' if count == 1 else 'notifications'})"
-        queue_mail(user, subject=subject, body=digest_body(notifications, user))
+        # Written in the recipient's language, never the sender's.
+        with in_language_of(user):
+            subject = ngettext(
+                "PAX: your daily digest (%(num)d notification)", "PAX: your daily digest (%(num)d notifications)", count
+            )
+            body = digest_body(notifications, user)
+        queue_mail(user, subject=subject, body=body)
         mails += 1
         counted += count
     db.session.flush()

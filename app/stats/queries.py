@@ -104,12 +104,12 @@ def _view_keys(cube: SeizureCube, query: SeizureQuery) -> list[tuple[CellKey, st
         if query.group_by is GroupBy.SUBSTANCE:
             if cut == ALL and cell_substance is not None and substance in (None, cell_substance):
                 value = Substance(cell_substance)
-                wanted.append((key, value.value, SUBSTANCE_LABELS[value]))
+                wanted.append((key, value.value, str(SUBSTANCE_LABELS[value])))
             continue
         kind = "port" if query.group_by is GroupBy.PORT else "modus"
         if cut[0] == kind and cell_substance == substance:
             value_text = str(cut[1])
-            label = value_text if kind == "port" else MODUS_LABELS[ModusOperandi(value_text)]
+            label = value_text if kind == "port" else str(MODUS_LABELS[ModusOperandi(value_text)])
             wanted.append((key, value_text, label))
     return wanted
 

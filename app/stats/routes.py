@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, render_template, request
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.clusters.forms import SUBSTANCE_LABELS
@@ -25,12 +26,13 @@ FORM_FIELDS = ("group_by", "period", "substance")
 def _form_context(errors: dict[str, str] | None = None) -> dict[str, Any]:
     errors = dict(errors or {})
     if {"from", "to"} & set(errors):  # a free range: say why beside the field that replaced it
-        errors.setdefault("period", NO_FREE_RANGES)
+        errors.setdefault("period", str(NO_FREE_RANGES))
     return {
         "values": {name: shown(request.args.get(name) or "") for name in FORM_FIELDS},
         "errors": errors,
         "group_options": [(g.value, g.label) for g in GroupBy],
-        "substance_options": [("", "All substances")] + [(s.value, label) for s, label in SUBSTANCE_LABELS.items()],
+        "substance_options": [("", _("All substances"))]
+        + [(s.value, str(label)) for s, label in SUBSTANCE_LABELS.items()],
     }
 
 

@@ -18,6 +18,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from werkzeug.exceptions import TooManyRequests
 
 from app.audit.models import AuditEvent
@@ -39,8 +41,13 @@ class CombinationsExhausted(TooManyRequests):
     def __init__(self, bound: int):
         seconds = max(1, int((_midnight() + timedelta(days=1) - utcnow()).total_seconds()))
         super().__init__(
-            f"You have looked at {bound} different statistics today, the most one account may. "
-            "The ones you have already looked at stay available; others can be asked for again tomorrow (UTC).",
+            ngettext(
+                "You have looked at %(num)d different statistics today, the most one account may. "
+                "The ones you have already looked at stay available; others can be asked for again tomorrow (UTC).",
+                "You have looked at %(num)d different statistics today, the most one account may. "
+                "The ones you have already looked at stay available; others can be asked for again tomorrow (UTC).",
+                bound,
+            ),
             retry_after=seconds,
         )
 
@@ -97,7 +104,7 @@ def answer(user: Any, query: SeizureQuery, *, action: str = "stats.query", via: 
 
 
 def table_header(stats: SeizureStatistics) -> list[str]:
-    return [stats.query.group_by.label, "Incident notes", "Quantity (kg)", "Reporting organisations"]
+    return [stats.query.group_by.label, _("Incident notes"), _("Quantity (kg)"), _("Reporting organisations")]
 
 
 def table_rows(stats: SeizureStatistics) -> list[list[str]]:

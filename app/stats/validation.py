@@ -15,6 +15,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
 from app.clusters.models import Substance
 from app.enums import StrEnum
 from app.validation import ValidationError
@@ -23,10 +26,30 @@ MIN_YEAR, MAX_YEAR = 1900, 2100
 _PERIOD = re.compile(r"([0-9]{4})(?:-Q([0-9]))?")
 _PRINTABLE = re.compile(r"[^\x20-\x7e]")
 #: Said for ``from`` and ``to``, whatever they hold.
-NO_FREE_RANGES = (
+NO_FREE_RANGES = _l(
     "Statistics are given for fixed reporting periods only, not for free date ranges: "
     "choose a period, a quarter such as 2025-Q3 or a year such as 2025."
 )
+_GROUP_LABELS = {
+    "port": _l("Port"),
+    "substance": _l("Substance"),
+    "quarter": _l("Quarter"),
+    "modus_operandi": _l("Modus operandi"),
+}
+#: The statistics' heading and the table's caption, per grouping.
+_GROUP_HEADINGS = {
+    "port": _l("Seizures by port"),
+    "substance": _l("Seizures by substance"),
+    "quarter": _l("Seizures by quarter"),
+    "modus_operandi": _l("Seizures by modus operandi"),
+}
+#: The chart's title, per grouping.
+_CHART_TITLES = {
+    "port": _l("Quantity seized by port"),
+    "substance": _l("Quantity seized by substance"),
+    "quarter": _l("Quantity seized by quarter"),
+    "modus_operandi": _l("Quantity seized by modus operandi"),
+}
 
 
 class GroupBy(StrEnum):
@@ -37,12 +60,48 @@ class GroupBy(StrEnum):
 
     @property
     def label(self) -> str:
-        return {
-            "port": "Port",
-            "substance": "Substance",
-            "quarter": "Quarter",
-            "modus_operandi": "Modus operandi",
-        }[self.value]
+        return str(_GROUP_LABELS[self.value])
+
+    @property
+    def heading(self) -> str:
+        """ "Seizures by port" and so on."""
+        return str(_GROUP_HEADINGS[self.value])
+
+    @property
+    def chart_title(self) -> str:
+        return str(_CHART_TITLES[self.value])
+
+    def chart_description(self, count: int) -> str:
+        """What the chart shows, for screen readers, with ``count`` bars."""
+        if self is GroupBy.PORT:
+            text = _(
+                "Horizontal bars, one per port, %(count)s in all; each bar's length is the total quantity in "
+                "kilograms, written after it with the number of notes and reporting organisations. "
+                "The table below the chart holds the same numbers.",
+                count=count,
+            )
+        elif self is GroupBy.SUBSTANCE:
+            text = _(
+                "Horizontal bars, one per substance, %(count)s in all; each bar's length is the total quantity in "
+                "kilograms, written after it with the number of notes and reporting organisations. "
+                "The table below the chart holds the same numbers.",
+                count=count,
+            )
+        elif self is GroupBy.QUARTER:
+            text = _(
+                "Horizontal bars, one per quarter, %(count)s in all; each bar's length is the total quantity in "
+                "kilograms, written after it with the number of notes and reporting organisations. "
+                "The table below the chart holds the same numbers.",
+                count=count,
+            )
+        else:
+            text = _(
+                "Horizontal bars, one per modus operandi, %(count)s in all; each bar's length is the total quantity "
+                "in kilograms, written after it with the number of notes and reporting organisations. "
+                "The table below the chart holds the same numbers.",
+                count=count,
+            )
+        return text
 
 
 @dataclass(frozen=True, order=True)
@@ -110,13 +169,16 @@ def parse_period(raw: str) -> Period:
     match = _PERIOD.fullmatch(raw.strip().upper())
     if not match:
         raise ValueError(
-            f"{shown(raw)!r} is not a reporting period: use a quarter such as 2025-Q3 or a year such as 2025."
+            _(
+                "%(value)s is not a reporting period: use a quarter such as 2025-Q3 or a year such as 2025.",
+                value=repr(shown(raw)),
+            )
         )
     year, quarter = int(match.group(1)), match.group(2)
     if quarter is not None and not 1 <= int(quarter) <= 4:
-        raise ValueError(f"A year has quarters Q1 to Q4, not Q{quarter}.")
+        raise ValueError(_("A year has quarters Q1 to Q4, not Q%(quarter)s.", quarter=quarter))
     if not MIN_YEAR <= year <= MAX_YEAR:
-        raise ValueError(f"Give a period from {MIN_YEAR} to {MAX_YEAR}.")
+        raise ValueError(_("Give a period from %(first)s to %(last)s.", first=MIN_YEAR, last=MAX_YEAR))
     return Period(year, None if quarter is None else int(quarter))
 
 
@@ -129,10 +191,10 @@ def parse_seizure_query(args: Mapping[str, str]) -> SeizureQuery:
         if raw_group in GroupBy.values():
             group_by = GroupBy(raw_group)
         else:
-            errors["group_by"] = f"Group by one of: {', '.join(GroupBy.values())}."
+            errors["group_by"] = _("Group by one of: %(choices)s.", choices=", ".join(GroupBy.values()))
     for name in ("from", "to"):
         if name in args:
-            errors[name] = NO_FREE_RANGES
+            errors[name] = str(NO_FREE_RANGES)
     period = None
     raw_period = (args.get("period") or "").strip()
     if raw_period:
@@ -146,7 +208,7 @@ def parse_seizure_query(args: Mapping[str, str]) -> SeizureQuery:
         if raw_substance in Substance.values():
             substance = Substance(raw_substance)
         else:
-            errors["substance"] = f"Choose one of: {', '.join(Substance.values())}."
+            errors["substance"] = _("Choose one of: %(choices)s.", choices=", ".join(Substance.values()))
     if errors:
         raise ValidationError(errors)
     return SeizureQuery(group_by, period, substance)

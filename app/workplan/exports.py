@@ -11,20 +11,24 @@ import io
 from datetime import date
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from app.clusters.names import cluster_label
 from app.csvguard import neutralise
 from app.workplan.models import Workplan, WorkplanItem
 from app.workplan.services import show_leads
 
 HEADER = [
-    "Year",
-    "Cluster",
-    "Title",
-    "Lead organisations",
-    "Due date",
-    "Status",
-    "Progress (%)",
-    "Overdue",
-    "Deliverables",
+    _l("Year"),
+    _l("Cluster"),
+    _l("Title"),
+    _l("Lead organisations"),
+    _l("Due date"),
+    _l("Status"),
+    _l("Progress (%)"),
+    _l("Overdue"),
+    _l("Deliverables"),
 ]
 
 
@@ -33,13 +37,13 @@ def rows(workplan: Workplan, items: list[WorkplanItem], counts: dict[int, int], 
     return [
         [
             workplan.year,
-            item.cluster.name,
+            cluster_label(item.cluster),
             item.title,
             show_leads(item.lead_organisations),
             item.due_date,
             item.status.label,
             item.progress,
-            "yes" if item.is_overdue(today) else "no",
+            _("yes") if item.is_overdue(today) else _("no"),
             counts.get(item.id, 0),
         ]
         for item in items
@@ -49,7 +53,7 @@ def rows(workplan: Workplan, items: list[WorkplanItem], counts: dict[int, int], 
 def to_csv(table: list[list[Any]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(HEADER)
+    writer.writerow([str(title) for title in HEADER])
     for row in table:
         writer.writerow([neutralise(v.isoformat() if isinstance(v, date) else v) for v in row])
     return out.getvalue()
@@ -64,11 +68,12 @@ def to_xlsx(table: list[list[Any]], year: int) -> bytes:
     from openpyxl.styles import Font
 
     book = Workbook(write_only=True)
-    sheet = book.create_sheet(f"Workplan {year}")
+    # A sheet's name holds at most 31 characters.
+    sheet = book.create_sheet(_("Workplan %(year)s", year=year)[:31])
     sheet.freeze_panes = "A2"
     header = []
     for title in HEADER:
-        cell = WriteOnlyCell(sheet, value=title)
+        cell = WriteOnlyCell(sheet, value=str(title))
         cell.font = Font(bold=True)
         header.append(cell)
     sheet.append(header)

@@ -10,17 +10,20 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from wtforms import HiddenField, SelectChoice, SelectField, SelectMultipleField, StringField, TextAreaField
 
 from app import localtime
 from app.clusters.models import Cluster
+from app.clusters.names import cluster_label
 from app.directory.models import Organisation
 from app.extensions import db
 from app.forms import ParsedForm
 from app.meetings.models import Meeting
 from app.workplan.models import ItemStatus, WorkplanItem
 
-STATUS_CHOICES = [SelectChoice(s.value, s.label) for s in ItemStatus]
+STATUS_CHOICES = [SelectChoice(s.value, s.lazy_label) for s in ItemStatus]
 
 
 class StatusForm(ParsedForm):
@@ -28,8 +31,8 @@ class StatusForm(ParsedForm):
 
     UNSHOWN_FIELDS = ("csrf_token", "version")
 
-    status = SelectField("Status", choices=STATUS_CHOICES, validate_choice=False)
-    progress = StringField("Progress (%)")
+    status = SelectField(_l("Status"), choices=STATUS_CHOICES, validate_choice=False)
+    progress = StringField(_l("Progress (%)"))
     #: The item's version when the form was drawn (``app.concurrency``).
     version = HiddenField()
 
@@ -47,18 +50,18 @@ class StatusForm(ParsedForm):
 class ItemForm(StatusForm):
     """Everything about an item, for curators."""
 
-    year = StringField("Year")
-    cluster = SelectField("Cluster", choices=[], validate_choice=False)
-    title = StringField("Title")
-    description = TextAreaField("Description")
-    lead_organisations = SelectMultipleField("Lead organisations", choices=[], validate_choice=False)
-    due_date = StringField("Due date")
+    year = StringField(_l("Year"))
+    cluster = SelectField(_l("Cluster"), choices=[], validate_choice=False)
+    title = StringField(_l("Title"))
+    description = TextAreaField(_l("Description"))
+    lead_organisations = SelectMultipleField(_l("Lead organisations"), choices=[], validate_choice=False)
+    due_date = StringField(_l("Due date"))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.cluster.choices = [SelectChoice("", "Choose the cluster")] + [
-            SelectChoice(slug, name)
-            for slug, name in db.session.execute(sa.select(Cluster.slug, Cluster.name).order_by(Cluster.position))
+        self.cluster.choices = [SelectChoice("", _("Choose the cluster"))] + [
+            SelectChoice(row.slug, cluster_label(row))
+            for row in db.session.execute(sa.select(Cluster.slug, Cluster.name).order_by(Cluster.position))
         ]
         names = list(db.session.scalars(sa.select(Organisation.name).order_by(Organisation.name)))
         chosen = [n for n in (self.lead_organisations.data or []) if n and n not in names]
@@ -96,13 +99,13 @@ class ItemForm(StatusForm):
 class AdoptForm(ParsedForm):
     """The workplan's adoption: at which meeting (or none) and on which date; or back to draft."""
 
-    meeting_id = SelectField("Adopted at meeting", choices=[], validate_choice=False)
-    adopted_on = StringField("Adopted on")
+    meeting_id = SelectField(_l("Adopted at meeting"), choices=[], validate_choice=False)
+    adopted_on = StringField(_l("Adopted on"))
     action = StringField()
 
     def __init__(self, meetings: list[Meeting], *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.meetings = {str(m.id): m for m in meetings}
-        self.meeting_id.choices = [SelectChoice("", "No meeting (adopted in writing)")] + [
+        self.meeting_id.choices = [SelectChoice("", _("No meeting (adopted in writing)"))] + [
             SelectChoice(str(m.id), f"{localtime.format_date(m.starts_at)}: {m.title}") for m in meetings
         ]

@@ -8,9 +8,10 @@ Deliverables posted against an item keep their own marking and are read through
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.concurrency import versioned
@@ -24,13 +25,23 @@ if TYPE_CHECKING:
     from app.meetings.models import Meeting
 
 
+_WORKPLAN_STATUS_LABELS = {"draft": _l("Draft"), "adopted": _l("Adopted")}
+_ITEM_STATUS_LABELS = {
+    "planned": _l("Planned"),
+    "in_progress": _l("In progress"),
+    "delivered": _l("Delivered"),
+    "delayed": _l("Delayed"),
+    "cancelled": _l("Cancelled"),
+}
+
+
 class WorkplanStatus(StrEnum):
     DRAFT = "draft"
     ADOPTED = "adopted"
 
     @property
     def label(self) -> str:
-        return {"draft": "Draft", "adopted": "Adopted"}[self.value]
+        return str(_WORKPLAN_STATUS_LABELS[self.value])
 
 
 class ItemStatus(StrEnum):
@@ -42,7 +53,22 @@ class ItemStatus(StrEnum):
 
     @property
     def label(self) -> str:
+        """The status in the reader's language."""
+        return str(_ITEM_STATUS_LABELS[self.value])
+
+    @property
+    def lazy_label(self) -> Any:
+        """The status in the language of whoever reads it later (form choices built at import)."""
+        return _ITEM_STATUS_LABELS[self.value]
+
+    @property
+    def english_label(self) -> str:
+        """The status as the item's history records it ("In progress"), whoever made the change."""
         return self.value.replace("_", " ").capitalize()
+
+    @classmethod
+    def from_english_label(cls, text: str | None) -> ItemStatus | None:
+        return next((s for s in cls if s.english_label == text), None)
 
     @property
     def is_open(self) -> bool:

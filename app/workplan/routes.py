@@ -8,14 +8,24 @@ get ``can_*`` flags instead of deciding anything.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
+import sqlalchemy as sa
+from babel.dates import format_skeleton
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import format_date, get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from app.audit.services import record
+from app.clusters.models import Cluster
+from app.clusters.names import cluster_label
 from app.concurrency import StaleEdit, form_version
+from app.extensions import db
 from app.forms import refused, stale
+from app.i18n import DEFAULT_LANGUAGE, current_language
 from app.policy import authorize, can, workplan_item_or_404
 from app.validation import ValidationError
 from app.workplan import exports, queries, services, timeline
@@ -36,9 +46,72 @@ STATUS_VARIANTS = {
 }
 
 
+#: A changed field as a sentence names it ("Saved: status, progress changed.").
+FIELD_NAMES = {
+    "year": _l("year"),
+    "cluster": _l("cluster"),
+    "title": _l("title"),
+    "description": _l("description"),
+    "lead_organisations": _l("lead organisations"),
+    "due_date": _l("due date"),
+    "status": _l("status"),
+    "progress": _l("progress"),
+}
+#: A record of the item's history as its "What" column names it.
+CHANGE_LABELS = {
+    "created": _l("Created"),
+    "year": _l("Year"),
+    "cluster": _l("Cluster"),
+    "title": _l("Title"),
+    "description": _l("Description"),
+    "lead_organisations": _l("Lead organisations"),
+    "due_date": _l("Due date"),
+    "status": _l("Status"),
+    "progress": _l("Progress"),
+}
+
+
 @bp.context_processor
 def vocabulary() -> dict[str, Any]:
-    return {"status_variants": STATUS_VARIANTS, "meeting_url": meeting_url}
+    return {
+        "status_variants": STATUS_VARIANTS,
+        "meeting_url": meeting_url,
+        "change_label": change_label,
+        "history_value": history_value,
+        "long_date": long_date,
+        "month_year": month_year,
+    }
+
+
+def long_date(value: date) -> str:
+    """A due or adoption date: "05 March 2026" in English, the reader's language's long form otherwise."""
+    if current_language() == DEFAULT_LANGUAGE:
+        return format_date(value, "dd MMMM y")
+    return format_date(value, "long")
+
+
+def month_year(value: date) -> str:
+    """ "March 2026", as the reader's language writes a month and its year."""
+    return format_skeleton("yMMMM", value, locale=get_locale())
+
+
+def change_label(field: str) -> str:
+    label = CHANGE_LABELS.get(field)
+    return str(label) if label is not None else field.replace("_", " ").capitalize()
+
+
+def history_value(field: str, value: str | None) -> str | None:
+    """A value of the item's history as the reader reads it: the history records a status and a
+    cluster in English, shown here in the reader's language."""
+    if not value:
+        return value
+    if field == "status":
+        status = ItemStatus.from_english_label(value)
+        return status.label if status is not None else value
+    if field == "cluster":
+        cluster = db.session.scalar(sa.select(Cluster).where(Cluster.name == value).limit(1))
+        return cluster_label(cluster) if cluster is not None else value
+    return value
 
 
 def meeting_url(meeting_id: int) -> str | None:
@@ -154,20 +227,20 @@ def adopt(year: int) -> Any:
         return render_template("workplan/adopt.html", workplan=workplan, form=form), 422
     if form.action.data == "draft":
         services.reopen_draft(current_user, workplan)
-        flash(f"The {year} workplan is a draft again.", "success")
+        flash(_("The %(year)s workplan is a draft again.", year=year), "success")
         return redirect(url_for("workplan.year", year=year))
     try:
         adopted_on = parse_date(form.adopted_on.data, "adopted_on", required=True)
         chosen = (form.meeting_id.data or "").strip()
         if chosen and chosen not in form.meetings:
-            raise ValidationError({"meeting_id": "Choose a meeting from the list."})
+            raise ValidationError({"meeting_id": _("Choose a meeting from the list.")})
         assert adopted_on is not None
         services.adopt_workplan(current_user, workplan, form.meetings.get(chosen), adopted_on)
     except ValidationError as exc:
         return refused(
             form, exc, lambda status: (render_template("workplan/adopt.html", workplan=workplan, form=form), status)
         )
-    flash(f"The {year} workplan is recorded as adopted.", "success")
+    flash(_("The %(year)s workplan is recorded as adopted.", year=year), "success")
     return redirect(url_for("workplan.year", year=year))
 
 
@@ -223,7 +296,9 @@ def new_item() -> Any:
         created = services.create_item(current_user, parse_item(form.to_raw(), creating=True))
     except ValidationError as exc:
         return refused(form, exc, lambda status: _render_form(form, None, status))
-    flash(f"“{created.title}” is added to the {created.workplan.year} workplan.", "success")
+    flash(
+        _("“%(title)s” is added to the %(year)s workplan.", title=created.title, year=created.workplan.year), "success"
+    )
     return redirect(url_for("workplan.item", item_id=created.id))
 
 
@@ -251,8 +326,9 @@ def edit_item(item_id: int) -> Any:
         )
     except ValidationError as exc:
         return refused(form, exc, lambda status: _render_form(form, found, status))
-    flash(
-        f"Saved: {', '.join(c.field.replace('_', ' ') for c in changes)} changed." if changes else "Nothing changed.",
-        "success",
-    )
+    if changes:
+        names = ", ".join(str(FIELD_NAMES.get(c.field, c.field.replace("_", " "))) for c in changes)
+        flash(_("Saved: %(fields)s changed.", fields=names), "success")
+    else:
+        flash(_("Nothing changed."), "success")
     return redirect(url_for("workplan.item", item_id=found.id, _anchor="history"))

@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from app.audit.services import record
 from app.auth.models import User
@@ -25,7 +26,7 @@ from app.meetings.models import Meeting
 from app.policy import NotAllowed, can, visible_meetings
 from app.validation import ValidationError
 from app.workplan.models import ItemStatus, Workplan, WorkplanItem, WorkplanItemChange, WorkplanItemLead, WorkplanStatus
-from app.workplan.validation import COORDINATOR_FIELDS, REQUIRED_ON_CREATE
+from app.workplan.validation import COORDINATOR_FIELDS, MISSING, REQUIRED_ON_CREATE
 
 log = logging.getLogger("pax.workplan")
 
@@ -63,7 +64,7 @@ def _displayed(item: WorkplanItem) -> dict[str, str]:
         "description": item.description,
         "lead_organisations": show_leads(item.lead_organisations),
         "due_date": show_date(item.due_date),
-        "status": item.status.label,
+        "status": item.status.english_label,
         "progress": show_progress(item.progress),
     }
 
@@ -76,7 +77,9 @@ def _organisations(names: list[str]) -> list[Organisation]:
     for name in names:
         org = db.session.scalar(sa.select(Organisation).where(sa.func.lower(Organisation.name) == name.lower()))
         if org is None:
-            raise ValidationError({"lead_organisations": f"No member organisation is named {name[:80]!r}."})
+            raise ValidationError(
+                {"lead_organisations": _("No member organisation is named %(name)s.", name=repr(name[:80]))}
+            )
         if org not in found:
             found.append(org)
     return found
@@ -107,10 +110,10 @@ def create_item(actor: User, data: dict[str, Any]) -> WorkplanItem:
     ``data`` comes from ``parse_item(..., creating=True)``.
     """
     if not can(actor, "manage_workplan"):
-        raise NotAllowed("Only curators add items to the workplan.")
+        raise NotAllowed(_("Only curators add items to the workplan."))
     missing = [name for name in REQUIRED_ON_CREATE if name not in data]
     if missing:
-        raise ValidationError({name: f"Give the {name}." for name in missing})
+        raise ValidationError({name: str(MISSING[name]) for name in missing})
     item = WorkplanItem(description="", status=ItemStatus.PLANNED, progress=0)
     _apply(item, data)
     db.session.add(item)
@@ -151,10 +154,12 @@ def update_item(
     allowed = allowed_fields(actor, item)
     if allowed is not None:
         if not allowed:
-            raise NotAllowed("Only curators and this cluster's coordinators update this item.")
+            raise NotAllowed(_("Only curators and this cluster's coordinators update this item."))
         refused = sorted(set(data) - allowed)
         if refused:
-            raise NotAllowed(f"Coordinators may change only the status and progress; not: {', '.join(refused)}.")
+            raise NotAllowed(
+                _("Coordinators may change only the status and progress; not: %(fields)s.", fields=", ".join(refused))
+            )
     claim(item, expected_version)
     before = _displayed(item)
     _apply(item, data)
@@ -190,11 +195,11 @@ def adopt_workplan(actor: User, workplan: Workplan, meeting: Meeting | None, ado
     The meeting must be one the curator may see, so nobody links a meeting they cannot name.
     """
     if not can(actor, "manage_workplan"):
-        raise NotAllowed("Only curators record the adoption of the workplan.")
+        raise NotAllowed(_("Only curators record the adoption of the workplan."))
     if meeting is not None:
         visible = db.session.scalar(sa.select(Meeting.id).where(Meeting.id == meeting.id, visible_meetings(actor)))
         if visible is None:
-            raise ValidationError({"meeting_id": "Choose a meeting from the list."})
+            raise ValidationError({"meeting_id": _("Choose a meeting from the list.")})
     workplan.status = WorkplanStatus.ADOPTED
     workplan.adopted_on = adopted_on
     workplan.adopted_at_meeting_id = meeting.id if meeting is not None else None
@@ -214,7 +219,7 @@ def adopt_workplan(actor: User, workplan: Workplan, meeting: Meeting | None, ado
 def reopen_draft(actor: User, workplan: Workplan) -> Workplan:
     """Put an adopted workplan back to draft (curators), forgetting its adoption."""
     if not can(actor, "manage_workplan"):
-        raise NotAllowed("Only curators change the adoption of the workplan.")
+        raise NotAllowed(_("Only curators change the adoption of the workplan."))
     workplan.status = WorkplanStatus.DRAFT
     workplan.adopted_on = None
     workplan.adopted_at_meeting_id = None

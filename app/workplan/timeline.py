@@ -10,6 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from flask_babel import format_date
+
+from app.clusters.names import cluster_label
 from app.workplan.models import WorkplanItem
 from app.workplan.queries import ClusterSection
 
@@ -82,14 +85,15 @@ def build(year: int, sections: list[ClusterSection], today: date) -> Timeline:
     month = start
     while month < end:
         first = month.month == 1 or month == start
-        months.append((x_of(month), month.strftime("%b"), str(month.year) if first else ""))
+        # The month's abbreviation in the reader's language ("Jan" in English).
+        months.append((x_of(month), format_date(month, "LLL"), str(month.year) if first else ""))
         month = _next_month(month)
     groups: list[Group] = []
     y = AXIS_HEIGHT
     for section in sections:
         if not section.items:
             continue
-        group = Group(section.cluster.name, y + GROUP_HEIGHT - 10)
+        group = Group(cluster_label(section.cluster), y + GROUP_HEIGHT - 10)
         y += GROUP_HEIGHT
         for item in section.items:
             due = item.due_date
