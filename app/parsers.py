@@ -122,29 +122,48 @@ def boolean(value: Any, name: str, errors: dict[str, str]) -> bool:
 _DECIMAL_RE = re.compile(r"(?P<int>\d{1,3}(?: \d{3})+|\d+)(?:[.,](?P<frac>\d+))?")
 
 
-def decimal_text(value: str) -> Decimal:
+def decimal_text(value: str, decimal_sign: str | None = None) -> Decimal:
     """A decimal number typed with a point or a comma, or ``ValueError`` with the reason in plain
     words (empty when the text is simply not a number).
 
-    A comma followed by exactly three digits ("1,234") reads as a thousands separator to some
-    readers and as a decimal comma to others; a quantity misread by a factor of 1,000 is worse
-    than a refusal, so it is refused, as is any mix of separators ("1,234.5", "1,234,5").
+    A separator followed by exactly three digits ("1,234", "1.234") reads as a thousands
+    separator to some readers and as a decimal one to others; a quantity misread by a factor of
+    1,000 is worse than a refusal. The reader's language settles it for its own decimal sign
+    (``decimal_sign``, by default the reader's: "1,234" is 1.234 in German or French) and the
+    other sign followed by three digits is refused ("1.234" in German, "1,234" in English), as is
+    any mix of separators ("1,234.5", "1,234,5").
     """
+    sign = decimal_sign or _reader_decimal_sign()
     text = re.sub(r"[\u00a0\u202f\u2009]", " ", value.strip())
     if text.startswith("-"):
-        return -decimal_text(text[1:])
+        return -decimal_text(text[1:], sign)
     match = _DECIMAL_RE.fullmatch(text)
     if match is None:
         if re.fullmatch(r"[\d .,]+", text) and re.search(r"\d", text):
             raise ValueError(gettext("use one decimal point or comma and no other separators, e.g. 1234,5 or 1234.5"))
         raise ValueError("")
     frac = match.group("frac")
-    by_comma = frac is not None and text[match.start("frac") - 1] == ","
-    if by_comma and len(frac or "") == 3 and match.group("int") != "0" and " " not in text:
+    separator = text[match.start("frac") - 1] if frac is not None else None
+    ambiguous = separator is not None and separator != sign and len(frac or "") == 3
+    if ambiguous and match.group("int") != "0" and " " not in text:
+        if separator == ",":
+            raise ValueError(
+                gettext("it is unclear whether the comma separates thousands or decimals: write 1234 or 1.234")
+            )
         raise ValueError(
-            gettext("it is unclear whether the comma separates thousands or decimals: write 1234 or 1.234")
+            gettext("it is unclear whether the point separates thousands or decimals: write 1234 or 1,234")
         )
     return Decimal(match.group("int").replace(" ", "") + ("." + frac if frac is not None else ""))
+
+
+def _reader_decimal_sign() -> str:
+    if not has_app_context():
+        return "."
+    from babel.numbers import get_decimal_symbol
+
+    from app.i18n import current_language
+
+    return get_decimal_symbol(current_language())
 
 
 def _number(value: int) -> str:

@@ -164,3 +164,29 @@ def test_a_page_says_its_language_and_that_it_depends_on_the_reader(client) -> N
     response = client.get("/", headers={"Accept-Language": "lv"})
     assert response.headers["Content-Language"] == "lv"
     assert {"Accept-Language", "Cookie"} <= set(response.vary)
+
+
+def test_numbers_are_typed_with_the_readers_decimal_sign(app: Flask) -> None:
+    """A comma followed by three digits is a decimal comma to a German or French reader, and a
+    point followed by three digits is refused to them, as "1,234" is to an English one: a
+    quantity misread by a factor of 1,000 is worse than a question."""
+    from decimal import Decimal
+
+    from app.parsers import decimal_text
+
+    with app.test_request_context():
+        with pytest.raises(ValueError, match="comma separates thousands or decimals"):
+            decimal_text("1,234")
+        assert decimal_text("1.234") == Decimal("1.234")
+        for code in ("de", "fr", "pl", "el"):
+            with force_locale(code):
+                assert decimal_text("1,234") == Decimal("1.234")
+                assert decimal_text("1 234,5") == Decimal("1234.5")
+                assert decimal_text("48.5") == Decimal("48.5")
+                with pytest.raises(ValueError) as refused:
+                    decimal_text("1.234")
+                assert "1234" in str(refused.value) and "1,234" in str(refused.value)
+        with force_locale("ga"):
+            # Irish writes a decimal point, as English does.
+            with pytest.raises(ValueError):
+                decimal_text("1,234")
