@@ -122,7 +122,7 @@ def parse_when(value: Any, name: str, errors: dict[str, str], local_zone: ZoneIn
             day = format_date(parsed.date(), "d MMMM y", locale=get_locale() or "en")
             errors[name] = _(
                 "%(time)s does not exist in Brussels on %(day)s: the clocks go forward.",
-                time=f"{parsed:%H:%M}",
+                time=parsed.strftime("%H:%M"),
                 day=day,
             )
             return None
@@ -175,7 +175,7 @@ def parse_agenda_item(raw: Any, local_zone: ZoneInfo | None = None) -> AgendaEnt
     title = parsers.text(raw.get("title"), "title", errors, "title", MAX_TITLE)
     notes = raw.get("notes") or ""
     if not isinstance(notes, str) or len(notes) > MAX_AGENDA_NOTES:
-        errors["notes"] = _("The notes are text of at most %(num)s characters.", num=f"{MAX_AGENDA_NOTES:,}")
+        errors["notes"] = _("The notes are text of at most %(num)s characters.", num=format(MAX_AGENDA_NOTES, ","))
     elif (problem := text_problem(notes, multiline=True)) is not None:
         errors["notes"] = problem
     starts_at = None
@@ -207,7 +207,9 @@ def parse_minutes(value: Any) -> str:
     if not isinstance(value, str):
         raise ValidationError({"minutes": _("Give the minutes as Markdown text.")})
     if len(value) > MAX_MINUTES:
-        raise ValidationError({"minutes": _("The minutes have at most %(num)s characters.", num=f"{MAX_MINUTES:,}")})
+        raise ValidationError(
+            {"minutes": _("The minutes have at most %(num)s characters.", num=format(MAX_MINUTES, ","))}
+        )
     if (problem := text_problem(value, multiline=True)) is not None:
         raise ValidationError({"minutes": problem})
     return value
