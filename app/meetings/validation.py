@@ -119,7 +119,10 @@ def parse_when(value: Any, name: str, errors: dict[str, str], local_zone: ZoneIn
         parsed = parsed.replace(tzinfo=local_zone)
         # A wall-clock time that does not exist (clocks go forward) does not survive the round trip.
         if parsed.astimezone(UTC).astimezone(local_zone).replace(tzinfo=None) != parsed.replace(tzinfo=None):
-            day = format_date(parsed.date(), "d MMMM y", locale=get_locale() or "en")
+            locale = get_locale()
+            # English keeps "28 March 2026"; other languages write the date as they write a long date.
+            pattern = "d MMMM y" if locale is None or locale.language == "en" else "long"
+            day = format_date(parsed.date(), pattern, locale=locale or "en")
             errors[name] = _(
                 "%(time)s does not exist in Brussels on %(day)s: the clocks go forward.",
                 time=parsed.strftime("%H:%M"),
