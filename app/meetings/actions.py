@@ -10,6 +10,7 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from app.audit.services import record
 from app.extensions import db
@@ -24,7 +25,7 @@ def record_action_point(actor: Any, meeting: Meeting, raw: dict[str, Any]) -> Wo
     """A workplan item from ``raw`` (``title``, ``due_date``, ``cluster``; the cluster defaults to
     a technical meeting's own, the year to the due date's or the meeting's), linked to ``meeting``."""
     if not can(actor, "record_action_point", meeting):
-        raise NotAllowed("Only curators turn action points into workplan items.")
+        raise NotAllowed(_("Only curators turn action points into workplan items."))
     fields = {
         "title": raw.get("title") or "",
         "cluster": raw.get("cluster") or (meeting.cluster.slug if meeting.cluster else ""),

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app import localtime
@@ -74,7 +75,7 @@ def agenda(meeting_id: int) -> Any:
             lambda status: _render_agenda(meeting_or_404(current_user, meeting_id), form, status),
             show=lambda exc: _show_errors(form, exc),
         )
-    flash(f"“{item.title}” is item {item.position} of the agenda.", "success")
+    flash(_("“%(title)s” is item %(num)s of the agenda.", title=item.title, num=item.position), "success")
     return redirect(url_for("meetings.agenda", meeting_id=meeting.id, _anchor=f"item-{item.id}"))
 
 
@@ -106,7 +107,7 @@ def edit_agenda_item(meeting_id: int, agenda_item_id: int) -> Any:
         return refused(
             form, exc, lambda status: render((meeting, item), status), show=lambda exc: _show_errors(form, exc)
         )
-    flash("The agenda item is saved.", "success")
+    flash(_("The agenda item is saved."), "success")
     return redirect(url_for("meetings.agenda", meeting_id=meeting.id, _anchor=f"item-{item.id}"))
 
 
@@ -116,7 +117,7 @@ def move_agenda_item(meeting_id: int, agenda_item_id: int) -> Any:
     meeting, item = _item_or_404(meeting_id, agenda_item_id)
     direction = request.form.get("direction", "")
     if direction not in ("up", "down"):
-        flash("Choose whether to move the item up or down.", "error")
+        flash(_("Choose whether to move the item up or down."), "error")
         return redirect(url_for("meetings.agenda", meeting_id=meeting.id)), 303
     services.move_agenda_item(
         current_user,
@@ -137,7 +138,7 @@ def remove_agenda_item(meeting_id: int, agenda_item_id: int) -> Any:
         return render_template("meetings/agenda_item_delete.html", meeting=meeting, item=item)
     title = item.title
     services.remove_agenda_item(current_user, item, form_version(request.form.get("version")))
-    flash(f"“{title}” is removed from the agenda.", "success")
+    flash(_("“%(title)s” is removed from the agenda.", title=title), "success")
     return redirect(url_for("meetings.agenda", meeting_id=meeting.id))
 
 
@@ -166,7 +167,7 @@ def minutes(meeting_id: int) -> Any:
             lambda status: render(meeting, status),
             show=lambda exc: form.minutes.errors.extend(exc.fields.values()),
         )
-    flash("The minutes are saved.", "success")
+    flash(_("The minutes are saved."), "success")
     return redirect(url_for("meetings.show", meeting_id=meeting.id, _anchor="minutes"))
 
 

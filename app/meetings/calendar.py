@@ -21,7 +21,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Response, current_app, url_for
+from flask_babel import gettext as _
 
+from app.clusters.names import cluster_label
 from app.db import utcnow
 from app.files.http import content_disposition
 from app.markings import Tlp
@@ -46,22 +48,28 @@ def _event(meeting: Meeting, host: str) -> Any:
     event.add("last-modified", meeting.updated_at)
     event.add("dtstart", meeting.starts_at)
     event.add("dtend", meeting.ends_at)
-    marking = meeting.tlp.label + (", law enforcement only" if meeting.law_enforcement_only else "")
+    marking = (
+        _("%(tlp)s, law enforcement only", tlp=meeting.tlp.label) if meeting.law_enforcement_only else meeting.tlp.label
+    )
     if meeting.tlp is Tlp.RED:
-        event.add("summary", f"PAX meeting ({marking})")
-        event.add("description", f"{marking}: title, place and agenda are on the portal only.\n{url}")
+        event.add("summary", _("PAX meeting (%(marking)s)", marking=marking))
+        event.add(
+            "description",
+            "\n".join([_("%(marking)s: title, place and agenda are on the portal only.", marking=marking), url]),
+        )
         event.add("url", url)
         event.add("class", "PRIVATE")
         return event
     event.add("summary", meeting.title)
     place = meeting.location
     if meeting.online:
-        place = f"{place} (and online)" if place else "Online"
+        place = _("%(place)s (and online)", place=place) if place else _("Online")
     event.add("location", place)
-    kind = meeting.kind.label + (f", {meeting.cluster.name}" if meeting.cluster else "")
-    description = f"{marking}\n{kind}\nAgenda, documents and meeting pack: {url}"
+    kind = meeting.kind.label + (f", {cluster_label(meeting.cluster)}" if meeting.cluster else "")
+    lines = [marking, kind, _("Agenda, documents and meeting pack: %(url)s", url=url)]
     if meeting.video_link and meeting.tlp.rank < Tlp.AMBER.rank and not meeting.law_enforcement_only:
-        description += f"\nVideo conference: {meeting.video_link}"
+        lines.append(_("Video conference: %(link)s", link=meeting.video_link))
+    description = "\n".join(lines)
     event.add("description", description)
     event.add("url", url)
     event.add("class", "CONFIDENTIAL" if meeting.tlp.rank >= Tlp.AMBER.rank else "PUBLIC")

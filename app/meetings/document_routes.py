@@ -12,6 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.concurrency import StaleEdit, form_neighbour, form_version
@@ -74,7 +75,15 @@ def upload_document(meeting_id: int) -> Any:
     except UploadRefused as exc:
         status, fields = exc.status, exc.fields or {"file": exc.message}
         return after_refusal(lambda: _render_upload(meeting_or_404(current_user, meeting_id), status, fields))
-    flash(f"“{meta.filename}” is added as “{document.title}”, encrypted, marked {document.tlp.label}.", "success")
+    flash(
+        _(
+            "“%(filename)s” is added as “%(title)s”, encrypted, marked %(tlp)s.",
+            filename=meta.filename,
+            title=document.title,
+            tlp=document.tlp.label,
+        ),
+        "success",
+    )
     return redirect(url_for("meetings.show", meeting_id=meeting_id, _anchor=f"document-{document.id}"))
 
 
@@ -90,14 +99,14 @@ def document_audience(document_id: int) -> str:
         noun="document",
         tlp=doc.tlp,
         law_enforcement_only=doc.law_enforcement_only,
-        note="A document is seen by those who may see its meeting and whom its own marking admits.",
+        note=_("A document is seen by those who may see its meeting and whom its own marking admits."),
         panel=audience_panel(current_user, doc),
         breadcrumb=[
-            ("Meetings", url_for("meetings.index")),
+            (_("Meetings"), url_for("meetings.index")),
             (meeting.title, url_for("meetings.show", meeting_id=meeting.id)),
-            ("Who can see it", url_for("meetings.document_audience", document_id=doc.id)),
+            (_("Who can see it"), url_for("meetings.document_audience", document_id=doc.id)),
         ],
-        back_label="Back to the meeting",
+        back_label=_("Back to the meeting"),
         back_url=url_for("meetings.show", meeting_id=meeting.id, _anchor=f"document-{doc.id}"),
     )
 
@@ -118,9 +127,9 @@ def document(document_id: int) -> Any:
 
 def _name(doc: MeetingDocument) -> str:
     try:
-        return f"“{file_meta(doc.file).filename}”"
+        return _("“%(filename)s”", filename=file_meta(doc.file).filename)
     except FileUnavailable:
-        return "The file"
+        return _("The file")
 
 
 @bp.route(DOCUMENT + "/edit", methods=["GET", "POST"])
@@ -145,7 +154,7 @@ def edit_document(document_id: int) -> Any:
     tlp_value = form.tlp.data or ""
     try:
         if tlp_value not in Tlp.values():
-            raise ValidationError({"tlp": "Choose the marking."})
+            raise ValidationError({"tlp": _("Choose the marking.")})
         documents.edit_document(
             current_user,
             doc,
@@ -168,7 +177,7 @@ def edit_document(document_id: int) -> Any:
         # The document form has no place above its fields: the reason goes on the marking.
         form.tlp.errors = [*form.tlp.errors, str(exc)]
         return after_refusal(lambda: render(doc, 403))
-    flash("The document is saved.", "success")
+    flash(_("The document is saved."), "success")
     return redirect(url_for("meetings.show", meeting_id=meeting.id, _anchor=f"document-{doc.id}"))
 
 
@@ -196,7 +205,7 @@ def move_document(document_id: int) -> Any:
     authorize(current_user, "edit_meeting", doc.meeting)
     direction = request.form.get("direction", "")
     if direction not in ("up", "down"):
-        flash("Choose whether to move the document up or down.", "error")
+        flash(_("Choose whether to move the document up or down."), "error")
         return redirect(url_for("meetings.show", meeting_id=doc.meeting_id)), 303
     documents.move_document(
         current_user,
@@ -218,7 +227,7 @@ def delete_document(document_id: int) -> Any:
         return render_template("meetings/document_delete.html", doc=doc, meeting=meeting, name=name)
     meeting_id = meeting.id
     documents.remove_document(current_user, doc, form_version(request.form.get("version")))
-    flash(f"{name} is removed and its encrypted copy destroyed.", "success")
+    flash(_("%(name)s is removed and its encrypted copy destroyed.", name=name), "success")
     return redirect(url_for("meetings.show", meeting_id=meeting_id))
 
 
@@ -252,11 +261,11 @@ def _render_versions(doc: MeetingDocument, status: int = 200, errors: dict[str, 
         accept_extensions=",".join(ACCEPT_EXTENSIONS),
         max_upload=human_size(current_app.config["MAX_UPLOAD_BYTES"]),
         breadcrumb=[
-            ("Meetings", url_for("meetings.index")),
+            (_("Meetings"), url_for("meetings.index")),
             (meeting.title, url_for("meetings.show", meeting_id=meeting.id)),
-            ("Versions", url_for("meetings.document_versions", document_id=doc.id)),
+            (_("Versions"), url_for("meetings.document_versions", document_id=doc.id)),
         ],
-        back_label="Back to the meeting",
+        back_label=_("Back to the meeting"),
         back_url=url_for("meetings.show", meeting_id=meeting.id, _anchor=f"document-{doc.id}"),
     ), status
 
@@ -288,7 +297,15 @@ def upload_document_version(document_id: int) -> Any:
         return after_refusal(
             lambda: _render_versions(meeting_document_or_404(current_user, document_id), status, fields)
         )
-    flash(f"“{meta.filename}” is version {version.number}, marked {version.effective_tlp.label}.", "success")
+    flash(
+        _(
+            "“%(filename)s” is version %(num)s, marked %(tlp)s.",
+            filename=meta.filename,
+            num=version.number,
+            tlp=version.effective_tlp.label,
+        ),
+        "success",
+    )
     return redirect(url_for("meetings.document_versions", document_id=document_id))
 
 
@@ -328,11 +345,11 @@ def document_preview(document_id: int) -> Any:
         tlp=doc.tlp,
         law_enforcement_only=doc.law_enforcement_only,
         breadcrumb=[
-            ("Meetings", url_for("meetings.index")),
+            (_("Meetings"), url_for("meetings.index")),
             (meeting.title, url_for("meetings.show", meeting_id=meeting.id)),
-            ("Preview", url_for("meetings.document_preview", document_id=doc.id)),
+            (_("Preview"), url_for("meetings.document_preview", document_id=doc.id)),
         ],
-        back_label="Back to the meeting",
+        back_label=_("Back to the meeting"),
         back_url=url_for("meetings.show", meeting_id=meeting.id, _anchor=f"document-{doc.id}"),
     )
 

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from app.audit.services import record
 from app.concurrency import claim, claim_swap, expect_version
@@ -36,7 +37,7 @@ MAX_PER_MEETING = 200
 def _check_marking(meeting: Meeting, tlp: Tlp) -> None:
     if tlp.rank < meeting.tlp.rank:
         raise ValidationError(
-            {"tlp": f"A document of a {meeting.tlp.label} meeting is marked {meeting.tlp.label} or stricter."}
+            {"tlp": _("A document of a %(tlp)s meeting is marked %(tlp)s or stricter.", tlp=meeting.tlp.label)}
         )
 
 
@@ -45,7 +46,7 @@ def _agenda_item(meeting: Meeting, agenda_item_id: int | None) -> AgendaItem | N
         return None
     item = next((i for i in meeting.agenda if i.id == agenda_item_id), None)
     if item is None:
-        raise ValidationError({"agenda_item_id": "Choose an item of this meeting's agenda."})
+        raise ValidationError({"agenda_item_id": _("Choose an item of this meeting's agenda.")})
     return item
 
 
@@ -68,16 +69,18 @@ def add_document(
     """Encrypt and store an upload as a document of ``meeting`` (or of one of its agenda items),
     last in its place; ``tlp`` None takes the meeting's marking. In the current transaction."""
     if not can(actor, "add_meeting_document", meeting):
-        raise NotAllowed("Only curators, the organiser and the cluster's coordinators add documents to this meeting.")
+        raise NotAllowed(
+            _("Only curators, the organiser and the cluster's coordinators add documents to this meeting.")
+        )
     if agenda_item is not None and agenda_item.meeting_id != meeting.id:
-        raise ValidationError({"agenda_item_id": "Choose an item of this meeting's agenda."})
+        raise ValidationError({"agenda_item_id": _("Choose an item of this meeting's agenda.")})
     marking = tlp or meeting.tlp
     _check_marking(meeting, marking)
     count = db.session.scalar(
         sa.select(sa.func.count()).select_from(MeetingDocument).where(MeetingDocument.meeting_id == meeting.id)
     )
     if (count or 0) >= MAX_PER_MEETING:
-        raise NotAllowed(f"A meeting carries at most {MAX_PER_MEETING} documents; remove one first.")
+        raise NotAllowed(_("A meeting carries at most %(num)s documents; remove one first.", num=MAX_PER_MEETING))
     stored, meta = store_file("meeting", chunks, filename, actor, max_bytes, target=("meeting", meeting.id))
     item_id = agenda_item.id if agenda_item else None
     document = MeetingDocument(
@@ -139,13 +142,13 @@ def edit_document(
     copy. Only its author or their organisation's focal point loosens the marking
     (``policy.check_marking_change``); a change of marking is audited and told to them."""
     if not can(actor, "remove_meeting_document", document):
-        raise NotAllowed("Only the document's author and those who prepare the meeting change it.")
+        raise NotAllowed(_("Only the document's author and those who prepare the meeting change it."))
     expect_version(document, expected_version)
     title = title.strip()
     if not title:
-        raise ValidationError({"title": "Enter the title."})
+        raise ValidationError({"title": _("Enter the title.")})
     if len(title) > MAX_TITLE:
-        raise ValidationError({"title": f"The title is too long: at most {MAX_TITLE} characters."})
+        raise ValidationError({"title": _("The title is too long: at most %(num)s characters.", num=MAX_TITLE)})
     _check_marking(document.meeting, tlp)
     old_marking = Marking.of(document)
     new_marking = Marking(tlp, law_enforcement_only or document.meeting.law_enforcement_only)
@@ -178,7 +181,7 @@ def add_document_version(
     packs hold; earlier versions stay. Those who may change the document add versions. ``tlp``
     None takes the document's marking; a version may be stricter, never looser."""
     if not can(actor, "remove_meeting_document", document):
-        raise NotAllowed("Only the document's author and those who prepare the meeting add versions of it.")
+        raise NotAllowed(_("Only the document's author and those who prepare the meeting add versions of it."))
     wanted = tlp or document.tlp
     problem = version_marking_problem(document.tlp, document.law_enforcement_only, wanted, True)
     if problem:
@@ -231,9 +234,9 @@ def move_document(
     ``StaleEdit`` (``claim_swap``)."""
     meeting = document.meeting
     if not can(actor, "edit_meeting", meeting):
-        raise NotAllowed("Only those who prepare the meeting arrange its documents.")
+        raise NotAllowed(_("Only those who prepare the meeting arrange its documents."))
     if direction not in ("up", "down"):
-        raise ValidationError({"direction": "Move a document up or down."})
+        raise ValidationError({"direction": _("Move a document up or down.")})
     same_place = (
         MeetingDocument.agenda_item_id.is_(None)
         if document.agenda_item_id is None
@@ -266,7 +269,7 @@ def move_document(
 def remove_document(actor: Any, document: MeetingDocument, expected_version: int | None = None) -> None:
     """Delete the document and crypto-shred its file."""
     if not can(actor, "remove_meeting_document", document):
-        raise NotAllowed("Only the document's author and those who prepare the meeting remove it.")
+        raise NotAllowed(_("Only the document's author and those who prepare the meeting remove it."))
     claim(document, expected_version)
     meeting = document.meeting
     document_id, files = document.id, document.all_files

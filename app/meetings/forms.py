@@ -8,6 +8,8 @@ import re
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     HiddenField,
@@ -21,6 +23,7 @@ from wtforms import (
 
 from app.clusters.forms import organisation_names
 from app.clusters.models import Cluster
+from app.clusters.names import cluster_label
 from app.extensions import db
 from app.forms import ParsedForm, PaxForm
 from app.markings import Tlp
@@ -48,29 +51,29 @@ class MeetingForm(ParsedForm):
     UNSHOWN_FIELDS = ("csrf_token", "version")
     #: The meeting's version when the form was drawn (``app.concurrency``).
     version = HiddenField()
-    title = StringField("Title")
-    kind = SelectField("Kind of meeting", choices=[], validate_choice=False)
-    cluster = SelectField("Cluster", choices=[], validate_choice=False)
-    starts_date = StringField("Start date")
-    starts_time = StringField("Start time")
-    ends_date = StringField("End date")
-    ends_time = StringField("End time")
-    location = StringField("Place")
-    online = BooleanField("Online (also or only)")
-    tlp = RadioField("TLP marking", choices=[SelectChoice(t.value, t.label) for t in Tlp], validate_choice=False)
-    law_enforcement_only = BooleanField("Law enforcement only")
-    recipient_orgs = SelectMultipleField("Recipient organisations", choices=[], validate_choice=False)
-    recipient_users = TextAreaField("Named recipients")
-    video_link = StringField("Video-conference link")
-    agenda = TextAreaField("Agenda")
+    title = StringField(_l("Title"))
+    kind = SelectField(_l("Kind of meeting"), choices=[], validate_choice=False)
+    cluster = SelectField(_l("Cluster"), choices=[], validate_choice=False)
+    starts_date = StringField(_l("Start date"))
+    starts_time = StringField(_l("Start time"))
+    ends_date = StringField(_l("End date"))
+    ends_time = StringField(_l("End time"))
+    location = StringField(_l("Place"))
+    online = BooleanField(_l("Online (also or only)"))
+    tlp = RadioField(_l("TLP marking"), choices=[SelectChoice(t.value, t.label) for t in Tlp], validate_choice=False)
+    law_enforcement_only = BooleanField(_l("Law enforcement only"))
+    recipient_orgs = SelectMultipleField(_l("Recipient organisations"), choices=[], validate_choice=False)
+    recipient_users = TextAreaField(_l("Named recipients"))
+    video_link = StringField(_l("Video-conference link"))
+    agenda = TextAreaField(_l("Agenda"))
 
     def __init__(self, kinds: list[MeetingKind], clusters: list[Cluster], *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.kind.choices = [SelectChoice("", "Choose the kind of meeting")] + [
+        self.kind.choices = [SelectChoice("", _("Choose the kind of meeting"))] + [
             SelectChoice(k.value, k.label) for k in kinds
         ]
-        self.cluster.choices = [SelectChoice("", "No cluster (Senior Officials' or ministerial)")] + [
-            SelectChoice(c.slug, c.name) for c in clusters
+        self.cluster.choices = [SelectChoice("", _("No cluster (Senior Officials' or ministerial)"))] + [
+            SelectChoice(c.slug, cluster_label(c)) for c in clusters
         ]
         names = organisation_names()
         chosen = [n for n in (self.recipient_orgs.data or []) if n and n not in names]
@@ -126,11 +129,11 @@ class MeetingForm(ParsedForm):
 
 
 class AgendaItemForm(PaxForm):
-    title = StringField("Title")
-    start_time = StringField("Start time")
-    duration_minutes = StringField("Duration in minutes")
-    speakers = StringField("Speakers")
-    notes = TextAreaField("Notes")
+    title = StringField(_l("Title"))
+    start_time = StringField(_l("Start time"))
+    duration_minutes = StringField(_l("Duration in minutes"))
+    speakers = StringField(_l("Speakers"))
+    notes = TextAreaField(_l("Notes"))
     version = HiddenField()
 
     def to_raw(self, meeting: Meeting, zone: Any) -> dict[str, Any]:
@@ -166,7 +169,7 @@ class AgendaItemForm(PaxForm):
 
 
 class MinutesForm(PaxForm):
-    minutes = TextAreaField("Minutes")
+    minutes = TextAreaField(_l("Minutes"))
     #: The meeting's version: the minutes are part of it.
     version = HiddenField()
 
@@ -174,7 +177,7 @@ class MinutesForm(PaxForm):
 class DocumentForm(PaxForm):
     """Editing a document's title and marking (the file itself is replaced by uploading anew)."""
 
-    title = StringField("Title")
-    tlp = RadioField("TLP marking", choices=[SelectChoice(t.value, t.label) for t in Tlp], validate_choice=False)
-    law_enforcement_only = BooleanField("Law enforcement only")
+    title = StringField(_l("Title"))
+    tlp = RadioField(_l("TLP marking"), choices=[SelectChoice(t.value, t.label) for t in Tlp], validate_choice=False)
+    law_enforcement_only = BooleanField(_l("Law enforcement only"))
     version = HiddenField()

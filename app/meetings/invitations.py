@@ -19,6 +19,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from app.audit.services import record
 from app.auth.models import User, UserStatus
@@ -54,18 +56,23 @@ def _reachable(user: User | None) -> bool:
 
 def _may_invite(actor: Any, meeting: Meeting) -> None:
     if not can(actor, "invite_to_meeting", meeting):
-        raise NotAllowed("Only curators, the organiser and the cluster's coordinators invite to this meeting.")
+        raise NotAllowed(_("Only curators, the organiser and the cluster's coordinators invite to this meeting."))
 
 
 def _by_organisation_only(meeting: Meeting, field: str) -> None:
     if meeting.kind in (MeetingKind.SENIOR_OFFICIALS, MeetingKind.MINISTERIAL):
-        kind = meeting.kind.label if meeting.kind is MeetingKind.SENIOR_OFFICIALS else meeting.kind.label.lower()
-        raise ValidationError(
-            {
-                field: f"A {kind} invites by organisation: invite the "
-                "organisation, and its focal point names the delegation."
-            }
+        message = (
+            _(
+                "A Senior Officials' meeting invites by organisation: invite the organisation, and its focal point "
+                "names the delegation."
+            )
+            if meeting.kind is MeetingKind.SENIOR_OFFICIALS
+            else _(
+                "A ministerial meeting invites by organisation: invite the organisation, and its focal point names "
+                "the delegation."
+            )
         )
+        raise ValidationError({field: message})
 
 
 def _participant(meeting: Meeting, user: User) -> MeetingParticipant | None:
@@ -120,14 +127,18 @@ def invite_organisation(actor: Any, meeting: Meeting, organisation: Organisation
     _may_invite(actor, meeting)
     limit = current_app.config["MEETING_MAX_DELEGATION"]
     if not 1 <= size <= limit:
-        raise ValidationError({"delegation_size": f"A delegation has from 1 to {limit} people."})
+        raise ValidationError({"delegation_size": _("A delegation has from 1 to %(num)s people.", num=limit)})
     focal_points = [f for f in _focal_points(organisation.id) if _sees(f, meeting)]
     if not focal_points:
         raise ValidationError(
             {
-                "organisation": f"Nobody at {organisation.name} can name a delegation: it has no focal point who may "
-                f"see this {meeting.tlp.label} meeting. Name the organisation as a recipient, or ask an administrator "
-                "to appoint its focal point."
+                "organisation": _(
+                    "Nobody at %(organisation)s can name a delegation: it has no focal point who may see this "
+                    "%(tlp)s meeting. Name the organisation as a recipient, or ask an administrator to appoint its "
+                    "focal point.",
+                    organisation=organisation.name,
+                    tlp=meeting.tlp.label,
+                )
             }
         )
     invitation = db.session.scalar(
@@ -140,8 +151,14 @@ def invite_organisation(actor: Any, meeting: Meeting, organisation: Organisation
         if size < len(named):
             raise ValidationError(
                 {
-                    "delegation_size": f"{organisation.name} has already named {len(named)} people; the delegation "
-                    "cannot be smaller than that."
+                    "delegation_size": ngettext(
+                        "%(organisation)s has already named %(num)d person; the delegation cannot be smaller than "
+                        "that.",
+                        "%(organisation)s has already named %(num)d people; the delegation cannot be smaller than "
+                        "that.",
+                        len(named),
+                        organisation=organisation.name,
+                    )
                 }
             )
         invitation.delegation_size = size
@@ -181,12 +198,15 @@ def invite_person(actor: Any, meeting: Meeting, user: User) -> MeetingInvitation
     if not _reachable(user) or not _sees(user, meeting):
         raise ValidationError(
             {
-                "person": f"That person may not see this {meeting.tlp.label} meeting: name them (or their "
-                "organisation) as a recipient first."
+                "person": _(
+                    "That person may not see this %(tlp)s meeting: name them (or their organisation) as a "
+                    "recipient first.",
+                    tlp=meeting.tlp.label,
+                )
             }
         )
     if _participant(meeting, user) is not None:
-        raise ValidationError({"person": "That person is invited already."})
+        raise ValidationError({"person": _("That person is invited already.")})
     invitation = MeetingInvitation(
         meeting_id=meeting.id, kind=InvitationKind.PERSON, user_id=user.id, invited_by_id=actor.id
     )
@@ -271,7 +291,7 @@ def name_delegation(actor: Any, invitation: MeetingInvitation, people: list[User
     ``delegation_size`` of them may still be attending: a delegate who declined keeps no seat.
     Newly named delegates are invited; those left out are no longer participants."""
     if not can(actor, "name_delegation", invitation):
-        raise NotAllowed("Only a focal point of the invited organisation names its delegation.")
+        raise NotAllowed(_("Only a focal point of the invited organisation names its delegation."))
     meeting = invitation.meeting
     unique = list(dict.fromkeys(people))
     # Who declined keeps no seat: their replacement (or another colleague) takes it.
@@ -280,20 +300,30 @@ def name_delegation(actor: Any, invitation: MeetingInvitation, people: list[User
     if len(seated) > invitation.delegation_size:
         raise ValidationError(
             {
-                "delegates": f"The delegation has at most {invitation.delegation_size} people attending; "
-                f"you named {len(seated)}."
+                "delegates": ngettext(
+                    "The delegation has at most %(num)d people attending; you named %(named)d.",
+                    "The delegation has at most %(num)d people attending; you named %(named)d.",
+                    invitation.delegation_size,
+                    named=len(seated),
+                )
             }
         )
     for person in unique:
         if person.organisation_id != invitation.organisation_id or not _reachable(person):
-            raise ValidationError({"delegates": "Name active colleagues of your own organisation only."})
+            raise ValidationError({"delegates": _("Name active colleagues of your own organisation only.")})
         if not _sees(person, meeting):
             raise ValidationError(
-                {"delegates": f"{person.name} may not see this {meeting.tlp.label} meeting and cannot be a delegate."}
+                {
+                    "delegates": _(
+                        "%(name)s may not see this %(tlp)s meeting and cannot be a delegate.",
+                        name=person.name,
+                        tlp=meeting.tlp.label,
+                    )
+                }
             )
         other = _participant(meeting, person)
         if other is not None and other.invitation_id != invitation.id:
-            raise ValidationError({"delegates": f"{person.name} is invited to this meeting already."})
+            raise ValidationError({"delegates": _("%(name)s is invited to this meeting already.", name=person.name)})
     wanted = {p.id for p in unique}
     for delegate in _delegates(invitation):
         if delegate.user_id not in wanted:
@@ -321,20 +351,30 @@ def answer(actor: Any, participant: MeetingParticipant, response: Rsvp, replacem
     """Record the invited person's answer. With "not attending" they may name a ``replacement``
     of their own organisation who may see the meeting; the replacement is invited in their place."""
     if not can(actor, "answer_invitation", participant):
-        raise NotAllowed("Only the invited person answers this invitation.")
+        raise NotAllowed(_("Only the invited person answers this invitation."))
     meeting = db.session.get(Meeting, participant.meeting_id)
     assert meeting is not None
     if replacement is not None:
         if response is not Rsvp.NOT_ATTENDING:
-            raise ValidationError({"replacement": "Name a replacement only when you do not attend yourself."})
+            raise ValidationError({"replacement": _("Name a replacement only when you do not attend yourself.")})
         if replacement.organisation_id != actor.organisation_id or not _reachable(replacement):
-            raise ValidationError({"replacement": "Your replacement must be an active colleague of your organisation."})
+            raise ValidationError(
+                {"replacement": _("Your replacement must be an active colleague of your organisation.")}
+            )
         if replacement.id == actor.id:
-            raise ValidationError({"replacement": "Name a colleague, not yourself."})
+            raise ValidationError({"replacement": _("Name a colleague, not yourself.")})
         if not _sees(replacement, meeting):
-            raise ValidationError({"replacement": f"{replacement.name} may not see this {meeting.tlp.label} meeting."})
+            raise ValidationError(
+                {
+                    "replacement": _(
+                        "%(name)s may not see this %(tlp)s meeting.", name=replacement.name, tlp=meeting.tlp.label
+                    )
+                }
+            )
         if _participant(meeting, replacement) is not None:
-            raise ValidationError({"replacement": f"{replacement.name} is invited to this meeting already."})
+            raise ValidationError(
+                {"replacement": _("%(name)s is invited to this meeting already.", name=replacement.name)}
+            )
     participant.response = response
     participant.responded_at = utcnow()
     db.session.flush()

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.concurrency import versioned
@@ -27,6 +28,13 @@ if TYPE_CHECKING:
     from app.directory.models import Organisation
 
 
+KIND_LABELS = {
+    "technical": _l("Technical cluster meeting"),
+    "senior_officials": _l("Senior Officials' meeting"),
+    "ministerial": _l("Ministerial meeting"),
+}
+
+
 class MeetingKind(StrEnum):
     TECHNICAL = "technical"
     SENIOR_OFFICIALS = "senior_officials"
@@ -34,11 +42,8 @@ class MeetingKind(StrEnum):
 
     @property
     def label(self) -> str:
-        return {
-            "technical": "Technical cluster meeting",
-            "senior_officials": "Senior Officials' meeting",
-            "ministerial": "Ministerial meeting",
-        }[self.value]
+        """The kind's name in the reader's language."""
+        return str(KIND_LABELS[self.value])
 
 
 class Meeting(Marked, Base):
@@ -224,12 +229,16 @@ class Rsvp(StrEnum):
 
     @property
     def label(self) -> str:
-        return {
-            "pending": "No answer yet",
-            "in_person": "Attends in person",
-            "online": "Attends online",
-            "not_attending": "Does not attend",
-        }[self.value]
+        """The answer as the participant list shows it, in the reader's language."""
+        return str(RSVP_LABELS[self.value])
+
+
+RSVP_LABELS = {
+    "pending": _l("No answer yet"),
+    "in_person": _l("Attends in person"),
+    "online": _l("Attends online"),
+    "not_attending": _l("Does not attend"),
+}
 
 
 class MeetingParticipant(Base):

@@ -25,6 +25,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import render_template
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import lazyload, selectinload
 
 from app import localtime
@@ -43,14 +44,15 @@ from app.policy import visible_meeting_documents
 
 __all__ = ["EMPTY_MESSAGE", "PackEmpty", "build_pack", "entry_names", "pack_response"]
 
-EMPTY_MESSAGE = "This meeting has no documents you may see, so there is no pack to download."
+#: Lazy: each reader gets it in their language (``str()`` it where a str is needed).
+EMPTY_MESSAGE = _l("This meeting has no documents you may see, so there is no pack to download.")
 
 
 class PackEmpty(Exception):
     """The caller may see the meeting but none of its documents: there is no pack to hand out."""
 
     def __init__(self) -> None:
-        super().__init__(EMPTY_MESSAGE)
+        super().__init__(str(EMPTY_MESSAGE))
 
 
 # --- what goes in --------------------------------------------------------------------------------

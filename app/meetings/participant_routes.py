@@ -13,14 +13,19 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from app.audit.services import record
 from app.auth.models import User
 from app.clusters.models import Cluster
+from app.clusters.names import cluster_label
 from app.directory.models import Organisation
 from app.extensions import db, limiter
 from app.forms import after_refusal
+from app.i18n import in_language_of
 from app.meetings import feeds, invitations, participants
 from app.meetings.blueprint import bp
 from app.meetings.calendar import calendar_response
@@ -30,6 +35,13 @@ from app.policy import NotAllowed, audience_of, authorize, can, meeting_or_404
 from app.validation import ValidationError
 
 MEETING = "/<int:meeting_id>"
+
+#: The confirmation of each answer, as a whole sentence.
+ANSWER_SAVED = {
+    Rsvp.IN_PERSON.value: _l("Your answer is saved: attends in person."),
+    Rsvp.ONLINE.value: _l("Your answer is saved: attends online."),
+    Rsvp.NOT_ATTENDING.value: _l("Your answer is saved: does not attend."),
+}
 
 
 def _int(value: str | None, default: int) -> int | None:
@@ -118,28 +130,42 @@ def invite(meeting_id: int) -> Any:
             org_id = _int(request.form.get("organisation"), 0)
             organisation = db.session.get(Organisation, org_id) if org_id else None
             if organisation is None:
-                raise ValidationError({"organisation": "Choose the organisation to invite."})
+                raise ValidationError({"organisation": _("Choose the organisation to invite.")})
             size = _int(request.form.get("delegation_size"), invitations.DEFAULT_DELEGATION)
             if size is None:
-                raise ValidationError({"delegation_size": "Give the delegation size as a whole number."})
+                raise ValidationError({"delegation_size": _("Give the delegation size as a whole number.")})
             invitations.invite_organisation(current_user, meeting, organisation, size)
-            flash(f"{organisation.name} is invited; its focal point is asked to name the delegation.", "success")
+            flash(
+                _(
+                    "%(organisation)s is invited; its focal point is asked to name the delegation.",
+                    organisation=organisation.name,
+                ),
+                "success",
+            )
         elif kind == InvitationKind.PERSON.value:
             email = (request.form.get("email") or "").strip().lower()[:320]
             person = db.session.scalar(sa.select(User).where(sa.func.lower(User.email) == email)) if email else None
             if person is None:
-                raise ValidationError({"person": "No member has that e-mail address."})
+                raise ValidationError({"person": _("No member has that e-mail address.")})
             invitations.invite_person(current_user, meeting, person)
-            flash(f"{person.name} is invited.", "success")
+            flash(_("%(name)s is invited.", name=person.name), "success")
         elif kind == InvitationKind.CLUSTER.value:
             slug = (request.form.get("cluster") or "").strip()
             cluster = db.session.scalar(sa.select(Cluster).where(Cluster.slug == slug)) if slug else None
             if cluster is None:
-                raise ValidationError({"cluster": "Choose the cluster to invite."})
+                raise ValidationError({"cluster": _("Choose the cluster to invite.")})
             _invitation, count = invitations.invite_cluster(current_user, meeting, cluster)
-            flash(f"{count} members of {cluster.name} are newly invited.", "success")
+            flash(
+                ngettext(
+                    "%(num)d members of %(cluster)s are newly invited.",
+                    "%(num)d members of %(cluster)s are newly invited.",
+                    count,
+                    cluster=cluster_label(cluster),
+                ),
+                "success",
+            )
         else:
-            raise ValidationError({"form": "Choose whom to invite: an organisation, a person or a cluster."})
+            raise ValidationError({"form": _("Choose whom to invite: an organisation, a person or a cluster.")})
     except (ValidationError, NotAllowed) as exc:
         return _refused(meeting, exc)
     return redirect(url_for("meetings.participant_list", meeting_id=meeting.id))
@@ -159,7 +185,11 @@ def withdraw(meeting_id: int, meeting_invitation_id: int) -> Any:
         abort(404)
     people = invitations.withdraw_invitation(current_user, invitation)
     flash(
-        f"The invitation is withdrawn; {people} {'person is' if people == 1 else 'people are'} no longer invited.",
+        ngettext(
+            "The invitation is withdrawn; %(num)d person is no longer invited.",
+            "The invitation is withdrawn; %(num)d people are no longer invited.",
+            people,
+        ),
         "success",
     )
     return redirect(url_for("meetings.participant_list", meeting_id=meeting.id, _anchor="invite"))
@@ -185,7 +215,10 @@ def delegation(meeting_id: int) -> Any:
         invitations.name_delegation(current_user, invitation, people)
     except (ValidationError, NotAllowed) as exc:
         return _refused(meeting, exc)
-    flash(f"Your delegation is named: {len(people)} {'person' if len(people) == 1 else 'people'}.", "success")
+    flash(
+        ngettext("Your delegation is named: %(num)d person.", "Your delegation is named: %(num)d people.", len(people)),
+        "success",
+    )
     return redirect(url_for("meetings.participant_list", meeting_id=meeting.id))
 
 
@@ -201,17 +234,17 @@ def rsvp(meeting_id: int) -> Any:
     value = request.form.get("response", "")
     try:
         if value not in Rsvp.values() or value == Rsvp.PENDING.value:
-            raise ValidationError({"response": "Choose whether you attend in person, online, or not."})
+            raise ValidationError({"response": _("Choose whether you attend in person, online, or not.")})
         replacement = None
         replacement_id = _int(request.form.get("replacement"), 0)
         if replacement_id != 0:
             replacement = db.session.get(User, replacement_id) if replacement_id else None
             if replacement is None:
-                raise ValidationError({"replacement": "Choose a colleague from the list."})
+                raise ValidationError({"replacement": _("Choose a colleague from the list.")})
         invitations.answer(current_user, own, Rsvp(value), replacement)
     except (ValidationError, NotAllowed) as exc:
         return _refused(meeting, exc)
-    flash(f"Your answer is saved: {Rsvp(value).label.lower()}.", "success")
+    flash(str(ANSWER_SAVED[value]), "success")
     return redirect(url_for("meetings.participant_list", meeting_id=meeting.id))
 
 
@@ -261,10 +294,10 @@ def subscription() -> Any:
             address = url_for("meetings.feed", token=secret, _external=True)
         elif action == "revoke":
             if feeds.revoke_feed(current_user):
-                flash("Your calendar subscription address is revoked: calendars reading it get nothing.", "success")
+                flash(_("Your calendar subscription address is revoked: calendars reading it get nothing."), "success")
             return redirect(url_for("meetings.subscription"))
         else:
-            flash("Choose to make a new address or to revoke the one you have.", "error")
+            flash(_("Choose to make a new address or to revoke the one you have."), "error")
     feed = feeds.feed_of(current_user)
     return render_template("meetings/subscription.html", feed=feed, address=address)
 
@@ -285,6 +318,8 @@ def feed(token: str) -> Response:
         abort(404)
     meetings = calendar_meetings(owner)
     feeds.record_read(owner, len(meetings))
-    response = calendar_response(meetings, "PAX meetings", "pax-meetings.ics", subscription=True)
+    # No session: the feed is written in its owner's language.
+    with in_language_of(owner):
+        response = calendar_response(meetings, _("PAX meetings"), "pax-meetings.ics", subscription=True)
     response.headers["Content-Disposition"] = "inline"
     return response

@@ -12,16 +12,32 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from app import localtime
 from app.auth.models import User
+from app.clusters.names import cluster_label
 from app.csvguard import neutralise
 from app.directory.models import Organisation
 from app.extensions import db
 from app.meetings.models import InvitationKind, Meeting, MeetingInvitation, MeetingParticipant
 from app.policy import audience_of, visible_meeting_participants
 
-HEADER = ["Name", "E-mail", "Organisation", "Invited as", "Answer", "In place of", "Answered at"]
+#: The export's column titles, written in the language of the member who exports.
+HEADER = [
+    _l("Name"),
+    _l("E-mail"),
+    _l("Organisation"),
+    _l("Invited as"),
+    _l("Answer"),
+    _l("In place of"),
+    _l("Answered at"),
+]
+
+
+def header_row() -> list[str]:
+    return [str(title) for title in HEADER]
 
 
 @dataclass(frozen=True)
@@ -40,10 +56,10 @@ class ParticipantRow:
 
 def _invited_as(invitation: MeetingInvitation) -> str:
     if invitation.kind is InvitationKind.ORGANISATION and invitation.organisation is not None:
-        return f"Delegation of {invitation.organisation.name}"
+        return _("Delegation of %(organisation)s", organisation=invitation.organisation.name)
     if invitation.kind is InvitationKind.CLUSTER and invitation.cluster is not None:
-        return f"Member of {invitation.cluster.name}"
-    return "Invited by name"
+        return _("Member of %(cluster)s", cluster=cluster_label(invitation.cluster))
+    return _("Invited by name")
 
 
 def participant_rows(user: Any, meeting: Meeting) -> list[ParticipantRow]:
@@ -70,7 +86,8 @@ def participant_rows(user: Any, meeting: Meeting) -> list[ParticipantRow]:
                 person.organisation.name,
                 _invited_as(participant.invitation),
                 participant.response.label
-                + ("" if participant.user_id in admitted else " (may no longer see the meeting)"),
+                if participant.user_id in admitted
+                else _("%(answer)s (may no longer see the meeting)", answer=participant.response.label),
                 replaced,
                 participant.user_id in admitted,
             )
@@ -108,7 +125,7 @@ def _table(rows: list[ParticipantRow], reader: Any) -> list[list[str]]:
 def to_csv(rows: list[ParticipantRow], reader: Any) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(HEADER)
+    writer.writerow(header_row())
     for row in _table(rows, reader):
         writer.writerow([neutralise(v) for v in row])
     return out.getvalue()
@@ -122,10 +139,10 @@ def to_xlsx(rows: list[ParticipantRow], reader: Any) -> bytes:
     from openpyxl.styles import Font
 
     book = Workbook(write_only=True)
-    sheet = book.create_sheet("Participants")
+    sheet = book.create_sheet(_("Participants")[:31])
     sheet.freeze_panes = "A2"
     header = []
-    for title in HEADER:
+    for title in header_row():
         cell = WriteOnlyCell(sheet, value=title)
         cell.font = Font(bold=True)
         header.append(cell)

@@ -12,6 +12,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from app import localtime
@@ -40,6 +42,14 @@ __all__ = ["bp"]
 
 PER_PAGE = 20
 MEETING = "/<int:meeting_id>"
+
+#: The meeting page's link to the participants for an invited member, by their answer.
+INVITED_PROMPTS = {
+    "pending": _l("You are invited: no answer yet. Answer and see the participants"),
+    "in_person": _l("You are invited: attends in person. Answer and see the participants"),
+    "online": _l("You are invited: attends online. Answer and see the participants"),
+    "not_attending": _l("You are invited: does not attend. Answer and see the participants"),
+}
 
 
 @bp.context_processor
@@ -73,7 +83,9 @@ def _list_args() -> tuple[MeetingFilter, dict[str, str], list[str], list[Cluster
     if slug:
         match = next((c for c in clusters if c.slug == slug), None)
         if match is None:
-            notes.append(f"There is no cluster called {slug[:40]!r}; meetings of every cluster are shown.")
+            notes.append(
+                _("There is no cluster called %(name)s; meetings of every cluster are shown.", name=repr(slug[:40]))
+            )
         else:
             filters.cluster_id = match.id
             values["cluster"] = slug
@@ -83,7 +95,7 @@ def _list_args() -> tuple[MeetingFilter, dict[str, str], list[str], list[Cluster
             filters.kind = MeetingKind(kind)
             values["kind"] = kind
         else:
-            notes.append(f"There is no kind of meeting called {kind[:40]!r}; every kind is shown.")
+            notes.append(_("There is no kind of meeting called %(name)s; every kind is shown.", name=repr(kind[:40])))
     return filters, values, notes, clusters
 
 
@@ -106,14 +118,14 @@ def index() -> str:
 @login_required
 def calendar() -> Any:
     """Every meeting the user may see from 90 days ago on, as one calendar file."""
-    return calendar_response(calendar_meetings(current_user), "PAX meetings", "pax-meetings.ics")
+    return calendar_response(calendar_meetings(current_user), _("PAX meetings"), "pax-meetings.ics")
 
 
 @bp.route(MEETING + "/meeting.ics")
 @login_required
 def ics(meeting_id: int) -> Any:
     meeting = meeting_or_404(current_user, meeting_id)
-    name = "PAX meeting" if meeting.tlp is Tlp.RED else meeting.title
+    name = _("PAX meeting") if meeting.tlp is Tlp.RED else meeting.title
     return calendar_response([meeting], name, f"meeting-{meeting.id}.ics")
 
 
@@ -154,7 +166,7 @@ def new() -> Any:
         meeting = services.schedule_meeting(current_user, parse_meeting(form.to_raw(True), local_zone=BRUSSELS))
     except (ValidationError, NotAllowed) as exc:
         return refused(form, exc, lambda status: _render_form(form, status=status))
-    flash(f"The meeting “{meeting.title}” is scheduled.", "success")
+    flash(_("The meeting “%(title)s” is scheduled.", title=meeting.title), "success")
     return redirect(url_for("meetings.show", meeting_id=meeting.id))
 
 
@@ -191,7 +203,7 @@ def edit(meeting_id: int) -> Any:
         )
     except (ValidationError, NotAllowed) as exc:
         return refused(form, exc, lambda status: _render_form(form, meeting, status))
-    flash("Your changes to the meeting are saved.", "success")
+    flash(_("Your changes to the meeting are saved."), "success")
     return redirect(url_for("meetings.show", meeting_id=meeting.id))
 
 
@@ -204,7 +216,7 @@ def delete(meeting_id: int) -> Any:
         return render_template("meetings/delete.html", meeting=meeting, documents=len(meeting.documents))
     title = meeting.title
     services.delete_meeting(current_user, meeting, form_version(request.form.get("version")))
-    flash(f"The meeting “{title}” is deleted and its documents destroyed.", "success")
+    flash(_("The meeting “%(title)s” is deleted and its documents destroyed.", title=title), "success")
     return redirect(url_for("meetings.index"))
 
 
@@ -220,9 +232,9 @@ def render_meeting(meeting: Meeting, status: int = 200) -> tuple[str, int]:
     can_prepare = can(current_user, "edit_meeting", meeting)
     prompt = None
     if invitations.delegation_of(meeting, current_user) is not None:
-        prompt = "Name your organisation's delegation"
+        prompt = _("Name your organisation's delegation")
     elif (own := invitations.participation_of(meeting, current_user)) is not None:
-        prompt = f"You are invited: {own.response.label.lower()}. Answer and see the participants"
+        prompt = str(INVITED_PROMPTS[own.response.value])
     return render_template(
         "meetings/show.html",
         meeting=meeting,
@@ -262,7 +274,13 @@ def action_point(meeting_id: int) -> Any:
     try:
         item = actions.record_action_point(current_user, meeting, raw)
     except ValidationError as exc:
-        flash("The action point is not recorded: " + " ".join(exc.fields.values()), "error")
+        flash(
+            _("The action point is not recorded: %(problems)s", problems=" ".join(str(v) for v in exc.fields.values())),
+            "error",
+        )
         return after_refusal(lambda: render_meeting(meeting_or_404(current_user, meeting_id), 422))
-    flash(f"“{item.title}” is now an item of the {item.workplan.year} workplan.", "success")
+    flash(
+        _("“%(title)s” is now an item of the %(year)s workplan.", title=item.title, year=item.workplan.year),
+        "success",
+    )
     return redirect(url_for("meetings.show", meeting_id=meeting.id, _anchor="action-points"))

@@ -13,11 +13,13 @@ import logging
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from app.audit.services import record
 from app.auth.models import User
 from app.clusters.markdown import render
 from app.clusters.models import Cluster
+from app.clusters.names import cluster_label
 from app.clusters.services import cluster_by_slug, refuse_self_added_recipients, resolve_recipients
 from app.concurrency import claim, claim_swap
 from app.db import utcnow
@@ -44,8 +46,19 @@ log = logging.getLogger("pax.meetings")
 def _may_schedule(actor: Any, kind: MeetingKind, cluster: Cluster | None) -> None:
     if not can(actor, "schedule_meeting", cluster if kind is MeetingKind.TECHNICAL else None):
         if kind is MeetingKind.TECHNICAL and cluster is not None:
-            raise NotAllowed(f"Only curators and the coordinators of {cluster.name} schedule its technical meetings.")
-        raise NotAllowed(f"Only curators schedule a {kind.label[0].lower()}{kind.label[1:]}.")
+            raise NotAllowed(
+                _(
+                    "Only curators and the coordinators of %(cluster)s schedule its technical meetings.",
+                    cluster=cluster_label(cluster),
+                )
+            )
+        raise NotAllowed(
+            {
+                MeetingKind.TECHNICAL: _("Only curators schedule a technical cluster meeting."),
+                MeetingKind.SENIOR_OFFICIALS: _("Only curators schedule a senior Officials' meeting."),
+                MeetingKind.MINISTERIAL: _("Only curators schedule a ministerial meeting."),
+            }[kind]
+        )
 
 
 def _apply(
@@ -105,7 +118,7 @@ def update_meeting(actor: Any, meeting: Meeting, data: MeetingInput, expected_ve
     ``StaleEdit`` when the editor's copy is not ``expected_version`` or a simultaneous save won.
     """
     if not can(actor, "edit_meeting", meeting):
-        raise NotAllowed("Only curators, the organiser and the cluster's coordinators edit this meeting.")
+        raise NotAllowed(_("Only curators, the organiser and the cluster's coordinators edit this meeting."))
     cluster = cluster_by_slug(data.cluster) if data.cluster is not None else None
     if (data.kind, data.cluster) != (meeting.kind, meeting.cluster.slug if meeting.cluster else None):
         # Moving a meeting to another kind or cluster is scheduling it there.
@@ -148,7 +161,7 @@ def update_meeting(actor: Any, meeting: Meeting, data: MeetingInput, expected_ve
 def delete_meeting(actor: Any, meeting: Meeting, expected_version: int | None = None) -> None:
     """Delete a meeting with its agenda, crypto-shredding its documents' files first."""
     if not can(actor, "delete_meeting", meeting):
-        raise NotAllowed("Only curators and the organiser delete this meeting.")
+        raise NotAllowed(_("Only curators and the organiser delete this meeting."))
     claim(meeting, expected_version)
     meeting_id = meeting.id
     files = [f for d in meeting.documents for f in d.all_files]
@@ -164,7 +177,7 @@ def delete_meeting(actor: Any, meeting: Meeting, expected_version: int | None = 
 def save_minutes(actor: Any, meeting: Meeting, minutes: str, expected_version: int | None = None) -> Meeting:
     """Replace the minutes (Markdown, rendered and sanitised like a post's text)."""
     if not can(actor, "edit_meeting", meeting):
-        raise NotAllowed("Only curators, the organiser and the cluster's coordinators write the minutes.")
+        raise NotAllowed(_("Only curators, the organiser and the cluster's coordinators write the minutes."))
     claim(meeting, expected_version)
     meeting.minutes = minutes
     meeting.minutes_html = render(minutes)
@@ -179,7 +192,7 @@ def save_minutes(actor: Any, meeting: Meeting, minutes: str, expected_version: i
 
 def _may_prepare(actor: Any, meeting: Meeting) -> None:
     if not can(actor, "edit_meeting", meeting):
-        raise NotAllowed("Only curators, the organiser and the cluster's coordinators change this agenda.")
+        raise NotAllowed(_("Only curators, the organiser and the cluster's coordinators change this agenda."))
 
 
 def _replace_agenda(meeting: Meeting, entries: list[AgendaEntry]) -> None:
@@ -233,7 +246,7 @@ def add_agenda_item(actor: Any, meeting: Meeting, entry: AgendaEntry) -> AgendaI
     """Append an item to the agenda."""
     _may_prepare(actor, meeting)
     if len(meeting.agenda) >= MAX_AGENDA:
-        raise ValidationError({"title": f"An agenda has at most {MAX_AGENDA} items."})
+        raise ValidationError({"title": _("An agenda has at most %(num)s items.", num=MAX_AGENDA)})
     item = AgendaItem(position=len(meeting.agenda) + 1)
     _set_entry(item, entry)
     meeting.agenda.append(item)
@@ -270,7 +283,7 @@ def move_agenda_item(
     meeting = item.meeting
     _may_prepare(actor, meeting)
     if direction not in ("up", "down"):
-        raise ValidationError({"direction": "Move an item up or down."})
+        raise ValidationError({"direction": _("Move an item up or down.")})
     items = list(meeting.agenda)
     index = items.index(item)
     other_index = index - 1 if direction == "up" else index + 1
