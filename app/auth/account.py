@@ -18,6 +18,7 @@ from app.audit.services import record
 from app.auth import mfa, stepup
 from app.auth.accounts import change_password, reset_mfa
 from app.auth.blueprint import account_bp as bp
+from app.auth.devices import device_label
 from app.auth.forms import DirectoryEntryForm, MfaEnrolForm, PasswordChangeForm, StepUpForm, TimeZoneForm, TokenForm
 from app.auth.models import UserSession
 from app.auth.passwords import account_context, password_problem
@@ -67,6 +68,7 @@ def _render_overview(status: int = 200, **forms: Any) -> Any:
         "stepup_minutes": current_app.config["STEPUP_MINUTES"],
         "sessions": _live_sessions(),
         "current_session": current_session_row(),
+        "device_label": device_label,
         "max_sessions": current_app.config.get("MAX_SESSIONS_PER_ACCOUNT", 0),
         "tokens": user_tokens(current_user),
         "mfa_required": mfa_required(current_user),
@@ -223,7 +225,7 @@ def revoke_one_session(session_id: int) -> Any:
         row.ended_reason = "signed_out_elsewhere"
     record("auth.session_revoke", actor=current_user, target=("session", row.id))
     flash(
-        _("The session on %(device)s has been signed out.", device=row.device)
+        _("The session on %(device)s has been signed out.", device=device_label(row.device))
         if row.device
         else _("The session on an unknown device has been signed out."),
         "success",

@@ -29,7 +29,7 @@ from flask_login import AnonymousUserMixin, login_user, logout_user
 from sqlalchemy.orm import joinedload
 
 from app.audit.services import record
-from app.auth.devices import coarse_network, device_summary
+from app.auth.devices import coarse_network, device_label, device_summary
 from app.db import utcnow
 from app.extensions import db, login_manager
 
@@ -98,7 +98,7 @@ def start_session(user: Any, auth_method: str, sso: dict[str, Any] | None = None
     record("auth.login", actor=user, target=("session", row.id), method=auth_method)
     ended = _end_sessions_over_limit(user, row)
     if ended:
-        device = ended[0].device
+        device = device_label(ended[0].device)
         if len(ended) == 1:
             message = (
                 _("You were signed in on too many devices; your oldest session on %(device)s was ended.", device=device)
