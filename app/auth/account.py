@@ -8,6 +8,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -16,6 +18,7 @@ from app.audit.services import record
 from app.auth import mfa, stepup
 from app.auth.accounts import change_password, reset_mfa
 from app.auth.blueprint import account_bp as bp
+from app.auth.devices import device_label
 from app.auth.forms import DirectoryEntryForm, MfaEnrolForm, PasswordChangeForm, StepUpForm, TimeZoneForm, TokenForm
 from app.auth.models import UserSession
 from app.auth.passwords import account_context, password_problem
@@ -65,6 +68,7 @@ def _render_overview(status: int = 200, **forms: Any) -> Any:
         "stepup_minutes": current_app.config["STEPUP_MINUTES"],
         "sessions": _live_sessions(),
         "current_session": current_session_row(),
+        "device_label": device_label,
         "max_sessions": current_app.config.get("MAX_SESSIONS_PER_ACCOUNT", 0),
         "tokens": user_tokens(current_user),
         "mfa_required": mfa_required(current_user),
@@ -117,7 +121,7 @@ def directory_entry() -> Any:
         shows_email=current_user.directory_shows_email,
         shows_phone=current_user.directory_shows_phone,
     )
-    flash("Your directory entry is saved.", "success")
+    flash(_("Your directory entry is saved."), "success")
     return redirect(url_for("account.index", _anchor="directory-title"))
 
 
@@ -130,7 +134,7 @@ def time_zone() -> Any:
     zone = current_user.time_zone
     record("auth.time_zone_change", actor=current_user, target=("user", current_user.id), time_zone=zone)
     shown = current_user.time_zone or localtime.DEFAULT_ZONE_NAME
-    flash(f"PAX now shows dates and times in {shown.replace('_', ' ')} time.", "success")
+    flash(_("PAX now shows dates and times in %(zone)s time.", zone=shown.replace("_", " ")), "success")
     return redirect(url_for("account.index"))
 
 
@@ -144,7 +148,7 @@ def password() -> Any:
         if problem := password_problem(form.new_password.data or "", **account_context(current_user)):
             form.new_password.errors = [problem]
         elif form.new_password.data != form.confirm_password.data:
-            form.confirm_password.errors = ["The two new passwords differ."]
+            form.confirm_password.errors = [_("The two new passwords differ.")]
     else:
         try:
             change_password(
@@ -155,7 +159,7 @@ def password() -> Any:
                 getattr(form, name).errors = [message]
         else:
             record("auth.password_change", actor=current_user, target=("user", current_user.id))
-            flash("Your password is changed. Your other sessions have been signed out.", "success")
+            flash(_("Your password is changed. Your other sessions have been signed out."), "success")
             return redirect(url_for("account.index"))
     return _render_overview(422, password_form=form)
 
@@ -178,7 +182,7 @@ def revoke_all_sessions() -> Any:
     ended = revoke_sessions(current_user.id)
     record("auth.session_revoke_all", actor=current_user, target=("user", current_user.id), sessions=ended)
     end_session()
-    flash("You have been signed out of every session.", "success")
+    flash(_("You have been signed out of every session."), "success")
     return redirect(url_for("auth.login"))
 
 
@@ -189,7 +193,16 @@ def revoke_other_sessions() -> Any:
         return _render_overview(422, sessions_form=unconfirmed)
     ended = revoke_sessions(current_user.id, keep_current=True, reason="signed_out_elsewhere")
     record("auth.session_revoke_others", actor=current_user, target=("user", current_user.id), sessions=ended)
-    flash(f"Your other sessions have been signed out ({ended})." if ended else "You had no other sessions.", "success")
+    flash(
+        ngettext(
+            "Your other sessions have been signed out (%(num)d).",
+            "Your other sessions have been signed out (%(num)d).",
+            ended,
+        )
+        if ended
+        else _("You had no other sessions."),
+        "success",
+    )
     return redirect(url_for("account.index"))
 
 
@@ -202,7 +215,7 @@ def revoke_one_session(session_id: int) -> Any:
     current = current_session_row()
     if current is not None and row.id == current.id:
         end_session()
-        flash("You have signed out.", "success")
+        flash(_("You have signed out."), "success")
         return redirect(url_for("auth.login"))
     if (unconfirmed := _unconfirmed("session_revoke")) is not None:
         return _render_overview(422, sessions_form=unconfirmed)
@@ -211,7 +224,12 @@ def revoke_one_session(session_id: int) -> Any:
         row.revoked_at = utcnow()
         row.ended_reason = "signed_out_elsewhere"
     record("auth.session_revoke", actor=current_user, target=("session", row.id))
-    flash(f"The session on {row.device or 'an unknown device'} has been signed out.", "success")
+    flash(
+        _("The session on %(device)s has been signed out.", device=device_label(row.device))
+        if row.device
+        else _("The session on an unknown device has been signed out."),
+        "success",
+    )
     return redirect(url_for("account.index"))
 
 
@@ -234,7 +252,7 @@ def tokens() -> Any:
 def revoke(token_id: int) -> Response:
     if not revoke_token(current_user, token_id):
         abort(404)
-    flash("The token is revoked; systems using it can no longer call the API.", "success")
+    flash(_("The token is revoked; systems using it can no longer call the API."), "success")
     return redirect(url_for("account.index"))
 
 
@@ -255,7 +273,7 @@ def mfa_settings() -> Any:
             session.pop(MFA_ENROL_KEY, None)
             revoke_sessions(current_user.id, keep_current=True)
             return render_template("auth/recovery_codes.html", codes=codes, next_url=url_for("account.index"))
-        form.code.errors = ["That code is not valid. Check your app's clock and enter the current code."]
+        form.code.errors = [_("That code is not valid. Check your app's clock and enter the current code.")]
     uri = mfa.provisioning_uri(current_user, secret)
     status = 422 if request.method == "POST" else 200
     return (
@@ -281,7 +299,7 @@ def new_recovery_codes() -> Any:
 @bp.route("/mfa/remove", methods=["POST"])
 def remove_mfa() -> Response:
     if mfa_required(current_user):
-        flash("Your role requires a second factor; an administrator can reset it if you lose your device.", "error")
+        flash(_("Your role requires a second factor; an administrator can reset it if you lose your device."), "error")
         return redirect(url_for("account.index"))
     form = StepUpForm()
     if not (form.validate_on_submit() and stepup.require_recent_auth(form, action="mfa_remove")):
@@ -289,7 +307,7 @@ def remove_mfa() -> Response:
     reset_mfa(current_user)
     record("auth.mfa_remove", actor=current_user, target=("user", current_user.id))
     end_session()
-    flash("Your second factor is removed. Sign in again.", "success")
+    flash(_("Your second factor is removed. Sign in again."), "success")
     return redirect(url_for("auth.login"))
 
 
@@ -325,5 +343,5 @@ def sign_in_again() -> Response:
 
     target = safe_next(request.form.get("next")) or url_for("account.index")
     end_session()
-    flash("Sign in again to continue.", "info")
+    flash(_("Sign in again to continue."), "info")
     return redirect(url_for("auth.login", next=target))

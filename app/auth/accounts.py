@@ -7,6 +7,7 @@ suspended or demoted user cannot keep browsing with an old cookie.
 from __future__ import annotations
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from app.auth.models import GlobalRole, Identity, RecoveryCode, User, UserStatus
 from app.auth.passwords import account_context, hash_password, password_problem, verify_password
@@ -22,7 +23,7 @@ from app.validation import ValidationError
 def approve_user(user: User) -> None:
     """A pending account becomes active, and its owner is told by mail."""
     if user.status is not UserStatus.PENDING:
-        raise ValidationError({"status": "Only pending accounts can be approved."})
+        raise ValidationError({"status": _("Only pending accounts can be approved.")})
     user.status = UserStatus.ACTIVE
     announce_approval(user)
 
@@ -30,7 +31,7 @@ def approve_user(user: User) -> None:
 def reject_user(user: User) -> None:
     """A pending account is removed with its SSO identities; it never held content."""
     if user.status is not UserStatus.PENDING:
-        raise ValidationError({"status": "Only pending accounts can be rejected."})
+        raise ValidationError({"status": _("Only pending accounts can be rejected.")})
     db.session.execute(sa.delete(Identity).where(Identity.user_id == user.id))
     db.session.delete(user)
 
@@ -55,7 +56,7 @@ def end_everyones_sessions(keep_current: bool = True) -> int:
 
 def reactivate_user(user: User) -> None:
     if user.status is not UserStatus.SUSPENDED:
-        raise ValidationError({"status": "Only suspended accounts can be reactivated."})
+        raise ValidationError({"status": _("Only suspended accounts can be reactivated.")})
     user.status = UserStatus.ACTIVE
     user.failed_logins = 0
     user.locked_until = None
@@ -64,12 +65,12 @@ def reactivate_user(user: User) -> None:
 def change_role(user: User, role: str) -> None:
     """Change the global role; the user signs in again under the new role."""
     if role not in GlobalRole.values():
-        raise ValidationError({"role": f"Choose one of: {', '.join(GlobalRole.values())}."})
+        raise ValidationError({"role": _("Choose one of: %(choices)s.", choices=", ".join(GlobalRole.values()))})
     new_role = GlobalRole(role)
     if new_role is user.role:
         return
     if user.role is GlobalRole.ADMIN and user.status is UserStatus.ACTIVE and _active_admins() <= 1:
-        raise ValidationError({"role": "PAX needs at least one active administrator."})
+        raise ValidationError({"role": _("PAX needs at least one active administrator.")})
     user.role = new_role
     revoke_sessions(user.id)
 
@@ -93,15 +94,15 @@ def change_password(user: User, current: str, new: str, confirm: str) -> None:
     """The user's own password change; every other session of theirs ends."""
     errors: dict[str, str] = {}
     if user.password_hash is None:
-        errors["current_password"] = "Your account signs in through your organisation; it has no PAX password."
+        errors["current_password"] = _("Your account signs in through your organisation; it has no PAX password.")
     elif not verify_password(user.password_hash, current):
-        errors["current_password"] = "Your current password is not correct."
+        errors["current_password"] = _("Your current password is not correct.")
     if problem := password_problem(new, **account_context(user)):
         errors["new_password"] = problem
     elif new != confirm:
-        errors["confirm_password"] = "The two new passwords differ."
+        errors["confirm_password"] = _("The two new passwords differ.")
     elif user.password_hash and verify_password(user.password_hash, new):
-        errors["new_password"] = "Choose a password you have not been using."
+        errors["new_password"] = _("Choose a password you have not been using.")
     if errors:
         raise ValidationError(errors)
     user.password_hash = hash_password(new)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import ipaddress
 
+from flask_babel import gettext as _
+
 #: First match wins: (marker in the User-Agent, name). Order matters: Edge and Opera also say
 #: "Chrome", and Chrome also says "Safari".
 _BROWSERS = (
@@ -53,6 +55,17 @@ def device_summary(user_agent: str | None) -> str:
     if browser:
         return browser
     return f"Other browser on {system}" if system else "Other browser"
+
+
+def device_label(summary: str | None) -> str:
+    """``device_summary``'s stored English (``Firefox on Windows``, ``Other browser``) in the
+    reader's language; ``""`` for none. The browser and system names are names and stay as they are."""
+    if not summary:
+        return ""
+    browser, sep, system = summary.partition(" on ")
+    if browser == "Other browser":
+        return _("Other browser on %(system)s", system=system) if sep else _("Other browser")
+    return _("%(browser)s on %(system)s", browser=browser, system=system) if sep else summary
 
 
 def coarse_network(address: str | None) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, flash, redirect, request, url_for
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 #: What a member with a generated password may still reach: the page with the password form, the
@@ -23,7 +24,7 @@ ALLOWED_ENDPOINTS = frozenset({"account.index", "account.password", "auth.logout
 #: Blueprints outside the browser session: the token-authenticated API and the health probes.
 EXEMPT_BLUEPRINTS = frozenset({"api", "health"})
 
-MESSAGE = (
+MESSAGE = _l(
     "Your password was generated for you when your account was created. Choose a password of your own "
     "before you continue: enter the password you signed in with as the current password."
 )
@@ -46,5 +47,5 @@ def register(app: Flask) -> None:
             return None
         if not must_change_now():
             return None
-        flash(MESSAGE, "warning")
+        flash(str(MESSAGE), "warning")
         return redirect(url_for("account.index", _anchor="password-title"))

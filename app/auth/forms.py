@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import re
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -27,59 +29,64 @@ class LoginForm(FlaskForm):
     """One form, two steps: the e-mail address first (home-realm discovery), then the password."""
 
     email = EmailField(
-        "E-mail address",
+        _l("E-mail address"),
         validators=[
-            DataRequired("Enter your e-mail address."),
-            Email("Enter a valid e-mail address."),
+            DataRequired(_l("Enter your e-mail address.")),
+            Email(_l("Enter a valid e-mail address.")),
             Length(max=320),
         ],
     )
-    password = PasswordField("Password", validators=[Optional(), Length(max=1024)])
+    password = PasswordField(_l("Password"), validators=[Optional(), Length(max=1024)])
     next = HiddenField()
 
 
 class MfaForm(FlaskForm):
     code = StringField(
-        "Authentication code",
-        validators=[DataRequired("Enter the code from your authenticator app or a recovery code."), Length(max=64)],
+        _l("Authentication code"),
+        validators=[DataRequired(_l("Enter the code from your authenticator app or a recovery code.")), Length(max=64)],
     )
 
 
 class MfaEnrolForm(FlaskForm):
     code = StringField(
-        "Code from your authenticator app",
-        validators=[DataRequired("Enter the 6-digit code your app shows."), Length(max=16)],
+        _l("Code from your authenticator app"),
+        validators=[DataRequired(_l("Enter the 6-digit code your app shows.")), Length(max=16)],
     )
 
 
 class PasswordChangeForm(StepUpFields, FlaskForm):
-    current_password = PasswordField("Current password", validators=[DataRequired("Enter your current password.")])
-    new_password = PasswordField(
-        "New password", validators=[DataRequired("Enter a new password."), Length(max=1024, message="Too long.")]
+    current_password = PasswordField(
+        _l("Current password"), validators=[DataRequired(_l("Enter your current password."))]
     )
-    confirm_password = PasswordField("New password again", validators=[DataRequired("Repeat the new password.")])
+    new_password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(_l("Enter a new password.")), Length(max=1024, message=_l("Too long."))],
+    )
+    confirm_password = PasswordField(
+        _l("New password again"), validators=[DataRequired(_l("Repeat the new password."))]
+    )
 
 
 class TokenForm(StepUpFields, FlaskForm):
     name = StringField(
-        "Token name",
-        validators=[DataRequired("Name the token, e.g. the system that uses it."), Length(max=100)],
+        _l("Token name"),
+        validators=[DataRequired(_l("Name the token, e.g. the system that uses it.")), Length(max=100)],
     )
     scope = RadioField(
-        "Scope",
+        _l("Scope"),
         choices=[
-            SelectChoice("read", "Read: list and download what you may see"),
-            SelectChoice("write", "Read and write: also post and edit"),
+            SelectChoice("read", _l("Read: list and download what you may see")),
+            SelectChoice("write", _l("Read and write: also post and edit")),
         ],
         default="read",
-        validators=[DataRequired("Choose a scope.")],
+        validators=[DataRequired(_l("Choose a scope."))],
     )
     days = IntegerField(
-        "Valid for (days)",
+        _l("Valid for (days)"),
         default=90,
         validators=[
-            DataRequired("Enter how many days the token stays valid."),
-            NumberRange(min=1, max=365, message="Choose between 1 and 365 days."),
+            DataRequired(_l("Enter how many days the token stays valid.")),
+            NumberRange(min=1, max=365, message=_l("Choose between 1 and 365 days.")),
         ],
     )
 
@@ -88,16 +95,16 @@ class TimeZoneForm(FlaskForm):
     """The zone PAX writes the member's dates and times in; empty is Brussels."""
 
     # The names are checked here, with words, rather than by WTForms' "Not a valid choice".
-    time_zone = SelectField("Time zone", validate_choice=False)
+    time_zone = SelectField(_l("Time zone"), validate_choice=False)
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        default = SelectChoice("", f"Brussels time ({localtime.DEFAULT_ZONE_NAME}, the default)")
+        default = SelectChoice("", _("Brussels time (%(zone)s, the default)", zone=localtime.DEFAULT_ZONE_NAME))
         self.time_zone.choices = [default] + [SelectChoice(n, n.replace("_", " ")) for n in localtime.zone_names()]
 
     def validate_time_zone(self, field: SelectField) -> None:
         if field.data and not localtime.valid_zone_name(field.data):
-            raise ValidationError("Choose a time zone from the list, such as Europe/Brussels or Europe/Lisbon.")
+            raise ValidationError(_("Choose a time zone from the list, such as Europe/Brussels or Europe/Lisbon."))
 
 
 class StepUpForm(StepUpFields, FlaskForm):
@@ -110,9 +117,12 @@ class LinkConfirmForm(FlaskForm):
     """The owner's proof for linking a provider identity: the password and the current code, every time."""
 
     password = PasswordField(
-        "Your PAX password", validators=[DataRequired("Enter your password."), Length(max=1024, message="Too long.")]
+        _l("Your PAX password"),
+        validators=[DataRequired(_l("Enter your password.")), Length(max=1024, message=_l("Too long."))],
     )
-    code = StringField("Code from your authenticator app, or a recovery code", validators=[Optional(), Length(max=64)])
+    code = StringField(
+        _l("Code from your authenticator app, or a recovery code"), validators=[Optional(), Length(max=64)]
+    )
 
 
 class DirectoryEntryForm(FlaskForm):
@@ -120,16 +130,16 @@ class DirectoryEntryForm(FlaskForm):
     clusters are always shown to active members)."""
 
     work_phone = StringField(
-        "Work phone",
+        _l("Work phone"),
         validators=[Optional(), Length(max=40)],
     )
-    show_email = BooleanField("Show my work e-mail address in the directory")
-    show_phone = BooleanField("Show my work phone in the directory")
+    show_email = BooleanField(_l("Show my work e-mail address in the directory"))
+    show_phone = BooleanField(_l("Show my work phone in the directory"))
 
     def validate_work_phone(self, field: StringField) -> None:
         value = (field.data or "").strip()
         if value and not PHONE.fullmatch(value):
             raise ValidationError(
-                "Write the phone number with digits, spaces and an optional leading +, e.g. +32 3 229 67 11."
+                _("Write the phone number with digits, spaces and an optional leading +, e.g. +32 3 229 67 11.")
             )
         field.data = value or None

@@ -16,6 +16,8 @@ from datetime import timedelta
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from app.audit.services import record
 from app.auth.models import IdentityProvider, User, UserStatus
@@ -60,34 +62,52 @@ def _open(email: str, organisation_id: int | None = None) -> sa.Select[tuple[Inv
 
 
 def _mail(invitation: Invitation, secret: str) -> None:
-    inviter = invitation.invited_by.name if invitation.invited_by else "The PAX administrators"
+    """The invitation mail, in the language of the request that sends it (the address has no account yet)."""
     org = invitation.organisation.name
+    if invitation.invited_by:
+        invites = _(
+            "%(inviter)s invites you to PAX, the secure exchange of the European Ports Alliance,\n"
+            "as a member of %(organisation)s.",
+            inviter=invitation.invited_by.name,
+            organisation=org,
+        )
+    else:
+        invites = _(
+            "The PAX administrators invite you to PAX, the secure exchange of the European Ports Alliance,\n"
+            "as a member of %(organisation)s.",
+            organisation=org,
+        )
     lines = [
-        f"Hello {invitation.name},",
+        _("Hello %(name)s,", name=invitation.name),
         "",
-        f"{inviter} invites you to PAX, the secure exchange of the European Ports Alliance,",
-        f"as a member of {org}.",
+        invites,
         "",
     ]
     if invitation.via_sso:
         lines += [
-            f"{org} signs in with its own company account. Open this link and sign in with your",
-            "work address and your company password:",
+            _(
+                "%(organisation)s signs in with its own company account. Open this link and sign in with your\n"
+                "work address and your company password:",
+                organisation=org,
+            ),
             "",
             mail_link("onboarding.accept_invitation", token=secret),
         ]
     else:
         lines += [
-            "Open this link to choose your password and start using PAX:",
+            _("Open this link to choose your password and start using PAX:"),
             "",
             mail_link("onboarding.accept_invitation", token=secret),
         ]
     lines += [
         "",
-        f"The link works once, for {_days()} days. If you did not expect this invitation, ignore",
-        "this message.",
+        ngettext(
+            "The link works once, for %(num)d day. If you did not expect this invitation, ignore\nthis message.",
+            "The link works once, for %(num)d days. If you did not expect this invitation, ignore\nthis message.",
+            _days(),
+        ),
     ]
-    queue_plain_mail(invitation.email, "PAX: you are invited", "\n".join(lines))
+    queue_plain_mail(invitation.email, _("PAX: you are invited"), "\n".join(lines))
 
 
 def _audit(action: str, actor: User | None, invitation: Invitation, **details: object) -> None:
@@ -107,18 +127,22 @@ def invite(inviter: User, organisation: Organisation, email: str, name: str) -> 
     try:
         normalised = validate_email(normalised, check_deliverability=False).normalized.lower()
     except EmailNotValidError:
-        errors["email"] = "Enter a valid e-mail address."
+        errors["email"] = _("Enter a valid e-mail address.")
     else:
         domains = [d.lower() for d in organisation.email_domains]
         if domains and normalised.rpartition("@")[2] not in domains:
-            errors["email"] = f"Use an address of {organisation.name}: {', '.join(domains)}."
+            errors["email"] = _(
+                "Use an address of %(organisation)s: %(domains)s.",
+                organisation=organisation.name,
+                domains=", ".join(domains),
+            )
         elif find_user_by_email(normalised) is not None:
-            errors["email"] = f"An account for {normalised} already exists."
+            errors["email"] = _("An account for %(email)s already exists.", email=normalised)
         elif db.session.scalar(_open(normalised)) is not None:
-            errors["email"] = f"{normalised} is already invited. Resend that invitation instead."
+            errors["email"] = _("%(email)s is already invited. Resend that invitation instead.", email=normalised)
     name = (name or "").strip()
     if not name or len(name) > 200:
-        errors["name"] = "Enter a name of 1 to 200 characters."
+        errors["name"] = _("Enter a name of 1 to 200 characters.")
     if errors:
         raise ValidationError(errors)
     secret, digest = secret_and_hash()
@@ -142,9 +166,9 @@ def invite(inviter: User, organisation: Organisation, email: str, name: str) -> 
 def resend(actor: User, invitation: Invitation) -> None:
     """A new link with a new expiry; the old link dies. Accepted or revoked invitations stay so."""
     if invitation.accepted_at is not None:
-        raise ValidationError({"invitation": "This invitation was accepted already."})
+        raise ValidationError({"invitation": _("This invitation was accepted already.")})
     if invitation.revoked_at is not None:
-        raise ValidationError({"invitation": "This invitation was withdrawn. Invite the colleague again."})
+        raise ValidationError({"invitation": _("This invitation was withdrawn. Invite the colleague again.")})
     secret, invitation.token_hash = secret_and_hash()
     invitation.sent_at = utcnow()
     invitation.expires_at = utcnow() + timedelta(days=_days())
@@ -156,7 +180,7 @@ def resend(actor: User, invitation: Invitation) -> None:
 def revoke(actor: User, invitation: Invitation) -> None:
     """Withdraw an invitation: its link no longer works."""
     if invitation.accepted_at is not None:
-        raise ValidationError({"invitation": "This invitation was accepted already; suspend the account instead."})
+        raise ValidationError({"invitation": _("This invitation was accepted already; suspend the account instead.")})
     if invitation.revoked_at is None:
         invitation.revoked_at = utcnow()
         _audit("invitation.revoke", actor, invitation)
@@ -179,9 +203,9 @@ def accept(invitation: Invitation, password: str, confirm: str) -> User:
     if problem := password_problem(password or "", **context):
         errors["password"] = problem
     elif password != confirm:
-        errors["confirm_password"] = "The two passwords differ."  # noqa: S105 (a message, not a password)
+        errors["confirm_password"] = _("The two passwords differ.")
     if find_user_by_email(invitation.email) is not None:
-        exists = "An account for this address exists already. Sign in instead."
+        exists = _("An account for this address exists already. Sign in instead.")
         errors["password"] = exists
     if errors:
         raise ValidationError(errors)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.auth import links
@@ -46,7 +47,10 @@ def confirm(token: str) -> Any:
                         flash(message, "error")
             else:
                 flash(
-                    f"Your account is now linked to {link.provider.name}. From now on you can sign in through it.",
+                    _(
+                        "Your account is now linked to %(provider)s. From now on you can sign in through it.",
+                        provider=link.provider.name,
+                    ),
                     "success",
                 )
                 return redirect(url_for("account.index"))

@@ -22,6 +22,7 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from app.audit.services import record, record_refused
 from app.auth import mfa
@@ -135,7 +136,7 @@ def _link(link: IdentityLinkRequest, status: LinkRequestStatus, by: User) -> Ide
         sa.select(Identity).where(Identity.provider_id == link.provider_id, Identity.subject == link.subject)
     )
     if existing is not None and existing.user_id != link.user_id:
-        raise ValidationError({"link": "This sign-in identity is already linked to another account."})
+        raise ValidationError({"link": _("This sign-in identity is already linked to another account.")})
     identity = existing or Identity(user_id=link.user_id, provider_id=link.provider_id, subject=link.subject)
     db.session.add(identity)
     link.status = status
@@ -148,20 +149,20 @@ def _link(link: IdentityLinkRequest, status: LinkRequestStatus, by: User) -> Ide
 def confirm_by_owner(link: IdentityLinkRequest, user: User, password: str, code: str) -> Identity:
     """The owner, signed in, proves control again with the password and the current second-factor code."""
     if link.user_id != user.id or link.status is not LinkRequestStatus.PENDING:
-        raise ValidationError({"link": "This request is not waiting for your confirmation."})
+        raise ValidationError({"link": _("This request is not waiting for your confirmation.")})
     if not owner_can_confirm(user):
-        raise ValidationError({"link": "Your organisation's focal point has to approve this link."})
+        raise ValidationError({"link": _("Your organisation's focal point has to approve this link.")})
     if locked_until(user):
-        raise ValidationError({"password": "Too many wrong attempts. Try again later."})
+        raise ValidationError({"password": _("Too many wrong attempts. Try again later.")})
     errors: dict[str, str] = {}
     if not verify_password(user.password_hash, password or ""):
-        errors["password"] = "The password is incorrect."  # noqa: S105 (a message to the member)
+        errors["password"] = _("The password is incorrect.")
     # The code is tried only after the password: a refused attempt is rolled back, so a code
     # checked beside a wrong password would stay unspent and could be tried again.
     elif user.totp_secret_sealed is not None and not (
         mfa.verify_totp(user, code or "") or mfa.use_recovery_code(user, code or "")
     ):
-        errors["code"] = "That code is not valid. Enter the current code from your app, or a recovery code."
+        errors["code"] = _("That code is not valid. Enter the current code from your app, or a recovery code.")
     if errors:
         # The attempt is refused, but its audit event and the failure count are kept.
         record_refused(

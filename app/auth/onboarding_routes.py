@@ -7,6 +7,8 @@ import time
 from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -53,11 +55,11 @@ def forgot_password() -> Any:
     reset.request_reset(form.email.data or "")
     # The same answer, after the same time, for every address.
     time.sleep(max(0.0, ANSWER_SECONDS - (time.monotonic() - started)))
-    message = reset.RESET_ANSWER.format(minutes=current_app.config["PASSWORD_RESET_MINUTES"])
+    message = reset.reset_answer(int(current_app.config["PASSWORD_RESET_MINUTES"]))
     return render_template("auth/forgot_password.html", form=form, sent=True, message=message)
 
 
-LINK_DEAD = (
+LINK_DEAD = _l(
     "This link does not work any more: it was used already, it has expired, or a newer one was sent. "
     "Ask for a new link."
 )
@@ -68,7 +70,7 @@ LINK_DEAD = (
 def reset_password(token: str) -> Any:
     found = reset.reset_for_token(token)
     if found is None:
-        return render_template("auth/link_dead.html", message=LINK_DEAD, forgot=True), 404
+        return render_template("auth/link_dead.html", message=str(LINK_DEAD), forgot=True), 404
     form = NewPasswordForm()
     if form.validate_on_submit():
         try:
@@ -82,7 +84,10 @@ def reset_password(token: str) -> Any:
 
                 end_session()
             flash(
-                "Your new password is set and every session of your account has ended. Sign in with your new password.",
+                _(
+                    "Your new password is set and every session of your account has ended. "
+                    "Sign in with your new password."
+                ),
                 "success",
             )
             return redirect(url_for("auth.login"))
@@ -95,13 +100,13 @@ def reset_password(token: str) -> Any:
 def accept_invitation(token: str) -> Any:
     invitation = invitations.invitation_for_token(token)
     if invitation is None:
-        message = (
+        message = _(
             "This invitation link does not work any more: it was used already, it has expired, was "
             "withdrawn, or a newer one was sent. Ask the colleague who invited you to send it again."
         )
         return render_template("auth/link_dead.html", message=message, forgot=False), 404
     if current_user.is_authenticated:
-        flash("You are signed in already. Sign out first to accept an invitation for another address.", "info")
+        flash(_("You are signed in already. Sign out first to accept an invitation for another address."), "info")
         return redirect(url_for("main.dashboard"))
     if invitation.via_sso:
         return render_template("auth/invitation.html", invitation=invitation, form=None)
@@ -117,7 +122,7 @@ def accept_invitation(token: str) -> Any:
             from app.auth.routes import _after_first_factor
 
             response = _after_first_factor(user, "password", mfa_asserted=False, next_url=None)
-            flash(f"Welcome to PAX, {user.name}. Your account is ready.", "success")
+            flash(_("Welcome to PAX, %(name)s. Your account is ready.", name=user.name), "success")
             return response
     status = 422 if request.method == "POST" else 200
     return render_template("auth/invitation.html", invitation=invitation, form=form), status

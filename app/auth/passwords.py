@@ -25,6 +25,9 @@ from typing import Any
 
 from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 from app.auth.breached import breach_count
 
@@ -90,7 +93,7 @@ PAX_WORDS = ("pax", "european ports alliance", "portal")
 #: Context words shorter than this are refused only where they make up most of the password.
 MIN_CONTEXT_WORD_LETTERS = 4
 
-COMMON_PASSWORD_MESSAGE = "This password is one of the most common passwords; choose another."  # noqa: S105
+COMMON_PASSWORD_MESSAGE = _l("This password is one of the most common passwords; choose another.")
 
 
 def comparable(text: str) -> str:
@@ -153,13 +156,15 @@ def password_problem(
     """Why a new password is not acceptable, or None. ``email``, ``name`` and ``organisation``
     are the account's (``account_context``), for the context words."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        return f"Use at least {MIN_PASSWORD_LENGTH} characters."
+        return ngettext("Use at least %(num)d character.", "Use at least %(num)d characters.", MIN_PASSWORD_LENGTH)
     if len(password) > 1024:
-        return "Use at most 1024 characters."
+        return ngettext("Use at most %(num)d character.", "Use at most %(num)d characters.", 1024)
     if comparable(password) in common_passwords():
-        return COMMON_PASSWORD_MESSAGE
+        return str(COMMON_PASSWORD_MESSAGE)
     if word := context_word_in(password, context_words(email, name, organisation)):
-        return f'This password contains "{word}", which is easy to guess for a PAX account; choose another.'
+        return _(
+            'This password contains "%(word)s", which is easy to guess for a PAX account; choose another.', word=word
+        )
     if breach_count(password):
-        return "This password appears in published data breaches, so attackers try it; choose another."
+        return _("This password appears in published data breaches, so attackers try it; choose another.")
     return None

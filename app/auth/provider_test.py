@@ -20,6 +20,9 @@ from typing import Any
 import requests
 import sqlalchemy as sa
 from flask import render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 
 from app.audit.services import record
@@ -37,11 +40,31 @@ TEST_KEY = "pax_idp_test"
 TEST_SECONDS = 900
 
 
+#: The checks a test makes: the English name (kept in the audit record) and the label shown.
+CHECK_LABELS = {
+    "Discovery document": _l("Discovery document"),
+    "Signing keys": _l("Signing keys"),
+    "Authorization request": _l("Authorization request"),
+    "Settings tested": _l("Settings tested"),
+    "Sign-in at the provider": _l("Sign-in at the provider"),
+    "Redirect URI": _l("Redirect URI"),
+    "ID token": _l("ID token"),
+    "Claims": _l("Claims"),
+    "Subject": _l("Subject"),
+    "E-mail address": _l("E-mail address"),
+}
+
+
 @dataclass
 class Check:
-    label: str
+    name: str
     ok: bool
     detail: str
+
+    @property
+    def label(self) -> str:
+        """The check's name in the reader's language."""
+        return str(CHECK_LABELS.get(self.name, self.name))
 
 
 @dataclass
@@ -50,8 +73,8 @@ class Report:
     checks: list[Check] = field(default_factory=list)
     claims: list[tuple[str, str]] = field(default_factory=list)
 
-    def add(self, label: str, ok: bool, detail: str) -> bool:
-        self.checks.append(Check(label, ok, detail))
+    def add(self, name: str, ok: bool, detail: str) -> bool:
+        self.checks.append(Check(name, ok, detail))
         return ok
 
     @property
@@ -67,31 +90,47 @@ def _check_discovery_and_keys(provider: IdentityProvider, report: Report) -> boo
     try:
         metadata = get_json(provider.discovery_url)
     except OutboundRefused as exc:
-        return report.add("Discovery document", False, f"PAX did not read {provider.discovery_url}: {exc.message}")
+        return report.add(
+            "Discovery document",
+            False,
+            _("PAX did not read %(url)s: %(reason)s", url=provider.discovery_url, reason=exc.message),
+        )
     except (requests.RequestException, ValueError) as exc:
         log.info("provider test %s: discovery failed: %s", provider.id, type(exc).__name__)
         return report.add(
             "Discovery document",
             False,
-            f"PAX could not read {provider.discovery_url} ({type(exc).__name__}). Check the issuer or discovery "
-            "address and that PAX's server can reach the provider.",
+            _(
+                "PAX could not read %(url)s (%(error)s). Check the issuer or discovery "
+                "address and that PAX's server can reach the provider.",
+                url=provider.discovery_url,
+                error=type(exc).__name__,
+            ),
         )
     if not isinstance(metadata, dict):
-        return report.add("Discovery document", False, "The discovery address did not return a discovery document.")
+        return report.add("Discovery document", False, _("The discovery address did not return a discovery document."))
     issuer = str(metadata.get("issuer") or "")
     if issuer != provider.issuer:
         return report.add(
             "Discovery document",
             False,
-            f"The provider calls itself {issuer or '(nothing)'}, but the issuer entered in PAX is {provider.issuer}. "
-            "They must be exactly the same.",
+            _(
+                "The provider calls itself %(issuer)s, but the issuer entered in PAX is %(entered)s. "
+                "They must be exactly the same.",
+                issuer=issuer or _("(nothing)"),
+                entered=provider.issuer,
+            ),
         )
-    report.add("Discovery document", True, f"Read from {provider.discovery_url}; the issuer matches.")
+    report.add("Discovery document", True, _("Read from %(url)s; the issuer matches.", url=provider.discovery_url))
     jwks_uri = str(metadata.get("jwks_uri") or "")
     try:
         keys = get_json(jwks_uri).get("keys") if jwks_uri else None
     except OutboundRefused as exc:
-        return report.add("Signing keys", False, f"PAX did not read the signing keys from {jwks_uri}: {exc.message}")
+        return report.add(
+            "Signing keys",
+            False,
+            _("PAX did not read the signing keys from %(url)s: %(reason)s", url=jwks_uri, reason=exc.message),
+        )
     except (requests.RequestException, ValueError, AttributeError) as exc:
         log.info("provider test %s: JWKS failed: %s", provider.id, type(exc).__name__)
         keys = None
@@ -99,10 +138,19 @@ def _check_discovery_and_keys(provider: IdentityProvider, report: Report) -> boo
         return report.add(
             "Signing keys",
             False,
-            f"PAX could not read the provider's signing keys from {jwks_uri or '(no address given)'}.",
+            _("PAX could not read the provider's signing keys from %(url)s.", url=jwks_uri or _("(no address given)")),
         )
     algorithms = sorted({str(k.get("alg") or k.get("kty") or "?") for k in keys if isinstance(k, dict)})
-    return report.add("Signing keys", True, f"{len(keys)} key(s) published ({', '.join(algorithms)}).")
+    return report.add(
+        "Signing keys",
+        True,
+        ngettext(
+            "%(num)d key(s) published (%(algorithms)s).",
+            "%(num)d key(s) published (%(algorithms)s).",
+            len(keys),
+            algorithms=", ".join(algorithms),
+        ),
+    )
 
 
 def start(provider: IdentityProvider) -> Any:
@@ -121,7 +169,7 @@ def start(provider: IdentityProvider) -> Any:
     except Exception as exc:  # the provider went away between the checks and now
         session.pop(TEST_KEY, None)
         why = exc.message if isinstance(exc, OutboundRefused) else f"({type(exc).__name__})"
-        report.add("Authorization request", False, f"PAX could not start the sign-in {why}.")
+        report.add("Authorization request", False, _("PAX could not start the sign-in %(reason)s.", reason=why))
         return _finish_report(report)
 
 
@@ -147,8 +195,10 @@ def finish(provider: IdentityProvider) -> Any:
         report.add(
             "Settings tested",
             False,
-            "Someone changed this provider while the test ran, so the test says nothing about the settings "
-            "saved now. Run it again.",
+            _(
+                "Someone changed this provider while the test ran, so the test says nothing about the settings "
+                "saved now. Run it again."
+            ),
         )
     _check_discovery_and_keys(provider, report)
     error = request.args.get("error")
@@ -157,32 +207,44 @@ def finish(provider: IdentityProvider) -> Any:
         report.add(
             "Sign-in at the provider",
             False,
-            f"The provider answered with an error: {error[:80]}{': ' + description if description else ''}.",
+            _(
+                "The provider answered with an error: %(error)s: %(description)s.",
+                error=error[:80],
+                description=description,
+            )
+            if description
+            else _("The provider answered with an error: %(error)s.", error=error[:80]),
         )
         return _finish_report(report)
-    report.add("Redirect URI", True, f"The provider sent the browser back to {redirect_uri(provider)}.")
+    report.add("Redirect URI", True, _("The provider sent the browser back to %(url)s.", url=redirect_uri(provider)))
     try:
         token = client_for(provider).authorize_access_token(
             claims_options=claims_options(provider), leeway=sso_protocol.clock_skew()
         )
     except OutboundRefused as exc:
         log.info("provider test %s: token request refused: %s", provider.id, exc.reason)
-        report.add("ID token", False, f"PAX did not ask the provider's token endpoint: {exc.message}")
+        report.add(
+            "ID token", False, _("PAX did not ask the provider's token endpoint: %(reason)s", reason=exc.message)
+        )
         return _finish_report(report)
     except Exception as exc:  # state, code, signature, issuer, audience, nonce or expiry refused
         log.info("provider test %s: token refused: %s", provider.id, type(exc).__name__)
         report.add(
             "ID token",
             False,
-            f"PAX could not verify the provider's answer ({type(exc).__name__}: {str(exc)[:200]}). Check the client "
-            "id, the client secret and the issuer.",
+            _(
+                "PAX could not verify the provider's answer (%(error)s: %(reason)s). Check the client "
+                "id, the client secret and the issuer.",
+                error=type(exc).__name__,
+                reason=str(exc)[:200],
+            ),
         )
         return _finish_report(report)
     id_claims = dict(token.get("userinfo") or {})
     report.add(
         "ID token",
         bool(id_claims),
-        "Signature, issuer, audience, nonce and expiry verified." if id_claims else "No ID token came back.",
+        _("Signature, issuer, audience, nonce and expiry verified.") if id_claims else _("No ID token came back."),
     )
     if not id_claims:
         return _finish_report(report)
@@ -199,22 +261,28 @@ def _check_claims(provider: IdentityProvider, claims: dict[str, Any], report: Re
     org = provider.organisation
     email_claim = getattr(provider, "email_claim", "email") or "email"
     amr = claims.get("amr")
+    missing, none = _("(missing)"), _("(none)")
     report.claims = [
-        ("sub (who the person is at the provider)", str(claims.get("sub") or "(missing)")),
-        (f"e-mail address (from the {email_claim} claim)", str(claims.get("email") or "(missing)")),
-        ("name", str(claims.get("name") or "(missing)")),
-        ("amr (how the person signed in)", ", ".join(map(str, amr)) if isinstance(amr, list) else str(amr or "(none)")),
-        ("acr", str(claims.get("acr") or "(none)")),
+        (_("sub (who the person is at the provider)"), str(claims.get("sub") or missing)),
+        (_("e-mail address (from the %(claim)s claim)", claim=email_claim), str(claims.get("email") or missing)),
+        (_("name"), str(claims.get("name") or missing)),
+        (_("amr (how the person signed in)"), ", ".join(map(str, amr)) if isinstance(amr, list) else str(amr or none)),
+        ("acr", str(claims.get("acr") or none)),
     ]
     report.add(
-        "Subject", bool(claims.get("sub")), "Present." if claims.get("sub") else "The provider sent no sub claim."
+        "Subject",
+        bool(claims.get("sub")),
+        _("Present.") if claims.get("sub") else _("The provider sent no sub claim."),
     )
     email = str(claims.get("email") or "").strip().lower()
     if not email or "@" not in email:
         report.add(
             "E-mail address",
             False,
-            f"No e-mail address in the {email_claim} claim. Choose the claim the provider carries the address in.",
+            _(
+                "No e-mail address in the %(claim)s claim. Choose the claim the provider carries the address in.",
+                claim=email_claim,
+            ),
         )
         return
     domain = email.rpartition("@")[2]
@@ -222,8 +290,12 @@ def _check_claims(provider: IdentityProvider, claims: dict[str, Any], report: Re
         report.add(
             "E-mail address",
             False,
-            f"{email} is not in {org.name}'s e-mail domains ({', '.join(org.email_domains) or 'none'}), so PAX would "
-            "refuse this person.",
+            _(
+                "%(email)s is not in %(organisation)s's e-mail domains (%(domains)s), so PAX would refuse this person.",
+                email=email,
+                organisation=org.name,
+                domains=", ".join(org.email_domains) or _("none"),
+            ),
         )
         return
     identity = db.session.scalar(
@@ -231,31 +303,35 @@ def _check_claims(provider: IdentityProvider, claims: dict[str, Any], report: Re
     )
     account = db.session.scalar(sa.select(User).where(User.email == email))
     if identity is not None:
-        outcome = "this person's account is linked to the provider and would be signed in"
+        outcome = _("this person's account is linked to the provider and would be signed in")
     elif account is not None and account.organisation_id == org.id:
-        outcome = (
+        outcome = _(
             "an account with this address exists; its owner or the focal point would have to confirm the link first"
         )
     elif account is not None:
-        outcome = "an account with this address belongs to another organisation: it would be refused"
+        outcome = _("an account with this address belongs to another organisation: it would be refused")
     else:
-        outcome = "a new account would wait for approval by the focal point or an administrator"
+        outcome = _("a new account would wait for approval by the focal point or an administrator")
     report.add(
         "E-mail address",
         account is None or account.organisation_id == org.id,
-        f"{email} belongs to {org.name}: {outcome}.",
+        _("%(email)s belongs to %(organisation)s: %(outcome)s.", email=email, organisation=org.name, outcome=outcome),
     )
     if provider.mfa_exempt_when_asserted:
         asserted = mfa_asserted(claims)
         confirmed = provider.mfa_exemption_effective
-        note = "asserts multi-factor sign-in" if asserted else "does not assert multi-factor sign-in (amr/acr)"
-        report.claims.append(
-            (
-                "second factor",
-                f"The provider {note}; the exemption is "
-                f"{'confirmed' if confirmed else 'not yet confirmed by a focal point'}.",
+        if asserted and confirmed:
+            note = _("The provider asserts multi-factor sign-in; the exemption is confirmed.")
+        elif asserted:
+            note = _("The provider asserts multi-factor sign-in; the exemption is not yet confirmed by a focal point.")
+        elif confirmed:
+            note = _("The provider does not assert multi-factor sign-in (amr/acr); the exemption is confirmed.")
+        else:
+            note = _(
+                "The provider does not assert multi-factor sign-in (amr/acr); the exemption is not yet confirmed "
+                "by a focal point."
             )
-        )
+        report.claims.append((_("second factor"), note))
 
 
 def _finish_report(report: Report) -> Any:
@@ -268,6 +344,6 @@ def _finish_report(report: Report) -> Any:
         target=("identity_provider", provider.id),
         target_org=provider.organisation_id,
         outcome="ok" if report.passed else "error",
-        failed=[c.label for c in report.checks if not c.ok],
+        failed=[c.name for c in report.checks if not c.ok],
     )
     return render_template("admin/provider_test.html", provider=provider, report=report)

@@ -17,6 +17,7 @@ import logging
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from app.audit.services import record
 from app.auth.models import Identity, IdentityProvider, ProviderStatus, User
@@ -56,8 +57,10 @@ def set_status(
     if status is ProviderStatus.ENABLED and provider.last_test_ok_at is None:
         raise ValidationError(
             {
-                "status": "Run a test sign-in that succeeds before enabling this provider: nobody can sign in through "
-                "it until PAX has seen it work."
+                "status": _(
+                    "Run a test sign-in that succeeds before enabling this provider: nobody can sign in through "
+                    "it until PAX has seen it work."
+                )
             }
         )
     claim(provider, expected_version)
@@ -81,7 +84,7 @@ def confirm_mfa_exemption(provider: IdentityProvider, focal: User, expected_vers
     a confirmation given for one issuer never carries over to settings the focal point has not seen.
     """
     if not provider.mfa_exempt_when_asserted:
-        raise ValidationError({"mfa_exempt": "No administrator has asked to rely on this provider's second factor."})
+        raise ValidationError({"mfa_exempt": _("No administrator has asked to rely on this provider's second factor.")})
     claim(provider, expected_version)
     provider.mfa_exempt_confirmed_at = utcnow()
     provider.mfa_exempt_confirmed_by_id = focal.id

@@ -15,6 +15,8 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from app.audit.services import record
 from app.auth.models import User, UserStatus
@@ -24,18 +26,25 @@ from app.auth.services import find_user_by_email
 from app.auth.sessions import revoke_sessions
 from app.db import utcnow
 from app.extensions import db
+from app.i18n import in_language_of
 from app.notifications.models import OutboxMessage
 from app.notifications.services import absolute_url
 from app.validation import ValidationError
 
 log = logging.getLogger("pax.auth")
 
-#: What anyone asking for a reset is told, whether the address names an account or not.
-RESET_ANSWER = (
-    "If an account exists for that address, we have sent a link to set a new password. "
-    "The link works once, for {minutes} minutes. If nothing arrives, check your spam folder or "
-    "ask your organisation's focal point."
-)
+
+def reset_answer(minutes: int) -> str:
+    """What anyone asking for a reset is told, whether the address names an account or not."""
+    return ngettext(
+        "If an account exists for that address, we have sent a link to set a new password. "
+        "The link works once, for %(num)d minute. If nothing arrives, check your spam folder or "
+        "ask your organisation's focal point.",
+        "If an account exists for that address, we have sent a link to set a new password. "
+        "The link works once, for %(num)d minutes. If nothing arrives, check your spam folder or "
+        "ask your organisation's focal point.",
+        minutes,
+    )
 
 
 def secret_and_hash() -> tuple[str, str]:
@@ -73,22 +82,26 @@ def _void_open_links(user_id: int) -> None:
 
 
 def _sso_only_mail(user: User) -> None:
-    queue_plain_mail(
-        user.email,
-        "PAX: about your password",
-        "\n".join(
-            [
-                f"Hello {user.name},",
-                "",
-                "Someone asked to reset the password of your PAX account. Your account signs in",
-                "through your organisation's own sign-in service, so it has no PAX password to reset.",
-                f"Sign in at {mail_link('auth.login')} with your work address and your company account.",
-                "",
-                "If you did not ask for this, you can ignore this message.",
-            ]
-        ),
-        user_id=user.id,
-    )
+    with in_language_of(user):
+        queue_plain_mail(
+            user.email,
+            _("PAX: about your password"),
+            "\n".join(
+                [
+                    _("Hello %(name)s,", name=user.name),
+                    "",
+                    _(
+                        "Someone asked to reset the password of your PAX account. Your account signs in\n"
+                        "through your organisation's own sign-in service, so it has no PAX password to reset.\n"
+                        "Sign in at %(url)s with your work address and your company account.",
+                        url=mail_link("auth.login"),
+                    ),
+                    "",
+                    _("If you did not ask for this, you can ignore this message."),
+                ]
+            ),
+            user_id=user.id,
+        )
 
 
 def _send_link(user: User, requested_by: User | None) -> PasswordReset:
@@ -104,32 +117,42 @@ def _send_link(user: User, requested_by: User | None) -> PasswordReset:
     )
     db.session.add(reset)
     db.session.flush()
-    who = "A PAX administrator has sent you" if requested_by is not None else "Someone, probably you, asked for"
-    queue_plain_mail(
-        user.email,
-        "PAX: set a new password",
-        "\n".join(
-            [
-                f"Hello {user.name},",
-                "",
-                f"{who} a link to set a new password for your PAX account:",
-                "",
-                mail_link("onboarding.reset_password", token=secret),
-                "",
-                f"The link works once, for {_minutes()} minutes. Setting a new password signs you out",
-                "everywhere; your second factor stays as it is.",
-                "",
-                "If you did not ask for this, ignore this message: your password stays as it is.",
-            ]
-        ),
-        user_id=user.id,
-    )
+    with in_language_of(user):
+        intro = (
+            _("A PAX administrator has sent you a link to set a new password for your PAX account:")
+            if requested_by is not None
+            else _("Someone, probably you, asked for a link to set a new password for your PAX account:")
+        )
+        queue_plain_mail(
+            user.email,
+            _("PAX: set a new password"),
+            "\n".join(
+                [
+                    _("Hello %(name)s,", name=user.name),
+                    "",
+                    intro,
+                    "",
+                    mail_link("onboarding.reset_password", token=secret),
+                    "",
+                    ngettext(
+                        "The link works once, for %(num)d minute. Setting a new password signs you out\n"
+                        "everywhere; your second factor stays as it is.",
+                        "The link works once, for %(num)d minutes. Setting a new password signs you out\n"
+                        "everywhere; your second factor stays as it is.",
+                        _minutes(),
+                    ),
+                    "",
+                    _("If you did not ask for this, ignore this message: your password stays as it is."),
+                ]
+            ),
+            user_id=user.id,
+        )
     return reset
 
 
 def request_reset(email: str) -> None:
     """The owner's "Forgot your password?": a link for an active account with a password, a
-    short note for an SSO-only one, nothing otherwise. The caller answers ``RESET_ANSWER`` in
+    short note for an SSO-only one, nothing otherwise. The caller answers ``reset_answer`` in
     every case. The secret is never logged nor audited."""
     secret_and_hash()  # the same work whether or not the address names an account
     user = find_user_by_email(email)
@@ -148,11 +171,11 @@ def request_reset(email: str) -> None:
 def reset_problem(user: User) -> str | None:
     """Why an administrator cannot send ``user`` a reset link, or None."""
     if user.erased_at is not None:
-        return "This account's personal data is erased; there is nobody to send a link to."
+        return _("This account's personal data is erased; there is nobody to send a link to.")
     if user.status is not UserStatus.ACTIVE:
-        return "Only active accounts can get a password reset link. Reactivate or approve the account first."
+        return _("Only active accounts can get a password reset link. Reactivate or approve the account first.")
     if user.password_hash is None:
-        return "This account signs in through its organisation's own sign-in service; it has no PAX password."
+        return _("This account signs in through its organisation's own sign-in service; it has no PAX password.")
     return None
 
 
@@ -182,7 +205,7 @@ def complete_reset(reset: PasswordReset, new: str, confirm: str) -> User:
     if problem := password_problem(new or "", **account_context(reset.user)):
         errors["new_password"] = problem
     elif new != confirm:
-        errors["confirm_password"] = "The two passwords differ."  # noqa: S105 (a message, not a password)
+        errors["confirm_password"] = _("The two passwords differ.")
     if errors:
         raise ValidationError(errors)
     user = reset.user

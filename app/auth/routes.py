@@ -20,6 +20,9 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import RequestRedirect
@@ -49,10 +52,12 @@ from app.security import csp_with_form_targets
 
 log = logging.getLogger("pax.auth")
 
-BAD_CREDENTIALS = "The e-mail address or password is incorrect."
+BAD_CREDENTIALS = _l("The e-mail address or password is incorrect.")
 OUTCOME_MESSAGES = {
-    LoginOutcome.PENDING: "Your account is awaiting approval by your organisation's focal point or an administrator.",
-    LoginOutcome.SUSPENDED: "Your account is suspended. Contact your organisation's focal point.",
+    LoginOutcome.PENDING: _l(
+        "Your account is awaiting approval by your organisation's focal point or an administrator."
+    ),
+    LoginOutcome.SUSPENDED: _l("Your account is suspended. Contact your organisation's focal point."),
 }
 #: Key of the half-finished sign-in (first factor passed, second factor to come) in the session.
 PENDING_KEY = "pax_auth"
@@ -159,21 +164,22 @@ def login() -> Any:
         if providers:
             return render_template("auth/choose_provider.html", providers=providers, email=email)
         if "password" in request.form:
-            form.password.errors = ["Enter your password."]
+            form.password.errors = [_("Enter your password.")]
             return render_template("auth/login.html", form=form, step="password", error=None), 422
         return render_template("auth/login.html", form=form, step="password", error=None)
     outcome, user = authenticate(email, form.password.data)
     if outcome is LoginOutcome.OK and user is not None and not password_allowed(user):
         record_refused("auth.login", actor=user, method="password", reason="sso_only_policy")
-        error = (
-            f"{user.organisation.name} signs you in through its own sign-in service and does not allow PAX "
-            "passwords instead. Use your organisation's sign-in, or contact its IT support."
+        error = _(
+            "%(organisation)s signs you in through its own sign-in service and does not allow PAX "
+            "passwords instead. Use your organisation's sign-in, or contact its IT support.",
+            organisation=user.organisation.name,
         )
         return render_template("auth/login.html", form=form, step="password", error=error), 422
     if outcome is LoginOutcome.OK and user is not None:
         return _after_first_factor(user, "password", mfa_asserted=False, next_url=form.next.data)
     error = _lockout_message(user, email) if outcome is LoginOutcome.LOCKED else None
-    error = error or OUTCOME_MESSAGES.get(outcome, BAD_CREDENTIALS)
+    error = error or str(OUTCOME_MESSAGES.get(outcome, BAD_CREDENTIALS))
     return render_template("auth/login.html", form=form, step="password", error=error), 422
 
 
@@ -228,7 +234,7 @@ def _second_factor(user: User, code: str) -> str | None:
 def mfa_verify() -> Any:
     user, state = _pending_user()
     if user is None or user.totp_secret_sealed is None:
-        flash("Sign in again to continue.", "info")
+        flash(_("Sign in again to continue."), "info")
         return redirect(url_for("auth.login"))
     form = MfaForm()
     error = None
@@ -242,12 +248,19 @@ def mfa_verify() -> Any:
             start_session(user, state["method"], state.get("sso"))
             left = mfa.recovery_codes_left(user)
             if left <= 3:
-                flash(f"You have {left} recovery codes left. Create new ones on your account page.", "warning")
+                flash(
+                    ngettext(
+                        "You have %(num)d recovery code left. Create new ones on your account page.",
+                        "You have %(num)d recovery codes left. Create new ones on your account page.",
+                        left,
+                    ),
+                    "warning",
+                )
             return redirect(state["next"])
         else:
             record_refused("auth.mfa_verify", actor=user, reason="bad_code")
             record_failure(user)
-            error = _lockout_message(user) if locked_until(user) else "That code is not valid. Try the current code."
+            error = _lockout_message(user) if locked_until(user) else _("That code is not valid. Try the current code.")
     status = 422 if request.method == "POST" else 200
     return render_template("auth/mfa_verify.html", form=form, error=error), status
 
@@ -258,7 +271,7 @@ def mfa_setup() -> Any:
     """Enrolment that a required second factor forces before the first session starts."""
     user, state = _pending_user()
     if user is None:
-        flash("Sign in again to continue.", "info")
+        flash(_("Sign in again to continue."), "info")
         return redirect(url_for("auth.login"))
     if user.totp_secret_sealed is not None:
         return redirect(url_for("auth.mfa_verify"))
@@ -271,7 +284,7 @@ def mfa_setup() -> Any:
             record_success(user)
             start_session(user, state["method"], state.get("sso"))
             return render_template("auth/recovery_codes.html", codes=codes, next_url=state["next"])
-        form.code.errors = ["That code is not valid. Check your app's clock and enter the current code."]
+        form.code.errors = [_("That code is not valid. Check your app's clock and enter the current code.")]
     status = 422 if request.method == "POST" else 200
     uri = mfa.provisioning_uri(user, secret)
     return (
@@ -393,15 +406,19 @@ def _enabled_provider_or_404(provider_id: int) -> IdentityProvider:
 SSO_FAILURES = {
     "unreachable": (
         502,
-        "The sign-in service of {org} cannot be reached at the moment. Try again in a few minutes; if it "
-        "persists, contact your organisation's IT support.",
+        _l(
+            "The sign-in service of %(org)s cannot be reached at the moment. Try again in a few minutes; if it "
+            "persists, contact your organisation's IT support."
+        ),
     ),
     "refused": (
         400,
-        "PAX could not verify the answer of {org}'s sign-in service, so you are not signed in. Start again "
-        "from the sign-in page; do not reuse an old sign-in link.",
+        _l(
+            "PAX could not verify the answer of %(org)s's sign-in service, so you are not signed in. Start again "
+            "from the sign-in page; do not reuse an old sign-in link."
+        ),
     ),
-    "denied": (400, "The sign-in at {org} was cancelled or refused. Start again from the sign-in page."),
+    "denied": (400, _l("The sign-in at %(org)s was cancelled or refused. Start again from the sign-in page.")),
 }
 
 
@@ -426,7 +443,7 @@ def _sso_failure(provider: IdentityProvider, kind: str, reason: str | None = Non
     return render_template(
         "auth/sso_error.html",
         provider=provider,
-        message=message.format(org=provider.organisation.name),
+        message=str(message) % {"org": provider.organisation.name},
         fallback=fallback,
     ), status
 
@@ -457,7 +474,7 @@ def logout() -> Response:
         if provider_session is not None and provider_session.identity_provider_id is not None:
             provider = db.session.get(IdentityProvider, provider_session.identity_provider_id)
     end_session()
-    flash("You have signed out.", "success")
+    flash(_("You have signed out."), "success")
     landing = url_for("main.landing", _external=True)
     at_provider = sso_protocol.end_session_url(provider, landing) if provider is not None else None
     if at_provider is None:

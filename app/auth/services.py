@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
+from flask_babel import gettext as _
 
 from app.audit.services import record, record_refused
 from app.auth.models import GlobalRole, User, UserStatus
@@ -142,15 +143,15 @@ def create_user(
     try:
         normalised = validate_email(normalised, check_deliverability=False).normalized.lower()
     except EmailNotValidError:
-        errors["email"] = f"{email!r} is not a valid e-mail address."
+        errors["email"] = _("%(email)s is not a valid e-mail address.", email=repr(email))
     else:
         if find_user_by_email(normalised) is not None:
-            errors["email"] = f"An account for {normalised} already exists."
+            errors["email"] = _("An account for %(email)s already exists.", email=normalised)
     name = (name or "").strip()
     if not name or len(name) > 200:
-        errors["name"] = "Enter a name of 1 to 200 characters."
+        errors["name"] = _("Enter a name of 1 to 200 characters.")
     if role not in GlobalRole.values():
-        errors["role"] = f"Choose one of: {', '.join(GlobalRole.values())}."
+        errors["role"] = _("Choose one of: %(choices)s.", choices=", ".join(GlobalRole.values()))
     if password is not None and (
         problem := password_problem(password, email=normalised, name=name, organisation=organisation.name)
     ):
@@ -216,9 +217,13 @@ def grant_membership(
     cluster = db.session.scalar(sa.select(Cluster).where(Cluster.slug == cluster_slug))
     if cluster is None:
         slugs = db.session.scalars(sa.select(Cluster.slug).order_by(Cluster.position)).all()
-        errors["cluster"] = f"Unknown cluster {cluster_slug!r}; choose one of: {', '.join(slugs)}."
+        errors["cluster"] = _(
+            "Unknown cluster %(cluster)s; choose one of: %(choices)s.",
+            cluster=repr(cluster_slug),
+            choices=", ".join(slugs),
+        )
     if role not in MembershipRole.values():
-        errors["role"] = f"Choose one of: {', '.join(MembershipRole.values())}."
+        errors["role"] = _("Choose one of: %(choices)s.", choices=", ".join(MembershipRole.values()))
     if errors:
         raise ValidationError(errors)
     assert cluster is not None

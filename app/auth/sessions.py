@@ -22,11 +22,14 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask, current_app, flash, g, request, session
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import AnonymousUserMixin, login_user, logout_user
 from sqlalchemy.orm import joinedload
 
 from app.audit.services import record
-from app.auth.devices import coarse_network, device_summary
+from app.auth.devices import coarse_network, device_label, device_summary
 from app.db import utcnow
 from app.extensions import db, login_manager
 
@@ -38,12 +41,15 @@ ENDED_USER_KEY = "pax_ended_uid"
 TOUCH_INTERVAL = timedelta(seconds=60)
 #: What the owner of a session the portal ended is told at their next request, by ``ended_reason``.
 ENDED_MESSAGES = {
-    "session_limit": "Your session was ended because you signed in elsewhere: your account was signed in on "
-    "more devices than the portal allows, and this was the session used least recently.",
-    "signed_out_elsewhere": "This session was signed out from your account page in another browser.",
-    "ended_by_administrator": "An administrator ended your sessions. Sign in again to continue.",
-    "ended_for_everyone": "An administrator signed everyone out of PAX, for example after a security "
-    "incident. Sign in again to continue.",
+    "session_limit": _l(
+        "Your session was ended because you signed in elsewhere: your account was signed in on "
+        "more devices than the portal allows, and this was the session used least recently."
+    ),
+    "signed_out_elsewhere": _l("This session was signed out from your account page in another browser."),
+    "ended_by_administrator": _l("An administrator ended your sessions. Sign in again to continue."),
+    "ended_for_everyone": _l(
+        "An administrator signed everyone out of PAX, for example after a security incident. Sign in again to continue."
+    ),
 }
 
 
@@ -92,12 +98,31 @@ def start_session(user: Any, auth_method: str, sso: dict[str, Any] | None = None
     record("auth.login", actor=user, target=("session", row.id), method=auth_method)
     ended = _end_sessions_over_limit(user, row)
     if ended:
-        device = ended[0].device or "an unknown device"
-        more = f" (and {len(ended) - 1} more)" if len(ended) > 1 else ""
-        flash(
-            f"You were signed in on too many devices; your oldest session on {device}{more} was ended.",
-            "warning",
-        )
+        device = device_label(ended[0].device)
+        if len(ended) == 1:
+            message = (
+                _("You were signed in on too many devices; your oldest session on %(device)s was ended.", device=device)
+                if device
+                else _("You were signed in on too many devices; your oldest session on an unknown device was ended.")
+            )
+        elif device:
+            message = ngettext(
+                "You were signed in on too many devices; your oldest session on %(device)s (and %(num)d more) "
+                "was ended.",
+                "You were signed in on too many devices; your oldest session on %(device)s (and %(num)d more) "
+                "was ended.",
+                len(ended) - 1,
+                device=device,
+            )
+        else:
+            message = ngettext(
+                "You were signed in on too many devices; your oldest session on an unknown device "
+                "(and %(num)d more) was ended.",
+                "You were signed in on too many devices; your oldest session on an unknown device "
+                "(and %(num)d more) was ended.",
+                len(ended) - 1,
+            )
+        flash(message, "warning")
 
 
 def _end_sessions_over_limit(user: Any, new: Any) -> list[Any]:
@@ -214,7 +239,8 @@ def _session_is_live(row: Any) -> bool:
 def init_login(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "Sign in to continue."
+    login_manager.login_message = _l("Sign in to continue.")
+    login_manager.localize_callback = str
     login_manager.login_message_category = "info"
     # Server-side sessions replace flask-login's IP/user-agent heuristics.
     login_manager.session_protection = None
@@ -225,7 +251,7 @@ def init_login(app: Flask) -> None:
         row = current_session_row()
         if row is None or not user_id.isdigit() or row.user_id != int(user_id) or not _session_is_live(row):
             if row is not None and row.ended_reason in ENDED_MESSAGES and session.get(SESSION_KEY):
-                flash(ENDED_MESSAGES[row.ended_reason], "warning")
+                flash(str(ENDED_MESSAGES[row.ended_reason]), "warning")
             if row is not None and session.pop(SESSION_KEY, None):
                 session[ENDED_USER_KEY] = row.user_id
             session.pop(SESSION_KEY, None)

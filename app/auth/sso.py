@@ -20,6 +20,8 @@ from typing import Any
 import sqlalchemy as sa
 from authlib.integrations.flask_client import FlaskOAuth2App
 from authlib.integrations.requests_client import OAuth2Session
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from app.audit.services import record
 from app.auth.invitations import claim_sso_invitation
@@ -165,16 +167,31 @@ def resolve_sso_user(provider: IdentityProvider, claims: dict[str, Any]) -> SsoR
     subject = str(claims.get("sub") or "")
     email = str(claims.get("email") or "").strip().lower()
     if not subject:
-        raise SsoError("The sign-in service did not say who you are. Contact your organisation's focal point.")
+        raise SsoError(_("The sign-in service did not say who you are. Contact your organisation's focal point."))
     if not email or "@" not in email:
-        raise SsoError(f"{org.name}'s sign-in service did not share your e-mail address, which PAX needs.")
+        raise SsoError(
+            _(
+                "%(organisation)s's sign-in service did not share your e-mail address, which PAX needs.",
+                organisation=org.name,
+            )
+        )
     if claims.get("email_verified") is False:
-        raise SsoError(f"{org.name}'s sign-in service has not verified the e-mail address {email}.")
+        raise SsoError(
+            _(
+                "%(organisation)s's sign-in service has not verified the e-mail address %(email)s.",
+                organisation=org.name,
+                email=email,
+            )
+        )
     domain = email.rpartition("@")[2]
     if domain not in org.email_domains:
         raise SsoError(
-            f"The e-mail address {email} does not belong to {org.name}, so PAX cannot sign you in "
-            f"through {org.name}'s sign-in service."
+            _(
+                "The e-mail address %(email)s does not belong to %(organisation)s, so PAX cannot sign you in "
+                "through %(organisation)s's sign-in service.",
+                email=email,
+                organisation=org.name,
+            )
         )
     asserted = provider.mfa_exemption_effective and mfa_asserted(claims)
     identity = db.session.scalar(
@@ -187,11 +204,16 @@ def resolve_sso_user(provider: IdentityProvider, claims: dict[str, Any]) -> SsoR
         user = db.session.scalar(sa.select(User).where(User.email == email))
         if user is not None and user.organisation_id != org.id:
             raise SsoError(
-                f"The account {email} belongs to another organisation; {org.name}'s sign-in service cannot open it."
+                _(
+                    "The account %(email)s belongs to another organisation; %(organisation)s's sign-in service "
+                    "cannot open it.",
+                    email=email,
+                    organisation=org.name,
+                )
             )
         if user is not None:
             if user.status is UserStatus.SUSPENDED:
-                raise SsoError("Your account is suspended. Contact your organisation's focal point.", status=403)
+                raise SsoError(_("Your account is suspended. Contact your organisation's focal point."), status=403)
             # The sign-in answers 403, so the request is rolled back: the link request (and its
             # notice to the focal points) is kept in a transaction of its own.
             user_id, provider_id = user.id, provider.id
@@ -230,7 +252,7 @@ def resolve_sso_user(provider: IdentityProvider, claims: dict[str, Any]) -> SsoR
         db.session.add(identity)
     identity.last_login_at = utcnow()
     if user.status is UserStatus.SUSPENDED:
-        raise SsoError("Your account is suspended. Contact your organisation's focal point.", status=403)
+        raise SsoError(_("Your account is suspended. Contact your organisation's focal point."), status=403)
     outcome = SsoOutcome.PENDING if user.status is UserStatus.PENDING else SsoOutcome.ACTIVE
     db.session.flush()
     return SsoResult(user=user, outcome=outcome, mfa_asserted=asserted, created=created)
@@ -246,24 +268,25 @@ def _settings_errors(
 ) -> dict[str, str]:
     errors: dict[str, str] = {}
     if organisation is None:
-        return {"organisation_id": "Choose the organisation whose users sign in through it."}
+        return {"organisation_id": _("Choose the organisation whose users sign in through it.")}
     if not organisation.email_domains:
-        errors["organisation_id"] = (
-            f"{organisation.name} has no e-mail domain, so no sign-in could be routed to its provider. "
-            "Add a domain to the organisation first."
+        errors["organisation_id"] = _(
+            "%(organisation)s has no e-mail domain, so no sign-in could be routed to its provider. "
+            "Add a domain to the organisation first.",
+            organisation=organisation.name,
         )
     if not name or len(name) > 200:
-        errors["name"] = "Enter a name of 1 to 200 characters."
+        errors["name"] = _("Enter a name of 1 to 200 characters.")
     if not issuer.startswith(("https://", "http://")) or len(issuer) > 500:
-        errors["issuer"] = "Enter the provider's issuer URL (https://...)."
+        errors["issuer"] = _("Enter the provider's issuer URL (https://...).")
     elif problem := url_problem(issuer):
         errors["issuer"] = problem
     if metadata_url and (not metadata_url.startswith(("https://", "http://")) or len(metadata_url) > 500):
-        errors["metadata_url"] = "Enter the discovery document's URL (https://...)."
+        errors["metadata_url"] = _("Enter the discovery document's URL (https://...).")
     elif metadata_url and (problem := url_problem(metadata_url)):
         errors["metadata_url"] = problem
     if not client_id or len(client_id) > 255:
-        errors["client_id"] = "Enter the client id PAX is registered under at the provider."
+        errors["client_id"] = _("Enter the client id PAX is registered under at the provider.")
     if "issuer" not in errors:
         clash = sa.select(IdentityProvider.id).where(
             IdentityProvider.organisation_id == organisation.id, IdentityProvider.issuer == issuer
@@ -271,21 +294,23 @@ def _settings_errors(
         if provider_id is not None:
             clash = clash.where(IdentityProvider.id != provider_id)
         if db.session.scalar(clash) is not None:
-            errors["issuer"] = f"{organisation.name} already has a provider with this issuer."
+            errors["issuer"] = _(
+                "%(organisation)s already has a provider with this issuer.", organisation=organisation.name
+            )
     return errors
 
 
 #: Where a provider may carry the user's e-mail address, as the admin form offers them.
 EMAIL_CLAIM_CHOICES = {
-    "email": "email (the standard claim)",
-    "preferred_username": "preferred_username (Entra ID)",
-    "upn": "upn (ADFS)",
+    "email": _l("email (the standard claim)"),
+    "preferred_username": _l("preferred_username (Entra ID)"),
+    "upn": _l("upn (ADFS)"),
 }
 
 
 def _email_claim_errors(email_claim: str) -> dict[str, str]:
     if email_claim not in EMAIL_CLAIM_CHOICES:
-        return {"email_claim": "Choose the claim that carries the user's e-mail address."}
+        return {"email_claim": _("Choose the claim that carries the user's e-mail address.")}
     return {}
 
 
@@ -309,7 +334,7 @@ def add_provider(
     metadata_url = (metadata_url or "").strip() or None
     errors = _settings_errors(organisation, name, issuer, client_id, metadata_url)
     if not client_secret:
-        errors["client_secret"] = "Enter the client secret."
+        errors["client_secret"] = _("Enter the client secret.")
     errors.update(_email_claim_errors(email_claim))
     if errors:
         raise ValidationError(errors)

@@ -25,6 +25,7 @@ from typing import Any
 import requests
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
 from joserfc import jwt
 from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
@@ -66,8 +67,11 @@ def identity_claims(provider: IdentityProvider, id_claims: dict[str, Any], token
         if userinfo and str(userinfo.get("sub") or "") != str(claims.get("sub") or ""):
             log.warning("UserInfo of provider %s answered for another subject", provider.id)
             raise SsoError(
-                f"{provider.organisation.name}'s sign-in service gave conflicting answers about who you are, "
-                "so PAX did not sign you in. Contact your organisation's IT support."
+                _(
+                    "%(organisation)s's sign-in service gave conflicting answers about who you are, "
+                    "so PAX did not sign you in. Contact your organisation's IT support.",
+                    organisation=provider.organisation.name,
+                )
             )
         for name, value in userinfo.items():
             if name in PROFILE_CLAIMS and claims.get(name) in (None, ""):
@@ -93,8 +97,11 @@ def _userinfo(provider: IdentityProvider, token: dict[str, Any]) -> dict[str, An
     except Exception as exc:  # the provider is down, refused the token, or answered a signed JWT
         log.warning("UserInfo of provider %s failed: %s", provider.id, type(exc).__name__)
         raise SsoError(
-            f"PAX could not read your profile from {provider.organisation.name}'s sign-in service, so you are "
-            "not signed in. Try again in a few minutes.",
+            _(
+                "PAX could not read your profile from %(organisation)s's sign-in service, so you are "
+                "not signed in. Try again in a few minutes.",
+                organisation=provider.organisation.name,
+            ),
             status=502,
         ) from exc
     return data if isinstance(data, dict) else {}

@@ -28,6 +28,9 @@ from datetime import timedelta
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from wtforms import PasswordField, StringField
 from wtforms.validators import Length, Optional
@@ -44,18 +47,25 @@ from app.extensions import db
 
 log = logging.getLogger("pax.auth")
 
-SIGN_IN_AGAIN = (
-    "For your security, sign in again to do this. Your account signs in through your organisation, "
-    "so PAX cannot ask for a password: sign out, sign in again, and then try again within {minutes} minutes."
-)
+
+def sign_in_again_message(minutes: int) -> str:
+    return ngettext(
+        "For your security, sign in again to do this. Your account signs in through your organisation, "
+        "so PAX cannot ask for a password: sign out, sign in again, and then try again within %(num)d minute.",
+        "For your security, sign in again to do this. Your account signs in through your organisation, "
+        "so PAX cannot ask for a password: sign out, sign in again, and then try again within %(num)d minutes.",
+        minutes,
+    )
 
 
 class StepUpFields:
     """Mix into a ``FlaskForm``: the fields a sensitive action asks for again."""
 
-    reauth_password = PasswordField("Your password", validators=[Optional(), Length(max=1024, message="Too long.")])
+    reauth_password = PasswordField(
+        _l("Your password"), validators=[Optional(), Length(max=1024, message=_l("Too long."))]
+    )
     reauth_code = StringField(
-        "Code from your authenticator app, or a recovery code", validators=[Optional(), Length(max=64)]
+        _l("Code from your authenticator app, or a recovery code"), validators=[Optional(), Length(max=64)]
     )
 
 
@@ -142,7 +152,7 @@ def require_recent_auth(form: Any, *, password_field: Any = None, action: str = 
 def _prove(user: Any, form: Any, needed: Asks, password_field: Any, action: str) -> bool:
     if needed.sign_in_again:
         minutes = current_app.config["STEPUP_MINUTES"]
-        form.reauth_code.errors = [SIGN_IN_AGAIN.format(minutes=minutes)]
+        form.reauth_code.errors = [sign_in_again_message(minutes)]
         record("auth.stepup", actor=user, outcome="denied", reason="sign_in_again", step=action or None)
         return False
     pw_field = password_field if password_field is not None else form.reauth_password
@@ -155,21 +165,21 @@ def _prove(user: Any, form: Any, needed: Asks, password_field: Any, action: str)
     ok = True
     if needed.password:
         if not typed:
-            pw_field.errors = ["Enter your password to confirm it is you."]
+            pw_field.errors = [_("Enter your password to confirm it is you.")]
             ok = False
         elif not verify_password(user.password_hash, typed):
             pw_field.errors = [
-                "Your current password is not correct."
+                _("Your current password is not correct.")
                 if password_field is not None
-                else "That password is not correct."
+                else _("That password is not correct.")
             ]
             ok = False
     if needed.code:
         if not code:
-            form.reauth_code.errors = ["Enter the code from your authenticator app, or a recovery code."]
+            form.reauth_code.errors = [_("Enter the code from your authenticator app, or a recovery code.")]
             ok = False
         elif ok and not (mfa.verify_totp(user, code) or mfa.use_recovery_code(user, code)):
-            form.reauth_code.errors = ["That code is not valid. Try the current code."]
+            form.reauth_code.errors = [_("That code is not valid. Try the current code.")]
             ok = False
     if not ok:
         if typed or code:

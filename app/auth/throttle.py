@@ -18,6 +18,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app, request
+from flask_babel import gettext as _
 
 from app.extensions import limiter
 from app.ratelimits import ResilientStorage, local_time, resilient_storage
@@ -51,11 +52,13 @@ def _retry_at() -> float:
 
 
 def account_message() -> str:
-    return f"Too many attempts for this account; try again at {local_time(_retry_at())} (Brussels time)."
+    return _("Too many attempts for this account; try again at %(time)s (Brussels time).", time=local_time(_retry_at()))
 
 
 def address_message() -> str:
-    return f"Too many attempts from your network; try again at {local_time(_retry_at())} (Brussels time)."
+    return _(
+        "Too many attempts from your network; try again at %(time)s (Brussels time).", time=local_time(_retry_at())
+    )
 
 
 def failed_attempt(response) -> bool:  # type: ignore[no-untyped-def]
@@ -102,5 +105,12 @@ def unknown_failure(email: str) -> None:
 
 def lockout_message(until: datetime | None) -> str:
     """The one lockout answer, for known and unknown addresses alike."""
-    when = f"{local_time(until)} (Brussels time)" if until else "a few minutes"
-    return f"Too many failed sign-in attempts. For your security this account is locked; try again after {when}."
+    if until:
+        return _(
+            "Too many failed sign-in attempts. For your security this account is locked; try again after "
+            "%(time)s (Brussels time).",
+            time=local_time(until),
+        )
+    return _(
+        "Too many failed sign-in attempts. For your security this account is locked; try again after a few minutes."
+    )

@@ -7,6 +7,7 @@ import secrets
 from datetime import timedelta
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from app.audit.services import record
 from app.auth.models import ApiToken, TokenScope, User, UserStatus
@@ -30,11 +31,11 @@ def create_token(user: User, name: str, scope: str, days: int) -> tuple[ApiToken
     errors: dict[str, str] = {}
     name = (name or "").strip()
     if not name or len(name) > 100:
-        errors["name"] = "Name the token (1 to 100 characters)."
+        errors["name"] = _("Name the token (1 to 100 characters).")
     if scope not in TokenScope.values():
-        errors["scope"] = f"Choose one of: {', '.join(TokenScope.values())}."
+        errors["scope"] = _("Choose one of: %(choices)s.", choices=", ".join(TokenScope.values()))
     if not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
-        errors["days"] = f"Choose between 1 and {MAX_DAYS} days."
+        errors["days"] = _("Choose between 1 and %(max)d days.", max=MAX_DAYS)
     if errors:
         raise ValidationError(errors)
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
