@@ -96,9 +96,31 @@ def select_language() -> str:
     cached = g.get("pax_language")
     if cached:
         return cached
-    language = _chosen() or request.accept_languages.best_match(LANGUAGES, default=DEFAULT_LANGUAGE)
+    language = _chosen() or browser_language()
     g.pax_language = language
     return language
+
+
+def browser_language() -> str:
+    """The first official language the browser's Accept-Language names, else English."""
+    return request.accept_languages.best_match(LANGUAGES, default=DEFAULT_LANGUAGE)
+
+
+def remember_language(response: Response, code: str | None) -> None:
+    """Keep ``code`` for this browser (``pax_lang``), or forget the browser's choice (None)."""
+    from flask import current_app
+
+    if code is None:
+        response.delete_cookie(COOKIE_NAME)
+        return
+    response.set_cookie(
+        COOKIE_NAME,
+        code,
+        max_age=COOKIE_MAX_AGE,
+        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
+        httponly=True,
+        samesite="Lax",
+    )
 
 
 def current_language() -> str:

@@ -131,6 +131,7 @@ ACCESS = {
     "account.revoke_one_session": "signed_in",
     "account.tokens": "signed_in",
     "account.time_zone": "signed_in",
+    "account.language": "signed_in",
     "admin.index": "admin",
     "admin.organisations": "admin",
     "admin.organisation": "admin",

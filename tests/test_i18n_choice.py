@@ -190,3 +190,29 @@ def test_numbers_are_typed_with_the_readers_decimal_sign(app: Flask) -> None:
             # Irish writes a decimal point, as English does.
             with pytest.raises(ValueError):
                 decimal_text("1,234")
+
+
+def test_a_member_chooses_a_language_on_their_account(app: Flask, make, new_client) -> None:
+    from tests.conftest import csrf_token_from
+
+    member = make.user()
+    client = new_client(member)
+    page = client.get("/account/").get_data(as_text=True)
+    assert 'value="el">ελληνικά</option>' in page
+    token = csrf_token_from(page)
+    response = client.post("/account/language", data={"language": "xx", "csrf_token": token})
+    assert response.status_code == 422
+    assert "Choose one of the official languages" in response.get_data(as_text=True)
+
+    response = client.post("/account/language", data={"language": "hu", "csrf_token": token})
+    assert response.status_code == 302 and "pax_lang=hu" in response.headers["Set-Cookie"]
+    db.session.refresh(member)
+    assert member.language == "hu"
+    assert html_lang(client.get("/account/", headers={"Accept-Language": "de"})) == "hu"
+
+    # Back to the browser's language: the account and this browser forget the choice.
+    response = client.post("/account/language", data={"language": "", "csrf_token": token})
+    assert "pax_lang=;" in response.headers["Set-Cookie"]
+    db.session.refresh(member)
+    assert member.language is None
+    assert html_lang(client.get("/account/", headers={"Accept-Language": "de"})) == "de"

@@ -8,8 +8,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -19,13 +19,22 @@ from app.auth import mfa, stepup
 from app.auth.accounts import change_password, reset_mfa
 from app.auth.blueprint import account_bp as bp
 from app.auth.devices import device_label
-from app.auth.forms import DirectoryEntryForm, MfaEnrolForm, PasswordChangeForm, StepUpForm, TimeZoneForm, TokenForm
+from app.auth.forms import (
+    DirectoryEntryForm,
+    LanguageForm,
+    MfaEnrolForm,
+    PasswordChangeForm,
+    StepUpForm,
+    TimeZoneForm,
+    TokenForm,
+)
 from app.auth.models import UserSession
 from app.auth.passwords import account_context, password_problem
 from app.auth.sessions import current_session_row, end_session, revoke_sessions
 from app.auth.tokens import create_token, revoke_token, user_tokens
 from app.db import utcnow
 from app.extensions import db, limiter
+from app.i18n import browser_language, remember_language
 from app.policy import authorize, mfa_required
 from app.privacy.export import export_personal_data
 from app.validation import ValidationError
@@ -61,6 +70,8 @@ def _render_overview(status: int = 200, **forms: Any) -> Any:
         "token_form": forms.get("token_form") or TokenForm(formdata=None),
         "time_zone_form": forms.get("time_zone_form")
         or TimeZoneForm(formdata=None, time_zone=current_user.time_zone or ""),
+        "language_form": forms.get("language_form")
+        or LanguageForm(formdata=None, language=current_user.language or ""),
         "recovery_form": forms.get("recovery_form") or StepUpForm(formdata=None),
         "remove_mfa_form": forms.get("remove_mfa_form") or StepUpForm(formdata=None),
         "sessions_form": forms.get("sessions_form") or StepUpForm(formdata=None),
@@ -136,6 +147,21 @@ def time_zone() -> Any:
     shown = current_user.time_zone or localtime.DEFAULT_ZONE_NAME
     flash(_("PAX now shows dates and times in %(zone)s time.", zone=shown.replace("_", " ")), "success")
     return redirect(url_for("account.index"))
+
+
+@bp.route("/language", methods=["POST"])
+def language() -> Any:
+    form = LanguageForm()
+    if not form.validate_on_submit():
+        return _render_overview(422, language_form=form)
+    current_user.language = form.language.data or None
+    record("auth.language_change", actor=current_user, target=("user", current_user.id), language=current_user.language)
+    # The confirmation is already in the language just chosen.
+    with force_locale(current_user.language or browser_language()):
+        flash(_("PAX now writes your pages and e-mails in this language."), "success")
+    response = redirect(url_for("account.index"))
+    remember_language(response, current_user.language)
+    return response
 
 
 @bp.route("/password", methods=["POST"])

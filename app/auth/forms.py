@@ -20,6 +20,7 @@ from wtforms.validators import DataRequired, Email, Length, NumberRange, Optiona
 
 from app import localtime
 from app.auth.stepup import StepUpFields
+from app.i18n import LANGUAGES, valid_language
 
 #: A phone number as people write it: an optional +, digits, spaces, and the usual separators.
 PHONE = re.compile(r"\+?[0-9][0-9 ()./-]{5,38}")
@@ -105,6 +106,23 @@ class TimeZoneForm(FlaskForm):
     def validate_time_zone(self, field: SelectField) -> None:
         if field.data and not localtime.valid_zone_name(field.data):
             raise ValidationError(_("Choose a time zone from the list, such as Europe/Brussels or Europe/Lisbon."))
+
+
+class LanguageForm(FlaskForm):
+    """The language PAX writes the member's pages and mail in; empty follows the browser."""
+
+    language = SelectField(_l("Language"), validate_choice=False)
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        # Each language named in itself, as the header's selector names it.
+        self.language.choices = [SelectChoice("", _("The browser's language (mail in English)"))] + [
+            SelectChoice(code, name, render_kw={"lang": code}) for code, name in LANGUAGES.items()
+        ]
+
+    def validate_language(self, field: SelectField) -> None:
+        if field.data and not valid_language(field.data):
+            raise ValidationError(_("Choose one of the official languages of the EU from the list."))
 
 
 class StepUpForm(StepUpFields, FlaskForm):

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from flask import abort, current_app, redirect, render_template, request, url_for
+from flask import abort, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from app.audit.services import record
 from app.auth.routes import safe_next
-from app.i18n import COOKIE_MAX_AGE, COOKIE_NAME, valid_language
+from app.i18n import remember_language, valid_language
 from app.main.blueprint import bp
 
 
@@ -57,14 +57,7 @@ def choose_language(code: str) -> Response:
     response = redirect(_back())
     if not _from_our_pages():
         return response
-    response.set_cookie(
-        COOKIE_NAME,
-        code,
-        max_age=COOKIE_MAX_AGE,
-        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
-        httponly=True,
-        samesite="Lax",
-    )
+    remember_language(response, code)
     if current_user.is_authenticated and current_user.language != code:
         current_user.language = code
         record("auth.language_change", actor=current_user, target=("user", current_user.id), language=code)

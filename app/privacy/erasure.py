@@ -139,6 +139,7 @@ def erase_user(actor: User | None, user: User) -> ErasureResult:
     user.last_login_at = None
     user.read_all_before = None
     user.time_zone = None
+    user.language = None
     user.is_focal_point = False
     user.role = GlobalRole.MEMBER
     user.status = UserStatus.SUSPENDED

@@ -58,6 +58,7 @@ def _account(user: User) -> dict[str, Any]:
         "locked_until": _time(user.locked_until),
         "read_all_before": _time(user.read_all_before),
         "time_zone": user.time_zone,
+        "language": user.language,
     }
 
 
