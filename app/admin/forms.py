@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -26,21 +27,25 @@ from wtforms.validators import DataRequired, Length, Optional
 from app.auth.models import GlobalRole, UserStatus
 from app.auth.sso import EMAIL_CLAIM_CHOICES
 from app.clusters.models import MembershipRole
-from app.directory.models import OrgType
+from app.directory.models import ORG_TYPE_LABELS, OrgType
 from app.forms import PaxForm
 from app.validation import ValidationError
 
 ROLE_NAMES = {
-    GlobalRole.MEMBER: "Member",
-    GlobalRole.CURATOR: "Curator (Commission staff)",
-    GlobalRole.ADMIN: "Administrator",
-    GlobalRole.AUDITOR: "Auditor",
+    GlobalRole.MEMBER: _l("Member"),
+    GlobalRole.CURATOR: _l("Curator (Commission staff)"),
+    GlobalRole.ADMIN: _l("Administrator"),
+    GlobalRole.AUDITOR: _l("Auditor"),
 }
-STATUS_NAMES = {UserStatus.PENDING: "Pending approval", UserStatus.ACTIVE: "Active", UserStatus.SUSPENDED: "Suspended"}
+STATUS_NAMES = {
+    UserStatus.PENDING: _l("Pending approval"),
+    UserStatus.ACTIVE: _l("Active"),
+    UserStatus.SUSPENDED: _l("Suspended"),
+}
 MEMBERSHIP_NAMES = {
-    MembershipRole.READER: "Reader",
-    MembershipRole.CONTRIBUTOR: "Contributor",
-    MembershipRole.COORDINATOR: "Coordinator",
+    MembershipRole.READER: _l("Reader"),
+    MembershipRole.CONTRIBUTOR: _l("Contributor"),
+    MembershipRole.COORDINATOR: _l("Coordinator"),
 }
 
 
@@ -52,18 +57,18 @@ def _optional_int(value: object) -> int | None:
 
 
 class OrganisationForm(PaxForm):
-    name = StringField("Name", validators=[DataRequired("Enter the organisation's name."), Length(max=200)])
+    name = StringField(_l("Name"), validators=[DataRequired(_l("Enter the organisation's name.")), Length(max=200)])
     type = SelectField(
-        "Type",
-        choices=[SelectChoice("", "Choose a type")] + [SelectChoice(t.value, t.label) for t in OrgType],
-        validators=[DataRequired("Choose the organisation's type.")],
+        _l("Type"),
+        choices=[SelectChoice("", _l("Choose a type"))] + [SelectChoice(t.value, ORG_TYPE_LABELS[t]) for t in OrgType],
+        validators=[DataRequired(_l("Choose the organisation's type."))],
         validate_choice=False,
     )
     country = StringField(
-        "Country code",
-        validators=[DataRequired("Enter the two-letter country code, e.g. BE."), Length(max=8)],
+        _l("Country code"),
+        validators=[DataRequired(_l("Enter the two-letter country code, e.g. BE.")), Length(max=8)],
     )
-    email_domains = StringField("E-mail domains", validators=[Optional(), Length(max=2000)])
+    email_domains = StringField(_l("E-mail domains"), validators=[Optional(), Length(max=2000)])
 
     def domain_list(self) -> list[str]:
         return [d.strip() for d in (self.email_domains.data or "").split(",") if d.strip()]
@@ -71,7 +76,7 @@ class OrganisationForm(PaxForm):
 
 class DomainForm(PaxForm):
     domain = StringField(
-        "E-mail domain", validators=[DataRequired("Enter a domain, e.g. port.example."), Length(max=253)]
+        _l("E-mail domain"), validators=[DataRequired(_l("Enter a domain, e.g. port.example.")), Length(max=253)]
     )
 
 
@@ -81,18 +86,18 @@ class UserFilterForm(PaxForm):
     class Meta:
         csrf = False
 
-    q = SearchField("Name or e-mail contains", validators=[Optional(), Length(max=100)])
+    q = SearchField(_l("Name or e-mail contains"), validators=[Optional(), Length(max=100)])
     status = SelectField(
-        "Status",
-        choices=[SelectChoice("", "Any status")] + [SelectChoice(s.value, STATUS_NAMES[s]) for s in UserStatus],
+        _l("Status"),
+        choices=[SelectChoice("", _l("Any status"))] + [SelectChoice(s.value, STATUS_NAMES[s]) for s in UserStatus],
         validate_choice=False,
     )
     organisation = SelectField(
-        "Organisation", choices=[SelectChoice("", "Any organisation")], coerce=str, validate_choice=False
+        _l("Organisation"), choices=[SelectChoice("", _l("Any organisation"))], coerce=str, validate_choice=False
     )
     role = SelectField(
-        "Role",
-        choices=[SelectChoice("", "Any role")] + [SelectChoice(r.value, ROLE_NAMES[r]) for r in GlobalRole],
+        _l("Role"),
+        choices=[SelectChoice("", _l("Any role"))] + [SelectChoice(r.value, ROLE_NAMES[r]) for r in GlobalRole],
         validate_choice=False,
     )
 
@@ -103,9 +108,9 @@ class UserFilterForm(PaxForm):
 
 class RoleForm(PaxForm):
     role = SelectField(
-        "Global role",
+        _l("Global role"),
         choices=[SelectChoice(r.value, ROLE_NAMES[r]) for r in GlobalRole],
-        validators=[DataRequired("Choose a role.")],
+        validators=[DataRequired(_l("Choose a role."))],
         validate_choice=False,
     )
 
@@ -125,11 +130,13 @@ class MembershipForm(PaxForm):
     when it showed none (``app.auth.services.grant_membership``).
     """
 
-    cluster = SelectField("Cluster", choices=[], validators=[DataRequired("Choose a cluster.")], validate_choice=False)
+    cluster = SelectField(
+        _l("Cluster"), choices=[], validators=[DataRequired(_l("Choose a cluster."))], validate_choice=False
+    )
     role = SelectField(
-        "Role in the cluster",
+        _l("Role in the cluster"),
         choices=[SelectChoice(r.value, MEMBERSHIP_NAMES[r]) for r in MembershipRole],
-        validators=[DataRequired("Choose a role.")],
+        validators=[DataRequired(_l("Choose a role."))],
         validate_choice=False,
     )
     version = HiddenField()
@@ -139,34 +146,38 @@ class ProviderSettings(PaxForm):
     """The settings an identity provider form asks for, when adding and when editing."""
 
     name = StringField(
-        "Name shown at sign-in", validators=[DataRequired("Enter a name, e.g. the company's sign-in."), Length(max=200)]
+        _l("Name shown at sign-in"),
+        validators=[DataRequired(_l("Enter a name, e.g. the company's sign-in.")), Length(max=200)],
     )
     issuer = StringField(
-        "Issuer URL", validators=[DataRequired("Enter the provider's issuer URL (https://...)."), Length(max=500)]
+        _l("Issuer URL"),
+        validators=[DataRequired(_l("Enter the provider's issuer URL (https://...).")), Length(max=500)],
     )
-    metadata_url = StringField("Discovery document URL", validators=[Optional(), Length(max=500)])
+    metadata_url = StringField(_l("Discovery document URL"), validators=[Optional(), Length(max=500)])
     client_id = StringField(
-        "Client id",
-        validators=[DataRequired("Enter the client id PAX is registered under at the provider."), Length(max=255)],
+        _l("Client id"),
+        validators=[DataRequired(_l("Enter the client id PAX is registered under at the provider.")), Length(max=255)],
     )
     email_claim = SelectField(
-        "Claim carrying the e-mail address",
+        _l("Claim carrying the e-mail address"),
         choices=[SelectChoice(value, label) for value, label in EMAIL_CLAIM_CHOICES.items()],
         default="email",
-        description="Entra ID and ADFS often send no email claim; choose the claim they use instead.",
+        description=_l("Entra ID and ADFS often send no email claim; choose the claim they use instead."),
     )
-    mfa_exempt = BooleanField("Ask to accept the provider's MFA assertion (a focal point of the organisation confirms)")
+    mfa_exempt = BooleanField(
+        _l("Ask to accept the provider's MFA assertion (a focal point of the organisation confirms)")
+    )
 
 
 class ProviderForm(ProviderSettings):
     organisation_id = SelectField(
-        "Organisation",
+        _l("Organisation"),
         choices=[],
-        validators=[DataRequired("Choose the organisation whose users sign in through it.")],
+        validators=[DataRequired(_l("Choose the organisation whose users sign in through it."))],
         validate_choice=False,
     )
     client_secret = PasswordField(
-        "Client secret", validators=[DataRequired("Enter the client secret."), Length(max=1000)]
+        _l("Client secret"), validators=[DataRequired(_l("Enter the client secret.")), Length(max=1000)]
     )
 
     @property
@@ -175,7 +186,7 @@ class ProviderForm(ProviderSettings):
 
 
 class ProviderEditForm(ProviderSettings):
-    client_secret = PasswordField("New client secret", validators=[Optional(), Length(max=1000)])
+    client_secret = PasswordField(_l("New client secret"), validators=[Optional(), Length(max=1000)])
     version = HiddenField()
 
 
@@ -183,13 +194,13 @@ class ProviderStatusForm(PaxForm):
     """Enable or disable a provider (``app.auth.providers.set_status``); enabling needs a passed test."""
 
     status = SelectField(
-        "State",
+        _l("State"),
         choices=[
-            SelectChoice("enabled", "Enabled"),
-            SelectChoice("disabled", "Disabled"),
-            SelectChoice("testing", "Testing"),
+            SelectChoice("enabled", _l("Enabled")),
+            SelectChoice("disabled", _l("Disabled")),
+            SelectChoice("testing", _l("Testing")),
         ],
-        validators=[DataRequired("Choose a state.")],
+        validators=[DataRequired(_l("Choose a state."))],
     )
     version = HiddenField()
 
@@ -197,7 +208,7 @@ class ProviderStatusForm(PaxForm):
 class SignInPolicyForm(PaxForm):
     """The focal point's choice for the organisation's sign-in."""
 
-    password_fallback = BooleanField("Let people use their PAX password when our sign-in service cannot be reached")
+    password_fallback = BooleanField(_l("Let people use their PAX password when our sign-in service cannot be reached"))
 
 
 def choices(pairs: Iterable[tuple[object, str]], blank: str) -> list[SelectChoice]:

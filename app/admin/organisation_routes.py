@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.admin import queries
@@ -51,7 +52,7 @@ def organisations() -> Any:
         type=org.type.value,
         domains=len(org.domains),
     )
-    flash(f"{org.name} is created.", "success")
+    flash(_("%(name)s is created.", name=org.name), "success")
     return redirect(url_for("admin.organisation", organisation_id=org.id))
 
 
@@ -88,5 +89,12 @@ def add_organisation_domain(organisation_id: int) -> Any:
     record(
         "admin.domain_add", actor=current_user, target=("organisation", org.id), target_org=org.id, domain=row.domain
     )
-    flash(f"{row.domain} now belongs to {org.name}; sign-ins from it are routed to its providers.", "success")
+    flash(
+        _(
+            "%(domain)s now belongs to %(organisation)s; sign-ins from it are routed to its providers.",
+            domain=row.domain,
+            organisation=org.name,
+        ),
+        "success",
+    )
     return redirect(url_for("admin.organisation", organisation_id=org.id))

@@ -10,6 +10,8 @@ import logging
 from typing import Any
 
 from flask import flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app.admin import queries
@@ -37,7 +39,7 @@ def redirect_uri(provider: IdentityProvider) -> str:
 
 
 def _render_list(form: ProviderForm, status: int = 200) -> Any:
-    form.organisation_id.choices = choices(queries.organisation_choices(), "Choose an organisation")
+    form.organisation_id.choices = choices(queries.organisation_choices(), _("Choose an organisation"))
     providers = queries.all_providers()
     return render_template(
         "admin/providers.html",
@@ -73,8 +75,12 @@ def providers() -> Any:
     log.info("admin %s added identity provider %s for organisation %s", current_user.id, provider.id, org_id)
     record("admin.idp_add", actor=current_user, target=("identity_provider", provider.id), target_org=org_id)
     flash(
-        f"The provider {provider.name} is added for {provider.organisation.name}. It starts in testing: register the "
-        "redirect URI below at the provider, run a test sign-in, then enable it.",
+        _(
+            "The provider %(name)s is added for %(organisation)s. It starts in testing: register the "
+            "redirect URI below at the provider, run a test sign-in, then enable it.",
+            name=provider.name,
+            organisation=provider.organisation.name,
+        ),
         "success",
     )
     return redirect(url_for("admin.provider", provider_id=provider.id))
@@ -124,7 +130,7 @@ def provider(provider_id: int) -> Any:
         new_secret = bool(form.client_secret.data)
         form.client_secret.data = ""  # never drawn again, nor compared with what is saved
         if new_secret:
-            form.client_secret.errors = ["Nothing was saved: enter the new client secret again."]
+            form.client_secret.errors = [_("Nothing was saved: enter the new client secret again.")]
         return stale(
             form,
             exc,
@@ -134,7 +140,7 @@ def provider(provider_id: int) -> Any:
         )
     except ValidationError as exc:
         return refused(form, exc, lambda status: _render_edit(provider, form, status), lambda e: show_errors(form, e))
-    secret_note = " The new client secret is stored sealed." if form.client_secret.data else ""
+    secret_note = bool(form.client_secret.data)
     log.info("admin %s updated identity provider %s", current_user.id, provider.id)
     record(
         "admin.idp_update",
@@ -145,12 +151,8 @@ def provider(provider_id: int) -> Any:
         status=provider.status.value,
         new_client_credential=bool(form.client_secret.data),
     )
-    retest = (
-        " The connection settings changed, so the provider is back in testing: run a test sign-in, then enable it."
-        if provider.status is ProviderStatus.TESTING and changed
-        else ""
-    )
-    flash(f"The settings of {provider.name} are saved.{secret_note}{retest}", "success")
+    retest = bool(provider.status is ProviderStatus.TESTING and changed)
+    flash(_saved_message(provider.name, secret_note, retest), "success")
     return redirect(url_for("admin.provider", provider_id=provider.id))
 
 
@@ -164,8 +166,11 @@ def test_provider(provider_id: int) -> Any:
         expect_version(provider, form_version(request.form.get("version")))
     except StaleEdit:
         return stale_action(
-            f"Someone changed {provider.name} since your page showed it, so no test was started. "
-            "Its settings as they are now are shown below: run the test again to test them.",
+            _(
+                "Someone changed %(name)s since your page showed it, so no test was started. "
+                "Its settings as they are now are shown below: run the test again to test them.",
+                name=provider.name,
+            ),
             lambda status: _render_edit(provider, _edit_form(provider), status),
         )
     log.info("admin %s started a test sign-in through provider %s", current_user.id, provider.id)
@@ -193,12 +198,31 @@ def provider_status(provider_id: int) -> Any:
         show_errors(form, exc)
         return _render_edit(provider, _edit_form(provider), 409, status_form=form)
     words = {
-        ProviderStatus.ENABLED: "is enabled: people of {org} are sent to it when they sign in",
-        ProviderStatus.DISABLED: "is disabled: nobody signs in through it",
-        ProviderStatus.TESTING: "is back in testing: it is not offered at sign-in",
+        ProviderStatus.ENABLED: _l("%(name)s is enabled: people of %(organisation)s are sent to it when they sign in."),
+        ProviderStatus.DISABLED: _l("%(name)s is disabled: nobody signs in through it."),
+        ProviderStatus.TESTING: _l("%(name)s is back in testing: it is not offered at sign-in."),
     }
-    flash(f"{provider.name} " + words[provider.status].format(org=provider.organisation.name) + ".", "success")
+    flash(str(words[provider.status]) % {"name": provider.name, "organisation": provider.organisation.name}, "success")
     return redirect(url_for("admin.provider", provider_id=provider.id))
+
+
+def _saved_message(name: str, new_secret: bool, retest: bool) -> str:
+    """The flash after saving a provider's settings: each variant one full sentence (or two)."""
+    if new_secret and retest:
+        return _(
+            "The settings of %(name)s are saved. The new client secret is stored sealed. The connection settings "
+            "changed, so the provider is back in testing: run a test sign-in, then enable it.",
+            name=name,
+        )
+    if new_secret:
+        return _("The settings of %(name)s are saved. The new client secret is stored sealed.", name=name)
+    if retest:
+        return _(
+            "The settings of %(name)s are saved. The connection settings changed, so the provider is back in "
+            "testing: run a test sign-in, then enable it.",
+            name=name,
+        )
+    return _("The settings of %(name)s are saved.", name=name)
 
 
 def _edit_form(provider: IdentityProvider) -> ProviderEditForm:

@@ -10,6 +10,7 @@ import logging
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -64,7 +65,7 @@ def approve(user_id: int) -> Response:
     approve_user(user)
     log.info("user %s approved account %s", current_user.id, user.id)
     record("admin.approve", actor=current_user, target=("user", user.id), target_org=user.organisation_id)
-    flash(f"{user.name} ({user.email}) is approved and can now sign in.", "success")
+    flash(_("%(name)s (%(email)s) is approved and can now sign in.", name=user.name, email=user.email), "success")
     return _after_decision(user_id, still_exists=True)
 
 
@@ -75,5 +76,7 @@ def reject(user_id: int) -> Response:
     reject_user(user)
     log.info("user %s rejected account %s", current_user.id, user_id)
     record("admin.reject", actor=current_user, target=("user", user_id), target_org=org_id)
-    flash(f"The request of {name} ({email}) is rejected and the account removed.", "success")
+    flash(
+        _("The request of %(name)s (%(email)s) is rejected and the account removed.", name=name, email=email), "success"
+    )
     return _after_decision(user_id, still_exists=False)

@@ -9,6 +9,8 @@ import logging
 from typing import Any
 
 from flask import current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -44,7 +46,15 @@ def end_sessions(user_id: int) -> Any:
         target_org=user.organisation_id,
         sessions=ended,
     )
-    flash(f"{ended} open session(s) of {user.name} ended; they can sign in again.", "success")
+    flash(
+        ngettext(
+            "%(num)d open session(s) of %(name)s ended; they can sign in again.",
+            "%(num)d open session(s) of %(name)s ended; they can sign in again.",
+            ended,
+            name=user.name,
+        ),
+        "success",
+    )
     return redirect(url_for("admin.user", user_id=user.id))
 
 
@@ -77,5 +87,5 @@ def end_all_sessions() -> Response | Any:
     ended = end_everyones_sessions(keep_current=True)
     log.warning("admin %s ended every session (%s)", current_user.id, ended)
     record("admin.sessions_end_all", actor=current_user, sessions=ended)
-    flash(f"Everyone's sessions have ended ({ended}); yours in this browser is kept.", "success")
+    flash(_("Everyone's sessions have ended (%(count)s); yours in this browser is kept.", count=ended), "success")
     return redirect(url_for("admin.sessions"))

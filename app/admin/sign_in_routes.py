@@ -13,6 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -61,9 +62,9 @@ def sign_in_settings() -> Any:
     if set_password_fallback(org, bool(form.password_fallback.data), current_user):
         log.info("focal point %s set password fallback of organisation %s", current_user.id, org.id)
     flash(
-        "Saved. People with a PAX password can use it when your sign-in service cannot be reached."
+        _("Saved. People with a PAX password can use it when your sign-in service cannot be reached.")
         if org.password_fallback
-        else "Saved. People sign in only through your sign-in service; when it is down, they cannot sign in.",
+        else _("Saved. People sign in only through your sign-in service; when it is down, they cannot sign in."),
         "success",
     )
     return redirect(url_for("admin.sign_in_settings"))
@@ -79,16 +80,21 @@ def confirm_mfa_exemption_route(provider_id: int) -> Any:
         confirm_mfa_exemption(provider, current_user, form_version(request.form.get("version")))
     except StaleEdit:  # the provider changed since the page showed it: confirm what is saved now
         return stale_action(
-            f"Someone changed {name} since your page showed it, so nothing was confirmed. "
-            "Its settings as they are now are shown below: confirm again if your decision still holds.",
+            _(
+                "Someone changed %(name)s since your page showed it, so nothing was confirmed. "
+                "Its settings as they are now are shown below: confirm again if your decision still holds.",
+                name=name,
+            ),
             lambda status: _render(SignInPolicyForm(formdata=None), status),
         )
     except ValidationError as exc:
         flash(" ".join(exc.fields.values()), "error")
         return redirect(url_for("admin.sign_in_settings")), 409
     flash(
-        f"Confirmed: people who sign in through {provider.name} with its multi-factor sign-in "
-        "need no PAX second factor.",
+        _(
+            "Confirmed: people who sign in through %(name)s with its multi-factor sign-in need no PAX second factor.",
+            name=provider.name,
+        ),
         "success",
     )
     return redirect(url_for("admin.sign_in_settings"))
@@ -109,7 +115,15 @@ def approve_link(request_id: int) -> Response:
     except ValidationError as exc:
         flash(" ".join(exc.fields.values()), "error")
         return redirect(url_for("admin.sign_in_settings"))
-    flash(f"{link.user.name} ({link.user.email}) can now sign in through {link.provider.name}.", "success")
+    flash(
+        _(
+            "%(name)s (%(email)s) can now sign in through %(provider)s.",
+            name=link.user.name,
+            email=link.user.email,
+            provider=link.provider.name,
+        ),
+        "success",
+    )
     return redirect(url_for("admin.sign_in_settings"))
 
 
@@ -117,5 +131,12 @@ def approve_link(request_id: int) -> Response:
 def reject_link(request_id: int) -> Response:
     link = _link_or_404(request_id)
     links.reject(link, current_user)
-    flash(f"The request to open {link.user.email} through {link.provider.name} is rejected.", "success")
+    flash(
+        _(
+            "The request to open %(email)s through %(provider)s is rejected.",
+            email=link.user.email,
+            provider=link.provider.name,
+        ),
+        "success",
+    )
     return redirect(url_for("admin.sign_in_settings"))

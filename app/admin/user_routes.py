@@ -10,6 +10,9 @@ import logging
 from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -32,6 +35,7 @@ from app.auth.forms import StepUpForm
 from app.auth.models import User, UserStatus
 from app.auth.onboarding_forms import InviteForm
 from app.auth.services import grant_membership
+from app.clusters.names import cluster_label
 from app.concurrency import StaleEdit, form_version
 from app.db import utcnow
 from app.directory.models import Organisation
@@ -63,7 +67,7 @@ USER_ACTIONS = (
 def users() -> Any:
     authorize(current_user, "view_users")
     form = UserFilterForm(request.args)
-    form.organisation.choices = choices(queries.organisation_choices(), "Any organisation")
+    form.organisation.choices = choices(queries.organisation_choices(), _("Any organisation"))
     page = queries.users_page(
         status=form.status.data or None,
         organisation_id=form.organisation_id,
@@ -84,13 +88,13 @@ def render_user(user: User, status: int = 200, errors: list[str] | None = None, 
         membership_form = MembershipForm(formdata=None, version="0")
         held = {m.cluster.slug for m in memberships}
         clusters = [(slug, name) for slug, name in clusters if slug not in held]
-    membership_form.cluster.choices = choices(clusters, "Choose a cluster")
+    membership_form.cluster.choices = choices(clusters, _("Choose a cluster"))
     context = {
         "user": user,
         "allowed": {action: can(current_user, action, user) for action in USER_ACTIONS},
         "is_self": user.id == current_user.id,
         "memberships": memberships,
-        "membership_roles": list(MEMBERSHIP_NAMES.items()),
+        "membership_roles": [(role, str(name)) for role, name in MEMBERSHIP_NAMES.items()],
         "identities": queries.user_identities(user),
         "live_sessions": queries.live_session_count(user),
         "role_form": role_form,
@@ -125,9 +129,14 @@ def _said_removed(form: MembershipForm) -> MembershipForm:
     """A conflict over a membership that is gone says so in words (not "Now saved: empty")."""
     if form.version.data == "0":
         form.role.errors = [
-            "Now: not a member of this cluster." if e == "Now saved: empty." else e for e in form.role.errors
+            _("Now: not a member of this cluster.") if e in _said_empty() else e for e in form.role.errors
         ]
     return form
+
+
+def _said_empty() -> tuple[str, ...]:
+    """How ``app.forms.stale`` says a field is now saved empty, in English and in the reader's language."""
+    return ("Now saved: empty.", _("Now saved: %(value)s.", value=_("empty")))
 
 
 def _refused(user: User, exc: ValidationError | NotAllowed, **forms: Any) -> Any:
@@ -158,11 +167,19 @@ def _done(user: User, message: str) -> Response:
 def suspend(user_id: int) -> Any:
     user = user_or_404(current_user, user_id, "suspend_user")
     if user.status is UserStatus.SUSPENDED:
-        return _refused(user, ValidationError({"status": "This account is already suspended."}))
+        return _refused(user, ValidationError({"status": _("This account is already suspended.")}))
     ended = suspend_user(user)
     log.info("admin %s suspended user %s (%s sessions ended)", current_user.id, user.id, ended)
     _audit("admin.suspend", user, sessions=ended)
-    return _done(user, f"{user.name} is suspended; {ended} open session(s) ended at once.")
+    return _done(
+        user,
+        ngettext(
+            "%(name)s is suspended; %(num)d open session(s) ended at once.",
+            "%(name)s is suspended; %(num)d open session(s) ended at once.",
+            ended,
+            name=user.name,
+        ),
+    )
 
 
 @bp.route("/users/<int:user_id>/reactivate", methods=["POST"])
@@ -174,7 +191,7 @@ def reactivate(user_id: int) -> Any:
         return _refused(user, exc)
     log.info("admin %s reactivated user %s", current_user.id, user.id)
     _audit("admin.reactivate", user)
-    return _done(user, f"{user.name} is active again and can sign in.")
+    return _done(user, _("%(name)s is active again and can sign in.", name=user.name))
 
 
 @bp.route("/users/<int:user_id>/role", methods=["POST"])
@@ -189,13 +206,19 @@ def set_role(user_id: int) -> Any:
     except ValidationError as exc:
         return _refused(user, exc, role_form=form)
     if user.role is before:
-        return _done(user, f"{user.name} already had the role {ROLE_NAMES[before]}; nothing changed.")
+        return _done(
+            user,
+            _("%(name)s already had the role %(role)s; nothing changed.", name=user.name, role=ROLE_NAMES[before]),
+        )
     log.info("admin %s changed the role of user %s from %s to %s", current_user.id, user.id, before, user.role)
     _audit("admin.role_change", user, old=before.value, new=user.role.value)
     return _done(
         user,
-        f"{user.name} is now {ROLE_NAMES[user.role]}. "
-        "Their sessions have ended: they sign in again under the new role.",
+        _(
+            "%(name)s is now %(role)s. Their sessions have ended: they sign in again under the new role.",
+            name=user.name,
+            role=ROLE_NAMES[user.role],
+        ),
     )
 
 
@@ -209,22 +232,39 @@ def focal_point(user_id: int) -> Any:
     log.info("admin %s set focal point of user %s to %s", current_user.id, user.id, form.wanted)
     _audit("admin.focal_point", user, focal_point=form.wanted)
     if form.wanted:
-        return _done(user, f"{user.name} is now a focal point of {user.organisation.name}.")
-    return _done(user, f"{user.name} is no longer a focal point of {user.organisation.name}.")
+        return _done(
+            user,
+            _(
+                "%(name)s is now a focal point of %(organisation)s.",
+                name=user.name,
+                organisation=user.organisation.name,
+            ),
+        )
+    return _done(
+        user,
+        _(
+            "%(name)s is no longer a focal point of %(organisation)s.",
+            name=user.name,
+            organisation=user.organisation.name,
+        ),
+    )
 
 
 @bp.route("/users/<int:user_id>/reset-mfa", methods=["POST"])
 def reset_second_factor(user_id: int) -> Any:
     user = user_or_404(current_user, user_id, "reset_mfa")
     if user.totp_secret_sealed is None:
-        return _refused(user, ValidationError({"mfa": "This account has no second factor to reset."}))
+        return _refused(user, ValidationError({"mfa": _("This account has no second factor to reset.")}))
     reset_mfa(user)
     log.info("admin %s reset the second factor of user %s", current_user.id, user.id)
     _audit("admin.mfa_reset", user)
     return _done(
         user,
-        f"The second factor of {user.name} is removed and their sessions have ended. "
-        "They set up a new one at their next sign-in.",
+        _(
+            "The second factor of %(name)s is removed and their sessions have ended. "
+            "They set up a new one at their next sign-in.",
+            name=user.name,
+        ),
     )
 
 
@@ -252,7 +292,15 @@ def grant(user_id: int) -> Any:
         "admin %s granted user %s %s in cluster %s", current_user.id, user.id, membership.role, membership.cluster_id
     )
     _audit("admin.membership_grant", user, cluster_id=membership.cluster_id, role=membership.role.value)
-    return _done(user, f"{user.name} is now {MEMBERSHIP_NAMES[membership.role]} of “{membership.cluster.name}”.")
+    return _done(
+        user,
+        _(
+            "%(name)s is now %(role)s of “%(cluster)s”.",
+            name=user.name,
+            role=MEMBERSHIP_NAMES[membership.role],
+            cluster=cluster_label(membership.cluster),
+        ),
+    )
 
 
 @bp.route("/users/<int:user_id>/memberships/<int:cluster_id>/revoke", methods=["POST"])
@@ -261,20 +309,24 @@ def revoke(user_id: int, cluster_id: int) -> Any:
     membership = next((m for m in queries.user_memberships(user) if m.cluster_id == cluster_id), None)
     if membership is None:
         abort(404)
-    cluster_name, name = membership.cluster.name, user.name  # read before a failed save needs a rollback
+    cluster_name, name = cluster_label(membership.cluster), user.name  # read before a failed save needs a rollback
     try:
         revoke_membership(membership, form_version(request.form.get("version")), actor=current_user)
     except NotAllowed as exc:
         return _refused(user, exc)
     except StaleEdit:
         return stale_action(
-            f"Someone changed {name}'s membership of “{cluster_name}” since your page showed it, so it was "
-            "not revoked. It is shown below as it is now: revoke it again if you still mean to.",
+            _(
+                "Someone changed %(name)s's membership of “%(cluster)s” since your page showed it, so it was "
+                "not revoked. It is shown below as it is now: revoke it again if you still mean to.",
+                name=name,
+                cluster=cluster_name,
+            ),
             lambda status: render_user(user, status),
         )
     log.info("admin %s revoked membership of user %s in cluster %s", current_user.id, user.id, cluster_id)
     _audit("admin.membership_revoke", user, cluster_id=cluster_id)
-    return _done(user, f"{user.name} is no longer a member of “{cluster_name}”.")
+    return _done(user, _("%(name)s is no longer a member of “%(cluster)s”.", name=user.name, cluster=cluster_name))
 
 
 @bp.route("/users/<int:user_id>/erase", methods=["GET", "POST"])
@@ -287,10 +339,13 @@ def erase(user_id: int) -> Any:
     if confirmed and confirmation_matches(user, form.confirm_email.data):
         erase_user(current_user, user)
         log.info("admin %s erased the personal data of user %s", current_user.id, user_id)
-        flash(f"The personal data of account {user_id} is erased; its organisation keeps what it shared.", "success")
+        flash(
+            _("The personal data of account %(id)s is erased; its organisation keeps what it shared.", id=user_id),
+            "success",
+        )
         return redirect(url_for("admin.user", user_id=user_id))
     if confirmed:
-        form.confirm_email.errors = ["That is not this account's e-mail address; nothing was erased."]
+        form.confirm_email.errors = [_("That is not this account's e-mail address; nothing was erased.")]
     status = 422 if request.method == "POST" else 200
     return render_template(
         "admin/user_erase.html",
@@ -316,8 +371,14 @@ def send_password_reset(user_id: int) -> Any:
     minutes = current_app.config["PASSWORD_RESET_MINUTES"]
     return _done(
         user,
-        f"A link to set a new password is on its way to {user.email}. It works once, for {minutes} minutes; "
-        "their current password keeps working until they use it.",
+        ngettext(
+            "A link to set a new password is on its way to %(email)s. It works once, for %(num)d minutes; "
+            "their current password keeps working until they use it.",
+            "A link to set a new password is on its way to %(email)s. It works once, for %(num)d minutes; "
+            "their current password keeps working until they use it.",
+            minutes,
+            email=user.email,
+        ),
     )
 
 
@@ -327,7 +388,7 @@ def send_password_reset(user_id: int) -> Any:
 def _invite_form() -> InviteForm:
     form = InviteForm()
     if can(current_user, "administer"):
-        form.organisation.choices = choices(queries.organisation_choices(), "Choose an organisation")
+        form.organisation.choices = choices(queries.organisation_choices(), _("Choose an organisation"))
     return form
 
 
@@ -360,7 +421,7 @@ def invitations() -> Any:
         chosen = form.organisation.data or ""
         organisation = db.session.get(Organisation, int(chosen)) if chosen.isdigit() else None
         if organisation is None:
-            form.organisation.errors = ["Choose the organisation the colleague works for."]
+            form.organisation.errors = [_("Choose the organisation the colleague works for.")]
             return _render_invitations(form, 422)
     else:
         organisation = current_user.organisation
@@ -370,8 +431,19 @@ def invitations() -> Any:
     except ValidationError as exc:
         errors = show_errors(form, exc)
         return after_refusal(lambda: _render_invitations(form, 422, errors=errors))
-    how = "to sign in with their company account" if invitation.via_sso else "with a link to choose a password"
-    flash(f"{invitation.name} is invited: a mail is on its way to {invitation.email} {how}.", "success")
+    if invitation.via_sso:
+        message = _(
+            "%(name)s is invited: a mail is on its way to %(email)s to sign in with their company account.",
+            name=invitation.name,
+            email=invitation.email,
+        )
+    else:
+        message = _(
+            "%(name)s is invited: a mail is on its way to %(email)s with a link to choose a password.",
+            name=invitation.name,
+            email=invitation.email,
+        )
+    flash(message, "success")
     return redirect(url_for("admin.invitations"))
 
 
@@ -380,7 +452,7 @@ def resend_invitation(invitation_id: int) -> Any:
     from app.auth.invitations import resend
 
     return _change_invitation(
-        invitation_id, resend, "The invitation is sent again to {email}; the earlier link no longer works."
+        invitation_id, resend, _l("The invitation is sent again to %(email)s; the earlier link no longer works.")
     )
 
 
@@ -389,11 +461,11 @@ def revoke_invitation(invitation_id: int) -> Any:
     from app.auth.invitations import revoke
 
     return _change_invitation(
-        invitation_id, revoke, "The invitation of {email} is withdrawn; its link no longer works."
+        invitation_id, revoke, _l("The invitation of %(email)s is withdrawn; its link no longer works.")
     )
 
 
-def _change_invitation(invitation_id: int, change: Any, done: str) -> Any:
+def _change_invitation(invitation_id: int, change: Any, done: Any) -> Any:
     """Resend or withdraw an invitation the viewer may manage; a refusal re-shows the list."""
     from app.auth.invitations import invitation_or_404
 
@@ -405,5 +477,5 @@ def _change_invitation(invitation_id: int, change: Any, done: str) -> Any:
     except ValidationError as exc:
         errors = list(exc.fields.values())
         return after_refusal(lambda: _render_invitations(_invite_form(), 422, errors=errors))
-    flash(done.format(email=invitation.email), "success")
+    flash(str(done) % {"email": invitation.email}, "success")
     return redirect(url_for("admin.invitations"))

@@ -12,24 +12,27 @@ import io
 import json
 from collections.abc import Iterable, Iterator
 
+from flask_babel import lazy_gettext as _l
+
 from app.audit_log.queries import LogRow
 from app.csvguard import neutralise
 
 #: Characters sent at a time.
 CHUNK = 64 * 1024
+#: The column titles, in the language of the person exporting (the values stay as recorded).
 HEADER = [
-    "Sequence",
-    "At (UTC)",
-    "Action",
-    "Outcome",
-    "Actor id",
-    "Actor e-mail",
-    "Actor organisation",
-    "Target type",
-    "Target id",
-    "Target organisation",
-    "Source",
-    "Details",
+    _l("Sequence"),
+    _l("At (UTC)"),
+    _l("Action"),
+    _l("Outcome"),
+    _l("Actor id"),
+    _l("Actor e-mail"),
+    _l("Actor organisation"),
+    _l("Target type"),
+    _l("Target id"),
+    _l("Target organisation"),
+    _l("Source"),
+    _l("Details"),
     "MAC",
 ]
 
@@ -65,7 +68,7 @@ def csv_lines(rows: Iterable[LogRow]) -> Iterator[str]:
         out.truncate()
         return text
 
-    writer.writerow(HEADER)
+    writer.writerow([str(title) for title in HEADER])
     yield "\ufeff" + take()
     for item in rows:
         writer.writerow([neutralise(value) for value in row(item)])

@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlalchemy.orm import aliased
 
 from app.audit.models import ACCESS_ACTIONS, OUTCOMES, AuditEvent
@@ -67,7 +68,7 @@ def _text(args: Mapping[str, str], name: str, errors: dict[str, str], limit: int
     if not value:
         return None
     if len(value) > limit:
-        errors[name] = f"Use at most {limit} characters."
+        errors[name] = _("Use at most %(limit)d characters.", limit=limit)
         return None
     if problem := text_problem(value, multiline=False):
         errors[name] = problem
@@ -84,7 +85,7 @@ def _day(args: Mapping[str, str], name: str, errors: dict[str, str]) -> date | N
     except ValueError:
         day = None
     if day is None or not 2000 <= day.year <= 2100:
-        errors[name] = "Give a date as YYYY-MM-DD, e.g. 2026-12-01."
+        errors[name] = _("Give a date as YYYY-MM-DD, e.g. 2026-12-01.")
         return None
     return day
 
@@ -97,28 +98,28 @@ def parse_filters(args: Mapping[str, str]) -> AuditFilter:
         if _ACTION.fullmatch(action.lower()):
             found.action = action.lower()
         else:
-            errors["action"] = "An action is written like auth.login: letters, digits, dots and underscores."
+            errors["action"] = _("An action is written like auth.login: letters, digits, dots and underscores.")
     found.actor = _text(args, "actor", errors)
     if (organisation := _text(args, "organisation", errors, 10)) is not None:
         if _NUMBER.fullmatch(organisation) and 1 <= int(organisation) <= MAX_ID:
             found.organisation_id = int(organisation)
         else:
-            errors["organisation"] = "Choose an organisation from the list."
+            errors["organisation"] = _("Choose an organisation from the list.")
     if (target_type := _text(args, "target_type", errors, 32)) is not None:
         if _TARGET_TYPE.fullmatch(target_type):
             found.target_type = target_type
         else:
-            errors["target_type"] = "A target type is a word like post, meeting or user."
+            errors["target_type"] = _("A target type is a word like post, meeting or user.")
     found.target_id = _text(args, "target_id", errors, 64)
     if (outcome := _text(args, "outcome", errors, 16)) is not None:
         if outcome in OUTCOMES:
             found.outcome = outcome
         else:
-            errors["outcome"] = f"Choose one of: {', '.join(OUTCOMES)}."
+            errors["outcome"] = _("Choose one of: %(values)s.", values=", ".join(OUTCOMES))
     found.since = _day(args, "from", errors)
     found.until = _day(args, "to", errors)
     if found.since and found.until and found.until < found.since:
-        errors["to"] = "The end date is before the start date."
+        errors["to"] = _("The end date is before the start date.")
     if errors:
         raise ValidationError(errors)
     return found

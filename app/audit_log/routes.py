@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, render_template, request, stream_with_context
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from app.audit.services import record
@@ -22,14 +23,19 @@ from app.validation import ValidationError
 
 #: How the organisation's access page words each access action.
 ACCESS_LABELS = {
-    "post.view": "Viewed",
-    "meeting.view": "Viewed",
-    "attachment.download": "Downloaded an attachment",
-    "meeting.document_download": "Downloaded a document",
-    "meeting.pack_download": "Downloaded the meeting pack",
+    "post.view": _l("Viewed"),
+    "meeting.view": _l("Viewed"),
+    "attachment.download": _l("Downloaded an attachment"),
+    "meeting.document_download": _l("Downloaded a document"),
+    "meeting.pack_download": _l("Downloaded the meeting pack"),
 }
 #: How an item is named when the viewer may not see it (then only its type and number show).
-TARGET_NAMES = {"post": "post", "attachment": "attachment", "meeting": "meeting", "meeting_document": "document"}
+TARGET_NAMES = {
+    "post": _l("Post %(id)s"),
+    "attachment": _l("Attachment %(id)s"),
+    "meeting": _l("Meeting %(id)s"),
+    "meeting_document": _l("Document %(id)s"),
+}
 
 
 def _values() -> dict[str, str]:
@@ -83,4 +89,5 @@ def export_csv() -> Any:
 def organisation_access() -> str:
     """Who viewed or downloaded items of the user's organisation: when, who, what."""
     page = queries.organisation_access_page(current_user, page_number(request.args))
-    return render_template("audit/organisation_access.html", page=page, labels=ACCESS_LABELS, target_names=TARGET_NAMES)
+    labels = {action: str(label) for action, label in ACCESS_LABELS.items()}
+    return render_template("audit/organisation_access.html", page=page, labels=labels, target_names=TARGET_NAMES)

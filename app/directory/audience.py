@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import format_number, ngettext
+from flask_babel import lazy_gettext as _l
 
 from app.auth.models import User
 from app.extensions import db
@@ -21,12 +23,12 @@ from app.markings import Marking
 from app.policy import AUDIENCE_RULES, AudienceMember, audience_of, proposed_audience
 
 RULE_LABELS = {
-    "author": "Author",
-    "all_members": "Every member (TLP:CLEAR and TLP:GREEN)",
-    "author_org": "The author's organisation",
-    "cluster": "Member of the cluster",
-    "recipient_org": "Named recipient organisation",
-    "named_person": "Named person",
+    "author": _l("Author"),
+    "all_members": _l("Every member (TLP:CLEAR and TLP:GREEN)"),
+    "author_org": _l("The author's organisation"),
+    "cluster": _l("Member of the cluster"),
+    "recipient_org": _l("Named recipient organisation"),
+    "named_person": _l("Named person"),
 }
 assert set(RULE_LABELS) == set(AUDIENCE_RULES)
 
@@ -37,8 +39,8 @@ class OrganisationAudience:
     law_enforcement: bool
     #: Distinct people of this organisation the item admits.
     people: int = 0
-    #: (rule label, people admitted by it), in ``AUDIENCE_RULES`` order; a person may count under several.
-    rules: list[tuple[str, int]] = field(default_factory=list)
+    #: (rule, its label, people admitted by it), in ``AUDIENCE_RULES`` order; a person may count under several.
+    rules: list[tuple[str, str, int]] = field(default_factory=list)
     #: Names of the named people here; only filled for viewers of the item's own organisation.
     named: list[str] = field(default_factory=list)
 
@@ -77,7 +79,7 @@ def _panel(members: list[AudienceMember], viewer: Any, author_org_id: int, law_e
                     name=people[0].organisation_name,
                     law_enforcement=people[0].law_enforcement_organisation,
                     people=len(people),
-                    rules=[(RULE_LABELS[r], counts[r]) for r in AUDIENCE_RULES if counts[r]],
+                    rules=[(r, str(RULE_LABELS[r]), counts[r]) for r in AUDIENCE_RULES if counts[r]],
                     named=sorted(names[p.user_id] for p in people if p.user_id in names),
                 ),
             )
@@ -108,25 +110,73 @@ class AudienceChange:
         return not (self.organisations_added or self.organisations_removed or self.people_added or self.people_removed)
 
     def sentence(self, noun: str = "post") -> str:
-        """One plain sentence for the edit form."""
+        """One plain sentence for the edit form (``noun``: post, meeting, file or document)."""
         if self.unchanged:
-            return f"This change does not change who can see the {noun}."
-        parts = []
-        if self.organisations_added or self.people_added:
-            parts.append(
-                f"visible to {_count(self.organisations_added, 'more organisation')}"
-                f" ({_count(self.people_added, 'more person', 'more people')})"
-            )
-        if self.organisations_removed or self.people_removed:
-            parts.append(
-                f"hidden from {_count(self.organisations_removed, 'organisation')}"
-                f" ({_count(self.people_removed, 'person', 'people')})"
-            )
-        return f"This makes the {noun} " + " and ".join(parts) + "."
+            return str(_UNCHANGED[noun]) if noun in _UNCHANGED else str(_UNCHANGED_ANY % {"noun": noun})
+        added = self.organisations_added or self.people_added
+        removed = self.organisations_removed or self.people_removed
+        oa, pa, orr, pr = self.organisations_added, self.people_added, self.organisations_removed, self.people_removed
+        counts = {
+            "organisations_added": ngettext(
+                "%(count)s more organisation", "%(count)s more organisations", oa, count=format_number(oa)
+            ),
+            "people_added": ngettext("%(count)s more person", "%(count)s more people", pa, count=format_number(pa)),
+            "organisations_removed": ngettext(
+                "%(count)s organisation", "%(count)s organisations", orr, count=format_number(orr)
+            ),
+            "people_removed": ngettext("%(count)s person", "%(count)s people", pr, count=format_number(pr)),
+        }
+        templates = _BOTH if added and removed else (_ADDED if added else _REMOVED)
+        if noun in templates:
+            return str(templates[noun]) % counts
+        fallback = _BOTH_ANY if added and removed else (_ADDED_ANY if added else _REMOVED_ANY)
+        return str(fallback) % {**counts, "noun": noun}
 
 
-def _count(n: int, singular: str, plural: str | None = None) -> str:
-    return f"{n:,} {singular if n == 1 else (plural or singular + 's')}"
+# One full sentence per kind of item, so every language can word (and inflect) it whole.
+_UNCHANGED = {
+    "post": _l("This change does not change who can see the post."),
+    "meeting": _l("This change does not change who can see the meeting."),
+    "file": _l("This change does not change who can see the file."),
+    "document": _l("This change does not change who can see the document."),
+}
+_ADDED = {
+    "post": _l("This makes the post visible to %(organisations_added)s (%(people_added)s)."),
+    "meeting": _l("This makes the meeting visible to %(organisations_added)s (%(people_added)s)."),
+    "file": _l("This makes the file visible to %(organisations_added)s (%(people_added)s)."),
+    "document": _l("This makes the document visible to %(organisations_added)s (%(people_added)s)."),
+}
+_REMOVED = {
+    "post": _l("This makes the post hidden from %(organisations_removed)s (%(people_removed)s)."),
+    "meeting": _l("This makes the meeting hidden from %(organisations_removed)s (%(people_removed)s)."),
+    "file": _l("This makes the file hidden from %(organisations_removed)s (%(people_removed)s)."),
+    "document": _l("This makes the document hidden from %(organisations_removed)s (%(people_removed)s)."),
+}
+_BOTH = {
+    "post": _l(
+        "This makes the post visible to %(organisations_added)s (%(people_added)s) and hidden from "
+        "%(organisations_removed)s (%(people_removed)s)."
+    ),
+    "meeting": _l(
+        "This makes the meeting visible to %(organisations_added)s (%(people_added)s) and hidden from "
+        "%(organisations_removed)s (%(people_removed)s)."
+    ),
+    "file": _l(
+        "This makes the file visible to %(organisations_added)s (%(people_added)s) and hidden from "
+        "%(organisations_removed)s (%(people_removed)s)."
+    ),
+    "document": _l(
+        "This makes the document visible to %(organisations_added)s (%(people_added)s) and hidden from "
+        "%(organisations_removed)s (%(people_removed)s)."
+    ),
+}
+_UNCHANGED_ANY = _l("This change does not change who can see the %(noun)s.")
+_ADDED_ANY = _l("This makes the %(noun)s visible to %(organisations_added)s (%(people_added)s).")
+_REMOVED_ANY = _l("This makes the %(noun)s hidden from %(organisations_removed)s (%(people_removed)s).")
+_BOTH_ANY = _l(
+    "This makes the %(noun)s visible to %(organisations_added)s (%(people_added)s) and hidden from "
+    "%(organisations_removed)s (%(people_removed)s)."
+)
 
 
 def audience_change(item: Any, marking: Marking, cluster_id: int | None) -> AudienceChange:

@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -29,20 +30,20 @@ class OrgType(StrEnum):
 
     @property
     def label(self) -> str:
-        return ORG_TYPE_LABELS[self]
+        return str(ORG_TYPE_LABELS[self])
 
 
 ORG_TYPE_LABELS = {
-    OrgType.PORT_AUTHORITY: "Port authority",
-    OrgType.TERMINAL_OPERATOR: "Terminal operator",
-    OrgType.SHIPPING_LINE: "Shipping line",
-    OrgType.LOGISTICS: "Logistics",
-    OrgType.ASSOCIATION: "Association",
-    OrgType.CUSTOMS: "Customs",
-    OrgType.POLICE: "Police",
-    OrgType.EU_AGENCY: "EU agency",
-    OrgType.COMMISSION: "European Commission",
-    OrgType.MEMBER_STATE: "Member State authority",
+    OrgType.PORT_AUTHORITY: _l("Port authority"),
+    OrgType.TERMINAL_OPERATOR: _l("Terminal operator"),
+    OrgType.SHIPPING_LINE: _l("Shipping line"),
+    OrgType.LOGISTICS: _l("Logistics"),
+    OrgType.ASSOCIATION: _l("Association"),
+    OrgType.CUSTOMS: _l("Customs"),
+    OrgType.POLICE: _l("Police"),
+    OrgType.EU_AGENCY: _l("EU agency"),
+    OrgType.COMMISSION: _l("European Commission"),
+    OrgType.MEMBER_STATE: _l("Member State authority"),
 }
 
 #: Organisation types whose users count as law enforcement (they see law-enforcement-only items).

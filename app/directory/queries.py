@@ -14,11 +14,18 @@ from app.auth.models import User, UserStatus
 from app.clusters.models import Cluster, ClusterMembership, MembershipRole
 from app.directory.models import Organisation, OrgType
 from app.extensions import db
+from app.i18n import DEFAULT_LANGUAGE, current_language, locale_named
 
 ACTIVE = User.status == UserStatus.ACTIVE
 
 
 def country_name(code: str) -> str:
+    """The country's name in the reader's language (CLDR through Babel; English as pycountry writes it)."""
+    language = current_language()
+    if language != DEFAULT_LANGUAGE:
+        localised = locale_named(language).territories.get(code)
+        if localised:
+            return localised
     found = pycountry.countries.get(alpha_2=code)
     return getattr(found, "common_name", None) or (found.name if found else code)
 

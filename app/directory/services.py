@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from app.concurrency import claim
 from app.directory.models import Organisation, OrganisationDomain, OrgType
@@ -19,16 +20,16 @@ def create_organisation(name: str, type_: str, country: str, email_domains: list
     errors: dict[str, str] = {}
     name = (name or "").strip()
     if not name:
-        errors["name"] = "Enter the organisation's name."
+        errors["name"] = _("Enter the organisation's name.")
     elif len(name) > 200:
-        errors["name"] = "Use at most 200 characters."
+        errors["name"] = _("Use at most %(limit)d characters.", limit=200)
     elif find_organisation(name) is not None:
-        errors["name"] = f"An organisation named {name!r} already exists."
+        errors["name"] = _("An organisation named %(name)s already exists.", name=repr(name))
     if type_ not in OrgType.values():
-        errors["type"] = f"Choose one of: {', '.join(OrgType.values())}."
+        errors["type"] = _("Choose one of: %(values)s.", values=", ".join(OrgType.values()))
     cc = normalise_country(country)
     if cc is None:
-        errors["country"] = f"{country!r} is not an ISO 3166-1 alpha-2 country code."
+        errors["country"] = _("%(value)s is not an ISO 3166-1 alpha-2 country code.", value=repr(country))
     domains: list[str] = []
     for raw in email_domains or []:
         domain, problem = _checked_domain(raw)
@@ -49,15 +50,16 @@ def _checked_domain(raw: str, organisation: Organisation | None = None) -> tuple
     """The normalised domain and why it cannot be given to an organisation (None when it can)."""
     domain = normalise_domain(raw)
     if domain is None:
-        return "", f"{(raw or '').strip()!r} is not a valid e-mail domain (e.g. port.example)."
+        return "", _("%(value)s is not a valid e-mail domain (e.g. port.example).", value=repr((raw or "").strip()))
     owner = db.session.scalar(sa.select(OrganisationDomain).where(OrganisationDomain.domain == domain))
     if owner is not None:
-        where = (
-            "this organisation"
-            if organisation and owner.organisation_id == organisation.id
-            else owner.organisation.name
+        if organisation and owner.organisation_id == organisation.id:
+            return domain, _("The domain %(domain)s already belongs to this organisation.", domain=domain)
+        return domain, _(
+            "The domain %(domain)s already belongs to %(organisation)s.",
+            domain=domain,
+            organisation=owner.organisation.name,
         )
-        return domain, f"The domain {domain} already belongs to {where}."
     return domain, None
 
 
