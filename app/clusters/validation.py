@@ -63,6 +63,29 @@ class PostInput:
     incident: IncidentInput | None = None
 
 
+def _choice(value: Any, enum_cls: Any, name: str, errors: dict[str, str], label: str, missing: str) -> Any:
+    """``parsers.choice``, its "choose the …" message written as one translatable sentence."""
+    result = parsers.choice(value, enum_cls, name, errors, label)
+    if errors.get(name) == f"Choose the {label}.":
+        errors[name] = missing
+    return result
+
+
+def _text(value: Any, name: str, errors: dict[str, str], label: str, max_len: int, words: dict[str, str]) -> str:
+    """``parsers.text``, its messages about ``label`` written as whole translatable sentences
+    (``words``: missing, not_text, character, too_long)."""
+    result = parsers.text(value, name, errors, label, max_len)
+    english = {
+        f"Enter the {label}.": words["missing"],
+        f"The {label} must be text.": words["not_text"],
+        f"The {label} contains a character that is not allowed.": words["character"],
+        f"The {label} is too long: at most {max_len:,} characters.": words["too_long"],
+    }
+    if errors.get(name) in english:
+        errors[name] = english[errors[name]]
+    return result
+
+
 def parse_tags(values: list[str], errors: dict[str, str]) -> list[str]:
     tags = []
     for raw in values:
@@ -124,10 +147,17 @@ def _incident(raw: Any, errors: dict[str, str]) -> IncidentInput | None:
                 errors["incident.occurred_on"] = _("The date is in the future.")
             elif occurred_on.year < 1990:
                 errors["incident.occurred_on"] = _("The date is before 1990.")
-    modus = parsers.choice(
-        raw.get("modus_operandi"), ModusOperandi, "incident.modus_operandi", errors, "modus operandi"
+    modus = _choice(
+        raw.get("modus_operandi"),
+        ModusOperandi,
+        "incident.modus_operandi",
+        errors,
+        "modus operandi",
+        _("Choose the modus operandi."),
     )
-    substance = parsers.choice(raw.get("substance"), Substance, "incident.substance", errors, "substance")
+    substance = _choice(
+        raw.get("substance"), Substance, "incident.substance", errors, "substance", _("Choose the substance.")
+    )
     quantity = raw.get("quantity_kg")
     quantity_kg = None
     if quantity is not None and quantity != "":
@@ -204,14 +234,38 @@ def parse_post(raw: Any, partial_of: PostInput | None = None) -> PostInput:
     unknown = set(raw) - POST_FIELDS
     if unknown:
         errors["_"] = _("Unknown fields: %(fields)s.", fields=", ".join(sorted(unknown)))
-    type_ = parsers.choice(raw.get("type"), PostType, "type", errors, "type of post")
+    type_ = _choice(raw.get("type"), PostType, "type", errors, "type of post", _("Choose the type of post."))
     cluster = raw.get("cluster")
     if not isinstance(cluster, str) or not cluster:
         errors["cluster"] = _("Choose the cluster.")
         cluster = ""
-    title = parsers.text(raw.get("title"), "title", errors, "title", MAX_TITLE)
-    body = parsers.text(raw.get("body"), "body", errors, "text", MAX_BODY)
-    tlp = parsers.choice(raw.get("tlp"), Tlp, "tlp", errors, "TLP marking")
+    title = _text(
+        raw.get("title"),
+        "title",
+        errors,
+        "title",
+        MAX_TITLE,
+        {
+            "missing": _("Enter the title."),
+            "not_text": _("The title must be text."),
+            "character": _("The title contains a character that is not allowed."),
+            "too_long": _("The title is too long: at most %(count)s characters.", count=f"{MAX_TITLE:,}"),
+        },
+    )
+    body = _text(
+        raw.get("body"),
+        "body",
+        errors,
+        "text",
+        MAX_BODY,
+        {
+            "missing": _("Enter the text."),
+            "not_text": _("The text must be text."),
+            "character": _("The text contains a character that is not allowed."),
+            "too_long": _("The text is too long: at most %(count)s characters.", count=f"{MAX_BODY:,}"),
+        },
+    )
+    tlp = _choice(raw.get("tlp"), Tlp, "tlp", errors, "TLP marking", _("Choose the TLP marking."))
     le_only = parsers.boolean(raw.get("law_enforcement_only"), "law_enforcement_only", errors)
     orgs = parsers.string_list(raw.get("recipient_orgs"), "recipient_orgs", errors, MAX_RECIPIENTS)
     users = [
