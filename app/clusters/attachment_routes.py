@@ -11,6 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.clusters.attachments import (
@@ -25,6 +26,7 @@ from app.clusters.attachments import (
 from app.clusters.blueprint import attachments_bp as bp
 from app.clusters.forms import AttachmentForm
 from app.clusters.models import Attachment, AttachmentVersion, Post
+from app.clusters.names import cluster_label
 from app.clusters.post_pack import EMPTY_MESSAGE as POST_FILES_EMPTY
 from app.clusters.post_pack import PostFilesEmpty, build_post_pack
 from app.clusters.routes import POST, render_post
@@ -62,7 +64,7 @@ def upload(post_id: int) -> Any:
         return after_refusal(
             lambda: render_post(post_or_404(current_user, post_id), status=status, upload_errors=errors)
         )
-    flash(f"“{meta.filename}” is attached, encrypted, with the post's marking.", "success")
+    flash(_("“%(name)s” is attached, encrypted, with the post's marking.", name=meta.filename), "success")
     return redirect(url_for("clusters.post", post_id=post.id, _anchor=f"attachment-{attachment.id}"))
 
 
@@ -72,21 +74,23 @@ def audience(attachment_id: int) -> str:
     """Who can see a file, and why: its post's audience now, narrowed by the marking it was added under."""
     attachment = attachment_or_404(current_user, attachment_id)
     post = attachment.post
-    title = attachment.display_name or _stored_name(attachment) or "A file"
+    title = attachment.display_name or _stored_name(attachment) or _("A file")
     return render_template(
         "directory/audience.html",
         title=title,
         noun="file",
         tlp=post.tlp,
         law_enforcement_only=post.law_enforcement_only,
-        note="A file is seen by those who may see its post now and whom the post's marking admitted when it was added.",
+        note=_(
+            "A file is seen by those who may see its post now and whom the post's marking admitted when it was added."
+        ),
         panel=audience_panel(current_user, attachment),
         breadcrumb=[
-            (post.cluster.name, url_for("clusters.show", slug=post.cluster.slug)),
+            (cluster_label(post.cluster), url_for("clusters.show", slug=post.cluster.slug)),
             (post.title, url_for("clusters.post", post_id=post.id)),
-            ("Who can see it", url_for("attachments.audience", attachment_id=attachment.id)),
+            (_("Who can see it"), url_for("attachments.audience", attachment_id=attachment.id)),
         ],
-        back_label="Back to the post",
+        back_label=_("Back to the post"),
         back_url=url_for("clusters.post", post_id=post.id, _anchor=f"attachment-{attachment.id}"),
     )
 
@@ -155,7 +159,7 @@ def edit(attachment_id: int) -> Any:
                 getattr(form, name, form.display_name).errors.append(message)
 
         return refused(form, exc, lambda status: _render_details(form, attachment, status), show=show)
-    flash("The file's details are saved.", "success")
+    flash(_("The file's details are saved."), "success")
     return redirect(url_for("clusters.post", post_id=attachment.post_id, _anchor=f"attachment-{attachment.id}"))
 
 
@@ -166,13 +170,17 @@ def delete(attachment_id: int) -> Any:
     attachment = attachment_or_404(current_user, attachment_id, "attach_file")
     post = attachment.post
     try:
-        name = f"“{file_meta(attachment.file).filename}”"
+        filename: str | None = file_meta(attachment.file).filename
     except FileUnavailable:
-        name = "The file"
+        filename = None
     if request.method == "GET":
+        name = _("“%(name)s”", name=filename) if filename is not None else _("The file")
         return render_template("clusters/attachment_delete.html", attachment=attachment, post=post, name=name)
     remove_attachment(current_user, attachment)
-    flash(f"{name} is removed and its encrypted copy destroyed.", "success")
+    if filename is not None:
+        flash(_("“%(name)s” is removed and its encrypted copy destroyed.", name=filename), "success")
+    else:
+        flash(_("The file is removed and its encrypted copy destroyed."), "success")
     return redirect(url_for("clusters.post", post_id=post.id))
 
 
@@ -194,7 +202,7 @@ def _render_versions(
         attachment.file_id,
         lambda v: url_for("attachments.download_version", attachment_id=attachment.id, number=v.number),
     )
-    title = attachment.display_name or _stored_name(attachment) or "A file"
+    title = attachment.display_name or _stored_name(attachment) or _("A file")
     may_add = can(current_user, "attach_file", post)
     return render_template(
         "files/versions.html",
@@ -211,11 +219,11 @@ def _render_versions(
         accept_extensions=",".join(ACCEPT_EXTENSIONS),
         max_upload=human_size(current_app.config["MAX_UPLOAD_BYTES"]),
         breadcrumb=[
-            (post.cluster.name, url_for("clusters.show", slug=post.cluster.slug)),
+            (cluster_label(post.cluster), url_for("clusters.show", slug=post.cluster.slug)),
             (post.title, url_for("clusters.post", post_id=post.id)),
             ("Versions", url_for("attachments.versions", attachment_id=attachment.id)),
         ],
-        back_label="Back to the post",
+        back_label=_("Back to the post"),
         back_url=url_for("clusters.post", post_id=post.id, _anchor=f"attachment-{attachment.id}"),
     ), status
 
@@ -245,7 +253,15 @@ def upload_version(attachment_id: int) -> Any:
     except UploadRefused as exc:
         status, fields = exc.status, exc.fields or {"file": exc.message}
         return after_refusal(lambda: _render_versions(attachment_or_404(current_user, attachment_id), status, fields))
-    flash(f"“{meta.filename}” is version {version.number}, marked {version.effective_tlp.label}.", "success")
+    flash(
+        _(
+            "“%(name)s” is version %(number)s, marked %(marking)s.",
+            name=meta.filename,
+            number=version.number,
+            marking=version.effective_tlp.label,
+        ),
+        "success",
+    )
     return redirect(url_for("attachments.versions", attachment_id=attachment_id))
 
 
@@ -274,7 +290,7 @@ def preview(attachment_id: int) -> Any:
     """The file shown in the page (PDF, image) or described (anything else); audited as a read."""
     attachment = attachment_or_404(current_user, attachment_id)
     post = attachment.post
-    title = attachment.display_name or _stored_name(attachment) or "A file"
+    title = attachment.display_name or _stored_name(attachment) or _("A file")
     return preview_page(
         attachment.file,
         actor=current_user,
@@ -287,11 +303,11 @@ def preview(attachment_id: int) -> Any:
         tlp=post.tlp,
         law_enforcement_only=post.law_enforcement_only,
         breadcrumb=[
-            (post.cluster.name, url_for("clusters.show", slug=post.cluster.slug)),
+            (cluster_label(post.cluster), url_for("clusters.show", slug=post.cluster.slug)),
             (post.title, url_for("clusters.post", post_id=post.id)),
-            ("Preview", url_for("attachments.preview", attachment_id=attachment.id)),
+            (_("Preview"), url_for("attachments.preview", attachment_id=attachment.id)),
         ],
-        back_label="Back to the post",
+        back_label=_("Back to the post"),
         back_url=url_for("clusters.post", post_id=post.id, _anchor=f"attachment-{attachment.id}"),
     )
 
@@ -320,7 +336,7 @@ def post_files(post_id: int) -> Any:
         return render_template(
             "clusters/post_files_empty.html",
             post=post,
-            message=POST_FILES_EMPTY,
+            message=str(POST_FILES_EMPTY),
             back_url=url_for("clusters.post", post_id=post.id),
         ), 404
     return pack_response(pack, current_user._get_current_object())

@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext as _
+
 from app.audit.services import record
 from app.clusters.models import Attachment, AttachmentVersion, Post
 from app.concurrency import claim
@@ -40,21 +42,21 @@ class AttachmentDetails:
 
 def _name_problem(name: str, stored_name: str) -> str | None:
     if len(name.encode()) > MAX_NAME_BYTES:
-        return f"A file name has at most {MAX_NAME_BYTES} bytes (about {MAX_NAME_BYTES} letters)."
+        return _("A file name has at most %(count)s bytes (about %(count)s letters).", count=MAX_NAME_BYTES)
     if "/" in name or "\\" in name:
-        return "A file name cannot contain / or \\: it is a name, not a path."
+        return _("A file name cannot contain / or \\: it is a name, not a path.")
     if text_problem(name, multiline=False) or any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in name):
-        return "A file name cannot contain control or invisible formatting characters."
+        return _("A file name cannot contain control or invisible formatting characters.")
     if name.startswith("."):
-        return "A file name cannot start with a dot."
+        return _("A file name cannot start with a dot.")
     if any(ch in name for ch in '<>:"|?*'):
-        return 'A file name cannot contain any of < > : " | ? *.'
+        return _('A file name cannot contain any of < > : " | ? *.')
     kept = stored_name.rpartition(".")[2].lower() if "." in stored_name else ""
     given = name.rpartition(".")[2].lower() if "." in name else ""
     if kept != given:
         if kept:
-            return f"Keep the file's extension: the name must end in .{kept}."
-        return "Keep the name without an extension."
+            return _("Keep the file's extension: the name must end in .%(extension)s.", extension=kept)
+        return _("Keep the name without an extension.")
     return None
 
 
@@ -66,7 +68,7 @@ def parse_attachment_details(raw: dict[str, Any], current: AttachmentDetails, st
     if "display_name" in raw:
         value = raw["display_name"]
         if value is not None and not isinstance(value, str):
-            errors["display_name"] = "Give the name as text."
+            errors["display_name"] = _("Give the name as text.")
         else:
             text = (value or "").strip()
             text = text if text_problem(text, multiline=False) else " ".join(text.split())
@@ -77,13 +79,13 @@ def parse_attachment_details(raw: dict[str, Any], current: AttachmentDetails, st
     if "description" in raw:
         value = raw["description"]
         if value is not None and not isinstance(value, str):
-            errors["description"] = "Give the description as text."
+            errors["description"] = _("Give the description as text.")
         else:
             text = (value or "").strip()
             if text_problem(text, multiline=False):
-                errors["description"] = "A description is one line of plain text, without control characters."
+                errors["description"] = _("A description is one line of plain text, without control characters.")
             elif len(text) > MAX_DESCRIPTION:
-                errors["description"] = f"A description has at most {MAX_DESCRIPTION} characters."
+                errors["description"] = _("A description has at most %(count)s characters.", count=MAX_DESCRIPTION)
             description = text or None
     if errors:
         raise ValidationError(errors)
@@ -107,7 +109,7 @@ def edit_attachment_details(
     may edit the post; ``StaleEdit`` from a stale copy or a lost race). The audit event says what
     changed, not the words."""
     if not can(user, "attach_file", attachment.post):
-        raise NotAllowed("Only the author or their organisation's focal point can change this post's files.")
+        raise NotAllowed(_("Only the author or their organisation's focal point can change this post's files."))
     changed = sorted(k for k, v in vars(details).items() if getattr(attachment, k) != v)
     claim(attachment, expected_version)
     attachment.display_name, attachment.description = details.display_name, details.description
@@ -129,9 +131,9 @@ def attach_file(
 ) -> tuple[Attachment, FileMeta]:
     """Encrypt and store an upload as an attachment of ``post``, in the current transaction."""
     if not can(user, "attach_file", post):
-        raise NotAllowed("Only the author or their organisation's focal point can add files to this post.")
+        raise NotAllowed(_("Only the author or their organisation's focal point can add files to this post."))
     if len(post.attachments) >= MAX_PER_POST:
-        raise NotAllowed(f"A post carries at most {MAX_PER_POST} files; remove one first.")
+        raise NotAllowed(_("A post carries at most %(count)s files; remove one first.", count=MAX_PER_POST))
     stored, meta = store_file("attachment", chunks, filename, user, max_bytes, target=("post", post.id))
     return attach_stored(user, post, stored), meta
 
@@ -175,7 +177,9 @@ def add_attachment_version(
     be stricter than its post, never looser (``ValidationError`` on ``tlp``)."""
     post = attachment.post
     if not can(user, "attach_file", post):
-        raise NotAllowed("Only the author or their organisation's focal point can add versions of this post's files.")
+        raise NotAllowed(
+            _("Only the author or their organisation's focal point can add versions of this post's files.")
+        )
     wanted = tlp or post.tlp
     problem = version_marking_problem(post.tlp, post.law_enforcement_only, wanted, True)
     if problem:
@@ -216,7 +220,7 @@ def add_attachment_version(
 def remove_attachment(user: Any, attachment: Attachment) -> None:
     """Delete the attachment and crypto-shred its file."""
     if not can(user, "attach_file", attachment.post):
-        raise NotAllowed("Only the author or their organisation's focal point can remove files from this post.")
+        raise NotAllowed(_("Only the author or their organisation's focal point can remove files from this post."))
     post_id, attachment_id = attachment.post_id, attachment.id
     files = attachment.all_files
     attachment.post.attachments.remove(attachment)

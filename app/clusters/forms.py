@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 from wtforms import (
     BooleanField,
@@ -40,24 +42,24 @@ from app.validation import ValidationError
 from app.workplan.models import Workplan, WorkplanItem
 
 MODUS_LABELS = {
-    ModusOperandi.RIP_ON_RIP_OFF: "Rip-on/rip-off",
-    ModusOperandi.CONTAINER_CLONING: "Container cloning",
-    ModusOperandi.PIN_CODE_FRAUD: "PIN code fraud",
-    ModusOperandi.INSIDER_CORRUPTION: "Insider corruption",
-    ModusOperandi.EXTRACTION_TEAM: "Extraction team",
-    ModusOperandi.CONCEALMENT_IN_CARGO: "Concealment in cargo",
-    ModusOperandi.CYBER_INTRUSION: "Cyber intrusion",
-    ModusOperandi.DRONE: "Drone",
-    ModusOperandi.OTHER: "Other",
+    ModusOperandi.RIP_ON_RIP_OFF: _l("Rip-on/rip-off"),
+    ModusOperandi.CONTAINER_CLONING: _l("Container cloning"),
+    ModusOperandi.PIN_CODE_FRAUD: _l("PIN code fraud"),
+    ModusOperandi.INSIDER_CORRUPTION: _l("Insider corruption"),
+    ModusOperandi.EXTRACTION_TEAM: _l("Extraction team"),
+    ModusOperandi.CONCEALMENT_IN_CARGO: _l("Concealment in cargo"),
+    ModusOperandi.CYBER_INTRUSION: _l("Cyber intrusion"),
+    ModusOperandi.DRONE: _l("Drone"),
+    ModusOperandi.OTHER: _l("Other"),
 }
 SUBSTANCE_LABELS = {
-    Substance.COCAINE: "Cocaine",
-    Substance.CANNABIS: "Cannabis",
-    Substance.HEROIN: "Heroin",
-    Substance.SYNTHETIC_DRUGS: "Synthetic drugs",
-    Substance.PRECURSORS: "Precursors",
-    Substance.OTHER: "Other",
-    Substance.NONE: "None found",
+    Substance.COCAINE: _l("Cocaine"),
+    Substance.CANNABIS: _l("Cannabis"),
+    Substance.HEROIN: _l("Heroin"),
+    Substance.SYNTHETIC_DRUGS: _l("Synthetic drugs"),
+    Substance.PRECURSORS: _l("Precursors"),
+    Substance.OTHER: _l("Other"),
+    Substance.NONE: _l("None found"),
 }
 
 #: Form field names of the incident details: ``incident_<name>`` carries ``incident.<name>``.
@@ -96,35 +98,36 @@ class PostForm(ParsedForm):
     UNSHOWN_FIELDS = ("csrf_token", "version")
 
     type = SelectField(
-        "Type of post",
-        choices=[SelectChoice("", "Choose the type of post")] + [SelectChoice(t.value, t.label) for t in PostType],
+        _l("Type of post"),
+        choices=[SelectChoice("", _l("Choose the type of post"))]
+        + [SelectChoice(t.value, t.lazy_label) for t in PostType],
         validate_choice=False,
     )
-    title = StringField("Title")
-    body = TextAreaField("Text")
-    tlp = RadioField("TLP marking", choices=[SelectChoice(t.value, t.label) for t in Tlp], validate_choice=False)
-    law_enforcement_only = BooleanField("Law enforcement only")
-    recipient_orgs = SelectMultipleField("Recipient organisations", choices=[], validate_choice=False)
-    recipient_users = TextAreaField("Named recipients")
-    tags = StringField("Tags")
-    workplan_item_id = SelectField("Workplan item", choices=[], validate_choice=False)
-    incident_port_locode = StringField("Port (UN/LOCODE)")
-    incident_occurred_on = StringField("Date of the incident")
+    title = StringField(_l("Title"))
+    body = TextAreaField(_l("Text"))
+    tlp = RadioField(_l("TLP marking"), choices=[SelectChoice(t.value, t.label) for t in Tlp], validate_choice=False)
+    law_enforcement_only = BooleanField(_l("Law enforcement only"))
+    recipient_orgs = SelectMultipleField(_l("Recipient organisations"), choices=[], validate_choice=False)
+    recipient_users = TextAreaField(_l("Named recipients"))
+    tags = StringField(_l("Tags"))
+    workplan_item_id = SelectField(_l("Workplan item"), choices=[], validate_choice=False)
+    incident_port_locode = StringField(_l("Port (UN/LOCODE)"))
+    incident_occurred_on = StringField(_l("Date of the incident"))
     incident_modus_operandi = SelectField(
-        "Modus operandi",
-        choices=[SelectChoice("", "Choose the modus operandi")]
+        _l("Modus operandi"),
+        choices=[SelectChoice("", _l("Choose the modus operandi"))]
         + [SelectChoice(m.value, MODUS_LABELS[m]) for m in ModusOperandi],
         validate_choice=False,
     )
     incident_substance = SelectField(
-        "Substance",
-        choices=[SelectChoice("", "Choose the substance")]
+        _l("Substance"),
+        choices=[SelectChoice("", _l("Choose the substance"))]
         + [SelectChoice(s.value, SUBSTANCE_LABELS[s]) for s in Substance],
         validate_choice=False,
     )
-    incident_quantity_kg = StringField("Quantity (kg)")
-    incident_container_numbers = TextAreaField("Container numbers")
-    incident_vessel_imo = StringField("Vessel IMO number")
+    incident_quantity_kg = StringField(_l("Quantity (kg)"))
+    incident_container_numbers = TextAreaField(_l("Container numbers"))
+    incident_vessel_imo = StringField(_l("Vessel IMO number"))
     #: The version the person started from, so a concurrent edit is not silently overwritten.
     version = HiddenField()
 
@@ -136,7 +139,7 @@ class PostForm(ParsedForm):
         names = organisation_names()
         chosen = [n for n in (self.recipient_orgs.data or []) if n and n not in names]
         self.recipient_orgs.choices = [(n, n) for n in [*names, *chosen]]
-        self.workplan_item_id.choices = [SelectChoice("", "Choose the workplan item")] + [
+        self.workplan_item_id.choices = [SelectChoice("", _("Choose the workplan item"))] + [
             SelectChoice(str(item.id), f"{item.year}: {item.title}") for item in workplan_items(cluster)
         ]
 
@@ -219,11 +222,11 @@ class PostForm(ParsedForm):
 
 
 class CommentForm(PaxForm):
-    body = TextAreaField("Your comment")
+    body = TextAreaField(_l("Your comment"))
 
 
 class CommentEditForm(PaxForm):
-    body = TextAreaField("Your comment")
+    body = TextAreaField(_l("Your comment"))
     #: The comment's version the page was drawn from (``app.concurrency``).
     version = HiddenField()
 
@@ -233,8 +236,8 @@ class CommentEditForm(PaxForm):
 
 
 class AttachmentForm(PaxForm):
-    display_name = StringField("File name")
-    description = TextAreaField("Description")
+    display_name = StringField(_l("File name"))
+    description = TextAreaField(_l("Description"))
     #: The attachment's version the page was drawn from (``app.concurrency``).
     version = HiddenField()
 
@@ -293,27 +296,33 @@ def feed_args(args: MultiDict[str, str], clusters: list[Cluster] | None = None) 
             result.filters.type = PostType(type_)
             result.values["type"] = type_
         else:
-            result.notes.append(f"There is no type of post called {type_[:40]!r}; all types are shown.")
+            result.notes.append(
+                _("There is no type of post called %(name)s; all types are shown.", name=repr(type_[:40]))
+            )
     tlp = (args.get("tlp") or "").strip().upper().removeprefix("TLP:")
     if tlp:
         if tlp in Tlp.values():
             result.filters.tlp = Tlp(tlp)
             result.values["tlp"] = tlp
         else:
-            result.notes.append(f"There is no TLP marking called {tlp[:40]!r}; all markings are shown.")
+            result.notes.append(
+                _("There is no TLP marking called %(name)s; all markings are shown.", name=repr(tlp[:40]))
+            )
     tag = (args.get("tag") or "").strip().lower().lstrip("#")
     if tag:
         if TAG_RE.fullmatch(tag):
             result.filters.tag = tag
             result.values["tag"] = tag
         else:
-            result.notes.append(f"{tag[:40]!r} is not a tag; posts with any tag are shown.")
+            result.notes.append(_("%(name)s is not a tag; posts with any tag are shown.", name=repr(tag[:40])))
     if clusters is not None:
         slug = (args.get("cluster") or "").strip()
         if slug:
             match = next((c for c in clusters if c.slug == slug), None)
             if match is None:
-                result.notes.append(f"There is no cluster called {slug[:40]!r}; all clusters are searched.")
+                result.notes.append(
+                    _("There is no cluster called %(name)s; all clusters are searched.", name=repr(slug[:40]))
+                )
             else:
                 result.filters.cluster_id = match.id
                 result.values["cluster"] = slug
@@ -322,7 +331,11 @@ def feed_args(args: MultiDict[str, str], clusters: list[Cluster] | None = None) 
 
 
 #: The roles a member page offers, as (value, label).
-MEMBER_ROLES = [(r.value, r.value.capitalize()) for r in MembershipRole]
+MEMBER_ROLES = [
+    (MembershipRole.READER.value, _l("Reader")),
+    (MembershipRole.CONTRIBUTOR.value, _l("Contributor")),
+    (MembershipRole.COORDINATOR.value, _l("Coordinator")),
+]
 
 
 class MemberGrantForm(PaxForm):
@@ -331,11 +344,11 @@ class MemberGrantForm(PaxForm):
     ``version`` is the version of that person's membership the page showed, ``0`` when it showed
     none (``app.auth.services.grant_membership``)."""
 
-    email = StringField("E-mail address of the person", validators=[DataRequired("Enter an e-mail address.")])
+    email = StringField(_l("E-mail address of the person"), validators=[DataRequired(_l("Enter an e-mail address."))])
     role = SelectField(
-        "Role in the cluster",
+        _l("Role in the cluster"),
         choices=[SelectChoice(value, label) for value, label in MEMBER_ROLES],
-        validators=[DataRequired("Choose a role.")],
+        validators=[DataRequired(_l("Choose a role."))],
         validate_choice=False,
     )
     version = HiddenField(default="0")

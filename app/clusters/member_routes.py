@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -19,7 +20,8 @@ from app.auth.models import UserStatus
 from app.auth.services import find_user_by_email, grant_membership
 from app.clusters.blueprint import bp
 from app.clusters.forms import MEMBER_ROLES, MemberGrantForm
-from app.clusters.models import Cluster
+from app.clusters.models import Cluster, MembershipRole
+from app.clusters.names import cluster_label
 from app.clusters.queries import cluster_members
 from app.concurrency import StaleEdit, form_version
 from app.forms import after_refusal, stale_action
@@ -66,7 +68,7 @@ def grant_member(slug: str) -> Any:
         return _render(cluster, form, 422)
     member = find_user_by_email(form.email.data or "")
     if member is None or member.status is not UserStatus.ACTIVE:
-        form.email.errors = [f"No active account has the address {form.email.data!r}."]
+        form.email.errors = [_("No active account has the address %(address)s.", address=repr(form.email.data))]
         return _render(cluster, form, 422)
     name = member.name
     try:
@@ -81,8 +83,11 @@ def grant_member(slug: str) -> Any:
         return after_refusal(lambda: _render(cluster, form, 422, messages))
     except StaleEdit:
         return stale_action(
-            f"Someone changed {name}'s membership of this cluster since your page showed it, so nothing "
-            "was changed. It is shown below as it is now: save again if you still mean to.",
+            _(
+                "Someone changed %(name)s's membership of this cluster since your page showed it, so nothing "
+                "was changed. It is shown below as it is now: save again if you still mean to.",
+                name=name,
+            ),
             lambda status: _render(cluster, status=status),
         )
     record(
@@ -93,7 +98,14 @@ def grant_member(slug: str) -> Any:
         cluster_id=cluster.id,
         role=membership.role.value,
     )
-    flash(f"{name} is now {membership.role.value} of “{cluster.name}”.", "success")
+    label = cluster_label(cluster)
+    if membership.role is MembershipRole.COORDINATOR:
+        message = _("%(name)s is now coordinator of “%(cluster)s”.", name=name, cluster=label)
+    elif membership.role is MembershipRole.CONTRIBUTOR:
+        message = _("%(name)s is now contributor of “%(cluster)s”.", name=name, cluster=label)
+    else:
+        message = _("%(name)s is now reader of “%(cluster)s”.", name=name, cluster=label)
+    flash(message, "success")
     return _done(cluster)
 
 

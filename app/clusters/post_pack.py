@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import render_template
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
 from app import localtime
@@ -27,12 +28,12 @@ from app.files.services import FileMeta
 from app.markings import Tlp
 from app.policy import visible_attachments
 
-EMPTY_MESSAGE = "This post has no files you may see, so there is nothing to download."
+EMPTY_MESSAGE = _l("This post has no files you may see, so there is nothing to download.")
 
 
 class PostFilesEmpty(Exception):
     def __init__(self) -> None:
-        super().__init__(EMPTY_MESSAGE)
+        super().__init__(str(EMPTY_MESSAGE))
 
 
 @dataclass(frozen=True)

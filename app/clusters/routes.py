@@ -11,6 +11,9 @@ import re
 from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from flask_wtf.csrf import ValidationError as CsrfInvalid
 from flask_wtf.csrf import validate_csrf
@@ -24,6 +27,7 @@ from app.clusters.blueprint import bp
 from app.clusters.compare import compare_versions
 from app.clusters.forms import MODUS_LABELS, SUBSTANCE_LABELS, CommentEditForm, CommentForm, PostForm, feed_args
 from app.clusters.models import Cluster, Comment, Post, PostType
+from app.clusters.names import cluster_label
 from app.clusters.queries import (
     attachment_list,
     cluster_page,
@@ -60,7 +64,7 @@ from app.routing import SLUG
 from app.validation import ValidationError
 
 PER_PAGE = 20
-CSRF_FAILED = "Your form expired or was not sent from this portal. Go back, reload the page and try again."
+CSRF_FAILED = _l("Your form expired or was not sent from this portal. Go back, reload the page and try again.")
 #: Post ids beyond the database's integer range are not found (rather than a database error).
 POST = "/posts/<int(max=2147483647):post_id>"
 
@@ -212,7 +216,10 @@ def new_post(slug: str) -> Any:
         post = services.publish_post(current_user, parse_post(form.to_raw()))
     except ValidationError as exc:
         return refused(form, exc, lambda status: _render_form(form, status=status))
-    flash(f"Your post “{post.title}” is published in {cluster.name}.", "success")
+    flash(
+        _("Your post “%(title)s” is published in %(cluster)s.", title=post.title, cluster=cluster_label(cluster)),
+        "success",
+    )
     return redirect(url_for("clusters.post", post_id=post.id))
 
 
@@ -243,7 +250,7 @@ def publish_with_files(cluster: Cluster) -> Any:
                 kept = keep_fields_after_csrf("clusters.new_post", fields)
                 if kept is not None:
                     return kept
-                raise UploadError(CSRF_FAILED) from None
+                raise UploadError(str(CSRF_FAILED)) from None
             if "pax_save_draft" in fields:
                 discard_rest()
                 return save_streamed_draft("clusters.new_post", fields)
@@ -258,8 +265,11 @@ def publish_with_files(cluster: Cluster) -> Any:
                 if name:
                     if len(stored) >= FILES_AT_PUBLISH:
                         raise UploadError(
-                            f"A new post takes at most {FILES_AT_PUBLISH} files at once; "
-                            "publish it with fewer and add the others on its page."
+                            _(
+                                "A new post takes at most %(count)s files at once; "
+                                "publish it with fewer and add the others on its page.",
+                                count=FILES_AT_PUBLISH,
+                            )
                         )
                     stored.append(
                         store_file(
@@ -273,7 +283,7 @@ def publish_with_files(cluster: Cluster) -> Any:
                         )[0]
                     )
                 else:
-                    for _ in reader.file_chunks():  # a file input left empty
+                    for _chunk in reader.file_chunks():  # a file input left empty
                         pass
                 name = reader.next_file()
             post = services.publish_post(current_user, data)
@@ -289,8 +299,19 @@ def publish_with_files(cluster: Cluster) -> Any:
         form.form_errors_extra.append(exc.message)
         return _render_form(form, status=exc.status, files_note=True)
     forget_draft(fields.get("pax_draft"))
-    count = f" with {len(stored)} file{'s' if len(stored) != 1 else ''}" if stored else ""
-    flash(f"Your post “{post.title}” is published in {cluster.name}{count}.", "success")
+    if stored:
+        message = ngettext(
+            "Your post “%(title)s” is published in %(cluster)s with %(num)d file.",
+            "Your post “%(title)s” is published in %(cluster)s with %(num)d files.",
+            len(stored),
+            title=post.title,
+            cluster=cluster_label(cluster),
+        )
+    else:
+        message = _(
+            "Your post “%(title)s” is published in %(cluster)s.", title=post.title, cluster=cluster_label(cluster)
+        )
+    flash(message, "success")
     return redirect(url_for("clusters.post", post_id=post.id))
 
 
@@ -320,7 +341,10 @@ def edit_post(post_id: int) -> Any:
         )
     except (ValidationError, NotAllowed) as exc:  # NotAllowed: a loosening or recipients the editor may not make
         return refused(form, exc, lambda status: _render_form(form, post, status))
-    flash(f"Your changes are saved as version {post.version}; the previous version is in the history.", "success")
+    flash(
+        _("Your changes are saved as version %(number)s; the previous version is in the history.", number=post.version),
+        "success",
+    )
     return redirect(url_for("clusters.post", post_id=post.id))
 
 
@@ -333,7 +357,7 @@ def delete_post(post_id: int) -> Any:
         return render_template("clusters/post_delete.html", post=post)
     cluster, title = post.cluster, post.title
     services.delete_post(current_user, post, form_version(request.form.get("version")))
-    flash(f"The post “{title}” is deleted, with its history and comments.", "success")
+    flash(_("The post “%(title)s” is deleted, with its history and comments.", title=title), "success")
     return redirect(url_for("clusters.show", slug=cluster.slug))
 
 
@@ -393,7 +417,7 @@ def comment(post_id: int) -> Any:
             lambda status: render_post(post, form, status),
             show=lambda exc: form.body.errors.extend(exc.fields.values()),
         )
-    flash("Your comment is added.", "success")
+    flash(_("Your comment is added."), "success")
     return redirect(url_for("clusters.post", post_id=post.id, _anchor=f"comment-{added.id}"))
 
 
@@ -432,7 +456,7 @@ def edit_comment(post_id: int, comment_id: int) -> Any:
             lambda status: _render_comment_form(form, found, status),
             show=lambda exc: form.body.errors.extend(exc.fields.values()),
         )
-    flash("Your comment is changed.", "success")
+    flash(_("Your comment is changed."), "success")
     return redirect(url_for("clusters.post", post_id=post_id, _anchor=f"comment-{comment_id}"))
 
 
@@ -460,7 +484,7 @@ def compare(post_id: int) -> Any:
     except ValueError:
         first = second = 0
     if not 1 <= first <= post.version or not 1 <= second <= post.version:
-        message = "Choose two version numbers of this post to compare."
+        message = _("Choose two version numbers of this post to compare.")
         return render_template("clusters/post_compare.html", post=post, numbers=numbers, error=message), 400
     comparison = compare_versions(current_user, post, first, second) if readable or first != second else None
     record_view(current_user, "post", post, via="compare")

@@ -10,6 +10,7 @@ import logging
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from app.audit.services import record, record_refused
 from app.auth.models import User, UserStatus
@@ -25,6 +26,7 @@ from app.clusters.models import (
     PostTag,
     PostVersion,
 )
+from app.clusters.names import cluster_label
 from app.clusters.validation import MAX_BODY, PostInput
 from app.concurrency import claim
 from app.crossmatch.services import index_note
@@ -49,7 +51,13 @@ def cluster_by_slug(slug: str) -> Cluster:
     cluster = db.session.scalar(sa.select(Cluster).where(Cluster.slug == slug))
     if cluster is None:
         slugs = db.session.scalars(sa.select(Cluster.slug).order_by(Cluster.position)).all()
-        raise ValidationError({"cluster": f"Unknown cluster {slug[:64]!r}; choose one of: {', '.join(slugs)}."})
+        raise ValidationError(
+            {
+                "cluster": _(
+                    "Unknown cluster %(name)s; choose one of: %(slugs)s.", name=repr(slug[:64]), slugs=", ".join(slugs)
+                )
+            }
+        )
     return cluster
 
 
@@ -61,14 +69,14 @@ def resolve_recipients(org_names: list[str], emails: list[str]) -> tuple[list[Or
     for name in dict.fromkeys(org_names):
         org = db.session.scalar(sa.select(Organisation).where(sa.func.lower(Organisation.name) == name.lower()))
         if org is None:
-            errors["recipient_orgs"] = f"No member organisation is named {name[:80]!r}."
+            errors["recipient_orgs"] = _("No member organisation is named %(name)s.", name=repr(name[:80]))
             break
         orgs.append(org)
     users: list[User] = []
     for email in dict.fromkeys(emails):
         user = db.session.scalar(sa.select(User).where(User.email == email, User.status == UserStatus.ACTIVE))
         if user is None:
-            errors["recipient_users"] = f"No active member has the e-mail address {email[:120]}."
+            errors["recipient_users"] = _("No active member has the e-mail address %(address)s.", address=email[:120])
             break
         users.append(user)
     if errors:
@@ -104,7 +112,7 @@ def _workplan_item(data: PostInput, cluster: Cluster) -> WorkplanItem | None:
         return None
     item = db.session.get(WorkplanItem, data.workplan_item_id)
     if item is None or item.cluster_id != cluster.id:
-        raise ValidationError({"workplan_item_id": "Choose an item of this cluster's workplan."})
+        raise ValidationError({"workplan_item_id": _("Choose an item of this cluster's workplan.")})
     return item
 
 
@@ -143,7 +151,9 @@ def publish_post(author: User, data: PostInput) -> Post:
     """Create a post in a cluster the author contributes to."""
     cluster = cluster_by_slug(data.cluster)
     if not can(author, "create_post", cluster):
-        raise NotAllowed(f"Only contributors and coordinators of {cluster.name} can post in it.")
+        raise NotAllowed(
+            _("Only contributors and coordinators of %(cluster)s can post in it.", cluster=cluster_label(cluster))
+        )
     post = Post(author_id=author.id, author_org_id=author.organisation_id, version=1)
     _apply(post, data, cluster, resolve_recipients(data.recipient_orgs, data.recipient_users))
     db.session.add(post)
@@ -174,10 +184,12 @@ def edit_post(editor: User, post: Post, data: PostInput, expected_version: int |
     that loses to a simultaneous save, raises ``StaleEdit`` and writes nothing.
     """
     if not can(editor, "edit_post", post):
-        raise NotAllowed("Only the author or their organisation's focal point can edit this post.")
+        raise NotAllowed(_("Only the author or their organisation's focal point can edit this post."))
     cluster = cluster_by_slug(data.cluster)
     if cluster.id != post.cluster_id and not can(editor, "create_post", cluster):
-        raise NotAllowed(f"Only contributors and coordinators of {cluster.name} can post in it.")
+        raise NotAllowed(
+            _("Only contributors and coordinators of %(cluster)s can post in it.", cluster=cluster_label(cluster))
+        )
     recipients = resolve_recipients(data.recipient_orgs, data.recipient_users)
     # The more specific refusal first: naming oneself is refused whatever the marking does.
     refuse_self_added_recipients(editor, post, "post", *recipients)
@@ -221,7 +233,7 @@ def edit_post(editor: User, post: Post, data: PostInput, expected_version: int |
 def delete_post(user: User, post: Post, expected_version: int | None = None) -> None:
     """Delete the post (``StaleEdit`` when it changed since ``expected_version`` or meanwhile)."""
     if not can(user, "delete_post", post):
-        raise NotAllowed("Only the author or their organisation's focal point can delete this post.")
+        raise NotAllowed(_("Only the author or their organisation's focal point can delete this post."))
     claim(post, expected_version)
     from app.clusters.attachments import shred_post_files
 
@@ -236,15 +248,15 @@ def _comment_text(body: str) -> str:
     """A comment's text as it is kept: trimmed, not empty, not too long (a ``body`` field error)."""
     text = (body or "").strip()
     if not text:
-        raise ValidationError({"body": "Write your comment."})
+        raise ValidationError({"body": _("Write your comment.")})
     if len(text) > MAX_COMMENT or "\x00" in text:
-        raise ValidationError({"body": f"A comment has at most {MAX_COMMENT:,} characters."})
+        raise ValidationError({"body": _("A comment has at most %(count)s characters.", count=f"{MAX_COMMENT:,}")})
     return text
 
 
 def add_comment(user: User, post: Post, body: str) -> Comment:
     if not can(user, "comment_post", post):
-        raise NotAllowed("Readers of this cluster cannot comment.")
+        raise NotAllowed(_("Readers of this cluster cannot comment."))
     text = _comment_text(body)
     comment = Comment(
         post_id=post.id, author_id=user.id, body=text, body_html=render(text), marking_id=snapshot_of(post).id
@@ -262,7 +274,7 @@ def edit_comment(user: User, comment: Comment, body: str, expected_version: int 
     comment and its version, never its words.
     """
     if not can(user, "edit_comment", comment):
-        raise NotAllowed("Only the comment's author can change it.")
+        raise NotAllowed(_("Only the comment's author can change it."))
     text = _comment_text(body)
     claim(comment, expected_version)
     comment.body, comment.body_html = text, render(text)

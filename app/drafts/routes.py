@@ -14,6 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, Response, flash, g, jsonify, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_url
 from werkzeug.datastructures import MultiDict
 
@@ -23,15 +25,15 @@ from app.drafts.models import Draft, DraftKind
 from app.errors import CSRF_RESCUE
 from app.extensions import db, limiter, login_manager
 
-RESTORED = (
+RESTORED = _l(
     "PAX could not accept this form when you sent it (your session had ended, or the page had been "
     "open too long), so nothing was saved. What you wrote is filled in again below: check it and send it again."
 )
-TOO_MANY = (
-    f"You have {services.MAX_DRAFTS} drafts, the most PAX keeps: send or delete some under “Your drafts”, "
-    "then save this one."
+TOO_MANY = _l(
+    "You have %(count)s drafts, the most PAX keeps: send or delete some under “Your drafts”, then save this one.",
+    count=services.MAX_DRAFTS,
 )
-KEPT_BEFORE_SIGN_IN = (
+KEPT_BEFORE_SIGN_IN = _l(
     "Your session had ended, so what you just sent was not saved, but it is kept: sign in again "
     "and it is filled in again where you left it."
 )
@@ -50,7 +52,7 @@ def delete(draft_id: int) -> Response:
         from flask import abort
 
         abort(404)
-    flash("The draft is deleted.", "success")
+    flash(_("The draft is deleted."), "success")
     return redirect(url_for("drafts.index"))
 
 
@@ -60,12 +62,12 @@ def autosave() -> Any:
     """Save the form pax.js sends as the member's draft; JSON for the script to show."""
     if not current_user.is_authenticated:
         kept = keep_posted_form()
-        message = KEPT_BEFORE_SIGN_IN if kept else "Your session has ended. Sign in again to continue."
+        message = str(KEPT_BEFORE_SIGN_IN) if kept else _("Your session has ended. Sign in again to continue.")
         return jsonify(saved=False, kept=kept is not None, message=message), 401
     action = request.form.get("pax_action", "")
     endpoint = services.endpoint_of(action)
     if endpoint not in services.DRAFTABLE:
-        return jsonify(saved=False, message="This form does not take drafts."), 422
+        return jsonify(saved=False, message=_("This form does not take drafts.")), 422
     try:
         draft = services.save_draft(
             current_user,
@@ -75,13 +77,13 @@ def autosave() -> Any:
             request.form.get("pax_draft"),
         )
     except services.TooManyDrafts:
-        return jsonify(saved=False, message=TOO_MANY), 422
+        return jsonify(saved=False, message=str(TOO_MANY)), 422
     except ValueError:
-        return jsonify(saved=False, message="This is too long to save as a draft; send it or shorten it."), 422
+        return jsonify(saved=False, message=_("This is too long to save as a draft; send it or shorten it.")), 422
     from app.localtime import format_time, zone_of
 
     when = format_time(draft.updated_at, zone_of(current_user))
-    return jsonify(saved=True, id=draft.id, message=f"Draft saved at {when}. Only you can see it.")
+    return jsonify(saved=True, id=draft.id, message=_("Draft saved at %(time)s. Only you can see it.", time=when))
 
 
 # --- keeping what an ended session posted --------------------------------------------------------
@@ -156,7 +158,7 @@ def keep_and_sign_in() -> Response:
     with what you sent kept (flask-login's own would drop the form and return to a POST address)."""
     kept = keep_posted_form() if request.method == "POST" else None
     if kept is not None:
-        flash(KEPT_BEFORE_SIGN_IN, "warning")
+        flash(str(KEPT_BEFORE_SIGN_IN), "warning")
         return redirect(login_url("auth.login", g.pax_kept_page))
     flash(login_manager.login_message, login_manager.login_message_category)
     # A POST-only address is turned into the page above it when signing in (``safe_next``).
@@ -179,7 +181,7 @@ def keep_fields_after_csrf(endpoint: str | None, fields: MultiDict[str, str] | N
         return None
     if current_user.is_authenticated:
         return redirect(g.pax_kept_page)
-    flash(KEPT_BEFORE_SIGN_IN, "warning")
+    flash(str(KEPT_BEFORE_SIGN_IN), "warning")
     return redirect(login_url("auth.login", g.pax_kept_page))
 
 
@@ -221,7 +223,7 @@ def restore_on_get() -> None:
         draft_id = None
     db.session.commit()
     g.pax_restore = Restored(fields, draft_id)
-    flash(RESTORED, "warning")
+    flash(str(RESTORED), "warning")
 
 
 def save_draft_button() -> Response | None:
@@ -241,17 +243,17 @@ def _saved_and_back(endpoint: str, action: str, fields: list[tuple[str, str]], d
     try:
         draft = services.save_draft(current_user, endpoint, services.page_for(endpoint, action), fields, draft_id)
     except services.TooManyDrafts:
-        flash(TOO_MANY, "error")
+        flash(str(TOO_MANY), "error")
         return redirect(request.referrer or url_for("drafts.index"))
     except ValueError:
-        flash("This is too long to save as a draft; send it or shorten it.", "error")
+        flash(_("This is too long to save as a draft; send it or shorten it."), "error")
         return redirect(request.referrer or url_for("drafts.index"))
     db.session.commit()
     from app.localtime import format_datetime, zone_of
 
     until = format_datetime(draft.expires_at, zone_of(current_user))
     flash(
-        f"Your draft is saved. Only you can see it, under “Your drafts”, until {until}.",
+        _("Your draft is saved. Only you can see it, under “Your drafts”, until %(until)s.", until=until),
         "success",
     )
     return redirect(f"{draft.page}?draft={draft.id}")

@@ -16,6 +16,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app, g, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import RequestRedirect
@@ -26,14 +28,14 @@ from app.extensions import db
 from app.keys.sealed import SealError, seal, unseal
 
 #: The forms that take drafts, by the endpoint they post to, and what a draft of each is called.
-DRAFTABLE: dict[str, str] = {
-    "clusters.new_post": "New post",
-    "clusters.edit_post": "Changes to a post",
-    "clusters.comment": "Comment",
-    "clusters.edit_comment": "Changes to a comment",
-    "meetings.minutes": "Meeting minutes",
-    "workplan.new_item": "New workplan item",
-    "workplan.edit_item": "Changes to a workplan item",
+DRAFTABLE: dict[str, Any] = {
+    "clusters.new_post": _l("New post"),
+    "clusters.edit_post": _l("Changes to a post"),
+    "clusters.comment": _l("Comment"),
+    "clusters.edit_comment": _l("Changes to a comment"),
+    "meetings.minutes": _l("Meeting minutes"),
+    "workplan.new_item": _l("New workplan item"),
+    "workplan.edit_item": _l("Changes to a workplan item"),
 }
 #: Blueprints whose forms are never kept: signing in, the account's secrets, onboarding.
 NEVER_KEPT = ("auth.", "account.", "onboarding.", "identity_links.", "drafts.", "api.", "health.")
@@ -195,7 +197,7 @@ def drafts_of(user: Any) -> list[Summary]:
         Summary(
             d.id,
             d.kind,
-            DRAFTABLE.get(d.endpoint, "A form"),
+            str(DRAFTABLE.get(d.endpoint) or _("A form")),
             label_of(fields_of(d)),
             d.page,
             d.updated_at,
@@ -226,7 +228,7 @@ def label_of(fields: MultiDict[str, str]) -> str:
         words = " ".join((fields.get(name) or "").split())
         if words:
             return words if len(words) <= 80 else words[:79] + "…"
-    return "Nothing written yet"
+    return _("Nothing written yet")
 
 
 # --- kept forms --------------------------------------------------------------------------------

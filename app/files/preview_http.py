@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, render_template
+from flask_babel import gettext as _
 
 from app.audit.services import record
 from app.files.models import StoredFile
@@ -43,7 +44,7 @@ def preview_page(
         except PreviewRefused as exc:
             problem = str(exc)
         except FileUnavailable:
-            problem = "This file cannot be opened now; the administrators can see why in the audit log."
+            problem = _("This file cannot be opened now; the administrators can see why in the audit log.")
     record(action, actor=actor, target=target, target_org=target_org, file_id=file.id, kind=kind)
     html = render_template(
         "files/preview.html",
@@ -64,7 +65,7 @@ def send_thumbnail(file: StoredFile, *, actor: Any, target: tuple[str, Any], act
     a file that is not an image, or one refused as a preview, answers 422 in plain words."""
     meta = file_meta(file)
     if preview_kind(meta) != "image":
-        return _refusal("This file is not an image, so it has no thumbnail.")
+        return _refusal(_("This file is not an image, so it has no thumbnail."))
     try:
         png = thumbnail(file, meta)
     except PreviewRefused as exc:

@@ -15,6 +15,9 @@ import io
 import warnings
 from typing import TYPE_CHECKING, Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
 from app.files.models import StoredFile
 from app.files.services import FileMeta, open_file
 
@@ -48,7 +51,7 @@ def preview_kind(meta: FileMeta) -> str:
 
 def _read_image(file: StoredFile) -> bytes:
     if file.size > MAX_IMAGE_BYTES:
-        raise PreviewRefused("This image is too large to preview. Download it to see it.")
+        raise PreviewRefused(_("This image is too large to preview. Download it to see it."))
     return b"".join(open_file(file).chunks)
 
 
@@ -61,16 +64,16 @@ def _open(data: bytes, media_type: str) -> Image.Image:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data), formats=[THUMBNAIL_TYPES[media_type]])
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise PreviewRefused(_TOO_MANY_PIXELS) from None
+        raise PreviewRefused(str(_TOO_MANY_PIXELS)) from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, KeyError):
-        raise PreviewRefused("This image cannot be read for a preview. Download it to open it.") from None
+        raise PreviewRefused(_("This image cannot be read for a preview. Download it to open it.")) from None
     width, height = image.size
     if width <= 0 or height <= 0 or width * height > MAX_PIXELS:
-        raise PreviewRefused(_TOO_MANY_PIXELS)
+        raise PreviewRefused(str(_TOO_MANY_PIXELS))
     return image
 
 
-_TOO_MANY_PIXELS = "This image declares more pixels than a preview decodes. Download it instead."
+_TOO_MANY_PIXELS = _l("This image declares more pixels than a preview decodes. Download it instead.")
 
 
 def check_image(file: StoredFile, meta: FileMeta) -> tuple[int, int]:
@@ -97,7 +100,7 @@ def thumbnail(file: StoredFile, meta: FileMeta) -> bytes:
             clean: Any = Image.new(mode, upright.size)
             clean.paste(upright)
     except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombWarning, Image.DecompressionBombError):
-        raise PreviewRefused("This image cannot be read for a preview. Download it to open it.") from None
+        raise PreviewRefused(_("This image cannot be read for a preview. Download it to open it.")) from None
     out = io.BytesIO()
     clean.save(out, "PNG")
     return out.getvalue()

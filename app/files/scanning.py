@@ -25,6 +25,8 @@ import struct
 from dataclasses import dataclass
 
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 log = logging.getLogger("pax.files")
 
@@ -36,7 +38,9 @@ UNSCANNED = "unscanned"
 RELEASED = (CLEAN, UNSCANNED)
 
 #: What a pending file's uploader is shown in place of its download link.
-WAITING_FOR_SCAN = "Waiting for a malware scan: nobody can download it, and only you see it, until it is found clean."
+WAITING_FOR_SCAN = _l(
+    "Waiting for a malware scan: nobody can download it, and only you see it, until it is found clean."
+)
 
 #: Longest answer clamd gives (a signature name and a few words).
 _MAX_REPLY = 4096
@@ -46,7 +50,7 @@ class FileInfected(Exception):
     """clamd found ``signature`` in the upload; nothing of it is kept."""
 
     def __init__(self, signature: str):
-        super().__init__(f"This file contains malware ({signature}) and was not stored.")
+        super().__init__(_("This file contains malware (%(signature)s) and was not stored.", signature=signature))
         self.signature = signature
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask, current_app
+from flask_babel import gettext as _
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -44,7 +45,7 @@ SWEEP_GRACE_SECONDS = 3600
 
 class FileTooLarge(Exception):
     def __init__(self, limit: int):
-        super().__init__(f"The file is larger than the {human_size(limit)} PAX accepts.")
+        super().__init__(_("The file is larger than the %(size)s PAX accepts.", size=human_size(limit)))
         self.limit = limit
 
 
@@ -54,7 +55,10 @@ class FileTooLargeToScan(FileTooLarge):
     def __init__(self, limit: int):
         super().__init__(limit)
         self.args = (
-            f"The malware scanner checks files of up to {human_size(limit)}; this one is larger, so it was not stored.",
+            _(
+                "The malware scanner checks files of up to %(size)s; this one is larger, so it was not stored.",
+                size=human_size(limit),
+            ),
         )
 
 

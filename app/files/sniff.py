@@ -13,6 +13,9 @@ import unicodedata
 from dataclasses import dataclass
 
 import filetype
+from flask_babel import LazyString
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 #: Bytes read before deciding (``filetype`` looks at most at this many).
 SNIFF_BYTES = 8192
@@ -21,7 +24,7 @@ SNIFF_BYTES = 8192
 @dataclass(frozen=True)
 class Kind:
     media_type: str
-    label: str
+    label: str | LazyString
     extensions: tuple[str, ...]
 
 
@@ -30,23 +33,23 @@ ALLOWED: dict[str, Kind] = {
     kind.media_type: kind
     for kind in (
         Kind("application/pdf", "PDF", ("pdf",)),
-        Kind(f"{_OFFICE}.wordprocessingml.document", "Word document", ("docx",)),
-        Kind(f"{_OFFICE}.spreadsheetml.sheet", "Excel workbook", ("xlsx",)),
-        Kind(f"{_OFFICE}.presentationml.presentation", "PowerPoint presentation", ("pptx",)),
-        Kind("application/msword", "Word 97-2003 document", ("doc",)),
-        Kind("application/vnd.ms-excel", "Excel 97-2003 workbook", ("xls",)),
-        Kind("application/vnd.ms-powerpoint", "PowerPoint 97-2003 presentation", ("ppt",)),
-        Kind("application/vnd.oasis.opendocument.text", "OpenDocument text", ("odt",)),
-        Kind("application/vnd.oasis.opendocument.spreadsheet", "OpenDocument spreadsheet", ("ods",)),
-        Kind("application/vnd.oasis.opendocument.presentation", "OpenDocument presentation", ("odp",)),
-        Kind("image/png", "PNG image", ("png",)),
-        Kind("image/jpeg", "JPEG image", ("jpg", "jpeg")),
-        Kind("image/gif", "GIF image", ("gif",)),
-        Kind("image/webp", "WebP image", ("webp",)),
-        Kind("image/tiff", "TIFF image", ("tif", "tiff")),
-        Kind("application/zip", "ZIP archive", ("zip",)),
-        Kind("text/csv", "CSV table", ("csv",)),
-        Kind("text/plain", "text file", ("txt", "text", "log", "md")),
+        Kind(f"{_OFFICE}.wordprocessingml.document", _l("Word document"), ("docx",)),
+        Kind(f"{_OFFICE}.spreadsheetml.sheet", _l("Excel workbook"), ("xlsx",)),
+        Kind(f"{_OFFICE}.presentationml.presentation", _l("PowerPoint presentation"), ("pptx",)),
+        Kind("application/msword", _l("Word 97-2003 document"), ("doc",)),
+        Kind("application/vnd.ms-excel", _l("Excel 97-2003 workbook"), ("xls",)),
+        Kind("application/vnd.ms-powerpoint", _l("PowerPoint 97-2003 presentation"), ("ppt",)),
+        Kind("application/vnd.oasis.opendocument.text", _l("OpenDocument text"), ("odt",)),
+        Kind("application/vnd.oasis.opendocument.spreadsheet", _l("OpenDocument spreadsheet"), ("ods",)),
+        Kind("application/vnd.oasis.opendocument.presentation", _l("OpenDocument presentation"), ("odp",)),
+        Kind("image/png", _l("PNG image"), ("png",)),
+        Kind("image/jpeg", _l("JPEG image"), ("jpg", "jpeg")),
+        Kind("image/gif", _l("GIF image"), ("gif",)),
+        Kind("image/webp", _l("WebP image"), ("webp",)),
+        Kind("image/tiff", _l("TIFF image"), ("tif", "tiff")),
+        Kind("application/zip", _l("ZIP archive"), ("zip",)),
+        Kind("text/csv", _l("CSV table"), ("csv",)),
+        Kind("text/plain", _l("text file"), ("txt", "text", "log", "md")),
     )
 }
 #: Text files are told apart by their extension; a name without one is plain text.
@@ -62,34 +65,34 @@ ACCEPT_EXTENSIONS = sorted({f".{ext}" for kind in ALLOWED.values() for ext in ki
 
 #: What a refused file is, in words: a member knows a "Windows program", not its media type.
 REFUSED_LABELS = {
-    "application/x-msdownload": "a Windows program",
-    "application/vnd.microsoft.portable-executable": "a Windows program",
-    "application/x-executable": "a program",
-    "application/x-elf": "a program",
-    "application/x-mach-binary": "a program",
-    "application/x-sharedlib": "a program",
-    "application/x-shockwave-flash": "a Flash animation",
-    "application/x-rar-compressed": "a RAR archive",
-    "application/vnd.rar": "a RAR archive",
-    "application/x-7z-compressed": "a 7-Zip archive",
-    "application/gzip": "a compressed archive",
-    "application/x-bzip2": "a compressed archive",
-    "application/x-xz": "a compressed archive",
-    "application/x-tar": "an archive",
-    "application/x-sqlite3": "a database",
-    "application/epub+zip": "an e-book",
-    "application/rtf": "an RTF document",
-    "application/x-deb": "a software package",
-    "application/x-rpm": "a software package",
-    "application/vnd.ms-cab-compressed": "a software package",
+    "application/x-msdownload": _l("a Windows program"),
+    "application/vnd.microsoft.portable-executable": _l("a Windows program"),
+    "application/x-executable": _l("a program"),
+    "application/x-elf": _l("a program"),
+    "application/x-mach-binary": _l("a program"),
+    "application/x-sharedlib": _l("a program"),
+    "application/x-shockwave-flash": _l("a Flash animation"),
+    "application/x-rar-compressed": _l("a RAR archive"),
+    "application/vnd.rar": _l("a RAR archive"),
+    "application/x-7z-compressed": _l("a 7-Zip archive"),
+    "application/gzip": _l("a compressed archive"),
+    "application/x-bzip2": _l("a compressed archive"),
+    "application/x-xz": _l("a compressed archive"),
+    "application/x-tar": _l("an archive"),
+    "application/x-sqlite3": _l("a database"),
+    "application/epub+zip": _l("an e-book"),
+    "application/rtf": _l("an RTF document"),
+    "application/x-deb": _l("a software package"),
+    "application/x-rpm": _l("a software package"),
+    "application/vnd.ms-cab-compressed": _l("a software package"),
 }
 _REFUSED_FAMILIES = {
-    "audio": "a sound recording",
-    "video": "a video",
-    "image": "an image in another format",
-    "font": "a font",
+    "audio": _l("a sound recording"),
+    "video": _l("a video"),
+    "image": _l("an image in another format"),
+    "font": _l("a font"),
 }
-ACCEPTED_WORDS = (
+ACCEPTED_WORDS = _l(
     "Upload PDF, Office documents (Word, Excel, PowerPoint, OpenDocument), images (PNG, JPEG, GIF, "
     "WebP, TIFF), text, CSV or ZIP files."
 )
@@ -97,16 +100,21 @@ ACCEPTED_WORDS = (
 
 def kind_label(media_type: str) -> str:
     kind = ALLOWED.get(media_type)
-    return kind.label if kind else "file"
+    return str(kind.label) if kind else _("file")
 
 
 def _refused_words(media_type: str | None) -> str:
     label = REFUSED_LABELS.get(media_type or "") or _REFUSED_FAMILIES.get((media_type or "").split("/", 1)[0])
     if label:
-        return f"This file is {label}, which PAX does not accept. {ACCEPTED_WORDS}"
+        return _(
+            "This file is %(label)s, which PAX does not accept. %(accepted)s", label=label, accepted=ACCEPTED_WORDS
+        )
     if media_type:
-        return f"PAX does not accept this kind of file. {ACCEPTED_WORDS}"
-    return f"PAX cannot recognise what kind of file this is, so it does not accept it. {ACCEPTED_WORDS}"
+        return _("PAX does not accept this kind of file. %(accepted)s", accepted=ACCEPTED_WORDS)
+    return _(
+        "PAX cannot recognise what kind of file this is, so it does not accept it. %(accepted)s",
+        accepted=ACCEPTED_WORDS,
+    )
 
 
 class RejectedFile(ValueError):
@@ -140,8 +148,13 @@ def sniff(head: bytes, filename: str) -> Kind:
     if extension and extension not in kind.extensions and not (kind.media_type in _TEXT_TYPES and not extension):
         # A mismatched name would make the member's computer open the file as something else.
         raise RejectedFile(
-            f"This file is a {kind.label} but its name ends in .{extension}. "
-            f"Rename it to end in .{kind.extensions[0]} and upload it again."
+            _(
+                "This file is a %(kind)s but its name ends in .%(extension)s. "
+                "Rename it to end in .%(wanted)s and upload it again.",
+                kind=kind.label,
+                extension=extension,
+                wanted=kind.extensions[0],
+            )
         )
     return kind
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from flask import current_app, request
+from flask_babel import gettext as _
 from flask_wtf.csrf import ValidationError as CsrfInvalid
 from flask_wtf.csrf import validate_csrf
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -73,7 +74,7 @@ class MultipartUpload:
         mimetype, options = parse_options_header(request.headers.get("Content-Type", ""))
         boundary = options.get("boundary", "")
         if mimetype != "multipart/form-data" or not boundary:
-            raise UploadError("No file arrived with this upload. Choose a file and send it from the upload form.")
+            raise UploadError(_("No file arrived with this upload. Choose a file and send it from the upload form."))
         self._decoder = MultipartDecoder(
             # Bounds the decoder's buffer (one read plus part headers); field sizes are checked below.
             boundary.encode("latin-1"),
@@ -89,18 +90,21 @@ class MultipartUpload:
                 event = self._decoder.next_event()
             except RequestEntityTooLarge:
                 raise UploadError(
-                    f"The upload holds more than {MAX_PARTS} fields, or a field with too long a label. "
-                    "Send the file and its details only."
+                    _(
+                        "The upload holds more than %(count)s fields, or a field with too long a label. "
+                        "Send the file and its details only.",
+                        count=MAX_PARTS,
+                    )
                 ) from None
             except ValueError:
                 if self._eof:
-                    raise UploadError("The upload ended before it was complete; send it again.") from None
+                    raise UploadError(_("The upload ended before it was complete; send it again.")) from None
                 # The decoder's own words name form internals; the member only needs to know it was unreadable.
-                raise UploadError("The upload arrived damaged and could not be read; send it again.") from None
+                raise UploadError(_("The upload arrived damaged and could not be read; send it again.")) from None
             if not isinstance(event, NeedData):
                 return event
             if self._eof:
-                raise UploadError("The upload ended before it was complete; send it again.")
+                raise UploadError(_("The upload ended before it was complete; send it again."))
             data = self._stream.read(READ_SIZE)
             if not data:
                 self._eof = True
@@ -110,7 +114,7 @@ class MultipartUpload:
                 self._decoder.receive_data(data)
             except RequestEntityTooLarge:
                 raise UploadError(
-                    "A field of the upload has too long a label. Send the file and its details only."
+                    _("A field of the upload has too long a label. Send the file and its details only.")
                 ) from None
 
     def _field_value(self, name: str) -> str:
@@ -120,13 +124,15 @@ class MultipartUpload:
             assert isinstance(event, Data)
             value += event.data
             if len(value) > MAX_FIELD_BYTES:
-                raise UploadError("A detail sent with the file is too long; shorten it and upload again.")
+                raise UploadError(_("A detail sent with the file is too long; shorten it and upload again."))
             if not event.more_data:
                 break
         try:
             return value.decode("utf-8")
         except UnicodeDecodeError:
-            raise UploadError("A detail sent with the file is not readable text; type it again and upload.") from None
+            raise UploadError(
+                _("A detail sent with the file is not readable text; type it again and upload.")
+            ) from None
 
     def until_file(self) -> str:
         """Read the fields before the file part; returns the file's name as the client sent it."""
@@ -135,15 +141,17 @@ class MultipartUpload:
             if isinstance(event, File):
                 if event.name != self.file_field:
                     raise UploadError(
-                        "The file was sent in a field PAX does not read, so nothing was saved. "
-                        "Choose the file in the upload form and send it again."
+                        _(
+                            "The file was sent in a field PAX does not read, so nothing was saved. "
+                            "Choose the file in the upload form and send it again."
+                        )
                     )
                 self.filename = event.filename or ""
                 return self.filename
             if isinstance(event, Field):
                 self._keep_field(event.name)
             elif isinstance(event, Epilogue):
-                raise UploadError("The upload holds no file. Choose a file to upload.")
+                raise UploadError(_("The upload holds no file. Choose a file to upload."))
 
     def _keep_field(self, name: str) -> None:
         value = self._field_value(name)
@@ -159,8 +167,10 @@ class MultipartUpload:
             if isinstance(event, File):
                 if event.name != self.file_field:
                     raise UploadError(
-                        "A file was sent in a field PAX does not read, so nothing was saved. "
-                        "Choose the files in the form and send it again."
+                        _(
+                            "A file was sent in a field PAX does not read, so nothing was saved. "
+                            "Choose the files in the form and send it again."
+                        )
                     )
                 self.filename = event.filename or ""
                 return self.filename
@@ -186,7 +196,7 @@ class MultipartUpload:
             if isinstance(event, Epilogue):
                 return self.fields
             if isinstance(event, File):
-                raise UploadError("More than one file was sent; nothing was saved. Upload one file at a time.")
+                raise UploadError(_("More than one file was sent; nothing was saved. Upload one file at a time."))
             if isinstance(event, Field):
                 self._keep_field(event.name)
 
@@ -233,7 +243,7 @@ def check_csrf_field(fields: dict[str, str]) -> None:
         validate_csrf(fields.get("csrf_token"))
     except CsrfInvalid:
         raise UploadError(
-            "Your form expired or was not sent from this portal. Reload the page and choose the file again."
+            _("Your form expired or was not sent from this portal. Reload the page and choose the file again.")
         ) from None
 
 
@@ -262,7 +272,7 @@ def receive_upload(
         if check_fields:
             check_fields(form.fields)
         if not filename:
-            raise UploadError("No file was chosen. Choose a file to upload.")
+            raise UploadError(_("No file was chosen. Choose a file to upload."))
         stored = store(IncomingFile(filename, dict(form.fields), form.file_chunks(), upload_limit()))
         form.rest()
         return stored
@@ -302,9 +312,9 @@ def refusals() -> Iterator[None]:
         # Nothing of the file is kept (the store removed its partial blob); say so plainly.
         log.error("upload refused: the blob store is full")
         discard_rest()
-        raise UploadRefused(507, MESSAGES[507][2]) from None
+        raise UploadRefused(507, str(MESSAGES[507][2])) from None
     except StorageError:
         discard_rest()
         raise UploadRefused(
-            503, "The file store is unavailable, so the file was not saved. Try again in a few minutes."
+            503, _("The file store is unavailable, so the file was not saved. Try again in a few minutes.")
         ) from None

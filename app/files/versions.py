@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext as _
+
 from app.files.models import FileVersion
 from app.files.services import FileMeta, FileUnavailable, file_meta
 from app.markings import Tlp
@@ -22,7 +24,7 @@ def parse_version_fields(fields: dict[str, str]) -> tuple[Tlp | None, bool]:
     ``law_enforcement_only``; a ``ValidationError`` on ``tlp`` for an unknown marking."""
     value = (fields.get("tlp") or "").strip()
     if value and value not in Tlp.values():
-        raise ValidationError({"tlp": "Choose one of the TLP markings."})
+        raise ValidationError({"tlp": _("Choose one of the TLP markings.")})
     return (Tlp(value) if value else None), fields.get("law_enforcement_only", "") in ("y", "on", "true", "1")
 
 

@@ -28,6 +28,8 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from flask_babel import gettext as _
+
 from app.files import crypto
 from app.markings import Tlp
 
@@ -71,7 +73,15 @@ class Stamp:
 
     @property
     def text(self) -> str:
-        return f"{self.tlp.label} - {self.reader} ({self.organisation}) - {self.on.isoformat()} - Ref {self.reference}"
+        # Read by the downloader: in the language of the request the copy is made for.
+        return _(
+            "%(marking)s - %(reader)s (%(organisation)s) - %(date)s - Ref %(reference)s",
+            marking=self.tlp.label,
+            reader=self.reader,
+            organisation=self.organisation,
+            date=self.on.isoformat(),
+            reference=self.reference,
+        )
 
 
 #: The stamp's font: DejaVu Sans (Debian's fonts-dejavu-core) writes every official EU language's

@@ -12,6 +12,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.concurrency import versioned
@@ -35,9 +37,19 @@ class PostType(StrEnum):
 
     @property
     def label(self) -> str:
-        return {"best_practice": "Best practice", "incident_note": "Incident note", "deliverable": "Deliverable"}[
-            self.value
-        ]
+        return str(_POST_TYPE_LABELS[self.value])
+
+    @property
+    def lazy_label(self) -> LazyString:
+        """The label for a class-level choice list: read in the reader's language when shown."""
+        return _POST_TYPE_LABELS[self.value]
+
+
+_POST_TYPE_LABELS = {
+    "best_practice": _l("Best practice"),
+    "incident_note": _l("Incident note"),
+    "deliverable": _l("Deliverable"),
+}
 
 
 class ModusOperandi(StrEnum):
