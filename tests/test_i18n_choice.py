@@ -216,3 +216,16 @@ def test_a_member_chooses_a_language_on_their_account(app: Flask, make, new_clie
     db.session.refresh(member)
     assert member.language is None
     assert html_lang(client.get("/account/", headers={"Accept-Language": "de"})) == "de"
+
+
+def test_stix_content_is_the_same_whatever_the_readers_language(make, new_client) -> None:
+    """A STIX object's version is one content for everyone: a French reader's download is the
+    English one, byte for byte (only PAX's pages follow the reader's language)."""
+    from tests.test_notifications import publish
+
+    author = make.user(clusters={"policy": "contributor"})
+    post = publish(author, "GREEN")
+    client = new_client(author)
+    english = client.get(f"/posts/{post.id}/stix.json").get_json()
+    french = client.get(f"/posts/{post.id}/stix.json?lang=fr", headers={"Accept-Language": "fr"}).get_json()
+    assert french == english

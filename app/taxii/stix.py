@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 import stix2
+from flask_babel import force_locale
 
 from app.clusters.models import Post, PostType
 from app.markings import Tlp
@@ -199,7 +200,11 @@ def _post_objects(post: Post) -> PostObjects:
 def _summary(post: Post) -> str:
     incident = post.incident if post.type is PostType.INCIDENT_NOTE else None
     if incident is None:
-        return f"{post.type.label} shared in the PAX cluster '{post.cluster.name}'."
+        # STIX content is the same for every reader (an object's version never differs by who
+        # fetched it), so it is written in English whatever the requester's language.
+        with force_locale("en"):
+            kind = post.type.label
+        return f"{kind} shared in the PAX cluster '{post.cluster.name}'."
     words = [
         f"Incident at {incident.port_locode} on {incident.occurred_on.isoformat()}",
         f"modus operandi: {MODUS_WORDS.get(incident.modus_operandi.value, incident.modus_operandi.value)}",
