@@ -172,6 +172,11 @@ def build_mail(message: OutboxMessage, mail_from: str, now: datetime) -> EmailMe
     #: Tells mail systems not to answer it with vacation replies.
     mail["Auto-Submitted"] = "auto-generated"
     mail.set_content(message.body)
+    # Python 3.11 folds a long non-ASCII header between two encoded words and so drops the space
+    # there (CPython gh-121284): a Greek subject arrived as "ομάδαπου". Subjects are at most 300
+    # characters, well inside RFC 5322's 998, so headers are written unfolded instead (the body's
+    # encoding was chosen above and is unchanged).
+    mail.policy = mail.policy.clone(max_line_length=998)
     return mail
 
 
