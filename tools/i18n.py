@@ -129,7 +129,7 @@ def same_words(locale: str) -> set[str]:
 
 
 def placeholders(text: str) -> list[str]:
-    return sorted(PLACEHOLDER.findall(text))
+    return sorted(match.group(0) for match in PLACEHOLDER.finditer(text))
 
 
 def identical_allowed(msgid: str) -> bool:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from app.auth.models import GlobalRole, Identity, IdentityProvider, User, UserSession, UserStatus
 from app.clusters.models import Cluster, ClusterMembership
+from app.clusters.names import cluster_label
 from app.db import utcnow
 from app.directory.models import Organisation
 from app.extensions import db
@@ -211,9 +212,10 @@ def live_sessions_overall() -> dict[str, int]:
 
 
 def cluster_choices() -> list[tuple[str, str]]:
+    """``(slug, name)`` of every cluster, named in the reader's language."""
     return [
-        (slug, name)
-        for slug, name in db.session.execute(sa.select(Cluster.slug, Cluster.name).order_by(Cluster.position))
+        (row.slug, cluster_label(row))
+        for row in db.session.execute(sa.select(Cluster.slug, Cluster.name).order_by(Cluster.position))
     ]
 
 
