@@ -68,25 +68,38 @@ def _chosen() -> str | None:
     explicit = request.args.get("lang")
     if valid_language(explicit):
         return explicit
-    saved = getattr(_reader(), "language", None)
+    saved = _saved_language()
     if valid_language(saved):
         return saved
     cookie = request.cookies.get(COOKIE_NAME)
     return cookie if valid_language(cookie) else None
 
 
-def _reader() -> Any:
-    """The signed-in member, if any. A page written while the database is down (the error page)
-    still needs a language, so a failure to load them means "nobody"."""
-    if "_login_user" in g:
-        return g._login_user
+def reader_loaded(user: Any) -> None:
+    """Called when the request's reader is known (a session's member, an API token's owner):
+    their saved language is noted then, while their row is fresh. A language asked for later,
+    even inside another transaction (``db.independent_transaction``), needs no query."""
+    g.pax_saved_language = getattr(user, "language", None)
+
+
+def _saved_language() -> str | None:
+    if "pax_saved_language" in g:
+        return g.pax_saved_language
+    if "_login_user" in g or g.get("pax_loading_reader"):
+        # Signed out, or being loaded: loading a member may itself say something (a flash that
+        # their session ended), which asks for the language again.
+        return None
     from flask_login import current_user
     from sqlalchemy.exc import SQLAlchemyError
 
+    g.pax_loading_reader = True
     try:
-        return current_user._get_current_object()
-    except SQLAlchemyError:
+        current_user._get_current_object()  # the user loader calls reader_loaded
+    except SQLAlchemyError:  # the error page of a database outage still needs a language
         return None
+    finally:
+        g.pax_loading_reader = False
+    return g.get("pax_saved_language")
 
 
 def select_language() -> str:

@@ -229,3 +229,28 @@ def test_stix_content_is_the_same_whatever_the_readers_language(make, new_client
     french = client.get(f"/posts/{post.id}/stix.json?lang=fr", headers={"Accept-Language": "fr"}).get_json()
     assert french["objects"] == english["objects"]
     assert "shared in the PAX cluster" in str(french["objects"])
+
+
+def test_the_api_speaks_the_token_owners_language_or_the_clients(client, make) -> None:
+    """The API's human-readable messages follow the token owner's saved language, else the
+    client's Accept-Language; machine fields (codes, field names) never change."""
+    from tests.test_api_posts import CLUSTER, bearer
+    from tests.test_i18n_mail import translation
+
+    author = make.user(clusters={CLUSTER: "contributor"})
+    without_title = {"type": "best_practice", "cluster": CLUSTER, "body": "Text.", "tlp": "GREEN"}
+
+    def refusal(headers):  # type: ignore[no-untyped-def]
+        response = client.post("/api/v1/posts", json=without_title, headers=headers)
+        assert response.status_code == 422
+        return response.get_json()["error"]
+
+    headers = bearer(author)
+    english = refusal(headers)
+    assert "Enter the title." in str(english)
+    polish = refusal({**headers, "Accept-Language": "pl"})
+    assert "Enter the title." not in str(polish) and polish["code"] == english["code"]
+    author.language = "de"
+    db.session.commit()
+    german = refusal({**headers, "Accept-Language": "pl"})
+    assert translation("de", "Enter the title.") in str(german)

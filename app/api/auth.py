@@ -24,6 +24,7 @@ from app.audit.services import record, record_refused
 from app.auth.tokens import resolve_token, scope_allows
 from app.errors import ApiError
 from app.extensions import db
+from app.i18n import reader_loaded
 
 
 def token_required(scope: str = "read") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -56,6 +57,7 @@ def token_required(scope: str = "read") -> Callable[[Callable[..., Any]], Callab
                 db.session.commit()
             g.api_token = token
             g.api_user = token.user
+            reader_loaded(token.user)
             return view(*args, **kwargs)
 
         wrapper.required_scope = scope  # type: ignore[attr-defined]

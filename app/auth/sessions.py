@@ -32,6 +32,7 @@ from app.audit.services import record
 from app.auth.devices import coarse_network, device_label, device_summary
 from app.db import utcnow
 from app.extensions import db, login_manager
+from app.i18n import reader_loaded
 
 SESSION_KEY = "pax_sid"
 #: The account whose session in this browser ended (in the signed cookie): a form this browser
@@ -261,4 +262,5 @@ def init_login(app: Flask) -> None:
             return None
         if utcnow() - row.last_seen_at > TOUCH_INTERVAL:
             row.last_seen_at = utcnow()
+        reader_loaded(user)
         return user
