@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
 from app.clusters.models import Post, PostVersion
@@ -55,13 +56,15 @@ def _tokens(text: str) -> list[str]:
     return tokens
 
 
-_DELETED = Markup('<del><span class="ecl-u-sr-only">[removed: </span>{}<span class="ecl-u-sr-only">]</span></del>')
-_INSERTED = Markup('<ins><span class="ecl-u-sr-only">[added: </span>{}<span class="ecl-u-sr-only">]</span></ins>')
+_DELETED = Markup('<del><span class="ecl-u-sr-only">[{}: </span>{}<span class="ecl-u-sr-only">]</span></del>')
+_INSERTED = Markup('<ins><span class="ecl-u-sr-only">[{}: </span>{}<span class="ecl-u-sr-only">]</span></ins>')
 
 
 def word_diff(old: str, new: str) -> tuple[Markup, Markup]:
     """``old`` with its removed words in ``<del>`` and ``new`` with its added words in ``<ins>``."""
     a, b = _tokens(old), _tokens(new)
+    # What a screen reader says before a removed or an added passage, in the reader's language.
+    removed_word, added_word = _("removed"), _("added")
     left: list[Markup] = []
     right: list[Markup] = []
     for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
@@ -71,9 +74,9 @@ def word_diff(old: str, new: str) -> tuple[Markup, Markup]:
             right.append(escape(added))
             continue
         if removed:
-            left.append(_DELETED.format(removed))
+            left.append(_DELETED.format(removed_word, removed))
         if added:
-            right.append(_INSERTED.format(added))
+            right.append(_INSERTED.format(added_word, added))
     return Markup("").join(left), Markup("").join(right)
 
 
