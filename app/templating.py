@@ -46,7 +46,11 @@ def register(app: Flask) -> None:
     @app.template_filter("number")
     def number_filter(value: int | float | None) -> str:
         """``1,234`` in English, ``1 234`` in French, ``1.234`` in German."""
-        return "" if value is None else format_decimal(value, locale=current_language())
+        if value is None:
+            return ""
+        language = current_language()
+        # Babel reads its pattern at every call: English, the common case, is Python's own.
+        return f"{value:,}" if language == "en" and isinstance(value, int) else format_decimal(value, locale=language)
 
     @app.template_filter("sentence")
     def sentence_filter(value: str) -> Markup | str:
