@@ -245,15 +245,16 @@ def _said(text: str, variables: dict[str, Any], autoescape: bool) -> str:
     return result % variables if variables or "%" in text else result
 
 
+# Positional-only parameters: a template may pass any name as a placeholder, "num" included.
 @pass_context
-def template_gettext(context: Any, string: str, **variables: Any) -> str:
+def template_gettext(context: Any, string: str, /, **variables: Any) -> str:
     catalog = _catalog()
     text = string if catalog is None else catalog.ugettext(string)
     return _said(text, variables, context.eval_ctx.autoescape)
 
 
 @pass_context
-def template_ngettext(context: Any, singular: str, plural: str, num: int, **variables: Any) -> str:
+def template_ngettext(context: Any, singular: str, plural: str, num: int, /, **variables: Any) -> str:
     variables.setdefault("num", num)
     catalog = _catalog()
     text = (singular if num == 1 else plural) if catalog is None else catalog.ungettext(singular, plural, num)
@@ -261,7 +262,7 @@ def template_ngettext(context: Any, singular: str, plural: str, num: int, **vari
 
 
 @pass_context
-def template_pgettext(context: Any, message_context: str, string: str, **variables: Any) -> str:
+def template_pgettext(context: Any, message_context: str, string: str, /, **variables: Any) -> str:
     catalog = _catalog()
     text = string if catalog is None else catalog.upgettext(message_context, string)
     return _said(text, variables, context.eval_ctx.autoescape)
@@ -269,7 +270,7 @@ def template_pgettext(context: Any, message_context: str, string: str, **variabl
 
 @pass_context
 def template_npgettext(
-    context: Any, message_context: str, singular: str, plural: str, num: int, **variables: Any
+    context: Any, message_context: str, singular: str, plural: str, num: int, /, **variables: Any
 ) -> str:
     variables.setdefault("num", num)
     catalog = _catalog()
