@@ -221,8 +221,8 @@ def _locale() -> Locale | None:
     Flask-Babel 4 keeps it (and ``force_locale``'s) on ``g._flask_babel.babel_locale``."""
     try:
         return g._flask_babel.babel_locale or get_locale()
-    except AttributeError:
-        return get_locale() if has_request_context() or g else None
+    except (AttributeError, RuntimeError):  # not chosen yet, or no application at all
+        return get_locale()
 
 
 def _catalog() -> Any:
