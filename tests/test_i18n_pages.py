@@ -14,18 +14,18 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from babel.messages.pofile import read_po
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
 from tests.support import databases
 from tests.support.axe import FAILING_IMPACTS, run_axe
-from tests.support.browser import CHROMIUM_ARGS, chromium_path
-from tests.test_accessibility import Portal, _context_for, _get_pages, demo_portal
+
+# The accessibility test's portal: the demo data served live, with its signed-in browser contexts.
+from tests.test_accessibility import Portal, _context_for, _get_pages, portal  # noqa: F401
 from tools.i18n import PLACEHOLDER, identical_allowed
 
 pytestmark = [
@@ -131,21 +131,12 @@ def member_content() -> str:
     return "\n".join(texts)
 
 
-@pytest.fixture(scope="module")
-def portal(test_root, database_url) -> Iterator[Portal]:  # type: ignore[no-untyped-def]
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        with demo_portal(test_root, database_url, browser) as result:
-            yield result
-        browser.close()
-
-
 def in_language(url: str, code: str) -> str:
     return f"{url}{'&' if '?' in url else '?'}lang={code}"
 
 
 @pytest.mark.parametrize("code", ["fr", "pl"])
-def test_every_page_of_the_url_map_is_in_the_readers_language(portal: Portal, code: str) -> None:
+def test_every_page_of_the_url_map_is_in_the_readers_language(portal: Portal, code: str) -> None:  # noqa: F811
     english = EnglishLeft(code)
     # The demo portal's application context is the one current here (tests/test_accessibility.py).
     written = member_content()
@@ -184,12 +175,15 @@ OVERFLOW = """() => {
 }"""
 
 
-def _post_url(portal: Portal) -> str:
+def _post_url(portal: Portal) -> str:  # noqa: F811
     return f"/posts/{portal.ids['post_id']}"
 
 
 @pytest.mark.parametrize("code", ["de", "el", "fi"])
-def test_the_dashboard_and_a_post_hold_their_layout_in_long_words_and_other_scripts(portal: Portal, code: str) -> None:
+def test_the_dashboard_and_a_post_hold_their_layout_in_long_words_and_other_scripts(
+    portal: Portal,  # noqa: F811
+    code: str,
+) -> None:
     member = _context_for(portal, "member")
     problems = []
     for width in (1366, 320):
