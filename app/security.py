@@ -1,4 +1,5 @@
-"""Security headers on every response: a CSP without inline script, no framing, no sniffing."""
+"""Security headers on every response (a CSP without inline script, no framing, no sniffing), and
+whether a request came from PAX's own pages."""
 
 from __future__ import annotations
 
@@ -60,3 +61,16 @@ def register(app: Flask) -> None:
         if request.endpoint != "static":
             headers.setdefault("Cache-Control", "no-store")
         return response
+
+
+def from_this_site(*, typed: bool = False) -> bool:
+    """Whether the request came from one of PAX's own pages: a request another site makes the
+    browser send must not change what a member has (a kept form, their language). ``typed``: an
+    address the person typed or bookmarked (``Sec-Fetch-Site: none``) counts too."""
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None:
+        return site == "same-origin" or (typed and site == "none")
+    origin = request.headers.get("Origin")
+    if origin is not None:
+        return origin.rstrip("/") == request.host_url.rstrip("/")
+    return (request.referrer or "").startswith(request.host_url)

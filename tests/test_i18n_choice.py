@@ -254,3 +254,17 @@ def test_the_api_speaks_the_token_owners_language_or_the_clients(client, make) -
     db.session.commit()
     german = refusal({**headers, "Accept-Language": "pl"})
     assert translation("de", "Enter the title.") in str(german)
+
+
+def test_the_directory_lists_countries_in_the_readers_alphabet(app: Flask, make) -> None:
+    """A list sorted in Python follows the reader's collation: in German, Österreich comes before
+    Polen (by code point, Ö would come after every letter)."""
+    from app.directory.queries import countries
+
+    make.user(make.org(country="PL"))
+    make.user(make.org(country="AT"))
+    with app.test_request_context():
+        with force_locale("de"):
+            names = [name for _code, name in countries()]
+        assert names.index("Österreich") < names.index("Polen")
+        assert sorted(names) != names  # what a code-point sort would have said

@@ -19,6 +19,7 @@ from flask_babel import lazy_gettext as _l
 
 from app.auth.models import User
 from app.extensions import db
+from app.i18n import collation_key, sorted_by_name
 from app.markings import Marking
 from app.policy import AUDIENCE_RULES, AudienceMember, audience_of, proposed_audience
 
@@ -80,12 +81,12 @@ def _panel(members: list[AudienceMember], viewer: Any, author_org_id: int, law_e
                     law_enforcement=people[0].law_enforcement_organisation,
                     people=len(people),
                     rules=[(r, str(RULE_LABELS[r]), counts[r]) for r in AUDIENCE_RULES if counts[r]],
-                    named=sorted(names[p.user_id] for p in people if p.user_id in names),
+                    named=sorted_by_name((names[p.user_id] for p in people if p.user_id in names), str),
                 ),
             )
         )
-    # The author's organisation first, then by name.
-    rows.sort(key=lambda row: (row[0], row[1].name))
+    # The author's organisation first, then by name in the reader's alphabet.
+    rows.sort(key=lambda row: (row[0], collation_key(row[1].name)))
     return AudiencePanel([row for _other, row in rows], len(members), law_enforcement_only, names_shown)
 
 

@@ -14,7 +14,7 @@ from app.auth.models import User, UserStatus
 from app.clusters.models import Cluster, ClusterMembership, MembershipRole
 from app.directory.models import Organisation, OrgType
 from app.extensions import db
-from app.i18n import DEFAULT_LANGUAGE, current_language, locale_named
+from app.i18n import DEFAULT_LANGUAGE, current_language, locale_named, sorted_by_name
 
 ACTIVE = User.status == UserStatus.ACTIVE
 
@@ -98,11 +98,12 @@ def organisations(filters: DirectoryFilter) -> list[OrganisationEntry]:
 
 
 def countries() -> list[tuple[str, str]]:
-    """(code, name) of the countries of organisations with active members, by name."""
+    """(code, name) of the countries of organisations with active members, by name in the reader's
+    alphabet ("Österreich" before "Polen" in German)."""
     codes = db.session.scalars(
         sa.select(Organisation.country).join(User, sa.and_(User.organisation_id == Organisation.id, ACTIVE)).distinct()
     )
-    return sorted(((code, country_name(code)) for code in codes), key=lambda pair: pair[1])
+    return sorted_by_name(((code, country_name(code)) for code in codes), lambda pair: pair[1])
 
 
 def people(organisation: Organisation) -> list[User]:

@@ -24,6 +24,7 @@ from app.drafts.blueprint import bp
 from app.drafts.models import Draft, DraftKind
 from app.errors import CSRF_RESCUE
 from app.extensions import db, limiter, login_manager
+from app.security import from_this_site
 
 RESTORED = _l(
     "PAX could not accept this form when you sent it (your session had ended, or the page had been "
@@ -89,18 +90,6 @@ def autosave() -> Any:
 # --- keeping what an ended session posted --------------------------------------------------------
 
 
-def _same_origin() -> bool:
-    """Only a form sent from one of PAX's own pages is kept: a cross-site POST must never put
-    words into a member's form (a form filled in for them is a form they might send)."""
-    site = request.headers.get("Sec-Fetch-Site")
-    if site is not None:
-        return site == "same-origin"
-    origin = request.headers.get("Origin")
-    if origin is not None:
-        return origin.rstrip("/") == request.host_url.rstrip("/")
-    return (request.referrer or "").startswith(request.host_url)
-
-
 def _posted_fields() -> MultiDict[str, str]:
     """The text fields of this POST; of a multipart body only those before its first file
     (the forms put their files last), read without writing the files anywhere."""
@@ -131,7 +120,9 @@ def _author_of_ended_session() -> int | None:
 def keep_posted_form(fields: MultiDict[str, str] | None = None, endpoint: str | None = None) -> Draft | None:
     """Keep this POST's fields (``fields`` when the view has read them already) for the account
     whose session sent it; None if nothing is kept."""
-    if request.method != "POST" or not _same_origin():
+    # A cross-site POST must never put words into a member's form: a form filled in for them is a
+    # form they might send.
+    if request.method != "POST" or not from_this_site():
         return None
     endpoint, action = endpoint or request.endpoint, request.path
     if endpoint == "drafts.autosave":

@@ -17,19 +17,12 @@ from app.audit.services import record
 from app.auth.routes import safe_next
 from app.i18n import remember_language, valid_language
 from app.main.blueprint import bp
+from app.security import from_this_site
 
 
 @bp.route("/language")
 def languages() -> str:
     return render_template("main/language.html", back=_back())
-
-
-def _from_our_pages() -> bool:
-    site = request.headers.get("Sec-Fetch-Site")
-    if site is not None:
-        return site in ("same-origin", "none")
-    referrer = request.referrer
-    return referrer is not None and urlsplit(referrer).netloc == request.host
 
 
 def _back() -> str:
@@ -55,7 +48,7 @@ def choose_language(code: str) -> Response:
     if not valid_language(code):
         abort(404)
     response = redirect(_back())
-    if not _from_our_pages():
+    if not from_this_site(typed=True):
         return response
     remember_language(response, code)
     if current_user.is_authenticated and current_user.language != code:
